@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { Hono, type Env } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { secureHeaders } from 'hono/secure-headers';
+import { Registry, collectDefaultMetrics, Histogram } from 'prom-client';
+import type { Logger } from './logger.js';
+import { createErrorHandler, notFoundHandler, problem, problemResponse } from './problem.js';
+
+export interface ServiceAppOptions {
+  service: string;
+  log: Logger;
+  /** Each dependency's reachability; `/readyz` is 200 only when every one is true. */
+  readiness: () => Promise<Record<string, boolean>>;
+  registry?: Registry;
+  /** Largest accepted request body in bytes (chunked bodies included). */
+  maxBodyBytes?: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The skeleton every Velora HTTP service shares: request ids (echoed when well-formed),
+ * security headers, a body limit, access logs without secrets, `/healthz`, `/readyz`,
+ * `/metrics`, problem+json for every error and unknown route.
+ */
+export function createServiceApp<E extends Env = Env>(options: ServiceAppOptions): { app: Hono<E>; registry: Registry } {
+  const registry = options.registry ?? new Registry();
+  registry.setDefaultLabels({ service: options.service });
+  collectDefaultMetrics({ register: registry });
+  const duration = new Histogram({
+    name: 'http_server_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  const app = new Hono<E>();
+  app.use('*', async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.header('x-request-id', requestId);
+    const started = performance.now();
+    await next();
+    c.header('x-request-id', requestId);
+    const seconds = (performance.now() - started) / 1000;
+    duration.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, seconds);
+    if (c.req.path !== '/healthz' && c.req.path !== '/metrics') {
+      options.log.debug(
+        { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) },
+        'request',
+      );
+    }
+  });
+  app.use('*', secureHeaders());
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? 64 * 1024,
+      onError: (c) => problemResponse(c, problem(413, 'payload_too_large', 'request body is too large')),
+    }),
+  );
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const checks = await options.readiness().catch(() => ({ readiness: false }));
+    const ready = Object.values(checks).every(Boolean);
+    return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+  app.onError(createErrorHandler(options.log));
+  app.notFound(notFoundHandler);
+  return { app, registry };
+}
+
+/** Resolves to true when `check` settles within `ms`, false on error or timeout. */
+export async function probe(check: () => Promise<unknown>, ms = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), ms);
+      }),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

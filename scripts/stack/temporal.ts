@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { SEARCH_ATTRIBUTE_DECLARATIONS } from '../../temporal-config/index.js';
+import { ROOT } from './paths.js';
+import { runningPid, startProcess, tcpOpen, waitFor } from './processes.js';
+import { requireTool } from './tools.js';
+
+const run = promisify(execFile);
+
+/** `--dynamic-config-value KEY=VALUE` flags from temporal-config/dynamic-config.yaml. */
+export function dynamicConfigFlags(): string[] {
+  const doc = parse(readFileSync(path.join(ROOT, 'temporal-config', 'dynamic-config.yaml'), 'utf8')) as Record<
+    string,
+    { value: unknown }[]
+  >;
+  return Object.entries(doc).flatMap(([key, entries]) => {
+    const value = entries[0]?.value;
+    return ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`];
+  });
+}
+
+/** True when the frontend answers a health check. */
+export async function temporalHealthy(port: number): Promise<boolean> {
+  if (!(await tcpOpen(port))) return false;
+  try {
+    const { stdout } = await run(requireTool('temporal', 'TEMPORAL_CLI_PATH'), ['operator', 'cluster', 'health', '--address', `127.0.0.1:${port}`], {
+      timeout: 5000,
+    });
+    return /SERVING/.test(stdout);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `temporal server start-dev` (gRPC, Web UI, SQLite file under the stack folder) with
+ * the project's search attributes and dynamic config, unless one already answers on the port.
+ * Returns true when this call started it.
+ */
+export async function ensureTemporal(dir: string, ports: { temporal: number; temporalUi: number }): Promise<boolean> {
+  if (runningPid(dir, 'temporal') !== undefined || (await temporalHealthy(ports.temporal))) {
+    await waitFor('Temporal', () => temporalHealthy(ports.temporal), 60_000);
+    return false;
+  }
+  mkdirSync(dir, { recursive: true });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(ports.temporal),
+    '--ui-port',
+    String(ports.temporalUi),
+    '--http-port',
+    String(ports.temporal + 10),
+    '--metrics-port',
+    String(ports.temporal + 11),
+    '--db-filename',
+    path.join(dir, 'temporal.db'),
+    '--namespace',
+    'default',
+    '--log-level',
+    'warn',
+    ...Object.entries(SEARCH_ATTRIBUTE_DECLARATIONS).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+    ...dynamicConfigFlags(),
+  ];
+  startProcess(dir, 'temporal', requireTool('temporal', 'TEMPORAL_CLI_PATH'), args, {}, ROOT);
+  await waitFor('Temporal dev server', () => temporalHealthy(ports.temporal), 120_000, path.join(dir, 'logs', 'temporal.log'));
+  return true;
+}
