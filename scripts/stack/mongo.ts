@@ -48,21 +48,12 @@ export async function ensureMongo(
     startProcess(dir, 'mongod', mongod, ['--dbpath', dbPath, '--port', String(port), '--bind_ip', '127.0.0.1'], {}, ROOT);
   } else {
     await ensureDatabase(ferretDatabase, ferretDatabase);
-    const stateDir = path.join(dir, 'ferretdb');
-    mkdirSync(stateDir, { recursive: true });
+    // scripts/ferretdb wraps FerretDB's embeddable package (see its main.go for why).
     startProcess(
       dir,
       'ferretdb',
       requireTool('ferretdb', 'FERRETDB_PATH'),
-      [
-        `--listen-addr=127.0.0.1:${port}`,
-        '--handler=postgresql',
-        `--postgresql-url=${pgUrl(ferretDatabase, ferretDatabase)}`,
-        `--state-dir=${stateDir}`,
-        '--telemetry=disable',
-        '--debug-addr=-',
-        '--log-level=warn',
-      ],
+      [`--listen-addr=127.0.0.1:${port}`, `--postgresql-url=${pgUrl(ferretDatabase, ferretDatabase)}`, '--log-level=error'],
       {},
       ROOT,
     );

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Builds the Go tools the local stack needs into $VELORA_TOOLS_DIR (default ~/.cache/velora/bin),
+# using only the Go module proxy. Idempotent: a tool already there at the pinned version is kept.
+#   temporal  — Temporal CLI (dev server + Web UI + operator commands)
+#   ferretdb  — MongoDB wire-protocol server on PostgreSQL (scripts/ferretdb wraps FerretDB)
+#   tctl      — legacy operator CLI, best effort (see docs/decisions/0001-local-temporal.md)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+TOOLS_DIR=${VELORA_TOOLS_DIR:-$HOME/.cache/velora/bin}
+mkdir -p "$TOOLS_DIR"
+export GOBIN=$TOOLS_DIR
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+stamp() { echo "$TOOLS_DIR/.$1.version"; }
+have() { [ -x "$TOOLS_DIR/$1" ] && [ "$(cat "$(stamp "$1")" 2>/dev/null)" = "$2" ]; }
+say() { echo "[install-tools] $*"; }
+
+if ! command -v go >/dev/null; then
+  for d in /usr/local/go/bin /usr/lib/go/bin; do [ -x "$d/go" ] && export PATH="$d:$PATH"; done
+fi
+
+# Temporal CLI: the pinned release first, then the nearest ones whose go.mod has no replace directive.
+TEMPORAL_VERSIONS=(v1.5.1 v1.5.0 v1.4.1 v1.3.0)
+if [ -n "${TEMPORAL_CLI_PATH:-}" ] && [ -x "$TEMPORAL_CLI_PATH" ]; then
+  say "temporal: using TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH"
+elif have temporal "${TEMPORAL_VERSIONS[0]}"; then
+  say "temporal ${TEMPORAL_VERSIONS[0]}: present"
+else
+  ok=
+  for v in "${TEMPORAL_VERSIONS[@]}"; do
+    say "temporal $v: go install (first build takes several minutes)"
+    if go install "github.com/temporalio/cli/cmd/temporal@$v"; then echo "$v" > "$(stamp temporal)"; ok=1; break; fi
+    say "temporal $v failed; trying the next release"
+  done
+  [ -n "$ok" ] || { say "could not build the Temporal CLI"; exit 1; }
+fi
+
+# FerretDB through the project's wrapper module (pinned in scripts/ferretdb/go.mod).
+FERRET_VERSION=$(sed -n 's/^require github.com\/FerretDB\/FerretDB \(v[^ ]*\)$/\1/p' "$here/ferretdb/go.mod")
+if command -v mongod >/dev/null; then
+  say "mongod found: FerretDB not needed"
+elif have ferretdb "$FERRET_VERSION"; then
+  say "ferretdb $FERRET_VERSION: present"
+else
+  say "ferretdb $FERRET_VERSION: go build"
+  (cd "$here/ferretdb" && go build -o "$TOOLS_DIR/ferretdb" .)
+  echo "$FERRET_VERSION" > "$(stamp ferretdb)"
+fi
+
+# tctl is optional: the Go module proxy refuses github.com/temporalio/tctl here (403), so this
+# is tried once per machine and its failure only noted; `temporal` covers every operator task.
+if have tctl v1.18.4; then
+  say "tctl v1.18.4: present"
+elif [ ! -f "$TOOLS_DIR/.tctl.failed" ]; then
+  say "tctl v1.18.4: go install (optional)"
+  if go install -ldflags=-checklinkname=0 github.com/temporalio/tctl/cmd/tctl@v1.18.4 2>"$TOOLS_DIR/.tctl.log"; then
+    echo v1.18.4 > "$(stamp tctl)"
+  else
+    touch "$TOOLS_DIR/.tctl.failed"
+    say "tctl could not be built ($(tail -n 1 "$TOOLS_DIR/.tctl.log")); operators use 'temporal' instead"
+  fi
+else
+  say "tctl: unavailable on this machine (see $TOOLS_DIR/.tctl.log); operators use 'temporal'"
+fi

@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Two projects: `unit` (service and workflow tests next to the code, against real PostgreSQL,
+ * Redis, FerretDB and a Temporal dev server) and `e2e` (test/, against the whole stack started
+ * the way `scripts/velora up` starts it). Each has its own global setup.
+ */
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    teardownTimeout: 60_000,
+    reporters: process.env.CI ? ['default', 'junit'] : ['default'],
+    outputFile: { junit: '.stack/test-results/junit.xml' },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['{auth,wallet,workflows,activities,workers,gateway,lib,temporal-config,scripts}/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts', 'test/support/stack-setup.ts'],
+          // The e2e files share one running stack; run them one after another.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
