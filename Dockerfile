@@ -1,0 +1,32 @@
+# One multi-stage image for every Velora service; the service is chosen by the command.
+#   docker build -t velora .
+#   docker run velora node dist/auth/main.js
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+FROM deps AS build
+COPY tsconfig.json tsconfig.build.json ./
+COPY lib lib
+COPY auth auth
+COPY wallet wallet
+COPY workflows workflows
+COPY activities activities
+COPY workers workers
+COPY gateway gateway
+COPY temporal-config temporal-config
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+RUN useradd --system --uid 10001 velora
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+COPY --from=build /app/package.json package.json
+# Non-code data some services read at run time (e.g. the common-password list, workflow sources for bundling).
+COPY --from=build /app/auth auth
+COPY --from=build /app/temporal-config temporal-config
+USER velora
+CMD ["node", "dist/gateway/main.js"]
