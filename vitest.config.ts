@@ -18,7 +18,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{auth,wallet,workflows,activities,workers,gateway,lib,temporal-config,scripts}/**/*.test.ts'],
+          include: [
+            '{auth,wallet,workflows,activities,workers,gateway,lib,temporal-config,scripts}/**/*.test.ts',
+          ],
           globalSetup: ['test/support/global-setup.ts'],
         },
       },

@@ -19,7 +19,9 @@ export function parseConfig<S extends z.ZodObject>(
 ): Readonly<z.infer<S>> {
   const result = schema.safeParse(env);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const lines = result.error.issues.map(
+      (issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
     throw new ConfigError(`${service}: invalid configuration\n${lines.join('\n')}`);
   }
   return deepFreeze(result.data);
@@ -37,7 +39,8 @@ function deepFreeze<T>(value: T): T {
 export const env = {
   port: (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback),
   url: (fallback?: string) => (fallback === undefined ? z.url() : z.url().default(fallback)),
-  string: (fallback?: string) => (fallback === undefined ? z.string().min(1) : z.string().min(1).default(fallback)),
+  string: (fallback?: string) =>
+    fallback === undefined ? z.string().min(1) : z.string().min(1).default(fallback),
   /** A secret: required, at least `min` characters, never defaulted outside the local stack. */
   secret: (min = 16) => z.string().min(min, `must be at least ${min} characters`),
   int: (fallback: number) => z.coerce.number().int().default(fallback),

@@ -48,7 +48,9 @@ export const PgCode = {
 
 /** Returns the SQLSTATE of a pg error, if it is one. */
 export function pgErrorCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
 }
 
 /** Returns the violated constraint name of a pg error, if any. */

@@ -53,7 +53,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     name: options.name,
     async request<T>(method: string, path: string, req: RequestOptions = {}): Promise<UpstreamResult<T>> {
-      const headers: Record<string, string> = { accept: 'application/json', ...options.defaultHeaders?.(), ...req.headers };
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        ...options.defaultHeaders?.(),
+        ...req.headers,
+      };
       let body: string | undefined;
       if (req.form) {
         headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -72,7 +76,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         res = await fetch(`${base}${path}`, { method, headers, body, signal });
       } catch (err) {
         const reason = timeout.aborted ? 'timed out' : err instanceof Error ? err.message : String(err);
-        throw new UpstreamUnavailableError(options.name, `${method} ${path} failed: ${reason}`, { cause: err });
+        throw new UpstreamUnavailableError(options.name, `${method} ${path} failed: ${reason}`, {
+          cause: err,
+        });
       }
       const text = await res.text();
       let json: unknown = undefined;
@@ -80,9 +86,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         try {
           json = JSON.parse(text);
         } catch (err) {
-          throw new UpstreamUnavailableError(options.name, `${method} ${path} answered ${res.status} with a non-JSON body`, {
-            cause: err,
-          });
+          throw new UpstreamUnavailableError(
+            options.name,
+            `${method} ${path} answered ${res.status} with a non-JSON body`,
+            {
+              cause: err,
+            },
+          );
         }
       }
       if (res.ok) return { ok: true, status: res.status, data: json as T, headers: res.headers };
@@ -105,7 +115,9 @@ function isProblem(v: unknown): v is Problem {
 }
 
 function oauthErrorCode(v: unknown): string | undefined {
-  return typeof v === 'object' && v !== null && 'error' in v && typeof v.error === 'string' ? v.error : undefined;
+  return typeof v === 'object' && v !== null && 'error' in v && typeof v.error === 'string'
+    ? v.error
+    : undefined;
 }
 
 export interface ClientCredentials {

@@ -1,4 +1,10 @@
-import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  jwtVerify,
+  errors as joseErrors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { MiddlewareHandler } from 'hono';
 import { ProblemError } from './problem.js';
 
@@ -46,7 +52,10 @@ export type AccessTokenVerifier = (token: string) => Promise<Principal>;
 export function createAccessTokenVerifier(options: JwtVerifierOptions): AccessTokenVerifier {
   const jwks =
     options.jwks ??
-    createRemoteJWKSet(new URL(required(options.jwksUrl, 'jwksUrl')), { cooldownDuration: 10_000, cacheMaxAge: 10 * 60_000 });
+    createRemoteJWKSet(new URL(required(options.jwksUrl, 'jwksUrl')), {
+      cooldownDuration: 10_000,
+      cacheMaxAge: 10 * 60_000,
+    });
   const algorithms = options.algorithms ?? ['ES256'];
   return async (token) => {
     let payload: JWTPayload;
@@ -62,24 +71,38 @@ export function createAccessTokenVerifier(options: JwtVerifierOptions): AccessTo
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) {
         const expired = err instanceof joseErrors.JWTExpired;
-        throw new ProblemError(401, expired ? 'token_expired' : 'invalid_token', expired ? 'the access token has expired' : 'the access token is invalid', {}, {
-          'www-authenticate': `Bearer error="invalid_token"`,
-        });
+        throw new ProblemError(
+          401,
+          expired ? 'token_expired' : 'invalid_token',
+          expired ? 'the access token has expired' : 'the access token is invalid',
+          {},
+          {
+            'www-authenticate': `Bearer error="invalid_token"`,
+          },
+        );
       }
       throw err;
     }
     const claims = payload as AccessTokenClaims;
     if (options.isRevoked && (await options.isRevoked(claims.jti))) {
-      throw new ProblemError(401, 'token_revoked', 'the access token was revoked', {}, {
-        'www-authenticate': `Bearer error="invalid_token"`,
-      });
+      throw new ProblemError(
+        401,
+        'token_revoked',
+        'the access token was revoked',
+        {},
+        {
+          'www-authenticate': `Bearer error="invalid_token"`,
+        },
+      );
     }
     const clientId = typeof claims.client_id === 'string' ? claims.client_id : '';
     return {
       subject: claims.sub,
       clientId,
       scopes: new Set(typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : []),
-      roles: new Set(Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : []),
+      roles: new Set(
+        Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [],
+      ),
       tokenId: claims.jti,
       expiresAt: claims.exp,
       isService: claims.sub === `client:${clientId}`,
@@ -91,7 +114,13 @@ export function createAccessTokenVerifier(options: JwtVerifierOptions): AccessTo
 export function bearerToken(header: string | undefined): string {
   const match = header ? /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim()) : null;
   if (!match?.[1]) {
-    throw new ProblemError(401, 'unauthorized', 'a bearer access token is required', {}, { 'www-authenticate': 'Bearer' });
+    throw new ProblemError(
+      401,
+      'unauthorized',
+      'a bearer access token is required',
+      {},
+      { 'www-authenticate': 'Bearer' },
+    );
   }
   return match[1];
 }
@@ -108,9 +137,15 @@ export function requireToken(
     const principal = await verify(bearerToken(c.req.header('authorization')));
     const missing = scopes.filter((s) => !principal.scopes.has(s));
     if (missing.length > 0) {
-      throw new ProblemError(403, 'insufficient_scope', `the token lacks the scope ${missing.join(', ')}`, {}, {
-        'www-authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"`,
-      });
+      throw new ProblemError(
+        403,
+        'insufficient_scope',
+        `the token lacks the scope ${missing.join(', ')}`,
+        {},
+        {
+          'www-authenticate': `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"`,
+        },
+      );
     }
     c.set('principal', principal);
     await next();

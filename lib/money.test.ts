@@ -35,6 +35,7 @@ describe('currencies', () => {
   });
 
   it('rejects unknown and malformed codes', () => {
-    for (const code of ['XYZ', 'usd', 'US', 'USDD']) expect(currencySchema.safeParse(code).success).toBe(false);
+    for (const code of ['XYZ', 'usd', 'US', 'USDD'])
+      expect(currencySchema.safeParse(code).success).toBe(false);
   });
 });

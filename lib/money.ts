@@ -16,7 +16,10 @@ export function isCurrency(code: string): boolean {
 
 /** The number of minor-unit digits of a currency (2 for USD, 0 for JPY, 3 for KWD). */
 export function currencyExponent(code: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+  return (
+    new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions()
+      .maximumFractionDigits ?? 2
+  );
 }
 
 /** A currency code: three upper-case letters of a known ISO 4217 currency. */

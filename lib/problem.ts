@@ -34,7 +34,12 @@ const TITLES: Record<number, string> = {
 };
 
 /** Builds a problem object; `type` is a stable URI derived from `code`. */
-export function problem(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): Problem {
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+): Problem {
   return {
     type: `https://velora.dev/problems/${code.replaceAll('_', '-')}`,
     title: TITLES[status] ?? 'Error',
@@ -81,7 +86,9 @@ export function validationProblem(error: z.ZodError, where = 'body'): Problem {
     message: issue.message,
   }));
   const first = errors[0];
-  return problem(400, 'validation_failed', first ? `${first.path}: ${first.message}` : 'invalid request', { errors });
+  return problem(400, 'validation_failed', first ? `${first.path}: ${first.message}` : 'invalid request', {
+    errors,
+  });
 }
 
 /**
@@ -102,7 +109,8 @@ export function createErrorHandler(log: Logger): ErrorHandler {
             : status === 400
               ? 'bad_request'
               : `http_${status}`;
-      const detail = status === 413 ? 'request body is too large' : err.message || (TITLES[status] ?? 'error');
+      const detail =
+        status === 413 ? 'request body is too large' : err.message || (TITLES[status] ?? 'error');
       return problemResponse(c, problem(status, code, detail));
     }
     if (err instanceof SyntaxError) {

@@ -23,7 +23,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * security headers, a body limit, access logs without secrets, `/healthz`, `/readyz`,
  * `/metrics`, problem+json for every error and unknown route.
  */
-export function createServiceApp<E extends Env = Env>(options: ServiceAppOptions): { app: Hono<E>; registry: Registry } {
+export function createServiceApp<E extends Env = Env>(
+  options: ServiceAppOptions,
+): { app: Hono<E>; registry: Registry } {
   const registry = options.registry ?? new Registry();
   registry.setDefaultLabels({ service: options.service });
   collectDefaultMetrics({ register: registry });
@@ -47,7 +49,13 @@ export function createServiceApp<E extends Env = Env>(options: ServiceAppOptions
     duration.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, seconds);
     if (c.req.path !== '/healthz' && c.req.path !== '/metrics') {
       options.log.debug(
-        { requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) },
+        {
+          requestId,
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          ms: Math.round(seconds * 1000),
+        },
         'request',
       );
     }
@@ -66,7 +74,9 @@ export function createServiceApp<E extends Env = Env>(options: ServiceAppOptions
     const ready = Object.values(checks).every(Boolean);
     return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
   });
-  app.get('/metrics', async (c) => c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+  app.get('/metrics', async (c) =>
+    c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
+  );
   app.onError(createErrorHandler(options.log));
   app.notFound(notFoundHandler);
   return { app, registry };

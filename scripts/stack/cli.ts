@@ -31,7 +31,9 @@ async function printStatus() {
   const rows = await stackStatus(profile);
   const width = Math.max(...rows.map((r) => r.name.length));
   for (const row of rows) {
-    console.log(`  ${row.name.padEnd(width)}  ${row.up ? 'up  ' : 'DOWN'}  ${row.url}${row.pid ? `  (pid ${row.pid})` : ''}`);
+    console.log(
+      `  ${row.name.padEnd(width)}  ${row.up ? 'up  ' : 'DOWN'}  ${row.url}${row.pid ? `  (pid ${row.pid})` : ''}`,
+    );
   }
   const address = `127.0.0.1:${profile.ports.temporal}`;
   console.log('\nOperators:');

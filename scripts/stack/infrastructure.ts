@@ -25,15 +25,23 @@ export async function ensurePostgres(log: (line: string) => void): Promise<void>
   if (await pgAnswers()) return;
   log('PostgreSQL does not answer; starting the local cluster');
   const version = readdirSync('/etc/postgresql')[0];
-  if (!version) throw new Error('PostgreSQL is not running and no Debian cluster is installed (/etc/postgresql is empty)');
-  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'inherit' });
+  if (!version)
+    throw new Error(
+      'PostgreSQL is not running and no Debian cluster is installed (/etc/postgresql is empty)',
+    );
+  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], {
+    stdio: 'inherit',
+  });
   await waitFor('PostgreSQL', pgAnswers, 30_000);
 }
 
 /** Makes sure Redis answers; starts a non-persistent local one if it does not. */
 export async function ensureRedis(log: (line: string) => void): Promise<void> {
   const answers = async () => {
-    const client = createClient({ url: 'redis://127.0.0.1:6379', socket: { connectTimeout: 1000, reconnectStrategy: false } });
+    const client = createClient({
+      url: 'redis://127.0.0.1:6379',
+      socket: { connectTimeout: 1000, reconnectStrategy: false },
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -46,9 +54,13 @@ export async function ensureRedis(log: (line: string) => void): Promise<void> {
   };
   if (await answers()) return;
   log('Redis does not answer; starting a local one');
-  execFileSync('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    'redis-server',
+    ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', '6379', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'inherit',
+    },
+  );
   await waitFor('Redis', answers, 15_000);
 }
 
@@ -58,7 +70,11 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
  * Creates `role` (LOGIN) and `database` owned by it when missing. With `fresh`, the database is
  * dropped first so a test run starts from an empty schema.
  */
-export async function ensureDatabase(role: string, database: string, options: { fresh?: boolean } = {}): Promise<void> {
+export async function ensureDatabase(
+  role: string,
+  database: string,
+  options: { fresh?: boolean } = {},
+): Promise<void> {
   if (!IDENT.test(role) || !IDENT.test(database)) throw new Error(`unsafe identifier: ${role}/${database}`);
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
@@ -67,7 +83,8 @@ export async function ensureDatabase(role: string, database: string, options: { 
     if (roleRow.rowCount === 0) await client.query(`create role ${role} login`).catch(ignoreDuplicate);
     if (options.fresh) await client.query(`drop database if exists ${database} with (force)`);
     const dbRow = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (dbRow.rowCount === 0) await client.query(`create database ${database} owner ${role}`).catch(ignoreDuplicate);
+    if (dbRow.rowCount === 0)
+      await client.query(`create database ${database} owner ${role}`).catch(ignoreDuplicate);
   } finally {
     await client.end();
   }

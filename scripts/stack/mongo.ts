@@ -45,7 +45,14 @@ export async function ensureMongo(
   if (mongod) {
     const dbPath = path.join(dir, 'mongo');
     mkdirSync(dbPath, { recursive: true });
-    startProcess(dir, 'mongod', mongod, ['--dbpath', dbPath, '--port', String(port), '--bind_ip', '127.0.0.1'], {}, ROOT);
+    startProcess(
+      dir,
+      'mongod',
+      mongod,
+      ['--dbpath', dbPath, '--port', String(port), '--bind_ip', '127.0.0.1'],
+      {},
+      ROOT,
+    );
   } else {
     await ensureDatabase(ferretDatabase, ferretDatabase);
     // scripts/ferretdb wraps FerretDB's embeddable package (see its main.go for why).
@@ -53,12 +60,21 @@ export async function ensureMongo(
       dir,
       'ferretdb',
       requireTool('ferretdb', 'FERRETDB_PATH'),
-      [`--listen-addr=127.0.0.1:${port}`, `--postgresql-url=${pgUrl(ferretDatabase, ferretDatabase)}`, '--log-level=error'],
+      [
+        `--listen-addr=127.0.0.1:${port}`,
+        `--postgresql-url=${pgUrl(ferretDatabase, ferretDatabase)}`,
+        '--log-level=error',
+      ],
       {},
       ROOT,
     );
   }
-  await waitFor(`${kind} on port ${port}`, () => mongoAnswers(url), 60_000, path.join(dir, 'logs', `${kind}.log`));
+  await waitFor(
+    `${kind} on port ${port}`,
+    () => mongoAnswers(url),
+    60_000,
+    path.join(dir, 'logs', `${kind}.log`),
+  );
   return { url, kind, started: true };
 }
 

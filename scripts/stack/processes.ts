@@ -84,13 +84,20 @@ function signalGroup(pid: number, signal: NodeJS.Signals) {
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes; the error names what never came up. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logHint?: string) {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  logHint?: string,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
     await sleep(250);
   }
-  throw new Error(`${what} did not become ready within ${Math.round(timeoutMs / 1000)} s${logHint ? ` (see ${logHint})` : ''}`);
+  throw new Error(
+    `${what} did not become ready within ${Math.round(timeoutMs / 1000)} s${logHint ? ` (see ${logHint})` : ''}`,
+  );
 }
 
 /** True when an HTTP GET of `url` answers 2xx within 2 s. */

@@ -5,7 +5,15 @@
  */
 export interface StackProfile {
   name: 'dev' | 'test';
-  ports: { gateway: number; auth: number; wallet: number; worker: number; temporal: number; temporalUi: number; mongo: number };
+  ports: {
+    gateway: number;
+    auth: number;
+    wallet: number;
+    worker: number;
+    temporal: number;
+    temporalUi: number;
+    mongo: number;
+  };
   databases: { auth: string; wallet: string; ferret: string };
   redisUrl: string;
   mongoDb: string;
@@ -14,14 +22,30 @@ export interface StackProfile {
 export const PROFILES: Record<StackProfile['name'], StackProfile> = {
   dev: {
     name: 'dev',
-    ports: { gateway: 8080, auth: 8081, wallet: 8082, worker: 8083, temporal: 7233, temporalUi: 8233, mongo: 27017 },
+    ports: {
+      gateway: 8080,
+      auth: 8081,
+      wallet: 8082,
+      worker: 8083,
+      temporal: 7233,
+      temporalUi: 8233,
+      mongo: 27017,
+    },
     databases: { auth: 'velora_auth', wallet: 'velora_wallet', ferret: 'velora_ferretdb' },
     redisUrl: 'redis://127.0.0.1:6379/0',
     mongoDb: 'velora_wallet',
   },
   test: {
     name: 'test',
-    ports: { gateway: 18080, auth: 18081, wallet: 18082, worker: 18083, temporal: 17233, temporalUi: 18233, mongo: 27018 },
+    ports: {
+      gateway: 18080,
+      auth: 18081,
+      wallet: 18082,
+      worker: 18083,
+      temporal: 17233,
+      temporalUi: 18233,
+      mongo: 27018,
+    },
     databases: { auth: 'velora_auth_e2e', wallet: 'velora_wallet_e2e', ferret: 'velora_ferretdb_test' },
     redisUrl: 'redis://127.0.0.1:6379/14',
     mongoDb: 'velora_wallet_e2e',

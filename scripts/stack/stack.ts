@@ -19,7 +19,10 @@ export interface UpResult {
  * per-service databases and roles, Temporal (+ Web UI), a MongoDB wire server, then auth,
  * wallet, the orchestrator worker and the gateway; resolves once every `/readyz` answers 200.
  */
-export async function stackUp(profile: StackProfile, options: { fresh?: boolean; log?: (line: string) => void } = {}) {
+export async function stackUp(
+  profile: StackProfile,
+  options: { fresh?: boolean; log?: (line: string) => void } = {},
+) {
   const log = options.log ?? ((line: string) => console.log(line));
   const dir = stackDir(profile.name);
   mkdirSync(dir, { recursive: true });
@@ -40,7 +43,8 @@ export async function stackUp(profile: StackProfile, options: { fresh?: boolean;
   const env = stackEnv(profile, mongo.url);
   for (const svc of services(profile)) {
     if (runningPid(dir, svc.name) !== undefined) continue;
-    if (await tcpOpen(svc.port)) throw new Error(`port ${svc.port} for ${svc.name} is taken by another process`);
+    if (await tcpOpen(svc.port))
+      throw new Error(`port ${svc.port} for ${svc.name} is taken by another process`);
     log(`${svc.name} …`);
     startProcess(dir, svc.name, process.execPath, ['--import', 'tsx', path.join(ROOT, svc.entry)], env, ROOT);
     started.push(svc.name);
@@ -50,7 +54,9 @@ export async function stackUp(profile: StackProfile, options: { fresh?: boolean;
       `${svc.name} /readyz`,
       async () => {
         if (runningPid(dir, svc.name) === undefined) {
-          throw new Error(`${svc.name} exited during start; see ${path.join(dir, 'logs', `${svc.name}.log`)}`);
+          throw new Error(
+            `${svc.name} exited during start; see ${path.join(dir, 'logs', `${svc.name}.log`)}`,
+          );
         }
         return httpOk(`http://127.0.0.1:${svc.port}/readyz`);
       },
@@ -64,7 +70,10 @@ export async function stackUp(profile: StackProfile, options: { fresh?: boolean;
 }
 
 /** Stops every process this profile's stack started (services first), and nothing else. */
-export async function stackDown(profile: StackProfile, log: (line: string) => void = console.log): Promise<void> {
+export async function stackDown(
+  profile: StackProfile,
+  log: (line: string) => void = console.log,
+): Promise<void> {
   const dir = stackDir(profile.name);
   if (!existsSync(dir)) return;
   for (const svc of [...services(profile)].reverse()) {
@@ -95,10 +104,25 @@ export async function stackStatus(profile: StackProfile): Promise<ComponentStatu
       up: await httpOk(`http://127.0.0.1:${svc.port}/readyz`),
     });
   }
-  rows.push({ name: 'temporal', pid: runningPid(dir, 'temporal'), url: `127.0.0.1:${p.temporal}`, up: await tcpOpen(p.temporal) });
-  rows.push({ name: 'temporal-ui', pid: runningPid(dir, 'temporal'), url: `http://127.0.0.1:${p.temporalUi}`, up: await tcpOpen(p.temporalUi) });
+  rows.push({
+    name: 'temporal',
+    pid: runningPid(dir, 'temporal'),
+    url: `127.0.0.1:${p.temporal}`,
+    up: await tcpOpen(p.temporal),
+  });
+  rows.push({
+    name: 'temporal-ui',
+    pid: runningPid(dir, 'temporal'),
+    url: `http://127.0.0.1:${p.temporalUi}`,
+    up: await tcpOpen(p.temporalUi),
+  });
   const mongoKind = findTool('mongod') ? 'mongod' : 'ferretdb';
-  rows.push({ name: mongoKind, pid: runningPid(dir, mongoKind), url: `mongodb://127.0.0.1:${p.mongo}/`, up: await tcpOpen(p.mongo) });
+  rows.push({
+    name: mongoKind,
+    pid: runningPid(dir, mongoKind),
+    url: `mongodb://127.0.0.1:${p.mongo}/`,
+    up: await tcpOpen(p.mongo),
+  });
   rows.push({ name: 'postgresql', url: '127.0.0.1:5432', up: await tcpOpen(5432) });
   rows.push({ name: 'redis', url: '127.0.0.1:6379', up: await tcpOpen(6379) });
   return rows;

@@ -12,10 +12,9 @@ const run = promisify(execFile);
 
 /** `--dynamic-config-value KEY=VALUE` flags from temporal-config/dynamic-config.yaml. */
 export function dynamicConfigFlags(): string[] {
-  const doc = parse(readFileSync(path.join(ROOT, 'temporal-config', 'dynamic-config.yaml'), 'utf8')) as Record<
-    string,
-    { value: unknown }[]
-  >;
+  const doc = parse(
+    readFileSync(path.join(ROOT, 'temporal-config', 'dynamic-config.yaml'), 'utf8'),
+  ) as Record<string, { value: unknown }[]>;
   return Object.entries(doc).flatMap(([key, entries]) => {
     const value = entries[0]?.value;
     return ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`];
@@ -26,9 +25,13 @@ export function dynamicConfigFlags(): string[] {
 export async function temporalHealthy(port: number): Promise<boolean> {
   if (!(await tcpOpen(port))) return false;
   try {
-    const { stdout } = await run(requireTool('temporal', 'TEMPORAL_CLI_PATH'), ['operator', 'cluster', 'health', '--address', `127.0.0.1:${port}`], {
-      timeout: 5000,
-    });
+    const { stdout } = await run(
+      requireTool('temporal', 'TEMPORAL_CLI_PATH'),
+      ['operator', 'cluster', 'health', '--address', `127.0.0.1:${port}`],
+      {
+        timeout: 5000,
+      },
+    );
     return /SERVING/.test(stdout);
   } catch {
     return false;
@@ -40,7 +43,10 @@ export async function temporalHealthy(port: number): Promise<boolean> {
  * the project's search attributes and dynamic config, unless one already answers on the port.
  * Returns true when this call started it.
  */
-export async function ensureTemporal(dir: string, ports: { temporal: number; temporalUi: number }): Promise<boolean> {
+export async function ensureTemporal(
+  dir: string,
+  ports: { temporal: number; temporalUi: number },
+): Promise<boolean> {
   if (runningPid(dir, 'temporal') !== undefined || (await temporalHealthy(ports.temporal))) {
     await waitFor('Temporal', () => temporalHealthy(ports.temporal), 60_000);
     return false;
@@ -65,10 +71,18 @@ export async function ensureTemporal(dir: string, ports: { temporal: number; tem
     'default',
     '--log-level',
     'warn',
-    ...Object.entries(SEARCH_ATTRIBUTE_DECLARATIONS).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+    ...Object.entries(SEARCH_ATTRIBUTE_DECLARATIONS).flatMap(([name, type]) => [
+      '--search-attribute',
+      `${name}=${type}`,
+    ]),
     ...dynamicConfigFlags(),
   ];
   startProcess(dir, 'temporal', requireTool('temporal', 'TEMPORAL_CLI_PATH'), args, {}, ROOT);
-  await waitFor('Temporal dev server', () => temporalHealthy(ports.temporal), 120_000, path.join(dir, 'logs', 'temporal.log'));
+  await waitFor(
+    'Temporal dev server',
+    () => temporalHealthy(ports.temporal),
+    120_000,
+    path.join(dir, 'logs', 'temporal.log'),
+  );
   return true;
 }

@@ -6,7 +6,10 @@ import { TOOLS_DIR } from './paths.js';
  * Finds a tool: an explicit environment variable, then PATH, then the project's tools folder
  * (where scripts/install-tools.sh puts what it builds with `go install`).
  */
-export function findTool(name: 'temporal' | 'tctl' | 'ferretdb' | 'mongod', envVar?: string): string | undefined {
+export function findTool(
+  name: 'temporal' | 'tctl' | 'ferretdb' | 'mongod',
+  envVar?: string,
+): string | undefined {
   const explicit = envVar ? process.env[envVar] : undefined;
   if (explicit && executable(explicit)) return explicit;
   for (const dir of [...(process.env.PATH ?? '').split(path.delimiter), TOOLS_DIR]) {
@@ -28,6 +31,7 @@ function executable(file: string): boolean {
 
 export function requireTool(name: 'temporal' | 'tctl' | 'ferretdb', envVar?: string): string {
   const found = findTool(name, envVar);
-  if (!found) throw new Error(`${name} is not installed: run scripts/install-tools.sh (it builds it with go install)`);
+  if (!found)
+    throw new Error(`${name} is not installed: run scripts/install-tools.sh (it builds it with go install)`);
   return found;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually, login, registerAndLogin, type RegisteredUser } from '../support/api-client.js';
+import { requiredEnv } from '../support/test-env.js';
 
 interface Wallet {
   id: string;
@@ -24,11 +25,11 @@ describe('a payment through the whole stack', () => {
   let alice: RegisteredUser;
   let bob: RegisteredUser;
   let adminToken: string;
-  const mongo = new MongoClient(process.env.TEST_STACK_MONGO_URL!);
+  const mongo = new MongoClient(requiredEnv('TEST_STACK_MONGO_URL'));
 
   beforeAll(async () => {
     [alice, bob] = await Promise.all([registerAndLogin('alice'), registerAndLogin('bob')]);
-    adminToken = await login(process.env.TEST_STACK_ADMIN_EMAIL!, process.env.TEST_STACK_ADMIN_PASSWORD!);
+    adminToken = await login(requiredEnv('TEST_STACK_ADMIN_EMAIL'), requiredEnv('TEST_STACK_ADMIN_PASSWORD'));
     await mongo.connect();
   });
   afterAll(async () => {
@@ -58,14 +59,21 @@ describe('a payment through the whole stack', () => {
       token: alice.token,
       idempotencyKey: transferKey,
       headers: { prefer: 'wait=20' },
-      body: { from_wallet_id: alice.walletId, to_wallet_id: bob.walletId, amount: '2500', currency: 'USD', description: 'lunch' },
+      body: {
+        from_wallet_id: alice.walletId,
+        to_wallet_id: bob.walletId,
+        amount: '2500',
+        currency: 'USD',
+        description: 'lunch',
+      },
     });
     expect([200, 201, 202]).toContain(started.status);
     const transferId = started.body.id;
 
     const done = await eventually(
       () => api<Transfer>('GET', `/v1/transfers/${transferId}`, { token: alice.token }),
-      (r) => r.status === 200 && ['completed', 'failed', 'cancelled', 'needs_attention'].includes(r.body.status),
+      (r) =>
+        r.status === 200 && ['completed', 'failed', 'cancelled', 'needs_attention'].includes(r.body.status),
     );
     expect(done.body.status).toBe('completed');
     expect(done.body.amount).toBe('2500');
@@ -79,14 +87,20 @@ describe('a payment through the whole stack', () => {
     const replay = await api<Transfer>('POST', '/v1/transfers', {
       token: alice.token,
       idempotencyKey: transferKey,
-      body: { from_wallet_id: alice.walletId, to_wallet_id: bob.walletId, amount: '2500', currency: 'USD', description: 'lunch' },
+      body: {
+        from_wallet_id: alice.walletId,
+        to_wallet_id: bob.walletId,
+        amount: '2500',
+        currency: 'USD',
+        description: 'lunch',
+      },
     });
     expect(replay.body.id).toBe(transferId);
     const again = await api<Wallet>('GET', `/v1/wallets/${alice.walletId}`, { token: alice.token });
     expect(again.body.balance.posted).toBe('7500');
 
     // The journal reached MongoDB through the outbox relay: deposit + debit for Alice, credit for Bob.
-    const history = mongo.db(process.env.TEST_STACK_MONGO_DB!).collection('transaction_history');
+    const history = mongo.db(requiredEnv('TEST_STACK_MONGO_DB')).collection('transaction_history');
     const aliceDocs = await eventually(
       () => history.find({ wallet_id: alice.walletId }).toArray(),
       (docs) => docs.length >= 2,
@@ -111,7 +125,9 @@ describe('a payment through the whole stack', () => {
   });
 
   it('answers every response with a request id and errors as problem+json', async () => {
-    const res = await fetch(`${process.env.TEST_GATEWAY_URL}/v1/wallets`, { headers: { 'x-request-id': 'e2e-check-1' } });
+    const res = await fetch(`${requiredEnv('TEST_GATEWAY_URL')}/v1/wallets`, {
+      headers: { 'x-request-id': 'e2e-check-1' },
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('x-request-id')).toBe('e2e-check-1');
     expect(res.headers.get('content-type')).toContain('application/problem+json');

@@ -10,7 +10,12 @@ import { TEST_ENV } from './test-env.js';
 
 const profile = PROFILES.test;
 const dir = stackDir('test');
-const UNIT = { authDb: 'velora_auth_test', walletDb: 'velora_wallet_test', mongoDb: 'velora_wallet_test', redisDb: 15 };
+const UNIT = {
+  authDb: 'velora_auth_test',
+  walletDb: 'velora_wallet_test',
+  mongoDb: 'velora_wallet_test',
+  redisDb: 15,
+};
 
 /**
  * Runs once per vitest project: provides the real infrastructure every test talks to —

@@ -20,3 +20,11 @@ export function testEnv(key: keyof typeof TEST_ENV): string {
   if (!value) throw new Error(`${name} is not set: run tests through vitest (its global setup provides it)`);
   return value;
 }
+
+/** Reads a variable the e2e stack setup exports (TEST_STACK_*), failing clearly without it. */
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value)
+    throw new Error(`${name} is not set: run e2e tests through vitest (the e2e global setup provides it)`);
+  return value;
+}

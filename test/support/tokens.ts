@@ -19,7 +19,13 @@ export async function createTestIssuer() {
     issuer: TEST_ISSUER,
     audience: TEST_AUDIENCE,
   });
-  async function mint(claims: { sub: string; scope?: string; roles?: string[]; client_id?: string; expiresIn?: string }) {
+  async function mint(claims: {
+    sub: string;
+    scope?: string;
+    roles?: string[];
+    client_id?: string;
+    expiresIn?: string;
+  }) {
     return new SignJWT({
       scope: claims.scope ?? '',
       roles: claims.roles ?? [],
