@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { env, parseConfig } from '../lib/config.js';
+
+const base64Key32 = z
+  .string()
+  .min(1)
+  // Kept as text: parseConfig freezes the config and a Buffer cannot be frozen. Decoded where used.
+  .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be the base64 encoding of exactly 32 bytes');
+
+const minorUnits = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'must be an integer number of minor units')
+    .default(fallback)
+    .transform((v) => BigInt(v));
+
+/** Every variable AuthService reads (see .env.example), validated once at start. */
+export const authConfigSchema = z.object({
+  LOG_LEVEL: env.logLevel(),
+  AUTH_HOST: env.string('127.0.0.1'),
+  AUTH_PORT: env.port(8081),
+  AUTH_DATABASE_URL: env.url(),
+  REDIS_URL: env.url(),
+  AUTH_ISSUER: env.url('http://127.0.0.1:8081').transform((v) => v.replace(/\/+$/, '')),
+  JWT_AUDIENCE: env.string('velora'),
+  AUTH_KEY_ENCRYPTION_KEY: base64Key32,
+  OTP_PEPPER: env.secret(32),
+  OTP_DELIVERY: z.enum(['dev', 'log']).default('log'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(1_209_600),
+  VELORA_ADMIN_EMAIL: z.email().optional(),
+  VELORA_ADMIN_PASSWORD: z.string().min(8).max(128).optional(),
+  ORCHESTRATOR_CLIENT_ID: z.string().min(1).optional(),
+  ORCHESTRATOR_CLIENT_SECRET: env.secret(16).optional(),
+  GATEWAY_CLIENT_ID: z.string().min(1).optional(),
+  GATEWAY_CLIENT_SECRET: env.secret(16).optional(),
+  TRANSFER_LIMIT_UNVERIFIED_PER_TRANSFER: minorUnits('500000'),
+  TRANSFER_LIMIT_UNVERIFIED_DAILY: minorUnits('2000000'),
+  TRANSFER_LIMIT_VERIFIED_PER_TRANSFER: minorUnits('5000000'),
+  TRANSFER_LIMIT_VERIFIED_DAILY: minorUnits('20000000'),
+  /** Peers whose X-Forwarded-For is believed (the gateway); empty trusts nobody. */
+  AUTH_TRUSTED_PROXIES: env.list(''),
+  /** Consecutive failures per IP+account before the lock, and how long the lock lasts. */
+  AUTH_LOGIN_MAX_CONSECUTIVE_FAILURES: env.int(10),
+  AUTH_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1800).default(1800),
+  /** Failed logins one IP may make per day, whatever the accounts. */
+  AUTH_LOGIN_MAX_FAILURES_PER_IP_DAY: env.int(100),
+});
+
+export type AuthConfig = Readonly<z.infer<typeof authConfigSchema>>;
+
+/** Parses AuthService's configuration from `source` (the process environment by default). */
+export function loadAuthConfig(source: Record<string, string | undefined> = process.env): AuthConfig {
+  return parseConfig('auth', authConfigSchema, source);
+}

@@ -1,0 +1,49 @@
+import type { Insertable, Kysely } from 'kysely';
+import { PgCode, pgErrorCode } from '../../lib/db.js';
+import type { Database } from '../database.js';
+import type { SigningKeyRow, SigningKeysTable } from './keys.table.js';
+
+/** Keys that are still published: the active one and retired ones not yet removed. */
+export async function listPublishedKeys(db: Kysely<Database>): Promise<SigningKeyRow[]> {
+  return db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
+}
+
+export async function findActiveKey(db: Kysely<Database>): Promise<SigningKeyRow | undefined> {
+  return db.selectFrom('signing_keys').selectAll().where('status', '=', 'active').executeTakeFirst();
+}
+
+/** Inserts the first active key unless another instance got there first (partial unique index). */
+export async function insertActiveKeyIfNone(db: Kysely<Database>, row: Insertable<SigningKeysTable>): Promise<boolean> {
+  try {
+    await db.insertInto('signing_keys').values(row).execute();
+    return true;
+  } catch (err) {
+    if (pgErrorCode(err) === PgCode.uniqueViolation) return false;
+    throw err;
+  }
+}
+
+/** Retires the active key and inserts `row` as the new active one, atomically. */
+export async function replaceActiveKey(db: Kysely<Database>, row: Insertable<SigningKeysTable>, now: Date): Promise<string | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const retired = await trx
+      .updateTable('signing_keys')
+      .set({ status: 'retired', retired_at: now })
+      .where('status', '=', 'active')
+      .returning('kid')
+      .executeTakeFirst();
+    await trx.insertInto('signing_keys').values(row).execute();
+    return retired?.kid;
+  });
+}
+
+/** Deletes retired keys retired before `cutoff`: no unexpired token can carry their kid. */
+export async function deleteKeysRetiredBefore(db: Kysely<Database>, cutoff: Date): Promise<string[]> {
+  const rows = await db
+    .deleteFrom('signing_keys')
+    .where('status', '=', 'retired')
+    .where('retired_at', '<', cutoff)
+    .returning('kid')
+    .execute();
+  return rows.map((r) => r.kid);
+}

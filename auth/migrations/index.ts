@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as initial from './0001-initial.js';
+
+/** AuthService's migrations in order; passed to `migrateToLatest`. */
+export const authMigrations: Record<string, Migration> = {
+  '0001-initial': initial,
+};

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { SignJWT } from 'jose';
+import { ProblemError } from '../../lib/problem.js';
+import { NO_STORE } from '../http/errors.js';
+import { formBody } from '../http/parse-body.js';
+import { SIGNING_ALG } from '../keys/keys.service.js';
+import { FIRST_PARTY_CLIENT_ID, type AuthServices } from '../services.js';
+import type { TokenResponse } from '../tokens/tokens.service.js';
+import { findUserById } from '../users/users.repository.js';
+import { redeemAuthorizationCode, verifyPkce } from './authorization-codes.js';
+import { authenticateClient } from './client-auth.js';
+import type { OAuthClient } from './clients.table.js';
+import { OAuthError, oauthErrorResponse } from './oauth.errors.js';
+
+/** Carries a finished OAuth error response out of a helper to the handler that returns it. */
+class OAuthResponse extends Error {
+  constructor(readonly response: Response) {
+    super('oauth error response');
+  }
+}
+
+/** Splits and validates a requested scope against what the client may have. */
+export function grantScope(requested: string | undefined, allowed: readonly string[]): string | undefined {
+  if (requested === undefined || requested.trim() === '') return allowed.join(' ');
+  const wanted = [...new Set(requested.split(' ').filter(Boolean))];
+  return wanted.every((s) => allowed.includes(s)) ? wanted.join(' ') : undefined;
+}
+
+/** Token (RFC 6749), revocation (RFC 7009) and introspection (RFC 7662) endpoints under `/v1/auth`. */
+export function tokenRoutes(s: AuthServices) {
+  const app = new Hono();
+
+  async function clientOf(c: Context, form: Record<string, string>, defaultPublic?: string) {
+    const result = await authenticateClient(s.db, c, form, defaultPublic ? { defaultPublicClientId: defaultPublic } : {});
+    if ('error' in result) {
+      await s.audit({ event: 'client_auth', outcome: 'failure', clientId: form.client_id ?? null, context: s.requestContext(c), details: { reason: result.error } });
+      const headers: Record<string, string> = result.basic ? { 'www-authenticate': 'Basic realm="velora"' } : {};
+      throw new OAuthResponse(oauthErrorResponse(c, result.error, result.description, headers));
+    }
+    return result;
+  }
+
+  async function idToken(client: OAuthClient, userId: string, nonce: string | null, authTime: number) {
+    const key = await s.keys.signingKey();
+    const claims: Record<string, unknown> = { auth_time: authTime };
+    if (nonce) claims.nonce = nonce;
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: SIGNING_ALG, typ: 'JWT', kid: key.kid })
+      .setIssuer(s.config.AUTH_ISSUER)
+      .setAudience(client.client_id)
+      .setSubject(userId)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${s.config.ACCESS_TOKEN_TTL_SECONDS}s`)
+      .sign(key.privateKey);
+  }
+
+  app.post('/token', async (c) => {
+    try {
+      const form = await formBody(c);
+      const context = s.requestContext(c);
+      switch (form.grant_type) {
+        case 'client_credentials': {
+          const { client, authenticated } = await clientOf(c, form);
+          if (!authenticated) return oauthErrorResponse(c, OAuthError.InvalidClient, 'client_credentials needs a confidential client');
+          if (!client.grant_types.includes('client_credentials')) {
+            return oauthErrorResponse(c, OAuthError.UnauthorizedClient, 'the client may not use client_credentials');
+          }
+          const scope = grantScope(form.scope, client.scopes);
+          if (scope === undefined) return oauthErrorResponse(c, OAuthError.InvalidScope, 'a requested scope is not granted to the client');
+          const access = await s.tokens.issueAccessToken({ subject: `client:${client.client_id}`, clientId: client.client_id, scope, roles: [] });
+          await s.audit({ event: 'token_issued', outcome: 'success', subject: `client:${client.client_id}`, clientId: client.client_id, context, details: { grant: 'client_credentials', jti: access.jti } });
+          const body: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope };
+          return c.json(body, 200, NO_STORE);
+        }
+        case 'refresh_token': {
+          const { client } = await clientOf(c, form, FIRST_PARTY_CLIENT_ID);
+          if (!client.grant_types.includes('refresh_token')) {
+            return oauthErrorResponse(c, OAuthError.UnauthorizedClient, 'the client may not use refresh_token');
+          }
+          if (!form.refresh_token) return oauthErrorResponse(c, OAuthError.InvalidRequest, 'refresh_token is required');
+          const result = await s.tokens.refresh(form.refresh_token, client.client_id, context);
+          if (typeof result === 'string') return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the refresh token is invalid, expired or revoked');
+          return c.json(result, 200, NO_STORE);
+        }
+        case 'authorization_code': {
+          const { client } = await clientOf(c, form);
+          if (!client.grant_types.includes('authorization_code')) {
+            return oauthErrorResponse(c, OAuthError.UnauthorizedClient, 'the client may not use authorization_code');
+          }
+          if (!form.code || !form.code_verifier || !form.redirect_uri) {
+            return oauthErrorResponse(c, OAuthError.InvalidRequest, 'code, code_verifier and redirect_uri are required');
+          }
+          const grant = await redeemAuthorizationCode(s.redis, form.code);
+          const valid =
+            grant !== undefined &&
+            grant.client_id === client.client_id &&
+            grant.redirect_uri === form.redirect_uri &&
+            verifyPkce(form.code_verifier, grant.code_challenge);
+          if (!grant || !valid) {
+            await s.audit({ event: 'token_issued', outcome: 'failure', clientId: client.client_id, context, details: { grant: 'authorization_code', reason: 'invalid_code' } });
+            return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the authorization code is invalid, expired, already used or does not match');
+          }
+          const user = await findUserById(s.db, grant.user_id);
+          if (user?.status !== 'active') return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the user is not active');
+          const tokens: TokenResponse = await s.tokens.startSession(user, client.client_id, grant.scope);
+          if (!client.grant_types.includes('refresh_token')) delete tokens.refresh_token;
+          if (grant.scope.split(' ').includes('openid')) tokens.id_token = await idToken(client, user.id, grant.nonce, grant.auth_time);
+          await s.audit({ event: 'token_issued', outcome: 'success', subject: user.id, clientId: client.client_id, context, details: { grant: 'authorization_code' } });
+          return c.json(tokens, 200, NO_STORE);
+        }
+        case undefined:
+          return oauthErrorResponse(c, OAuthError.InvalidRequest, 'grant_type is required');
+        default:
+          // No password grant and no implicit flow (OAuth 2.1).
+          return oauthErrorResponse(c, OAuthError.UnsupportedGrantType, 'supported grants: authorization_code, client_credentials, refresh_token');
+      }
+    } catch (err) {
+      if (err instanceof OAuthResponse) return err.response;
+      if (err instanceof ProblemError) return oauthErrorResponse(c, OAuthError.InvalidRequest, err.problem.detail);
+      throw err;
+    }
+  });
+
+  app.post('/revoke', async (c) => {
+    try {
+      const form = await formBody(c);
+      const { client } = await clientOf(c, form, FIRST_PARTY_CLIENT_ID);
+      if (!form.token) return oauthErrorResponse(c, OAuthError.InvalidRequest, 'token is required');
+      const context = s.requestContext(c);
+      const refresh = await s.tokens.inspectRefreshToken(form.token);
+      if (refresh) {
+        if (refresh.client_id === client.client_id) {
+          await s.tokens.revokeFamily(refresh.family_id, 'revoked');
+          await s.audit({ event: 'revoke', outcome: 'success', subject: refresh.user_id, clientId: client.client_id, context, details: { token_type: 'refresh_token', family_id: refresh.family_id } });
+        }
+      } else {
+        const principal = await s.tokens.verifyAccessToken(form.token).catch(() => undefined);
+        if (principal && principal.clientId === client.client_id) {
+          await s.tokens.denylist(principal.tokenId, principal.expiresAt);
+          await s.audit({ event: 'revoke', outcome: 'success', subject: principal.subject, clientId: client.client_id, context, details: { token_type: 'access_token', jti: principal.tokenId } });
+        }
+      }
+      // RFC 7009 §2.2: unknown or foreign tokens get the same 200, so revocation is no oracle.
+      return c.body(null, 200, NO_STORE);
+    } catch (err) {
+      if (err instanceof OAuthResponse) return err.response;
+      if (err instanceof ProblemError) return oauthErrorResponse(c, OAuthError.InvalidRequest, err.problem.detail);
+      throw err;
+    }
+  });
+
+  app.post('/introspect', async (c) => {
+    try {
+      const form = await formBody(c);
+      const { client, authenticated } = await clientOf(c, form);
+      if (!authenticated) return oauthErrorResponse(c, OAuthError.InvalidClient, 'introspection needs a confidential client');
+      if (!form.token) return oauthErrorResponse(c, OAuthError.InvalidRequest, 'token is required');
+      const inactive = c.json({ active: false }, 200, NO_STORE);
+      if (form.token_type_hint !== 'refresh_token') {
+        const principal = await s.tokens.verifyAccessToken(form.token).catch(() => undefined);
+        if (principal) {
+          if (!principal.isService) {
+            const user = await findUserById(s.db, principal.subject);
+            if (user?.status !== 'active') return inactive;
+          }
+          return c.json(
+            {
+              active: true,
+              token_type: 'Bearer',
+              scope: [...principal.scopes].join(' '),
+              client_id: principal.clientId,
+              sub: principal.subject,
+              roles: [...principal.roles],
+              exp: principal.expiresAt,
+              jti: principal.tokenId,
+              iss: s.config.AUTH_ISSUER,
+              aud: s.config.JWT_AUDIENCE,
+            },
+            200,
+            NO_STORE,
+          );
+        }
+      }
+      const refresh = await s.tokens.inspectRefreshToken(form.token);
+      const live = refresh && !refresh.used_at && !refresh.revoked_at && refresh.expires_at > new Date();
+      // A client may only learn about refresh tokens issued to itself.
+      if (!refresh || !live || refresh.client_id !== client.client_id) return inactive;
+      return c.json(
+        {
+          active: true,
+          token_type: 'refresh_token',
+          scope: refresh.scope,
+          client_id: refresh.client_id,
+          sub: refresh.user_id,
+          exp: Math.floor(refresh.expires_at.getTime() / 1000),
+          iat: Math.floor(refresh.created_at.getTime() / 1000),
+          iss: s.config.AUTH_ISSUER,
+        },
+        200,
+        NO_STORE,
+      );
+    } catch (err) {
+      if (err instanceof OAuthResponse) return err.response;
+      if (err instanceof ProblemError) return oauthErrorResponse(c, OAuthError.InvalidRequest, err.problem.detail);
+      throw err;
+    }
+  });
+
+  return app;
+}

@@ -1,0 +1,64 @@
+import { Hono } from 'hono';
+import type { Principal } from '../../lib/jwt-verifier.js';
+import { fail } from '../http/errors.js';
+import { idempotency } from '../http/idempotency.js';
+import { jsonBody } from '../http/parse-body.js';
+import type { AuthServices } from '../services.js';
+import { UserError, userErrorDetail, userErrorStatus } from '../users/users.errors.js';
+import { otpErrorDetail, otpErrorStatus } from './otp.errors.js';
+import { internalOtpSendBody, internalOtpVerifyBody } from './otp.schemas.js';
+
+type Env = { Variables: { principal: Principal } };
+
+/** `/internal/otp/*`: step-up codes for the transfer workflow. */
+export function internalOtpRoutes(s: AuthServices) {
+  const app = new Hono<Env>();
+
+  app.post('/send', idempotency(s.redis), async (c) => {
+    const body = await jsonBody(c, internalOtpSendBody);
+    const user = await s.users.findById(body.user_id);
+    if (!user) fail(userErrorStatus[UserError.NotFound], UserError.NotFound, userErrorDetail[UserError.NotFound]);
+    const result = await s.otp.send({
+      purpose: body.purpose,
+      subject: user.id,
+      recipient: user.email,
+      reference: body.reference,
+      context: s.requestContext(c),
+    });
+    if ('error' in result) {
+      fail(otpErrorStatus[result.error], result.error, otpErrorDetail[result.error], { retry_after: result.retryAfterSeconds }, {
+        'retry-after': String(result.retryAfterSeconds),
+      });
+    }
+    return c.json({ challenge_id: result.challengeId, expires_at: result.expiresAt.toISOString() }, 201);
+  });
+
+  app.post('/verify', idempotency(s.redis, { required: false, perBody: true }), async (c) => {
+    const body = await jsonBody(c, internalOtpVerifyBody);
+    const result = await s.otp.verify({
+      purpose: body.purpose,
+      subject: body.user_id,
+      challengeId: body.challenge_id,
+      code: body.code,
+      context: s.requestContext(c),
+    });
+    if ('error' in result) {
+      const ext = 'attemptsLeft' in result ? { attempts_left: result.attemptsLeft } : {};
+      fail(otpErrorStatus[result.error], result.error, otpErrorDetail[result.error], ext);
+    }
+    return c.json({ valid: true });
+  });
+
+  return app;
+}
+
+/** `GET /dev/outbox?recipient=`: the dev notifier's messages, newest first (OTP_DELIVERY=dev only). */
+export function devOutboxRoutes(outbox: (recipient: string) => Promise<unknown[]>) {
+  const app = new Hono();
+  app.get('/outbox', async (c) => {
+    const recipient = c.req.query('recipient');
+    if (!recipient) fail(400, 'validation_failed', 'query.recipient: required');
+    return c.json({ items: await outbox(recipient.trim().toLowerCase()) });
+  });
+  return app;
+}

@@ -1,0 +1,134 @@
+import { createHmac, randomInt, randomUUID } from 'node:crypto';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { AuditLog, RequestContext } from '../audit/audit.service.js';
+import { redisKeys, type RedisClient } from '../redis.js';
+import type { Notifier } from './notifier.js';
+import { OtpError } from './otp.errors.js';
+
+export const OTP_PURPOSES = ['login', 'verify_email', 'step_up'] as const;
+export type OtpPurpose = (typeof OTP_PURPOSES)[number];
+
+export const OTP_TTL_SECONDS = 300;
+export const OTP_MAX_ATTEMPTS = 5;
+export const OTP_RESEND_COOLDOWN_SECONDS = 60;
+export const OTP_MAX_PER_HOUR = 10;
+
+export interface OtpChallenge {
+  challengeId: string;
+  expiresAt: Date;
+}
+
+export type OtpSendResult = OtpChallenge | { error: OtpError.Cooldown; retryAfterSeconds: number };
+export type OtpVerifyResult =
+  | { ok: true }
+  | { error: OtpError.Invalid; attemptsLeft: number }
+  | { error: OtpError.Expired | OtpError.Exhausted };
+
+export interface OtpService {
+  /** Creates a challenge bound to (purpose, subject), stores only the code's HMAC and sends the code. */
+  send(input: { purpose: OtpPurpose; subject: string; recipient: string; reference: string; context?: RequestContext }): Promise<OtpSendResult>;
+  /** Checks and consumes a code atomically: of two concurrent correct submissions one succeeds. */
+  verify(input: { purpose: OtpPurpose; subject: string; challengeId: string; code: string; context?: RequestContext }): Promise<OtpVerifyResult>;
+  /** Which purpose and subject a challenge id was issued for (public verify endpoint). */
+  challenge(challengeId: string): Promise<{ purpose: OtpPurpose; subject: string } | undefined>;
+}
+
+// Verify-and-consume in one script, so no interleaving can accept a code twice or skip a count.
+// KEYS[1] code hash, KEYS[2] challenge index; ARGV[1] submitted HMAC, ARGV[2] max attempts.
+// The HMACs compared here are of pepper+binding+code, so comparing them leaks nothing useful.
+const VERIFY_SCRIPT = `
+local mac = redis.call('HGET', KEYS[1], 'mac')
+if not mac then
+  if redis.call('HGET', KEYS[1], 'dead') then return {'exhausted', 0} end
+  return {'expired', 0}
+end
+if mac == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return {'ok', 0}
+end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local left = tonumber(ARGV[2]) - attempts
+if left <= 0 then
+  redis.call('HDEL', KEYS[1], 'mac')
+  redis.call('HSET', KEYS[1], 'dead', '1')
+  return {'exhausted', 0}
+end
+return {'invalid', left}
+`;
+
+export interface OtpServiceDeps {
+  redis: RedisClient;
+  pepper: string;
+  notifier: Notifier;
+  audit: AuditLog;
+}
+
+export function createOtpService(deps: OtpServiceDeps): OtpService {
+  const hourly = new RateLimiterRedis({
+    storeClient: deps.redis,
+    useRedisPackage: true,
+    keyPrefix: redisKeys.otpHourly,
+    points: OTP_MAX_PER_HOUR,
+    duration: 3600,
+  });
+
+  function mac(purpose: string, subject: string, challengeId: string, code: string) {
+    return createHmac('sha256', deps.pepper).update(`${purpose}\n${subject}\n${challengeId}\n${code}`).digest('hex');
+  }
+
+  return {
+    async send({ purpose, subject, recipient, reference, context }) {
+      const cooldownKey = redisKeys.otpCooldown(purpose, subject, reference);
+      const first = await deps.redis.set(cooldownKey, '1', { expiration: { type: 'EX', value: OTP_RESEND_COOLDOWN_SECONDS }, condition: 'NX' });
+      if (first === null) {
+        const ttl = await deps.redis.ttl(cooldownKey);
+        return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, ttl) };
+      }
+      try {
+        await hourly.consume(`${purpose}:${subject}`);
+      } catch (err) {
+        if (err instanceof RateLimiterRes) {
+          return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) };
+        }
+        throw err;
+      }
+      const challengeId = randomUUID();
+      const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
+      const key = redisKeys.otp(purpose, subject, challengeId);
+      await deps.redis
+        .multi()
+        .hSet(key, { mac: mac(purpose, subject, challengeId, code), attempts: '0' })
+        .expire(key, OTP_TTL_SECONDS)
+        .set(redisKeys.otpChallenge(challengeId), JSON.stringify({ purpose, subject }), { expiration: { type: 'EX', value: OTP_TTL_SECONDS } })
+        .exec();
+      await deps.notifier.send({ recipient, purpose, code });
+      await deps.audit({ event: 'otp_sent', outcome: 'success', subject, context, details: { purpose, challenge_id: challengeId } });
+      return { challengeId, expiresAt: new Date(Date.now() + OTP_TTL_SECONDS * 1000) };
+    },
+
+    async verify({ purpose, subject, challengeId, code, context }) {
+      const submitted = /^[0-9]{6}$/.test(code) ? code : 'malformed';
+      const reply = (await deps.redis.eval(VERIFY_SCRIPT, {
+        keys: [redisKeys.otp(purpose, subject, challengeId), redisKeys.otpChallenge(challengeId)],
+        arguments: [mac(purpose, subject, challengeId, submitted), String(OTP_MAX_ATTEMPTS)],
+      })) as [string, number];
+      const [status, left] = reply;
+      const details = { purpose, challenge_id: challengeId };
+      if (status === 'ok') {
+        await deps.audit({ event: 'otp_verified', outcome: 'success', subject, context, details });
+        return { ok: true };
+      }
+      await deps.audit({ event: 'otp_failed', outcome: 'failure', subject, context, details: { ...details, reason: status } });
+      if (status === 'invalid') return { error: OtpError.Invalid, attemptsLeft: Number(left) };
+      if (status === 'exhausted') return { error: OtpError.Exhausted };
+      return { error: OtpError.Expired };
+    },
+
+    async challenge(challengeId) {
+      if (!/^[0-9a-f-]{36}$/i.test(challengeId)) return undefined;
+      const raw = await deps.redis.get(redisKeys.otpChallenge(challengeId));
+      if (!raw) return undefined;
+      return JSON.parse(raw) as { purpose: OtpPurpose; subject: string };
+    },
+  };
+}

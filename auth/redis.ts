@@ -1,0 +1,22 @@
+import type { createClient } from 'redis';
+
+/** The node-redis client AuthService uses for OTP codes, counters, denylist and short-lived state. */
+export type RedisClient = ReturnType<typeof createClient>;
+
+/** Redis key names in one place; `auth:denylist:<jti>` is part of the contract with the gateway. */
+export const redisKeys = {
+  denylist: (jti: string) => `auth:denylist:${jti}`,
+  userTokens: (userId: string) => `auth:tokens:user:${userId}`,
+  familyTokens: (familyId: string) => `auth:tokens:family:${familyId}`,
+  registration: (id: string) => `auth:registration:${id}`,
+  otp: (purpose: string, subject: string, challengeId: string) => `auth:otp:${purpose}:${subject}:${challengeId}`,
+  otpChallenge: (challengeId: string) => `auth:otp-challenge:${challengeId}`,
+  otpCooldown: (purpose: string, subject: string, reference: string) => `auth:otp-cooldown:${purpose}:${subject}:${reference}`,
+  otpHourly: 'auth:otp-hourly',
+  loginConsecutive: 'auth:login-fail-ip-account',
+  loginPerIpDay: 'auth:login-fail-ip-day',
+  idempotency: (scope: string, key: string) => `auth:idem:${scope}:${key}`,
+  authorizationRequest: (id: string) => `auth:authz-request:${id}`,
+  authorizationCode: (hash: string) => `auth:authz-code:${hash}`,
+  devOutbox: (recipient: string) => `auth:dev-outbox:${recipient}`,
+} as const;

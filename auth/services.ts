@@ -1,0 +1,96 @@
+import type { Context } from 'hono';
+import type { Kysely } from 'kysely';
+import type { Logger } from '../lib/logger.js';
+import { createAuditLog, type AuditLog, type RequestContext } from './audit/audit.service.js';
+import type { AuthConfig } from './config.js';
+import type { Database } from './database.js';
+import { createRequestContext } from './http/request-context.js';
+import { createKeyEncryption } from './keys/key-encryption.js';
+import { createKeyStore, type KeyStore } from './keys/keys.service.js';
+import { createDevNotifier, createLogNotifier, type Notifier, type OutboxItem } from './otp/notifier.js';
+import { createOtpService, type OtpService } from './otp/otp.service.js';
+import type { RedisClient } from './redis.js';
+import { createTokenService, type TokenService } from './tokens/tokens.service.js';
+import { createLoginThrottle, type LoginThrottle } from './users/login-throttle.js';
+import { createUserService, type UserService } from './users/users.service.js';
+
+/** The client that `/v1/auth/login` issues tokens to (first-party apps through the gateway). */
+export const FIRST_PARTY_CLIENT_ID = 'velora-app';
+/** Scopes of a user session. */
+export const USER_SCOPES = ['openid', 'wallet'] as const;
+
+export interface AuthDeps {
+  config: AuthConfig;
+  db: Kysely<Database>;
+  redis: RedisClient;
+  log: Logger;
+  /** Replaces the notifier chosen by OTP_DELIVERY (tests that need a failing channel). */
+  notifier?: Notifier;
+}
+
+/** Every AuthService component, built once from its dependencies. */
+export interface AuthServices extends AuthDeps {
+  audit: AuditLog;
+  keys: KeyStore;
+  tokens: TokenService;
+  otp: OtpService;
+  users: UserService;
+  throttle: LoginThrottle;
+  notifier: Notifier;
+  /** Present only with OTP_DELIVERY=dev. */
+  devOutbox: ((recipient: string) => Promise<OutboxItem[]>) | undefined;
+  requestContext: (c: Context) => RequestContext;
+}
+
+export function createAuthServices(deps: AuthDeps): AuthServices {
+  const { config, db, redis, log } = deps;
+  const audit = createAuditLog({ db, log });
+  const keys = createKeyStore({
+    db,
+    encryption: createKeyEncryption(config.AUTH_KEY_ENCRYPTION_KEY),
+    accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+  });
+  const tokens = createTokenService({
+    db,
+    redis,
+    keys,
+    audit,
+    issuer: config.AUTH_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+  });
+  const dev = config.OTP_DELIVERY === 'dev' ? createDevNotifier(redis) : undefined;
+  const notifier = deps.notifier ?? dev ?? createLogNotifier(log);
+  const otp = createOtpService({ redis, pepper: config.OTP_PEPPER, notifier, audit });
+  const throttle = createLoginThrottle(redis, {
+    maxConsecutiveFailures: config.AUTH_LOGIN_MAX_CONSECUTIVE_FAILURES,
+    lockSeconds: config.AUTH_LOGIN_LOCK_SECONDS,
+    maxFailuresPerIpPerDay: config.AUTH_LOGIN_MAX_FAILURES_PER_IP_DAY,
+  });
+  const users = createUserService({
+    db,
+    redis,
+    otp,
+    tokens,
+    throttle,
+    notifier,
+    audit,
+    limits: {
+      unverified: { perTransfer: config.TRANSFER_LIMIT_UNVERIFIED_PER_TRANSFER, daily: config.TRANSFER_LIMIT_UNVERIFIED_DAILY },
+      verified: { perTransfer: config.TRANSFER_LIMIT_VERIFIED_PER_TRANSFER, daily: config.TRANSFER_LIMIT_VERIFIED_DAILY },
+    },
+  });
+  return {
+    ...deps,
+    audit,
+    keys,
+    tokens,
+    otp,
+    users,
+    throttle,
+    notifier,
+    devOutbox: dev ? (recipient) => dev.outbox(recipient) : undefined,
+    requestContext: createRequestContext(config.AUTH_TRUSTED_PROXIES),
+  };
+}

@@ -1,0 +1,256 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Kysely } from 'kysely';
+import { createAccessTokenVerifier, type AccessTokenVerifier } from '../../lib/jwt-verifier.js';
+import type { AuditLog, RequestContext } from '../audit/audit.service.js';
+import type { Database } from '../database.js';
+import { SIGNING_ALG, type KeyStore } from '../keys/keys.service.js';
+import { redisKeys, type RedisClient } from '../redis.js';
+import { findUserById } from '../users/users.repository.js';
+import {
+  consumeRefreshToken,
+  findRefreshToken,
+  insertRefreshToken,
+  revokeAllForUser,
+  revokeFamily,
+} from './refresh-tokens.repository.js';
+import type { RefreshTokenRow } from './refresh-tokens.table.js';
+import { RefreshError } from './tokens.errors.js';
+
+/** RFC 6749 §5.1 token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  scope: string;
+  id_token?: string;
+}
+
+export interface AccessTokenInput {
+  subject: string;
+  clientId: string;
+  scope: string;
+  roles: readonly string[];
+  /** The refresh family the token belongs to (user sessions), so revoking the family kills it. */
+  familyId?: string;
+  /** Set for user tokens: the token is tracked so disabling the user can denylist it. */
+  userId?: string;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  jti: string;
+  expiresAt: number;
+  expiresIn: number;
+}
+
+export interface TokenService {
+  issueAccessToken(input: AccessTokenInput): Promise<IssuedAccessToken>;
+  /** Starts a new session: an access token and the first refresh token of a new family. */
+  startSession(user: { id: string; roles: readonly string[] }, clientId: string, scope: string): Promise<TokenResponse>;
+  /** Rotates a refresh token; a second use of any token of the family revokes the family. */
+  refresh(refreshToken: string, clientId: string, context: RequestContext): Promise<TokenResponse | RefreshError>;
+  /** Looks a refresh token up without using it (introspection, revocation). */
+  inspectRefreshToken(refreshToken: string): Promise<RefreshTokenRow | undefined>;
+  revokeFamily(familyId: string, reason: string): Promise<void>;
+  /** Ends every session of a user: refresh families revoked and live access tokens denylisted. */
+  revokeAllSessions(userId: string, reason: string): Promise<void>;
+  /** Puts a jti on the Redis denylist until the token would have expired anyway. */
+  denylist(jti: string, expiresAt: number): Promise<void>;
+  isRevoked(jti: string): Promise<boolean>;
+  /** Verifies our own access tokens against the local key table (plus the denylist). */
+  verifyAccessToken: AccessTokenVerifier;
+}
+
+export interface TokenServiceDeps {
+  db: Kysely<Database>;
+  redis: RedisClient;
+  keys: KeyStore;
+  audit: AuditLog;
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+}
+
+/** SHA-256 of an opaque token: refresh tokens are high-entropy, so a fast hash is enough to store them. */
+export function hashOpaqueToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** 256 random bits, base64url. */
+export function newOpaqueToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function createTokenService(deps: TokenServiceDeps): TokenService {
+  const verifyAccessToken = createAccessTokenVerifier({
+    jwks: deps.keys.verificationKey,
+    issuer: deps.issuer,
+    audience: deps.audience,
+    algorithms: [SIGNING_ALG],
+    isRevoked: (jti) => isRevoked(jti),
+  });
+
+  async function isRevoked(jti: string): Promise<boolean> {
+    return (await deps.redis.exists(redisKeys.denylist(jti))) > 0;
+  }
+
+  async function denylist(jti: string, expiresAt: number): Promise<void> {
+    const ms = expiresAt * 1000 - Date.now();
+    if (ms <= 0) return;
+    // A few seconds past expiry covers verifiers' clock tolerance.
+    await deps.redis.set(redisKeys.denylist(jti), '1', { expiration: { type: 'PX', value: ms + 10_000 } });
+  }
+
+  async function track(key: string, jti: string, expiresAt: number) {
+    await deps.redis
+      .multi()
+      .zAdd(key, { score: expiresAt, value: jti })
+      .zRemRangeByScore(key, '-inf', Math.floor(Date.now() / 1000) - 1)
+      .expire(key, deps.accessTokenTtlSeconds + 60)
+      .exec();
+  }
+
+  /** Denylists every still-valid access token recorded under `key`. */
+  async function denylistTracked(key: string) {
+    const nowSec = Math.floor(Date.now() / 1000);
+    const entries = await deps.redis.zRangeByScoreWithScores(key, nowSec, '+inf');
+    await Promise.all(entries.map((e) => denylist(e.value, e.score)));
+  }
+
+  async function issueAccessToken(input: AccessTokenInput): Promise<IssuedAccessToken> {
+    const key = await deps.keys.signingKey();
+    const jti = randomUUID();
+    const iat = Math.floor(Date.now() / 1000);
+    const exp = iat + deps.accessTokenTtlSeconds;
+    const token = await new SignJWT({ scope: input.scope, roles: [...input.roles], client_id: input.clientId })
+      .setProtectedHeader({ alg: SIGNING_ALG, typ: 'at+jwt', kid: key.kid })
+      .setIssuer(deps.issuer)
+      .setAudience(deps.audience)
+      .setSubject(input.subject)
+      .setJti(jti)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(key.privateKey);
+    if (input.userId) await track(redisKeys.userTokens(input.userId), jti, exp);
+    if (input.familyId) await track(redisKeys.familyTokens(input.familyId), jti, exp);
+    return { token, jti, expiresAt: exp, expiresIn: deps.accessTokenTtlSeconds };
+  }
+
+  async function sessionTokens(
+    user: { id: string; roles: readonly string[] },
+    clientId: string,
+    scope: string,
+    family: { id: string; expiresAt: Date },
+    db: Kysely<Database>,
+  ): Promise<TokenResponse> {
+    const refreshToken = newOpaqueToken();
+    await insertRefreshToken(db, {
+      family_id: family.id,
+      token_hash: hashOpaqueToken(refreshToken),
+      user_id: user.id,
+      client_id: clientId,
+      scope,
+      expires_at: family.expiresAt,
+    });
+    const access = await issueAccessToken({
+      subject: user.id,
+      clientId,
+      scope,
+      roles: user.roles,
+      userId: user.id,
+      familyId: family.id,
+    });
+    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refreshToken, scope };
+  }
+
+  return {
+    issueAccessToken,
+    verifyAccessToken,
+    denylist,
+    isRevoked,
+
+    async startSession(user, clientId, scope) {
+      const family = { id: randomUUID(), expiresAt: new Date(Date.now() + deps.refreshTokenTtlSeconds * 1000) };
+      return sessionTokens(user, clientId, scope, family, deps.db);
+    },
+
+    async refresh(refreshToken, clientId, context) {
+      const hash = hashOpaqueToken(refreshToken);
+      const now = new Date();
+      type Outcome = { tokens: TokenResponse; row: RefreshTokenRow } | { error: RefreshError; row?: RefreshTokenRow };
+      const outcome = await deps.db.transaction().execute(async (trx): Promise<Outcome> => {
+        const row = await consumeRefreshToken(trx, hash, clientId, now);
+        if (!row) return { error: await explainRefusal(hash, clientId, now) };
+        const user = await findUserById(trx, row.user_id);
+        if (user?.status !== 'active') {
+          await revokeFamily(trx, row.family_id, 'user_inactive', now);
+          return { error: RefreshError.UserInactive, row };
+        }
+        const tokens = await sessionTokens(user, row.client_id, row.scope, { id: row.family_id, expiresAt: row.expires_at }, trx);
+        return { tokens, row };
+      });
+      if ('tokens' in outcome) {
+        await deps.audit({
+          event: 'refresh',
+          outcome: 'success',
+          subject: outcome.row.user_id,
+          clientId,
+          context,
+          details: { family_id: outcome.row.family_id },
+        });
+        return outcome.tokens;
+      }
+      const { error } = outcome;
+      const row = outcome.row ?? (await findRefreshToken(deps.db, hash));
+      if (error === RefreshError.Reused && row) {
+        // Someone holds a copy of a token that was already exchanged: end the whole session.
+        await revokeFamily(deps.db, row.family_id, 'reuse_detected', now);
+        await denylistTracked(redisKeys.familyTokens(row.family_id));
+        await deps.audit({
+          event: 'refresh_reuse_detected',
+          outcome: 'failure',
+          subject: row.user_id,
+          clientId,
+          context,
+          details: { family_id: row.family_id },
+        });
+      } else {
+        await deps.audit({
+          event: 'refresh',
+          outcome: 'failure',
+          subject: row?.user_id ?? null,
+          clientId,
+          context,
+          details: { reason: error },
+        });
+      }
+      return error;
+    },
+
+    async inspectRefreshToken(refreshToken) {
+      return findRefreshToken(deps.db, hashOpaqueToken(refreshToken));
+    },
+
+    async revokeFamily(familyId, reason) {
+      await revokeFamily(deps.db, familyId, reason, new Date());
+      await denylistTracked(redisKeys.familyTokens(familyId));
+    },
+
+    async revokeAllSessions(userId, reason) {
+      await revokeAllForUser(deps.db, userId, reason, new Date());
+      await denylistTracked(redisKeys.userTokens(userId));
+    },
+  };
+
+  async function explainRefusal(hash: string, clientId: string, now: Date): Promise<RefreshError> {
+    const row = await findRefreshToken(deps.db, hash);
+    if (!row || row.client_id !== clientId) return RefreshError.Invalid;
+    if (row.revoked_at) return row.revoked_reason === 'reuse_detected' ? RefreshError.Reused : RefreshError.Revoked;
+    if (row.used_at) return RefreshError.Reused;
+    if (row.expires_at <= now) return RefreshError.Expired;
+    return RefreshError.Invalid;
+  }
+}

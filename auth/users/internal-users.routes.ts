@@ -1,0 +1,59 @@
+import { Hono } from 'hono';
+import type { Principal } from '../../lib/jwt-verifier.js';
+import { fail } from '../http/errors.js';
+import { idempotency } from '../http/idempotency.js';
+import { jsonBody } from '../http/parse-body.js';
+import type { AuthServices } from '../services.js';
+import { userErrorDetail, userErrorStatus, type UserError } from './users.errors.js';
+import { createUserBody, disableUserBody, registrationBody } from './users.schemas.js';
+
+type Env = { Variables: { principal: Principal } };
+
+function userFailure(error: UserError, extensions: Record<string, unknown> = {}): never {
+  fail(userErrorStatus[error], error, userErrorDetail[error], extensions);
+}
+
+/**
+ * Account endpoints for the orchestrator (docs/internal-api.md). Mounted under `/internal`
+ * behind the service-token check.
+ */
+export function internalUsersRoutes(s: AuthServices) {
+  const app = new Hono<Env>();
+  const idem = idempotency(s.redis);
+
+  app.post('/registrations', idem, async (c) => {
+    const body = await jsonBody(c, registrationBody);
+    const result = await s.users.parkRegistration(body, s.requestContext(c));
+    if ('error' in result) userFailure(result.error, { reason: result.reason });
+    return c.json({ registration_id: result.registrationId, expires_at: result.expiresAt.toISOString() }, 201);
+  });
+
+  app.post('/users', idem, async (c) => {
+    const body = await jsonBody(c, createUserBody);
+    const result = await s.users.createFromRegistration(body.registration_id, s.requestContext(c));
+    if (typeof result === 'string') userFailure(result);
+    if (result.existing) return c.json({ user_id: result.userId, status: result.status, existing: true }, 200);
+    return c.json({ user_id: result.userId, email: result.email, status: result.status, existing: false }, 201);
+  });
+
+  app.post('/users/:id/activate', idem, async (c) => {
+    const result = await s.users.activate(c.req.param('id'));
+    if (typeof result === 'string') userFailure(result);
+    return c.json({ user_id: result.id, status: result.status });
+  });
+
+  app.post('/users/:id/disable', idem, async (c) => {
+    const body = await jsonBody(c, disableUserBody);
+    const result = await s.users.disable(c.req.param('id'), body.reason, s.requestContext(c));
+    if (typeof result === 'string') userFailure(result);
+    return c.json({ user_id: result.id, status: result.status });
+  });
+
+  app.get('/users/:id', async (c) => {
+    const result = await s.users.view(c.req.param('id'));
+    if (typeof result === 'string') userFailure(result);
+    return c.json(result);
+  });
+
+  return app;
+}

@@ -1,0 +1,73 @@
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { redisKeys, type RedisClient } from '../redis.js';
+
+export interface LoginThrottleOptions {
+  maxConsecutiveFailures: number;
+  lockSeconds: number;
+  maxFailuresPerIpPerDay: number;
+}
+
+export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+/**
+ * Brute-force protection for password logins (ASVS 6.3, rate-limiter-flexible's "login endpoint"
+ * recipe): consecutive failures per IP+account lock that pair, and failures per IP per day cap
+ * password spraying across accounts. A success clears the IP+account counter.
+ */
+export interface LoginThrottle {
+  check(ip: string, email: string): Promise<ThrottleVerdict>;
+  /** Counts a failure; reports whether this failure locked the pair (for the audit trail). */
+  recordFailure(ip: string, email: string): Promise<{ locked: boolean }>;
+  recordSuccess(ip: string, email: string): Promise<void>;
+}
+
+export function createLoginThrottle(redis: RedisClient, options: LoginThrottleOptions): LoginThrottle {
+  // points = max - 1: the max-th failure exceeds the budget and starts the block at once.
+  const byIpAndAccount = new RateLimiterRedis({
+    storeClient: redis,
+    useRedisPackage: true,
+    keyPrefix: redisKeys.loginConsecutive,
+    points: options.maxConsecutiveFailures - 1,
+    duration: 90 * 86_400,
+    blockDuration: options.lockSeconds,
+  });
+  const byIpPerDay = new RateLimiterRedis({
+    storeClient: redis,
+    useRedisPackage: true,
+    keyPrefix: redisKeys.loginPerIpDay,
+    points: options.maxFailuresPerIpPerDay - 1,
+    duration: 86_400,
+    blockDuration: 86_400,
+  });
+  const pairKey = (ip: string, email: string) => `${email.slice(0, 320)}|${ip}`;
+
+  return {
+    async check(ip, email) {
+      const [pair, perIp] = await Promise.all([byIpAndAccount.get(pairKey(ip, email)), byIpPerDay.get(ip)]);
+      let retry = 0;
+      if (pair && pair.consumedPoints > byIpAndAccount.points) retry = Math.max(retry, pair.msBeforeNext);
+      if (perIp && perIp.consumedPoints > byIpPerDay.points) retry = Math.max(retry, perIp.msBeforeNext);
+      return retry > 0 ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(retry / 1000)) } : { allowed: true };
+    },
+
+    async recordFailure(ip, email) {
+      let locked = false;
+      for (const [limiter, key] of [
+        [byIpAndAccount, pairKey(ip, email)],
+        [byIpPerDay, ip],
+      ] as const) {
+        try {
+          await limiter.consume(key);
+        } catch (err) {
+          if (!(err instanceof RateLimiterRes)) throw err;
+          locked = true;
+        }
+      }
+      return { locked };
+    },
+
+    async recordSuccess(ip, email) {
+      await byIpAndAccount.delete(pairKey(ip, email));
+    },
+  };
+}

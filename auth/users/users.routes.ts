@@ -1,0 +1,106 @@
+import { Hono } from 'hono';
+import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
+import { fail, NO_STORE } from '../http/errors.js';
+import { jsonBody } from '../http/parse-body.js';
+import { OtpError, otpErrorDetail, otpErrorStatus } from '../otp/otp.errors.js';
+import { FIRST_PARTY_CLIENT_ID, USER_SCOPES, type AuthServices } from '../services.js';
+import { userErrorDetail, userErrorStatus, UserError } from './users.errors.js';
+import { loginBody, logoutBody, mfaBody, otpSendBody, otpVerifyBody } from './users.schemas.js';
+
+type Env = { Variables: { principal: Principal } };
+
+function otpFailure(error: OtpError, extra: { attemptsLeft?: number; retryAfterSeconds?: number } = {}): never {
+  const ext = extra.attemptsLeft !== undefined ? { attempts_left: extra.attemptsLeft } : {};
+  const headers: Record<string, string> = extra.retryAfterSeconds ? { 'retry-after': String(extra.retryAfterSeconds) } : {};
+  fail(otpErrorStatus[error], error, otpErrorDetail[error], ext, headers);
+}
+
+function userFailure(error: UserError, retryAfterSeconds?: number): never {
+  fail(userErrorStatus[error], error, userErrorDetail[error], {}, retryAfterSeconds ? { 'retry-after': String(retryAfterSeconds) } : {});
+}
+
+/** Public session endpoints under `/v1/auth` (proxied by the gateway). */
+export function usersRoutes(s: AuthServices) {
+  const app = new Hono<Env>();
+  const userToken = requireToken(s.tokens.verifyAccessToken);
+  const scope = USER_SCOPES.join(' ');
+
+  app.post('/login', async (c) => {
+    const body = await jsonBody(c, loginBody);
+    const result = await s.users.authenticate(body, FIRST_PARTY_CLIENT_ID, s.requestContext(c));
+    if ('error' in result) {
+      if (result.error === UserError.AccountLocked) userFailure(result.error, result.retryAfterSeconds);
+      if (result.error === OtpError.Cooldown) otpFailure(result.error, { retryAfterSeconds: result.retryAfterSeconds });
+      userFailure(result.error);
+    }
+    if ('mfaRequired' in result) return c.json({ mfa_required: true, challenge_id: result.challengeId }, 200, NO_STORE);
+    return c.json(await s.tokens.startSession(result.user, FIRST_PARTY_CLIENT_ID, scope), 200, NO_STORE);
+  });
+
+  app.post('/otp/verify', async (c) => {
+    const body = await jsonBody(c, otpVerifyBody);
+    const context = s.requestContext(c);
+    const challenge = await s.otp.challenge(body.challenge_id);
+    if (challenge?.purpose === 'verify_email') {
+      const result = await s.users.verifyEmail(body.challenge_id, body.code, context);
+      if ('error' in result) {
+        if (result.error === UserError.AccountNotActive) userFailure(result.error);
+        otpFailure(result.error, 'attemptsLeft' in result ? { attemptsLeft: result.attemptsLeft } : {});
+      }
+      return c.json({ email_verified: true });
+    }
+    const result = await s.users.completeLoginChallenge(body.challenge_id, body.code, context);
+    if ('error' in result) {
+      if (result.error === UserError.AccountNotActive) userFailure(result.error);
+      otpFailure(result.error, 'attemptsLeft' in result ? { attemptsLeft: result.attemptsLeft } : {});
+    }
+    return c.json(await s.tokens.startSession(result.user, FIRST_PARTY_CLIENT_ID, scope), 200, NO_STORE);
+  });
+
+  app.post('/otp/send', async (c) => {
+    const body = await jsonBody(c, otpSendBody);
+    const result = await s.users.sendEmailVerification(body.email, s.requestContext(c));
+    if ('error' in result) otpFailure(result.error, { retryAfterSeconds: result.retryAfterSeconds });
+    return c.json({ challenge_id: result.challengeId, expires_at: result.expiresAt.toISOString() }, 202);
+  });
+
+  app.get('/me', userToken, async (c) => {
+    const principal = c.var.principal;
+    if (principal.isService) fail(403, 'user_token_required', 'this endpoint needs a user token');
+    const user = await s.users.findById(principal.subject);
+    if (user?.status !== 'active') fail(401, 'invalid_token', 'the access token is invalid', {}, { 'www-authenticate': 'Bearer error="invalid_token"' });
+    return c.json({
+      user_id: user.id,
+      sub: user.id,
+      email: user.email,
+      email_verified: user.email_verified_at !== null,
+      roles: user.roles,
+      status: user.status,
+      mfa_enabled: user.mfa_enabled,
+    });
+  });
+
+  app.post('/logout', userToken, async (c) => {
+    const principal = c.var.principal;
+    const body = c.req.header('content-type')?.startsWith('application/json') ? await jsonBody(c, logoutBody) : {};
+    if (body.refresh_token) {
+      const row = await s.tokens.inspectRefreshToken(body.refresh_token);
+      // Only the owner's own session can be ended with it; anything else is ignored (no oracle).
+      if (row && row.user_id === principal.subject) await s.tokens.revokeFamily(row.family_id, 'logout');
+    }
+    await s.tokens.denylist(principal.tokenId, principal.expiresAt);
+    await s.audit({ event: 'logout', outcome: 'success', subject: principal.subject, clientId: principal.clientId, context: s.requestContext(c), details: { jti: principal.tokenId } });
+    return c.body(null, 204);
+  });
+
+  app.post('/mfa', userToken, async (c) => {
+    const principal = c.var.principal;
+    if (principal.isService) fail(403, 'user_token_required', 'this endpoint needs a user token');
+    const body = await jsonBody(c, mfaBody);
+    const result = await s.users.setMfa(principal.subject, body.password, body.enabled, s.requestContext(c));
+    if (typeof result === 'string') userFailure(result);
+    return c.json({ mfa_enabled: result.mfaEnabled });
+  });
+
+  return app;
+}
