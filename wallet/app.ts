@@ -1,0 +1,47 @@
+import type { Registry } from 'prom-client';
+import { sql } from 'kysely';
+import { createServiceApp, probe } from '../lib/service-app.js';
+import { createAuditRoutes } from './audit/audit.routes.js';
+import { createHistoryRoutes } from './history/history.routes.js';
+import { createHistoryService } from './history/history.service.js';
+import { createHoldRoutes } from './holds/holds.routes.js';
+import { createHoldService } from './holds/holds.service.js';
+import { createLedgerRoutes } from './ledger/ledger.routes.js';
+import { createLedgerService } from './ledger/ledger.service.js';
+import { createReconciliationRoutes } from './reconciliation/reconciliation.routes.js';
+import { createReconciliationService } from './reconciliation/reconciliation.service.js';
+import type { WalletDeps, WalletEnv } from './wallet-env.js';
+import { createWalletRoutes } from './wallets/wallets.routes.js';
+import { createWalletService } from './wallets/wallets.service.js';
+
+export type { WalletDeps } from './wallet-env.js';
+
+/**
+ * WalletService's HTTP app: every `/internal` route needs a service token with the route's
+ * scope, and every mutating one an `Idempotency-Key`. Pass `registry` to expose relay metrics
+ * on the same `/metrics`.
+ */
+export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
+  const { app, registry } = createServiceApp<WalletEnv>({
+    service: 'wallet',
+    log: deps.log,
+    registry: deps.registry,
+    readiness: async () => ({
+      postgres: await probe(() => sql`select 1`.execute(deps.db)),
+      mongo: await probe(() => deps.mongo.command({ ping: 1 })),
+    }),
+  });
+  const wallets = createWalletService();
+  const ledger = createLedgerService(deps);
+  const holds = createHoldService(deps);
+  const history = createHistoryService(deps);
+  const reconciliation = createReconciliationService(deps);
+
+  app.route('/internal/wallets', createWalletRoutes(deps, wallets));
+  app.route('/internal', createHistoryRoutes(deps, wallets, history));
+  app.route('/internal', createLedgerRoutes(deps, ledger));
+  app.route('/internal/holds', createHoldRoutes(deps, holds));
+  app.route('/internal', createAuditRoutes(deps));
+  app.route('/internal', createReconciliationRoutes(deps, reconciliation));
+  return { app, registry, services: { wallets, ledger, holds, history, reconciliation } };
+}

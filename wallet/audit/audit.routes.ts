@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireToken } from '../../lib/jwt-verifier.js';
+import { respondIdempotently } from '../idempotency/idempotent-route.js';
+import { enqueueOutbox, type OutboxCollection } from '../outbox/outbox.repository.js';
+import { parseBody } from '../request-input.js';
+import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+
+const text = (max = 200) => z.string().max(max);
+
+const auditTraceBody = z.object({
+  workflow_id: text().min(1),
+  transfer_id: text().optional(),
+  step: text().min(1),
+  status: text(64).min(1),
+  attempt: z.number().int().min(0).max(10_000),
+  duration_ms: z.number().min(0).max(86_400_000),
+  error: z.union([text(2000), z.record(z.string(), z.unknown())]).optional(),
+});
+
+const authLogBody = z.object({
+  transfer_id: text().min(1),
+  workflow_id: text().min(1),
+  user_id: text().min(1),
+  client_id: text(),
+  token_jti: text(),
+  ip: text(64),
+  user_agent: text(512),
+  step_up: z.boolean(),
+});
+
+/**
+ * `POST /internal/audit-trace` and `POST /internal/auth-log`: records for MongoDB, written through
+ * the outbox so they are durable once accepted and appear in MongoDB exactly once per key.
+ */
+export function createAuditRoutes(deps: WalletDeps) {
+  const write = requireToken(deps.verifier, ['wallet:write']);
+  const app = new Hono<WalletEnv>();
+  const routes: [string, OutboxCollection, z.ZodObject][] = [
+    ['/audit-trace', 'audit_trace', auditTraceBody],
+    ['/auth-log', 'transaction_auth_log', authLogBody],
+  ];
+  for (const [path, collection, schema] of routes) {
+    app.post(path, write, async (c) => {
+      const body = await parseBody(c, schema);
+      return respondIdempotently(
+        c,
+        deps,
+        body,
+        async (trx) => {
+          const id = randomUUID();
+          const principal = c.get('principal');
+          await enqueueOutbox(trx, [
+            {
+              eventId: id,
+              collection,
+              document: { ...body, recorded_by: principal.clientId, recorded_at: new Date().toISOString() },
+            },
+          ]);
+          return id;
+        },
+        (id) => ({ status: 202, body: { id, accepted: true } }),
+      );
+    });
+  }
+  return app;
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { env, parseConfig } from '../lib/config.js';
+
+const schema = z.object({
+  LOG_LEVEL: env.logLevel(),
+  WALLET_HOST: env.string('127.0.0.1'),
+  WALLET_PORT: env.port(8082),
+  WALLET_DATABASE_URL: env.url('postgres://velora_wallet@127.0.0.1:5432/velora_wallet'),
+  MONGO_URL: env.string('mongodb://127.0.0.1:27017/'),
+  WALLET_MONGO_DB: env.string('velora_wallet'),
+  AUTH_ISSUER: env.url('http://127.0.0.1:8081'),
+  AUTH_JWKS_URL: env.url('http://127.0.0.1:8081/.well-known/jwks.json'),
+  JWT_AUDIENCE: env.string('velora'),
+  /** Lifetime of a hold created without `expires_at`. */
+  WALLET_HOLD_TTL_SECONDS: env.int(900).pipe(z.number().min(1).max(7 * 24 * 3600)),
+  /** How often the outbox relay polls (it is also woken after every commit). */
+  WALLET_RELAY_INTERVAL_MS: env.int(500).pipe(z.number().min(10).max(60_000)),
+  WALLET_DB_POOL_MAX: env.int(10).pipe(z.number().min(1).max(200)),
+});
+
+export type WalletConfig = Readonly<z.infer<typeof schema>>;
+
+/** Reads WalletService's configuration once; fails at start naming every bad variable. */
+export function loadWalletConfig(source: Record<string, string | undefined> = process.env): WalletConfig {
+  return parseConfig('wallet', schema, source);
+}

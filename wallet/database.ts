@@ -1,0 +1,20 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { HoldsTable } from './holds/holds.table.js';
+import type { IdempotencyKeysTable } from './idempotency/idempotency.table.js';
+import type { ChainHeadTable, JournalTransactionsTable, PostingsTable } from './ledger/ledger.table.js';
+import type { OutboxTable } from './outbox/outbox.table.js';
+import type { WalletsTable } from './wallets/wallets.table.js';
+
+/** Every table of velora_wallet. */
+export interface Database {
+  wallets: WalletsTable;
+  chain_head: ChainHeadTable;
+  journal_transactions: JournalTransactionsTable;
+  postings: PostingsTable;
+  holds: HoldsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  outbox: OutboxTable;
+}
+
+/** A handle repositories accept: the pool or an open transaction (the caller owns it). */
+export type Db = Kysely<Database> | Transaction<Database>;

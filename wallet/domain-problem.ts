@@ -1,0 +1,37 @@
+import { problem, type Problem } from '../lib/problem.js';
+import { HoldError, holdErrorDetail, holdErrorStatus } from './holds/holds.errors.js';
+import { IdempotencyError, idempotencyErrorDetail, idempotencyErrorStatus } from './idempotency/idempotency.errors.js';
+import { LedgerError, ledgerErrorDetail, ledgerErrorStatus } from './ledger/ledger.errors.js';
+import { WalletError, walletErrorDetail, walletErrorStatus } from './wallets/wallets.errors.js';
+
+/** Every expected failure the wallet service can answer with. */
+export type DomainError = WalletError | LedgerError | HoldError | IdempotencyError;
+
+const STATUS: Record<DomainError, number> = {
+  ...walletErrorStatus,
+  ...ledgerErrorStatus,
+  ...holdErrorStatus,
+  ...idempotencyErrorStatus,
+};
+const DETAIL: Record<DomainError, string> = {
+  ...walletErrorDetail,
+  ...ledgerErrorDetail,
+  ...holdErrorDetail,
+  ...idempotencyErrorDetail,
+};
+const KNOWN: ReadonlySet<string> = new Set<string>([
+  ...Object.values(WalletError),
+  ...Object.values(LedgerError),
+  ...Object.values(HoldError),
+  ...Object.values(IdempotencyError),
+]);
+
+/** True when a service result is an expected failure rather than a value. */
+export function isDomainError(value: unknown): value is DomainError {
+  return typeof value === 'string' && KNOWN.has(value);
+}
+
+/** The one rendering of a domain failure as problem+json. */
+export function domainProblem(error: DomainError, detail?: string): Problem {
+  return problem(STATUS[error], error, detail ?? DETAIL[error]);
+}

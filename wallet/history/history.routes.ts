@@ -1,0 +1,33 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireToken } from '../../lib/jwt-verifier.js';
+import { ProblemError } from '../../lib/problem.js';
+import { problemError } from '../idempotency/idempotent-route.js';
+import { isUuid, parseQuery } from '../request-input.js';
+import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import { WalletError } from '../wallets/wallets.errors.js';
+import type { WalletService } from '../wallets/wallets.service.js';
+import { decodeCursor, type HistoryService } from './history.service.js';
+
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+/** `GET /internal/wallets/:id/transactions`: the wallet's entries, newest first. */
+export function createHistoryRoutes(deps: WalletDeps, wallets: WalletService, history: HistoryService) {
+  const read = requireToken(deps.verifier, ['wallet:read']);
+  const app = new Hono<WalletEnv>();
+  app.get('/wallets/:id/transactions', read, async (c) => {
+    const id = c.req.param('id');
+    const q = parseQuery(c, pageQuery);
+    const wallet = isUuid(id) ? await wallets.get(deps.db, id) : WalletError.WalletNotFound;
+    if (typeof wallet === 'string') throw problemError(wallet);
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    if (q.cursor !== undefined && before === undefined) {
+      throw new ProblemError(400, 'validation_failed', 'query.cursor: not a cursor this service issued');
+    }
+    return c.json(await history.list(id, q.limit, before));
+  });
+  return app;
+}

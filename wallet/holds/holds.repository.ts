@@ -1,0 +1,57 @@
+import { sql } from 'kysely';
+import type { Db } from '../database.js';
+import type { HoldRow, HoldStatus } from './holds.table.js';
+
+export async function insertHold(
+  db: Db,
+  hold: { id: string; wallet_id: string; currency: string; amount: bigint; transfer_id: string; expires_at: Date },
+): Promise<HoldRow> {
+  return db
+    .insertInto('holds')
+    .values({ ...hold, status: 'active', capture_transaction_id: null })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Reads a hold and locks it; holds are always locked before the wallets they touch. */
+export async function lockHold(db: Db, id: string): Promise<HoldRow | undefined> {
+  return db.selectFrom('holds').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function findHold(db: Db, id: string): Promise<HoldRow | undefined> {
+  return db.selectFrom('holds').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function finishHold(
+  db: Db,
+  id: string,
+  status: Exclude<HoldStatus, 'active'>,
+  capture?: { amount: bigint; transactionId: string },
+): Promise<HoldRow> {
+  return db
+    .updateTable('holds')
+    .set({
+      status,
+      captured_amount: capture?.amount ?? 0n,
+      capture_transaction_id: capture?.transactionId ?? null,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Locks up to `limit` active holds past their expiry; holds another sweep holds are skipped. */
+export async function lockExpiredHolds(db: Db, now: Date, limit: number): Promise<HoldRow[]> {
+  return db
+    .selectFrom('holds')
+    .selectAll()
+    .where('status', '=', 'active')
+    .where('expires_at', '<=', now)
+    .orderBy('id')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}

@@ -1,0 +1,79 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireToken } from '../../lib/jwt-verifier.js';
+import { amountSchema, currencySchema } from '../../lib/money.js';
+import { respondIdempotently } from '../idempotency/idempotent-route.js';
+import { isUuid, parseBody } from '../request-input.js';
+import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import { HoldError } from './holds.errors.js';
+import { toHoldView, type HoldService } from './holds.service.js';
+
+const MAX_HOLD_MS = 7 * 24 * 3600 * 1000;
+
+const createBody = z.object({
+  wallet_id: z.uuid(),
+  amount: amountSchema,
+  currency: currencySchema,
+  transfer_id: z.string().min(1).max(128),
+  expires_at: z.iso
+    .datetime({ offset: true })
+    .refine((s) => Date.parse(s) > Date.now(), 'must be in the future')
+    .refine((s) => Date.parse(s) < Date.now() + MAX_HOLD_MS, 'must be within 7 days')
+    .optional(),
+});
+const captureBody = z.object({ to_wallet_id: z.uuid(), amount: amountSchema.optional() });
+
+/** `/internal/holds`: reserve, capture into a transfer, release, expire. */
+export function createHoldRoutes(deps: WalletDeps, holds: HoldService) {
+  const write = requireToken(deps.verifier, ['wallet:write']);
+  const app = new Hono<WalletEnv>();
+
+  app.post('/', write, async (c) => {
+    const body = await parseBody(c, createBody);
+    return respondIdempotently(
+      c,
+      deps,
+      body,
+      (trx) =>
+        holds.create(trx, {
+          walletId: body.wallet_id,
+          amount: body.amount,
+          currency: body.currency,
+          transferId: body.transfer_id,
+          expiresAt: body.expires_at ? new Date(body.expires_at) : new Date(Date.now() + deps.holdTtlSeconds * 1000),
+        }),
+      (hold) => ({ status: 201, body: toHoldView(hold) }),
+    );
+  });
+
+  // Naturally idempotent (it only expires what is due), so no Idempotency-Key is needed: the
+  // orchestrator's schedule calls it every minute.
+  app.post('/expire', write, async (c) => {
+    const expired = await holds.expireDue();
+    return c.json({ expired });
+  });
+
+  app.post('/:id/capture', write, async (c) => {
+    const id = c.req.param('id');
+    const body = await parseBody(c, captureBody);
+    return respondIdempotently(
+      c,
+      deps,
+      body,
+      async (trx) => (isUuid(id) ? holds.capture(trx, id, body.to_wallet_id, body.amount) : HoldError.HoldNotFound),
+      (r) => ({ status: 200, body: { hold: toHoldView(r.hold), transaction_id: r.transactionId } }),
+    );
+  });
+
+  app.post('/:id/release', write, async (c) => {
+    const id = c.req.param('id');
+    return respondIdempotently(
+      c,
+      deps,
+      {},
+      async (trx) => (isUuid(id) ? holds.release(trx, id) : HoldError.HoldNotFound),
+      (hold) => ({ status: 200, body: toHoldView(hold) }),
+    );
+  });
+  return app;
+}

@@ -1,0 +1,20 @@
+import type { ColumnType, Generated, Selectable } from 'kysely';
+
+export type HoldStatus = 'active' | 'captured' | 'released' | 'expired';
+
+/** Money reserved on a wallet (counted in its `pending`) until captured, released or expired. */
+export interface HoldsTable {
+  id: string;
+  wallet_id: string;
+  currency: string;
+  amount: bigint;
+  captured_amount: ColumnType<bigint, bigint | undefined, bigint>;
+  status: HoldStatus;
+  transfer_id: string;
+  expires_at: Date;
+  capture_transaction_id: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export type HoldRow = Selectable<HoldsTable>;

@@ -1,0 +1,61 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Transaction } from 'kysely';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../lib/problem.js';
+import type { Database } from '../database.js';
+import { domainProblem, isDomainError, type DomainError } from '../domain-problem.js';
+import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import { IdempotencyError, idempotencyErrorDetail, idempotencyErrorStatus } from './idempotency.errors.js';
+import { requestFingerprint, runIdempotent, type StoredResponse } from './idempotency.service.js';
+
+const KEY = /^[\x21-\x7E]{1,255}$/;
+
+/** Reads the `Idempotency-Key` header or fails with a 400 problem. */
+export function idempotencyKey(c: Context): string {
+  const key = c.req.header('idempotency-key');
+  if (!key || !KEY.test(key)) {
+    const e = IdempotencyError.KeyRequired;
+    throw new ProblemError(idempotencyErrorStatus[e], e, idempotencyErrorDetail[e]);
+  }
+  return key;
+}
+
+/**
+ * Executes a mutating request at most once per `Idempotency-Key`. `work` runs inside the
+ * transaction that records the key; a domain failure is stored and replayed like a success
+ * (the outcome of a key never changes), an exception rolls everything back.
+ */
+export async function respondIdempotently<T>(
+  c: Context<WalletEnv>,
+  deps: WalletDeps,
+  body: unknown,
+  work: (trx: Transaction<Database>) => Promise<T | DomainError>,
+  render: (result: T) => StoredResponse,
+): Promise<Response> {
+  const key = idempotencyKey(c);
+  const principal = c.get('principal');
+  const outcome = await runIdempotent(
+    deps.db,
+    { scope: principal.subject, key, fingerprint: requestFingerprint(c.req.method, c.req.path, body) },
+    async (trx) => {
+      const result = await work(trx);
+      if (isDomainError(result)) {
+        const p = domainProblem(result);
+        return { status: p.status, body: p };
+      }
+      return render(result);
+    },
+  );
+  if (outcome === IdempotencyError.KeyMismatch) throw problemError(outcome);
+  if (!outcome.replayed) deps.onCommitted?.();
+  const headers: Record<string, string> = { 'idempotent-replayed': String(outcome.replayed) };
+  if (outcome.status >= 400) headers['content-type'] = PROBLEM_CONTENT_TYPE;
+  else headers['content-type'] = 'application/json';
+  return c.body(JSON.stringify(outcome.body), outcome.status as ContentfulStatusCode, headers);
+}
+
+/** Throws a domain failure as problem+json (for read routes, which store nothing). */
+export function problemError(error: DomainError): ProblemError {
+  const p = domainProblem(error);
+  return new ProblemError(p.status, p.code, p.detail);
+}

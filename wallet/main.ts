@@ -1,0 +1,60 @@
+import { MongoClient } from 'mongodb';
+import { Registry } from 'prom-client';
+import { createDb } from '../lib/db.js';
+import { createAccessTokenVerifier } from '../lib/jwt-verifier.js';
+import { createLogger } from '../lib/logger.js';
+import { serveApp } from '../lib/serve.js';
+import { createWalletApp } from './app.js';
+import { loadWalletConfig } from './config.js';
+import type { Database } from './database.js';
+import { ensureMongoIndexes } from './history/history.collections.js';
+import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
+import { createOutboxRelay } from './outbox/outbox.relay.js';
+
+/** The only wiring of WalletService: config, pools, migrations, indexes, relay, HTTP. */
+async function main() {
+  const config = loadWalletConfig();
+  const log = createLogger('wallet', config.LOG_LEVEL);
+  const { db } = createDb<Database>(config.WALLET_DATABASE_URL, { max: config.WALLET_DB_POOL_MAX, name: 'velora-wallet' });
+  await migrateWalletDb(db);
+
+  const mongoClient = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
+  await mongoClient.connect();
+  const mongo = mongoClient.db(config.WALLET_MONGO_DB);
+  await ensureMongoIndexes(mongo);
+
+  const registry = new Registry();
+  const relay = createOutboxRelay({ db, mongo, log, registry });
+  relay.start(config.WALLET_RELAY_INTERVAL_MS);
+
+  const verifier = createAccessTokenVerifier({
+    jwksUrl: config.AUTH_JWKS_URL,
+    issuer: config.AUTH_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
+  const { app } = createWalletApp({
+    db,
+    mongo,
+    verifier,
+    log,
+    registry,
+    holdTtlSeconds: config.WALLET_HOLD_TTL_SECONDS,
+    onCommitted: () => relay.kick(),
+  });
+  await serveApp({
+    app,
+    host: config.WALLET_HOST,
+    port: config.WALLET_PORT,
+    log,
+    onClose: async () => {
+      await relay.stop();
+      await mongoClient.close();
+      await db.destroy();
+    },
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

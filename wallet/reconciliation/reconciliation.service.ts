@@ -1,0 +1,202 @@
+import { sql, type Kysely } from 'kysely';
+import type { Db as MongoDb } from 'mongodb';
+import type { Database, Db } from '../database.js';
+import { HISTORY, type HistoryDocument } from '../history/history.collections.js';
+import { GENESIS_HASH, journalHash } from '../ledger/journal-hash.js';
+
+/** One precise finding; `check` says which promise is broken. */
+export type Discrepancy =
+  | { check: 'transaction_unbalanced'; transaction_id: string; sum: string; postings: number }
+  | { check: 'currency_unbalanced'; currency: string; source: 'postings' | 'wallets'; sum: string }
+  | { check: 'wallet_posted'; wallet_id: string; stored: string; from_postings: string }
+  | { check: 'wallet_pending'; wallet_id: string; stored: string; from_holds: string }
+  | { check: 'wallet_negative'; wallet_id: string; available: string; overdraft_limit: string }
+  | { check: 'mongo_missing'; posting_id: string; transaction_id: string; wallet_id: string }
+  | { check: 'mongo_unexpected'; document_id: string }
+  | { check: 'mongo_mismatch'; posting_id: string; field: string; expected: string; found: string }
+  | { check: 'outbox_missing'; posting_id: string; transaction_id: string }
+  | { check: 'hash_chain'; seq: string; transaction_id: string; problem: string };
+
+export interface ReconciliationReport {
+  ok: boolean;
+  discrepancies: Discrepancy[];
+  checked: {
+    transactions: number;
+    postings: number;
+    wallets: number;
+    mongo_documents: number;
+    pending_relay: number;
+  };
+}
+
+export interface ReconciliationService {
+  run(): Promise<ReconciliationReport>;
+}
+
+/**
+ * Verifies the books at one consistent PostgreSQL snapshot (REPEATABLE READ): (a) postings sum
+ * to zero per transaction and per currency, (b) stored balances equal postings and open holds,
+ * (c) every user-wallet posting is in MongoDB once with the same content, (d) the hash chain is
+ * intact. Safe to run while traffic flows: no locks beyond the snapshot.
+ */
+export function createReconciliationService(deps: { db: Kysely<Database>; mongo: MongoDb }): ReconciliationService {
+  return {
+    async run() {
+      const discrepancies: Discrepancy[] = [];
+      const checked = await deps.db
+        .transaction()
+        .setIsolationLevel('repeatable read')
+        .execute(async (trx) => {
+          await sql`set transaction read only`.execute(trx);
+          const balances = await checkBalances(trx, discrepancies);
+          const chain = await checkChain(trx, discrepancies);
+          const mongo = await checkMongo(trx, deps.mongo, discrepancies);
+          return { ...balances, transactions: chain, ...mongo };
+        });
+      // A document whose posting committed after the snapshot is not an anomaly: look again.
+      const unexpected = discrepancies.filter((d) => d.check === 'mongo_unexpected').map((d) => d.document_id);
+      if (unexpected.length > 0) {
+        const now = await deps.db.selectFrom('postings').select('id').where('id', 'in', unexpected).execute();
+        const exists = new Set(now.map((r) => r.id));
+        for (let i = discrepancies.length - 1; i >= 0; i--) {
+          const d = discrepancies[i]!;
+          if (d.check === 'mongo_unexpected' && exists.has(d.document_id)) discrepancies.splice(i, 1);
+        }
+      }
+      return { ok: discrepancies.length === 0, discrepancies, checked };
+    },
+  };
+}
+
+async function checkBalances(trx: Db, out: Discrepancy[]) {
+  const unbalanced = await sql<{ transaction_id: string; total: string; n: string }>`
+    select t.id as transaction_id, coalesce(sum(p.amount), 0)::text as total, count(p.id)::text as n
+    from journal_transactions t left join postings p on p.transaction_id = t.id
+    group by t.id having coalesce(sum(p.amount), 0) <> 0 or count(p.id) < 2`.execute(trx);
+  for (const r of unbalanced.rows) {
+    out.push({ check: 'transaction_unbalanced', transaction_id: r.transaction_id, sum: r.total, postings: Number(r.n) });
+  }
+  const byCurrency = await sql<{ currency: string; source: 'postings' | 'wallets'; total: string }>`
+    select currency, 'postings' as source, sum(amount)::text as total from postings group by currency having sum(amount) <> 0
+    union all
+    select currency, 'wallets', sum(posted)::text from wallets group by currency having sum(posted) <> 0`.execute(trx);
+  for (const r of byCurrency.rows) out.push({ check: 'currency_unbalanced', currency: r.currency, source: r.source, sum: r.total });
+
+  const wallets = await sql<{
+    id: string;
+    kind: string;
+    posted: string;
+    pending: string;
+    overdraft_limit: string;
+    from_postings: string;
+    from_holds: string;
+  }>`
+    select w.id, w.kind, w.posted::text, w.pending::text, w.overdraft_limit::text,
+      coalesce(p.total, 0)::text as from_postings, coalesce(h.total, 0)::text as from_holds
+    from wallets w
+    left join (select wallet_id, sum(amount) as total from postings group by wallet_id) p on p.wallet_id = w.id
+    left join (select wallet_id, sum(amount) as total from holds where status = 'active' group by wallet_id) h on h.wallet_id = w.id`.execute(
+    trx,
+  );
+  for (const w of wallets.rows) {
+    if (w.posted !== w.from_postings) out.push({ check: 'wallet_posted', wallet_id: w.id, stored: w.posted, from_postings: w.from_postings });
+    if (w.pending !== w.from_holds) out.push({ check: 'wallet_pending', wallet_id: w.id, stored: w.pending, from_holds: w.from_holds });
+    const available = BigInt(w.posted) - BigInt(w.pending);
+    if (w.kind === 'user' && available + BigInt(w.overdraft_limit) < 0n) {
+      out.push({ check: 'wallet_negative', wallet_id: w.id, available: available.toString(), overdraft_limit: w.overdraft_limit });
+    }
+  }
+  const postings = await trx.selectFrom('postings').select(sql<string>`count(*)::text`.as('n')).executeTakeFirstOrThrow();
+  return { wallets: wallets.rows.length, postings: Number(postings.n) };
+}
+
+/** Walks the journal in sequence order, recomputing every hash. Returns how many it walked. */
+async function checkChain(trx: Db, out: Discrepancy[]): Promise<number> {
+  let prevHash = GENESIS_HASH;
+  let expectedSeq = 1n;
+  let after = 0n;
+  let count = 0;
+  for (;;) {
+    const txs = await trx.selectFrom('journal_transactions').selectAll().where('seq', '>', after).orderBy('seq').limit(1000).execute();
+    if (txs.length === 0) break;
+    const legs = await trx
+      .selectFrom('postings')
+      .select(['id', 'position', 'wallet_id', 'amount', 'transaction_id'])
+      .where(
+        'transaction_id',
+        'in',
+        txs.map((t) => t.id),
+      )
+      .execute();
+    const byTx = new Map<string, typeof legs>();
+    for (const l of legs) byTx.set(l.transaction_id, [...(byTx.get(l.transaction_id) ?? []), l]);
+    for (const tx of txs) {
+      count++;
+      const at = { seq: tx.seq.toString(), transaction_id: tx.id };
+      if (tx.seq !== expectedSeq) out.push({ check: 'hash_chain', ...at, problem: `expected sequence ${expectedSeq}` });
+      if (tx.prev_hash !== prevHash) out.push({ check: 'hash_chain', ...at, problem: 'prev_hash does not match the previous transaction' });
+      if (journalHash(tx, byTx.get(tx.id) ?? []) !== tx.hash) {
+        out.push({ check: 'hash_chain', ...at, problem: 'hash does not match the transaction content' });
+      }
+      prevHash = tx.hash;
+      expectedSeq = tx.seq + 1n;
+      after = tx.seq;
+    }
+  }
+  const head = await trx.selectFrom('chain_head').selectAll().executeTakeFirstOrThrow();
+  if (head.seq !== after || head.last_hash !== prevHash) {
+    out.push({ check: 'hash_chain', seq: head.seq.toString(), transaction_id: '', problem: 'chain head does not match the last transaction' });
+  }
+  return count;
+}
+
+async function checkMongo(trx: Db, mongo: MongoDb, out: Discrepancy[]) {
+  const rows = await sql<{
+    id: string;
+    transaction_id: string;
+    wallet_id: string;
+    amount: string;
+    balance_after: string;
+    relayed: boolean | null;
+  }>`
+    select p.id, p.transaction_id, p.wallet_id, p.amount::text, p.balance_after::text,
+      (o.relayed_at is not null) as relayed
+    from postings p
+    join wallets w on w.id = p.wallet_id and w.kind = 'user'
+    left join outbox o on o.collection = 'transaction_history' and o.event_id = p.id::text`.execute(trx);
+  const docs = await mongo
+    .collection<HistoryDocument>(HISTORY)
+    .find({}, { projection: { _id: 1, wallet_id: 1, amount: 1, direction: 1, balance_after: 1 } })
+    .toArray();
+  const byId = new Map<string, (typeof docs)[number][]>();
+  for (const d of docs) byId.set(d._id, [...(byId.get(d._id) ?? []), d]);
+  let pending = 0;
+  const expected = new Set<string>();
+  for (const p of rows.rows) {
+    expected.add(p.id);
+    const found = byId.get(p.id) ?? [];
+    if (p.relayed === null) {
+      out.push({ check: 'outbox_missing', posting_id: p.id, transaction_id: p.transaction_id });
+      continue;
+    }
+    if (found.length === 0) {
+      if (p.relayed) out.push({ check: 'mongo_missing', posting_id: p.id, transaction_id: p.transaction_id, wallet_id: p.wallet_id });
+      else pending++;
+      continue;
+    }
+    const doc = found[0]!;
+    const amount = BigInt(p.amount);
+    const want: Record<string, string> = {
+      wallet_id: p.wallet_id,
+      amount: (amount < 0n ? -amount : amount).toString(),
+      direction: amount < 0n ? 'debit' : 'credit',
+      balance_after: p.balance_after,
+    };
+    for (const [field, value] of Object.entries(want)) {
+      const got = String((doc as unknown as Record<string, unknown>)[field]);
+      if (got !== value) out.push({ check: 'mongo_mismatch', posting_id: p.id, field, expected: value, found: got });
+    }
+  }
+  for (const id of byId.keys()) if (!expected.has(id)) out.push({ check: 'mongo_unexpected', document_id: id });
+  return { mongo_documents: docs.length, pending_relay: pending };
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { createDb } from '../lib/db.js';
+import { createLogger } from '../lib/logger.js';
+import { createTestIssuer } from '../test/support/tokens.js';
+import { testEnv } from '../test/support/test-env.js';
+import { createWalletApp } from './app.js';
+import type { Database } from './database.js';
+import { ensureMongoIndexes } from './history/history.collections.js';
+import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
+import { createOutboxRelay, type OutboxRelayOptions } from './outbox/outbox.relay.js';
+
+export interface CallOptions {
+  body?: unknown;
+  key?: string;
+  token?: string;
+}
+
+export interface CallResult {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read JSON bodies freely
+  body: any;
+  headers: Headers;
+}
+
+/**
+ * Everything a wallet test needs against the real PostgreSQL and MongoDB wire server of the
+ * test stack: the app (driven with app.request), a relay, tokens and small helpers.
+ */
+export async function createWalletHarness(options: { relay?: Partial<OutboxRelayOptions>; poolMax?: number } = {}) {
+  const { db } = createDb<Database>(testEnv('walletDatabaseUrl'), { max: options.poolMax ?? 20, name: 'wallet-test' });
+  await migrateWalletDb(db);
+  const mongoClient = new MongoClient(testEnv('mongoUrl'));
+  await mongoClient.connect();
+  const mongo = mongoClient.db(testEnv('mongoDb'));
+  await ensureMongoIndexes(mongo);
+  const issuer = await createTestIssuer();
+  const log = createLogger('wallet-test', 'silent');
+  const relay = createOutboxRelay({ db, mongo, log, ...options.relay });
+  const { app, services } = createWalletApp({ db, mongo, verifier: issuer.verifier, log, holdTtlSeconds: 900 });
+  const token = await issuer.serviceToken('wallet:read wallet:write wallet:admin');
+
+  async function call(method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
+    const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? token}` };
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    if (opts.key !== undefined) headers['idempotency-key'] = opts.key;
+    const res = await app.request(path, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    const body: unknown = text ? JSON.parse(text) : undefined;
+    return { status: res.status, body, headers: res.headers };
+  }
+
+  /** A fresh user's wallet, optionally funded by a deposit. */
+  async function wallet(currency = 'USD', funded = 0n): Promise<string> {
+    const res = await call('POST', '/internal/wallets', { body: { user_id: randomUUID(), currency }, key: randomUUID() });
+    if (res.status !== 201) throw new Error(`wallet creation answered ${res.status}`);
+    const id = String((res.body as { id: string }).id);
+    if (funded > 0n) {
+      const dep = await call('POST', `/internal/wallets/${id}/deposits`, {
+        body: { amount: funded.toString(), currency, reference: 'test funding' },
+        key: randomUUID(),
+      });
+      if (dep.status !== 201) throw new Error(`deposit answered ${dep.status}: ${JSON.stringify(dep.body)}`);
+    }
+    return id;
+  }
+
+  async function balance(id: string): Promise<{ posted: string; pending: string; available: string }> {
+    const res = await call('GET', `/internal/wallets/${id}`);
+    return (res.body as { balance: { posted: string; pending: string; available: string } }).balance;
+  }
+
+  return {
+    wallet,
+    balance,
+    db,
+    mongo,
+    app,
+    services,
+    relay,
+    issuer,
+    token,
+    call,
+    async close() {
+      await mongoClient.close();
+      await db.destroy();
+    },
+  };
+}
+
+export type WalletHarness = Awaited<ReturnType<typeof createWalletHarness>>;

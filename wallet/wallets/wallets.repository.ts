@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../database.js';
+import type { SystemAccountName, WalletRow, WalletStatus } from './wallets.table.js';
+
+/** Inserts a user wallet unless the user already has one in that currency; returns the new row or undefined. */
+export async function insertUserWallet(db: Db, userId: string, currency: string): Promise<WalletRow | undefined> {
+  return db
+    .insertInto('wallets')
+    .values({ id: randomUUID(), kind: 'user', user_id: userId, system_name: null, currency })
+    .onConflict((oc) => oc.columns(['user_id', 'currency']).where('kind', '=', 'user').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function findWallet(db: Db, id: string): Promise<WalletRow | undefined> {
+  return db.selectFrom('wallets').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findUserWallet(db: Db, userId: string, currency: string): Promise<WalletRow | undefined> {
+  return db
+    .selectFrom('wallets')
+    .selectAll()
+    .where('kind', '=', 'user')
+    .where('user_id', '=', userId)
+    .where('currency', '=', currency)
+    .executeTakeFirst();
+}
+
+export async function listUserWallets(db: Db, userId: string): Promise<WalletRow[]> {
+  return db
+    .selectFrom('wallets')
+    .selectAll()
+    .where('kind', '=', 'user')
+    .where('user_id', '=', userId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
+/**
+ * Locks the given wallets for the rest of the transaction, always in id order, so two
+ * transactions touching the same wallets (A→B and B→A) queue instead of deadlocking.
+ */
+export async function lockWallets(db: Db, ids: readonly string[]): Promise<Map<string, WalletRow>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db.selectFrom('wallets').selectAll().where('id', 'in', unique).orderBy('id').forUpdate().execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Returns the id of a system account, creating it on first use (committed on its own). */
+export async function ensureSystemAccount(db: Db, name: SystemAccountName, currency: string): Promise<string> {
+  await db
+    .insertInto('wallets')
+    .values({ id: randomUUID(), kind: 'system', user_id: null, system_name: name, currency })
+    .onConflict((oc) => oc.columns(['system_name', 'currency']).where('kind', '=', 'system').doNothing())
+    .execute();
+  const row = await db
+    .selectFrom('wallets')
+    .select('id')
+    .where('kind', '=', 'system')
+    .where('system_name', '=', name)
+    .where('currency', '=', currency)
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** Adds deltas to a wallet's balances in one statement and returns the updated row. */
+export async function applyBalanceDelta(db: Db, id: string, postedDelta: bigint, pendingDelta: bigint): Promise<WalletRow> {
+  return db
+    .updateTable('wallets')
+    .set({
+      posted: sql<bigint>`posted + ${postedDelta.toString()}::bigint`,
+      pending: sql<bigint>`pending + ${pendingDelta.toString()}::bigint`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function setWalletStatus(db: Db, id: string, status: WalletStatus): Promise<WalletRow | undefined> {
+  return db
+    .updateTable('wallets')
+    .set({ status, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('kind', '=', 'user')
+    .returningAll()
+    .executeTakeFirst();
+}

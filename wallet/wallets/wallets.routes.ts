@@ -1,0 +1,61 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { requireToken } from '../../lib/jwt-verifier.js';
+import { currencySchema } from '../../lib/money.js';
+import { problemError, respondIdempotently } from '../idempotency/idempotent-route.js';
+import { isUuid, parseBody, parseQuery } from '../request-input.js';
+import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import { WalletError } from './wallets.errors.js';
+import { toWalletView, type WalletService } from './wallets.service.js';
+
+const createBody = z.object({ user_id: z.uuid(), currency: currencySchema });
+const listQuery = z.object({ user_id: z.uuid() });
+
+/** `/internal/wallets`: create, read, list, freeze. */
+export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
+  const read = requireToken(deps.verifier, ['wallet:read']);
+  const write = requireToken(deps.verifier, ['wallet:write']);
+  const admin = requireToken(deps.verifier, ['wallet:admin']);
+  const app = new Hono<WalletEnv>();
+
+  app.post('/', write, async (c) => {
+    const body = await parseBody(c, createBody);
+    return respondIdempotently(
+      c,
+      deps,
+      body,
+      (trx) => wallets.create(trx, body.user_id, body.currency),
+      ({ wallet, created }) => ({ status: created ? 201 : 200, body: toWalletView(wallet) }),
+    );
+  });
+
+  app.get('/', read, async (c) => {
+    const { user_id } = parseQuery(c, listQuery);
+    const rows = await wallets.listByUser(deps.db, user_id);
+    return c.json({ items: rows.map(toWalletView) });
+  });
+
+  app.get('/:id', read, async (c) => {
+    const id = c.req.param('id');
+    const row = isUuid(id) ? await wallets.get(deps.db, id) : WalletError.WalletNotFound;
+    if (typeof row === 'string') throw problemError(row);
+    return c.json(toWalletView(row));
+  });
+
+  for (const [action, frozen] of [
+    ['freeze', true],
+    ['unfreeze', false],
+  ] as const) {
+    app.post(`/:id/${action}`, admin, async (c) => {
+      const id = c.req.param('id');
+      return respondIdempotently(
+        c,
+        deps,
+        {},
+        async (trx) => (isUuid(id) ? wallets.setFrozen(trx, id, frozen) : WalletError.WalletNotFound),
+        (row) => ({ status: 200, body: toWalletView(row) }),
+      );
+    });
+  }
+  return app;
+}

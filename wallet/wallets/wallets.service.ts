@@ -1,0 +1,89 @@
+import type { Db } from '../database.js';
+import { WalletError } from './wallets.errors.js';
+import {
+  findUserWallet,
+  findWallet,
+  insertUserWallet,
+  listUserWallets,
+  lockWallets,
+  setWalletStatus,
+} from './wallets.repository.js';
+import type { WalletRow } from './wallets.table.js';
+
+/** The public shape of a wallet (docs/internal-api.md `Wallet`); amounts are strings of digits. */
+export interface WalletView {
+  id: string;
+  user_id: string;
+  currency: string;
+  status: string;
+  balance: { posted: string; pending: string; available: string };
+  overdraft_limit: string;
+  created_at: string;
+}
+
+export function toWalletView(row: WalletRow): WalletView {
+  return {
+    id: row.id,
+    user_id: row.user_id ?? '',
+    currency: row.currency,
+    status: row.status,
+    balance: {
+      posted: row.posted.toString(),
+      pending: row.pending.toString(),
+      available: (row.posted - row.pending).toString(),
+    },
+    overdraft_limit: row.overdraft_limit.toString(),
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** Spendable amount: available balance plus any overdraft an operator granted. */
+export function spendable(row: WalletRow): bigint {
+  return row.posted - row.pending + row.overdraft_limit;
+}
+
+/** Why a wallet may not send money right now, if it may not. */
+export function cannotSend(row: WalletRow | undefined, currency: string): WalletError | undefined {
+  if (!row || row.kind !== 'user') return WalletError.WalletNotFound;
+  if (row.status === 'frozen') return WalletError.WalletFrozen;
+  if (row.status === 'closed') return WalletError.WalletClosed;
+  if (row.currency !== currency) return WalletError.CurrencyMismatch;
+  return undefined;
+}
+
+/** Why a wallet may not receive money right now, if it may not (same rules as sending). */
+export const cannotReceive = cannotSend;
+
+export interface WalletService {
+  /** Creates the user's wallet in `currency`, or returns the existing one (`created: false`). */
+  create(db: Db, userId: string, currency: string): Promise<{ wallet: WalletRow; created: boolean }>;
+  get(db: Db, id: string): Promise<WalletRow | WalletError>;
+  listByUser(db: Db, userId: string): Promise<WalletRow[]>;
+  /** Operators: a frozen wallet can neither send nor receive. Idempotent. */
+  setFrozen(db: Db, id: string, frozen: boolean): Promise<WalletRow | WalletError>;
+}
+
+export function createWalletService(): WalletService {
+  return {
+    async create(db, userId, currency) {
+      const inserted = await insertUserWallet(db, userId, currency);
+      if (inserted) return { wallet: inserted, created: true };
+      const existing = await findUserWallet(db, userId, currency);
+      if (!existing) throw new Error(`wallet of ${userId} in ${currency} vanished after a conflicting insert`);
+      return { wallet: existing, created: false };
+    },
+    async get(db, id) {
+      const row = await findWallet(db, id);
+      return row && row.kind === 'user' ? row : WalletError.WalletNotFound;
+    },
+    async listByUser(db, userId) {
+      return listUserWallets(db, userId);
+    },
+    async setFrozen(db, id, frozen) {
+      const row = (await lockWallets(db, [id])).get(id);
+      if (!row || row.kind !== 'user') return WalletError.WalletNotFound;
+      if (row.status === 'closed') return WalletError.WalletClosed;
+      return (await setWalletStatus(db, id, frozen ? 'frozen' : 'active')) ?? WalletError.WalletNotFound;
+    },
+  };
+}

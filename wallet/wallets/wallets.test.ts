@@ -1,0 +1,93 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-call -- response bodies are untyped JSON in tests */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWalletHarness, type WalletHarness } from '../test-harness.js';
+
+let h: WalletHarness;
+beforeAll(async () => {
+  h = await createWalletHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('wallets', () => {
+  it('creates one wallet per user and currency, idempotently', async () => {
+    const user = randomUUID();
+    const first = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID() });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ user_id: user, currency: 'USD', status: 'active', balance: { posted: '0', pending: '0', available: '0' } });
+    const again = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID() });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    const eur = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'EUR' }, key: randomUUID() });
+    expect(eur.status).toBe(201);
+    const list = await h.call('GET', `/internal/wallets?user_id=${user}`);
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((w: { currency: string }) => w.currency).sort()).toEqual(['EUR', 'USD']);
+    const got = await h.call('GET', `/internal/wallets/${first.body.id}`);
+    expect(got.body).toEqual(first.body);
+  });
+
+  it('creates exactly one wallet when many requests race', async () => {
+    const user = randomUUID();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'JPY' }, key: randomUUID() })),
+    );
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+  });
+
+  it('answers unknown wallets with wallet_not_found', async () => {
+    for (const id of [randomUUID(), 'not-a-uuid']) {
+      const res = await h.call('GET', `/internal/wallets/${id}`);
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect(res.body.code).toBe('wallet_not_found');
+    }
+  });
+
+  it('rejects bad input as validation_failed', async () => {
+    for (const body of [
+      { user_id: 'x', currency: 'USD' },
+      { user_id: randomUUID(), currency: 'XXY' },
+      { user_id: randomUUID(), currency: 'usd' },
+      { user_id: randomUUID() },
+    ]) {
+      const res = await h.call('POST', '/internal/wallets', { body, key: randomUUID() });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+    }
+    const malformed = await h.call('POST', '/internal/wallets', { body: '{"user_id":', key: randomUUID() });
+    expect(malformed.status).toBe(400);
+  });
+
+  it('requires a service token with the route scope and an idempotency key', async () => {
+    const user = randomUUID();
+    const anonymous = await h.app.request('/internal/wallets/' + randomUUID());
+    expect(anonymous.status).toBe(401);
+    const readOnly = await h.issuer.serviceToken('wallet:read', 'gateway');
+    const denied = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID(), token: readOnly });
+    expect(denied.status).toBe(403);
+    expect(denied.body.code).toBe('insufficient_scope');
+    const noKey = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' } });
+    expect(noKey.status).toBe(400);
+    expect(noKey.body.code).toBe('idempotency_key_required');
+    const writer = await h.issuer.serviceToken('wallet:read wallet:write');
+    const wallet = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID(), token: writer });
+    const freeze = await h.call('POST', `/internal/wallets/${wallet.body.id}/freeze`, { key: randomUUID(), token: writer });
+    expect(freeze.status).toBe(403);
+  });
+
+  it('freezes and unfreezes (operators only)', async () => {
+    const user = randomUUID();
+    const w = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID() });
+    const frozen = await h.call('POST', `/internal/wallets/${w.body.id}/freeze`, { key: randomUUID() });
+    expect(frozen.status).toBe(200);
+    expect(frozen.body.status).toBe('frozen');
+    const thawed = await h.call('POST', `/internal/wallets/${w.body.id}/unfreeze`, { key: randomUUID() });
+    expect(thawed.body.status).toBe('active');
+    const missing = await h.call('POST', `/internal/wallets/${randomUUID()}/freeze`, { key: randomUUID() });
+    expect(missing.status).toBe(404);
+  });
+});
