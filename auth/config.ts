@@ -38,8 +38,8 @@ export const authConfigSchema = z.object({
   TRANSFER_LIMIT_UNVERIFIED_DAILY: minorUnits('2000000'),
   TRANSFER_LIMIT_VERIFIED_PER_TRANSFER: minorUnits('5000000'),
   TRANSFER_LIMIT_VERIFIED_DAILY: minorUnits('20000000'),
-  /** Peers whose X-Forwarded-For is believed (the gateway); empty trusts nobody. */
-  AUTH_TRUSTED_PROXIES: env.list(''),
+  /** Peers whose X-Forwarded-For is believed (the gateway). Loopback by default: on the local stack the gateway is a local process. */
+  AUTH_TRUSTED_PROXIES: env.list('127.0.0.1,::1'),
   /** Consecutive failures per IP+account before the lock, and how long the lock lasts. */
   AUTH_LOGIN_MAX_CONSECUTIVE_FAILURES: env.int(10),
   AUTH_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1800).default(1800),

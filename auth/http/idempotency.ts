@@ -4,7 +4,8 @@ import type { Principal } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 
-const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+// Any visible ASCII (no spaces or control characters), as IETF draft-ietf-httpapi-idempotency-key allows.
+const KEY = /^[\x21-\x7e]{1,255}$/;
 const KEEP_SECONDS = 86_400;
 
 interface Stored {
@@ -29,7 +30,7 @@ export function idempotency(
     const key = c.req.header('idempotency-key');
     if (!key && !required) return next();
     if (!key || !KEY.test(key)) {
-      throw new ProblemError(400, 'idempotency_key_required', 'an Idempotency-Key header (1-200 characters) is required');
+      throw new ProblemError(400, 'idempotency_key_required', 'an Idempotency-Key header (1-255 visible ASCII characters) is required');
     }
     const body = await c.req.text();
     const requestHash = createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('hex');
