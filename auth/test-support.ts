@@ -16,6 +16,10 @@ import { hashPassword } from './users/password-hasher.js';
 import { insertUserIfAbsent, setMfaEnabled } from './users/users.repository.js';
 import type { User } from './users/users.table.js';
 
+// Response bodies in tests are read field by field; each assertion checks the shape it reads.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type TestBody = Record<string, any>;
+
 export const TEST_ISSUER = 'http://auth.test';
 /** One key-encryption key for every test file: they share the signing-key table. */
 export const TEST_KEY_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -88,7 +92,7 @@ export async function createHarness(options: { overrides?: Record<string, string
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Record<string, any> };
+    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as TestBody };
   }
 
   async function form(path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
@@ -98,7 +102,7 @@ export async function createHarness(options: { overrides?: Record<string, string
       body: new URLSearchParams(fields).toString(),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as Record<string, any> };
+    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as TestBody };
   }
 
   function basic(id: string, secret: string) {
