@@ -1,12 +1,15 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Transaction } from 'kysely';
+import { pgErrorCode } from '../../lib/db.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../lib/problem.js';
 import type { Database } from '../database.js';
 import { domainProblem, isDomainError, type DomainError } from '../domain-problem.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { IdempotencyError, idempotencyErrorDetail, idempotencyErrorStatus } from './idempotency.errors.js';
 import { requestFingerprint, runIdempotent, type StoredResponse } from './idempotency.service.js';
+
+const NUMERIC_OUT_OF_RANGE = '22003';
 
 const KEY = /^[\x21-\x7E]{1,255}$/;
 
@@ -45,7 +48,13 @@ export async function respondIdempotently<T>(
       }
       return render(result);
     },
-  );
+  ).catch((err: unknown) => {
+    // A balance beyond bigint: nothing was committed (and nothing stored under the key).
+    if (pgErrorCode(err) === NUMERIC_OUT_OF_RANGE) {
+      throw new ProblemError(422, 'amount_out_of_range', 'the resulting balance would exceed the largest supported amount');
+    }
+    throw err;
+  });
   if (outcome === IdempotencyError.KeyMismatch) throw problemError(outcome);
   if (!outcome.replayed) deps.onCommitted?.();
   const headers: Record<string, string> = { 'idempotent-replayed': String(outcome.replayed) };

@@ -1,0 +1,94 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return -- response bodies are untyped JSON in tests */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWalletHarness, type WalletHarness } from '../test-harness.js';
+
+let h: WalletHarness;
+beforeAll(async () => {
+  h = await createWalletHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const deposit = (id: string, amount: string) =>
+  h.call('POST', `/internal/wallets/${id}/deposits`, { body: { amount, currency: 'USD', reference: `dep ${amount}` }, key: randomUUID() });
+
+describe('transaction history (MongoDB)', () => {
+  it('lists entries newest first with balance_after, debit/credit and transfer ids', async () => {
+    const a = await h.wallet('USD');
+    const b = await h.wallet('USD');
+    await deposit(a, '1000');
+    const hold = await h.call('POST', '/internal/holds', {
+      body: { wallet_id: a, amount: '300', currency: 'USD', transfer_id: 'tr-42' },
+      key: randomUUID(),
+    });
+    const cap = await h.call('POST', `/internal/holds/${hold.body.id}/capture`, { body: { to_wallet_id: b }, key: randomUUID() });
+    await h.relay.drainAll();
+    const res = await h.call('GET', `/internal/wallets/${a}/transactions`);
+    expect(res.status).toBe(200);
+    expect(res.body.next_cursor).toBeNull();
+    expect(res.body.items).toHaveLength(2);
+    expect(res.body.items[0]).toMatchObject({
+      transaction_id: cap.body.transaction_id,
+      wallet_id: a,
+      amount: '300',
+      direction: 'debit',
+      kind: 'transfer',
+      balance_after: '700',
+      transfer_id: 'tr-42',
+    });
+    expect(res.body.items[1]).toMatchObject({ amount: '1000', direction: 'credit', kind: 'deposit', balance_after: '1000' });
+    const other = await h.call('GET', `/internal/wallets/${b}/transactions`);
+    expect(other.body.items[0]).toMatchObject({ direction: 'credit', amount: '300', balance_after: '300', transfer_id: 'tr-42' });
+    expect((await h.call('GET', `/internal/wallets/${randomUUID()}/transactions`)).body.code).toBe('wallet_not_found');
+    expect((await h.call('GET', `/internal/wallets/${a}/transactions?cursor=nonsense`)).status).toBe(400);
+    expect((await h.call('GET', `/internal/wallets/${a}/transactions?limit=0`)).status).toBe(400);
+  });
+
+  it('paginates with an opaque cursor, stable while new entries arrive', async () => {
+    const a = await h.wallet('USD');
+    for (let i = 1; i <= 7; i++) await deposit(a, String(i));
+    await h.relay.drainAll();
+    const page1 = await h.call('GET', `/internal/wallets/${a}/transactions?limit=3`);
+    expect(page1.body.items.map((e: { amount: string }) => e.amount)).toEqual(['7', '6', '5']);
+    // Entries committed after the first page must not shift the following pages.
+    await Promise.all([deposit(a, '100'), deposit(a, '200')]);
+    await h.relay.drainAll();
+    const page2 = await h.call('GET', `/internal/wallets/${a}/transactions?limit=3&cursor=${page1.body.next_cursor}`);
+    expect(page2.body.items.map((e: { amount: string }) => e.amount)).toEqual(['4', '3', '2']);
+    const page3 = await h.call('GET', `/internal/wallets/${a}/transactions?limit=3&cursor=${page2.body.next_cursor}`);
+    expect(page3.body.items.map((e: { amount: string }) => e.amount)).toEqual(['1']);
+    expect(page3.body.next_cursor).toBeNull();
+    const fresh = await h.call('GET', `/internal/wallets/${a}/transactions?limit=2`);
+    expect(fresh.body.items.map((e: { amount: string }) => e.amount).sort()).toEqual(['100', '200']);
+  });
+
+  it('records audit traces and auth logs once per idempotency key', async () => {
+    const workflowId = `transfer-${randomUUID()}`;
+    const trace = { workflow_id: workflowId, step: 'reserve', status: 'completed', attempt: 1, duration_ms: 12 };
+    const key = randomUUID();
+    const results = await Promise.all(Array.from({ length: 4 }, () => h.call('POST', '/internal/audit-trace', { body: trace, key })));
+    expect(results.every((r) => r.status === 202)).toBe(true);
+    expect((await h.call('POST', '/internal/audit-trace', { body: { ...trace, attempt: 2 }, key })).body.code).toBe(
+      'idempotency_key_mismatch',
+    );
+    const auth = {
+      transfer_id: randomUUID(),
+      workflow_id: workflowId,
+      user_id: randomUUID(),
+      client_id: 'velora-gateway',
+      token_jti: randomUUID(),
+      ip: '127.0.0.1',
+      user_agent: 'vitest',
+      step_up: false,
+    };
+    expect((await h.call('POST', '/internal/auth-log', { body: auth, key: randomUUID() })).status).toBe(202);
+    expect((await h.call('POST', '/internal/auth-log', { body: { ...auth, step_up: 'no' }, key: randomUUID() })).status).toBe(400);
+    await h.relay.drainAll();
+    expect(await h.mongo.collection('audit_trace').countDocuments({ workflow_id: workflowId })).toBe(1);
+    const logged = await h.mongo.collection('transaction_auth_log').find({ transfer_id: auth.transfer_id }).toArray();
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ user_id: auth.user_id, step_up: false, token_jti: auth.token_jti });
+  });
+});

@@ -1,0 +1,149 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return -- response bodies are untyped JSON in tests */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWalletHarness, type WalletHarness } from '../test-harness.js';
+
+let h: WalletHarness;
+beforeAll(async () => {
+  h = await createWalletHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const hold = (walletId: string, amount: unknown, extra: Record<string, unknown> = {}, key = randomUUID()) =>
+  h.call('POST', '/internal/holds', { body: { wallet_id: walletId, amount, currency: 'USD', transfer_id: randomUUID(), ...extra }, key });
+const capture = (holdId: string, to: string, amount?: string, key = randomUUID()) =>
+  h.call('POST', `/internal/holds/${holdId}/capture`, { body: { to_wallet_id: to, ...(amount ? { amount } : {}) }, key });
+const release = (holdId: string, key = randomUUID()) => h.call('POST', `/internal/holds/${holdId}/release`, { key });
+
+describe('holds', () => {
+  it('reserves, then captures in full into the destination atomically', async () => {
+    const a = await h.wallet('USD', 1000n);
+    const b = await h.wallet('USD');
+    const created = await hold(a, '400');
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ wallet_id: a, amount: '400', captured_amount: '0', currency: 'USD', status: 'active' });
+    expect(await h.balance(a)).toEqual({ posted: '1000', pending: '400', available: '600' });
+    const cap = await capture(created.body.id, b);
+    expect(cap.status).toBe(200);
+    expect(cap.body.hold).toMatchObject({ status: 'captured', captured_amount: '400' });
+    expect(cap.body.transaction_id).toEqual(expect.any(String));
+    expect(await h.balance(a)).toEqual({ posted: '600', pending: '0', available: '600' });
+    expect(await h.balance(b)).toEqual({ posted: '400', pending: '0', available: '400' });
+    const again = await capture(created.body.id, b);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('hold_not_active');
+    const rel = await release(created.body.id);
+    expect(rel.status).toBe(409);
+    expect(rel.body.code).toBe('hold_already_captured');
+  });
+
+  it('partial capture releases the rest', async () => {
+    const a = await h.wallet('USD', 1000n);
+    const b = await h.wallet('USD');
+    const created = await hold(a, '400');
+    const cap = await capture(created.body.id, b, '150');
+    expect(cap.body.hold).toMatchObject({ status: 'captured', captured_amount: '150', amount: '400' });
+    expect(await h.balance(a)).toEqual({ posted: '850', pending: '0', available: '850' });
+    expect(await h.balance(b)).toEqual({ posted: '150', pending: '0', available: '150' });
+    const h2 = await hold(a, '100');
+    expect((await capture(h2.body.id, b, '101')).body.code).toBe('capture_exceeds_hold');
+  });
+
+  it('releases idempotently and returns the money to available', async () => {
+    const a = await h.wallet('USD', 500n);
+    const created = await hold(a, '500');
+    expect((await hold(a, '1')).body.code).toBe('insufficient_funds');
+    const r1 = await release(created.body.id);
+    expect(r1.status).toBe(200);
+    expect(r1.body.status).toBe('released');
+    const r2 = await release(created.body.id);
+    expect(r2.status).toBe(200);
+    expect(r2.body.status).toBe('released');
+    expect(await h.balance(a)).toEqual({ posted: '500', pending: '0', available: '500' });
+    expect((await capture(created.body.id, await h.wallet('USD'))).body.code).toBe('hold_not_active');
+    expect((await release(randomUUID())).status).toBe(404);
+  });
+
+  it('refuses frozen wallets, mismatched currencies and the same wallet', async () => {
+    const a = await h.wallet('USD', 500n);
+    const b = await h.wallet('USD');
+    const eur = await h.wallet('EUR');
+    const created = await hold(a, '100');
+    expect((await capture(created.body.id, eur)).body.code).toBe('currency_mismatch');
+    expect((await capture(created.body.id, a)).body.code).toBe('same_wallet');
+    expect((await capture(created.body.id, randomUUID())).body.code).toBe('wallet_not_found');
+    await h.call('POST', `/internal/wallets/${b}/freeze`, { key: randomUUID() });
+    expect((await capture(created.body.id, b)).body.code).toBe('wallet_frozen');
+    await h.call('POST', `/internal/wallets/${a}/freeze`, { key: randomUUID() });
+    expect((await hold(a, '10')).body.code).toBe('wallet_frozen');
+    expect((await hold(await h.wallet('USD', 10n), '10', { currency: 'EUR' })).body.code).toBe('currency_mismatch');
+    // Releasing on a frozen wallet only unblocks the owner's own money; it is allowed.
+    expect((await release(created.body.id)).status).toBe(200);
+    expect(await h.balance(a)).toEqual({ posted: '500', pending: '0', available: '500' });
+    expect(await h.balance(b)).toEqual({ posted: '0', pending: '0', available: '0' });
+    expect((await hold(randomUUID(), '10')).body.code).toBe('wallet_not_found');
+    for (const amount of ['0', '-1', '1.5', 'x', '9223372036854775808']) expect((await hold(b, amount)).status).toBe(400);
+    expect((await hold(b, '1', { expires_at: new Date(Date.now() - 1000).toISOString() })).status).toBe(400);
+  });
+
+  it('expires due holds through the sweep route and refuses to capture them', async () => {
+    const a = await h.wallet('USD', 300n);
+    const b = await h.wallet('USD');
+    const soon = new Date(Date.now() + 1500).toISOString();
+    const h1 = await hold(a, '100', { expires_at: soon });
+    const h2 = await hold(a, '100', { expires_at: soon });
+    const h3 = await hold(a, '50');
+    expect((await h.balance(a)).available).toBe('50');
+    await new Promise((r) => setTimeout(r, 1600));
+    // h1: the capture itself notices the expiry.
+    expect((await capture(h1.body.id, b)).body.code).toBe('hold_not_active');
+    const swept = await h.call('POST', '/internal/holds/expire');
+    expect(swept.status).toBe(200);
+    expect(swept.body.expired).toBeGreaterThanOrEqual(1);
+    expect((await release(h2.body.id)).body.status).toBe('expired');
+    expect(await h.balance(a)).toEqual({ posted: '300', pending: '50', available: '250' });
+    expect((await capture(h3.body.id, b)).status).toBe(200);
+  });
+
+  it('idempotency: replay, mismatch and concurrent duplicates for create, capture and release', async () => {
+    const a = await h.wallet('USD', 1000n);
+    const b = await h.wallet('USD');
+    const key = randomUUID();
+    const body = { wallet_id: a, amount: '100', currency: 'USD', transfer_id: 't-1' };
+    const racing = await Promise.all(Array.from({ length: 8 }, () => h.call('POST', '/internal/holds', { body, key })));
+    expect(new Set(racing.map((r) => r.body.id)).size).toBe(1);
+    expect((await h.balance(a)).pending).toBe('100');
+    const mismatch = await h.call('POST', '/internal/holds', { body: { ...body, amount: '101' }, key });
+    expect(mismatch.body.code).toBe('idempotency_key_mismatch');
+    const holdId = racing[0]!.body.id;
+    const capKey = randomUUID();
+    const caps = await Promise.all(Array.from({ length: 8 }, () => capture(holdId, b, '60', capKey)));
+    expect(caps.every((c) => c.status === 200)).toBe(true);
+    expect(new Set(caps.map((c) => c.body.transaction_id)).size).toBe(1);
+    expect((await capture(holdId, b, '50', capKey)).body.code).toBe('idempotency_key_mismatch');
+    expect(await h.balance(b)).toEqual({ posted: '60', pending: '0', available: '60' });
+    const h2 = await hold(a, '10');
+    const relKey = randomUUID();
+    const rels = await Promise.all(Array.from({ length: 5 }, () => release(h2.body.id, relKey)));
+    expect(rels.every((r) => r.status === 200 && r.body.status === 'released')).toBe(true);
+    // The same key on another route is a different request.
+    expect((await release(holdId, relKey)).body.code).toBe('idempotency_key_mismatch');
+  });
+
+  it('opposite transfers A→B and B→A in parallel never deadlock and conserve money', async () => {
+    const a = await h.wallet('USD', 10_000n);
+    const b = await h.wallet('USD', 10_000n);
+    const transfer = async (from: string, to: string) => {
+      const created = await hold(from, '7');
+      if (created.status !== 201) return created.status;
+      return (await capture(created.body.id, to)).status;
+    };
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? transfer(a, b) : transfer(b, a))));
+    expect(results.every((s) => s === 200)).toBe(true);
+    const [ba, bb] = [await h.balance(a), await h.balance(b)];
+    expect(BigInt(ba.posted) + BigInt(bb.posted)).toBe(20_000n);
+    expect(ba.posted).toBe('10000');
+  });
+});
