@@ -248,8 +248,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   async function explainRefusal(hash: string, clientId: string, now: Date): Promise<RefreshError> {
     const row = await findRefreshToken(deps.db, hash);
     if (!row || row.client_id !== clientId) return RefreshError.Invalid;
-    if (row.revoked_at) return row.revoked_reason === 'reuse_detected' ? RefreshError.Reused : RefreshError.Revoked;
+    // A token that was already exchanged is reuse, whatever happened to its family since.
     if (row.used_at) return RefreshError.Reused;
+    if (row.revoked_at) return RefreshError.Revoked;
     if (row.expires_at <= now) return RefreshError.Expired;
     return RefreshError.Invalid;
   }
