@@ -1,0 +1,24 @@
+/** The sweep the hold-expiry schedule runs every minute. */
+import type { HttpClient } from '../lib/http-client.js';
+import { callUpstream, idempotencyKey } from './upstream.js';
+
+export interface HoldExpiryActivityDeps {
+  wallet: HttpClient;
+}
+
+export function createHoldExpiryActivities(deps: HoldExpiryActivityDeps) {
+  /**
+   * Asks WalletService to expire every active hold past its `expires_at` (releasing the funds),
+   * heartbeating while it works. Returns how many holds it expired when the wallet says so.
+   */
+  async function expireHolds(): Promise<{ expired: number | null }> {
+    const res = await callUpstream<{ expired?: number; count?: number } | undefined>(deps.wallet, 'POST', '/internal/holds/expire', {
+      body: {},
+      idempotencyKey: idempotencyKey('expire-holds'),
+    });
+    const expired = res?.expired ?? res?.count;
+    return { expired: typeof expired === 'number' ? expired : null };
+  }
+
+  return { expireHolds };
+}

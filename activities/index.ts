@@ -1,0 +1,68 @@
+/**
+ * All activities of the orchestrator. The worker builds the dependencies once (HTTP clients
+ * with cached service tokens, config, metrics) and registers `createActivities(deps)`;
+ * workflows import this module as types only.
+ */
+import type { Histogram } from 'prom-client';
+import type { HttpClient } from '../lib/http-client.js';
+import { createDepositActivities } from './deposit-activities.js';
+import { createHoldExpiryActivities } from './hold-expiry-activities.js';
+import { createOnboardingActivities } from './onboarding-activities.js';
+import { createTransferActivities } from './transfer-activities.js';
+
+export type * from './transfer-activities.js';
+export type * from './deposit-activities.js';
+export type * from './upstream-types.js';
+
+export interface ActivityDeps {
+  /** AuthService client, authenticated with the orchestrator's client_credentials token. */
+  auth: HttpClient;
+  /** WalletService client, same token. */
+  wallet: HttpClient;
+  config: {
+    /** TRANSFER_STEP_UP_THRESHOLD in minor units. */
+    transferStepUpThreshold: bigint;
+  };
+  /** Observes each activity's duration by name and outcome (`/metrics` of the worker). */
+  activityDuration?: Histogram<'activity' | 'outcome'>;
+  now?: () => Date;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const activities = {
+    ...createTransferActivities({
+      auth: deps.auth,
+      wallet: deps.wallet,
+      stepUpThreshold: deps.config.transferStepUpThreshold,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
+    ...createOnboardingActivities(deps),
+    ...createDepositActivities(deps),
+    ...createHoldExpiryActivities(deps),
+  };
+  return deps.activityDuration ? instrument(activities, deps.activityDuration) : activities;
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Wraps every activity so its duration lands in the histogram labelled ok / failed. */
+function instrument<T extends Record<string, (...args: never[]) => Promise<unknown>>>(
+  activities: T,
+  histogram: Histogram<'activity' | 'outcome'>,
+): T {
+  const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
+  for (const [name, fn] of Object.entries(activities)) {
+    wrapped[name] = async (...args: never[]) => {
+      const end = histogram.startTimer({ activity: name });
+      try {
+        const result = await fn(...args);
+        end({ outcome: 'ok' });
+        return result;
+      } catch (err) {
+        end({ outcome: 'failed' });
+        throw err;
+      }
+    };
+  }
+  return wrapped as T;
+}

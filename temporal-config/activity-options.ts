@@ -1,0 +1,110 @@
+/**
+ * Activity option presets of the orchestrator and the list of domain error types that must
+ * never be retried. Workflows import these (nothing here does I/O), so every step's timeout and
+ * retry policy is visible in one place.
+ */
+import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
+
+/**
+ * Business outcomes reported by AuthService and WalletService (problem+json `code`) and by the
+ * orchestrator itself. An activity throws them as `ApplicationFailure.nonRetryable(msg, code)`;
+ * listing them here as well means a retry can never happen even if an activity forgets the flag.
+ */
+export const NON_RETRYABLE_ERROR_TYPES = [
+  'insufficient_funds',
+  'wallet_frozen',
+  'wallet_not_found',
+  'currency_mismatch',
+  'limit_exceeded',
+  'not_authorized',
+  'user_not_found',
+  'registration_not_found',
+  'otp_invalid',
+  'otp_expired',
+  'otp_exhausted',
+  'otp_cooldown',
+  'hold_not_active',
+  'hold_already_captured',
+  'reversal_not_possible',
+  'validation_failed',
+  'idempotency_key_mismatch',
+  'cannot_cancel',
+] as const;
+
+export type NonRetryableErrorType = (typeof NON_RETRYABLE_ERROR_TYPES)[number];
+
+/** Exponential backoff for infrastructure failures (5xx, timeouts, refused connections). */
+function backoff(maximumInterval: string, maximumAttempts?: number): RetryPolicy {
+  return {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval,
+    ...(maximumAttempts === undefined ? {} : { maximumAttempts }),
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  };
+}
+
+/** Reads that decide whether a transfer may go ahead: a user waits, so give up after 2 minutes. */
+export const authorizeActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '2m',
+  retry: backoff('20s'),
+};
+
+/** OTP send/verify: the user is waiting on the other end of an update. */
+export const otpActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '30s',
+  retry: backoff('5s'),
+};
+
+/** Reserving funds: retried for 5 minutes, then the transfer fails and the hold is released. */
+export const reserveActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '5m',
+  retry: backoff('30s'),
+};
+
+/**
+ * The pivot (capture + credit). Once decided it is retried until WalletService answers: giving
+ * up on an outage would leave it unknown whether money moved. Domain refusals still fail fast.
+ */
+export const captureActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  retry: backoff('1m'),
+};
+
+/**
+ * Compensations (release a hold, disable a user). Retried for 10 minutes; after that the
+ * workflow moves to `needs_attention` and waits for an operator instead of swallowing the error.
+ */
+export const compensationActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '10m',
+  retry: backoff('1m'),
+};
+
+/** Auth-log and audit-trace records: the money already moved, so be patient (30 minutes). */
+export const recordActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '30m',
+  retry: backoff('2m'),
+};
+
+/** Onboarding and deposit calls: a few minutes of retries cover a rolling restart. */
+export const serviceCallActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '5m',
+  retry: backoff('30s'),
+};
+
+/**
+ * The hold-expiry sweep runs every minute; a run that cannot finish within the minute gives
+ * way to the next one. It heartbeats while WalletService works.
+ */
+export const sweepActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '50s',
+  scheduleToCloseTimeout: '55s',
+  heartbeatTimeout: '15s',
+  retry: backoff('10s'),
+};

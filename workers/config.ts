@@ -1,0 +1,33 @@
+/** Configuration of an orchestrator worker, parsed once from the environment. */
+import { z } from 'zod';
+import { env, parseConfig } from '../lib/config.js';
+import { DEFAULT_NAMESPACE, TASK_QUEUE } from '../temporal-config/index.js';
+
+export const workerConfigSchema = z.object({
+  LOG_LEVEL: env.logLevel(),
+  TEMPORAL_ADDRESS: env.string('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: env.string(DEFAULT_NAMESPACE),
+  /** Override only to isolate a worker pool (tests); production workers share one queue. */
+  TEMPORAL_TASK_QUEUE: env.string(TASK_QUEUE),
+  AUTH_URL: env.url('http://127.0.0.1:8081'),
+  WALLET_URL: env.url('http://127.0.0.1:8082'),
+  ORCHESTRATOR_CLIENT_ID: env.string('velora-orchestrator'),
+  ORCHESTRATOR_CLIENT_SECRET: env.secret(16),
+  WORKER_HEALTH_HOST: env.string('127.0.0.1'),
+  WORKER_HEALTH_PORT: env.port(8083),
+  TRANSFER_STEP_UP_THRESHOLD: z
+    .string()
+    .regex(/^[0-9]{1,19}$/, 'must be a whole number of minor units')
+    .default('100000')
+    .transform((v) => BigInt(v)),
+  /** Create or update the hold-expiry schedule at start (every worker may; it is idempotent). */
+  HOLD_EXPIRY_SCHEDULE: env.bool(true),
+  /** How long SIGTERM waits for running activities before cancelling them. */
+  WORKER_SHUTDOWN_GRACE_MS: env.int(8000),
+});
+
+export type WorkerConfig = Readonly<z.infer<typeof workerConfigSchema>>;
+
+export function loadWorkerConfig(source: Record<string, string | undefined> = process.env): WorkerConfig {
+  return parseConfig('orchestrator-worker', workerConfigSchema, source);
+}

@@ -1,0 +1,110 @@
+/**
+ * The orchestrator worker process — the only place where things are wired: HTTP clients with
+ * the cached service token, activities, the prebundled workflow code, the Temporal worker, the
+ * hold-expiry schedule and the health server. Any number of copies can share the task queue.
+ *
+ *   node --import tsx workers/main.ts
+ */
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Histogram, Registry } from 'prom-client';
+import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
+import { createLogger } from '../lib/logger.js';
+import { serveApp } from '../lib/serve.js';
+import { createServiceApp } from '../lib/service-app.js';
+import { createActivities } from '../activities/index.js';
+import { loadWorkerConfig } from './config.js';
+import { ensureHoldExpirySchedule } from './hold-expiry-schedule.js';
+import { temporalLogger } from './temporal-logger.js';
+
+const SERVICE_SCOPE = 'auth:internal wallet:read wallet:write';
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const log = createLogger('orchestrator-worker', config.LOG_LEVEL);
+  // Our SIGTERM handler (serveApp's onClose) drains the worker; the SDK must not race it.
+  Runtime.install({ logger: temporalLogger(log), shutdownSignals: [] });
+
+  const token = clientCredentialsToken({
+    tokenUrl: new URL('/v1/auth/token', config.AUTH_URL).toString(),
+    clientId: config.ORCHESTRATOR_CLIENT_ID,
+    clientSecret: config.ORCHESTRATOR_CLIENT_SECRET,
+    scope: SERVICE_SCOPE,
+  });
+  const auth = createHttpClient({ name: 'auth', baseUrl: config.AUTH_URL, token });
+  const wallet = createHttpClient({ name: 'wallet', baseUrl: config.WALLET_URL, token });
+
+  const registry = new Registry();
+  const activityDuration = new Histogram({
+    name: 'orchestrator_activity_duration_seconds',
+    help: 'Activity execution time by activity and outcome',
+    labelNames: ['activity', 'outcome'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const activities = createActivities({
+    auth,
+    wallet,
+    config: { transferStepUpThreshold: config.TRANSFER_STEP_UP_THRESHOLD },
+    activityDuration,
+  });
+
+  log.info('bundling workflow code');
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+    logger: temporalLogger(log),
+  });
+
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowBundle,
+    activities,
+    shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+  });
+
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  if (config.HOLD_EXPIRY_SCHEDULE) {
+    const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+    await ensureHoldExpirySchedule(client, config.TEMPORAL_TASK_QUEUE, log);
+  }
+
+  const { app } = createServiceApp({
+    service: 'orchestrator-worker',
+    log,
+    registry,
+    readiness: async () => ({ temporal: worker.getState() === 'RUNNING' }),
+  });
+
+  const running = worker.run();
+  running.then(
+    () => log.info('worker stopped'),
+    (err: unknown) => {
+      log.fatal({ err }, 'worker failed');
+      process.exit(1);
+    },
+  );
+
+  await serveApp({
+    app,
+    host: config.WORKER_HEALTH_HOST,
+    port: config.WORKER_HEALTH_PORT,
+    log,
+    // SIGTERM: stop polling, let running tasks finish (up to the grace time), then close.
+    onClose: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+      await clientConnection.close();
+    },
+  });
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker running');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

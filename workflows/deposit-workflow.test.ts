@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeServices, type FakeServices } from '../activities/testing/fake-activities.js';
+import { recordHistory, startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
+import { depositWorkflow, depositWorkflowId, type DepositInput } from './deposit-workflow.js';
+import { holdExpiryWorkflow } from './hold-expiry-workflow.js';
+
+let ctx: WorkflowTestContext;
+let fake: FakeServices;
+
+beforeAll(async () => {
+  fake = createFakeServices();
+  ctx = await startWorkflowTestWorker(`deposit-test-${randomUUID()}`, fake.activities);
+});
+
+afterAll(async () => {
+  await ctx?.stop();
+});
+
+function start(input: DepositInput) {
+  return ctx.env.client.workflow.start(depositWorkflow, {
+    taskQueue: ctx.taskQueue,
+    workflowId: depositWorkflowId(input.wallet_id, input.reference),
+    args: [input],
+  });
+}
+
+describe('depositWorkflow', () => {
+  it('credits the wallet once and records the audit trace', async () => {
+    const walletId = `w-${randomUUID()}`;
+    fake.addWallet({ id: walletId, user_id: 'user-carol', balance: 100n });
+    const handle = await start({ wallet_id: walletId, amount: '5000', currency: 'USD', reference: 'bank-1', requested_by: 'admin' });
+    const result = await handle.result();
+    expect(result).toMatchObject({ wallet_id: walletId, amount: '5000', balance: { posted: '5100', available: '5100' } });
+    expect(fake.balance(walletId)).toEqual({ available: 5_100n, posted: 5_100n });
+    expect(fake.effects(handle.workflowId)).toEqual(['deposit', 'audit']);
+    expect(handle.workflowId).toBe(`deposit-${walletId}-bank-1`);
+    await recordHistory(handle, 'deposit-completed');
+  });
+
+  it('fails with the wallet’s code (frozen) and moves nothing', async () => {
+    const walletId = `w-${randomUUID()}`;
+    fake.addWallet({ id: walletId, user_id: 'user-carol', balance: 100n, status: 'frozen' });
+    const handle = await start({ wallet_id: walletId, amount: '5000', currency: 'USD', reference: 'bank-2', requested_by: 'admin' });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(ApplicationFailure);
+    expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('wallet_frozen');
+    expect(fake.balance(walletId)).toEqual({ available: 100n, posted: 100n });
+    await recordHistory(handle, 'deposit-refused');
+  });
+});
+
+describe('holdExpiryWorkflow', () => {
+  it('runs the sweep', async () => {
+    const handle = await ctx.env.client.workflow.start(holdExpiryWorkflow, {
+      taskQueue: ctx.taskQueue,
+      workflowId: `hold-expiry-test-${randomUUID()}`,
+    });
+    expect(await handle.result()).toEqual({ expired: 0 });
+    expect(fake.effects(handle.workflowId)).toEqual(['expire_holds']);
+    await recordHistory(handle, 'hold-expiry');
+  });
+});

@@ -1,0 +1,18 @@
+/**
+ * holdExpiryWorkflow — started every minute by the `hold-expiry` Temporal Schedule: asks
+ * WalletService to expire holds past their `expires_at`, freeing funds of abandoned transfers.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import { sweepActivityOptions } from '../temporal-config/activity-options.js';
+
+type Activities = ReturnType<typeof activities.createActivities>;
+
+const { expireHolds } = proxyActivities<Activities>(sweepActivityOptions);
+
+/** Schedule id and the workflow-id prefix of its runs. */
+export const HOLD_EXPIRY_SCHEDULE_ID = 'hold-expiry';
+
+export async function holdExpiryWorkflow(): Promise<{ expired: number | null }> {
+  return expireHolds();
+}
