@@ -15,6 +15,8 @@ const schema = z.object({
   WALLET_HOLD_TTL_SECONDS: env.int(900).pipe(z.number().min(1).max(7 * 24 * 3600)),
   /** How often the outbox relay polls (it is also woken after every commit). */
   WALLET_RELAY_INTERVAL_MS: env.int(500).pipe(z.number().min(10).max(60_000)),
+  /** Outbox rows per relay batch (one PostgreSQL transaction and one MongoDB insert each). */
+  WALLET_RELAY_BATCH_SIZE: env.int(200).pipe(z.number().min(1).max(5000)),
   WALLET_DB_POOL_MAX: env.int(10).pipe(z.number().min(1).max(200)),
 });
 

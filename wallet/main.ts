@@ -24,7 +24,7 @@ async function main() {
   await ensureMongoIndexes(mongo);
 
   const registry = new Registry();
-  const relay = createOutboxRelay({ db, mongo, log, registry });
+  const relay = createOutboxRelay({ db, mongo, log, registry, batchSize: config.WALLET_RELAY_BATCH_SIZE });
   relay.start(config.WALLET_RELAY_INTERVAL_MS);
 
   const verifier = createAccessTokenVerifier({

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-return -- response bodies are untyped JSON in tests */
+/* eslint-disable @typescript-eslint/no-unsafe-call -- response bodies are untyped JSON in tests */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWalletHarness, type WalletHarness } from '../test-harness.js';
