@@ -1,0 +1,63 @@
+import type { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { createServiceApp } from '../lib/service-app.js';
+import { createAdminRoutes } from './admin/admin.routes.js';
+import { createAuthRoutes, createWellKnownRoutes } from './auth/auth.routes.js';
+import type { GatewayDeps } from './gateway-deps.js';
+import { createDocsRoutes } from './openapi/docs.routes.js';
+import { createRouter } from './openapi/router.js';
+import { createGatewayErrorHandler } from './platform/errors.js';
+import { jsonDepthLimit } from './platform/json-depth.js';
+import { rateLimit } from './platform/rate-limit.js';
+import { requestContext, type GatewayEnv } from './platform/request-context.js';
+import { createTransferRoutes } from './transfers/transfers.routes.js';
+import { createWalletRoutes } from './wallets/wallets.routes.js';
+
+export type { GatewayDeps } from './gateway-deps.js';
+
+const UNMETERED = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Builds the public API of ../shared/API.md: one sub-app per resource over the shared service skeleton. */
+export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
+  const { app } = createServiceApp<GatewayEnv>({
+    service: 'gateway',
+    log: deps.log,
+    readiness: async () => ({
+      auth: deps.auth.isAvailable(),
+      wallet: deps.wallet.isAvailable(),
+      ...(await (deps.readiness?.() ?? Promise.resolve({}))),
+    }),
+  });
+  app.onError(createGatewayErrorHandler(deps.log));
+  app.use('*', requestContext(deps.config.TRUSTED_PROXIES));
+  if (deps.config.CORS_ORIGINS.length > 0) {
+    app.use(
+      '*',
+      cors({
+        origin: [...deps.config.CORS_ORIGINS],
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'prefer', 'x-request-id', 'traceparent'],
+        exposeHeaders: ['x-request-id', 'location', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'preference-applied'],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use('*', rateLimit(deps.rateLimiter, 'ip', (c) => (UNMETERED.has(c.req.path) ? undefined : c.var.clientIp)));
+  app.use('*', jsonDepthLimit());
+
+  const api = createRouter();
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'access token from /v1/auth/login or /v1/auth/token',
+  });
+  api.route('/v1/auth', createAuthRoutes(deps));
+  api.route('/.well-known', createWellKnownRoutes(deps));
+  api.route('/v1/wallets', createWalletRoutes(deps));
+  api.route('/v1/transfers', createTransferRoutes(deps));
+  api.route('/v1/admin', createAdminRoutes(deps));
+  app.route('/', createDocsRoutes(api));
+  app.route('/', api);
+  return app;
+}

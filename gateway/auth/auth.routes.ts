@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import { WorkflowFailedError, isGrpcDeadlineError } from '@temporalio/client';
+import { ProblemError } from '../../lib/problem.js';
+import { authenticate } from '../platform/authn.js';
+import { applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
+import { forward, unwrap } from '../platform/forward.js';
+import { rateLimit } from '../platform/rate-limit.js';
+import { propagationHeaders } from '../platform/request-context.js';
+import {
+  LoginBody,
+  LogoutBody,
+  MeResponse,
+  OtpVerifyBody,
+  RegisterBody,
+  RegisterResponse,
+  TokenRequestBody,
+  TokenResponse,
+  problemResponses,
+} from '../openapi/schemas.js';
+import { bearerSecurity, createRouter } from '../openapi/router.js';
+import type { GatewayDeps } from '../gateway-deps.js';
+
+export const ONBOARD_WORKFLOW = 'onboardUserWorkflow';
+
+const tokenJson = { 'application/json': { schema: TokenResponse } };
+const anyJson = { 'application/json': { schema: z.object({}).catchall(z.unknown()) } };
+
+const register = createRoute({
+  method: 'post',
+  path: '/register',
+  tags: ['Auth'],
+  summary: 'Sign up: runs the onboarding saga (user + default wallet)',
+  request: { body: { required: true, content: { 'application/json': { schema: RegisterBody } } } },
+  responses: {
+    201: { description: 'registered', content: { 'application/json': { schema: RegisterResponse } } },
+    ...problemResponses(400, 413, 415, 422, 429, 503, 504),
+  },
+});
+
+const login = createRoute({
+  method: 'post',
+  path: '/login',
+  tags: ['Auth'],
+  summary: 'Password login: tokens, or an MFA challenge',
+  request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
+  responses: { 200: { description: 'tokens or MFA challenge', content: tokenJson }, ...problemResponses(400, 401, 429, 503) },
+});
+
+const otpVerify = createRoute({
+  method: 'post',
+  path: '/otp/verify',
+  tags: ['Auth'],
+  summary: 'Answer an MFA challenge',
+  request: { body: { required: true, content: { 'application/json': { schema: OtpVerifyBody } } } },
+  responses: { 200: { description: 'tokens', content: tokenJson }, ...problemResponses(400, 401, 422, 429, 503) },
+});
+
+const token = createRoute({
+  method: 'post',
+  path: '/token',
+  tags: ['Auth'],
+  summary: 'OAuth 2 token endpoint (refresh_token, client_credentials, authorization_code + PKCE)',
+  request: { body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: TokenRequestBody } } } },
+  responses: {
+    200: { description: 'RFC 6749 token response', content: tokenJson },
+    400: { description: 'RFC 6749 error', content: anyJson },
+    401: { description: 'client authentication failed', content: anyJson },
+    ...problemResponses(429, 503),
+  },
+});
+
+const logout = createRoute({
+  method: 'post',
+  path: '/logout',
+  tags: ['Auth'],
+  summary: 'End the session: the refresh family and the current access token stop working at once',
+  security: bearerSecurity,
+  request: { body: { required: true, content: { 'application/json': { schema: LogoutBody } } } },
+  responses: { 204: { description: 'logged out' }, ...problemResponses(400, 401, 429, 503) },
+});
+
+const me = createRoute({
+  method: 'get',
+  path: '/me',
+  tags: ['Auth'],
+  summary: 'The signed-in user',
+  security: bearerSecurity,
+  responses: { 200: { description: 'user', content: { 'application/json': { schema: MeResponse } } }, ...problemResponses(401, 429, 503) },
+});
+
+/**
+ * A forwarded answer is AuthService's own response, not one the route builds; its shape is
+ * AuthService's contract (documented above), so it is passed through untyped.
+ */
+const relay = (response: Promise<Response>) => response as Promise<never>;
+
+interface OnboardResult {
+  user_id: string;
+  wallet_id: string;
+  status: string;
+}
+
+/** `/v1/auth`: AuthService's public routes behind the stricter per-IP budget, plus registration. */
+export function createAuthRoutes(deps: GatewayDeps) {
+  const app = createRouter();
+  app.use('*', rateLimit(deps.rateLimiter, 'auth', (c) => c.var.clientIp));
+
+  const json = (text: unknown) => ({ text: JSON.stringify(text), contentType: 'application/json' });
+
+  app.openapi(register, async (c) => {
+    const body = c.req.valid('json');
+    // The password goes to AuthService only; the workflow sees just the registration id.
+    const parked = await deps.auth.client.request<{ registration_id: string }>('POST', '/internal/registrations', {
+      body: { email: body.email, password: body.password, ...(body.phone ? { phone: body.phone } : {}) },
+      idempotencyKey: `gateway:register:${randomUUID()}`,
+      headers: {
+        ...propagationHeaders(c),
+        'x-forwarded-for': c.var.clientIp,
+        authorization: `Bearer ${await deps.serviceToken()}`,
+      },
+    });
+    const { registration_id } = unwrap(deps.auth.name, parked);
+    const handle = await deps.temporal.workflow.start(ONBOARD_WORKFLOW, {
+      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+      workflowId: `onboard-${registration_id}`,
+      args: [{ registration_id, currency: body.currency ?? 'USD' }],
+      memo: { request_id: c.var.requestId, traceparent: c.var.traceparent },
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    let result: OnboardResult;
+    try {
+      result = await deps.temporal.withDeadline(Date.now() + deps.config.WORKFLOW_WAIT_MS, () => handle.result() as Promise<OnboardResult>);
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        const code = applicationFailureType(err) ?? 'onboarding_failed';
+        throw new ProblemError(DOMAIN_STATUS[code] ?? 422, code, 'registration could not be completed');
+      }
+      if (isGrpcDeadlineError(err)) {
+        throw new ProblemError(504, 'onboarding_timeout', 'registration is taking longer than expected; try logging in shortly');
+      }
+      throw err;
+    }
+    return c.json({ user_id: result.user_id, wallet_id: result.wallet_id, status: result.status }, 201);
+  });
+
+  app.openapi(login, async (c) => relay(forward(deps.auth, c, { path: '/v1/auth/login', body: json(c.req.valid('json')) })));
+
+  app.openapi(otpVerify, async (c) => relay(forward(deps.auth, c, { path: '/v1/auth/otp/verify', body: json(c.req.valid('json')) })));
+
+  app.openapi(token, async (c) => {
+    const form = c.req.valid('form');
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(form)) if (typeof v === 'string') params.set(k, v);
+    // Client authentication may come as HTTP Basic: pass Authorization on.
+    return relay(
+      forward(deps.auth, c, {
+        path: '/v1/auth/token',
+        body: { text: params.toString(), contentType: 'application/x-www-form-urlencoded' },
+        withAuthorization: true,
+      }),
+    );
+  });
+
+  app.openapi(logout, async (c) =>
+    relay(forward(deps.auth, c, { path: '/v1/auth/logout', body: json(c.req.valid('json')), withAuthorization: true })),
+  );
+
+  app.use('/me', authenticate(deps.verifyToken, deps.isRevoked));
+  app.openapi(me, async (c) => relay(forward(deps.auth, c, { path: '/v1/auth/me', withAuthorization: true })));
+
+  return app;
+}
+
+/** `/.well-known/*`: AuthService's discovery document and signing keys, passed through. */
+export function createWellKnownRoutes(deps: GatewayDeps) {
+  const app = createRouter();
+  const discovery = createRoute({
+    method: 'get',
+    path: '/openid-configuration',
+    tags: ['Auth'],
+    summary: "AuthService's OpenID Connect discovery document",
+    responses: { 200: { description: 'discovery document', content: anyJson }, ...problemResponses(503) },
+  });
+  const jwks = createRoute({
+    method: 'get',
+    path: '/jwks.json',
+    tags: ['Auth'],
+    summary: "AuthService's public signing keys",
+    responses: { 200: { description: 'JWK set', content: anyJson }, ...problemResponses(503) },
+  });
+  app.openapi(discovery, async (c) => relay(forward(deps.auth, c, { path: '/.well-known/openid-configuration' })));
+  app.openapi(jwks, async (c) => relay(forward(deps.auth, c, { path: '/.well-known/jwks.json' })));
+  return app;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { env, parseConfig } from '../lib/config.js';
+import { TASK_QUEUE } from '../temporal-config/index.js';
+
+/** Everything the gateway reads from the environment (names match `.env.example`). */
+export const gatewayConfigSchema = z.object({
+  LOG_LEVEL: env.logLevel(),
+  GATEWAY_HOST: env.string('127.0.0.1'),
+  GATEWAY_PORT: env.port(8080),
+  REDIS_URL: env.url('redis://127.0.0.1:6379/0'),
+  JWT_AUDIENCE: env.string('velora'),
+  AUTH_ISSUER: env.url('http://127.0.0.1:8081'),
+  AUTH_JWKS_URL: env.url('http://127.0.0.1:8081/.well-known/jwks.json'),
+  /** Only this signature algorithm is accepted on access tokens. */
+  JWT_ALGORITHM: z.enum(['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']).default('ES256'),
+  AUTH_URL: env.url('http://127.0.0.1:8081'),
+  WALLET_URL: env.url('http://127.0.0.1:8082'),
+  TEMPORAL_ADDRESS: env.string('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: env.string('default'),
+  /** Where workflows are started; only tests point it elsewhere (their own stub worker). */
+  TEMPORAL_TASK_QUEUE: env.string(TASK_QUEUE),
+  GATEWAY_CLIENT_ID: env.string('velora-gateway'),
+  GATEWAY_CLIENT_SECRET: env.secret(16),
+  /** Scopes the gateway asks for with its own client_credentials. */
+  GATEWAY_CLIENT_SCOPE: env.string('auth:internal wallet:read wallet:admin'),
+  TRUSTED_PROXIES: env.list(''),
+  CORS_ORIGINS: env.list(''),
+  /** Per-attempt timeout of every upstream HTTP call. */
+  UPSTREAM_TIMEOUT_MS: env.int(3000),
+  /** Consecutive upstream failures that open a circuit, and how long it stays open. */
+  CIRCUIT_BREAK_AFTER: env.int(5),
+  CIRCUIT_HALF_OPEN_AFTER_MS: env.int(10_000),
+  /** Requests per minute per client IP (all routes), per IP on auth routes, per user. */
+  RATE_LIMIT_IP_PER_MINUTE: env.int(600),
+  RATE_LIMIT_AUTH_PER_MINUTE: env.int(20),
+  RATE_LIMIT_USER_PER_MINUTE: env.int(300),
+  /** How long register / deposit wait for their workflow before answering. */
+  WORKFLOW_WAIT_MS: env.int(20_000),
+});
+
+export type GatewayConfig = Readonly<z.infer<typeof gatewayConfigSchema>>;
+
+/** Parses and freezes the gateway configuration; throws naming every bad variable. */
+export function loadGatewayConfig(source: Record<string, string | undefined> = process.env): GatewayConfig {
+  return parseConfig('gateway', gatewayConfigSchema, source);
+}

@@ -1,0 +1,80 @@
+/**
+ * Gateway wiring: builds every client once, hands them to createGatewayApp and serves it on
+ * GATEWAY_HOST:GATEWAY_PORT. No behaviour lives here.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { createClient } from 'redis';
+import { clientCredentialsToken } from '../lib/http-client.js';
+import { createAccessTokenVerifier } from '../lib/jwt-verifier.js';
+import { createLogger } from '../lib/logger.js';
+import { serveApp } from '../lib/serve.js';
+import { probe } from '../lib/service-app.js';
+import { createGatewayApp } from './app.js';
+import { loadGatewayConfig } from './config.js';
+import { createRedisDenylist } from './platform/authn.js';
+import { createRedisRateLimiter } from './platform/rate-limit.js';
+import { createUpstream } from './platform/upstream.js';
+
+const config = loadGatewayConfig();
+const log = createLogger('gateway', config.LOG_LEVEL);
+
+// Commands fail fast while Redis is down (no offline queue), so a request never hangs on it.
+const redis = createClient({
+  url: config.REDIS_URL,
+  disableOfflineQueue: true,
+  socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(retries * 100, 2000) },
+});
+redis.on('error', (err: unknown) => log.warn({ err }, 'redis error'));
+await redis.connect().catch((err: unknown) => log.error({ err }, 'redis not reachable at start; retrying in background'));
+
+// Lazy: the gateway starts (and answers 503 on Temporal routes) even while Temporal is down.
+const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+
+const serviceToken = clientCredentialsToken({
+  tokenUrl: `${config.AUTH_URL}/v1/auth/token`,
+  clientId: config.GATEWAY_CLIENT_ID,
+  clientSecret: config.GATEWAY_CLIENT_SECRET,
+  scope: config.GATEWAY_CLIENT_SCOPE,
+});
+const breaker = {
+  timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+  breakAfter: config.CIRCUIT_BREAK_AFTER,
+  halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS,
+};
+
+const app = createGatewayApp({
+  config,
+  log,
+  verifyToken: createAccessTokenVerifier({
+    jwksUrl: config.AUTH_JWKS_URL,
+    issuer: config.AUTH_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    algorithms: [config.JWT_ALGORITHM],
+  }),
+  isRevoked: createRedisDenylist(redis),
+  temporal,
+  auth: createUpstream({ name: 'auth', baseUrl: config.AUTH_URL, ...breaker }),
+  wallet: createUpstream({ name: 'wallet', baseUrl: config.WALLET_URL, token: serviceToken, ...breaker }),
+  serviceToken,
+  rateLimiter: createRedisRateLimiter(redis, {
+    ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+    authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
+    userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+  }),
+  readiness: async () => ({
+    redis: await probe(() => redis.ping()),
+    temporal: await probe(() => connection.healthService.check({})),
+  }),
+});
+
+await serveApp({
+  app,
+  port: config.GATEWAY_PORT,
+  host: config.GATEWAY_HOST,
+  log,
+  onClose: async () => {
+    await connection.close();
+    await redis.close();
+  },
+});

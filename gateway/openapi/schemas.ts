@@ -1,0 +1,187 @@
+/**
+ * The public contract (../shared/API.md) as zod schemas. The same objects validate requests
+ * and generate /openapi.json, so the document cannot drift from what the routes accept.
+ */
+import { z } from '@hono/zod-openapi';
+import { amountSchema as moneyAmount, currencySchema as moneyCurrency } from '../../lib/money.js';
+
+export const amountSchema = moneyAmount.openapi({
+  type: 'string',
+  pattern: '^[1-9][0-9]{0,18}$',
+  description: 'positive integer amount in minor units, as a string of digits ("1050" is 10.50 USD)',
+  example: '1050',
+});
+export const currencySchema = moneyCurrency.openapi({ description: 'ISO 4217 alpha code', example: 'USD' });
+
+/** Ids the gateway passes to upstream paths: opaque, but never anything that could alter a URL. */
+export const resourceId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an id')
+  .openapi({ example: '0b5f6c1e-7f1a-4c1e-9a55-3f1f1d2f9b10' });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().openapi({ description: 'stable machine-readable error code', example: 'insufficient_funds' }),
+  })
+  .catchall(z.unknown())
+  .openapi('Problem');
+
+export const WalletSchema = z
+  .object({
+    id: z.string(),
+    user_id: z.string(),
+    currency: z.string(),
+    status: z.string(),
+    balance: z.object({ posted: z.string(), pending: z.string(), available: z.string() }),
+    created_at: z.string(),
+  })
+  .openapi('Wallet');
+
+export const EntrySchema = z
+  .object({
+    id: z.string(),
+    transaction_id: z.string(),
+    wallet_id: z.string(),
+    amount: z.string(),
+    direction: z.enum(['debit', 'credit']),
+    kind: z.string(),
+    balance_after: z.string(),
+    transfer_id: z.string().optional(),
+    created_at: z.string(),
+  })
+  .openapi('Entry');
+
+export const TRANSFER_STATUSES = [
+  'pending',
+  'awaiting_confirmation',
+  'processing',
+  'completed',
+  'failed',
+  'cancelled',
+  'compensating',
+  'needs_attention',
+] as const;
+
+export const TransferSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(TRANSFER_STATUSES),
+    from_wallet_id: z.string(),
+    to_wallet_id: z.string(),
+    amount: z.string(),
+    currency: z.string(),
+    description: z.string(),
+    steps: z.array(
+      z.object({
+        name: z.string(),
+        status: z.string(),
+        attempts: z.number().int(),
+        error: z.string().optional(),
+      }),
+    ),
+    failure_code: z.string().optional(),
+    created_at: z.string(),
+    completed_at: z.string().optional(),
+  })
+  .openapi('Transfer');
+
+/** Bodies are strict: unknown fields (user_id, balance, __proto__ …) are refused, not ignored. */
+export const CreateTransferBody = z
+  .strictObject({
+    from_wallet_id: resourceId,
+    to_wallet_id: resourceId,
+    amount: amountSchema,
+    currency: currencySchema,
+    description: z.string().max(140).optional(),
+  })
+  .openapi('CreateTransferRequest');
+
+export const ConfirmTransferBody = z
+  .strictObject({ code: z.string().regex(/^[0-9]{4,10}$/, 'must be the digits of the code') })
+  .openapi('ConfirmTransferRequest');
+
+export const CreateWalletBody = z.strictObject({ currency: currencySchema }).openapi('CreateWalletRequest');
+
+export const DepositBody = z
+  .strictObject({
+    amount: amountSchema,
+    currency: currencySchema,
+    reference: z.string().min(1).max(128),
+  })
+  .openapi('DepositRequest');
+
+const email = z.string().max(254).pipe(z.email()).openapi({ example: 'ada@example.com' });
+const password = z.string().min(1).max(1024);
+
+export const RegisterBody = z
+  .strictObject({
+    email,
+    password,
+    phone: z
+      .string()
+      .regex(/^\+?[0-9 ()-]{6,20}$/, 'must be a phone number')
+      .optional(),
+    currency: currencySchema.optional().openapi({ description: 'currency of the default wallet (USD if omitted)' }),
+  })
+  .openapi('RegisterRequest');
+
+export const RegisterResponse = z
+  .object({ user_id: z.string(), wallet_id: z.string(), status: z.string() })
+  .openapi('RegisterResponse');
+
+export const LoginBody = z.strictObject({ email, password }).openapi('LoginRequest');
+
+export const OtpVerifyBody = z
+  .strictObject({ challenge_id: z.string().min(1).max(128), code: z.string().min(1).max(16) })
+  .openapi('OtpVerifyRequest');
+
+export const LogoutBody = z.strictObject({ refresh_token: z.string().min(1).max(4096) }).openapi('LogoutRequest');
+
+export const TokenRequestBody = z
+  .object({
+    grant_type: z.enum(['refresh_token', 'client_credentials', 'authorization_code']),
+    refresh_token: z.string().max(4096).optional(),
+    scope: z.string().max(1024).optional(),
+    code: z.string().max(4096).optional(),
+    code_verifier: z.string().max(256).optional(),
+    redirect_uri: z.string().max(2048).optional(),
+    client_id: z.string().max(256).optional(),
+    client_secret: z.string().max(1024).optional(),
+  })
+  .openapi('TokenRequest');
+
+export const TokenResponse = z
+  .object({
+    access_token: z.string().optional(),
+    refresh_token: z.string().optional(),
+    token_type: z.string().optional(),
+    expires_in: z.number().optional(),
+    mfa_required: z.boolean().optional(),
+    challenge_id: z.string().optional(),
+  })
+  .catchall(z.unknown())
+  .openapi('TokenResponse');
+
+export const MeResponse = z
+  .object({ user_id: z.string(), email: z.string(), roles: z.array(z.string()), mfa_enabled: z.boolean() })
+  .catchall(z.unknown())
+  .openapi('Me');
+
+export const IdempotencyKeyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .optional()
+    .openapi({ description: 'required: 1–255 visible ASCII characters, scoped to the caller', example: 'b6a1e3c0-order-42' }),
+});
+
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { description: 'problem', content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
+  ) as Record<number, { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }>;

@@ -1,0 +1,85 @@
+import type { ErrorHandler } from 'hono';
+import { ServiceError, isGrpcServiceError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { UpstreamUnavailableError } from '../../lib/http-client.js';
+import type { Logger } from '../../lib/logger.js';
+import { createErrorHandler, problem, problemResponse } from '../../lib/problem.js';
+
+/**
+ * HTTP status of each domain code a workflow or upstream can report. Codes not listed here
+ * reach the client as 422 (a business outcome) when they look like codes, else as a generic
+ * failure, so a new code never turns into a 500.
+ */
+export const DOMAIN_STATUS: Record<string, number> = {
+  validation_failed: 400,
+  not_authorized: 403,
+  wallet_not_found: 404,
+  user_not_found: 404,
+  registration_not_found: 404,
+  transfer_not_found: 404,
+  wallet_frozen: 409,
+  hold_already_captured: 409,
+  hold_not_active: 409,
+  transfer_not_cancellable: 409,
+  already_captured: 409,
+  transfer_finalized: 409,
+  not_awaiting_confirmation: 409,
+  insufficient_funds: 422,
+  limit_exceeded: 422,
+  currency_mismatch: 422,
+  weak_password: 422,
+  otp_invalid: 422,
+  otp_expired: 422,
+  otp_exhausted: 422,
+  otp_failed: 422,
+  idempotency_key_mismatch: 422,
+  otp_cooldown: 429,
+};
+
+const CODE = /^[a-z][a-z0-9_]{1,63}$/;
+
+/** The `type` of the first ApplicationFailure in an error's cause chain (a workflow's domain code). */
+export function applicationFailureType(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof ApplicationFailure && current.type && CODE.test(current.type)) return current.type;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** gRPC status codes that mean "Temporal is not reachable or too slow right now". */
+const GRPC_UNAVAILABLE = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */, 1 /* CANCELLED */]);
+
+function isTemporalOutage(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (isGrpcServiceError(current)) return GRPC_UNAVAILABLE.has(current.code);
+    if (current instanceof Error && /connect|UNAVAILABLE|deadline/i.test(current.message) && current instanceof ServiceError) return true;
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return false;
+}
+
+/**
+ * The gateway's one error handler: outages of auth, wallet or Temporal become fast 503
+ * problems naming the dependency (never its host), everything else goes to the shared handler.
+ */
+export function createGatewayErrorHandler(log: Logger): ErrorHandler {
+  const shared = createErrorHandler(log);
+  return (err, c) => {
+    if (err instanceof UpstreamUnavailableError) {
+      log.warn({ err: err.message, path: c.req.path }, 'upstream unavailable');
+      return problemResponse(c, problem(503, 'upstream_unavailable', `the ${err.upstream} service is unavailable; retry later`), {
+        'retry-after': '2',
+      });
+    }
+    if (isTemporalOutage(err) || err instanceof ServiceError) {
+      log.warn({ err: err.message, path: c.req.path }, 'temporal unavailable');
+      return problemResponse(c, problem(503, 'orchestrator_unavailable', 'the transaction coordinator is unavailable; retry later'), {
+        'retry-after': '2',
+      });
+    }
+    return shared(err, c);
+  };
+}

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createClient } from 'redis';
+import { createLogger } from '../../lib/logger.js';
+import { testEnv } from '../../test/support/test-env.js';
+import { createTestIssuer } from '../../test/support/tokens.js';
+import { createGatewayApp } from '../app.js';
+import { loadGatewayConfig } from '../config.js';
+import { createRedisDenylist, DENYLIST_PREFIX } from '../platform/authn.js';
+import { createRedisRateLimiter } from '../platform/rate-limit.js';
+import { createUpstream } from '../platform/upstream.js';
+import { createFakeAuth, createFakeWallet, SERVICE_TOKEN } from './fake-upstreams.js';
+import { serveStub } from './stub-server.js';
+
+/** Response bodies in tests are asserted field by field, so they are left untyped. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TestBody = any;
+export interface TestResponse extends Response {
+  json(): Promise<TestBody>;
+}
+
+let runtimeInstalled = false;
+/** The stub worker's lifecycle logs would drown the test output; keep warnings only. */
+function quietWorkerLogs() {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export interface HarnessOptions {
+  /** Start a Temporal client and a stub worker on a private task queue. */
+  temporal?: boolean;
+  env?: Record<string, string>;
+}
+
+/**
+ * A gateway wired to real Redis (TEST_REDIS_URL), real Temporal (TEST_TEMPORAL_ADDRESS) with
+ * stub workflows, and in-process stand-ins for AuthService and WalletService.
+ */
+export async function createHarness(options: HarnessOptions = {}) {
+  const issuer = await createTestIssuer();
+  const redis = createClient({ url: testEnv('redisUrl'), disableOfflineQueue: true });
+  await redis.connect();
+  const wallet = createFakeWallet();
+  const auth = createFakeAuth({
+    jwks: issuer.jwks,
+    denylist: async (jti, ttl) => {
+      await redis.set(`${DENYLIST_PREFIX}${jti}`, '1', { EX: ttl });
+    },
+  });
+  const walletServer = await serveStub(wallet.app);
+  const authServer = await serveStub(auth.app);
+  const taskQueue = `gateway-test-${randomUUID()}`;
+  const config = loadGatewayConfig({
+    GATEWAY_CLIENT_SECRET: 'test-secret-0123456789',
+    AUTH_URL: authServer.url,
+    WALLET_URL: walletServer.url,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    WORKFLOW_WAIT_MS: '15000',
+    ...options.env,
+  });
+  const breaker = { timeoutMs: 1000, breakAfter: 3, halfOpenAfterMs: 60_000 };
+  const closers: (() => Promise<void>)[] = [walletServer.close, authServer.close];
+
+  let temporal = undefined as unknown as Client;
+  if (options.temporal) {
+    const address = testEnv('temporalAddress');
+    quietWorkerLogs();
+    const connection = await Connection.connect({ address });
+    temporal = new Client({ connection });
+    const native = await NativeConnection.connect({ address });
+    const worker = await Worker.create({
+      connection: native,
+      taskQueue,
+      workflowsPath: fileURLToPath(new URL('./fake-workflows.ts', import.meta.url)),
+    });
+    const running = worker.run();
+    closers.push(async () => {
+      worker.shutdown();
+      await running;
+      await native.close();
+      await connection.close();
+    });
+  }
+
+  const app = createGatewayApp({
+    config,
+    log: createLogger('gateway-test', 'silent'),
+    verifyToken: issuer.verifier,
+    isRevoked: createRedisDenylist(redis),
+    temporal,
+    auth: createUpstream({ name: 'auth', baseUrl: authServer.url, ...breaker }),
+    wallet: createUpstream({ name: 'wallet', baseUrl: walletServer.url, token: async () => SERVICE_TOKEN, ...breaker }),
+    serviceToken: async () => SERVICE_TOKEN,
+    rateLimiter: createRedisRateLimiter(
+      redis,
+      {
+        ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+        authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
+        userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+      },
+      // Each harness counts on its own keys, so test files never share a budget.
+      `gw:test:${randomUUID()}`,
+    ),
+  });
+
+  /** A signed-in user: a fresh user id, its token, and helpers to call the gateway as them. */
+  async function user(claims: { roles?: string[]; expiresIn?: string } = {}) {
+    const id = randomUUID();
+    const token = await issuer.mint({ sub: id, scope: 'openid wallet', roles: claims.roles ?? [], client_id: 'velora-web', expiresIn: claims.expiresIn });
+    return { id, token, auth: { authorization: `Bearer ${token}` } };
+  }
+
+  /** Sends a JSON request from a given peer address (as the Node adapter would report it). */
+  async function request(path: string, init: RequestInit & { json?: unknown; peer?: string } = {}): Promise<TestResponse> {
+    const { json, peer, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (json !== undefined) headers.set('content-type', 'application/json');
+    const body = json !== undefined ? (typeof json === 'string' ? json : JSON.stringify(json)) : rest.body;
+    return app.request(path, { ...rest, headers, body }, { incoming: { socket: { remoteAddress: peer ?? '203.0.113.7' } } });
+  }
+
+  return {
+    app,
+    config,
+    issuer,
+    redis,
+    wallet,
+    auth,
+    temporal,
+    taskQueue,
+    user,
+    request,
+    async close() {
+      for (const close of closers.reverse()) await close();
+      await redis.close();
+    },
+  };
+}
+
+export type Harness = Awaited<ReturnType<typeof createHarness>>;

@@ -1,0 +1,120 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { authenticate, requireUser } from '../platform/authn.js';
+import { unwrap } from '../platform/forward.js';
+import { rateLimit } from '../platform/rate-limit.js';
+import { propagationHeaders } from '../platform/request-context.js';
+import { CreateWalletBody, EntrySchema, WalletSchema, problemResponses, resourceId } from '../openapi/schemas.js';
+import { bearerSecurity, createRouter } from '../openapi/router.js';
+import type { GatewayDeps } from '../gateway-deps.js';
+import { loadAccessibleWallet, type Wallet } from './wallet-access.js';
+
+const WalletList = z.object({ items: z.array(WalletSchema) }).openapi('WalletList');
+const EntryPage = z.object({ items: z.array(EntrySchema), next_cursor: z.string().nullable() }).openapi('EntryPage');
+const WalletParams = z.object({ wallet_id: resourceId.openapi({ param: { name: 'wallet_id', in: 'path' } }) });
+
+const listWallets = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['Wallets'],
+  summary: "The caller's own wallets",
+  security: bearerSecurity,
+  responses: { 200: { description: 'wallets', content: { 'application/json': { schema: WalletList } } }, ...problemResponses(401, 403, 429, 503) },
+});
+
+const createWallet = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['Wallets'],
+  summary: 'Open a wallet in a currency (returns the existing one if the caller has it)',
+  security: bearerSecurity,
+  request: { body: { required: true, content: { 'application/json': { schema: CreateWalletBody } } } },
+  responses: {
+    201: { description: 'created', content: { 'application/json': { schema: WalletSchema } } },
+    200: { description: 'already existed', content: { 'application/json': { schema: WalletSchema } } },
+    ...problemResponses(400, 401, 403, 429, 503),
+  },
+});
+
+const getWallet = createRoute({
+  method: 'get',
+  path: '/{wallet_id}',
+  tags: ['Wallets'],
+  summary: 'One wallet (own wallets only; admins may read any)',
+  security: bearerSecurity,
+  request: { params: WalletParams },
+  responses: { 200: { description: 'wallet', content: { 'application/json': { schema: WalletSchema } } }, ...problemResponses(400, 401, 404, 429, 503) },
+});
+
+const listTransactions = createRoute({
+  method: 'get',
+  path: '/{wallet_id}/transactions',
+  tags: ['Wallets'],
+  summary: "A wallet's journal entries, newest first",
+  security: bearerSecurity,
+  request: {
+    params: WalletParams,
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).optional(),
+      cursor: z.string().max(512).optional(),
+    }),
+  },
+  responses: { 200: { description: 'entries', content: { 'application/json': { schema: EntryPage } } }, ...problemResponses(400, 401, 404, 429, 503) },
+});
+
+/** `/v1/wallets`: reads come from WalletService, always filtered to the caller. */
+export function createWalletRoutes(deps: GatewayDeps) {
+  const app = createRouter();
+  app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
+  app.use('*', rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject));
+
+  app.openapi(listWallets, async (c) => {
+    const principal = c.var.principal;
+    requireUser(principal);
+    const result = await deps.wallet.client.request<{ items: Wallet[] }>(
+      'GET',
+      `/internal/wallets?user_id=${encodeURIComponent(principal.subject)}`,
+      { headers: propagationHeaders(c) },
+    );
+    const data = unwrap(deps.wallet.name, result);
+    // Defence in depth: never show a wallet that is not the caller's, whatever the upstream sent.
+    return c.json({ items: data.items.filter((w) => w.user_id === principal.subject) }, 200);
+  });
+
+  app.openapi(createWallet, async (c) => {
+    const principal = c.var.principal;
+    requireUser(principal);
+    const { currency } = c.req.valid('json');
+    const result = await deps.wallet.client.request<Wallet>('POST', '/internal/wallets', {
+      body: { user_id: principal.subject, currency },
+      // One wallet per (user, currency): the natural key is the idempotency key.
+      idempotencyKey: `gateway:wallet:${principal.subject}:${currency}`,
+      headers: propagationHeaders(c),
+    });
+    const wallet = unwrap(deps.wallet.name, result);
+    return c.json(wallet, result.status === 200 ? 200 : 201);
+  });
+
+  app.openapi(getWallet, async (c) => {
+    const { wallet_id } = c.req.valid('param');
+    return c.json(await loadAccessibleWallet(deps.wallet, c, wallet_id, c.var.principal, 'read'), 200);
+  });
+
+  app.openapi(listTransactions, async (c) => {
+    const { wallet_id } = c.req.valid('param');
+    const { limit, cursor } = c.req.valid('query');
+    await loadAccessibleWallet(deps.wallet, c, wallet_id, c.var.principal, 'read');
+    const qs = new URLSearchParams();
+    if (limit !== undefined) qs.set('limit', String(limit));
+    if (cursor !== undefined) qs.set('cursor', cursor);
+    const suffix = qs.size > 0 ? `?${qs.toString()}` : '';
+    const result = await deps.wallet.client.request<{ items: z.infer<typeof EntrySchema>[]; next_cursor: string | null }>(
+      'GET',
+      `/internal/wallets/${encodeURIComponent(wallet_id)}/transactions${suffix}`,
+      { headers: propagationHeaders(c) },
+    );
+    const page = unwrap(deps.wallet.name, result);
+    return c.json({ items: page.items, next_cursor: page.next_cursor ?? null }, 200);
+  });
+
+  return app;
+}
