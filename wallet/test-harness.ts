@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { createDb } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
+import { ensureDatabase } from '../scripts/stack/infrastructure.js';
+import { pgUrl } from '../scripts/stack/profile.js';
 import { createTestIssuer } from '../test/support/tokens.js';
 import { testEnv } from '../test/support/test-env.js';
 import { createWalletApp } from './app.js';
@@ -27,12 +29,29 @@ export interface CallResult {
  * Everything a wallet test needs against the real PostgreSQL and MongoDB wire server of the
  * test stack: the app (driven with app.request), a relay, tokens and small helpers.
  */
-export async function createWalletHarness(options: { relay?: Partial<OutboxRelayOptions>; poolMax?: number } = {}) {
-  const { db } = createDb<Database>(testEnv('walletDatabaseUrl'), { max: options.poolMax ?? 20, name: 'wallet-test' });
+export async function createWalletHarness(
+  options: {
+    relay?: Partial<OutboxRelayOptions>;
+    poolMax?: number;
+    /**
+     * A private PostgreSQL database and MongoDB database, recreated empty, for a test file that
+     * damages the books on purpose (`name` must be unique to that file).
+     */
+    isolated?: string;
+  } = {},
+) {
+  let url = testEnv('walletDatabaseUrl');
+  const isolatedName = options.isolated ? `velora_wallet_test_${options.isolated}` : undefined;
+  if (isolatedName) {
+    await ensureDatabase('velora_wallet', isolatedName, { fresh: true });
+    url = pgUrl('velora_wallet', isolatedName);
+  }
+  const { db } = createDb<Database>(url, { max: options.poolMax ?? 20, name: 'wallet-test' });
   await migrateWalletDb(db);
   const mongoClient = new MongoClient(testEnv('mongoUrl'));
   await mongoClient.connect();
-  const mongo = mongoClient.db(testEnv('mongoDb'));
+  const mongo = mongoClient.db(isolatedName ?? testEnv('mongoDb'));
+  if (isolatedName) await mongo.dropDatabase();
   await ensureMongoIndexes(mongo);
   const issuer = await createTestIssuer();
   const log = createLogger('wallet-test', 'silent');

@@ -1,0 +1,33 @@
+/**
+ * Operator command: `node --import tsx wallet/reconciliation/reconcile.ts`. Reads the same
+ * environment as the service (WALLET_DATABASE_URL, MONGO_URL, WALLET_MONGO_DB), prints the report
+ * as JSON and exits 0 when the books are clean, 1 when there is any discrepancy, 2 on error.
+ */
+import { MongoClient } from 'mongodb';
+import { createDb } from '../../lib/db.js';
+import { loadWalletConfig } from '../config.js';
+import type { Database } from '../database.js';
+import { createReconciliationService } from './reconciliation.service.js';
+
+async function reconcile(): Promise<number> {
+  const config = loadWalletConfig();
+  const { db } = createDb<Database>(config.WALLET_DATABASE_URL, { max: 2, name: 'velora-wallet-reconcile' });
+  const mongoClient = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    await mongoClient.connect();
+    const report = await createReconciliationService({ db, mongo: mongoClient.db(config.WALLET_MONGO_DB) }).run();
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report.ok ? 0 : 1;
+  } finally {
+    await mongoClient.close();
+    await db.destroy();
+  }
+}
+
+reconcile().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(2);
+  },
+);
