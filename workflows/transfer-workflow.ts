@@ -48,12 +48,23 @@ import {
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
-const { authorizeTransfer } = proxyActivities<Activities>(authorizeActivityOptions);
-const { sendStepUpOtp, verifyStepUpOtp } = proxyActivities<Activities>(otpActivityOptions);
-const { reserveFunds } = proxyActivities<Activities>(reserveActivityOptions);
-const { captureFunds } = proxyActivities<Activities>(captureActivityOptions);
-const { releaseFunds } = proxyActivities<Activities>(compensationActivityOptions);
-const { finalizeTransfer } = proxyActivities<Activities>(recordActivityOptions);
+// One proxy per step: its own timeouts and retry policy, and a summary the Web UI shows.
+const { authorizeTransfer } = proxyActivities<Activities>({
+  ...authorizeActivityOptions,
+  summary: 'authorize: user status, wallet ownership, currency, limits',
+});
+const { sendStepUpOtp } = proxyActivities<Activities>({ ...otpActivityOptions, summary: 'step-up: send the OTP' });
+const { verifyStepUpOtp } = proxyActivities<Activities>({ ...otpActivityOptions, summary: 'step-up: verify the OTP' });
+const { reserveFunds } = proxyActivities<Activities>({ ...reserveActivityOptions, summary: 'reserve: hold funds on the source wallet' });
+const { captureFunds } = proxyActivities<Activities>({
+  ...captureActivityOptions,
+  summary: 'capture: debit the hold, credit the destination',
+});
+const { releaseFunds } = proxyActivities<Activities>({
+  ...compensationActivityOptions,
+  summary: 'compensate reserve: release the hold',
+});
+const { finalizeTransfer } = proxyActivities<Activities>({ ...recordActivityOptions, summary: 'finalize: auth log and audit trace' });
 
 /** A hold outlives any sane capture; the expiry sweep frees funds of an abandoned transfer. */
 const HOLD_TTL_MS = 60 * 60 * 1000;
@@ -331,7 +342,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     otp.challengeId = challenge.challenge_id;
     setStatus('awaiting_confirmation');
     const timeout = input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS;
-    const decided = await condition(() => otp.outcome !== undefined, timeout);
+    const decided = await condition(() => otp.outcome !== undefined, timeout, { summary: 'step-up: OTP deadline' });
     // A code being checked when the timer fires still gets its answer.
     if (!decided && otp.verifying) await condition(() => !otp.verifying);
     const outcome = otp.outcome ?? 'otp_expired';
