@@ -1,0 +1,236 @@
+import { createServer } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccessTokenVerifier } from '../../lib/jwt-verifier.js';
+import { hashPassword } from '../users/password-hasher.js';
+import { createHarness, ORCHESTRATOR, type Harness } from '../test-support.js';
+import { upsertClient } from './clients.repository.js';
+
+/**
+ * Outside-in: AuthService on a real port, driven by openid-client (discovery, JWKS, client
+ * credentials, authorization code + PKCE with the login page, refresh rotation and reuse,
+ * revocation, introspection, userinfo).
+ */
+
+let h: Harness;
+let server: ServerType;
+let issuer: string;
+const SPA = { id: 'test-spa', redirect: 'http://127.0.0.1:9/callback' };
+const WEB = { id: 'test-web', secret: 'test-web-secret-0123456789abcdef', redirect: 'http://127.0.0.1:9/web/callback' };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  issuer = `http://127.0.0.1:${port}`;
+  h = await createHarness({ overrides: { AUTH_ISSUER: issuer } });
+  await upsertClient(h.db, { client_id: SPA.id, name: 'Test SPA', secret_hash: null, grant_types: ['authorization_code', 'refresh_token'], scopes: ['openid', 'wallet'], redirect_uris: [SPA.redirect] });
+  await upsertClient(h.db, { client_id: WEB.id, name: 'Test web app', secret_hash: await hashPassword(WEB.secret), grant_types: ['authorization_code', 'refresh_token'], scopes: ['openid', 'wallet'], redirect_uris: [WEB.redirect] });
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: h.app.fetch, port, hostname: '127.0.0.1' }, () => resolve());
+  });
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await h.close();
+});
+
+const insecure = { execute: [oidc.allowInsecureRequests] };
+const discoverPublic = () => oidc.discovery(new URL(issuer), SPA.id, undefined, oidc.None(), insecure);
+const discoverService = () => oidc.discovery(new URL(issuer), ORCHESTRATOR.id, ORCHESTRATOR.secret, oidc.ClientSecretBasic(ORCHESTRATOR.secret), insecure);
+
+/** Plays the browser: opens the authorization URL, submits the login (and OTP) forms, returns the redirect. */
+async function signIn(authorizationUrl: URL, email: string, password: string, otp?: () => Promise<string>): Promise<URL> {
+  const page = await fetch(authorizationUrl);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  const html = await page.text();
+  const requestId = /name="request_id" value="([^"]+)"/.exec(html)?.[1];
+  expect(requestId).toBeDefined();
+  const post = (fields: Record<string, string>) =>
+    fetch(`${issuer}/v1/auth/authorize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields),
+      redirect: 'manual',
+    });
+  let res = await post({ request_id: requestId!, email, password });
+  if (otp) {
+    expect(res.status).toBe(200);
+    const challengeId = /name="challenge_id" value="([^"]+)"/.exec(await res.text())?.[1];
+    res = await post({ request_id: requestId!, challenge_id: challengeId!, code: await otp() });
+  }
+  expect(res.status).toBe(302);
+  return new URL(res.headers.get('location')!);
+}
+
+async function authorizationCodeFlow(config: oidc.Configuration, redirectUri: string, user: { email: string; password: string }, otp?: () => Promise<string>) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid wallet',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  const callback = await signIn(url, user.email, user.password, otp);
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  return { tokens, callback, verifier };
+}
+
+describe('OpenID discovery and JWKS', () => {
+  it('publishes metadata openid-client accepts, with S256 only and no implicit or password grant', async () => {
+    const config = await discoverPublic();
+    const meta = config.serverMetadata();
+    expect(meta.issuer).toBe(issuer);
+    expect(meta.code_challenge_methods_supported).toEqual(['S256']);
+    expect(meta.response_types_supported).toEqual(['code']);
+    expect(meta.grant_types_supported).not.toContain('password');
+    expect(meta.grant_types_supported).not.toContain('implicit');
+    const jwks = (await (await fetch(meta.jwks_uri!)).json()) as { keys: { kty: string; d?: string }[] };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    expect(jwks.keys.every((k) => k.kty === 'EC' && k.d === undefined)).toBe(true);
+  });
+});
+
+describe('client credentials', () => {
+  it('issues a service token that verifies against the HTTP JWKS with lib/jwt-verifier', async () => {
+    const config = await discoverService();
+    const tokens = await oidc.clientCredentialsGrant(config, { scope: 'auth:internal wallet:read' });
+    expect(tokens.token_type.toLowerCase()).toBe('bearer');
+    expect(tokens.scope).toBe('auth:internal wallet:read');
+    const verify = createAccessTokenVerifier({ jwksUrl: config.serverMetadata().jwks_uri!, issuer, audience: 'velora' });
+    const principal = await verify(tokens.access_token);
+    expect(principal).toMatchObject({ subject: `client:${ORCHESTRATOR.id}`, clientId: ORCHESTRATOR.id, isService: true });
+    const wrong = oidc.discovery(new URL(issuer), ORCHESTRATOR.id, 'wrong', oidc.ClientSecretBasic('wrong'), insecure);
+    // 401 with a Basic challenge: openid-client surfaces it as a WWW-Authenticate challenge error.
+    await expect(wrong.then((c) => oidc.clientCredentialsGrant(c))).rejects.toMatchObject({ status: 401 });
+  });
+});
+
+describe('authorization code + PKCE', () => {
+  it('signs a user in through the login page and redeems the code once', async () => {
+    const user = await h.createUser();
+    const config = await discoverPublic();
+    const { tokens, callback, verifier } = await authorizationCodeFlow(config, SPA.redirect, user);
+    expect(callback.searchParams.get('iss')).toBe(issuer);
+    expect(tokens.refresh_token).toBeDefined();
+    const claims = tokens.claims();
+    expect(claims?.sub).toBe(user.id);
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, user.id);
+    expect(info.email).toBe(user.email);
+    // The same code a second time is refused.
+    const replay = await fetch(`${issuer}/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: SPA.id, code: callback.searchParams.get('code')!, redirect_uri: SPA.redirect, code_verifier: verifier }),
+    });
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  it('works for a confidential client and with the OTP step for MFA users', async () => {
+    const user = await h.createUser({ mfa: true });
+    const config = await oidc.discovery(new URL(issuer), WEB.id, WEB.secret, oidc.ClientSecretPost(WEB.secret), insecure);
+    const { tokens } = await authorizationCodeFlow(config, WEB.redirect, user, () => h.latestCode(user.email, 'login'));
+    expect(tokens.claims()?.sub).toBe(user.id);
+  });
+
+  it('rejects a wrong code_verifier, another redirect URI, and a code taken by another client', async () => {
+    const user = await h.createUser();
+    const config = await discoverPublic();
+    const attempt = async (mutate: (fields: Record<string, string>) => Record<string, string>) => {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const url = oidc.buildAuthorizationUrl(config, { redirect_uri: SPA.redirect, scope: 'wallet', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+      const callback = await signIn(url, user.email, user.password);
+      const fields = { grant_type: 'authorization_code', client_id: SPA.id, code: callback.searchParams.get('code')!, redirect_uri: SPA.redirect, code_verifier: verifier };
+      const res = await fetch(`${issuer}/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(mutate(fields)) });
+      return { status: res.status, body: (await res.json()) as { error?: string; access_token?: string } };
+    };
+    expect((await attempt((f) => f)).status).toBe(200);
+    expect((await attempt((f) => ({ ...f, code_verifier: oidc.randomPKCECodeVerifier() }))).body.error).toBe('invalid_grant');
+    expect((await attempt((f) => ({ ...f, redirect_uri: `${SPA.redirect}/other` }))).body.error).toBe('invalid_grant');
+    expect((await attempt((f) => ({ ...f, client_id: WEB.id, client_secret: WEB.secret }))).body.error).toBe('invalid_grant');
+  });
+
+  it('refuses unregistered redirect URIs without redirecting, plain PKCE and missing PKCE', async () => {
+    const base = `${issuer}/v1/auth/authorize?response_type=code&client_id=${SPA.id}`;
+    const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
+    const evil = await fetch(`${base}&redirect_uri=${encodeURIComponent('https://evil.example/cb')}&code_challenge=${challenge}&code_challenge_method=S256`, { redirect: 'manual' });
+    expect(evil.status).toBe(400);
+    expect(evil.headers.get('location')).toBeNull();
+    const prefix = await fetch(`${base}&redirect_uri=${encodeURIComponent(`${SPA.redirect}x`)}&code_challenge=${challenge}&code_challenge_method=S256`, { redirect: 'manual' });
+    expect(prefix.status).toBe(400);
+    const plain = await fetch(`${base}&redirect_uri=${encodeURIComponent(SPA.redirect)}&code_challenge=${challenge}&code_challenge_method=plain`, { redirect: 'manual' });
+    expect(plain.status).toBe(302);
+    expect(new URL(plain.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+    const none = await fetch(`${base}&redirect_uri=${encodeURIComponent(SPA.redirect)}`, { redirect: 'manual' });
+    expect(new URL(none.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+    const implicit = await fetch(`${base.replace('response_type=code', 'response_type=token')}&redirect_uri=${encodeURIComponent(SPA.redirect)}&code_challenge=${challenge}&code_challenge_method=S256`, { redirect: 'manual' });
+    expect(new URL(implicit.headers.get('location')!).searchParams.get('error')).toBe('unsupported_response_type');
+  });
+
+  it('the login page escapes what it echoes and gives one message for unknown and known emails', async () => {
+    const config = await discoverPublic();
+    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: SPA.redirect, code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    const requestId = /name="request_id" value="([^"]+)"/.exec(await (await fetch(url)).text())![1]!;
+    const submit = async (email: string) => {
+      const res = await fetch(`${issuer}/v1/auth/authorize`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ request_id: requestId, email, password: 'wrong-password-123' }), redirect: 'manual' });
+      return { status: res.status, html: await res.text() };
+    };
+    const xss = await submit('"><script>alert(1)</script>');
+    expect(xss.status).toBe(401);
+    expect(xss.html).not.toContain('<script>alert(1)');
+    const known = await h.createUser();
+    const a = await submit(known.email);
+    const b = await submit('nobody@example.test');
+    expect(a.html.replace(known.email, '')).toBe(b.html.replace('nobody@example.test', ''));
+  });
+});
+
+describe('refresh, revocation and introspection', () => {
+  it('rotates refresh tokens and detects reuse', async () => {
+    const user = await h.createUser();
+    const config = await discoverPublic();
+    const { tokens } = await authorizationCodeFlow(config, SPA.redirect, user);
+    const rotated = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(rotated.refresh_token).not.toBe(tokens.refresh_token);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // Reuse ended the family: the rotated token is dead too.
+    await expect(oidc.refreshTokenGrant(config, rotated.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('introspects live tokens for confidential clients and reports revoked ones inactive', async () => {
+    const user = await h.createUser();
+    const spa = await discoverPublic();
+    const { tokens } = await authorizationCodeFlow(spa, SPA.redirect, user);
+    const service = await discoverService();
+    const live = await oidc.tokenIntrospection(service, tokens.access_token);
+    expect(live).toMatchObject({ active: true, sub: user.id, client_id: SPA.id, iss: issuer });
+    // The refresh token belongs to the SPA: another client learns nothing about it.
+    expect((await oidc.tokenIntrospection(service, tokens.refresh_token!, { token_type_hint: 'refresh_token' })).active).toBe(false);
+    await expect(oidc.tokenIntrospection(spa, tokens.access_token)).rejects.toMatchObject({ error: 'invalid_client' });
+
+    await oidc.tokenRevocation(spa, tokens.access_token);
+    expect((await oidc.tokenIntrospection(service, tokens.access_token)).active).toBe(false);
+    await oidc.tokenRevocation(spa, tokens.refresh_token!);
+    await expect(oidc.refreshTokenGrant(spa, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // Revoking garbage is still a 200 (RFC 7009).
+    await expect(oidc.tokenRevocation(spa, 'not-a-token')).resolves.toBeUndefined();
+    expect((await oidc.tokenIntrospection(service, 'not-a-token')).active).toBe(false);
+  });
+});
