@@ -24,6 +24,8 @@ export const DOMAIN_STATUS: Record<string, number> = {
   already_captured: 409,
   transfer_finalized: 409,
   not_awaiting_confirmation: 409,
+  otp_verification_in_progress: 409,
+  cannot_cancel: 409,
   insufficient_funds: 422,
   limit_exceeded: 422,
   currency_mismatch: 422,
@@ -34,7 +36,26 @@ export const DOMAIN_STATUS: Record<string, number> = {
   otp_failed: 422,
   idempotency_key_mismatch: 422,
   otp_cooldown: 429,
+  upstream_unavailable: 503,
 };
+
+/** Extensions a workflow failure may carry that clients need (e.g. `attempts_left`); nothing else leaks. */
+const SAFE_DETAILS = ['attempts_left'] as const;
+
+export function applicationFailureDetails(err: unknown): Record<string, unknown> {
+  let current: unknown = err;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (current instanceof ApplicationFailure) {
+      const first: unknown = current.details?.[0];
+      if (!first || typeof first !== 'object') return {};
+      const out: Record<string, unknown> = {};
+      for (const key of SAFE_DETAILS) if (key in first) out[key] = (first as Record<string, unknown>)[key];
+      return out;
+    }
+    current = current.cause;
+  }
+  return {};
+}
 
 const CODE = /^[a-z][a-z0-9_]{1,63}$/;
 

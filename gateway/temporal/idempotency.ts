@@ -49,7 +49,10 @@ export interface IdempotentStartOptions {
   args: unknown[];
   requestHash: string;
   memo: Record<string, unknown>;
-  searchAttributes?: SearchAttributePair[];
+  typedSearchAttributes?: SearchAttributePair[];
+  /** Shown in the Temporal Web UI. */
+  staticSummary?: string;
+  staticDetails?: string;
 }
 
 export interface StartedWorkflow {
@@ -71,7 +74,9 @@ export async function startIdempotent(client: Client, options: IdempotentStartOp
       workflowId: options.workflowId,
       args: options.args,
       memo: { ...options.memo, request_hash: options.requestHash },
-      typedSearchAttributes: options.searchAttributes,
+      typedSearchAttributes: options.typedSearchAttributes,
+      staticSummary: options.staticSummary,
+      staticDetails: options.staticDetails,
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
     });

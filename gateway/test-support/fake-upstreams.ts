@@ -86,6 +86,9 @@ export function createFakeAuth(options: { jwks: unknown; denylist: (jti: string,
   app.get('/.well-known/openid-configuration', (c) => c.json({ issuer: 'http://issuer.test', jwks_uri: 'http://issuer.test/.well-known/jwks.json' }));
   app.post('/v1/auth/login', async (c) => {
     const body: { email: string; password: string } = await c.req.json();
+    if (body.password === 'crash') {
+      return new Response('Error: boom\n    at login (/srv/auth/index.js:42) host auth-db-1.internal', { status: 500 });
+    }
     if (body.password !== 'correct horse battery staple') {
       return c.json({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'bad credentials', code: 'invalid_credentials' }, 401);
     }
@@ -114,6 +117,5 @@ export function createFakeAuth(options: { jwks: unknown; denylist: (jti: string,
     }
     return c.json({ registration_id: randomUUID(), expires_at: new Date(Date.now() + 900_000).toISOString() }, 201);
   });
-  app.get('/v1/auth/crash', () => new Response('Error: at /srv/auth/index.js host auth-db-1', { status: 500 }));
   return { app, seen };
 }

@@ -39,7 +39,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   setHandler(
     confirmOtp,
     ({ code }) => {
-      if (code !== VALID_OTP) throw ApplicationFailure.nonRetryable('wrong code', 'otp_invalid');
+      if (code !== VALID_OTP) throw ApplicationFailure.nonRetryable('wrong code', 'otp_invalid', { attempts_left: 2 });
       setStatus('processing');
       return transfer;
     },
@@ -58,7 +58,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     },
     {
       validator: () => {
-        if (captured) throw ApplicationFailure.nonRetryable('funds captured', 'transfer_not_cancellable');
+        if (captured) throw ApplicationFailure.nonRetryable('funds captured', 'cannot_cancel');
       },
     },
   );
@@ -91,7 +91,7 @@ function finish(transfer: Transfer): Transfer {
 }
 
 export async function onboardUserWorkflow(input: { registration_id: string; currency: string }) {
-  if (input.currency === 'XAU') throw ApplicationFailure.nonRetryable('no such currency here', 'currency_not_supported');
+  if (input.currency === 'CHF') throw ApplicationFailure.nonRetryable('no such currency here', 'currency_not_supported');
   return { user_id: uuid4(), wallet_id: uuid4(), status: 'active', registration: input.registration_id, workflow: workflowInfo().workflowId };
 }
 

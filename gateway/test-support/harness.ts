@@ -91,8 +91,8 @@ export async function createHarness(options: HarnessOptions = {}) {
     verifyToken: issuer.verifier,
     isRevoked: createRedisDenylist(redis),
     temporal,
-    auth: createUpstream({ name: 'auth', baseUrl: authServer.url, ...breaker }),
-    wallet: createUpstream({ name: 'wallet', baseUrl: walletServer.url, token: async () => SERVICE_TOKEN, ...breaker }),
+    auth: createUpstream({ name: 'auth', baseUrl: config.AUTH_URL, ...breaker }),
+    wallet: createUpstream({ name: 'wallet', baseUrl: config.WALLET_URL, token: async () => SERVICE_TOKEN, ...breaker }),
     serviceToken: async () => SERVICE_TOKEN,
     rateLimiter: createRedisRateLimiter(
       redis,

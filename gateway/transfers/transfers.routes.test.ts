@@ -162,7 +162,7 @@ describe('reading, confirming and cancelling transfers', () => {
 
     const wrong = await h.request(`/v1/transfers/${t.id}/confirm`, { method: 'POST', headers: u.auth, json: { code: '000000' } });
     expect(wrong.status).toBe(422);
-    expect((await wrong.json()).code).toBe('otp_invalid');
+    expect(await wrong.json()).toMatchObject({ code: 'otp_invalid', attempts_left: 2 });
 
     const right = await h.request(`/v1/transfers/${t.id}/confirm`, { method: 'POST', headers: u.auth, json: { code: VALID_OTP } });
     expect(right.status).toBe(200);
@@ -186,7 +186,7 @@ describe('reading, confirming and cancelling transfers', () => {
     expect(t.status).toBe('completed');
     const res = await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
     expect(res.status).toBe(409);
-    expect((await res.json()).code).toBe('transfer_not_cancellable');
+    expect((await res.json()).code).toBe('cannot_cancel');
   });
 
   it("lists the caller's transfers with a status filter and a cursor", async () => {

@@ -1,19 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
-import { WorkflowNotFoundError, type SearchAttributePair } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { ProblemError } from '../../lib/problem.js';
-import { MAX_AMOUNT } from '../../lib/money.js';
 import { searchAttributes } from '../../temporal-config/index.js';
 import {
   cancelTransfer,
   confirmOtp,
-  transferWorkflowId,
+  transferStartOptions,
   type Transfer,
   type TransferInput,
 } from '../../workflows/transfer-contract.js';
 import { authenticate, requireUser } from '../platform/authn.js';
-import { applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
+import { applicationFailureDetails, applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
 import { rateLimit } from '../platform/rate-limit.js';
 import {
   ConfirmTransferBody,
@@ -112,6 +111,18 @@ const cancelTransferRoute = createRoute({
   responses: { 200: { description: 'transfer', content: transferJson }, ...problemResponses(401, 404, 409, 429, 503) },
 });
 
+/** Client-facing wording for the update refusals listed in transfer-contract.ts. */
+const UPDATE_DETAIL: Record<string, string> = {
+  validation_failed: 'the code must be exactly 6 digits',
+  not_awaiting_confirmation: 'this transfer is not waiting for a code',
+  otp_verification_in_progress: 'a code is being checked already',
+  otp_invalid: 'wrong code',
+  otp_failed: 'too many wrong codes: the transfer was cancelled',
+  otp_expired: 'the code expired: the transfer was cancelled',
+  upstream_unavailable: 'the code could not be checked right now; try again',
+  cannot_cancel: 'the funds were already captured; the transfer cannot be cancelled',
+};
+
 /** Runs a transfer Update, turning its refusals into problems with the workflow's own code. */
 async function runUpdate(client: Client, fallbackCode: string, update: () => Promise<Transfer>): Promise<Transfer> {
   try {
@@ -119,7 +130,7 @@ async function runUpdate(client: Client, fallbackCode: string, update: () => Pro
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const code = applicationFailureType(err) ?? fallbackCode;
-      throw new ProblemError(DOMAIN_STATUS[code] ?? 409, code, 'the transfer refused this action');
+      throw new ProblemError(DOMAIN_STATUS[code] ?? 409, code, UPDATE_DETAIL[code] ?? 'the transfer refused this action', applicationFailureDetails(err));
     }
     // Updating a closed workflow: NOT_FOUND ("already completed") or FAILED_PRECONDITION.
     if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && [5, 9].includes(Number(err.code)))) {
@@ -205,26 +216,15 @@ export function createTransferRoutes(deps: GatewayDeps) {
       request_id: c.var.requestId,
       traceparent: c.var.traceparent,
     };
-    const attributes: SearchAttributePair[] = [
-      { key: searchAttributes.InitiatedBy, value: principal.subject },
-      { key: searchAttributes.TransferStatus, value: 'pending' },
-      { key: searchAttributes.FromWalletId, value: input.from_wallet_id },
-      { key: searchAttributes.ToWalletId, value: input.to_wallet_id },
-      { key: searchAttributes.TransferCurrency, value: input.currency },
-    ];
-    // INT search attributes are float64-safe only up to 2^53; larger amounts stay in the memo.
-    if (body.amount <= BigInt(Number.MAX_SAFE_INTEGER) && body.amount <= MAX_AMOUNT) {
-      attributes.push({ key: searchAttributes.TransferAmount, value: Number(body.amount) });
-    }
-
+    // The orchestrator's own start options (id, summary, search attributes from the first moment),
+    // plus what the gateway needs to recognise replays and owners.
+    const start = transferStartOptions(input);
     const { handle, description: execution } = await startIdempotent(temporal, {
+      ...start,
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
       workflowType: TRANSFER_WORKFLOW,
-      workflowId: transferWorkflowId(transferId),
-      args: [input],
       requestHash: hash,
-      memo,
-      searchAttributes: attributes,
+      memo: { ...start.memo, ...memo },
     });
 
     const waitSeconds = preferWaitSeconds(c.req.header('prefer'));
@@ -277,7 +277,7 @@ export function createTransferRoutes(deps: GatewayDeps) {
   app.openapi(cancelTransferRoute, async (c) => {
     const { transfer_id } = c.req.valid('param');
     const { handle } = await describeOwnedTransfer(temporal, transfer_id, c.var.principal, 'act');
-    const transfer = await runUpdate(temporal, 'transfer_not_cancellable', () => handle.executeUpdate(cancelTransfer));
+    const transfer = await runUpdate(temporal, 'cannot_cancel', () => handle.executeUpdate(cancelTransfer));
     return c.json(transfer, 200);
   });
 

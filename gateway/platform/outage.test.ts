@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../test-support/harness.js';
+
+let up: Harness;
+let down: Harness;
+beforeAll(async () => {
+  up = await createHarness();
+  // Nothing listens on port 9: every call to either upstream is refused.
+  down = await createHarness({ env: { AUTH_URL: 'http://127.0.0.1:9', WALLET_URL: 'http://127.0.0.1:9' } });
+});
+afterAll(async () => {
+  await up?.close();
+  await down?.close();
+});
+
+describe('dependency failures', () => {
+  it('turns an AuthService 5xx into a neutral 502 that leaks no stack or host', async () => {
+    const res = await up.request('/v1/auth/login', { method: 'POST', json: { email: 'ada@example.com', password: 'crash' } });
+    expect(res.status).toBe(502);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const text = await res.text();
+    expect(JSON.parse(text).code).toBe('upstream_error');
+    expect(text).not.toMatch(/srv|auth-db|index\.js|at login/);
+  });
+
+  it('answers a fast 503 upstream_unavailable when WalletService or AuthService is down', async () => {
+    const u = await down.user();
+    const wallets = await down.request('/v1/wallets', { headers: u.auth });
+    expect(wallets.status).toBe(503);
+    const body = await wallets.json();
+    expect(body.code).toBe('upstream_unavailable');
+    expect(JSON.stringify(body)).not.toContain('127.0.0.1');
+    expect(wallets.headers.get('retry-after')).toBeTruthy();
+
+    const login = await down.request('/v1/auth/login', { method: 'POST', json: { email: 'ada@example.com', password: 'x' } });
+    expect(login.status).toBe(503);
+  });
+
+  it('reports the open circuit on /readyz', async () => {
+    const u = await down.user();
+    for (let i = 0; i < 4; i++) await down.request('/v1/wallets', { headers: u.auth });
+    const ready = await down.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect((await ready.json()).checks.wallet).toBe(false);
+    expect((await up.request('/readyz')).status).toBe(200);
+  });
+});
