@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unsafe-return -- response bodies are untyped JSON in tests */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,7 +65,7 @@ describe('reconciliation', () => {
     await h.mongo.collection<{ _id: string }>(HISTORY).deleteOne({ _id: first!.id });
     await h.mongo.collection<{ _id: string }>(HISTORY).updateOne({ _id: second!.id }, { $set: { amount: '999999' } });
     const stray = randomUUID();
-    await h.mongo.collection<{ _id: string }>(HISTORY).insertOne({ _id: stray, wallet_id: b });
+    await h.mongo.collection<{ _id: string; wallet_id: string }>(HISTORY).insertOne({ _id: stray, wallet_id: b });
     const r = await report();
     expect(r.ok).toBe(false);
     expect(r.discrepancies).toEqual(
