@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requireToken } from '../../lib/jwt-verifier.js';
+import { requireWalletScope } from '../wallet-scopes.js';
 import { respondIdempotently } from '../idempotency/idempotent-route.js';
 import { enqueueOutbox, type OutboxCollection } from '../outbox/outbox.repository.js';
 import { parseBody } from '../request-input.js';
@@ -35,7 +35,7 @@ const authLogBody = z.object({
  * the outbox so they are durable once accepted and appear in MongoDB exactly once per key.
  */
 export function createAuditRoutes(deps: WalletDeps) {
-  const write = requireToken(deps.verifier, ['wallet:write']);
+  const write = requireWalletScope(deps.verifier, 'wallet:write');
   const app = new Hono<WalletEnv>();
   const routes: [string, OutboxCollection, z.ZodObject][] = [
     ['/audit-trace', 'audit_trace', auditTraceBody],

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requireToken } from '../../lib/jwt-verifier.js';
+import { requireWalletScope } from '../wallet-scopes.js';
 import { ProblemError } from '../../lib/problem.js';
 import { problemError } from '../idempotency/idempotent-route.js';
 import { isUuid, parseQuery } from '../request-input.js';
@@ -16,7 +16,7 @@ const pageQuery = z.object({
 
 /** `GET /internal/wallets/:id/transactions`: the wallet's entries, newest first. */
 export function createHistoryRoutes(deps: WalletDeps, wallets: WalletService, history: HistoryService) {
-  const read = requireToken(deps.verifier, ['wallet:read']);
+  const read = requireWalletScope(deps.verifier, 'wallet:read');
   const app = new Hono<WalletEnv>();
   app.get('/wallets/:id/transactions', read, async (c) => {
     const id = c.req.param('id');

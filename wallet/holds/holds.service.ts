@@ -38,6 +38,8 @@ export function toHoldView(row: HoldRow): HoldView {
   };
 }
 
+const MAX_HOLD_MS = 7 * 24 * 3600 * 1000;
+
 export interface CreateHoldInput {
   walletId: string;
   amount: bigint;
@@ -47,7 +49,7 @@ export interface CreateHoldInput {
 }
 
 export interface HoldService {
-  create(trx: Db, input: CreateHoldInput): Promise<HoldRow | WalletError>;
+  create(trx: Db, input: CreateHoldInput): Promise<HoldRow | WalletError | HoldError>;
   /** Moves `amount` (default: all) of the hold to `toWalletId`; the rest returns to the source. */
   capture(
     trx: Db,
@@ -69,6 +71,8 @@ export function createHoldService(deps: { db: Kysely<Database> }): HoldService {
 
   return {
     async create(trx, input) {
+      const ttl = input.expiresAt.getTime() - Date.now();
+      if (ttl <= 0 || ttl > MAX_HOLD_MS) return HoldError.InvalidExpiry;
       const wallet = (await lockWallets(trx, [input.walletId])).get(input.walletId);
       const refused = cannotSend(wallet, input.currency);
       if (refused) return refused;

@@ -85,7 +85,21 @@ describe('holds', () => {
     expect(await h.balance(b)).toEqual({ posted: '0', pending: '0', available: '0' });
     expect((await hold(randomUUID(), '10')).body.code).toBe('wallet_not_found');
     for (const amount of ['0', '-1', '1.5', 'x', '9223372036854775808']) expect((await hold(b, amount)).status).toBe(400);
-    expect((await hold(b, '1', { expires_at: new Date(Date.now() - 1000).toISOString() })).status).toBe(400);
+    expect((await hold(b, '1', { expires_at: new Date(Date.now() - 1000).toISOString() })).body.code).toBe('invalid_expiry');
+    expect((await hold(b, '1', { expires_at: 'tomorrow' })).status).toBe(400);
+  });
+
+  it('replays a reserve after its expiry has passed (compensation looks the hold up that way)', async () => {
+    const a = await h.wallet('USD', 100n);
+    const key = randomUUID();
+    const body = { wallet_id: a, amount: '40', currency: 'USD', transfer_id: 'x', expires_at: new Date(Date.now() + 1000).toISOString() };
+    const first = await h.call('POST', '/internal/holds', { body, key });
+    expect(first.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 1100));
+    const replay = await h.call('POST', '/internal/holds', { body, key });
+    expect(replay.status).toBe(201);
+    expect(replay.body.id).toBe(first.body.id);
+    expect((await release(first.body.id)).status).toBe(200);
   });
 
   it('expires due holds through the sweep route and refuses to capture them', async () => {

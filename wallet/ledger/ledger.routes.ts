@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requireToken } from '../../lib/jwt-verifier.js';
+import { requireWalletScope } from '../wallet-scopes.js';
 import { ProblemError } from '../../lib/problem.js';
 import { amountSchema, currencySchema } from '../../lib/money.js';
 import { respondIdempotently } from '../idempotency/idempotent-route.js';
@@ -17,8 +17,8 @@ const volumeQuery = z.object({ currency: currencySchema, since: z.iso.datetime({
 
 /** Deposits, withdrawals, reversals and the outgoing-volume query. */
 export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
-  const read = requireToken(deps.verifier, ['wallet:read']);
-  const write = requireToken(deps.verifier, ['wallet:write']);
+  const read = requireWalletScope(deps.verifier, 'wallet:read');
+  const write = requireWalletScope(deps.verifier, 'wallet:write');
   const app = new Hono<WalletEnv>();
 
   for (const [path, op] of [

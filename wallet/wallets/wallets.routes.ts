@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requireToken } from '../../lib/jwt-verifier.js';
+import { requireWalletScope } from '../wallet-scopes.js';
 import { currencySchema } from '../../lib/money.js';
 import { problemError, respondIdempotently } from '../idempotency/idempotent-route.js';
 import { isUuid, parseBody, parseQuery } from '../request-input.js';
@@ -13,9 +13,9 @@ const listQuery = z.object({ user_id: z.uuid() });
 
 /** `/internal/wallets`: create, read, list, freeze. */
 export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
-  const read = requireToken(deps.verifier, ['wallet:read']);
-  const write = requireToken(deps.verifier, ['wallet:write']);
-  const admin = requireToken(deps.verifier, ['wallet:admin']);
+  const read = requireWalletScope(deps.verifier, 'wallet:read');
+  const write = requireWalletScope(deps.verifier, 'wallet:write');
+  const admin = requireWalletScope(deps.verifier, 'wallet:admin');
   const app = new Hono<WalletEnv>();
 
   app.post('/', write, async (c) => {

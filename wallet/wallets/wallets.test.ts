@@ -77,6 +77,12 @@ describe('wallets', () => {
     const wallet = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID(), token: writer });
     const freeze = await h.call('POST', `/internal/wallets/${wallet.body.id}/freeze`, { key: randomUUID(), token: writer });
     expect(freeze.status).toBe(403);
+    // Scopes nest (read < write < admin): the gateway creates wallets with wallet:admin.
+    const gateway = await h.issuer.serviceToken('wallet:read wallet:admin', 'velora-gateway');
+    const created = await h.call('POST', '/internal/wallets', { body: { user_id: randomUUID(), currency: 'USD' }, key: randomUUID(), token: gateway });
+    expect(created.status).toBe(201);
+    const otherScope = await h.issuer.serviceToken('auth:internal', 'someone');
+    expect((await h.call('GET', `/internal/wallets/${wallet.body.id}`, { token: otherScope })).status).toBe(403);
   });
 
   it('freezes and unfreezes (operators only)', async () => {

@@ -1,0 +1,34 @@
+import type { MiddlewareHandler } from 'hono';
+import { requireToken, type AccessTokenVerifier, type Principal } from '../lib/jwt-verifier.js';
+import { ProblemError } from '../lib/problem.js';
+
+export type WalletScope = 'wallet:read' | 'wallet:write' | 'wallet:admin';
+
+/** Each scope also grants the ones below it: an operator (admin) may read and write. */
+const IMPLIED_BY: Record<WalletScope, WalletScope[]> = {
+  'wallet:read': ['wallet:read', 'wallet:write', 'wallet:admin'],
+  'wallet:write': ['wallet:write', 'wallet:admin'],
+  'wallet:admin': ['wallet:admin'],
+};
+
+/**
+ * Requires a valid access token that carries `scope` or a higher wallet scope (read < write <
+ * admin). The gateway's client holds `wallet:read wallet:admin` and creates wallets with it.
+ */
+export function requireWalletScope(
+  verify: AccessTokenVerifier,
+  scope: WalletScope,
+): MiddlewareHandler<{ Variables: { principal: Principal } }> {
+  const authenticate = requireToken(verify);
+  return async (c, next) => {
+    await authenticate(c, async () => {
+      const principal = c.get('principal');
+      if (!IMPLIED_BY[scope].some((s) => principal.scopes.has(s))) {
+        throw new ProblemError(403, 'insufficient_scope', `the token lacks the scope ${scope}`, {}, {
+          'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"`,
+        });
+      }
+      await next();
+    });
+  };
+}
