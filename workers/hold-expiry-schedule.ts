@@ -7,14 +7,14 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 import type { Logger } from '../lib/logger.js';
 import { HOLD_EXPIRY_SCHEDULE_ID } from '../workflows/hold-expiry-workflow.js';
 
-export function holdExpirySchedule(taskQueue: string): ScheduleOptions {
+export function holdExpirySchedule(taskQueue: string, scheduleId = HOLD_EXPIRY_SCHEDULE_ID): ScheduleOptions {
   return {
-    scheduleId: HOLD_EXPIRY_SCHEDULE_ID,
+    scheduleId,
     spec: { intervals: [{ every: '1m' }] },
     action: {
       type: 'startWorkflow',
       workflowType: 'holdExpiryWorkflow',
-      workflowId: HOLD_EXPIRY_SCHEDULE_ID,
+      workflowId: scheduleId,
       taskQueue,
       staticSummary: 'Expire holds past their expires_at (frees funds of abandoned transfers)',
     },
@@ -24,8 +24,13 @@ export function holdExpirySchedule(taskQueue: string): ScheduleOptions {
   };
 }
 
-export async function ensureHoldExpirySchedule(client: Client, taskQueue: string, log: Logger): Promise<void> {
-  const options = holdExpirySchedule(taskQueue);
+export async function ensureHoldExpirySchedule(
+  client: Client,
+  taskQueue: string,
+  log: Logger,
+  scheduleId = HOLD_EXPIRY_SCHEDULE_ID,
+): Promise<void> {
+  const options = holdExpirySchedule(taskQueue, scheduleId);
   try {
     await client.schedule.create(options);
     log.info({ scheduleId: options.scheduleId }, 'schedule created');
