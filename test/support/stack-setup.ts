@@ -31,7 +31,9 @@ export default async function setup() {
     TEST_STACK_ORCHESTRATOR_CLIENT_ID: env.ORCHESTRATOR_CLIENT_ID,
     TEST_STACK_ORCHESTRATOR_CLIENT_SECRET: env.ORCHESTRATOR_CLIENT_SECRET,
   });
+  // The services always stop (a later run must not test yesterday's code); Temporal and the
+  // MongoDB wire server only when the run was asked to leave nothing behind.
   return async () => {
-    if (process.env.VELORA_TEST_STOP === '1') await stackDown(profile, () => undefined);
+    await stackDown(profile, () => undefined, { servicesOnly: process.env.VELORA_TEST_STOP !== '1' });
   };
 }
