@@ -73,12 +73,15 @@ export async function stackUp(
 export async function stackDown(
   profile: StackProfile,
   log: (line: string) => void = console.log,
+  options: { servicesOnly?: boolean } = {},
 ): Promise<void> {
   const dir = stackDir(profile.name);
   if (!existsSync(dir)) return;
   for (const svc of [...services(profile)].reverse()) {
     if (await stopProcess(dir, svc.name)) log(`stopped ${svc.name}`);
   }
+  // With `servicesOnly`, Temporal and the MongoDB wire server keep running.
+  if (options.servicesOnly) return;
   for (const name of ['ferretdb', 'mongod', 'temporal']) {
     if (await stopProcess(dir, name)) log(`stopped ${name}`);
   }
