@@ -377,6 +377,17 @@ describe('transferWorkflow', () => {
     });
   });
 
+  it('treats an operator’s workflow cancel before capture as a cancellation (cancelled_by_operator)', async () => {
+    const w = wallets();
+    const handle = await start(transferInput(w, '150000'));
+    await waitForStatus(handle, 'awaiting_confirmation');
+    await handle.cancel(); // what `temporal workflow cancel` / the Web UI send
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_operator' });
+    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'otp_send', 'finalize']);
+    await recordHistory(handle, 'transfer-cancelled-by-operator');
+  });
+
   it('rejects a duplicate start with the same workflow id, while running and after completion', async () => {
     const w = wallets();
     const input = transferInput(w, '150000', { otp_timeout_ms: 60_000 });
