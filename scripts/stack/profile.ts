@@ -17,6 +17,8 @@ export interface StackProfile {
   databases: { auth: string; wallet: string; ferret: string };
   redisUrl: string;
   mongoDb: string;
+  /** Variables this profile sets on top of .env.example. */
+  env: Record<string, string>;
 }
 
 export const PROFILES: Record<StackProfile['name'], StackProfile> = {
@@ -34,6 +36,7 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
     databases: { auth: 'velora_auth', wallet: 'velora_wallet', ferret: 'velora_ferretdb' },
     redisUrl: 'redis://127.0.0.1:6379/0',
     mongoDb: 'velora_wallet',
+    env: {},
   },
   test: {
     name: 'test',
@@ -49,6 +52,9 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
     databases: { auth: 'velora_auth_e2e', wallet: 'velora_wallet_e2e', ferret: 'velora_ferretdb_test' },
     redisUrl: 'redis://127.0.0.1:6379/14',
     mongoDb: 'velora_wallet_e2e',
+    // Every e2e request comes from 127.0.0.1: the per-IP auth-route limit (20/min by default)
+    // would throttle the suite's own registrations. The limiter itself is tested in gateway/.
+    env: { RATE_LIMIT_AUTH_PER_MINUTE: '600', RATE_LIMIT_IP_PER_MINUTE: '6000' },
   },
 };
 

@@ -25,8 +25,9 @@ export function envExampleDefaults(): Record<string, string> {
   for (const raw of readFileSync(path.join(ROOT, '.env.example'), 'utf8').split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
-    const match = /^([A-Z0-9_]+)=(\S*)/.exec(line);
-    if (match?.[1]) out[match[1]] = match[2] ?? '';
+    // KEY=value  # comment — values may contain single spaces (scope lists); a comment starts at whitespace + '#'.
+    const match = /^([A-Z0-9_]+)=(.*?)(?:\s+#.*)?$/.exec(line);
+    if (match?.[1]) out[match[1]] = (match[2] ?? '').trim();
   }
   return out;
 }
@@ -54,7 +55,7 @@ export function stackEnv(profile: StackProfile, mongoUrl: string): Record<string
     MONGO_URL: mongoUrl,
     WALLET_MONGO_DB: profile.mongoDb,
   };
-  const env = { ...envExampleDefaults(), ...derived };
+  const env = { ...envExampleDefaults(), ...derived, ...profile.env };
   if (profile.name === 'dev') {
     for (const key of Object.keys(env)) {
       const override = process.env[key];
