@@ -239,3 +239,22 @@ describe('internal account API', () => {
     }
   });
 });
+
+describe('per-IP daily failure budget', () => {
+  it('blocks an address that fails across many accounts (password spraying)', async () => {
+    const small = await createHarness({ overrides: { AUTH_LOGIN_MAX_FAILURES_PER_IP_DAY: '5' } });
+    try {
+      const ip = randomIp();
+      const victim = await small.createUser();
+      for (let i = 0; i < 5; i++) {
+        expect((await small.login(uniqueEmail('spray'), 'Spring2026!', { 'x-forwarded-for': ip })).status).toBe(401);
+      }
+      const blocked = await small.login(victim.email, victim.password, { 'x-forwarded-for': ip });
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(3600);
+      expect((await small.login(victim.email, victim.password, { 'x-forwarded-for': randomIp() })).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+});
