@@ -1,6 +1,10 @@
 import { problem, type Problem } from '../lib/problem.js';
 import { HoldError, holdErrorDetail, holdErrorStatus } from './holds/holds.errors.js';
-import { IdempotencyError, idempotencyErrorDetail, idempotencyErrorStatus } from './idempotency/idempotency.errors.js';
+import {
+  IdempotencyError,
+  idempotencyErrorDetail,
+  idempotencyErrorStatus,
+} from './idempotency/idempotency.errors.js';
 import { LedgerError, ledgerErrorDetail, ledgerErrorStatus } from './ledger/ledger.errors.js';
 import { WalletError, walletErrorDetail, walletErrorStatus } from './wallets/wallets.errors.js';
 

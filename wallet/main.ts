@@ -15,7 +15,10 @@ import { createOutboxRelay } from './outbox/outbox.relay.js';
 async function main() {
   const config = loadWalletConfig();
   const log = createLogger('wallet', config.LOG_LEVEL);
-  const { db } = createDb<Database>(config.WALLET_DATABASE_URL, { max: config.WALLET_DB_POOL_MAX, name: 'velora-wallet' });
+  const { db } = createDb<Database>(config.WALLET_DATABASE_URL, {
+    max: config.WALLET_DB_POOL_MAX,
+    name: 'velora-wallet',
+  });
   await migrateWalletDb(db);
 
   const mongoClient = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });

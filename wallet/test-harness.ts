@@ -56,7 +56,13 @@ export async function createWalletHarness(
   const issuer = await createTestIssuer();
   const log = createLogger('wallet-test', 'silent');
   const relay = createOutboxRelay({ db, mongo, log, ...options.relay });
-  const { app, services } = createWalletApp({ db, mongo, verifier: issuer.verifier, log, holdTtlSeconds: 900 });
+  const { app, services } = createWalletApp({
+    db,
+    mongo,
+    verifier: issuer.verifier,
+    log,
+    holdTtlSeconds: 900,
+  });
   const token = await issuer.serviceToken('wallet:read wallet:write wallet:admin');
 
   async function call(method: string, path: string, opts: CallOptions = {}): Promise<CallResult> {
@@ -66,7 +72,12 @@ export async function createWalletHarness(
     const res = await app.request(path, {
       method,
       headers,
-      body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body),
+      body:
+        opts.body === undefined
+          ? undefined
+          : typeof opts.body === 'string'
+            ? opts.body
+            : JSON.stringify(opts.body),
     });
     const text = await res.text();
     const body: unknown = text ? JSON.parse(text) : undefined;
@@ -75,7 +86,10 @@ export async function createWalletHarness(
 
   /** A fresh user's wallet, optionally funded by a deposit. */
   async function wallet(currency = 'USD', funded = 0n): Promise<string> {
-    const res = await call('POST', '/internal/wallets', { body: { user_id: randomUUID(), currency }, key: randomUUID() });
+    const res = await call('POST', '/internal/wallets', {
+      body: { user_id: randomUUID(), currency },
+      key: randomUUID(),
+    });
     if (res.status !== 201) throw new Error(`wallet creation answered ${res.status}`);
     const id = String((res.body as { id: string }).id);
     if (funded > 0n) {

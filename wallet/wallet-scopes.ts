@@ -24,9 +24,15 @@ export function requireWalletScope(
     await authenticate(c, async () => {
       const principal = c.get('principal');
       if (!IMPLIED_BY[scope].some((s) => principal.scopes.has(s))) {
-        throw new ProblemError(403, 'insufficient_scope', `the token lacks the scope ${scope}`, {}, {
-          'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"`,
-        });
+        throw new ProblemError(
+          403,
+          'insufficient_scope',
+          `the token lacks the scope ${scope}`,
+          {},
+          {
+            'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"`,
+          },
+        );
       }
       await next();
     });

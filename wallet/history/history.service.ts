@@ -46,7 +46,13 @@ export function encodeCursor(seq: number): string {
 export function decodeCursor(cursor: string): number | undefined {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (parsed && typeof parsed === 'object' && 's' in parsed && Number.isSafeInteger(parsed.s) && (parsed.s as number) > 0) {
+    if (
+      parsed &&
+      typeof parsed === 'object' &&
+      's' in parsed &&
+      Number.isSafeInteger(parsed.s) &&
+      (parsed.s as number) > 0
+    ) {
       return parsed.s as number;
     }
   } catch {
@@ -78,7 +84,10 @@ export function createHistoryService(deps: { mongo: MongoDb }): HistoryService {
         .toArray();
       const page = docs.slice(0, limit);
       const last = page.at(-1);
-      return { items: page.map(toEntryView), next_cursor: docs.length > limit && last ? encodeCursor(last.seq) : null };
+      return {
+        items: page.map(toEntryView),
+        next_cursor: docs.length > limit && last ? encodeCursor(last.seq) : null,
+      };
     },
   };
 }

@@ -12,7 +12,10 @@ afterAll(async () => {
 });
 
 const deposit = (id: string, amount: string) =>
-  h.call('POST', `/internal/wallets/${id}/deposits`, { body: { amount, currency: 'USD', reference: `dep ${amount}` }, key: randomUUID() });
+  h.call('POST', `/internal/wallets/${id}/deposits`, {
+    body: { amount, currency: 'USD', reference: `dep ${amount}` },
+    key: randomUUID(),
+  });
 
 describe('transaction history (MongoDB)', () => {
   it('lists entries newest first with balance_after, debit/credit and transfer ids', async () => {
@@ -23,7 +26,10 @@ describe('transaction history (MongoDB)', () => {
       body: { wallet_id: a, amount: '300', currency: 'USD', transfer_id: 'tr-42' },
       key: randomUUID(),
     });
-    const cap = await h.call('POST', `/internal/holds/${hold.body.id}/capture`, { body: { to_wallet_id: b }, key: randomUUID() });
+    const cap = await h.call('POST', `/internal/holds/${hold.body.id}/capture`, {
+      body: { to_wallet_id: b },
+      key: randomUUID(),
+    });
     await h.relay.drainAll();
     const res = await h.call('GET', `/internal/wallets/${a}/transactions`);
     expect(res.status).toBe(200);
@@ -38,10 +44,22 @@ describe('transaction history (MongoDB)', () => {
       balance_after: '700',
       transfer_id: 'tr-42',
     });
-    expect(res.body.items[1]).toMatchObject({ amount: '1000', direction: 'credit', kind: 'deposit', balance_after: '1000' });
+    expect(res.body.items[1]).toMatchObject({
+      amount: '1000',
+      direction: 'credit',
+      kind: 'deposit',
+      balance_after: '1000',
+    });
     const other = await h.call('GET', `/internal/wallets/${b}/transactions`);
-    expect(other.body.items[0]).toMatchObject({ direction: 'credit', amount: '300', balance_after: '300', transfer_id: 'tr-42' });
-    expect((await h.call('GET', `/internal/wallets/${randomUUID()}/transactions`)).body.code).toBe('wallet_not_found');
+    expect(other.body.items[0]).toMatchObject({
+      direction: 'credit',
+      amount: '300',
+      balance_after: '300',
+      transfer_id: 'tr-42',
+    });
+    expect((await h.call('GET', `/internal/wallets/${randomUUID()}/transactions`)).body.code).toBe(
+      'wallet_not_found',
+    );
     expect((await h.call('GET', `/internal/wallets/${a}/transactions?cursor=nonsense`)).status).toBe(400);
     expect((await h.call('GET', `/internal/wallets/${a}/transactions?limit=0`)).status).toBe(400);
   });
@@ -55,9 +73,15 @@ describe('transaction history (MongoDB)', () => {
     // Entries committed after the first page must not shift the following pages.
     await Promise.all([deposit(a, '100'), deposit(a, '200')]);
     await h.relay.drainAll();
-    const page2 = await h.call('GET', `/internal/wallets/${a}/transactions?limit=3&cursor=${page1.body.next_cursor}`);
+    const page2 = await h.call(
+      'GET',
+      `/internal/wallets/${a}/transactions?limit=3&cursor=${page1.body.next_cursor}`,
+    );
     expect(page2.body.items.map((e: { amount: string }) => e.amount)).toEqual(['4', '3', '2']);
-    const page3 = await h.call('GET', `/internal/wallets/${a}/transactions?limit=3&cursor=${page2.body.next_cursor}`);
+    const page3 = await h.call(
+      'GET',
+      `/internal/wallets/${a}/transactions?limit=3&cursor=${page2.body.next_cursor}`,
+    );
     expect(page3.body.items.map((e: { amount: string }) => e.amount)).toEqual(['1']);
     expect(page3.body.next_cursor).toBeNull();
     const fresh = await h.call('GET', `/internal/wallets/${a}/transactions?limit=2`);
@@ -66,13 +90,21 @@ describe('transaction history (MongoDB)', () => {
 
   it('records audit traces and auth logs once per idempotency key', async () => {
     const workflowId = `transfer-${randomUUID()}`;
-    const trace = { workflow_id: workflowId, step: 'reserve', status: 'completed', attempt: 1, duration_ms: 12 };
+    const trace = {
+      workflow_id: workflowId,
+      step: 'reserve',
+      status: 'completed',
+      attempt: 1,
+      duration_ms: 12,
+    };
     const key = randomUUID();
-    const results = await Promise.all(Array.from({ length: 4 }, () => h.call('POST', '/internal/audit-trace', { body: trace, key })));
-    expect(results.every((r) => r.status === 202)).toBe(true);
-    expect((await h.call('POST', '/internal/audit-trace', { body: { ...trace, attempt: 2 }, key })).body.code).toBe(
-      'idempotency_key_mismatch',
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => h.call('POST', '/internal/audit-trace', { body: trace, key })),
     );
+    expect(results.every((r) => r.status === 202)).toBe(true);
+    expect(
+      (await h.call('POST', '/internal/audit-trace', { body: { ...trace, attempt: 2 }, key })).body.code,
+    ).toBe('idempotency_key_mismatch');
     const auth = {
       transfer_id: randomUUID(),
       workflow_id: workflowId,
@@ -84,10 +116,16 @@ describe('transaction history (MongoDB)', () => {
       step_up: false,
     };
     expect((await h.call('POST', '/internal/auth-log', { body: auth, key: randomUUID() })).status).toBe(202);
-    expect((await h.call('POST', '/internal/auth-log', { body: { ...auth, step_up: 'no' }, key: randomUUID() })).status).toBe(400);
+    expect(
+      (await h.call('POST', '/internal/auth-log', { body: { ...auth, step_up: 'no' }, key: randomUUID() }))
+        .status,
+    ).toBe(400);
     await h.relay.drainAll();
     expect(await h.mongo.collection('audit_trace').countDocuments({ workflow_id: workflowId })).toBe(1);
-    const logged = await h.mongo.collection('transaction_auth_log').find({ transfer_id: auth.transfer_id }).toArray();
+    const logged = await h.mongo
+      .collection('transaction_auth_log')
+      .find({ transfer_id: auth.transfer_id })
+      .toArray();
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ user_id: auth.user_id, step_up: false, token_jti: auth.token_jti });
   });

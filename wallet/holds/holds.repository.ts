@@ -4,7 +4,14 @@ import type { HoldRow, HoldStatus } from './holds.table.js';
 
 export async function insertHold(
   db: Db,
-  hold: { id: string; wallet_id: string; currency: string; amount: bigint; transfer_id: string; expires_at: Date },
+  hold: {
+    id: string;
+    wallet_id: string;
+    currency: string;
+    amount: bigint;
+    transfer_id: string;
+    expires_at: Date;
+  },
 ): Promise<HoldRow> {
   return db
     .insertInto('holds')

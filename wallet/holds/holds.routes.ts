@@ -36,7 +36,9 @@ export function createHoldRoutes(deps: WalletDeps, holds: HoldService) {
           amount: body.amount,
           currency: body.currency,
           transferId: body.transfer_id,
-          expiresAt: body.expires_at ? new Date(body.expires_at) : new Date(Date.now() + deps.holdTtlSeconds * 1000),
+          expiresAt: body.expires_at
+            ? new Date(body.expires_at)
+            : new Date(Date.now() + deps.holdTtlSeconds * 1000),
         }),
       (hold) => ({ status: 201, body: toHoldView(hold) }),
     );
@@ -56,7 +58,8 @@ export function createHoldRoutes(deps: WalletDeps, holds: HoldService) {
       c,
       deps,
       body,
-      async (trx) => (isUuid(id) ? holds.capture(trx, id, body.to_wallet_id, body.amount) : HoldError.HoldNotFound),
+      async (trx) =>
+        isUuid(id) ? holds.capture(trx, id, body.to_wallet_id, body.amount) : HoldError.HoldNotFound,
       (r) => ({ status: 200, body: { hold: toHoldView(r.hold), transaction_id: r.transactionId } }),
     );
   });

@@ -102,7 +102,9 @@ export function createHoldService(deps: { db: Kysely<Database> }): HoldService {
       if (captured > hold.amount) return HoldError.CaptureExceedsHold;
       if (toWalletId === hold.wallet_id) return WalletError.SameWallet;
       const wallets = await lockWallets(trx, [hold.wallet_id, toWalletId]);
-      const refused = cannotSend(wallets.get(hold.wallet_id), hold.currency) ?? cannotReceive(wallets.get(toWalletId), hold.currency);
+      const refused =
+        cannotSend(wallets.get(hold.wallet_id), hold.currency) ??
+        cannotReceive(wallets.get(toWalletId), hold.currency);
       if (refused) return refused;
       const posted = await postJournal(trx, {
         kind: 'transfer',
@@ -116,7 +118,10 @@ export function createHoldService(deps: { db: Kysely<Database> }): HoldService {
           { walletId: toWalletId, amount: captured },
         ],
       });
-      const done = await finishHold(trx, hold.id, 'captured', { amount: captured, transactionId: posted.transaction.id });
+      const done = await finishHold(trx, hold.id, 'captured', {
+        amount: captured,
+        transactionId: posted.transaction.id,
+      });
       return { hold: done, transactionId: posted.transaction.id };
     },
 
@@ -135,7 +140,9 @@ export function createHoldService(deps: { db: Kysely<Database> }): HoldService {
         const n = await deps.db.transaction().execute(async (trx) => {
           const due = await lockExpiredHolds(trx, now, 200);
           // Holds are locked (above) before wallets; wallets are then touched in id order.
-          const sorted = [...due].sort((a, b) => (a.wallet_id < b.wallet_id ? -1 : a.wallet_id > b.wallet_id ? 1 : 0));
+          const sorted = [...due].sort((a, b) =>
+            a.wallet_id < b.wallet_id ? -1 : a.wallet_id > b.wallet_id ? 1 : 0,
+          );
           for (const hold of sorted) await expireOne(trx, hold);
           return due.length;
         });

@@ -12,10 +12,17 @@ afterAll(async () => {
 });
 
 const hold = (walletId: string, amount: unknown, extra: Record<string, unknown> = {}, key = randomUUID()) =>
-  h.call('POST', '/internal/holds', { body: { wallet_id: walletId, amount, currency: 'USD', transfer_id: randomUUID(), ...extra }, key });
+  h.call('POST', '/internal/holds', {
+    body: { wallet_id: walletId, amount, currency: 'USD', transfer_id: randomUUID(), ...extra },
+    key,
+  });
 const capture = (holdId: string, to: string, amount?: string, key = randomUUID()) =>
-  h.call('POST', `/internal/holds/${holdId}/capture`, { body: { to_wallet_id: to, ...(amount ? { amount } : {}) }, key });
-const release = (holdId: string, key = randomUUID()) => h.call('POST', `/internal/holds/${holdId}/release`, { key });
+  h.call('POST', `/internal/holds/${holdId}/capture`, {
+    body: { to_wallet_id: to, ...(amount ? { amount } : {}) },
+    key,
+  });
+const release = (holdId: string, key = randomUUID()) =>
+  h.call('POST', `/internal/holds/${holdId}/release`, { key });
 
 describe('holds', () => {
   it('reserves, then captures in full into the destination atomically', async () => {
@@ -23,7 +30,13 @@ describe('holds', () => {
     const b = await h.wallet('USD');
     const created = await hold(a, '400');
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ wallet_id: a, amount: '400', captured_amount: '0', currency: 'USD', status: 'active' });
+    expect(created.body).toMatchObject({
+      wallet_id: a,
+      amount: '400',
+      captured_amount: '0',
+      currency: 'USD',
+      status: 'active',
+    });
     expect(await h.balance(a)).toEqual({ posted: '1000', pending: '400', available: '600' });
     const cap = await capture(created.body.id, b);
     expect(cap.status).toBe(200);
@@ -78,21 +91,32 @@ describe('holds', () => {
     expect((await capture(created.body.id, b)).body.code).toBe('wallet_frozen');
     await h.call('POST', `/internal/wallets/${a}/freeze`, { key: randomUUID() });
     expect((await hold(a, '10')).body.code).toBe('wallet_frozen');
-    expect((await hold(await h.wallet('USD', 10n), '10', { currency: 'EUR' })).body.code).toBe('currency_mismatch');
+    expect((await hold(await h.wallet('USD', 10n), '10', { currency: 'EUR' })).body.code).toBe(
+      'currency_mismatch',
+    );
     // Releasing on a frozen wallet only unblocks the owner's own money; it is allowed.
     expect((await release(created.body.id)).status).toBe(200);
     expect(await h.balance(a)).toEqual({ posted: '500', pending: '0', available: '500' });
     expect(await h.balance(b)).toEqual({ posted: '0', pending: '0', available: '0' });
     expect((await hold(randomUUID(), '10')).body.code).toBe('wallet_not_found');
-    for (const amount of ['0', '-1', '1.5', 'x', '9223372036854775808']) expect((await hold(b, amount)).status).toBe(400);
-    expect((await hold(b, '1', { expires_at: new Date(Date.now() - 1000).toISOString() })).body.code).toBe('invalid_expiry');
+    for (const amount of ['0', '-1', '1.5', 'x', '9223372036854775808'])
+      expect((await hold(b, amount)).status).toBe(400);
+    expect((await hold(b, '1', { expires_at: new Date(Date.now() - 1000).toISOString() })).body.code).toBe(
+      'invalid_expiry',
+    );
     expect((await hold(b, '1', { expires_at: 'tomorrow' })).status).toBe(400);
   });
 
   it('replays a reserve after its expiry has passed (compensation looks the hold up that way)', async () => {
     const a = await h.wallet('USD', 100n);
     const key = randomUUID();
-    const body = { wallet_id: a, amount: '40', currency: 'USD', transfer_id: 'x', expires_at: new Date(Date.now() + 1000).toISOString() };
+    const body = {
+      wallet_id: a,
+      amount: '40',
+      currency: 'USD',
+      transfer_id: 'x',
+      expires_at: new Date(Date.now() + 1000).toISOString(),
+    };
     const first = await h.call('POST', '/internal/holds', { body, key });
     expect(first.status).toBe(201);
     await new Promise((r) => setTimeout(r, 1100));
@@ -126,7 +150,9 @@ describe('holds', () => {
     const b = await h.wallet('USD');
     const key = randomUUID();
     const body = { wallet_id: a, amount: '100', currency: 'USD', transfer_id: 't-1' };
-    const racing = await Promise.all(Array.from({ length: 8 }, () => h.call('POST', '/internal/holds', { body, key })));
+    const racing = await Promise.all(
+      Array.from({ length: 8 }, () => h.call('POST', '/internal/holds', { body, key })),
+    );
     expect(new Set(racing.map((r) => r.body.id)).size).toBe(1);
     expect((await h.balance(a)).pending).toBe('100');
     const mismatch = await h.call('POST', '/internal/holds', { body: { ...body, amount: '101' }, key });
@@ -154,7 +180,9 @@ describe('holds', () => {
       if (created.status !== 201) return created.status;
       return (await capture(created.body.id, to)).status;
     };
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? transfer(a, b) : transfer(b, a))));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? transfer(a, b) : transfer(b, a))),
+    );
     expect(results.every((s) => s === 200)).toBe(true);
     const [ba, bb] = [await h.balance(a), await h.balance(b)];
     expect(BigInt(ba.posted) + BigInt(bb.posted)).toBe(20_000n);

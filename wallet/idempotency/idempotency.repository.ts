@@ -6,7 +6,12 @@ import type { IdempotencyKeyRow } from './idempotency.table.js';
  * PostgreSQL makes this insert wait for it to finish — that wait is what turns concurrent
  * duplicates into one execution. Returns false when the key was already used.
  */
-export async function claimIdempotencyKey(db: Db, scope: string, key: string, fingerprint: string): Promise<boolean> {
+export async function claimIdempotencyKey(
+  db: Db,
+  scope: string,
+  key: string,
+  fingerprint: string,
+): Promise<boolean> {
   const row = await db
     .insertInto('idempotency_keys')
     .values({ scope, key, fingerprint, status_code: null, response: null })
@@ -16,11 +21,26 @@ export async function claimIdempotencyKey(db: Db, scope: string, key: string, fi
   return row !== undefined;
 }
 
-export async function findIdempotencyKey(db: Db, scope: string, key: string): Promise<IdempotencyKeyRow | undefined> {
-  return db.selectFrom('idempotency_keys').selectAll().where('scope', '=', scope).where('key', '=', key).executeTakeFirst();
+export async function findIdempotencyKey(
+  db: Db,
+  scope: string,
+  key: string,
+): Promise<IdempotencyKeyRow | undefined> {
+  return db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('scope', '=', scope)
+    .where('key', '=', key)
+    .executeTakeFirst();
 }
 
-export async function storeIdempotentResponse(db: Db, scope: string, key: string, status: number, body: unknown): Promise<void> {
+export async function storeIdempotentResponse(
+  db: Db,
+  scope: string,
+  key: string,
+  status: number,
+  body: unknown,
+): Promise<void> {
   await db
     .updateTable('idempotency_keys')
     .set({ status_code: status, response: JSON.stringify(body) })

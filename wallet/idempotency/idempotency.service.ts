@@ -3,7 +3,11 @@ import type { Kysely, Transaction } from 'kysely';
 import { PgCode, pgErrorCode } from '../../lib/db.js';
 import type { Database } from '../database.js';
 import { IdempotencyError } from './idempotency.errors.js';
-import { claimIdempotencyKey, findIdempotencyKey, storeIdempotentResponse } from './idempotency.repository.js';
+import {
+  claimIdempotencyKey,
+  findIdempotencyKey,
+  storeIdempotentResponse,
+} from './idempotency.repository.js';
 
 /** An HTTP outcome worth replaying: status and JSON body (a success or a domain problem). */
 export interface StoredResponse {
@@ -34,7 +38,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${canonicalJson(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method.toUpperCase()} ${path}\n${canonicalJson(body)}`)
+    .digest('hex');
 }
 
 const RETRYABLE = new Set<string>([PgCode.deadlockDetected, PgCode.serializationFailure]);
@@ -59,7 +65,8 @@ export async function runIdempotent(
           return { ...response, replayed: false };
         }
         const stored = await findIdempotencyKey(trx, request.scope, request.key);
-        if (!stored || stored.status_code === null) throw new Error('idempotency key row without a stored response');
+        if (!stored || stored.status_code === null)
+          throw new Error('idempotency key row without a stored response');
         if (stored.fingerprint !== request.fingerprint) return IdempotencyError.KeyMismatch;
         return { status: stored.status_code, body: stored.response, replayed: true };
       });

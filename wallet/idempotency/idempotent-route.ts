@@ -51,7 +51,11 @@ export async function respondIdempotently<T>(
   ).catch((err: unknown) => {
     // A balance beyond bigint: nothing was committed (and nothing stored under the key).
     if (pgErrorCode(err) === NUMERIC_OUT_OF_RANGE) {
-      throw new ProblemError(422, 'amount_out_of_range', 'the resulting balance would exceed the largest supported amount');
+      throw new ProblemError(
+        422,
+        'amount_out_of_range',
+        'the resulting balance would exceed the largest supported amount',
+      );
     }
     throw err;
   });

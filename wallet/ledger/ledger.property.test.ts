@@ -26,7 +26,12 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ t: fc.constant('deposit' as const), w: wallet, amount }),
   fc.record({ t: fc.constant('withdraw' as const), w: wallet, amount }),
   fc.record({ t: fc.constant('hold' as const), w: wallet, amount }),
-  fc.record({ t: fc.constant('capture' as const), hold: fc.nat(10), to: wallet, part: fc.integer({ min: 0, max: 100 }) }),
+  fc.record({
+    t: fc.constant('capture' as const),
+    hold: fc.nat(10),
+    to: wallet,
+    part: fc.integer({ min: 0, max: 100 }),
+  }),
   fc.record({ t: fc.constant('release' as const), hold: fc.nat(10) }),
   fc.record({ t: fc.constant('reverse' as const), tx: fc.nat(10) }),
 );
@@ -65,19 +70,35 @@ describe('the books under random concurrent operations (property)', () => {
                     key: key(),
                   });
                   if (res.status === 201) {
-                    const effect: Effect = new Map([[o.w, o.t === 'deposit' ? BigInt(o.amount) : -BigInt(o.amount)]]);
+                    const effect: Effect = new Map([
+                      [o.w, o.t === 'deposit' ? BigInt(o.amount) : -BigInt(o.amount)],
+                    ]);
                     apply(effect, 1n);
-                    txs.push({ id: (res.body as { transaction_id: string }).transaction_id, effect, reversed: false });
+                    txs.push({
+                      id: (res.body as { transaction_id: string }).transaction_id,
+                      effect,
+                      reversed: false,
+                    });
                   } else expect(res.status).toBe(422);
                   break;
                 }
                 case 'hold': {
                   const res = await h.call('POST', '/internal/holds', {
-                    body: { wallet_id: ids[o.w], amount: String(o.amount), currency: 'USD', transfer_id: randomUUID() },
+                    body: {
+                      wallet_id: ids[o.w],
+                      amount: String(o.amount),
+                      currency: 'USD',
+                      transfer_id: randomUUID(),
+                    },
                     key: key(),
                   });
                   if (res.status === 201) {
-                    holds.push({ id: (res.body as { id: string }).id, w: o.w, amount: BigInt(o.amount), open: true });
+                    holds.push({
+                      id: (res.body as { id: string }).id,
+                      w: o.w,
+                      amount: BigInt(o.amount),
+                      open: true,
+                    });
                     expectedPending[o.w]! += BigInt(o.amount);
                   } else expect((res.body as { code: string }).code).toBe('insufficient_funds');
                   break;
@@ -102,7 +123,11 @@ describe('the books under random concurrent operations (property)', () => {
                       [o.to, moved],
                     ]);
                     apply(effect, 1n);
-                    txs.push({ id: (res.body as { transaction_id: string }).transaction_id, effect, reversed: false });
+                    txs.push({
+                      id: (res.body as { transaction_id: string }).transaction_id,
+                      effect,
+                      reversed: false,
+                    });
                   }
                   break;
                 }
@@ -119,7 +144,10 @@ describe('the books under random concurrent operations (property)', () => {
                 case 'reverse': {
                   const tx = txs[o.tx % Math.max(1, txs.length)];
                   if (!tx) break;
-                  const res = await h.call('POST', `/internal/transactions/${tx.id}/reverse`, { body: { reason: 'prop' }, key: key() });
+                  const res = await h.call('POST', `/internal/transactions/${tx.id}/reverse`, {
+                    body: { reason: 'prop' },
+                    key: key(),
+                  });
                   if (res.status === 201) {
                     expect(tx.reversed).toBe(false);
                     tx.reversed = true;

@@ -4,7 +4,12 @@ import type { JournalTransactionRow, NewPostingRow, PostingRow } from './ledger.
 
 /** Locks the chain head: from here to commit this transaction is the only one appending. */
 export async function lockChainHead(db: Db): Promise<{ seq: bigint; last_hash: string }> {
-  return db.selectFrom('chain_head').select(['seq', 'last_hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
+  return db
+    .selectFrom('chain_head')
+    .select(['seq', 'last_hash'])
+    .where('id', '=', 1)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
 }
 
 export async function advanceChainHead(db: Db, seq: bigint, hash: string): Promise<void> {
@@ -35,11 +40,21 @@ export async function findReversalOf(db: Db, id: string) {
 }
 
 export async function listPostingsOf(db: Db, transactionId: string): Promise<PostingRow[]> {
-  return db.selectFrom('postings').selectAll().where('transaction_id', '=', transactionId).orderBy('position').execute();
+  return db
+    .selectFrom('postings')
+    .selectAll()
+    .where('transaction_id', '=', transactionId)
+    .orderBy('position')
+    .execute();
 }
 
 /** Sum of a user's outgoing transfer postings in `currency` since `since` (minor units, positive). */
-export async function outgoingTransferVolume(db: Db, userId: string, currency: string, since: Date): Promise<bigint> {
+export async function outgoingTransferVolume(
+  db: Db,
+  userId: string,
+  currency: string,
+  since: Date,
+): Promise<bigint> {
   const row = await db
     .selectFrom('postings as p')
     .innerJoin('journal_transactions as t', 't.id', 'p.transaction_id')

@@ -34,7 +34,12 @@ export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
         body,
         async (trx) =>
           isUuid(id)
-            ? ledger[op](trx, { walletId: id, amount: body.amount, currency: body.currency, reference: body.reference })
+            ? ledger[op](trx, {
+                walletId: id,
+                amount: body.amount,
+                currency: body.currency,
+                reference: body.reference,
+              })
             : WalletError.WalletNotFound,
         (r) => ({ status: 201, body: { transaction_id: r.transactionId, wallet: toWalletView(r.wallet) } }),
       );

@@ -3,7 +3,12 @@ import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database.js';
 import { enqueueOutbox, type OutboxEvent } from '../outbox/outbox.repository.js';
 import { WalletError } from '../wallets/wallets.errors.js';
-import { applyBalanceDelta, ensureSystemAccount, findWallet, lockWallets } from '../wallets/wallets.repository.js';
+import {
+  applyBalanceDelta,
+  ensureSystemAccount,
+  findWallet,
+  lockWallets,
+} from '../wallets/wallets.repository.js';
 import { cannotReceive, cannotSend, spendable } from '../wallets/wallets.service.js';
 import type { SystemAccountName, WalletRow } from '../wallets/wallets.table.js';
 import { journalHash } from './journal-hash.js';
@@ -55,10 +60,13 @@ export interface PostedTransaction {
  */
 export async function postJournal(trx: Db, input: JournalInput): Promise<PostedTransaction> {
   const sum = input.legs.reduce((s, l) => s + l.amount, 0n);
-  if (input.legs.length < 2 || sum !== 0n) throw new Error(`unbalanced journal transaction (${input.legs.length} legs, sum ${sum})`);
+  if (input.legs.length < 2 || sum !== 0n)
+    throw new Error(`unbalanced journal transaction (${input.legs.length} legs, sum ${sum})`);
 
   const wallets = new Map<string, WalletRow>();
-  const byId = [...input.legs].sort((a, b) => (a.walletId < b.walletId ? -1 : a.walletId > b.walletId ? 1 : 0));
+  const byId = [...input.legs].sort((a, b) =>
+    a.walletId < b.walletId ? -1 : a.walletId > b.walletId ? 1 : 0,
+  );
   const deltas = new Map<string, { posted: bigint; pending: bigint }>();
   for (const leg of byId) {
     const d = deltas.get(leg.walletId) ?? { posted: 0n, pending: 0n };
@@ -69,7 +77,9 @@ export async function postJournal(trx: Db, input: JournalInput): Promise<PostedT
   // User wallets are already locked by the caller; system rows get locked by this update. Do
   // the users first so a system account is never locked before a user wallet.
   const ordered = [...deltas.keys()];
-  const kinds = await Promise.all(ordered.map(async (id) => [id, (await findWallet(trx, id))?.kind] as const));
+  const kinds = await Promise.all(
+    ordered.map(async (id) => [id, (await findWallet(trx, id))?.kind] as const),
+  );
   const kindOf = new Map(kinds);
   for (const pass of ['user', 'system'] as const) {
     for (const id of ordered) {
@@ -223,9 +233,12 @@ export function createLedgerService(deps: { db: Kysely<Database> }): LedgerServi
     async reverse(trx, transactionId, reason) {
       const original = await findJournalTransaction(trx, transactionId, { lock: true });
       if (!original) return LedgerError.TransactionNotFound;
-      if (original.kind === 'reversal' || (await findReversalOf(trx, transactionId))) return LedgerError.ReversalNotPossible;
+      if (original.kind === 'reversal' || (await findReversalOf(trx, transactionId)))
+        return LedgerError.ReversalNotPossible;
       const legs = await listPostingsOf(trx, transactionId);
-      const involved = await Promise.all([...new Set(legs.map((l) => l.wallet_id))].map((id) => findWallet(trx, id)));
+      const involved = await Promise.all(
+        [...new Set(legs.map((l) => l.wallet_id))].map((id) => findWallet(trx, id)),
+      );
       const userIds = involved.filter((w): w is WalletRow => w?.kind === 'user').map((w) => w.id);
       const locked = await lockWallets(trx, userIds);
       // Net effect per user wallet: a reversal that would push one below its limit, or touch a

@@ -14,7 +14,10 @@ afterAll(async () => {
 const dep = (id: string, amount: unknown, currency: unknown = 'USD', key = randomUUID()) =>
   h.call('POST', `/internal/wallets/${id}/deposits`, { body: { amount, currency, reference: 'ref' }, key });
 const wd = (id: string, amount: unknown, currency: unknown = 'USD', key = randomUUID()) =>
-  h.call('POST', `/internal/wallets/${id}/withdrawals`, { body: { amount, currency, reference: 'ref' }, key });
+  h.call('POST', `/internal/wallets/${id}/withdrawals`, {
+    body: { amount, currency, reference: 'ref' },
+    key,
+  });
 
 describe('deposits and withdrawals', () => {
   it('deposits from funding and withdraws to settlement', async () => {
@@ -34,7 +37,20 @@ describe('deposits and withdrawals', () => {
 
   it('rejects bad amounts and currencies without moving money', async () => {
     const w = await h.wallet('USD', 500n);
-    const bad: unknown[] = ['0', '-5', '1.5', '10.00', 'abc', '', 100, '9223372036854775808', '99999999999999999999', '1e3', '007', null];
+    const bad: unknown[] = [
+      '0',
+      '-5',
+      '1.5',
+      '10.00',
+      'abc',
+      '',
+      100,
+      '9223372036854775808',
+      '99999999999999999999',
+      '1e3',
+      '007',
+      null,
+    ];
     for (const amount of bad) {
       for (const op of [dep, wd]) {
         const res = await op(w, amount);
@@ -66,7 +82,10 @@ describe('deposits and withdrawals', () => {
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('amount_out_of_range');
     expect((await h.balance(w)).posted).toBe(max);
-    const undo = await h.call('POST', `/internal/transactions/${big.body.transaction_id}/reverse`, { body: { reason: 'test' }, key: randomUUID() });
+    const undo = await h.call('POST', `/internal/transactions/${big.body.transaction_id}/reverse`, {
+      body: { reason: 'test' },
+      key: randomUUID(),
+    });
     expect(undo.status).toBe(201);
     expect((await h.balance(w)).posted).toBe('0');
   });
@@ -128,21 +147,36 @@ describe('reversals', () => {
   it('reverses a deposit once, refusing when the balance no longer covers it', async () => {
     const w = await h.wallet('USD');
     const d = await dep(w, '300');
-    const r = await h.call('POST', `/internal/transactions/${d.body.transaction_id}/reverse`, { body: { reason: 'chargeback' }, key: randomUUID() });
+    const r = await h.call('POST', `/internal/transactions/${d.body.transaction_id}/reverse`, {
+      body: { reason: 'chargeback' },
+      key: randomUUID(),
+    });
     expect(r.status).toBe(201);
     expect((await h.balance(w)).posted).toBe('0');
-    const twice = await h.call('POST', `/internal/transactions/${d.body.transaction_id}/reverse`, { body: { reason: 'again' }, key: randomUUID() });
+    const twice = await h.call('POST', `/internal/transactions/${d.body.transaction_id}/reverse`, {
+      body: { reason: 'again' },
+      key: randomUUID(),
+    });
     expect(twice.status).toBe(409);
     expect(twice.body.code).toBe('reversal_not_possible');
-    const ofReversal = await h.call('POST', `/internal/transactions/${r.body.transaction_id}/reverse`, { body: { reason: 'x' }, key: randomUUID() });
+    const ofReversal = await h.call('POST', `/internal/transactions/${r.body.transaction_id}/reverse`, {
+      body: { reason: 'x' },
+      key: randomUUID(),
+    });
     expect(ofReversal.body.code).toBe('reversal_not_possible');
 
     const d2 = await dep(w, '300');
     await wd(w, '200');
-    const refused = await h.call('POST', `/internal/transactions/${d2.body.transaction_id}/reverse`, { body: { reason: 'x' }, key: randomUUID() });
+    const refused = await h.call('POST', `/internal/transactions/${d2.body.transaction_id}/reverse`, {
+      body: { reason: 'x' },
+      key: randomUUID(),
+    });
     expect(refused.body.code).toBe('reversal_not_possible');
     expect(await h.balance(w)).toEqual({ posted: '100', pending: '0', available: '100' });
-    const missing = await h.call('POST', `/internal/transactions/${randomUUID()}/reverse`, { body: { reason: 'x' }, key: randomUUID() });
+    const missing = await h.call('POST', `/internal/transactions/${randomUUID()}/reverse`, {
+      body: { reason: 'x' },
+      key: randomUUID(),
+    });
     expect(missing.status).toBe(404);
   });
 
@@ -151,7 +185,10 @@ describe('reversals', () => {
     const d = await dep(w, '300');
     const results = await Promise.all(
       Array.from({ length: 8 }, () =>
-        h.call('POST', `/internal/transactions/${d.body.transaction_id}/reverse`, { body: { reason: 'dup' }, key: randomUUID() }),
+        h.call('POST', `/internal/transactions/${d.body.transaction_id}/reverse`, {
+          body: { reason: 'dup' },
+          key: randomUUID(),
+        }),
       ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
@@ -162,19 +199,36 @@ describe('reversals', () => {
 describe('outgoing volume', () => {
   it('sums captured outgoing transfers since a time', async () => {
     const user = randomUUID();
-    const from = (await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID() })).body.id;
+    const from = (
+      await h.call('POST', '/internal/wallets', {
+        body: { user_id: user, currency: 'USD' },
+        key: randomUUID(),
+      })
+    ).body.id;
     await dep(from, '1000');
     const to = await h.wallet('USD');
     const since = new Date(Date.now() - 1000).toISOString();
     for (const amount of ['100', '250']) {
-      const hold = await h.call('POST', '/internal/holds', { body: { wallet_id: from, amount, currency: 'USD', transfer_id: randomUUID() }, key: randomUUID() });
-      await h.call('POST', `/internal/holds/${hold.body.id}/capture`, { body: { to_wallet_id: to }, key: randomUUID() });
+      const hold = await h.call('POST', '/internal/holds', {
+        body: { wallet_id: from, amount, currency: 'USD', transfer_id: randomUUID() },
+        key: randomUUID(),
+      });
+      await h.call('POST', `/internal/holds/${hold.body.id}/capture`, {
+        body: { to_wallet_id: to },
+        key: randomUUID(),
+      });
     }
     await wd(from, '10');
-    const v = await h.call('GET', `/internal/users/${user}/volume?currency=USD&since=${encodeURIComponent(since)}`);
+    const v = await h.call(
+      'GET',
+      `/internal/users/${user}/volume?currency=USD&since=${encodeURIComponent(since)}`,
+    );
     expect(v.status).toBe(200);
     expect(v.body.amount).toBe('350');
-    const later = await h.call('GET', `/internal/users/${user}/volume?currency=USD&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    const later = await h.call(
+      'GET',
+      `/internal/users/${user}/volume?currency=USD&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+    );
     expect(later.body.amount).toBe('0');
     const bad = await h.call('GET', `/internal/users/${user}/volume?currency=USD&since=yesterday`);
     expect(bad.status).toBe(400);

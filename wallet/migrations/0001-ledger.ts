@@ -28,8 +28,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       -- their overdraft limit (0 unless an operator granted one).
       constraint wallets_available_non_negative check (kind = 'system' or posted - pending + overdraft_limit >= 0)
     )`.execute(db);
-  await sql`create unique index wallets_user_currency on wallets (user_id, currency) where kind = 'user'`.execute(db);
-  await sql`create unique index wallets_system_currency on wallets (system_name, currency) where kind = 'system'`.execute(db);
+  await sql`create unique index wallets_user_currency on wallets (user_id, currency) where kind = 'user'`.execute(
+    db,
+  );
+  await sql`create unique index wallets_system_currency on wallets (system_name, currency) where kind = 'system'`.execute(
+    db,
+  );
 
   await sql`
     create table chain_head (
@@ -141,7 +145,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['outbox', 'idempotency_keys', 'holds', 'postings', 'journal_transactions', 'chain_head', 'wallets']) {
+  for (const table of [
+    'outbox',
+    'idempotency_keys',
+    'holds',
+    'postings',
+    'journal_transactions',
+    'chain_head',
+    'wallets',
+  ]) {
     await sql`drop table if exists ${sql.table(table)} cascade`.execute(db);
   }
   await sql`drop function if exists velora_append_only cascade`.execute(db);

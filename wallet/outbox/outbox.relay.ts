@@ -40,7 +40,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, mongo, log } = options;
   const batchSize = options.batchSize ?? 200;
   const registers = options.registry ? [options.registry] : [];
-  const relayed = new Counter({ name: 'wallet_outbox_relayed_total', help: 'Outbox rows written to MongoDB', registers });
+  const relayed = new Counter({
+    name: 'wallet_outbox_relayed_total',
+    help: 'Outbox rows written to MongoDB',
+    registers,
+  });
   const lag = new Gauge({
     name: 'wallet_outbox_lag_seconds',
     help: 'Age of the oldest outbox row not yet in MongoDB (0 when drained)',
@@ -53,8 +57,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
     },
   });
-  const pending = new Gauge({ name: 'wallet_outbox_pending', help: 'Outbox rows waiting for the relay', registers });
-  const failures = new Counter({ name: 'wallet_outbox_relay_failures_total', help: 'Failed relay batches', registers });
+  const pending = new Gauge({
+    name: 'wallet_outbox_pending',
+    help: 'Outbox rows waiting for the relay',
+    registers,
+  });
+  const failures = new Counter({
+    name: 'wallet_outbox_relay_failures_total',
+    help: 'Failed relay batches',
+    registers,
+  });
   void lag;
 
   async function writeBatch(rows: readonly OutboxRow[]): Promise<void> {
@@ -153,7 +165,9 @@ function toMongoDocument(row: OutboxRow): Record<string, unknown> {
 /** True when every failed write of an unordered insert was a duplicate `_id` (already relayed). */
 function onlyDuplicates(err: unknown): boolean {
   if (err instanceof MongoBulkWriteError) {
-    const errors = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as { code: unknown }[];
+    const errors = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as {
+      code: unknown;
+    }[];
     return errors.length > 0 && errors.every((e) => e.code === DUPLICATE_KEY);
   }
   return err instanceof MongoServerError && err.code === DUPLICATE_KEY;

@@ -27,7 +27,10 @@ async function userPostingIds(walletIds: string[]): Promise<string[]> {
 /** Every posting of these wallets is in MongoDB exactly once, and nothing else is. */
 async function expectExactlyOnce(walletIds: string[]) {
   const ids = await userPostingIds(walletIds);
-  const docs = await h.mongo.collection<{ _id: string }>(HISTORY).find({ wallet_id: { $in: walletIds } }, { projection: { _id: 1 } }).toArray();
+  const docs = await h.mongo
+    .collection<{ _id: string }>(HISTORY)
+    .find({ wallet_id: { $in: walletIds } }, { projection: { _id: 1 } })
+    .toArray();
   expect(docs).toHaveLength(ids.length);
   expect(new Set(docs.map((d) => d._id))).toEqual(new Set(ids));
 }
@@ -103,16 +106,23 @@ describe('outbox relay', () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const first = startWalletProcess(port);
     // Kill as soon as the first documents of this test reach MongoDB: the relay is mid-drain.
-    await until('the relay to start writing', async () => (await h.mongo.collection(HISTORY).countDocuments({ wallet_id: { $in: wallets } })) > 0);
+    await until(
+      'the relay to start writing',
+      async () => (await h.mongo.collection(HISTORY).countDocuments({ wallet_id: { $in: wallets } })) > 0,
+    );
     first.kill('SIGKILL');
     await exited(first);
     const second = startWalletProcess(port);
     try {
-      await until('the health endpoint', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200);
+      await until(
+        'the health endpoint',
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+      );
       const expected = (await userPostingIds(wallets)).length;
       await until(
         'all entries relayed',
-        async () => (await h.mongo.collection(HISTORY).countDocuments({ wallet_id: { $in: wallets } })) >= expected,
+        async () =>
+          (await h.mongo.collection(HISTORY).countDocuments({ wallet_id: { $in: wallets } })) >= expected,
       );
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toMatch(/^wallet_outbox_lag_seconds\{[^}]*\} \d/m);
@@ -121,10 +131,14 @@ describe('outbox relay', () => {
       await exited(second);
     }
     await expectExactlyOnce(wallets);
-    expect(await h.db.selectFrom('outbox').select('id').where('relayed_at', 'is', null).where('collection', '=', 'transaction_history').where(
-      'event_id',
-      'in',
-      await userPostingIds(wallets),
-    ).execute()).toHaveLength(0);
+    expect(
+      await h.db
+        .selectFrom('outbox')
+        .select('id')
+        .where('relayed_at', 'is', null)
+        .where('collection', '=', 'transaction_history')
+        .where('event_id', 'in', await userPostingIds(wallets))
+        .execute(),
+    ).toHaveLength(0);
   });
 });

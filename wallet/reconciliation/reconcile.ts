@@ -15,7 +15,10 @@ async function reconcile(): Promise<number> {
   const mongoClient = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
   try {
     await mongoClient.connect();
-    const report = await createReconciliationService({ db, mongo: mongoClient.db(config.WALLET_MONGO_DB) }).run();
+    const report = await createReconciliationService({
+      db,
+      mongo: mongoClient.db(config.WALLET_MONGO_DB),
+    }).run();
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.ok ? 0 : 1;
   } finally {

@@ -39,7 +39,10 @@ export interface ReconciliationService {
  * (c) every user-wallet posting is in MongoDB once with the same content, (d) the hash chain is
  * intact. Safe to run while traffic flows: no locks beyond the snapshot.
  */
-export function createReconciliationService(deps: { db: Kysely<Database>; mongo: MongoDb }): ReconciliationService {
+export function createReconciliationService(deps: {
+  db: Kysely<Database>;
+  mongo: MongoDb;
+}): ReconciliationService {
   return {
     async run() {
       const discrepancies: Discrepancy[] = [];
@@ -54,7 +57,9 @@ export function createReconciliationService(deps: { db: Kysely<Database>; mongo:
           return { ...balances, transactions: chain, ...mongo };
         });
       // A document whose posting committed after the snapshot is not an anomaly: look again.
-      const unexpected = discrepancies.filter((d) => d.check === 'mongo_unexpected').map((d) => d.document_id);
+      const unexpected = discrepancies
+        .filter((d) => d.check === 'mongo_unexpected')
+        .map((d) => d.document_id);
       if (unexpected.length > 0) {
         const now = await deps.db.selectFrom('postings').select('id').where('id', 'in', unexpected).execute();
         const exists = new Set(now.map((r) => r.id));
@@ -74,13 +79,21 @@ async function checkBalances(trx: Db, out: Discrepancy[]) {
     from journal_transactions t left join postings p on p.transaction_id = t.id
     group by t.id having coalesce(sum(p.amount), 0) <> 0 or count(p.id) < 2`.execute(trx);
   for (const r of unbalanced.rows) {
-    out.push({ check: 'transaction_unbalanced', transaction_id: r.transaction_id, sum: r.total, postings: Number(r.n) });
+    out.push({
+      check: 'transaction_unbalanced',
+      transaction_id: r.transaction_id,
+      sum: r.total,
+      postings: Number(r.n),
+    });
   }
   const byCurrency = await sql<{ currency: string; source: 'postings' | 'wallets'; total: string }>`
     select currency, 'postings' as source, sum(amount)::text as total from postings group by currency having sum(amount) <> 0
     union all
-    select currency, 'wallets', sum(posted)::text from wallets group by currency having sum(posted) <> 0`.execute(trx);
-  for (const r of byCurrency.rows) out.push({ check: 'currency_unbalanced', currency: r.currency, source: r.source, sum: r.total });
+    select currency, 'wallets', sum(posted)::text from wallets group by currency having sum(posted) <> 0`.execute(
+    trx,
+  );
+  for (const r of byCurrency.rows)
+    out.push({ check: 'currency_unbalanced', currency: r.currency, source: r.source, sum: r.total });
 
   const wallets = await sql<{
     id: string;
@@ -99,14 +112,24 @@ async function checkBalances(trx: Db, out: Discrepancy[]) {
     trx,
   );
   for (const w of wallets.rows) {
-    if (w.posted !== w.from_postings) out.push({ check: 'wallet_posted', wallet_id: w.id, stored: w.posted, from_postings: w.from_postings });
-    if (w.pending !== w.from_holds) out.push({ check: 'wallet_pending', wallet_id: w.id, stored: w.pending, from_holds: w.from_holds });
+    if (w.posted !== w.from_postings)
+      out.push({ check: 'wallet_posted', wallet_id: w.id, stored: w.posted, from_postings: w.from_postings });
+    if (w.pending !== w.from_holds)
+      out.push({ check: 'wallet_pending', wallet_id: w.id, stored: w.pending, from_holds: w.from_holds });
     const available = BigInt(w.posted) - BigInt(w.pending);
     if (w.kind === 'user' && available + BigInt(w.overdraft_limit) < 0n) {
-      out.push({ check: 'wallet_negative', wallet_id: w.id, available: available.toString(), overdraft_limit: w.overdraft_limit });
+      out.push({
+        check: 'wallet_negative',
+        wallet_id: w.id,
+        available: available.toString(),
+        overdraft_limit: w.overdraft_limit,
+      });
     }
   }
-  const postings = await trx.selectFrom('postings').select(sql<string>`count(*)::text`.as('n')).executeTakeFirstOrThrow();
+  const postings = await trx
+    .selectFrom('postings')
+    .select(sql<string>`count(*)::text`.as('n'))
+    .executeTakeFirstOrThrow();
   return { wallets: wallets.rows.length, postings: Number(postings.n) };
 }
 
@@ -117,7 +140,13 @@ async function checkChain(trx: Db, out: Discrepancy[]): Promise<number> {
   let after = 0n;
   let count = 0;
   for (;;) {
-    const txs = await trx.selectFrom('journal_transactions').selectAll().where('seq', '>', after).orderBy('seq').limit(1000).execute();
+    const txs = await trx
+      .selectFrom('journal_transactions')
+      .selectAll()
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(1000)
+      .execute();
     if (txs.length === 0) break;
     const legs = await trx
       .selectFrom('postings')
@@ -133,8 +162,14 @@ async function checkChain(trx: Db, out: Discrepancy[]): Promise<number> {
     for (const tx of txs) {
       count++;
       const at = { seq: tx.seq.toString(), transaction_id: tx.id };
-      if (tx.seq !== expectedSeq) out.push({ check: 'hash_chain', ...at, problem: `expected sequence ${expectedSeq}` });
-      if (tx.prev_hash !== prevHash) out.push({ check: 'hash_chain', ...at, problem: 'prev_hash does not match the previous transaction' });
+      if (tx.seq !== expectedSeq)
+        out.push({ check: 'hash_chain', ...at, problem: `expected sequence ${expectedSeq}` });
+      if (tx.prev_hash !== prevHash)
+        out.push({
+          check: 'hash_chain',
+          ...at,
+          problem: 'prev_hash does not match the previous transaction',
+        });
       if (journalHash(tx, byTx.get(tx.id) ?? []) !== tx.hash) {
         out.push({ check: 'hash_chain', ...at, problem: 'hash does not match the transaction content' });
       }
@@ -145,7 +180,12 @@ async function checkChain(trx: Db, out: Discrepancy[]): Promise<number> {
   }
   const head = await trx.selectFrom('chain_head').selectAll().executeTakeFirstOrThrow();
   if (head.seq !== after || head.last_hash !== prevHash) {
-    out.push({ check: 'hash_chain', seq: head.seq.toString(), transaction_id: '', problem: 'chain head does not match the last transaction' });
+    out.push({
+      check: 'hash_chain',
+      seq: head.seq.toString(),
+      transaction_id: '',
+      problem: 'chain head does not match the last transaction',
+    });
   }
   return count;
 }
@@ -180,7 +220,13 @@ async function checkMongo(trx: Db, mongo: MongoDb, out: Discrepancy[]) {
       continue;
     }
     if (found.length === 0) {
-      if (p.relayed) out.push({ check: 'mongo_missing', posting_id: p.id, transaction_id: p.transaction_id, wallet_id: p.wallet_id });
+      if (p.relayed)
+        out.push({
+          check: 'mongo_missing',
+          posting_id: p.id,
+          transaction_id: p.transaction_id,
+          wallet_id: p.wallet_id,
+        });
       else pending++;
       continue;
     }
@@ -194,9 +240,11 @@ async function checkMongo(trx: Db, mongo: MongoDb, out: Discrepancy[]) {
     };
     for (const [field, value] of Object.entries(want)) {
       const got = String((doc as unknown as Record<string, unknown>)[field]);
-      if (got !== value) out.push({ check: 'mongo_mismatch', posting_id: p.id, field, expected: value, found: got });
+      if (got !== value)
+        out.push({ check: 'mongo_mismatch', posting_id: p.id, field, expected: value, found: got });
     }
   }
-  for (const id of byId.keys()) if (!expected.has(id)) out.push({ check: 'mongo_unexpected', document_id: id });
+  for (const id of byId.keys())
+    if (!expected.has(id)) out.push({ check: 'mongo_unexpected', document_id: id });
   return { mongo_documents: docs.length, pending_relay: pending };
 }

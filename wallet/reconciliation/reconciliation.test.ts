@@ -16,7 +16,11 @@ afterAll(async () => {
 async function report() {
   const res = await h.call('GET', '/internal/reconciliation');
   expect(res.status).toBe(200);
-  return res.body as { ok: boolean; discrepancies: Record<string, string>[]; checked: Record<string, number> };
+  return res.body as {
+    ok: boolean;
+    discrepancies: Record<string, string>[];
+    checked: Record<string, number>;
+  };
 }
 
 /** Runs a statement with the append-only triggers off, as an attacker with table rights could. */
@@ -39,15 +43,27 @@ describe('reconciliation', () => {
     a = await h.wallet('USD');
     b = await h.wallet('USD');
     depositTx = (
-      await h.call('POST', `/internal/wallets/${a}/deposits`, { body: { amount: '1000', currency: 'USD', reference: 'r' }, key: randomUUID() })
+      await h.call('POST', `/internal/wallets/${a}/deposits`, {
+        body: { amount: '1000', currency: 'USD', reference: 'r' },
+        key: randomUUID(),
+      })
     ).body.transaction_id;
     const hold = await h.call('POST', '/internal/holds', {
       body: { wallet_id: a, amount: '400', currency: 'USD', transfer_id: 't' },
       key: randomUUID(),
     });
-    await h.call('POST', `/internal/holds/${hold.body.id}/capture`, { body: { to_wallet_id: b, amount: '250' }, key: randomUUID() });
-    await h.call('POST', '/internal/holds', { body: { wallet_id: a, amount: '100', currency: 'USD', transfer_id: 't2' }, key: randomUUID() });
-    await h.call('POST', `/internal/wallets/${b}/withdrawals`, { body: { amount: '50', currency: 'USD', reference: 'w' }, key: randomUUID() });
+    await h.call('POST', `/internal/holds/${hold.body.id}/capture`, {
+      body: { to_wallet_id: b, amount: '250' },
+      key: randomUUID(),
+    });
+    await h.call('POST', '/internal/holds', {
+      body: { wallet_id: a, amount: '100', currency: 'USD', transfer_id: 't2' },
+      key: randomUUID(),
+    });
+    await h.call('POST', `/internal/wallets/${b}/withdrawals`, {
+      body: { amount: '50', currency: 'USD', reference: 'w' },
+      key: randomUUID(),
+    });
     await h.relay.drainAll();
   });
 
@@ -60,18 +76,31 @@ describe('reconciliation', () => {
   });
 
   it('names the missing, unexpected and altered MongoDB entries', async () => {
-    const postings = await h.db.selectFrom('postings').select(['id', 'wallet_id']).where('wallet_id', '=', b).execute();
+    const postings = await h.db
+      .selectFrom('postings')
+      .select(['id', 'wallet_id'])
+      .where('wallet_id', '=', b)
+      .execute();
     const [first, second] = postings;
     await h.mongo.collection<{ _id: string }>(HISTORY).deleteOne({ _id: first!.id });
-    await h.mongo.collection<{ _id: string }>(HISTORY).updateOne({ _id: second!.id }, { $set: { amount: '999999' } });
+    await h.mongo
+      .collection<{ _id: string }>(HISTORY)
+      .updateOne({ _id: second!.id }, { $set: { amount: '999999' } });
     const stray = randomUUID();
-    await h.mongo.collection<{ _id: string; wallet_id: string }>(HISTORY).insertOne({ _id: stray, wallet_id: b });
+    await h.mongo
+      .collection<{ _id: string; wallet_id: string }>(HISTORY)
+      .insertOne({ _id: stray, wallet_id: b });
     const r = await report();
     expect(r.ok).toBe(false);
     expect(r.discrepancies).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ check: 'mongo_missing', posting_id: first!.id, wallet_id: b }),
-        expect.objectContaining({ check: 'mongo_mismatch', posting_id: second!.id, field: 'amount', found: '999999' }),
+        expect.objectContaining({
+          check: 'mongo_mismatch',
+          posting_id: second!.id,
+          field: 'amount',
+          found: '999999',
+        }),
         { check: 'mongo_unexpected', document_id: stray },
       ]),
     );
@@ -80,22 +109,39 @@ describe('reconciliation', () => {
     await h.mongo.collection<{ _id: string }>(HISTORY).deleteOne({ _id: stray });
     await h.db.updateTable('outbox').set({ relayed_at: null }).where('event_id', 'in', [first!.id]).execute();
     await h.mongo.collection<{ _id: string }>(HISTORY).deleteOne({ _id: second!.id });
-    await h.db.updateTable('outbox').set({ relayed_at: null }).where('event_id', 'in', [second!.id]).execute();
+    await h.db
+      .updateTable('outbox')
+      .set({ relayed_at: null })
+      .where('event_id', 'in', [second!.id])
+      .execute();
     await h.relay.drainAll();
     expect((await report()).ok).toBe(true);
   });
 
   it('names a wallet whose stored balances disagree with postings and holds', async () => {
-    await h.db.updateTable('wallets').set({ posted: sql`posted + 5`, pending: sql`pending + 7` }).where('id', '=', a).execute();
+    await h.db
+      .updateTable('wallets')
+      .set({ posted: sql`posted + 5`, pending: sql`pending + 7` })
+      .where('id', '=', a)
+      .execute();
     const r = await report();
     expect(r.discrepancies).toEqual(
       expect.arrayContaining([
         { check: 'wallet_posted', wallet_id: a, stored: '755', from_postings: '750' },
         { check: 'wallet_pending', wallet_id: a, stored: '107', from_holds: '100' },
-        expect.objectContaining({ check: 'currency_unbalanced', currency: 'USD', source: 'wallets', sum: '5' }),
+        expect.objectContaining({
+          check: 'currency_unbalanced',
+          currency: 'USD',
+          source: 'wallets',
+          sum: '5',
+        }),
       ]),
     );
-    await h.db.updateTable('wallets').set({ posted: sql`posted - 5`, pending: sql`pending - 7` }).where('id', '=', a).execute();
+    await h.db
+      .updateTable('wallets')
+      .set({ posted: sql`posted - 5`, pending: sql`pending - 7` })
+      .where('id', '=', a)
+      .execute();
     expect((await report()).ok).toBe(true);
   });
 
@@ -110,29 +156,57 @@ describe('reconciliation', () => {
     const r = await report();
     const checks = r.discrepancies.map((d) => d.check);
     expect(checks).toEqual(
-      expect.arrayContaining(['transaction_unbalanced', 'currency_unbalanced', 'wallet_posted', 'mongo_mismatch', 'hash_chain']),
+      expect.arrayContaining([
+        'transaction_unbalanced',
+        'currency_unbalanced',
+        'wallet_posted',
+        'mongo_mismatch',
+        'hash_chain',
+      ]),
     );
     expect(r.discrepancies).toContainEqual(
-      expect.objectContaining({ check: 'hash_chain', transaction_id: depositTx, problem: 'hash does not match the transaction content' }),
+      expect.objectContaining({
+        check: 'hash_chain',
+        transaction_id: depositTx,
+        problem: 'hash does not match the transaction content',
+      }),
     );
     await tamper('postings', sql`update postings set amount = amount - 1 where id = ${posting.id}`);
     expect((await report()).ok).toBe(true);
   });
 
   it('detects a rewritten transaction even when its hash was recomputed: the next link breaks', async () => {
-    const tx = await h.db.selectFrom('journal_transactions').selectAll().where('id', '=', depositTx).executeTakeFirstOrThrow();
-    await tamper('journal_transactions', sql`update journal_transactions set reference = 'forged', hash = ${'f'.repeat(64)} where id = ${depositTx}`);
+    const tx = await h.db
+      .selectFrom('journal_transactions')
+      .selectAll()
+      .where('id', '=', depositTx)
+      .executeTakeFirstOrThrow();
+    await tamper(
+      'journal_transactions',
+      sql`update journal_transactions set reference = 'forged', hash = ${'f'.repeat(64)} where id = ${depositTx}`,
+    );
     const r = await report();
     expect(r.discrepancies).toContainEqual(
-      expect.objectContaining({ check: 'hash_chain', seq: String(tx.seq + 1n), problem: 'prev_hash does not match the previous transaction' }),
+      expect.objectContaining({
+        check: 'hash_chain',
+        seq: String(tx.seq + 1n),
+        problem: 'prev_hash does not match the previous transaction',
+      }),
     );
-    await tamper('journal_transactions', sql`update journal_transactions set reference = ${tx.reference}, hash = ${tx.hash} where id = ${depositTx}`);
+    await tamper(
+      'journal_transactions',
+      sql`update journal_transactions set reference = ${tx.reference}, hash = ${tx.hash} where id = ${depositTx}`,
+    );
     expect((await report()).ok).toBe(true);
   });
 
   it('journal rows are append-only and every journal transaction must balance', async () => {
-    await expect(sql`update postings set amount = 1 where wallet_id = ${a}`.execute(h.db)).rejects.toThrow(/append-only/);
-    await expect(sql`delete from journal_transactions where id = ${depositTx}`.execute(h.db)).rejects.toThrow(/append-only/);
+    await expect(sql`update postings set amount = 1 where wallet_id = ${a}`.execute(h.db)).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(sql`delete from journal_transactions where id = ${depositTx}`.execute(h.db)).rejects.toThrow(
+      /append-only/,
+    );
     await expect(
       sql`update wallets set posted = posted - 10000 where id = ${a}`.execute(h.db),
     ).rejects.toThrow(/wallets_available_non_negative/);

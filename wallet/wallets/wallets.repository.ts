@@ -4,7 +4,11 @@ import type { Db } from '../database.js';
 import type { SystemAccountName, WalletRow, WalletStatus } from './wallets.table.js';
 
 /** Inserts a user wallet unless the user already has one in that currency; returns the new row or undefined. */
-export async function insertUserWallet(db: Db, userId: string, currency: string): Promise<WalletRow | undefined> {
+export async function insertUserWallet(
+  db: Db,
+  userId: string,
+  currency: string,
+): Promise<WalletRow | undefined> {
   return db
     .insertInto('wallets')
     .values({ id: randomUUID(), kind: 'user', user_id: userId, system_name: null, currency })
@@ -17,7 +21,11 @@ export async function findWallet(db: Db, id: string): Promise<WalletRow | undefi
   return db.selectFrom('wallets').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function findUserWallet(db: Db, userId: string, currency: string): Promise<WalletRow | undefined> {
+export async function findUserWallet(
+  db: Db,
+  userId: string,
+  currency: string,
+): Promise<WalletRow | undefined> {
   return db
     .selectFrom('wallets')
     .selectAll()
@@ -45,12 +53,22 @@ export async function listUserWallets(db: Db, userId: string): Promise<WalletRow
 export async function lockWallets(db: Db, ids: readonly string[]): Promise<Map<string, WalletRow>> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return new Map();
-  const rows = await db.selectFrom('wallets').selectAll().where('id', 'in', unique).orderBy('id').forUpdate().execute();
+  const rows = await db
+    .selectFrom('wallets')
+    .selectAll()
+    .where('id', 'in', unique)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
   return new Map(rows.map((r) => [r.id, r]));
 }
 
 /** Returns the id of a system account, creating it on first use (committed on its own). */
-export async function ensureSystemAccount(db: Db, name: SystemAccountName, currency: string): Promise<string> {
+export async function ensureSystemAccount(
+  db: Db,
+  name: SystemAccountName,
+  currency: string,
+): Promise<string> {
   await db
     .insertInto('wallets')
     .values({ id: randomUUID(), kind: 'system', user_id: null, system_name: name, currency })
@@ -67,7 +85,12 @@ export async function ensureSystemAccount(db: Db, name: SystemAccountName, curre
 }
 
 /** Adds deltas to a wallet's balances in one statement and returns the updated row. */
-export async function applyBalanceDelta(db: Db, id: string, postedDelta: bigint, pendingDelta: bigint): Promise<WalletRow> {
+export async function applyBalanceDelta(
+  db: Db,
+  id: string,
+  postedDelta: bigint,
+  pendingDelta: bigint,
+): Promise<WalletRow> {
   return db
     .updateTable('wallets')
     .set({
@@ -80,7 +103,11 @@ export async function applyBalanceDelta(db: Db, id: string, postedDelta: bigint,
     .executeTakeFirstOrThrow();
 }
 
-export async function setWalletStatus(db: Db, id: string, status: WalletStatus): Promise<WalletRow | undefined> {
+export async function setWalletStatus(
+  db: Db,
+  id: string,
+  status: WalletStatus,
+): Promise<WalletRow | undefined> {
   return db
     .updateTable('wallets')
     .set({ status, updated_at: sql<Date>`now()` })
@@ -88,4 +115,13 @@ export async function setWalletStatus(db: Db, id: string, status: WalletStatus):
     .where('kind', '=', 'user')
     .returningAll()
     .executeTakeFirst();
+}
+
+export async function setOverdraftLimit(db: Db, id: string, limit: bigint): Promise<WalletRow> {
+  return db
+    .updateTable('wallets')
+    .set({ overdraft_limit: limit, updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }

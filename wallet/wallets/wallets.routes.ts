@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requireWalletScope } from '../wallet-scopes.js';
-import { currencySchema } from '../../lib/money.js';
+import { MAX_AMOUNT, currencySchema } from '../../lib/money.js';
 import { problemError, respondIdempotently } from '../idempotency/idempotent-route.js';
 import { isUuid, parseBody, parseQuery } from '../request-input.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
@@ -9,6 +9,13 @@ import { WalletError } from './wallets.errors.js';
 import { toWalletView, type WalletService } from './wallets.service.js';
 
 const createBody = z.object({ user_id: z.uuid(), currency: currencySchema });
+const overdraftBody = z.object({
+  limit: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a non-negative integer in minor units written as a string')
+    .transform(BigInt)
+    .refine((n) => n <= MAX_AMOUNT, 'exceeds the largest supported amount'),
+});
 const listQuery = z.object({ user_id: z.uuid() });
 
 /** `/internal/wallets`: create, read, list, freeze. */
@@ -57,5 +64,16 @@ export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
       );
     });
   }
+  app.post('/:id/overdraft', admin, async (c) => {
+    const id = c.req.param('id');
+    const body = await parseBody(c, overdraftBody);
+    return respondIdempotently(
+      c,
+      deps,
+      body,
+      async (trx) => (isUuid(id) ? wallets.setOverdraft(trx, id, body.limit) : WalletError.WalletNotFound),
+      (row) => ({ status: 200, body: toWalletView(row) }),
+    );
+  });
   return app;
 }

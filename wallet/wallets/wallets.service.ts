@@ -6,6 +6,7 @@ import {
   insertUserWallet,
   listUserWallets,
   lockWallets,
+  setOverdraftLimit,
   setWalletStatus,
 } from './wallets.repository.js';
 import type { WalletRow } from './wallets.table.js';
@@ -61,6 +62,11 @@ export interface WalletService {
   listByUser(db: Db, userId: string): Promise<WalletRow[]>;
   /** Operators: a frozen wallet can neither send nor receive. Idempotent. */
   setFrozen(db: Db, id: string, frozen: boolean): Promise<WalletRow | WalletError>;
+  /**
+   * Operators: how far below zero the wallet's available balance may go. Lowering it below what
+   * the wallet already uses is refused (`insufficient_funds`): the constraint would break.
+   */
+  setOverdraft(db: Db, id: string, limit: bigint): Promise<WalletRow | WalletError>;
 }
 
 export function createWalletService(): WalletService {
@@ -69,7 +75,8 @@ export function createWalletService(): WalletService {
       const inserted = await insertUserWallet(db, userId, currency);
       if (inserted) return { wallet: inserted, created: true };
       const existing = await findUserWallet(db, userId, currency);
-      if (!existing) throw new Error(`wallet of ${userId} in ${currency} vanished after a conflicting insert`);
+      if (!existing)
+        throw new Error(`wallet of ${userId} in ${currency} vanished after a conflicting insert`);
       return { wallet: existing, created: false };
     },
     async get(db, id) {
@@ -84,6 +91,12 @@ export function createWalletService(): WalletService {
       if (!row || row.kind !== 'user') return WalletError.WalletNotFound;
       if (row.status === 'closed') return WalletError.WalletClosed;
       return (await setWalletStatus(db, id, frozen ? 'frozen' : 'active')) ?? WalletError.WalletNotFound;
+    },
+    async setOverdraft(db, id, limit) {
+      const row = (await lockWallets(db, [id])).get(id);
+      if (!row || row.kind !== 'user') return WalletError.WalletNotFound;
+      if (row.posted - row.pending + limit < 0n) return WalletError.InsufficientFunds;
+      return setOverdraftLimit(db, id, limit);
     },
   };
 }

@@ -14,13 +14,27 @@ afterAll(async () => {
 describe('wallets', () => {
   it('creates one wallet per user and currency, idempotently', async () => {
     const user = randomUUID();
-    const first = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID() });
+    const first = await h.call('POST', '/internal/wallets', {
+      body: { user_id: user, currency: 'USD' },
+      key: randomUUID(),
+    });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ user_id: user, currency: 'USD', status: 'active', balance: { posted: '0', pending: '0', available: '0' } });
-    const again = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID() });
+    expect(first.body).toMatchObject({
+      user_id: user,
+      currency: 'USD',
+      status: 'active',
+      balance: { posted: '0', pending: '0', available: '0' },
+    });
+    const again = await h.call('POST', '/internal/wallets', {
+      body: { user_id: user, currency: 'USD' },
+      key: randomUUID(),
+    });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
-    const eur = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'EUR' }, key: randomUUID() });
+    const eur = await h.call('POST', '/internal/wallets', {
+      body: { user_id: user, currency: 'EUR' },
+      key: randomUUID(),
+    });
     expect(eur.status).toBe(201);
     const list = await h.call('GET', `/internal/wallets?user_id=${user}`);
     expect(list.status).toBe(200);
@@ -32,7 +46,9 @@ describe('wallets', () => {
   it('creates exactly one wallet when many requests race', async () => {
     const user = randomUUID();
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'JPY' }, key: randomUUID() })),
+      Array.from({ length: 20 }, () =>
+        h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'JPY' }, key: randomUUID() }),
+      ),
     );
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
@@ -67,27 +83,47 @@ describe('wallets', () => {
     const anonymous = await h.app.request('/internal/wallets/' + randomUUID());
     expect(anonymous.status).toBe(401);
     const readOnly = await h.issuer.serviceToken('wallet:read', 'gateway');
-    const denied = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID(), token: readOnly });
+    const denied = await h.call('POST', '/internal/wallets', {
+      body: { user_id: user, currency: 'USD' },
+      key: randomUUID(),
+      token: readOnly,
+    });
     expect(denied.status).toBe(403);
     expect(denied.body.code).toBe('insufficient_scope');
     const noKey = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' } });
     expect(noKey.status).toBe(400);
     expect(noKey.body.code).toBe('idempotency_key_required');
     const writer = await h.issuer.serviceToken('wallet:read wallet:write');
-    const wallet = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID(), token: writer });
-    const freeze = await h.call('POST', `/internal/wallets/${wallet.body.id}/freeze`, { key: randomUUID(), token: writer });
+    const wallet = await h.call('POST', '/internal/wallets', {
+      body: { user_id: user, currency: 'USD' },
+      key: randomUUID(),
+      token: writer,
+    });
+    const freeze = await h.call('POST', `/internal/wallets/${wallet.body.id}/freeze`, {
+      key: randomUUID(),
+      token: writer,
+    });
     expect(freeze.status).toBe(403);
     // Scopes nest (read < write < admin): the gateway creates wallets with wallet:admin.
     const gateway = await h.issuer.serviceToken('wallet:read wallet:admin', 'velora-gateway');
-    const created = await h.call('POST', '/internal/wallets', { body: { user_id: randomUUID(), currency: 'USD' }, key: randomUUID(), token: gateway });
+    const created = await h.call('POST', '/internal/wallets', {
+      body: { user_id: randomUUID(), currency: 'USD' },
+      key: randomUUID(),
+      token: gateway,
+    });
     expect(created.status).toBe(201);
     const otherScope = await h.issuer.serviceToken('auth:internal', 'someone');
-    expect((await h.call('GET', `/internal/wallets/${wallet.body.id}`, { token: otherScope })).status).toBe(403);
+    expect((await h.call('GET', `/internal/wallets/${wallet.body.id}`, { token: otherScope })).status).toBe(
+      403,
+    );
   });
 
   it('freezes and unfreezes (operators only)', async () => {
     const user = randomUUID();
-    const w = await h.call('POST', '/internal/wallets', { body: { user_id: user, currency: 'USD' }, key: randomUUID() });
+    const w = await h.call('POST', '/internal/wallets', {
+      body: { user_id: user, currency: 'USD' },
+      key: randomUUID(),
+    });
     const frozen = await h.call('POST', `/internal/wallets/${w.body.id}/freeze`, { key: randomUUID() });
     expect(frozen.status).toBe(200);
     expect(frozen.body.status).toBe('frozen');
@@ -95,5 +131,34 @@ describe('wallets', () => {
     expect(thawed.body.status).toBe('active');
     const missing = await h.call('POST', `/internal/wallets/${randomUUID()}/freeze`, { key: randomUUID() });
     expect(missing.status).toBe(404);
+  });
+
+  it('lets operators grant an overdraft: the only way below zero, and never beyond it', async () => {
+    const w = await h.wallet('USD', 100n);
+    const set = await h.call('POST', `/internal/wallets/${w}/overdraft`, {
+      body: { limit: '50' },
+      key: randomUUID(),
+    });
+    expect(set.status).toBe(200);
+    expect(set.body.overdraft_limit).toBe('50');
+    const wd = (amount: string) =>
+      h.call('POST', `/internal/wallets/${w}/withdrawals`, {
+        body: { amount, currency: 'USD', reference: 'od' },
+        key: randomUUID(),
+      });
+    expect((await wd('151')).body.code).toBe('insufficient_funds');
+    expect((await wd('150')).status).toBe(201);
+    expect(await h.balance(w)).toEqual({ posted: '-50', pending: '0', available: '-50' });
+    const lower = await h.call('POST', `/internal/wallets/${w}/overdraft`, {
+      body: { limit: '10' },
+      key: randomUUID(),
+    });
+    expect(lower.body.code).toBe('insufficient_funds');
+    for (const limit of ['-1', '1.5', 5]) {
+      expect(
+        (await h.call('POST', `/internal/wallets/${w}/overdraft`, { body: { limit }, key: randomUUID() }))
+          .status,
+      ).toBe(400);
+    }
   });
 });
