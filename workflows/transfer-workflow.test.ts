@@ -131,8 +131,8 @@ describe('transferWorkflow', () => {
     expect(step(result, 'capture').status).toBe('pending');
     expect(fake.balance(w.from)).toEqual({ available: 1_000n, posted: 1_000n });
     expect(fake.balance(w.to)).toEqual({ available: 0n, posted: 0n });
-    // The undo registered before reserve looks for a hold under the step's key and finds none.
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'release:none', 'finalize']);
+    // The wallet refused the hold, so the undo registered before reserve has nothing to release.
+    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'finalize']);
     await recordHistory(handle, 'transfer-insufficient-funds');
   });
 

@@ -304,9 +304,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       // Registered before the step: if reserve times out after the wallet placed the hold, the
       // release finds it again by the reserve step's idempotency key.
       saga.add('reserve', async () => {
-        const res = await releaseFunds({ ...reserveInput, ...(holdId === undefined ? {} : { hold_id: holdId }) });
-        // A reserve the wallet refused left nothing to undo: it stays `failed`.
-        updateStep('reserve', { status: res.released || !reserveRefused ? 'compensated' : 'failed' });
+        // A refusal (insufficient funds, frozen…) is the wallet's answer for that key: no hold
+        // exists under it, so there is nothing to undo and the step stays `failed`.
+        if (reserveRefused) return;
+        await releaseFunds({ ...reserveInput, ...(holdId === undefined ? {} : { hold_id: holdId }) });
+        updateStep('reserve', { status: 'compensated' });
       });
       try {
         holdId = (await runStep('reserve', () => reserveFunds(reserveInput))).hold_id;
