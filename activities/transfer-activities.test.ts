@@ -197,6 +197,13 @@ describe('money-moving steps', () => {
     expect(sent[0]!.body).toEqual(reserveInput);
   });
 
+  it('release of an unseen hold past its expiry leaves it to the sweep', async () => {
+    const { sent, activities, env } = setup({ wallet: () => ok({ id: 'h7' }, 201) });
+    const expired = { ...reserveInput, expires_at: '2026-06-01T11:59:00.000Z' };
+    expect(await env().run(activities.releaseFunds, expired)).toEqual({ released: false, attempt: 1 });
+    expect(sent).toEqual([]);
+  });
+
   it('release finds nothing to undo when the replayed reserve is refused', async () => {
     const { sent, activities, env } = setup({ wallet: () => refuse(422, 'insufficient_funds') });
     expect(await env().run(activities.releaseFunds, reserveInput)).toEqual({ released: false, attempt: 1 });

@@ -101,7 +101,7 @@ export interface FinalizeInput {
 }
 
 /** Domain codes of the reserve call after which no hold exists under the step's key. */
-const NO_HOLD_CODES = new Set(['insufficient_funds', 'wallet_frozen', 'wallet_not_found', 'currency_mismatch']);
+const NO_HOLD_CODES = new Set(['insufficient_funds', 'wallet_frozen', 'wallet_not_found', 'currency_mismatch', 'invalid_expiry']);
 
 export function createTransferActivities(deps: TransferActivityDeps) {
   const now = deps.now ?? (() => new Date());
@@ -207,6 +207,11 @@ export function createTransferActivities(deps: TransferActivityDeps) {
    */
   async function releaseFunds(input: ReleaseInput): Promise<ReleaseResult> {
     let holdId = input.hold_id;
+    if (holdId === undefined && Date.parse(input.expires_at) <= now().getTime()) {
+      // Past its expiry the wallet would refuse the replayed request, and any hold placed under
+      // the key is expired (or about to be) by the sweep: the funds are free either way.
+      return { released: false, attempt: currentAttempt() };
+    }
     if (holdId === undefined) {
       try {
         holdId = (await createHold(input)).id;
@@ -220,8 +225,8 @@ export function createTransferActivities(deps: TransferActivityDeps) {
         idempotencyKey: idempotencyKey('release'),
       });
     } catch (err) {
-      // Expired by the sweep in the meantime: nothing is reserved any more, which is the goal.
-      if (isCode(err, 'hold_not_active')) return { released: false, attempt: currentAttempt() };
+      // Expired by the sweep in the meantime (or never there): nothing is reserved, which is the goal.
+      if (isCode(err, 'hold_not_active') || isCode(err, 'hold_not_found')) return { released: false, attempt: currentAttempt() };
       throw err;
     }
     return { released: true, attempt: currentAttempt() };
