@@ -36,13 +36,31 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
       cors({
         origin: [...deps.config.CORS_ORIGINS],
         allowMethods: ['GET', 'POST', 'OPTIONS'],
-        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'prefer', 'x-request-id', 'traceparent'],
-        exposeHeaders: ['x-request-id', 'location', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'preference-applied'],
+        allowHeaders: [
+          'authorization',
+          'content-type',
+          'idempotency-key',
+          'prefer',
+          'x-request-id',
+          'traceparent',
+        ],
+        exposeHeaders: [
+          'x-request-id',
+          'location',
+          'retry-after',
+          'ratelimit-limit',
+          'ratelimit-remaining',
+          'ratelimit-reset',
+          'preference-applied',
+        ],
         maxAge: 600,
       }),
     );
   }
-  app.use('*', rateLimit(deps.rateLimiter, 'ip', (c) => (UNMETERED.has(c.req.path) ? undefined : c.var.clientIp)));
+  app.use(
+    '*',
+    rateLimit(deps.rateLimiter, 'ip', (c) => (UNMETERED.has(c.req.path) ? undefined : c.var.clientIp)),
+  );
   app.use('*', jsonDepthLimit());
 
   const api = createRouter();

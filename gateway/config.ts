@@ -34,6 +34,8 @@ export const gatewayConfigSchema = z.object({
   RATE_LIMIT_IP_PER_MINUTE: env.int(600),
   RATE_LIMIT_AUTH_PER_MINUTE: env.int(20),
   RATE_LIMIT_USER_PER_MINUTE: env.int(300),
+  /** Bound on each Temporal RPC (start, describe, list), so an outage is a fast 503. */
+  TEMPORAL_RPC_TIMEOUT_MS: env.int(5000),
   /** How long register / deposit wait for their workflow before answering. */
   WORKFLOW_WAIT_MS: env.int(20_000),
 });

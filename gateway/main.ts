@@ -25,7 +25,9 @@ const redis = createClient({
   socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(retries * 100, 2000) },
 });
 redis.on('error', (err: unknown) => log.warn({ err }, 'redis error'));
-await redis.connect().catch((err: unknown) => log.error({ err }, 'redis not reachable at start; retrying in background'));
+await redis
+  .connect()
+  .catch((err: unknown) => log.error({ err }, 'redis not reachable at start; retrying in background'));
 
 // Lazy: the gateway starts (and answers 503 on Temporal routes) even while Temporal is down.
 const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });

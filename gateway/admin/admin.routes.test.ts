@@ -16,12 +16,20 @@ describe('POST /v1/admin/wallets/:wallet_id/deposits', () => {
     const walletId = randomUUID();
     const key = randomUUID();
     const json = body();
-    const first = await h.request(`/v1/admin/wallets/${walletId}/deposits`, { method: 'POST', headers: { ...admin.auth, 'idempotency-key': key }, json });
+    const first = await h.request(`/v1/admin/wallets/${walletId}/deposits`, {
+      method: 'POST',
+      headers: { ...admin.auth, 'idempotency-key': key },
+      json,
+    });
     expect(first.status).toBe(201);
     const credited = await first.json();
     expect(credited).toMatchObject({ status: 'completed', transaction_id: expect.any(String) });
 
-    const again = await h.request(`/v1/admin/wallets/${walletId}/deposits`, { method: 'POST', headers: { ...admin.auth, 'idempotency-key': key }, json });
+    const again = await h.request(`/v1/admin/wallets/${walletId}/deposits`, {
+      method: 'POST',
+      headers: { ...admin.auth, 'idempotency-key': key },
+      json,
+    });
     expect(again.status).toBe(201);
     const replay = await again.json();
     expect(replay.deposit_id).toBe(credited.deposit_id);
@@ -61,10 +69,18 @@ describe('POST /v1/admin/wallets/:wallet_id/deposits', () => {
 
   it('requires an Idempotency-Key and a valid body', async () => {
     const admin = await h.user({ roles: ['admin'] });
-    const missing = await h.request(`/v1/admin/wallets/${randomUUID()}/deposits`, { method: 'POST', headers: admin.auth, json: body() });
+    const missing = await h.request(`/v1/admin/wallets/${randomUUID()}/deposits`, {
+      method: 'POST',
+      headers: admin.auth,
+      json: body(),
+    });
     expect(missing.status).toBe(400);
     expect((await missing.json()).code).toBe('idempotency_key_required');
-    for (const json of [{ ...body(), amount: '-5' }, { ...body(), balance: '1' }, { ...body(), currency: 'usd' }]) {
+    for (const json of [
+      { ...body(), amount: '-5' },
+      { ...body(), balance: '1' },
+      { ...body(), currency: 'usd' },
+    ]) {
       const res = await h.request(`/v1/admin/wallets/${randomUUID()}/deposits`, {
         method: 'POST',
         headers: { ...admin.auth, 'idempotency-key': randomUUID() },

@@ -28,8 +28,14 @@ const deposit = createRoute({
     body: { required: true, content: { 'application/json': { schema: DepositBody } } },
   },
   responses: {
-    201: { description: 'credited (the wallet service answer, plus deposit_id)', content: { 'application/json': { schema: DepositResult } } },
-    202: { description: 'accepted, still running', content: { 'application/json': { schema: DepositResult } } },
+    201: {
+      description: 'credited (the wallet service answer, plus deposit_id)',
+      content: { 'application/json': { schema: DepositResult } },
+    },
+    202: {
+      description: 'accepted, still running',
+      content: { 'application/json': { schema: DepositResult } },
+    },
     ...problemResponses(400, 401, 403, 404, 409, 422, 429, 503),
   },
 });
@@ -38,10 +44,17 @@ const deposit = createRoute({
 export function createAdminRoutes(deps: GatewayDeps) {
   const app = createRouter();
   app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
-  app.use('*', rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject));
+  app.use(
+    '*',
+    rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject),
+  );
   app.use('*', async (c, next) => {
     if (!mayDeposit(c.var.principal)) {
-      throw new ProblemError(403, 'forbidden', 'this route requires the admin role or a deposit service scope');
+      throw new ProblemError(
+        403,
+        'forbidden',
+        'this route requires the admin role or a deposit service scope',
+      );
     }
     await next();
   });
@@ -55,15 +68,27 @@ export function createAdminRoutes(deps: GatewayDeps) {
     const amount = body.amount.toString();
     const hash = requestHash({ wallet_id, amount, currency: body.currency, reference: body.reference });
     const { handle } = await startIdempotent(deps.temporal, {
+      rpcTimeoutMs: deps.config.TEMPORAL_RPC_TIMEOUT_MS,
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
       workflowType: DEPOSIT_WORKFLOW,
       workflowId: `deposit-${depositId}`,
-      args: [{ wallet_id, amount, currency: body.currency, reference: body.reference, requested_by: principal.subject }],
+      args: [
+        {
+          wallet_id,
+          amount,
+          currency: body.currency,
+          reference: body.reference,
+          requested_by: principal.subject,
+        },
+      ],
       requestHash: hash,
       memo: { requested_by: principal.subject, request_id: c.var.requestId, traceparent: c.var.traceparent },
     });
     try {
-      const result = await deps.temporal.withDeadline(Date.now() + deps.config.WORKFLOW_WAIT_MS, () => handle.result() as Promise<unknown>);
+      const result = await deps.temporal.withDeadline(
+        Date.now() + deps.config.WORKFLOW_WAIT_MS,
+        () => handle.result() as Promise<unknown>,
+      );
       const extra = result && typeof result === 'object' ? (result as Record<string, unknown>) : {};
       return c.json({ ...extra, deposit_id: depositId, status: 'completed' as const }, 201);
     } catch (err) {
@@ -71,7 +96,8 @@ export function createAdminRoutes(deps: GatewayDeps) {
         const code = applicationFailureType(err) ?? 'deposit_failed';
         throw new ProblemError(DOMAIN_STATUS[code] ?? 422, code, 'the deposit was refused');
       }
-      if (isGrpcDeadlineError(err)) return c.json({ deposit_id: depositId, status: 'processing' as const }, 202);
+      if (isGrpcDeadlineError(err))
+        return c.json({ deposit_id: depositId, status: 'processing' as const }, 202);
       throw err;
     }
   });

@@ -11,7 +11,7 @@ describe('/v1/auth', () => {
   it('registers through the onboarding saga and answers 201 { user_id, wallet_id, status }', async () => {
     const res = await h.request('/v1/auth/register', {
       method: 'POST',
-      json: { email: 'ada@example.com', password: 'correct horse battery staple', phone: '+44 20 7946 0958' },
+      json: { email: 'ada@example.com', password: 'correct horse battery staple', phone: '+442079460958' },
     });
     expect(res.status).toBe(201);
     const body = await res.json();
@@ -22,7 +22,10 @@ describe('/v1/auth', () => {
   });
 
   it('relays AuthService refusals (weak password) and reports a failed saga with its code', async () => {
-    const weak = await h.request('/v1/auth/register', { method: 'POST', json: { email: 'bob@example.com', password: 'short' } });
+    const weak = await h.request('/v1/auth/register', {
+      method: 'POST',
+      json: { email: 'bob@example.com', password: 'short' },
+    });
     expect(weak.status).toBe(422);
     expect((await weak.json()).code).toBe('weak_password');
 
@@ -52,14 +55,22 @@ describe('/v1/auth', () => {
       json: { email: 'ada@example.com', password: 'correct horse battery staple' },
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ access_token: 'at', refresh_token: 'rt', token_type: 'Bearer', expires_in: 900 });
+    expect(await res.json()).toEqual({
+      access_token: 'at',
+      refresh_token: 'rt',
+      token_type: 'Bearer',
+      expires_in: 900,
+    });
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('server')).toBeNull();
     expect(res.headers.get('x-request-id')).toBeTruthy();
     const seen = h.auth.seen.findLast((s) => s.path === '/v1/auth/login');
     expect(seen?.headers['x-forwarded-for']).toBe('198.51.100.77');
 
-    const wrong = await h.request('/v1/auth/login', { method: 'POST', json: { email: 'ada@example.com', password: 'nope' } });
+    const wrong = await h.request('/v1/auth/login', {
+      method: 'POST',
+      json: { email: 'ada@example.com', password: 'nope' },
+    });
     expect(wrong.status).toBe(401);
     expect((await wrong.json()).code).toBe('invalid_credentials');
   });
@@ -93,5 +104,32 @@ describe('/v1/auth', () => {
     expect(jwks.status).toBe(200);
     expect((await jwks.json()).keys[0].kid).toBe(h.issuer.kid);
     expect((await h.request('/.well-known/openid-configuration')).status).toBe(200);
+  });
+
+  it('passes the authorization endpoint through: sign-in page with its CSP, redirect with the code', async () => {
+    const page = await h.request('/v1/auth/authorize?response_type=code&client_id=web&evil=1');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toBe("default-src 'none'");
+    expect(await page.text()).toContain('r-web');
+    const seen = h.auth.seen.findLast((s) => s.path === '/v1/auth/authorize');
+    expect(seen).toBeDefined();
+
+    const submit = await h.request('/v1/auth/authorize', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'request_id=req-1&email=ada%40example.com&password=x',
+    });
+    expect(submit.status).toBe(302);
+    expect(submit.headers.get('location')).toBe('https://client.example/cb?code=abc&state=req-1');
+  });
+
+  it('passes token revocation through', async () => {
+    const res = await h.request('/v1/auth/revoke', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=rt&client_id=web',
+    });
+    expect(res.status).toBe(200);
+    expect(h.auth.seen.findLast((s) => s.path === '/v1/auth/revoke')?.body).toBe('token=rt&client_id=web');
   });
 });

@@ -8,8 +8,13 @@ import { forward, unwrap } from '../platform/forward.js';
 import { rateLimit } from '../platform/rate-limit.js';
 import { propagationHeaders } from '../platform/request-context.js';
 import {
+  AuthorizeForm,
+  AuthorizeQuery,
   LoginBody,
   LogoutBody,
+  MfaBody,
+  OtpSendBody,
+  TokenOperationBody,
   MeResponse,
   OtpVerifyBody,
   RegisterBody,
@@ -19,6 +24,7 @@ import {
   problemResponses,
 } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
+import { withinDeadline } from '../temporal/idempotency.js';
 import type { GatewayDeps } from '../gateway-deps.js';
 
 export const ONBOARD_WORKFLOW = 'onboardUserWorkflow';
@@ -44,7 +50,10 @@ const login = createRoute({
   tags: ['Auth'],
   summary: 'Password login: tokens, or an MFA challenge',
   request: { body: { required: true, content: { 'application/json': { schema: LoginBody } } } },
-  responses: { 200: { description: 'tokens or MFA challenge', content: tokenJson }, ...problemResponses(400, 401, 429, 503) },
+  responses: {
+    200: { description: 'tokens or MFA challenge', content: tokenJson },
+    ...problemResponses(400, 401, 429, 503),
+  },
 });
 
 const otpVerify = createRoute({
@@ -53,7 +62,10 @@ const otpVerify = createRoute({
   tags: ['Auth'],
   summary: 'Answer an MFA challenge',
   request: { body: { required: true, content: { 'application/json': { schema: OtpVerifyBody } } } },
-  responses: { 200: { description: 'tokens', content: tokenJson }, ...problemResponses(400, 401, 422, 429, 503) },
+  responses: {
+    200: { description: 'tokens', content: tokenJson },
+    ...problemResponses(400, 401, 422, 429, 503),
+  },
 });
 
 const token = createRoute({
@@ -61,7 +73,9 @@ const token = createRoute({
   path: '/token',
   tags: ['Auth'],
   summary: 'OAuth 2 token endpoint (refresh_token, client_credentials, authorization_code + PKCE)',
-  request: { body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: TokenRequestBody } } } },
+  request: {
+    body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: TokenRequestBody } } },
+  },
   responses: {
     200: { description: 'RFC 6749 token response', content: tokenJson },
     400: { description: 'RFC 6749 error', content: anyJson },
@@ -76,7 +90,7 @@ const logout = createRoute({
   tags: ['Auth'],
   summary: 'End the session: the refresh family and the current access token stop working at once',
   security: bearerSecurity,
-  request: { body: { required: true, content: { 'application/json': { schema: LogoutBody } } } },
+  request: { body: { required: false, content: { 'application/json': { schema: LogoutBody } } } },
   responses: { 204: { description: 'logged out' }, ...problemResponses(400, 401, 429, 503) },
 });
 
@@ -86,7 +100,10 @@ const me = createRoute({
   tags: ['Auth'],
   summary: 'The signed-in user',
   security: bearerSecurity,
-  responses: { 200: { description: 'user', content: { 'application/json': { schema: MeResponse } } }, ...problemResponses(401, 429, 503) },
+  responses: {
+    200: { description: 'user', content: { 'application/json': { schema: MeResponse } } },
+    ...problemResponses(401, 429, 503),
+  },
 });
 
 /**
@@ -94,6 +111,88 @@ const me = createRoute({
  * AuthService's contract (documented above), so it is passed through untyped.
  */
 const relay = (response: Promise<Response>) => response as Promise<never>;
+
+const otpSend = createRoute({
+  method: 'post',
+  path: '/otp/send',
+  tags: ['Auth'],
+  summary: 'Send an email-verification code',
+  request: { body: { required: true, content: { 'application/json': { schema: OtpSendBody } } } },
+  responses: { 202: { description: 'challenge sent', content: anyJson }, ...problemResponses(400, 429, 503) },
+});
+
+const mfa = createRoute({
+  method: 'post',
+  path: '/mfa',
+  tags: ['Auth'],
+  summary: 'Turn login MFA on or off (needs the password)',
+  security: bearerSecurity,
+  request: { body: { required: true, content: { 'application/json': { schema: MfaBody } } } },
+  responses: {
+    200: { description: 'MFA setting', content: anyJson },
+    ...problemResponses(400, 401, 403, 429, 503),
+  },
+});
+
+const formOperation = (path: '/revoke' | '/introspect', summary: string) =>
+  createRoute({
+    method: 'post',
+    path,
+    tags: ['Auth'],
+    summary,
+    request: {
+      body: {
+        required: true,
+        content: { 'application/x-www-form-urlencoded': { schema: TokenOperationBody } },
+      },
+    },
+    responses: {
+      200: { description: 'RFC 7009 / RFC 7662 answer', content: anyJson },
+      400: { description: 'RFC 6749 error', content: anyJson },
+      401: { description: 'client authentication failed', content: anyJson },
+      ...problemResponses(429, 503),
+    },
+  });
+const revoke = formOperation('/revoke', 'Revoke a refresh or access token (RFC 7009)');
+const introspect = formOperation('/introspect', 'Introspect a token (RFC 7662, confidential clients)');
+
+const htmlPage = { 'text/html': { schema: z.string() } };
+const authorizePage = createRoute({
+  method: 'get',
+  path: '/authorize',
+  tags: ['Auth'],
+  summary: 'OAuth 2.1 authorization endpoint (code + PKCE S256): the sign-in page',
+  request: { query: AuthorizeQuery },
+  responses: {
+    200: { description: 'sign-in page', content: htmlPage },
+    302: { description: 'redirect back to the client with an error' },
+    400: { description: 'unknown client or redirect URI', content: htmlPage },
+    ...problemResponses(429, 503),
+  },
+});
+const authorizeSubmit = createRoute({
+  method: 'post',
+  path: '/authorize',
+  tags: ['Auth'],
+  summary: 'Sign-in form submission of the authorization endpoint',
+  request: {
+    body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: AuthorizeForm } } },
+  },
+  responses: {
+    200: { description: 'next page (OTP step)', content: htmlPage },
+    302: { description: 'redirect back to the client with a code' },
+    400: { description: 'expired request', content: htmlPage },
+    401: { description: 'wrong credentials', content: htmlPage },
+    ...problemResponses(429, 503),
+  },
+});
+
+/** Re-encodes a validated form: only the fields the schema knows reach AuthService. */
+function formText(form: Record<string, unknown>): { text: string; contentType: string } {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(form)) if (typeof v === 'string') params.set(k, v);
+  return { text: params.toString(), contentType: 'application/x-www-form-urlencoded' };
+}
 
 interface OnboardResult {
   user_id: string;
@@ -104,70 +203,119 @@ interface OnboardResult {
 /** `/v1/auth`: AuthService's public routes behind the stricter per-IP budget, plus registration. */
 export function createAuthRoutes(deps: GatewayDeps) {
   const app = createRouter();
-  app.use('*', rateLimit(deps.rateLimiter, 'auth', (c) => c.var.clientIp));
+  app.use(
+    '*',
+    rateLimit(deps.rateLimiter, 'auth', (c) => c.var.clientIp),
+  );
 
   const json = (text: unknown) => ({ text: JSON.stringify(text), contentType: 'application/json' });
 
   app.openapi(register, async (c) => {
     const body = c.req.valid('json');
     // The password goes to AuthService only; the workflow sees just the registration id.
-    const parked = await deps.auth.client.request<{ registration_id: string }>('POST', '/internal/registrations', {
-      body: { email: body.email, password: body.password, ...(body.phone ? { phone: body.phone } : {}) },
-      idempotencyKey: `gateway:register:${randomUUID()}`,
-      headers: {
-        ...propagationHeaders(c),
-        'x-forwarded-for': c.var.clientIp,
-        authorization: `Bearer ${await deps.serviceToken()}`,
+    const parked = await deps.auth.client.request<{ registration_id: string }>(
+      'POST',
+      '/internal/registrations',
+      {
+        body: { email: body.email, password: body.password, ...(body.phone ? { phone: body.phone } : {}) },
+        idempotencyKey: `gateway:register:${randomUUID()}`,
+        headers: {
+          ...propagationHeaders(c),
+          'x-forwarded-for': c.var.clientIp,
+          authorization: `Bearer ${await deps.serviceToken()}`,
+        },
       },
-    });
+    );
     const { registration_id } = unwrap(deps.auth.name, parked);
-    const handle = await deps.temporal.workflow.start(ONBOARD_WORKFLOW, {
-      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-      workflowId: `onboard-${registration_id}`,
-      args: [{ registration_id, currency: body.currency ?? 'USD' }],
-      memo: { request_id: c.var.requestId, traceparent: c.var.traceparent },
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
+    const handle = await withinDeadline(deps.temporal, deps.config.TEMPORAL_RPC_TIMEOUT_MS, () =>
+      deps.temporal.workflow.start(ONBOARD_WORKFLOW, {
+        taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+        workflowId: `onboard-${registration_id}`,
+        args: [{ registration_id, currency: body.currency ?? 'USD' }],
+        memo: { request_id: c.var.requestId, traceparent: c.var.traceparent },
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    );
     let result: OnboardResult;
     try {
-      result = await deps.temporal.withDeadline(Date.now() + deps.config.WORKFLOW_WAIT_MS, () => handle.result() as Promise<OnboardResult>);
+      result = await deps.temporal.withDeadline(
+        Date.now() + deps.config.WORKFLOW_WAIT_MS,
+        () => handle.result() as Promise<OnboardResult>,
+      );
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
         const code = applicationFailureType(err) ?? 'onboarding_failed';
         throw new ProblemError(DOMAIN_STATUS[code] ?? 422, code, 'registration could not be completed');
       }
       if (isGrpcDeadlineError(err)) {
-        throw new ProblemError(504, 'onboarding_timeout', 'registration is taking longer than expected; try logging in shortly');
+        throw new ProblemError(
+          504,
+          'onboarding_timeout',
+          'registration is taking longer than expected; try logging in shortly',
+        );
       }
       throw err;
     }
     return c.json({ user_id: result.user_id, wallet_id: result.wallet_id, status: result.status }, 201);
   });
 
-  app.openapi(login, async (c) => relay(forward(deps.auth, c, { path: '/v1/auth/login', body: json(c.req.valid('json')) })));
+  app.openapi(login, async (c) =>
+    relay(forward(deps.auth, c, { path: '/v1/auth/login', body: json(c.req.valid('json')) })),
+  );
 
-  app.openapi(otpVerify, async (c) => relay(forward(deps.auth, c, { path: '/v1/auth/otp/verify', body: json(c.req.valid('json')) })));
+  app.openapi(otpVerify, async (c) =>
+    relay(forward(deps.auth, c, { path: '/v1/auth/otp/verify', body: json(c.req.valid('json')) })),
+  );
 
-  app.openapi(token, async (c) => {
-    const form = c.req.valid('form');
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(form)) if (typeof v === 'string') params.set(k, v);
-    // Client authentication may come as HTTP Basic: pass Authorization on.
-    return relay(
-      forward(deps.auth, c, {
-        path: '/v1/auth/token',
-        body: { text: params.toString(), contentType: 'application/x-www-form-urlencoded' },
-        withAuthorization: true,
-      }),
+  // Client authentication may come as HTTP Basic: Authorization is passed on.
+  for (const [route, path] of [
+    [token, '/v1/auth/token'],
+    [revoke, '/v1/auth/revoke'],
+    [introspect, '/v1/auth/introspect'],
+  ] as const) {
+    app.openapi(route, async (c) =>
+      relay(forward(deps.auth, c, { path, body: formText(c.req.valid('form')), withAuthorization: true })),
     );
+  }
+
+  app.openapi(authorizePage, async (c) => {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(c.req.valid('query'))) if (typeof v === 'string') query.set(k, v);
+    return relay(forward(deps.auth, c, { path: `/v1/auth/authorize?${query.toString()}` }));
   });
+  app.openapi(authorizeSubmit, async (c) =>
+    relay(forward(deps.auth, c, { path: '/v1/auth/authorize', body: formText(c.req.valid('form')) })),
+  );
+
+  app.openapi(otpSend, async (c) =>
+    relay(forward(deps.auth, c, { path: '/v1/auth/otp/send', body: json(c.req.valid('json')) })),
+  );
 
   app.openapi(logout, async (c) =>
-    relay(forward(deps.auth, c, { path: '/v1/auth/logout', body: json(c.req.valid('json')), withAuthorization: true })),
+    relay(
+      forward(deps.auth, c, {
+        path: '/v1/auth/logout',
+        body: json(c.req.valid('json')),
+        withAuthorization: true,
+      }),
+    ),
+  );
+
+  app.use('/mfa', authenticate(deps.verifyToken, deps.isRevoked));
+  app.openapi(mfa, async (c) =>
+    relay(
+      forward(deps.auth, c, {
+        path: '/v1/auth/mfa',
+        body: json(c.req.valid('json')),
+        withAuthorization: true,
+      }),
+    ),
   );
 
   app.use('/me', authenticate(deps.verifyToken, deps.isRevoked));
-  app.openapi(me, async (c) => relay(forward(deps.auth, c, { path: '/v1/auth/me', withAuthorization: true })));
+  app.openapi(me, async (c) =>
+    relay(forward(deps.auth, c, { path: '/v1/auth/me', withAuthorization: true })),
+  );
 
   return app;
 }
@@ -189,7 +337,9 @@ export function createWellKnownRoutes(deps: GatewayDeps) {
     summary: "AuthService's public signing keys",
     responses: { 200: { description: 'JWK set', content: anyJson }, ...problemResponses(503) },
   });
-  app.openapi(discovery, async (c) => relay(forward(deps.auth, c, { path: '/.well-known/openid-configuration' })));
+  app.openapi(discovery, async (c) =>
+    relay(forward(deps.auth, c, { path: '/.well-known/openid-configuration' })),
+  );
   app.openapi(jwks, async (c) => relay(forward(deps.auth, c, { path: '/.well-known/jwks.json' })));
   return app;
 }

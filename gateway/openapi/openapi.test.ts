@@ -44,7 +44,9 @@ describe('/openapi.json', () => {
     }
     const served = new Set(
       h.app.routes
-        .filter((r) => r.method !== 'ALL' && (r.path.startsWith('/v1/') || r.path.startsWith('/.well-known/')))
+        .filter(
+          (r) => r.method !== 'ALL' && (r.path.startsWith('/v1/') || r.path.startsWith('/.well-known/')),
+        )
         .map((r) => `${r.method} ${toOpenApiPath(r.path)}`),
     );
     expect([...documented].sort()).toEqual([...served].sort());
@@ -55,9 +57,28 @@ describe('/openapi.json', () => {
     const doc = await (await h.request('/openapi.json')).json();
     const schemas = doc.components.schemas;
     expect(Object.keys(schemas.Transfer.properties)).toEqual(
-      expect.arrayContaining(['id', 'status', 'from_wallet_id', 'to_wallet_id', 'amount', 'currency', 'description', 'steps', 'failure_code', 'created_at', 'completed_at']),
+      expect.arrayContaining([
+        'id',
+        'status',
+        'from_wallet_id',
+        'to_wallet_id',
+        'amount',
+        'currency',
+        'description',
+        'steps',
+        'failure_code',
+        'created_at',
+        'completed_at',
+      ]),
     );
-    expect(Object.keys(schemas.Wallet.properties)).toEqual(['id', 'user_id', 'currency', 'status', 'balance', 'created_at']);
+    expect(Object.keys(schemas.Wallet.properties)).toEqual([
+      'id',
+      'user_id',
+      'currency',
+      'status',
+      'balance',
+      'created_at',
+    ]);
     expect(schemas.CreateTransferRequest.additionalProperties).toBe(false);
     expect(schemas.CreateTransferRequest.properties.amount.type).toBe('string');
     expect(Object.keys(schemas.Problem.properties)).toEqual(['type', 'title', 'status', 'detail', 'code']);

@@ -2,7 +2,13 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { problemResponse, validationProblem } from '../../lib/problem.js';
 import type { GatewayEnv } from '../platform/request-context.js';
 
-const WHERE: Record<string, string> = { json: 'body', form: 'body', query: 'query', param: 'path', header: 'header' };
+const WHERE: Record<string, string> = {
+  json: 'body',
+  form: 'body',
+  query: 'query',
+  param: 'path',
+  header: 'header',
+};
 
 /**
  * A sub-app whose zod validation failures become `400 validation_failed` problems that name
@@ -11,7 +17,8 @@ const WHERE: Record<string, string> = { json: 'body', form: 'body', query: 'quer
 export function createRouter(): OpenAPIHono<GatewayEnv> {
   return new OpenAPIHono<GatewayEnv>({
     defaultHook: (result, c) => {
-      if (!result.success) return problemResponse(c, validationProblem(result.error, WHERE[result.target] ?? result.target));
+      if (!result.success)
+        return problemResponse(c, validationProblem(result.error, WHERE[result.target] ?? result.target));
       return undefined;
     },
   });

@@ -25,7 +25,9 @@ export const ProblemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.string().openapi({ description: 'stable machine-readable error code', example: 'insufficient_funds' }),
+    code: z
+      .string()
+      .openapi({ description: 'stable machine-readable error code', example: 'insufficient_funds' }),
   })
   .catchall(z.unknown())
   .openapi('Problem');
@@ -115,7 +117,7 @@ export const DepositBody = z
   .openapi('DepositRequest');
 
 const email = z.string().max(254).pipe(z.email()).openapi({ example: 'ada@example.com' });
-const password = z.string().min(1).max(1024);
+const password = z.string().min(1).max(4096);
 
 export const RegisterBody = z
   .strictObject({
@@ -123,9 +125,11 @@ export const RegisterBody = z
     password,
     phone: z
       .string()
-      .regex(/^\+?[0-9 ()-]{6,20}$/, 'must be a phone number')
+      .regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 number such as +14155550100')
       .optional(),
-    currency: currencySchema.optional().openapi({ description: 'currency of the default wallet (USD if omitted)' }),
+    currency: currencySchema
+      .optional()
+      .openapi({ description: 'currency of the default wallet (USD if omitted)' }),
   })
   .openapi('RegisterRequest');
 
@@ -133,13 +137,52 @@ export const RegisterResponse = z
   .object({ user_id: z.string(), wallet_id: z.string(), status: z.string() })
   .openapi('RegisterResponse');
 
-export const LoginBody = z.strictObject({ email, password }).openapi('LoginRequest');
+export const LoginBody = z.strictObject({ email: z.string().max(254), password }).openapi('LoginRequest');
 
 export const OtpVerifyBody = z
-  .strictObject({ challenge_id: z.string().min(1).max(128), code: z.string().min(1).max(16) })
+  .strictObject({ challenge_id: z.string().min(1).max(64), code: z.string().min(1).max(16) })
   .openapi('OtpVerifyRequest');
 
-export const LogoutBody = z.strictObject({ refresh_token: z.string().min(1).max(4096) }).openapi('LogoutRequest');
+export const LogoutBody = z
+  .strictObject({ refresh_token: z.string().min(1).max(4096).optional() })
+  .openapi('LogoutRequest');
+
+export const OtpSendBody = z
+  .strictObject({ email: z.string().max(254), purpose: z.literal('verify_email') })
+  .openapi('OtpSendRequest');
+
+export const MfaBody = z.strictObject({ password, enabled: z.boolean() }).openapi('MfaRequest');
+
+/** RFC 7009 revocation / RFC 7662 introspection requests (client auth in the body or HTTP Basic). */
+export const TokenOperationBody = z
+  .object({
+    token: z.string().min(1).max(4096),
+    token_type_hint: z.enum(['access_token', 'refresh_token']).optional(),
+    client_id: z.string().max(256).optional(),
+    client_secret: z.string().max(1024).optional(),
+  })
+  .openapi('TokenOperationRequest');
+
+export const AuthorizeQuery = z.object({
+  response_type: z.string().max(64).optional(),
+  client_id: z.string().max(256).optional(),
+  redirect_uri: z.string().max(2048).optional(),
+  scope: z.string().max(1024).optional(),
+  state: z.string().max(1024).optional(),
+  nonce: z.string().max(1024).optional(),
+  code_challenge: z.string().max(128).optional(),
+  code_challenge_method: z.string().max(16).optional(),
+});
+
+export const AuthorizeForm = z
+  .object({
+    request_id: z.string().max(256),
+    email: z.string().max(254).optional(),
+    password: z.string().max(4096).optional(),
+    challenge_id: z.string().max(256).optional(),
+    code: z.string().max(16).optional(),
+  })
+  .openapi('AuthorizeForm');
 
 export const TokenRequestBody = z
   .object({
@@ -172,10 +215,10 @@ export const MeResponse = z
   .openapi('Me');
 
 export const IdempotencyKeyHeader = z.object({
-  'idempotency-key': z
-    .string()
-    .optional()
-    .openapi({ description: 'required: 1–255 visible ASCII characters, scoped to the caller', example: 'b6a1e3c0-order-42' }),
+  'idempotency-key': z.string().optional().openapi({
+    description: 'required: 1–255 visible ASCII characters, scoped to the caller',
+    example: 'b6a1e3c0-order-42',
+  }),
 });
 
 export const problemResponses = (...statuses: number[]) =>
@@ -184,4 +227,7 @@ export const problemResponses = (...statuses: number[]) =>
       s,
       { description: 'problem', content: { 'application/problem+json': { schema: ProblemSchema } } },
     ]),
-  ) as Record<number, { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }>;
+  ) as Record<
+    number,
+    { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+  >;

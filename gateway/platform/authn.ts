@@ -22,9 +22,15 @@ export function createRedisDenylist(redis: RedisReader): DenylistCheck {
     try {
       return (await redis.exists(`${DENYLIST_PREFIX}${jti}`)) > 0;
     } catch {
-      throw new ProblemError(503, 'denylist_unavailable', 'token revocation status cannot be checked right now', {}, {
-        'retry-after': '1',
-      });
+      throw new ProblemError(
+        503,
+        'denylist_unavailable',
+        'token revocation status cannot be checked right now',
+        {},
+        {
+          'retry-after': '1',
+        },
+      );
     }
   };
 }
@@ -33,13 +39,22 @@ export function createRedisDenylist(redis: RedisReader): DenylistCheck {
  * Requires a valid, unrevoked access token: signature, `alg`, `iss`, `aud`, `typ` and expiry
  * are checked locally by `verify`, revocation against the Redis denylist.
  */
-export function authenticate(verify: AccessTokenVerifier, isRevoked: DenylistCheck): MiddlewareHandler<GatewayEnv> {
+export function authenticate(
+  verify: AccessTokenVerifier,
+  isRevoked: DenylistCheck,
+): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
     const principal = await verify(bearerToken(c.req.header('authorization')));
     if (await isRevoked(principal.tokenId)) {
-      throw new ProblemError(401, 'token_revoked', 'the access token was revoked', {}, {
-        'www-authenticate': 'Bearer error="invalid_token"',
-      });
+      throw new ProblemError(
+        401,
+        'token_revoked',
+        'the access token was revoked',
+        {},
+        {
+          'www-authenticate': 'Bearer error="invalid_token"',
+        },
+      );
     }
     c.set('principal', principal);
     await next();
@@ -63,6 +78,10 @@ export function mayDeposit(principal: Principal): boolean {
 /** Refuses service tokens on routes that act for an end user (wallets, transfers). */
 export function requireUser(principal: Principal): void {
   if (principal.isService) {
-    throw new ProblemError(403, 'user_token_required', 'this route acts for an end user; a service token cannot call it');
+    throw new ProblemError(
+      403,
+      'user_token_required',
+      'this route acts for an end user; a service token cannot call it',
+    );
   }
 }

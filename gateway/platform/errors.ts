@@ -70,13 +70,20 @@ export function applicationFailureType(err: unknown): string | undefined {
 }
 
 /** gRPC status codes that mean "Temporal is not reachable or too slow right now". */
-const GRPC_UNAVAILABLE = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */, 1 /* CANCELLED */]);
+const GRPC_UNAVAILABLE = new Set([
+  4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */, 1 /* CANCELLED */,
+]);
 
 function isTemporalOutage(err: unknown): boolean {
   let current: unknown = err;
   for (let depth = 0; depth < 6 && current; depth++) {
     if (isGrpcServiceError(current)) return GRPC_UNAVAILABLE.has(current.code);
-    if (current instanceof Error && /connect|UNAVAILABLE|deadline/i.test(current.message) && current instanceof ServiceError) return true;
+    if (
+      current instanceof Error &&
+      /connect|UNAVAILABLE|deadline/i.test(current.message) &&
+      current instanceof ServiceError
+    )
+      return true;
     current = current instanceof Error ? current.cause : undefined;
   }
   return false;
@@ -91,15 +98,23 @@ export function createGatewayErrorHandler(log: Logger): ErrorHandler {
   return (err, c) => {
     if (err instanceof UpstreamUnavailableError) {
       log.warn({ err: err.message, path: c.req.path }, 'upstream unavailable');
-      return problemResponse(c, problem(503, 'upstream_unavailable', `the ${err.upstream} service is unavailable; retry later`), {
-        'retry-after': '2',
-      });
+      return problemResponse(
+        c,
+        problem(503, 'upstream_unavailable', `the ${err.upstream} service is unavailable; retry later`),
+        {
+          'retry-after': '2',
+        },
+      );
     }
     if (isTemporalOutage(err) || err instanceof ServiceError) {
       log.warn({ err: err.message, path: c.req.path }, 'temporal unavailable');
-      return problemResponse(c, problem(503, 'orchestrator_unavailable', 'the transaction coordinator is unavailable; retry later'), {
-        'retry-after': '2',
-      });
+      return problemResponse(
+        c,
+        problem(503, 'orchestrator_unavailable', 'the transaction coordinator is unavailable; retry later'),
+        {
+          'retry-after': '2',
+        },
+      );
     }
     return shared(err, c);
   };

@@ -16,6 +16,8 @@ const PASS_BACK = [
   'ratelimit-remaining',
   'ratelimit-reset',
   'ratelimit-policy',
+  // The authorization endpoint's sign-in page brings its own strict policy.
+  'content-security-policy',
 ];
 
 export interface ForwardOptions {
@@ -31,7 +33,11 @@ export interface ForwardOptions {
  * identity headers and client IP go along, internal headers do not come back, and an upstream
  * 5xx is replaced by a neutral 502 so no stack trace or host name leaks.
  */
-export async function forward(upstream: Upstream, c: Context<GatewayEnv>, options: ForwardOptions): Promise<Response> {
+export async function forward(
+  upstream: Upstream,
+  c: Context<GatewayEnv>,
+  options: ForwardOptions,
+): Promise<Response> {
   const headers: Record<string, string> = {
     accept: c.req.header('accept') ?? 'application/json',
     'x-forwarded-for': c.var.clientIp,
@@ -43,9 +49,17 @@ export async function forward(upstream: Upstream, c: Context<GatewayEnv>, option
   if (options.withAuthorization && authorization) headers.authorization = authorization;
   if (options.body) headers['content-type'] = options.body.contentType;
 
-  const res = await upstream.forward({ method: c.req.method, path: options.path, headers, body: options.body?.text });
+  const res = await upstream.forward({
+    method: c.req.method,
+    path: options.path,
+    headers,
+    body: options.body?.text,
+  });
   if (res.status >= 500) {
-    return problemResponse(c, problem(502, 'upstream_error', `the ${upstream.name} service failed to answer this request`));
+    return problemResponse(
+      c,
+      problem(502, 'upstream_error', `the ${upstream.name} service failed to answer this request`),
+    );
   }
   const out = new Headers();
   for (const name of PASS_BACK) {
@@ -66,10 +80,19 @@ export async function forward(upstream: Upstream, c: Context<GatewayEnv>, option
 export function unwrap<T>(upstreamName: string, result: UpstreamResult<T>): T {
   if (result.ok) return result.data;
   if (result.status >= 500) {
-    throw new ProblemError(502, 'upstream_error', `the ${upstreamName} service failed to answer this request`);
+    throw new ProblemError(
+      502,
+      'upstream_error',
+      `the ${upstreamName} service failed to answer this request`,
+    );
   }
   const { type: _type, title: _title, status, detail, code, ...extensions } = result.problem;
-  throw new ProblemError(status, code, typeof detail === 'string' ? detail : code, sanitizeExtensions(extensions));
+  throw new ProblemError(
+    status,
+    code,
+    typeof detail === 'string' ? detail : code,
+    sanitizeExtensions(extensions),
+  );
 }
 
 function sanitizeExtensions(extensions: Record<string, unknown>): Record<string, unknown> {

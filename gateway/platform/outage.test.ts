@@ -1,21 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../test-support/harness.js';
 
 let up: Harness;
 let down: Harness;
+let noTemporal: Harness;
 beforeAll(async () => {
   up = await createHarness();
   // Nothing listens on port 9: every call to either upstream is refused.
-  down = await createHarness({ env: { AUTH_URL: 'http://127.0.0.1:9', WALLET_URL: 'http://127.0.0.1:9' } });
+  down = await createHarness({
+    env: { AUTH_URL: 'http://127.0.0.1:9', WALLET_URL: 'http://127.0.0.1:9' },
+  });
+  noTemporal = await createHarness({ temporal: 'unreachable', env: { TEMPORAL_RPC_TIMEOUT_MS: '1500' } });
 });
 afterAll(async () => {
   await up?.close();
   await down?.close();
+  await noTemporal?.close();
 });
 
 describe('dependency failures', () => {
   it('turns an AuthService 5xx into a neutral 502 that leaks no stack or host', async () => {
-    const res = await up.request('/v1/auth/login', { method: 'POST', json: { email: 'ada@example.com', password: 'crash' } });
+    const res = await up.request('/v1/auth/login', {
+      method: 'POST',
+      json: { email: 'ada@example.com', password: 'crash' },
+    });
     expect(res.status).toBe(502);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     const text = await res.text();
@@ -32,7 +41,10 @@ describe('dependency failures', () => {
     expect(JSON.stringify(body)).not.toContain('127.0.0.1');
     expect(wallets.headers.get('retry-after')).toBeTruthy();
 
-    const login = await down.request('/v1/auth/login', { method: 'POST', json: { email: 'ada@example.com', password: 'x' } });
+    const login = await down.request('/v1/auth/login', {
+      method: 'POST',
+      json: { email: 'ada@example.com', password: 'x' },
+    });
     expect(login.status).toBe(503);
   });
 
@@ -43,5 +55,29 @@ describe('dependency failures', () => {
     expect(ready.status).toBe(503);
     expect((await ready.json()).checks.wallet).toBe(false);
     expect((await up.request('/readyz')).status).toBe(200);
+  });
+
+  it('answers 503 orchestrator_unavailable when Temporal cannot be reached', async () => {
+    const u = await noTemporal.user();
+    const from = noTemporal.wallet.addWallet(u.id, 'USD');
+    const res = await noTemporal.request('/v1/transfers', {
+      method: 'POST',
+      headers: { ...u.auth, 'idempotency-key': 'outage-1' },
+      json: {
+        from_wallet_id: from.id,
+        to_wallet_id: randomUUID(),
+        amount: '100',
+        currency: 'USD',
+      },
+    });
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.code).toBe('orchestrator_unavailable');
+    expect(JSON.stringify(body)).not.toContain('127.0.0.1');
+
+    const read = await noTemporal.request('/v1/transfers/0b5f6c1e-7f1a-4c1e-9a55-3f1f1d2f9b10', {
+      headers: u.auth,
+    });
+    expect(read.status).toBe(503);
   });
 });

@@ -28,7 +28,11 @@ export interface RateLimits {
  * Fixed-window counters in Redis (shared by every gateway copy). If Redis fails, each copy
  * falls back to an in-memory limiter with the same budget rather than failing open.
  */
-export function createRedisRateLimiter(storeClient: unknown, limits: RateLimits, keyPrefix = 'gw:rl'): RateLimiter {
+export function createRedisRateLimiter(
+  storeClient: unknown,
+  limits: RateLimits,
+  keyPrefix = 'gw:rl',
+): RateLimiter {
   const make = (bucket: RateBucket, points: number) =>
     new RateLimiterRedis({
       storeClient,
@@ -37,7 +41,11 @@ export function createRedisRateLimiter(storeClient: unknown, limits: RateLimits,
       keyPrefix: `${keyPrefix}:${bucket}`,
       points,
       duration: 60,
-      insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${keyPrefix}:${bucket}:mem`, points, duration: 60 }),
+      insuranceLimiter: new RateLimiterMemory({
+        keyPrefix: `${keyPrefix}:${bucket}:mem`,
+        points,
+        duration: 60,
+      }),
     });
   const limiters: Record<RateBucket, RateLimiterRedis> = {
     ip: make('ip', limits.ipPerMinute),
@@ -90,10 +98,16 @@ export function rateLimit(
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     if (!d.allowed) {
       c.header('retry-after', String(d.resetSeconds));
-      throw new ProblemError(429, 'rate_limited', 'too many requests; retry later', { retry_after: d.resetSeconds }, {
-        ...headers,
-        'retry-after': String(d.resetSeconds),
-      });
+      throw new ProblemError(
+        429,
+        'rate_limited',
+        'too many requests; retry later',
+        { retry_after: d.resetSeconds },
+        {
+          ...headers,
+          'retry-after': String(d.resetSeconds),
+        },
+      );
     }
     await next();
   };

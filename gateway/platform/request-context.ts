@@ -50,7 +50,11 @@ function normalizeIp(ip: string): string {
  * is the client. A client that sends its own X-Forwarded-For to a gateway it reaches directly
  * changes nothing.
  */
-export function clientIp(peer: string | undefined, forwardedFor: string | undefined, trusted: ReadonlySet<string>): string {
+export function clientIp(
+  peer: string | undefined,
+  forwardedFor: string | undefined,
+  trusted: ReadonlySet<string>,
+): string {
   const direct = peer ? normalizeIp(peer) : 'unknown';
   if (!trusted.has(direct) || !forwardedFor) return direct;
   const hops = forwardedFor.split(',').map(normalizeIp).filter(Boolean);

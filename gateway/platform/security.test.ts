@@ -77,7 +77,11 @@ describe('tokens', () => {
     const u = await h.user();
     h.wallet.addWallet(u.id);
     expect((await h.request('/v1/wallets', { headers: u.auth })).status).toBe(200);
-    const out = await h.request('/v1/auth/logout', { method: 'POST', headers: u.auth, json: { refresh_token: 'rt' } });
+    const out = await h.request('/v1/auth/logout', {
+      method: 'POST',
+      headers: u.auth,
+      json: { refresh_token: 'rt' },
+    });
     expect(out.status).toBe(204);
     const res = await h.request('/v1/wallets', { headers: u.auth });
     expect(res.status).toBe(401);
@@ -178,7 +182,11 @@ describe('client IP and rate limits', () => {
     const statuses: number[] = [];
     let last: TestResponse | undefined;
     for (let i = 0; i < 4; i++) {
-      last = await h.request('/v1/auth/login', { method: 'POST', peer, json: { email: 'ada@example.com', password: 'nope' } });
+      last = await h.request('/v1/auth/login', {
+        method: 'POST',
+        peer,
+        json: { email: 'ada@example.com', password: 'nope' },
+      });
       statuses.push(last.status);
     }
     expect(statuses).toEqual([401, 401, 401, 429]);

@@ -25,7 +25,13 @@ describe('createUpstream', () => {
       writes++;
       return c.json({ code: 'x', status: 503 }, 503);
     });
-    const up = createUpstream({ name: 'wallet', baseUrl: await stub(app), timeoutMs: 1000, breakAfter: 10, halfOpenAfterMs: 60_000 });
+    const up = createUpstream({
+      name: 'wallet',
+      baseUrl: await stub(app),
+      timeoutMs: 1000,
+      breakAfter: 10,
+      halfOpenAfterMs: 60_000,
+    });
     const read = await up.client.request('GET', '/r');
     expect(read.ok).toBe(true);
     expect(reads).toBe(2);
@@ -41,23 +47,45 @@ describe('createUpstream', () => {
       calls++;
       return c.json({ code: 'x', status: 500 }, 500);
     });
-    const up = createUpstream({ name: 'wallet', baseUrl: await stub(app), timeoutMs: 1000, breakAfter: 3, halfOpenAfterMs: 60_000 });
+    const up = createUpstream({
+      name: 'wallet',
+      baseUrl: await stub(app),
+      timeoutMs: 1000,
+      breakAfter: 3,
+      halfOpenAfterMs: 60_000,
+    });
     for (let i = 0; i < 3; i++) await up.client.request('POST', '/w', { body: {} });
     expect(up.isAvailable()).toBe(false);
-    await expect(up.client.request('POST', '/w', { body: {} })).rejects.toBeInstanceOf(UpstreamUnavailableError);
-    await expect(up.forward({ method: 'POST', path: '/w', headers: {} })).rejects.toBeInstanceOf(UpstreamUnavailableError);
+    await expect(up.client.request('POST', '/w', { body: {} })).rejects.toBeInstanceOf(
+      UpstreamUnavailableError,
+    );
+    await expect(up.forward({ method: 'POST', path: '/w', headers: {} })).rejects.toBeInstanceOf(
+      UpstreamUnavailableError,
+    );
     expect(calls).toBe(3);
   });
 
   it('gives up on a hanging upstream at the timeout', async () => {
     const app = new Hono();
     app.get('/hang', () => new Promise<Response>(() => undefined));
-    const up = createUpstream({ name: 'auth', baseUrl: await stub(app), timeoutMs: 200, breakAfter: 10, halfOpenAfterMs: 60_000 });
+    const up = createUpstream({
+      name: 'auth',
+      baseUrl: await stub(app),
+      timeoutMs: 200,
+      breakAfter: 10,
+      halfOpenAfterMs: 60_000,
+    });
     await expect(up.forward({ method: 'GET', path: '/hang', headers: {} })).rejects.toThrow(/timed out/);
   });
 
   it('reports a refused connection as unavailable', async () => {
-    const up = createUpstream({ name: 'auth', baseUrl: 'http://127.0.0.1:9', timeoutMs: 500, breakAfter: 10, halfOpenAfterMs: 60_000 });
+    const up = createUpstream({
+      name: 'auth',
+      baseUrl: 'http://127.0.0.1:9',
+      timeoutMs: 500,
+      breakAfter: 10,
+      halfOpenAfterMs: 60_000,
+    });
     await expect(up.client.request('GET', '/x')).rejects.toBeInstanceOf(UpstreamUnavailableError);
   });
 });

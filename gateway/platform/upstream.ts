@@ -8,7 +8,13 @@ import {
   retry,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { createHttpClient, UpstreamUnavailableError, type HttpClient, type RequestOptions, type UpstreamResult } from '../../lib/http-client.js';
+import {
+  createHttpClient,
+  UpstreamUnavailableError,
+  type HttpClient,
+  type RequestOptions,
+  type UpstreamResult,
+} from '../../lib/http-client.js';
 
 /**
  * One upstream service (auth or wallet) as the gateway sees it: a JSON client for calls the
@@ -53,17 +59,31 @@ class UpstreamServerError extends Error {
 
 /** Builds an {@link Upstream} with a per-attempt timeout, read retries and a circuit breaker. */
 export function createUpstream(options: UpstreamOptions): Upstream {
-  const raw = createHttpClient({ name: options.name, baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, token: options.token });
+  const raw = createHttpClient({
+    name: options.name,
+    baseUrl: options.baseUrl,
+    timeoutMs: options.timeoutMs,
+    token: options.token,
+  });
   const base = options.baseUrl.replace(/\/+$/, '');
-  const failure = handleWhen((err) => err instanceof UpstreamUnavailableError || err instanceof UpstreamServerError);
+  const failure = handleWhen(
+    (err) => err instanceof UpstreamUnavailableError || err instanceof UpstreamServerError,
+  );
   const breaker: CircuitBreakerPolicy = circuitBreaker(failure, {
     halfOpenAfter: options.halfOpenAfterMs,
     breaker: new ConsecutiveBreaker(options.breakAfter),
   });
-  const readRetry = retry(failure, { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 200 }) });
+  const readRetry = retry(failure, {
+    maxAttempts: 2,
+    backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 200 }),
+  });
 
   /** Runs one call through the breaker (and the retry for reads), translating a 5xx into a failure. */
-  async function guarded<T>(method: string, call: () => Promise<T>, isServerError: (r: T) => boolean): Promise<T> {
+  async function guarded<T>(
+    method: string,
+    call: () => Promise<T>,
+    isServerError: (r: T) => boolean,
+  ): Promise<T> {
     const once = () =>
       breaker.execute(async () => {
         const result = await call();
@@ -75,7 +95,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     } catch (err) {
       if (err instanceof UpstreamServerError) return err.result as T;
       if (err instanceof BrokenCircuitError) {
-        throw new UpstreamUnavailableError(options.name, 'circuit open after repeated failures', { cause: err });
+        throw new UpstreamUnavailableError(options.name, 'circuit open after repeated failures', {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -84,7 +106,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const client: HttpClient = {
     name: options.name,
     request<T>(method: string, path: string, req?: RequestOptions): Promise<UpstreamResult<T>> {
-      return guarded(method, () => raw.request<T>(method, path, req), (r) => !r.ok && r.status >= 500);
+      return guarded(
+        method,
+        () => raw.request<T>(method, path, req),
+        (r) => !r.ok && r.status >= 500,
+      );
     },
   };
 
@@ -103,10 +129,15 @@ export function createUpstream(options: UpstreamOptions): Upstream {
           });
           // Read the body inside the timeout so a stalled upstream cannot hold the request.
           const body = await res.arrayBuffer();
-          return new Response(body.byteLength > 0 ? body : null, { status: res.status, headers: res.headers });
+          return new Response(body.byteLength > 0 ? body : null, {
+            status: res.status,
+            headers: res.headers,
+          });
         } catch (err) {
           const reason = timeout.aborted ? 'timed out' : err instanceof Error ? err.message : String(err);
-          throw new UpstreamUnavailableError(options.name, `${req.method} ${req.path} failed: ${reason}`, { cause: err });
+          throw new UpstreamUnavailableError(options.name, `${req.method} ${req.path} failed: ${reason}`, {
+            cause: err,
+          });
         }
       },
       (res) => res.status >= 500,

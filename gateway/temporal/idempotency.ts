@@ -10,10 +10,18 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 export function requireIdempotencyKey(c: Context): string {
   const key = c.req.header('idempotency-key');
   if (key === undefined || key.trim() === '') {
-    throw new ProblemError(400, 'idempotency_key_required', 'the Idempotency-Key header is required for this request');
+    throw new ProblemError(
+      400,
+      'idempotency_key_required',
+      'the Idempotency-Key header is required for this request',
+    );
   }
   if (!KEY.test(key)) {
-    throw new ProblemError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
+    throw new ProblemError(
+      400,
+      'invalid_idempotency_key',
+      'Idempotency-Key must be 1-255 visible ASCII characters',
+    );
   }
   return key;
 }
@@ -23,7 +31,10 @@ export function requireIdempotencyKey(c: Context): string {
  * same key always lands on the same workflow, and two callers' keys can never collide.
  */
 export function deriveId(purpose: string, subject: string, key: string): string {
-  const bytes = createHash('sha256').update(`${purpose}\u0000${subject}\u0000${key}`).digest().subarray(0, 16);
+  const bytes = createHash('sha256')
+    .update(`${purpose}\u0000${subject}\u0000${key}`)
+    .digest()
+    .subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x80;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
@@ -42,7 +53,14 @@ export function requestHash(body: Record<string, unknown>): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+/** Runs Temporal calls under a deadline: an unreachable cluster fails fast instead of retrying for long. */
+export function withinDeadline<T>(client: Client, ms: number, fn: () => Promise<T>): Promise<T> {
+  return client.withDeadline(Date.now() + ms, fn);
+}
+
 export interface IdempotentStartOptions {
+  /** Deadline of the start + describe round trips. */
+  rpcTimeoutMs: number;
   taskQueue: string;
   workflowType: string;
   workflowId: string;
@@ -66,7 +84,14 @@ export interface StartedWorkflow {
  * workflow. The request hash kept in the memo tells a true replay from a key reused with a
  * different body (422 `idempotency_key_mismatch`).
  */
-export async function startIdempotent(client: Client, options: IdempotentStartOptions): Promise<StartedWorkflow> {
+export async function startIdempotent(
+  client: Client,
+  options: IdempotentStartOptions,
+): Promise<StartedWorkflow> {
+  return withinDeadline(client, options.rpcTimeoutMs, () => startAndCompare(client, options));
+}
+
+async function startAndCompare(client: Client, options: IdempotentStartOptions): Promise<StartedWorkflow> {
   let handle: WorkflowHandle;
   try {
     handle = await client.workflow.start(options.workflowType, {

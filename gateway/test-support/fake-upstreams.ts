@@ -17,11 +17,20 @@ export function createFakeWallet() {
   app.use('*', async (c, next) => {
     seen.push({ path: c.req.path, headers: Object.fromEntries(c.req.raw.headers) });
     if (c.req.header('authorization') !== `Bearer ${SERVICE_TOKEN}`) {
-      return c.json({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'no token', code: 'unauthorized' }, 401);
+      return c.json(
+        { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'no token', code: 'unauthorized' },
+        401,
+      );
     }
     await next();
   });
-  const missing = { type: 'about:blank', title: 'Not Found', status: 404, detail: 'no such wallet', code: 'wallet_not_found' };
+  const missing = {
+    type: 'about:blank',
+    title: 'Not Found',
+    status: 404,
+    detail: 'no such wallet',
+    code: 'wallet_not_found',
+  };
   app.get('/internal/wallets', (c) => {
     const userId = c.req.query('user_id');
     return c.json({ items: [...wallets.values()].filter((w) => w.user_id === userId) });
@@ -51,7 +60,9 @@ export function createFakeWallet() {
   });
   app.post('/internal/wallets', async (c) => {
     const body: { user_id: string; currency: string } = await c.req.json();
-    const existing = [...wallets.values()].find((w) => w.user_id === body.user_id && w.currency === body.currency);
+    const existing = [...wallets.values()].find(
+      (w) => w.user_id === body.user_id && w.currency === body.currency,
+    );
     if (existing) return c.json(existing, 200);
     return c.json(addWallet(body.user_id, body.currency), 201);
   });
@@ -75,29 +86,54 @@ export function createFakeWallet() {
 }
 
 /** AuthService stand-in: login, logout (writes the real Redis denylist), registrations, JWKS. */
-export function createFakeAuth(options: { jwks: unknown; denylist: (jti: string, ttl: number) => Promise<void> }) {
+export function createFakeAuth(options: {
+  jwks: unknown;
+  denylist: (jti: string, ttl: number) => Promise<void>;
+}) {
   const seen: { path: string; headers: Record<string, string>; body: string }[] = [];
   const app = new Hono();
   app.use('*', async (c, next) => {
-    seen.push({ path: c.req.path, headers: Object.fromEntries(c.req.raw.headers), body: await c.req.raw.clone().text() });
+    seen.push({
+      path: c.req.path,
+      headers: Object.fromEntries(c.req.raw.headers),
+      body: await c.req.raw.clone().text(),
+    });
     await next();
   });
   app.get('/.well-known/jwks.json', (c) => c.json(options.jwks));
-  app.get('/.well-known/openid-configuration', (c) => c.json({ issuer: 'http://issuer.test', jwks_uri: 'http://issuer.test/.well-known/jwks.json' }));
+  app.get('/.well-known/openid-configuration', (c) =>
+    c.json({ issuer: 'http://issuer.test', jwks_uri: 'http://issuer.test/.well-known/jwks.json' }),
+  );
   app.post('/v1/auth/login', async (c) => {
     const body: { email: string; password: string } = await c.req.json();
     if (body.password === 'crash') {
-      return new Response('Error: boom\n    at login (/srv/auth/index.js:42) host auth-db-1.internal', { status: 500 });
+      return new Response('Error: boom\n    at login (/srv/auth/index.js:42) host auth-db-1.internal', {
+        status: 500,
+      });
     }
     if (body.password !== 'correct horse battery staple') {
-      return c.json({ type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'bad credentials', code: 'invalid_credentials' }, 401);
+      return c.json(
+        {
+          type: 'about:blank',
+          title: 'Unauthorized',
+          status: 401,
+          detail: 'bad credentials',
+          code: 'invalid_credentials',
+        },
+        401,
+      );
     }
-    return c.json({ access_token: 'at', refresh_token: 'rt', token_type: 'Bearer', expires_in: 900 }, 200, { 'cache-control': 'no-store', server: 'auth-internal-01' });
+    return c.json({ access_token: 'at', refresh_token: 'rt', token_type: 'Bearer', expires_in: 900 }, 200, {
+      'cache-control': 'no-store',
+      server: 'auth-internal-01',
+    });
   });
   app.post('/v1/auth/token', async (c) => {
     const form = await c.req.parseBody();
     if (form.grant_type !== 'refresh_token') return c.json({ error: 'unsupported_grant_type' }, 400);
-    return c.json({ access_token: 'at2', token_type: 'Bearer', expires_in: 900 }, 200, { 'cache-control': 'no-store' });
+    return c.json({ access_token: 'at2', token_type: 'Bearer', expires_in: 900 }, 200, {
+      'cache-control': 'no-store',
+    });
   });
   app.post('/v1/auth/logout', async (c) => {
     const token = (c.req.header('authorization') ?? '').replace(/^Bearer /, '');
@@ -109,13 +145,43 @@ export function createFakeAuth(options: { jwks: unknown; denylist: (jti: string,
     const claims = decodeJwt((c.req.header('authorization') ?? '').replace(/^Bearer /, ''));
     return c.json({ user_id: claims.sub, email: 'ada@example.com', roles: [], mfa_enabled: false });
   });
+  app.get('/v1/auth/authorize', (c) =>
+    c.html(
+      `<form method="post" action="authorize"><input name="request_id" value="r-${c.req.query('client_id') ?? ''}"></form>`,
+      200,
+      {
+        'content-security-policy': "default-src 'none'",
+      },
+    ),
+  );
+  app.post('/v1/auth/authorize', async (c) => {
+    const form = await c.req.parseBody();
+    return c.redirect(
+      `https://client.example/cb?code=abc&state=${typeof form.request_id === 'string' ? form.request_id : ''}`,
+      302,
+    );
+  });
+  app.post('/v1/auth/revoke', (c) => c.body(null, 200, { 'cache-control': 'no-store' }));
   app.post('/internal/registrations', async (c) => {
-    if (c.req.header('authorization') !== `Bearer ${SERVICE_TOKEN}`) return c.json({ code: 'unauthorized', status: 401 }, 401);
+    if (c.req.header('authorization') !== `Bearer ${SERVICE_TOKEN}`)
+      return c.json({ code: 'unauthorized', status: 401 }, 401);
     const body: { password: string } = await c.req.json();
     if (body.password.length < 12) {
-      return c.json({ type: 'about:blank', title: 'Unprocessable Content', status: 422, detail: 'too short', code: 'weak_password' }, 422);
+      return c.json(
+        {
+          type: 'about:blank',
+          title: 'Unprocessable Content',
+          status: 422,
+          detail: 'too short',
+          code: 'weak_password',
+        },
+        422,
+      );
     }
-    return c.json({ registration_id: randomUUID(), expires_at: new Date(Date.now() + 900_000).toISOString() }, 201);
+    return c.json(
+      { registration_id: randomUUID(), expires_at: new Date(Date.now() + 900_000).toISOString() },
+      201,
+    );
   });
   return { app, seen };
 }

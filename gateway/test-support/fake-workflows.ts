@@ -4,7 +4,15 @@
  * cancelTransfer updates, search attributes) so gateway routes can be tested against a real
  * Temporal server without the real activities.
  */
-import { ApplicationFailure, condition, setHandler, sleep, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { searchAttributes } from '../../temporal-config/index.js';
 import {
   cancelTransfer,
@@ -39,13 +47,15 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   setHandler(
     confirmOtp,
     ({ code }) => {
-      if (code !== VALID_OTP) throw ApplicationFailure.nonRetryable('wrong code', 'otp_invalid', { attempts_left: 2 });
+      if (code !== VALID_OTP)
+        throw ApplicationFailure.nonRetryable('wrong code', 'otp_invalid', { attempts_left: 2 });
       setStatus('processing');
       return transfer;
     },
     {
       validator: (_update: { code: string }) => {
-        if (transfer.status !== 'awaiting_confirmation') throw ApplicationFailure.nonRetryable('not waiting', 'not_awaiting_confirmation');
+        if (transfer.status !== 'awaiting_confirmation')
+          throw ApplicationFailure.nonRetryable('not waiting', 'not_awaiting_confirmation');
       },
     },
   );
@@ -91,11 +101,25 @@ function finish(transfer: Transfer): Transfer {
 }
 
 export async function onboardUserWorkflow(input: { registration_id: string; currency: string }) {
-  if (input.currency === 'CHF') throw ApplicationFailure.nonRetryable('no such currency here', 'currency_not_supported');
-  return { user_id: uuid4(), wallet_id: uuid4(), status: 'active', registration: input.registration_id, workflow: workflowInfo().workflowId };
+  if (input.currency === 'CHF')
+    throw ApplicationFailure.nonRetryable('no such currency here', 'currency_not_supported');
+  return {
+    user_id: uuid4(),
+    wallet_id: uuid4(),
+    status: 'active',
+    registration: input.registration_id,
+    workflow: workflowInfo().workflowId,
+  };
 }
 
-export async function depositWorkflow(input: { wallet_id: string; amount: string; currency: string; reference: string; requested_by: string }) {
-  if (input.reference === 'missing-wallet') throw ApplicationFailure.nonRetryable('no wallet', 'wallet_not_found');
+export async function depositWorkflow(input: {
+  wallet_id: string;
+  amount: string;
+  currency: string;
+  reference: string;
+  requested_by: string;
+}) {
+  if (input.reference === 'missing-wallet')
+    throw ApplicationFailure.nonRetryable('no wallet', 'wallet_not_found');
   return { transaction_id: uuid4(), wallet: { id: input.wallet_id, balance: { posted: input.amount } } };
 }

@@ -30,8 +30,11 @@ function quietWorkerLogs() {
 }
 
 export interface HarnessOptions {
-  /** Start a Temporal client and a stub worker on a private task queue. */
-  temporal?: boolean;
+  /**
+   * `true`: a Temporal client and a stub worker on a private task queue; `'unreachable'`: a
+   * client pointed at a port where nothing listens (an orchestrator outage).
+   */
+  temporal?: boolean | 'unreachable';
   env?: Record<string, string>;
 }
 
@@ -65,7 +68,11 @@ export async function createHarness(options: HarnessOptions = {}) {
   const closers: (() => Promise<void>)[] = [walletServer.close, authServer.close];
 
   let temporal = undefined as unknown as Client;
-  if (options.temporal) {
+  if (options.temporal === 'unreachable') {
+    const connection = Connection.lazy({ address: '127.0.0.1:9' });
+    temporal = new Client({ connection });
+    closers.push(() => connection.close());
+  } else if (options.temporal) {
     const address = testEnv('temporalAddress');
     quietWorkerLogs();
     const connection = await Connection.connect({ address });
@@ -92,7 +99,12 @@ export async function createHarness(options: HarnessOptions = {}) {
     isRevoked: createRedisDenylist(redis),
     temporal,
     auth: createUpstream({ name: 'auth', baseUrl: config.AUTH_URL, ...breaker }),
-    wallet: createUpstream({ name: 'wallet', baseUrl: config.WALLET_URL, token: async () => SERVICE_TOKEN, ...breaker }),
+    wallet: createUpstream({
+      name: 'wallet',
+      baseUrl: config.WALLET_URL,
+      token: async () => SERVICE_TOKEN,
+      ...breaker,
+    }),
     serviceToken: async () => SERVICE_TOKEN,
     rateLimiter: createRedisRateLimiter(
       redis,
@@ -109,17 +121,30 @@ export async function createHarness(options: HarnessOptions = {}) {
   /** A signed-in user: a fresh user id, its token, and helpers to call the gateway as them. */
   async function user(claims: { roles?: string[]; expiresIn?: string } = {}) {
     const id = randomUUID();
-    const token = await issuer.mint({ sub: id, scope: 'openid wallet', roles: claims.roles ?? [], client_id: 'velora-web', expiresIn: claims.expiresIn });
+    const token = await issuer.mint({
+      sub: id,
+      scope: 'openid wallet',
+      roles: claims.roles ?? [],
+      client_id: 'velora-web',
+      expiresIn: claims.expiresIn,
+    });
     return { id, token, auth: { authorization: `Bearer ${token}` } };
   }
 
   /** Sends a JSON request from a given peer address (as the Node adapter would report it). */
-  async function request(path: string, init: RequestInit & { json?: unknown; peer?: string } = {}): Promise<TestResponse> {
+  async function request(
+    path: string,
+    init: RequestInit & { json?: unknown; peer?: string } = {},
+  ): Promise<TestResponse> {
     const { json, peer, ...rest } = init;
     const headers = new Headers(rest.headers);
     if (json !== undefined) headers.set('content-type', 'application/json');
     const body = json !== undefined ? (typeof json === 'string' ? json : JSON.stringify(json)) : rest.body;
-    return app.request(path, { ...rest, headers, body }, { incoming: { socket: { remoteAddress: peer ?? '203.0.113.7' } } });
+    return app.request(
+      path,
+      { ...rest, headers, body },
+      { incoming: { socket: { remoteAddress: peer ?? '203.0.113.7' } } },
+    );
   }
 
   return {

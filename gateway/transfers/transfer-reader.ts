@@ -4,7 +4,13 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
 import { searchAttributes } from '../../temporal-config/index.js';
-import { getTransfer, transferWorkflowId, TERMINAL_STATUSES, type Transfer, type TransferStatus } from '../../workflows/transfer-contract.js';
+import {
+  getTransfer,
+  transferWorkflowId,
+  TERMINAL_STATUSES,
+  type Transfer,
+  type TransferStatus,
+} from '../../workflows/transfer-contract.js';
 import { isAdmin } from '../platform/authn.js';
 
 export const TRANSFER_WORKFLOW = 'transferWorkflow';
@@ -19,7 +25,11 @@ export interface TransferMemo {
 }
 
 /** Statuses a waiting client should be answered at: final, or waiting for the client itself. */
-const SETTLED: ReadonlySet<TransferStatus> = new Set([...TERMINAL_STATUSES, 'awaiting_confirmation', 'needs_attention']);
+const SETTLED: ReadonlySet<TransferStatus> = new Set([
+  ...TERMINAL_STATUSES,
+  'awaiting_confirmation',
+  'needs_attention',
+]);
 
 export function isSettled(t: Transfer): boolean {
   return SETTLED.has(t.status);
@@ -57,7 +67,11 @@ export async function describeOwnedTransfer(
 }
 
 /** Asks the workflow for its `Transfer`; undefined when no answer comes within `ms`. */
-export async function queryTransfer(client: Client, handle: WorkflowHandle, ms: number): Promise<Transfer | undefined> {
+export async function queryTransfer(
+  client: Client,
+  handle: WorkflowHandle,
+  ms: number,
+): Promise<Transfer | undefined> {
   try {
     return await client.withDeadline(Date.now() + ms, () => handle.query(getTransfer));
   } catch {
@@ -72,7 +86,8 @@ export async function queryTransfer(client: Client, handle: WorkflowHandle, ms: 
 export function transferFromDescription(description: WorkflowExecutionDescription): Transfer {
   const memo = description.memo as Partial<TransferMemo> | undefined;
   const base = memo?.transfer;
-  const searched = description.typedSearchAttributes.get(searchAttributes.TransferStatus) as TransferStatus | undefined;
+  const searched = description.typedSearchAttributes.get(searchAttributes.TransferStatus) as
+    TransferStatus | undefined;
   const byExecution: Record<string, TransferStatus> = {
     RUNNING: 'processing',
     COMPLETED: 'completed',
@@ -109,7 +124,11 @@ export async function readTransfer(
  * Polls the workflow until the transfer settles or `waitMs` passes (Prefer: wait). Polling
  * the query, rather than waiting on the result, also stops at `awaiting_confirmation`.
  */
-export async function waitForSettled(client: Client, handle: WorkflowHandle, waitMs: number): Promise<Transfer | undefined> {
+export async function waitForSettled(
+  client: Client,
+  handle: WorkflowHandle,
+  waitMs: number,
+): Promise<Transfer | undefined> {
   const deadline = Date.now() + waitMs;
   let delay = 50;
   let last: Transfer | undefined;

@@ -24,13 +24,23 @@ function post(auth: Record<string, string>, json: unknown, headers: Record<strin
 describe('POST /v1/transfers', () => {
   it('moves money and, with Prefer: wait, answers with the completed transfer', async () => {
     const { u, from, to } = await funded();
-    const res = await post(u.auth, { from_wallet_id: from.id, to_wallet_id: to.id, amount: '1050', currency: 'USD' }, {
-      'idempotency-key': randomUUID(),
-      prefer: 'wait=10',
-    });
+    const res = await post(
+      u.auth,
+      { from_wallet_id: from.id, to_wallet_id: to.id, amount: '1050', currency: 'USD' },
+      {
+        'idempotency-key': randomUUID(),
+        prefer: 'wait=10',
+      },
+    );
     expect(res.status).toBe(200);
     const t = await res.json();
-    expect(t).toMatchObject({ status: 'completed', from_wallet_id: from.id, to_wallet_id: to.id, amount: '1050', currency: 'USD' });
+    expect(t).toMatchObject({
+      status: 'completed',
+      from_wallet_id: from.id,
+      to_wallet_id: to.id,
+      amount: '1050',
+      currency: 'USD',
+    });
     expect(t.completed_at).toBeTypeOf('string');
     expect(res.headers.get('location')).toBe(`/v1/transfers/${t.id}`);
 
@@ -41,9 +51,13 @@ describe('POST /v1/transfers', () => {
 
   it('answers 202 with a Location when the transfer is still running', async () => {
     const { u, from, to } = await funded();
-    const res = await post(u.auth, { from_wallet_id: from.id, to_wallet_id: to.id, amount: '100', currency: 'USD', description: 'slow' }, {
-      'idempotency-key': randomUUID(),
-    });
+    const res = await post(
+      u.auth,
+      { from_wallet_id: from.id, to_wallet_id: to.id, amount: '100', currency: 'USD', description: 'slow' },
+      {
+        'idempotency-key': randomUUID(),
+      },
+    );
     expect(res.status).toBe(202);
     const t = await res.json();
     expect(res.headers.get('location')).toBe(`/v1/transfers/${t.id}`);
@@ -56,7 +70,12 @@ describe('POST /v1/transfers', () => {
 
   it('requires an Idempotency-Key', async () => {
     const { u, from, to } = await funded();
-    const res = await post(u.auth, { from_wallet_id: from.id, to_wallet_id: to.id, amount: '100', currency: 'USD' });
+    const res = await post(u.auth, {
+      from_wallet_id: from.id,
+      to_wallet_id: to.id,
+      amount: '100',
+      currency: 'USD',
+    });
     expect(res.status).toBe(400);
     expect((await res.json()).code).toBe('idempotency_key_required');
   });
@@ -79,16 +98,36 @@ describe('POST /v1/transfers', () => {
     const a = await funded();
     const b = await funded();
     const key = randomUUID();
-    const ta = await (await post(a.u.auth, { from_wallet_id: a.from.id, to_wallet_id: a.to.id, amount: '5', currency: 'USD' }, { 'idempotency-key': key })).json();
-    const tb = await (await post(b.u.auth, { from_wallet_id: b.from.id, to_wallet_id: b.to.id, amount: '5', currency: 'USD' }, { 'idempotency-key': key })).json();
+    const ta = await (
+      await post(
+        a.u.auth,
+        { from_wallet_id: a.from.id, to_wallet_id: a.to.id, amount: '5', currency: 'USD' },
+        { 'idempotency-key': key },
+      )
+    ).json();
+    const tb = await (
+      await post(
+        b.u.auth,
+        { from_wallet_id: b.from.id, to_wallet_id: b.to.id, amount: '5', currency: 'USD' },
+        { 'idempotency-key': key },
+      )
+    ).json();
     expect(ta.id).not.toBe(tb.id);
   });
 
   it('turns 20 concurrent identical requests into one transfer', async () => {
     const { u, from, to } = await funded();
     const key = randomUUID();
-    const body = { from_wallet_id: from.id, to_wallet_id: to.id, amount: '250', currency: 'USD', description: 'slow' };
-    const responses = await Promise.all(Array.from({ length: 20 }, () => post(u.auth, body, { 'idempotency-key': key })));
+    const body = {
+      from_wallet_id: from.id,
+      to_wallet_id: to.id,
+      amount: '250',
+      currency: 'USD',
+      description: 'slow',
+    };
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => post(u.auth, body, { 'idempotency-key': key })),
+    );
     const ids = new Set<string>();
     for (const res of responses) {
       expect([200, 202]).toContain(res.status);
@@ -107,9 +146,13 @@ describe('POST /v1/transfers', () => {
     const { u, to } = await funded();
     const victim = await h.user();
     const victims = h.wallet.addWallet(victim.id, 'USD');
-    const res = await post(u.auth, { from_wallet_id: victims.id, to_wallet_id: to.id, amount: '100', currency: 'USD' }, {
-      'idempotency-key': randomUUID(),
-    });
+    const res = await post(
+      u.auth,
+      { from_wallet_id: victims.id, to_wallet_id: to.id, amount: '100', currency: 'USD' },
+      {
+        'idempotency-key': randomUUID(),
+      },
+    );
     expect(res.status).toBe(404);
     expect((await res.json()).code).toBe('wallet_not_found');
   });
@@ -122,14 +165,30 @@ describe('POST /v1/transfers', () => {
       expect(res.status, `amount ${JSON.stringify(amount)}`).toBe(400);
       expect((await res.json()).code).toBe('validation_failed');
     }
-    const eur = await post(u.auth, { ...base, amount: '100', currency: 'EUR' }, { 'idempotency-key': randomUUID() });
+    const eur = await post(
+      u.auth,
+      { ...base, amount: '100', currency: 'EUR' },
+      { 'idempotency-key': randomUUID() },
+    );
     expect(eur.status).toBe(422);
     expect((await eur.json()).code).toBe('currency_mismatch');
-    for (const extra of [{ user_id: randomUUID() }, { status: 'completed' }, { initiated_by: { user_id: randomUUID() } }]) {
-      const res = await post(u.auth, { ...base, amount: '100', ...extra }, { 'idempotency-key': randomUUID() });
+    for (const extra of [
+      { user_id: randomUUID() },
+      { status: 'completed' },
+      { initiated_by: { user_id: randomUUID() } },
+    ]) {
+      const res = await post(
+        u.auth,
+        { ...base, amount: '100', ...extra },
+        { 'idempotency-key': randomUUID() },
+      );
       expect(res.status).toBe(400);
     }
-    const self = await post(u.auth, { ...base, to_wallet_id: from.id, amount: '100' }, { 'idempotency-key': randomUUID() });
+    const self = await post(
+      u.auth,
+      { ...base, to_wallet_id: from.id, amount: '100' },
+      { 'idempotency-key': randomUUID() },
+    );
     expect(self.status).toBe(422);
   });
 });
@@ -137,7 +196,13 @@ describe('POST /v1/transfers', () => {
 describe('reading, confirming and cancelling transfers', () => {
   it("hides another user's transfer behind the same 404 as an unknown id", async () => {
     const { u, from, to } = await funded();
-    const t = await (await post(u.auth, { from_wallet_id: from.id, to_wallet_id: to.id, amount: '10', currency: 'USD' }, { 'idempotency-key': randomUUID() })).json();
+    const t = await (
+      await post(
+        u.auth,
+        { from_wallet_id: from.id, to_wallet_id: to.id, amount: '10', currency: 'USD' },
+        { 'idempotency-key': randomUUID() },
+      )
+    ).json();
     const mallory = await h.user();
     for (const path of [`/v1/transfers/${t.id}`, `/v1/transfers/${randomUUID()}`]) {
       const res = await h.request(path, { headers: mallory.auth });
@@ -146,43 +211,78 @@ describe('reading, confirming and cancelling transfers', () => {
     }
     const cancel = await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: mallory.auth });
     expect(cancel.status).toBe(404);
-    const confirm = await h.request(`/v1/transfers/${t.id}/confirm`, { method: 'POST', headers: mallory.auth, json: { code: VALID_OTP } });
+    const confirm = await h.request(`/v1/transfers/${t.id}/confirm`, {
+      method: 'POST',
+      headers: mallory.auth,
+      json: { code: VALID_OTP },
+    });
     expect(confirm.status).toBe(404);
   });
 
   it('steps up a large transfer: awaiting_confirmation, a wrong code is refused, the right one completes it', async () => {
     const { u, from, to } = await funded();
-    const res = await post(u.auth, { from_wallet_id: from.id, to_wallet_id: to.id, amount: '150000', currency: 'USD' }, {
-      'idempotency-key': randomUUID(),
-      prefer: 'wait=10',
-    });
+    const res = await post(
+      u.auth,
+      { from_wallet_id: from.id, to_wallet_id: to.id, amount: '150000', currency: 'USD' },
+      {
+        'idempotency-key': randomUUID(),
+        prefer: 'wait=10',
+      },
+    );
     expect(res.status).toBe(202);
     const t = await res.json();
     expect(t.status).toBe('awaiting_confirmation');
 
-    const wrong = await h.request(`/v1/transfers/${t.id}/confirm`, { method: 'POST', headers: u.auth, json: { code: '000000' } });
+    const wrong = await h.request(`/v1/transfers/${t.id}/confirm`, {
+      method: 'POST',
+      headers: u.auth,
+      json: { code: '000000' },
+    });
     expect(wrong.status).toBe(422);
     expect(await wrong.json()).toMatchObject({ code: 'otp_invalid', attempts_left: 2 });
 
-    const right = await h.request(`/v1/transfers/${t.id}/confirm`, { method: 'POST', headers: u.auth, json: { code: VALID_OTP } });
+    const right = await h.request(`/v1/transfers/${t.id}/confirm`, {
+      method: 'POST',
+      headers: u.auth,
+      json: { code: VALID_OTP },
+    });
     expect(right.status).toBe(200);
     expect(['processing', 'completed']).toContain((await right.json()).status);
 
-    await vi.waitFor(async () => {
-      const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
-      expect(read.status).toBe('completed');
-    }, { timeout: 10_000, interval: 200 });
+    await vi.waitFor(
+      async () => {
+        const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
+        expect(read.status).toBe('completed');
+      },
+      { timeout: 10_000, interval: 200 },
+    );
 
-    const late = await h.request(`/v1/transfers/${t.id}/confirm`, { method: 'POST', headers: u.auth, json: { code: VALID_OTP } });
+    const late = await h.request(`/v1/transfers/${t.id}/confirm`, {
+      method: 'POST',
+      headers: u.auth,
+      json: { code: VALID_OTP },
+    });
     expect(late.status).toBe(409);
   });
 
   it('refuses to cancel once funds were captured (409)', async () => {
     const { u, from, to } = await funded();
-    const t = await (await post(u.auth, { from_wallet_id: from.id, to_wallet_id: to.id, amount: '10', currency: 'USD', description: 'linger' }, {
-      'idempotency-key': randomUUID(),
-      prefer: 'wait=10',
-    })).json();
+    const t = await (
+      await post(
+        u.auth,
+        {
+          from_wallet_id: from.id,
+          to_wallet_id: to.id,
+          amount: '10',
+          currency: 'USD',
+          description: 'linger',
+        },
+        {
+          'idempotency-key': randomUUID(),
+          prefer: 'wait=10',
+        },
+      )
+    ).json();
     expect(t.status).toBe('completed');
     const res = await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
     expect(res.status).toBe(409);
@@ -193,19 +293,34 @@ describe('reading, confirming and cancelling transfers', () => {
     const { u, from, to } = await funded();
     const made: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const t = await (await post(u.auth, { from_wallet_id: from.id, to_wallet_id: to.id, amount: String(10 + i), currency: 'USD' }, {
-        'idempotency-key': randomUUID(),
-        prefer: 'wait=10',
-      })).json();
+      const t = await (
+        await post(
+          u.auth,
+          { from_wallet_id: from.id, to_wallet_id: to.id, amount: String(10 + i), currency: 'USD' },
+          {
+            'idempotency-key': randomUUID(),
+            prefer: 'wait=10',
+          },
+        )
+      ).json();
       made.push(t.id);
     }
     const other = await funded();
-    await post(other.u.auth, { from_wallet_id: other.from.id, to_wallet_id: other.to.id, amount: '1', currency: 'USD' }, { 'idempotency-key': randomUUID() });
+    await post(
+      other.u.auth,
+      { from_wallet_id: other.from.id, to_wallet_id: other.to.id, amount: '1', currency: 'USD' },
+      { 'idempotency-key': randomUUID() },
+    );
 
-    await vi.waitFor(async () => {
-      const page = await (await h.request('/v1/transfers?status=completed&limit=10', { headers: u.auth })).json();
-      expect((page.items as { id: string }[]).map((t) => t.id).sort()).toEqual([...made].sort());
-    }, { timeout: 15_000, interval: 300 });
+    await vi.waitFor(
+      async () => {
+        const page = await (
+          await h.request('/v1/transfers?status=completed&limit=10', { headers: u.auth })
+        ).json();
+        expect((page.items as { id: string }[]).map((t) => t.id).sort()).toEqual([...made].sort());
+      },
+      { timeout: 15_000, interval: 300 },
+    );
 
     const seen: string[] = [];
     let cursor: string | null = null;

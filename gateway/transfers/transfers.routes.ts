@@ -24,7 +24,14 @@ import {
   resourceId,
 } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
-import { deriveId, requestHash, requireIdempotencyKey, startIdempotent } from '../temporal/idempotency.js';
+import {
+  deriveId,
+  requestHash,
+  requireIdempotencyKey,
+  startIdempotent,
+  withinDeadline,
+} from '../temporal/idempotency.js';
+import type { Principal } from '../../lib/jwt-verifier.js';
 import { loadAccessibleWallet } from '../wallets/wallet-access.js';
 import type { GatewayDeps } from '../gateway-deps.js';
 import {
@@ -39,8 +46,12 @@ import {
   type TransferMemo,
 } from './transfer-reader.js';
 
-const TransferParams = z.object({ transfer_id: resourceId.openapi({ param: { name: 'transfer_id', in: 'path' } }) });
-const TransferPage = z.object({ items: z.array(TransferSchema), next_cursor: z.string().nullable() }).openapi('TransferPage');
+const TransferParams = z.object({
+  transfer_id: resourceId.openapi({ param: { name: 'transfer_id', in: 'path' } }),
+});
+const TransferPage = z
+  .object({ items: z.array(TransferSchema), next_cursor: z.string().nullable() })
+  .openapi('TransferPage');
 const transferJson = { 'application/json': { schema: TransferSchema } };
 
 const createTransfer = createRoute({
@@ -56,7 +67,10 @@ const createTransfer = createRoute({
     body: { required: true, content: { 'application/json': { schema: CreateTransferBody } } },
   },
   responses: {
-    200: { description: 'settled within the wait (or an idempotent replay of a settled transfer)', content: transferJson },
+    200: {
+      description: 'settled within the wait (or an idempotent replay of a settled transfer)',
+      content: transferJson,
+    },
     202: { description: 'accepted; poll the Location', content: transferJson },
     ...problemResponses(400, 401, 403, 404, 413, 415, 422, 429, 503),
   },
@@ -69,7 +83,10 @@ const getTransferRoute = createRoute({
   summary: 'One transfer (also after completion)',
   security: bearerSecurity,
   request: { params: TransferParams },
-  responses: { 200: { description: 'transfer', content: transferJson }, ...problemResponses(400, 401, 404, 429, 503) },
+  responses: {
+    200: { description: 'transfer', content: transferJson },
+    ...problemResponses(400, 401, 404, 429, 503),
+  },
 });
 
 const listTransfers = createRoute({
@@ -82,7 +99,11 @@ const listTransfers = createRoute({
     query: z.object({
       status: z.enum(TRANSFER_STATUSES).optional(),
       limit: z.coerce.number().int().min(1).max(100).optional(),
-      cursor: z.string().max(4096).regex(/^[A-Za-z0-9_-]*$/, 'must be a cursor from a previous page').optional(),
+      cursor: z
+        .string()
+        .max(4096)
+        .regex(/^[A-Za-z0-9_-]*$/, 'must be a cursor from a previous page')
+        .optional(),
     }),
   },
   responses: {
@@ -97,8 +118,14 @@ const confirmTransfer = createRoute({
   tags: ['Transfers'],
   summary: 'Step-up: confirm a large transfer with the OTP code',
   security: bearerSecurity,
-  request: { params: TransferParams, body: { required: true, content: { 'application/json': { schema: ConfirmTransferBody } } } },
-  responses: { 200: { description: 'transfer', content: transferJson }, ...problemResponses(400, 401, 404, 409, 422, 429, 503) },
+  request: {
+    params: TransferParams,
+    body: { required: true, content: { 'application/json': { schema: ConfirmTransferBody } } },
+  },
+  responses: {
+    200: { description: 'transfer', content: transferJson },
+    ...problemResponses(400, 401, 404, 409, 422, 429, 503),
+  },
 });
 
 const cancelTransferRoute = createRoute({
@@ -108,7 +135,10 @@ const cancelTransferRoute = createRoute({
   summary: 'Cancel a transfer before its funds are captured',
   security: bearerSecurity,
   request: { params: TransferParams },
-  responses: { 200: { description: 'transfer', content: transferJson }, ...problemResponses(401, 404, 409, 429, 503) },
+  responses: {
+    200: { description: 'transfer', content: transferJson },
+    ...problemResponses(401, 404, 409, 429, 503),
+  },
 });
 
 /** Client-facing wording for the update refusals listed in transfer-contract.ts. */
@@ -124,16 +154,28 @@ const UPDATE_DETAIL: Record<string, string> = {
 };
 
 /** Runs a transfer Update, turning its refusals into problems with the workflow's own code. */
-async function runUpdate(client: Client, fallbackCode: string, update: () => Promise<Transfer>): Promise<Transfer> {
+async function runUpdate(
+  client: Client,
+  fallbackCode: string,
+  update: () => Promise<Transfer>,
+): Promise<Transfer> {
   try {
     return await client.withDeadline(Date.now() + 15_000, update);
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const code = applicationFailureType(err) ?? fallbackCode;
-      throw new ProblemError(DOMAIN_STATUS[code] ?? 409, code, UPDATE_DETAIL[code] ?? 'the transfer refused this action', applicationFailureDetails(err));
+      throw new ProblemError(
+        DOMAIN_STATUS[code] ?? 409,
+        code,
+        UPDATE_DETAIL[code] ?? 'the transfer refused this action',
+        applicationFailureDetails(err),
+      );
     }
     // Updating a closed workflow: NOT_FOUND ("already completed") or FAILED_PRECONDITION.
-    if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && [5, 9].includes(Number(err.code)))) {
+    if (
+      err instanceof WorkflowNotFoundError ||
+      (isGrpcServiceError(err) && [5, 9].includes(Number(err.code)))
+    ) {
       throw new ProblemError(409, 'transfer_finalized', 'the transfer has already finished');
     }
     throw err;
@@ -142,7 +184,8 @@ async function runUpdate(client: Client, fallbackCode: string, update: () => Pro
 
 /** Visibility query strings are built from verified values only; refuse anything that could escape a literal. */
 function literal(value: string): string {
-  if (!/^[A-Za-z0-9:._@-]{1,128}$/.test(value)) throw new ProblemError(400, 'bad_request', 'unsupported principal id');
+  if (!/^[A-Za-z0-9:._@-]{1,128}$/.test(value))
+    throw new ProblemError(400, 'bad_request', 'unsupported principal id');
   return `'${value}'`;
 }
 
@@ -157,8 +200,14 @@ function decodeCursor(cursor: string | undefined): Uint8Array | undefined {
 export function createTransferRoutes(deps: GatewayDeps) {
   const app = createRouter();
   const temporal = deps.temporal;
+  const rpcMs = deps.config.TEMPORAL_RPC_TIMEOUT_MS;
+  const findOwned = (id: string, principal: Principal, access: 'read' | 'act') =>
+    withinDeadline(temporal, rpcMs, () => describeOwnedTransfer(temporal, id, principal, access));
   app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
-  app.use('*', rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject));
+  app.use(
+    '*',
+    rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject),
+  );
 
   app.openapi(createTransfer, async (c) => {
     const principal = c.var.principal;
@@ -221,6 +270,7 @@ export function createTransferRoutes(deps: GatewayDeps) {
     const start = transferStartOptions(input);
     const { handle, description: execution } = await startIdempotent(temporal, {
       ...start,
+      rpcTimeoutMs: rpcMs,
       taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
       workflowType: TRANSFER_WORKFLOW,
       requestHash: hash,
@@ -229,8 +279,9 @@ export function createTransferRoutes(deps: GatewayDeps) {
 
     const waitSeconds = preferWaitSeconds(c.req.header('prefer'));
     const transfer =
-      (waitSeconds > 0 ? await waitForSettled(temporal, handle, waitSeconds * 1000) : await queryTransfer(temporal, handle, 1000)) ??
-      transferFromDescription(execution);
+      (waitSeconds > 0
+        ? await waitForSettled(temporal, handle, waitSeconds * 1000)
+        : await queryTransfer(temporal, handle, 1000)) ?? transferFromDescription(execution);
     if (waitSeconds > 0) c.header('preference-applied', `wait=${waitSeconds}`);
     c.header('location', `/v1/transfers/${transferId}`);
     return c.json(transfer, isTerminal(transfer) ? 200 : 202);
@@ -238,7 +289,7 @@ export function createTransferRoutes(deps: GatewayDeps) {
 
   app.openapi(getTransferRoute, async (c) => {
     const { transfer_id } = c.req.valid('param');
-    const { handle, description } = await describeOwnedTransfer(temporal, transfer_id, c.var.principal, 'read');
+    const { handle, description } = await findOwned(transfer_id, c.var.principal, 'read');
     return c.json(await readTransfer(temporal, handle, description, 3000), 200);
   });
 
@@ -248,35 +299,44 @@ export function createTransferRoutes(deps: GatewayDeps) {
     const { status, limit, cursor } = c.req.valid('query');
     let query = `WorkflowType = '${TRANSFER_WORKFLOW}' AND ${searchAttributes.InitiatedBy.name} = ${literal(principal.subject)}`;
     if (status) query += ` AND ${searchAttributes.TransferStatus.name} = '${status}'`;
-    const page = await temporal.workflowService.listWorkflowExecutions({
-      namespace: temporal.options.namespace,
-      pageSize: limit ?? 20,
-      nextPageToken: decodeCursor(cursor),
-      query,
-    });
+    const page = await withinDeadline(temporal, rpcMs, () =>
+      temporal.workflowService.listWorkflowExecutions({
+        namespace: temporal.options.namespace,
+        pageSize: limit ?? 20,
+        nextPageToken: decodeCursor(cursor),
+        query,
+      }),
+    );
     const items = await Promise.all(
       (page.executions ?? []).map(async (execution) => {
         const workflowId = execution.execution?.workflowId ?? '';
         const handle: WorkflowHandle = temporal.workflow.getHandle(workflowId);
         const live = await queryTransfer(temporal, handle, 2000);
-        return live ?? transferFromDescription(await handle.describe());
+        return (
+          live ?? transferFromDescription(await withinDeadline(temporal, rpcMs, () => handle.describe()))
+        );
       }),
     );
-    const token = page.nextPageToken && page.nextPageToken.length > 0 ? Buffer.from(page.nextPageToken).toString('base64url') : null;
+    const token =
+      page.nextPageToken && page.nextPageToken.length > 0
+        ? Buffer.from(page.nextPageToken).toString('base64url')
+        : null;
     return c.json({ items, next_cursor: token }, 200);
   });
 
   app.openapi(confirmTransfer, async (c) => {
     const { transfer_id } = c.req.valid('param');
     const { code } = c.req.valid('json');
-    const { handle } = await describeOwnedTransfer(temporal, transfer_id, c.var.principal, 'act');
-    const transfer = await runUpdate(temporal, 'not_awaiting_confirmation', () => handle.executeUpdate(confirmOtp, { args: [{ code }] }));
+    const { handle } = await findOwned(transfer_id, c.var.principal, 'act');
+    const transfer = await runUpdate(temporal, 'not_awaiting_confirmation', () =>
+      handle.executeUpdate(confirmOtp, { args: [{ code }] }),
+    );
     return c.json(transfer, 200);
   });
 
   app.openapi(cancelTransferRoute, async (c) => {
     const { transfer_id } = c.req.valid('param');
-    const { handle } = await describeOwnedTransfer(temporal, transfer_id, c.var.principal, 'act');
+    const { handle } = await findOwned(transfer_id, c.var.principal, 'act');
     const transfer = await runUpdate(temporal, 'cannot_cancel', () => handle.executeUpdate(cancelTransfer));
     return c.json(transfer, 200);
   });

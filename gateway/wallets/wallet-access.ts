@@ -30,9 +30,13 @@ export async function loadAccessibleWallet(
   principal: Principal,
   access: 'read' | 'spend',
 ): Promise<Wallet> {
-  const result = await wallet.client.request<Wallet>('GET', `/internal/wallets/${encodeURIComponent(walletId)}`, {
-    headers: propagationHeaders(c),
-  });
+  const result = await wallet.client.request<Wallet>(
+    'GET',
+    `/internal/wallets/${encodeURIComponent(walletId)}`,
+    {
+      headers: propagationHeaders(c),
+    },
+  );
   if (!result.ok && result.status === 404) throw notFound();
   const found = unwrap(wallet.name, result);
   const owner = found.user_id === principal.subject && !principal.isService;

@@ -21,7 +21,7 @@ describe('/v1/wallets', () => {
     expect(body.items[0].balance).toEqual({ posted: '0', pending: '0', available: '0' });
   });
 
-  it('reads an own wallet; another user\'s wallet or an unknown id is the same 404', async () => {
+  it("reads an own wallet; another user's wallet or an unknown id is the same 404", async () => {
     const ada = await h.user();
     const bob = await h.user();
     const adas = h.wallet.addWallet(ada.id);
@@ -71,11 +71,19 @@ describe('/v1/wallets', () => {
 
   it('opens a wallet for the caller only (201, then 200 for the same currency)', async () => {
     const ada = await h.user();
-    const first = await h.request('/v1/wallets', { method: 'POST', headers: ada.auth, json: { currency: 'EUR' } });
+    const first = await h.request('/v1/wallets', {
+      method: 'POST',
+      headers: ada.auth,
+      json: { currency: 'EUR' },
+    });
     expect(first.status).toBe(201);
     const wallet = await first.json();
     expect(wallet.user_id).toBe(ada.id);
-    const again = await h.request('/v1/wallets', { method: 'POST', headers: ada.auth, json: { currency: 'EUR' } });
+    const again = await h.request('/v1/wallets', {
+      method: 'POST',
+      headers: ada.auth,
+      json: { currency: 'EUR' },
+    });
     expect(again.status).toBe(200);
     expect((await again.json()).id).toBe(wallet.id);
   });

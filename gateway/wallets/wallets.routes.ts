@@ -3,14 +3,24 @@ import { authenticate, requireUser } from '../platform/authn.js';
 import { unwrap } from '../platform/forward.js';
 import { rateLimit } from '../platform/rate-limit.js';
 import { propagationHeaders } from '../platform/request-context.js';
-import { CreateWalletBody, EntrySchema, WalletSchema, problemResponses, resourceId } from '../openapi/schemas.js';
+import {
+  CreateWalletBody,
+  EntrySchema,
+  WalletSchema,
+  problemResponses,
+  resourceId,
+} from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
 import type { GatewayDeps } from '../gateway-deps.js';
 import { loadAccessibleWallet, type Wallet } from './wallet-access.js';
 
 const WalletList = z.object({ items: z.array(WalletSchema) }).openapi('WalletList');
-const EntryPage = z.object({ items: z.array(EntrySchema), next_cursor: z.string().nullable() }).openapi('EntryPage');
-const WalletParams = z.object({ wallet_id: resourceId.openapi({ param: { name: 'wallet_id', in: 'path' } }) });
+const EntryPage = z
+  .object({ items: z.array(EntrySchema), next_cursor: z.string().nullable() })
+  .openapi('EntryPage');
+const WalletParams = z.object({
+  wallet_id: resourceId.openapi({ param: { name: 'wallet_id', in: 'path' } }),
+});
 
 const listWallets = createRoute({
   method: 'get',
@@ -18,7 +28,10 @@ const listWallets = createRoute({
   tags: ['Wallets'],
   summary: "The caller's own wallets",
   security: bearerSecurity,
-  responses: { 200: { description: 'wallets', content: { 'application/json': { schema: WalletList } } }, ...problemResponses(401, 403, 429, 503) },
+  responses: {
+    200: { description: 'wallets', content: { 'application/json': { schema: WalletList } } },
+    ...problemResponses(401, 403, 429, 503),
+  },
 });
 
 const createWallet = createRoute({
@@ -42,7 +55,10 @@ const getWallet = createRoute({
   summary: 'One wallet (own wallets only; admins may read any)',
   security: bearerSecurity,
   request: { params: WalletParams },
-  responses: { 200: { description: 'wallet', content: { 'application/json': { schema: WalletSchema } } }, ...problemResponses(400, 401, 404, 429, 503) },
+  responses: {
+    200: { description: 'wallet', content: { 'application/json': { schema: WalletSchema } } },
+    ...problemResponses(400, 401, 404, 429, 503),
+  },
 });
 
 const listTransactions = createRoute({
@@ -58,14 +74,20 @@ const listTransactions = createRoute({
       cursor: z.string().max(512).optional(),
     }),
   },
-  responses: { 200: { description: 'entries', content: { 'application/json': { schema: EntryPage } } }, ...problemResponses(400, 401, 404, 429, 503) },
+  responses: {
+    200: { description: 'entries', content: { 'application/json': { schema: EntryPage } } },
+    ...problemResponses(400, 401, 404, 429, 503),
+  },
 });
 
 /** `/v1/wallets`: reads come from WalletService, always filtered to the caller. */
 export function createWalletRoutes(deps: GatewayDeps) {
   const app = createRouter();
   app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
-  app.use('*', rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject));
+  app.use(
+    '*',
+    rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject),
+  );
 
   app.openapi(listWallets, async (c) => {
     const principal = c.var.principal;
@@ -107,11 +129,12 @@ export function createWalletRoutes(deps: GatewayDeps) {
     if (limit !== undefined) qs.set('limit', String(limit));
     if (cursor !== undefined) qs.set('cursor', cursor);
     const suffix = qs.size > 0 ? `?${qs.toString()}` : '';
-    const result = await deps.wallet.client.request<{ items: z.infer<typeof EntrySchema>[]; next_cursor: string | null }>(
-      'GET',
-      `/internal/wallets/${encodeURIComponent(wallet_id)}/transactions${suffix}`,
-      { headers: propagationHeaders(c) },
-    );
+    const result = await deps.wallet.client.request<{
+      items: z.infer<typeof EntrySchema>[];
+      next_cursor: string | null;
+    }>('GET', `/internal/wallets/${encodeURIComponent(wallet_id)}/transactions${suffix}`, {
+      headers: propagationHeaders(c),
+    });
     const page = unwrap(deps.wallet.name, result);
     return c.json({ items: page.items, next_cursor: page.next_cursor ?? null }, 200);
   });
