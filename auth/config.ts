@@ -40,6 +40,8 @@ export const authConfigSchema = z.object({
   TRANSFER_LIMIT_VERIFIED_DAILY: minorUnits('20000000'),
   /** Peers whose X-Forwarded-For is believed (the gateway). Loopback by default: on the local stack the gateway is a local process. */
   AUTH_TRUSTED_PROXIES: env.list('127.0.0.1,::1'),
+  /** A rotated-in signing key is published this long before it signs (> the verifiers' JWKS refetch cooldown of 10 s). */
+  AUTH_KEY_ACTIVATION_DELAY_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   /** Consecutive failures per IP+account before the lock, and how long the lock lasts. */
   AUTH_LOGIN_MAX_CONSECUTIVE_FAILURES: env.int(10),
   AUTH_LOGIN_LOCK_SECONDS: z.coerce.number().int().min(1800).default(1800),

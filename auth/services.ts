@@ -49,6 +49,7 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
     db,
     encryption: createKeyEncryption(config.AUTH_KEY_ENCRYPTION_KEY),
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    activationDelaySeconds: config.AUTH_KEY_ACTIVATION_DELAY_SECONDS,
   });
   const tokens = createTokenService({
     db,

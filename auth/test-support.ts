@@ -56,6 +56,8 @@ export function testConfig(overrides: Record<string, string> = {}): AuthConfig {
     GATEWAY_CLIENT_ID: GATEWAY.id,
     GATEWAY_CLIENT_SECRET: GATEWAY.secret,
     LOG_LEVEL: 'silent',
+    // Tests that rotate want the new key at once; keys.test.ts covers the delayed activation.
+    AUTH_KEY_ACTIVATION_DELAY_SECONDS: '0',
     ...overrides,
   });
 }

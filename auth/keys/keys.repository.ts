@@ -23,17 +23,40 @@ export async function insertActiveKeyIfNone(db: Kysely<Database>, row: Insertabl
   }
 }
 
-/** Retires the active key and inserts `row` as the new active one, atomically. */
-export async function replaceActiveKey(db: Kysely<Database>, row: Insertable<SigningKeysTable>, now: Date): Promise<string | undefined> {
+/**
+ * Publishes `row` as the next key. A next key that has not taken over yet is replaced: it never
+ * signed anything, so dropping it is safe.
+ */
+export async function insertNextKey(db: Kysely<Database>, row: Insertable<SigningKeysTable>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('signing_keys').where('status', '=', 'next').execute();
+    await trx.insertInto('signing_keys').values({ ...row, status: 'next' }).execute();
+  });
+}
+
+/**
+ * Makes a due `next` key the active one and retires the previous active key, atomically. Any
+ * instance may run it; the row lock makes exactly one of them do the work.
+ */
+export async function promoteDueNextKey(db: Kysely<Database>, now: Date): Promise<{ kid: string; retiredKid: string | undefined } | undefined> {
   return db.transaction().execute(async (trx) => {
+    const next = await trx
+      .selectFrom('signing_keys')
+      .select('kid')
+      .where('status', '=', 'next')
+      .where('activate_after', '<=', now)
+      .forUpdate()
+      .skipLocked()
+      .executeTakeFirst();
+    if (!next) return undefined;
     const retired = await trx
       .updateTable('signing_keys')
       .set({ status: 'retired', retired_at: now })
       .where('status', '=', 'active')
       .returning('kid')
       .executeTakeFirst();
-    await trx.insertInto('signing_keys').values(row).execute();
-    return retired?.kid;
+    await trx.updateTable('signing_keys').set({ status: 'active', activate_after: null }).where('kid', '=', next.kid).execute();
+    return { kid: next.kid, retiredKid: retired?.kid };
   });
 }
 

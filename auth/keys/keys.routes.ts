@@ -20,7 +20,12 @@ export function keyAdminRoutes(s: AuthServices) {
       fail(403, 'forbidden', 'key rotation needs the operator or admin role');
     }
     const result = await rotateSigningKeys(s, { actor: principal.subject, context: s.requestContext(c) });
-    return c.json({ kid: result.kid, retired_kid: result.retiredKid ?? null, removed_kids: result.removed });
+    return c.json({
+      kid: result.kid,
+      activates_at: result.activatesAt.toISOString(),
+      retired_kid: result.retiredKid ?? null,
+      removed_kids: result.removed,
+    });
   });
   return app;
 }

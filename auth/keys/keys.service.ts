@@ -19,8 +19,9 @@ import {
   deleteKeysRetiredBefore,
   findActiveKey,
   insertActiveKeyIfNone,
+  insertNextKey,
   listPublishedKeys,
-  replaceActiveKey,
+  promoteDueNextKey,
 } from './keys.repository.js';
 import type { SigningKeyRow } from './keys.table.js';
 
@@ -48,8 +49,11 @@ export interface KeyStore {
   jwks(): Promise<{ keys: JWK[] }>;
   /** Key resolver for jose's `jwtVerify`, looking keys up by `kid` only. */
   verificationKey: JWTVerifyGetKey;
-  /** A new key becomes active; the previous one is retired but stays published. */
-  rotate(): Promise<{ kid: string; retiredKid: string | undefined }>;
+  /**
+   * Publishes a new key that takes over signing after the activation delay (at once when the
+   * delay is 0); the key it replaces is then retired but stays published.
+   */
+  rotate(): Promise<{ kid: string; activatesAt: Date; retiredKid: string | undefined }>;
   /** Removes retired keys whose every token has expired; returns their kids. */
   removeExpiredKeys(): Promise<string[]>;
   /** Forgets the cache, so the next call reads the table. */
@@ -60,6 +64,8 @@ export interface KeyStoreDeps {
   db: Kysely<Database>;
   encryption: KeyEncryption;
   accessTokenTtlSeconds: number;
+  /** How long a rotated-in key is published before it signs (verifiers refetch the JWKS meanwhile). */
+  activationDelaySeconds?: number;
   now?: () => Date;
 }
 
@@ -78,6 +84,7 @@ export function createKeyStore(deps: KeyStoreDeps): KeyStore {
   let lastForcedReload = 0;
 
   async function load(): Promise<CachedKeys> {
+    await promoteDueNextKey(deps.db, now());
     const rows = await listPublishedKeys(deps.db);
     const publicKeys = new Map<string, CryptoKey>();
     let active: SigningKey | undefined;
@@ -156,9 +163,12 @@ export function createKeyStore(deps: KeyStoreDeps): KeyStore {
 
     async rotate() {
       const row = await newKeyRow();
-      const retiredKid = await replaceActiveKey(deps.db, row, now());
+      const activatesAt = new Date(now().getTime() + (deps.activationDelaySeconds ?? 0) * 1000);
+      await insertNextKey(deps.db, { ...row, activate_after: activatesAt });
+      const promoted = await promoteDueNextKey(deps.db, now());
       cache = undefined;
-      return { kid: row.kid, retiredKid };
+      const current = promoted ? undefined : await findActiveKey(deps.db);
+      return { kid: row.kid, activatesAt, retiredKid: promoted?.retiredKid ?? current?.kid };
     },
 
     async removeExpiredKeys() {

@@ -1,11 +1,12 @@
 import type { Generated, Selectable } from 'kysely';
 import type { JWK } from 'jose';
 
-export type SigningKeyStatus = 'active' | 'retired';
+export type SigningKeyStatus = 'next' | 'active' | 'retired';
 
 /**
  * `signing_keys`: ES256 key pairs. The private key is stored only encrypted (AES-256-GCM with
- * AUTH_KEY_ENCRYPTION_KEY); a retired key stays published until every token it signed expired.
+ * AUTH_KEY_ENCRYPTION_KEY). Life of a key: `next` (published, not yet signing) → `active` (the one
+ * signing key) → `retired` (published until every token it signed has expired) → deleted.
  */
 export interface SigningKeysTable {
   kid: string;
@@ -16,6 +17,8 @@ export interface SigningKeysTable {
   status: SigningKeyStatus;
   created_at: Generated<Date>;
   retired_at: Date | null;
+  /** For a `next` key: when it takes over signing. */
+  activate_after: Date | null;
 }
 
 export type SigningKeyRow = Selectable<SigningKeysTable>;

@@ -122,7 +122,7 @@ describe('rotation', () => {
     expect(res.status).toBe(403);
   });
 
-  it('the rotate-keys command makes a new key active', async () => {
+  it('the rotate-keys command makes a new key active (no activation delay configured)', async () => {
     const before = (await h.services.keys.signingKey()).kid;
     await promisify(execFile)(process.execPath, ['--import', 'tsx', 'auth/keys/rotate-keys.ts'], {
       env: {
@@ -132,6 +132,7 @@ describe('rotation', () => {
         AUTH_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
         OTP_PEPPER: 'test-otp-pepper-0123456789abcdef-0123456789',
         LOG_LEVEL: 'silent',
+        AUTH_KEY_ACTIVATION_DELAY_SECONDS: '0',
       },
       timeout: 30_000,
     });
@@ -140,5 +141,31 @@ describe('rotation', () => {
     expect(after).not.toBe(before);
     const row = await h.db.selectFrom('signing_keys').select(['status', 'retired_at']).where('kid', '=', before).executeTakeFirst();
     expect(row?.status).toBe('retired');
+  });
+});
+
+describe('delayed activation', () => {
+  it('publishes the next key before it signs, then it takes over and the old one is retired', async () => {
+    const delayed = await createHarness({ overrides: { AUTH_KEY_ACTIVATION_DELAY_SECONDS: '60' } });
+    try {
+      const signing = (await delayed.services.keys.signingKey()).kid;
+      const { kid, activatesAt, retiredKid } = await delayed.services.keys.rotate();
+      expect(activatesAt.getTime()).toBeGreaterThan(Date.now() + 50_000);
+      expect(retiredKid).toBe(signing);
+      // Published at once...
+      const jwks = (await (await delayed.app.request('/.well-known/jwks.json')).json()) as { keys: { kid: string }[] };
+      expect(jwks.keys.map((k) => k.kid)).toContain(kid);
+      // ...but not yet signing.
+      expect(kidOf(await delayed.serviceToken())).toBe(signing);
+      // Time passes (the activation moment is moved instead of waiting a minute).
+      await delayed.db.updateTable('signing_keys').set({ activate_after: new Date(Date.now() - 1000) }).where('kid', '=', kid).execute();
+      delayed.services.keys.invalidate();
+      expect(kidOf(await delayed.serviceToken())).toBe(kid);
+      const old = await delayed.db.selectFrom('signing_keys').select(['status', 'retired_at']).where('kid', '=', signing).executeTakeFirstOrThrow();
+      expect(old.status).toBe('retired');
+      expect(old.retired_at).not.toBeNull();
+    } finally {
+      await delayed.close();
+    }
   });
 });

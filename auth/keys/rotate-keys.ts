@@ -9,7 +9,8 @@ import { createKeyStore } from './keys.service.js';
 import { rotateSigningKeys } from './rotate-signing-keys.js';
 
 // Operator command: `node --import tsx auth/keys/rotate-keys.ts`. Run it on a schedule; each run
-// removes keys whose tokens have all expired and makes a fresh key active. See docs/auth.md.
+// removes keys whose tokens have all expired and publishes a fresh key, which takes over signing
+// after AUTH_KEY_ACTIVATION_DELAY_SECONDS. See docs/auth.md.
 const config = loadAuthConfig();
 const log = createLogger('auth-rotate-keys', config.LOG_LEVEL);
 const { db } = createDb<Database>(config.AUTH_DATABASE_URL, { name: 'velora-auth-rotate', max: 2 });
@@ -19,9 +20,13 @@ try {
     db,
     encryption: createKeyEncryption(config.AUTH_KEY_ENCRYPTION_KEY),
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    activationDelaySeconds: config.AUTH_KEY_ACTIVATION_DELAY_SECONDS,
   });
   const result = await rotateSigningKeys({ keys, audit: createAuditLog({ db, log }) }, { actor: 'operator:rotate-keys' });
-  log.info({ kid: result.kid, retired_kid: result.retiredKid, removed_kids: result.removed }, 'signing keys rotated');
+  log.info(
+    { kid: result.kid, activates_at: result.activatesAt.toISOString(), retired_kid: result.retiredKid, removed_kids: result.removed },
+    'signing keys rotated',
+  );
 } finally {
   await db.destroy();
 }
