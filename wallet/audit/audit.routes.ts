@@ -23,10 +23,11 @@ const authLogBody = z.object({
   transfer_id: text().min(1),
   workflow_id: text().min(1),
   user_id: text().min(1),
-  client_id: text(),
-  token_jti: text(),
-  ip: text(64),
-  user_agent: text(512),
+  // What the edge knew about the caller; any of it may be unknown (null or absent).
+  client_id: text().nullish(),
+  token_jti: text().nullish(),
+  ip: text(64).nullish(),
+  user_agent: text(512).nullish(),
   step_up: z.boolean(),
 });
 

@@ -172,6 +172,50 @@ describe('holds', () => {
     expect((await release(holdId, relKey)).body.code).toBe('idempotency_key_mismatch');
   });
 
+  it('50 parallel holds against a balance covering one: exactly one is placed', async () => {
+    const a = await h.wallet('USD', 100n);
+    const results = await Promise.all(Array.from({ length: 50 }, () => hold(a, '100')));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(results.filter((r) => r.body.code === 'insufficient_funds')).toHaveLength(49);
+    expect(await h.balance(a)).toEqual({ posted: '100', pending: '100', available: '0' });
+  });
+
+  it('50 parallel captures of one hold (different keys) move the money once', async () => {
+    const a = await h.wallet('USD', 100n);
+    const b = await h.wallet('USD');
+    const created = await hold(a, '100');
+    const results = await Promise.all(Array.from({ length: 50 }, () => capture(created.body.id, b)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.body.code === 'hold_not_active')).toHaveLength(49);
+    expect(await h.balance(b)).toEqual({ posted: '100', pending: '0', available: '100' });
+    expect(await h.balance(a)).toEqual({ posted: '0', pending: '0', available: '0' });
+  });
+
+  it('rejects bad capture input without touching either wallet', async () => {
+    const a = await h.wallet('USD', 100n);
+    const b = await h.wallet('USD');
+    const created = await hold(a, '60');
+    for (const amount of ['0', '-1', '1.5', 'abc', 12, '9223372036854775808']) {
+      const res = await h.call('POST', `/internal/holds/${created.body.id}/capture`, {
+        body: { to_wallet_id: b, amount },
+        key: randomUUID(),
+      });
+      expect(res.status, String(amount)).toBe(400);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    expect(
+      (
+        await h.call('POST', `/internal/holds/${created.body.id}/capture`, {
+          body: { to_wallet_id: 'b' },
+          key: randomUUID(),
+        })
+      ).status,
+    ).toBe(400);
+    expect((await capture(randomUUID(), b)).body.code).toBe('hold_not_found');
+    expect(await h.balance(a)).toEqual({ posted: '100', pending: '60', available: '40' });
+    expect(await h.balance(b)).toEqual({ posted: '0', pending: '0', available: '0' });
+  });
+
   it('opposite transfers A→B and B→A in parallel never deadlock and conserve money', async () => {
     const a = await h.wallet('USD', 10_000n);
     const b = await h.wallet('USD', 10_000n);
