@@ -12,6 +12,7 @@ import { probe } from '../lib/service-app.js';
 import { createGatewayApp } from './app.js';
 import { loadGatewayConfig } from './config.js';
 import { createRedisDenylist } from './platform/authn.js';
+import { createGatewayJwks } from './platform/jwks.js';
 import { createRedisRateLimiter } from './platform/rate-limit.js';
 import { createUpstream } from './platform/upstream.js';
 
@@ -49,7 +50,7 @@ const app = createGatewayApp({
   config,
   log,
   verifyToken: createAccessTokenVerifier({
-    jwksUrl: config.AUTH_JWKS_URL,
+    jwks: createGatewayJwks(config.AUTH_JWKS_URL),
     issuer: config.AUTH_ISSUER,
     audience: config.JWT_AUDIENCE,
     algorithms: [config.JWT_ALGORITHM],
