@@ -6,8 +6,8 @@ import { WalletError } from '../wallets/wallets.errors.js';
 import {
   applyBalanceDelta,
   ensureSystemAccount,
-  findWallet,
   lockWallets,
+  walletKinds,
 } from '../wallets/wallets.repository.js';
 import { cannotReceive, cannotSend, spendable } from '../wallets/wallets.service.js';
 import type { SystemAccountName, WalletRow } from '../wallets/wallets.table.js';
@@ -77,10 +77,7 @@ export async function postJournal(trx: Db, input: JournalInput): Promise<PostedT
   // User wallets are already locked by the caller; system rows get locked by this update. Do
   // the users first so a system account is never locked before a user wallet.
   const ordered = [...deltas.keys()];
-  const kinds = await Promise.all(
-    ordered.map(async (id) => [id, (await findWallet(trx, id))?.kind] as const),
-  );
-  const kindOf = new Map(kinds);
+  const kindOf = await walletKinds(trx, ordered);
   for (const pass of ['user', 'system'] as const) {
     for (const id of ordered) {
       if (kindOf.get(id) !== pass) continue;
@@ -236,10 +233,11 @@ export function createLedgerService(deps: { db: Kysely<Database> }): LedgerServi
       if (original.kind === 'reversal' || (await findReversalOf(trx, transactionId)))
         return LedgerError.ReversalNotPossible;
       const legs = await listPostingsOf(trx, transactionId);
-      const involved = await Promise.all(
-        [...new Set(legs.map((l) => l.wallet_id))].map((id) => findWallet(trx, id)),
+      const kinds = await walletKinds(
+        trx,
+        legs.map((l) => l.wallet_id),
       );
-      const userIds = involved.filter((w): w is WalletRow => w?.kind === 'user').map((w) => w.id);
+      const userIds = [...kinds].filter(([, kind]) => kind === 'user').map(([id]) => id);
       const locked = await lockWallets(trx, userIds);
       // Net effect per user wallet: a reversal that would push one below its limit, or touch a
       // frozen or closed wallet, is refused rather than half-applied.

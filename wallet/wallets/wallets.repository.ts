@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../database.js';
-import type { SystemAccountName, WalletRow, WalletStatus } from './wallets.table.js';
+import type { SystemAccountName, WalletKind, WalletRow, WalletStatus } from './wallets.table.js';
 
 /** Inserts a user wallet unless the user already has one in that currency; returns the new row or undefined. */
 export async function insertUserWallet(
@@ -61,6 +61,14 @@ export async function lockWallets(db: Db, ids: readonly string[]): Promise<Map<s
     .forUpdate()
     .execute();
   return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** The kind (user or system) of each wallet, without locking: a wallet's kind never changes. */
+export async function walletKinds(db: Db, ids: readonly string[]): Promise<Map<string, WalletKind>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db.selectFrom('wallets').select(['id', 'kind']).where('id', 'in', unique).execute();
+  return new Map(rows.map((r) => [r.id, r.kind]));
 }
 
 /** Returns the id of a system account, creating it on first use (committed on its own). */
