@@ -81,7 +81,23 @@ async function main() {
       if (values.detach) return;
       console.log('\nRunning in the foreground: Ctrl-C stops everything this command started.');
       await new Promise<void>((resolve) => {
-        const stop = () => resolve();
+        // Signal listeners alone do not keep Node alive: the watch timer does, and it also
+        // reports a component that died so the operator is not left guessing.
+        const reported = new Set<string>();
+        const watch = setInterval(() => {
+          void stackStatus(profile).then((rows) => {
+            for (const row of rows) {
+              if (!row.up && row.pid === undefined && !reported.has(row.name) && row.name !== 'temporal-ui') {
+                reported.add(row.name);
+                console.error(`${row.name} is not running (see .stack/${profile.name}/logs/${row.name}.log)`);
+              }
+            }
+          });
+        }, 5000);
+        const stop = () => {
+          clearInterval(watch);
+          resolve();
+        };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
