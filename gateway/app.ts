@@ -7,6 +7,7 @@ import type { GatewayDeps } from './gateway-deps.js';
 import { createDocsRoutes } from './openapi/docs.routes.js';
 import { createRouter } from './openapi/router.js';
 import { createGatewayErrorHandler } from './platform/errors.js';
+import { createGatewayMetrics } from './platform/metrics.js';
 import { jsonDepthLimit } from './platform/json-depth.js';
 import { rateLimit } from './platform/rate-limit.js';
 import { requestContext, type GatewayEnv } from './platform/request-context.js';
@@ -18,16 +19,27 @@ export type { GatewayDeps } from './gateway-deps.js';
 const UNMETERED = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Builds the public API of ../shared/API.md: one sub-app per resource over the shared service skeleton. */
-export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
-  const { app } = createServiceApp<GatewayEnv>({
+export function createGatewayApp(gatewayDeps: GatewayDeps): Hono<GatewayEnv> {
+  const { app, registry } = createServiceApp<GatewayEnv>({
     service: 'gateway',
-    log: deps.log,
+    log: gatewayDeps.log,
     readiness: async () => ({
-      auth: deps.auth.isAvailable(),
-      wallet: deps.wallet.isAvailable(),
-      ...(await (deps.readiness?.() ?? Promise.resolve({}))),
+      auth: gatewayDeps.auth.isAvailable(),
+      wallet: gatewayDeps.wallet.isAvailable(),
+      ...(await (gatewayDeps.readiness?.() ?? Promise.resolve({}))),
     }),
   });
+  const metrics = createGatewayMetrics(registry, [gatewayDeps.auth, gatewayDeps.wallet]);
+  const deps: GatewayDeps = {
+    ...gatewayDeps,
+    rateLimiter: {
+      async consume(bucket, key) {
+        const decision = await gatewayDeps.rateLimiter.consume(bucket, key);
+        if (!decision.allowed) metrics.rateLimited(bucket);
+        return decision;
+      },
+    },
+  };
   app.onError(createGatewayErrorHandler(deps.log));
   app.use('*', requestContext(deps.config.TRUSTED_PROXIES));
   if (deps.config.CORS_ORIGINS.length > 0) {

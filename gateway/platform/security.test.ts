@@ -8,7 +8,13 @@ import { jsonDepth } from './json-depth.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ env: { TRUSTED_PROXIES: '10.0.0.2', RATE_LIMIT_AUTH_PER_MINUTE: '3' } });
+  h = await createHarness({
+    env: {
+      TRUSTED_PROXIES: '10.0.0.2',
+      RATE_LIMIT_AUTH_PER_MINUTE: '3',
+      CORS_ORIGINS: 'https://app.velora.test',
+    },
+  });
 });
 afterAll(async () => h?.close());
 
@@ -194,6 +200,8 @@ describe('client IP and rate limits', () => {
     expect(last!.headers.get('ratelimit-limit')).toBe('3');
     expect(last!.headers.get('ratelimit-remaining')).toBe('0');
     expect((await last!.json()).code).toBe('rate_limited');
+    const metrics = await (await h.request('/metrics')).text();
+    expect(metrics).toMatch(/gateway_rate_limited_total\{bucket="auth"[^}]*\} [1-9]/);
   });
 
   it('does not let a direct client dodge the limit with a spoofed X-Forwarded-For', async () => {
@@ -227,6 +235,17 @@ describe('client IP and rate limits', () => {
 });
 
 describe('responses', () => {
+  it('allows CORS only for configured origins', async () => {
+    const allowed = await h.request('/v1/wallets', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.velora.test', 'access-control-request-method': 'POST' },
+    });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.velora.test');
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('idempotency-key');
+    const denied = await h.request('/healthz', { headers: { origin: 'https://evil.test' } });
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('carries x-request-id (echoed when well-formed) and security headers', async () => {
     const res = await h.request('/healthz', { headers: { 'x-request-id': 'client-abc-123' } });
     expect(res.headers.get('x-request-id')).toBe('client-abc-123');
