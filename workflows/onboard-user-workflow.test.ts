@@ -76,14 +76,18 @@ describe('onboardUserWorkflow', () => {
     const failure = await failureOf(handle.result());
     expect(failure.type).toBe('registration_not_found');
     expect(fake.effects(handle.workflowId)).toEqual([]);
+    await recordHistory(handle, 'onboard-registration-not-found');
   });
 
   it('fails loudly when the undo itself fails', async () => {
     const reg = randomUUID();
     fake.inject(onboardUserWorkflowId(reg), 'createWallet', { kind: 'domain', code: 'validation_failed' });
     fake.inject(onboardUserWorkflowId(reg), 'disableUser', { kind: 'outage' });
-    const failure = await failureOf((await start(reg)).result());
+    const handle = await start(reg);
+    const failure = await failureOf(handle.result());
     expect(failure.type).toBe('compensation_failed');
     expect(failure.message).toContain(`user-${reg}`);
+    expect(fake.users.get(`user-${reg}`)?.status).toBe('pending');
+    await recordHistory(handle, 'onboard-compensation-failed');
   });
 });

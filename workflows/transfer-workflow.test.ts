@@ -152,9 +152,11 @@ describe('transferWorkflow', () => {
     const w = wallets();
     const input = transferInput(w, '100');
     input.initiated_by.user_id = BOB;
-    const result = await (await start(input)).result();
+    const handle = await start(input);
+    const result = await handle.result();
     expect(result).toMatchObject({ status: 'failed', failure_code: 'not_authorized' });
     expect(fake.balance(w.from).available).toBe(1_000_000n);
+    await recordHistory(handle, 'transfer-not-authorized');
   });
 
   it('an outage at authorize ends in internal_error with nothing to undo', async () => {
@@ -165,16 +167,19 @@ describe('transferWorkflow', () => {
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'failed', failure_code: 'internal_error' });
     expect(fake.effects(handle.workflowId)).toEqual(['finalize']);
+    await recordHistory(handle, 'transfer-authorize-outage');
   });
 
   it('retries an infrastructure blip at reserve and completes', async () => {
     const w = wallets();
     const input = transferInput(w, '700');
     fake.inject(idOf(input), 'reserveFunds', { kind: 'flaky' });
-    const result = await (await start(input)).result();
+    const handle = await start(input);
+    const result = await handle.result();
     expect(result.status).toBe('completed');
     expect(step(result, 'reserve')).toMatchObject({ status: 'completed', attempts: 2 });
     expect(fake.balance(w.to).posted).toBe(700n);
+    await recordHistory(handle, 'transfer-reserve-retried');
   });
 
   it('releases a hold whose reserve answer was lost (found again by idempotency key)', async () => {
@@ -312,6 +317,7 @@ describe('transferWorkflow', () => {
 
       await handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] });
       expect((await handle.result()).status).toBe('completed');
+      await recordHistory(handle, 'transfer-step-up-malformed-code');
     });
 
     it('accepts the right code after a wrong one', async () => {
@@ -401,5 +407,6 @@ describe('transferWorkflow', () => {
 
     expect(fake.effects(handle.workflowId).filter((e) => e === 'capture')).toEqual(['capture']);
     expect(fake.balance(w.to).posted).toBe(150_000n);
+    await recordHistory(handle, 'transfer-duplicate-start');
   });
 });
