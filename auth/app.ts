@@ -20,8 +20,7 @@ type Env = { Variables: { principal: Principal } };
  * `app.request()`; `main.ts` serves it.
  */
 export function createAuthApp(deps: AuthDeps): { app: Hono<Env>; services: AuthServices } {
-  const services = createAuthServices(deps);
-  const { app } = createServiceApp<Env>({
+  const { app, registry } = createServiceApp<Env>({
     service: 'auth',
     log: deps.log,
     readiness: async () => ({
@@ -29,6 +28,7 @@ export function createAuthApp(deps: AuthDeps): { app: Hono<Env>; services: AuthS
       redis: await probe(() => deps.redis.ping()),
     }),
   });
+  const services = createAuthServices({ ...deps, registry });
 
   app.route('/.well-known', jwksRoutes(services));
   app.route('/.well-known', discoveryRoutes(services));

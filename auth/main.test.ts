@@ -64,7 +64,8 @@ afterAll(async () => {
 describe('auth/main.ts', () => {
   it('serves discovery, seeds the service clients and the admin user, and answers health checks', async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    expect(await (await fetch(`${base}/metrics`)).text()).toContain('http_server_duration_seconds');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('http_server_duration_seconds');
     const config = await oidc.discovery(new URL(base), GATEWAY.id, GATEWAY.secret, oidc.ClientSecretBasic(GATEWAY.secret), { execute: [oidc.allowInsecureRequests] });
     const service = await oidc.clientCredentialsGrant(config);
     expect(service.scope?.split(' ').sort()).toEqual(['auth:internal', 'wallet:admin', 'wallet:read']);
@@ -73,6 +74,7 @@ describe('auth/main.ts', () => {
     const tokens = (await login.json()) as { access_token: string };
     const me = (await (await fetch(`${base}/v1/auth/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json()) as { roles: string[] };
     expect(me.roles).toContain('admin');
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/auth_events_total\{[^}]*event="login",outcome="success"[^}]*\} 1/);
   });
 
   it('stops cleanly on SIGTERM', async () => {

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { Counter, type Registry } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Logger } from '../lib/logger.js';
 import { createAuditLog, type AuditLog, type RequestContext } from './audit/audit.service.js';
@@ -26,6 +27,8 @@ export interface AuthDeps {
   log: Logger;
   /** Replaces the notifier chosen by OTP_DELIVERY (tests that need a failing channel). */
   notifier?: Notifier;
+  /** Metrics registry of the HTTP app; authentication events are counted there. */
+  registry?: Registry;
 }
 
 /** Every AuthService component, built once from its dependencies. */
@@ -44,7 +47,15 @@ export interface AuthServices extends AuthDeps {
 
 export function createAuthServices(deps: AuthDeps): AuthServices {
   const { config, db, redis, log } = deps;
-  const audit = createAuditLog({ db, log });
+  const events = deps.registry
+    ? new Counter({
+        name: 'auth_events_total',
+        help: 'Authentication events (login, lockout, otp, refresh, reuse, ...) by outcome',
+        labelNames: ['event', 'outcome'],
+        registers: [deps.registry],
+      })
+    : undefined;
+  const audit = createAuditLog({ db, log, onEvent: (e) => events?.inc({ event: e.event, outcome: e.outcome }) });
   const keys = createKeyStore({
     db,
     encryption: createKeyEncryption(config.AUTH_KEY_ENCRYPTION_KEY),
