@@ -1,3 +1,4 @@
+import { currencyExponent } from '../../lib/money.js';
 import type { Db } from '../database.js';
 import { WalletError } from './wallets.errors.js';
 import {
@@ -19,6 +20,8 @@ export interface WalletView {
   status: string;
   balance: { posted: string; pending: string; available: string };
   overdraft_limit: string;
+  /** Minor-unit digits of the currency (ISO 4217): 2 for USD, 0 for JPY, 3 for KWD. */
+  exponent: number;
   created_at: string;
 }
 
@@ -34,6 +37,7 @@ export function toWalletView(row: WalletRow): WalletView {
       available: (row.posted - row.pending).toString(),
     },
     overdraft_limit: row.overdraft_limit.toString(),
+    exponent: currencyExponent(row.currency),
     created_at: row.created_at.toISOString(),
   };
 }

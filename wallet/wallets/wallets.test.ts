@@ -31,6 +31,12 @@ describe('wallets', () => {
     });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
+    expect(first.body.exponent).toBe(2);
+    const jpy = await h.call('POST', '/internal/wallets', {
+      body: { user_id: user, currency: 'JPY' },
+      key: randomUUID(),
+    });
+    expect(jpy.body.exponent).toBe(0);
     const eur = await h.call('POST', '/internal/wallets', {
       body: { user_id: user, currency: 'EUR' },
       key: randomUUID(),
@@ -38,7 +44,11 @@ describe('wallets', () => {
     expect(eur.status).toBe(201);
     const list = await h.call('GET', `/internal/wallets?user_id=${user}`);
     expect(list.status).toBe(200);
-    expect(list.body.items.map((w: { currency: string }) => w.currency).sort()).toEqual(['EUR', 'USD']);
+    expect(list.body.items.map((w: { currency: string }) => w.currency).sort()).toEqual([
+      'EUR',
+      'JPY',
+      'USD',
+    ]);
     const got = await h.call('GET', `/internal/wallets/${first.body.id}`);
     expect(got.body).toEqual(first.body);
   });
