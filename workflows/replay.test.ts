@@ -6,7 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { historyFromJson } from '../workers/testing/history-json.js';
 import { HISTORIES_DIR, workflowBundle } from '../workers/testing/workflow-test-env.js';
@@ -35,5 +37,21 @@ describe('workflow histories replay deterministically', () => {
     }
     expect(failures).toEqual([]);
     expect(histories.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it('fail for a non-deterministic edit (the guard works)', async () => {
+    const changed = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('../workers/testing/changed-transfer-workflow.ts', import.meta.url)),
+      logger: new DefaultLogger('ERROR'),
+    });
+    const file = files.find((f) => f === 'transfer-completed.json')!;
+    const results = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: changed }, [
+      { workflowId: 'transfer-completed', history: load(file) },
+    ])) {
+      results.push(result);
+    }
+    expect(results).toHaveLength(1);
+    expect(results[0]!.error).toBeInstanceOf(DeterminismViolationError);
   });
 });
