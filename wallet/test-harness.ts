@@ -110,6 +110,8 @@ export async function createWalletHarness(
   return {
     wallet,
     balance,
+    /** Where this harness's data lives, for child processes (the service, the reconcile command). */
+    env: { WALLET_DATABASE_URL: url, MONGO_URL: testEnv('mongoUrl'), WALLET_MONGO_DB: mongo.databaseName },
     db,
     mongo,
     app,

@@ -52,6 +52,18 @@ describe('holds', () => {
     expect(rel.body.code).toBe('hold_already_captured');
   });
 
+  it('a source wallet frozen after the hold was placed cannot send: the capture is refused', async () => {
+    const a = await h.wallet('USD', 100n);
+    const b = await h.wallet('USD');
+    const created = await hold(a, '60');
+    await h.call('POST', `/internal/wallets/${a}/freeze`, { key: randomUUID() });
+    expect((await capture(created.body.id, b)).body.code).toBe('wallet_frozen');
+    expect(await h.balance(a)).toEqual({ posted: '100', pending: '60', available: '40' });
+    expect(await h.balance(b)).toEqual({ posted: '0', pending: '0', available: '0' });
+    await h.call('POST', `/internal/wallets/${a}/unfreeze`, { key: randomUUID() });
+    expect((await capture(created.body.id, b)).status).toBe(200);
+  });
+
   it('partial capture releases the rest', async () => {
     const a = await h.wallet('USD', 1000n);
     const b = await h.wallet('USD');

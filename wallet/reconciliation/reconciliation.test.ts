@@ -1,10 +1,15 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY } from '../history/history.collections.js';
 import { createWalletHarness, type WalletHarness } from '../test-harness.js';
 
-/** A private schema and MongoDB database: this file damages the books on purpose. */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A private PostgreSQL and MongoDB database: this file damages the books on purpose. */
 let h: WalletHarness;
 beforeAll(async () => {
   h = await createWalletHarness({ isolated: 'reconciliation' });
@@ -21,6 +26,27 @@ async function report() {
     discrepancies: Record<string, string>[];
     checked: Record<string, number>;
   };
+}
+
+/** Runs `reconcile.ts` as an operator would, against this file's databases. */
+function runCommand(): Promise<{ code: number | null; report: { ok: boolean; discrepancies: unknown[] } }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'wallet/reconciliation/reconcile.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...h.env, LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      try {
+        resolve({ code, report: JSON.parse(out) as { ok: boolean; discrepancies: unknown[] } });
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  });
 }
 
 /** Runs a statement with the append-only triggers off, as an attacker with table rights could. */
@@ -116,6 +142,30 @@ describe('reconciliation', () => {
       .execute();
     await h.relay.drainAll();
     expect((await report()).ok).toBe(true);
+  });
+
+  it('the reconcile command exits 0 on clean books and 1, listing them, on discrepancies', async () => {
+    const clean = await runCommand();
+    expect(clean.code).toBe(0);
+    expect(clean.report.ok).toBe(true);
+    await h.db
+      .updateTable('wallets')
+      .set({ posted: sql`posted + 1` })
+      .where('id', '=', b)
+      .execute();
+    try {
+      const dirty = await runCommand();
+      expect(dirty.code).toBe(1);
+      expect(dirty.report.discrepancies).toContainEqual(
+        expect.objectContaining({ check: 'wallet_posted', wallet_id: b }),
+      );
+    } finally {
+      await h.db
+        .updateTable('wallets')
+        .set({ posted: sql`posted - 1` })
+        .where('id', '=', b)
+        .execute();
+    }
   });
 
   it('names a wallet whose stored balances disagree with postings and holds', async () => {
