@@ -66,6 +66,16 @@ describe('POST /v1/transfers', () => {
     const cancelled = await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
     expect(cancelled.status).toBe(200);
     expect(await cancelled.json()).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
+
+    // Cancelling again is idempotent once the workflow has closed.
+    await vi.waitFor(
+      async () => {
+        const again = await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
+        expect(again.status).toBe(200);
+        expect((await again.json()).status).toBe('cancelled');
+      },
+      { timeout: 10_000, interval: 200 },
+    );
   });
 
   it('requires an Idempotency-Key', async () => {
@@ -256,6 +266,13 @@ describe('reading, confirming and cancelling transfers', () => {
       },
       { timeout: 10_000, interval: 200 },
     );
+
+    const cancelCompleted = await h.request(`/v1/transfers/${t.id}/cancel`, {
+      method: 'POST',
+      headers: u.auth,
+    });
+    expect(cancelCompleted.status).toBe(409);
+    expect((await cancelCompleted.json()).code).toBe('cannot_cancel');
 
     const late = await h.request(`/v1/transfers/${t.id}/confirm`, {
       method: 'POST',

@@ -327,7 +327,10 @@ export function createTransferRoutes(deps: GatewayDeps) {
   app.openapi(confirmTransfer, async (c) => {
     const { transfer_id } = c.req.valid('param');
     const { code } = c.req.valid('json');
-    const { handle } = await findOwned(transfer_id, c.var.principal, 'act');
+    const { handle, description } = await findOwned(transfer_id, c.var.principal, 'act');
+    if (description.status.name !== 'RUNNING') {
+      throw new ProblemError(409, 'not_awaiting_confirmation', UPDATE_DETAIL.not_awaiting_confirmation!);
+    }
     const transfer = await runUpdate(temporal, 'not_awaiting_confirmation', () =>
       handle.executeUpdate(confirmOtp, { args: [{ code }] }),
     );
@@ -336,7 +339,16 @@ export function createTransferRoutes(deps: GatewayDeps) {
 
   app.openapi(cancelTransferRoute, async (c) => {
     const { transfer_id } = c.req.valid('param');
-    const { handle } = await findOwned(transfer_id, c.var.principal, 'act');
+    const { handle, description } = await findOwned(transfer_id, c.var.principal, 'act');
+    if (description.status.name !== 'RUNNING') {
+      // A finished transfer: cancelling a cancelled (or failed) one again is a no-op that
+      // answers with it; a completed one moved the money and cannot be cancelled.
+      const finished = await readTransfer(temporal, handle, description, 3000);
+      if (finished.status === 'completed') {
+        throw new ProblemError(409, 'cannot_cancel', UPDATE_DETAIL.cannot_cancel!);
+      }
+      return c.json(finished, 200);
+    }
     const transfer = await runUpdate(temporal, 'cannot_cancel', () => handle.executeUpdate(cancelTransfer));
     return c.json(transfer, 200);
   });
