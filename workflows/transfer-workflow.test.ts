@@ -375,6 +375,7 @@ describe('transferWorkflow', () => {
       await waitForStatus(handle, 'awaiting_confirmation');
       const view = await handle.executeUpdate(cancelTransfer);
       expect(view).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
+      expect(step(view, 'step_up')).toMatchObject({ status: 'failed', error: 'cancelled_by_user' });
       // The run has finished: the server refuses updates to it (WorkflowNotFoundError).
       await expect(handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] })).rejects.toThrow(/completed/);
       expect((await handle.result()).status).toBe('cancelled');

@@ -198,7 +198,9 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     },
     {
       validator: () => {
-        if (status === 'completed' || pastPivot) {
+        // Once capture is scheduled the transfer completes; a transfer already failing after a
+        // refused capture is answered with its view by the handler (nothing left to cancel).
+        if (status === 'completed' || (pastPivot && status === 'processing')) {
           throw ApplicationFailure.nonRetryable('the funds were already captured; the transfer cannot be cancelled', 'cannot_cancel');
         }
       },
@@ -328,6 +330,10 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   } catch (err) {
     const stop = toStop(err);
     failureCode = stop.code;
+    // A step interrupted by a cancellation (e.g. the OTP wait) must not stay "running".
+    for (const s of steps.values()) {
+      if (s.status === 'running') updateStep(s.name as StepName, { status: 'failed', ended_ms: Date.now(), error: stop.code });
+    }
     await compensate(saga);
     await finalize();
     return finish(stop.outcome);
