@@ -74,6 +74,7 @@ export async function ensureMongo(
     () => mongoAnswers(url),
     60_000,
     path.join(dir, 'logs', `${kind}.log`),
+    () => (runningPid(dir, kind) === undefined ? 'the server exited' : undefined),
   );
   return { url, kind, started: true };
 }

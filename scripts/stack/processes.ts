@@ -83,16 +83,23 @@ function signalGroup(pid: number, signal: NodeJS.Signals) {
   }
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes; the error names what never came up. */
+/**
+ * Polls `check` until it returns true or `timeoutMs` passes; the error names what never came
+ * up. `failed` is asked on every round and stops the wait at once with its reason (a process
+ * that already exited will never become ready).
+ */
 export async function waitFor(
   what: string,
   check: () => Promise<boolean>,
   timeoutMs: number,
   logHint?: string,
+  failed?: () => string | undefined,
 ) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
+    const reason = failed?.();
+    if (reason) throw new Error(`${what}: ${reason}${logHint ? ` (see ${logHint})` : ''}`);
     await sleep(250);
   }
   throw new Error(

@@ -5,7 +5,7 @@ import { ensureMongo } from './mongo.js';
 import { ROOT, stackDir } from './paths.js';
 import { type StackProfile } from './profile.js';
 import { httpOk, runningPid, startProcess, stopProcess, tcpOpen, waitFor } from './processes.js';
-import { services, stackEnv } from './services.js';
+import { services, stackEnv, type ServiceSpec } from './services.js';
 import { ensureTemporal } from './temporal.js';
 import { findTool } from './tools.js';
 
@@ -46,27 +46,39 @@ export async function stackUp(
     if (await tcpOpen(svc.port))
       throw new Error(`port ${svc.port} for ${svc.name} is taken by another process`);
     log(`${svc.name} …`);
-    startProcess(dir, svc.name, process.execPath, ['--import', 'tsx', path.join(ROOT, svc.entry)], env, ROOT);
+    startService(profile, svc, env);
     started.push(svc.name);
   }
-  for (const svc of services(profile)) {
-    await waitFor(
-      `${svc.name} /readyz`,
-      async () => {
-        if (runningPid(dir, svc.name) === undefined) {
-          throw new Error(
-            `${svc.name} exited during start; see ${path.join(dir, 'logs', `${svc.name}.log`)}`,
-          );
-        }
-        return httpOk(`http://127.0.0.1:${svc.port}/readyz`);
-      },
-      120_000,
-      path.join(dir, 'logs', `${svc.name}.log`),
-    ).catch((err: unknown) => {
-      throw err instanceof Error ? err : new Error(String(err));
-    });
-  }
+  for (const svc of services(profile)) await waitServiceReady(profile, svc);
   return { env, started, mongo };
+}
+
+/** Starts one of Velora's own services with the stack's environment (no wait). */
+export function startService(profile: StackProfile, svc: ServiceSpec, env: Record<string, string>): void {
+  startProcess(
+    stackDir(profile.name),
+    svc.name,
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, svc.entry)],
+    env,
+    ROOT,
+  );
+}
+
+/** Resolves when the service's `/readyz` answers 200; fails at once if its process exited. */
+export async function waitServiceReady(
+  profile: StackProfile,
+  svc: ServiceSpec,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const dir = stackDir(profile.name);
+  await waitFor(
+    `${svc.name} /readyz`,
+    () => httpOk(`http://127.0.0.1:${svc.port}/readyz`),
+    timeoutMs,
+    path.join(dir, 'logs', `${svc.name}.log`),
+    () => (runningPid(dir, svc.name) === undefined ? 'the process exited' : undefined),
+  );
 }
 
 /** Stops every process this profile's stack started (services first), and nothing else. */

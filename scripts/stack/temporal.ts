@@ -83,6 +83,7 @@ export async function ensureTemporal(
     () => temporalHealthy(ports.temporal),
     120_000,
     path.join(dir, 'logs', 'temporal.log'),
+    () => (runningPid(dir, 'temporal') === undefined ? 'the server exited' : undefined),
   );
   return true;
 }
