@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWalletHarness, type WalletHarness } from '../test-harness.js';
+import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
 let h: WalletHarness;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-return -- response bodies are untyped JSON in tests */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWalletHarness, type WalletHarness } from '../test-harness.js';
+import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
 let h: WalletHarness;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../test/support/test-env.js';
 import { HISTORY } from '../history/history.collections.js';
 import { createOutboxRelay } from './outbox.relay.js';
-import { createWalletHarness, type WalletHarness } from '../test-harness.js';
+import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 import { createLogger } from '../../lib/logger.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY } from '../history/history.collections.js';
-import { createWalletHarness, type WalletHarness } from '../test-harness.js';
+import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

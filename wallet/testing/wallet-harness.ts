@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { createDb } from '../lib/db.js';
-import { createLogger } from '../lib/logger.js';
-import { ensureDatabase } from '../scripts/stack/infrastructure.js';
-import { pgUrl } from '../scripts/stack/profile.js';
-import { createTestIssuer } from '../test/support/tokens.js';
-import { testEnv } from '../test/support/test-env.js';
-import { createWalletApp } from './app.js';
-import type { Database } from './database.js';
-import { ensureMongoIndexes } from './history/history.collections.js';
-import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
-import { createOutboxRelay, type OutboxRelayOptions } from './outbox/outbox.relay.js';
+import { createDb } from '../../lib/db.js';
+import { createLogger } from '../../lib/logger.js';
+import { ensureDatabase } from '../../scripts/stack/infrastructure.js';
+import { pgUrl } from '../../scripts/stack/profile.js';
+import { createTestIssuer } from '../../test/support/tokens.js';
+import { testEnv } from '../../test/support/test-env.js';
+import { createWalletApp } from '../app.js';
+import type { Database } from '../database.js';
+import { ensureMongoIndexes } from '../history/history.collections.js';
+import { migrateWalletDb } from '../migrations/migrate-wallet-db.js';
+import { createOutboxRelay, type OutboxRelayOptions } from '../outbox/outbox.relay.js';
 
 export interface CallOptions {
   body?: unknown;
