@@ -1,4 +1,5 @@
 import type { ErrorHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { ServiceError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { UpstreamUnavailableError } from '../../lib/http-client.js';
@@ -105,6 +106,19 @@ export function createGatewayErrorHandler(log: Logger): ErrorHandler {
           'retry-after': '2',
         },
       );
+    }
+    if (err instanceof HTTPException && err.status === 415) {
+      return problemResponse(
+        c,
+        problem(
+          415,
+          'unsupported_media_type',
+          'send the body as application/json (or the documented form type)',
+        ),
+      );
+    }
+    if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message)) {
+      return problemResponse(c, problem(400, 'malformed_json', 'request body is not valid JSON'));
     }
     if (isTemporalOutage(err) || err instanceof ServiceError) {
       log.warn({ err: err.message, path: c.req.path }, 'temporal unavailable');

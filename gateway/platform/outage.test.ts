@@ -5,18 +5,21 @@ import { createHarness, type Harness } from '../test-support/harness.js';
 let up: Harness;
 let down: Harness;
 let noTemporal: Harness;
+let noWorker: Harness;
 beforeAll(async () => {
   up = await createHarness();
   // Nothing listens on port 9: every call to either upstream is refused.
   down = await createHarness({
     env: { AUTH_URL: 'http://127.0.0.1:9', WALLET_URL: 'http://127.0.0.1:9' },
   });
+  noWorker = await createHarness({ temporal: 'no-worker' });
   noTemporal = await createHarness({ temporal: 'unreachable', env: { TEMPORAL_RPC_TIMEOUT_MS: '1500' } });
 });
 afterAll(async () => {
   await up?.close();
   await down?.close();
   await noTemporal?.close();
+  await noWorker?.close();
 });
 
 describe('dependency failures', () => {
@@ -79,5 +82,36 @@ describe('dependency failures', () => {
       headers: u.auth,
     });
     expect(read.status).toBe(503);
+  });
+
+  it('accepts transfers while no worker runs and answers reads from visibility', async () => {
+    const u = await noWorker.user();
+    const from = noWorker.wallet.addWallet(u.id, 'USD');
+    const to = randomUUID();
+    const res = await noWorker.request('/v1/transfers', {
+      method: 'POST',
+      headers: { ...u.auth, 'idempotency-key': randomUUID() },
+      json: {
+        from_wallet_id: from.id,
+        to_wallet_id: to,
+        amount: '100',
+        currency: 'USD',
+        description: 'queued',
+      },
+    });
+    expect(res.status).toBe(202);
+    const t = await res.json();
+    expect(t).toMatchObject({
+      status: 'pending',
+      from_wallet_id: from.id,
+      to_wallet_id: to,
+      amount: '100',
+      description: 'queued',
+    });
+
+    const read = await noWorker.request(`/v1/transfers/${t.id}`, { headers: u.auth });
+    expect(read.status).toBe(200);
+    expect((await read.json()).status).toBe('pending');
+    await noWorker.temporal.workflow.getHandle(`transfer-${t.id}`).terminate('test cleanup');
   });
 });

@@ -164,12 +164,14 @@ describe('bodies', () => {
     const u = await h.user();
     const bad = await h.request('/v1/wallets', { method: 'POST', headers: u.auth, json: '{"currency":' });
     expect(bad.status).toBe(400);
+    expect((await bad.json()).code).toBe('malformed_json');
     const form = await h.request('/v1/wallets', {
       method: 'POST',
       headers: { ...u.auth, 'content-type': 'text/plain' },
       body: 'currency=USD',
     });
     expect(form.status).toBe(415);
+    expect((await form.json()).code).toBe('unsupported_media_type');
   });
 });
 

@@ -32,9 +32,10 @@ function quietWorkerLogs() {
 export interface HarnessOptions {
   /**
    * `true`: a Temporal client and a stub worker on a private task queue; `'unreachable'`: a
-   * client pointed at a port where nothing listens (an orchestrator outage).
+   * client pointed at a port where nothing listens (an orchestrator outage); `'no-worker'`:
+   * the real server but no worker polls the task queue (workers down).
    */
-  temporal?: boolean | 'unreachable';
+  temporal?: boolean | 'unreachable' | 'no-worker';
   env?: Record<string, string>;
 }
 
@@ -70,6 +71,10 @@ export async function createHarness(options: HarnessOptions = {}) {
   let temporal = undefined as unknown as Client;
   if (options.temporal === 'unreachable') {
     const connection = Connection.lazy({ address: '127.0.0.1:9' });
+    temporal = new Client({ connection });
+    closers.push(() => connection.close());
+  } else if (options.temporal === 'no-worker') {
+    const connection = await Connection.connect({ address: testEnv('temporalAddress') });
     temporal = new Client({ connection });
     closers.push(() => connection.close());
   } else if (options.temporal) {
