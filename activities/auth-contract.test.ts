@@ -11,7 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
 import { createHarness, ORCHESTRATOR, strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
-import { createWalletHarness, type WalletHarness } from '../wallet/test-harness.js';
+import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { createActivities } from './index.js';
 
 let auth: Harness;

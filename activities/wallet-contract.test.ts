@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient, type HttpClient } from '../lib/http-client.js';
-import { createWalletHarness, type WalletHarness } from '../wallet/test-harness.js';
+import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { createActivities } from './index.js';
 
 let harness: WalletHarness;

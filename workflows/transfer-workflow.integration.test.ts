@@ -1,0 +1,117 @@
+/**
+ * transferWorkflow end to end inside the orchestrator: a worker on the Temporal dev server runs
+ * the real activities against the real AuthService and WalletService (in-process apps served
+ * over HTTP, the real client_credentials token for auth). What a user would notice: balances,
+ * statuses, the OTP they receive.
+ */
+import { randomUUID } from 'node:crypto';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../activities/index.js';
+import { createHarness, ORCHESTRATOR, type Harness } from '../auth/test-support.js';
+import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
+import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
+import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
+import { confirmOtp, getTransfer, transferStartOptions, type TransferInput } from './transfer-contract.js';
+import { transferWorkflow } from './transfer-workflow.js';
+
+let auth: Harness;
+let wallet: WalletHarness;
+let ctx: WorkflowTestContext;
+const servers: ServerType[] = [];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Env: only fetch() is served
+function listen(app: Hono<any>): Promise<string> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
+    servers.push(server);
+  });
+}
+
+beforeAll(async () => {
+  auth = await createHarness();
+  wallet = await createWalletHarness();
+  const authUrl = await listen(auth.app);
+  const walletUrl = await listen(wallet.app);
+  const token = clientCredentialsToken({
+    tokenUrl: `${authUrl}/v1/auth/token`,
+    clientId: ORCHESTRATOR.id,
+    clientSecret: ORCHESTRATOR.secret,
+    scope: 'auth:internal wallet:read wallet:write',
+  });
+  const activities = createActivities({
+    auth: createHttpClient({ name: 'auth', baseUrl: authUrl, token }),
+    // WalletService in its test harness trusts the harness's own issuer.
+    wallet: createHttpClient({ name: 'wallet', baseUrl: walletUrl, token: async () => wallet.token }),
+    config: { transferStepUpThreshold: 100_000n },
+  });
+  ctx = await startWorkflowTestWorker(`transfer-integration-${randomUUID()}`, activities);
+});
+
+afterAll(async () => {
+  await ctx?.stop();
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  await auth?.close();
+  await wallet?.close();
+});
+
+async function alicePaysBob(funded: bigint, amount: string) {
+  const alice = await auth.createUser();
+  const res = await wallet.call('POST', '/internal/wallets', { body: { user_id: alice.id, currency: 'USD' }, key: randomUUID() });
+  const from = String(res.body.id);
+  if (funded > 0n) {
+    const dep = await wallet.call('POST', `/internal/wallets/${from}/deposits`, {
+      body: { amount: funded.toString(), currency: 'USD', reference: 'funding' },
+      key: randomUUID(),
+    });
+    expect(dep.status).toBe(201);
+  }
+  const to = await wallet.wallet('USD');
+  const input: TransferInput = {
+    transfer_id: randomUUID(),
+    from_wallet_id: from,
+    to_wallet_id: to,
+    amount,
+    currency: 'USD',
+    description: 'dinner',
+    initiated_by: { user_id: alice.id, client_id: 'velora-web', token_jti: randomUUID(), ip: '203.0.113.7', user_agent: 'vitest' },
+    request_hash: 'sha256:test',
+    created_at: new Date().toISOString(),
+  };
+  const handle = await ctx.env.client.workflow.start(transferWorkflow, { ...transferStartOptions(input), taskQueue: ctx.taskQueue });
+  return { alice, from, to, handle };
+}
+
+describe('transferWorkflow with the real services', () => {
+  it('moves the money once', async () => {
+    const { from, to, handle } = await alicePaysBob(10_000n, '2500');
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(result.steps.map((s) => s.status)).toEqual(['completed', 'skipped', 'completed', 'completed', 'completed']);
+    expect(await wallet.balance(from)).toMatchObject({ posted: '7500', available: '7500', pending: '0' });
+    expect(await wallet.balance(to)).toMatchObject({ posted: '2500', available: '2500' });
+  });
+
+  it('fails with insufficient_funds and moves nothing', async () => {
+    const { from, to, handle } = await alicePaysBob(1_000n, '2500');
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'failed', failure_code: 'insufficient_funds' });
+    expect(await wallet.balance(from)).toMatchObject({ posted: '1000', available: '1000', pending: '0' });
+    expect((await wallet.balance(to)).posted).toBe('0');
+  });
+
+  it('asks for the OTP the user receives, then completes', async () => {
+    const { alice, from, to, handle } = await alicePaysBob(200_000n, '150000');
+    for (;;) {
+      if ((await handle.query(getTransfer)).status === 'awaiting_confirmation') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const code = await auth.latestCode(alice.email, 'step_up');
+    await handle.executeUpdate(confirmOtp, { args: [{ code }] });
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(await wallet.balance(from)).toMatchObject({ posted: '50000', available: '50000' });
+    expect((await wallet.balance(to)).posted).toBe('150000');
+  });
+});
