@@ -8,6 +8,7 @@ import { GENESIS_HASH, journalHash } from '../ledger/journal-hash.js';
 export type Discrepancy =
   | { check: 'transaction_unbalanced'; transaction_id: string; sum: string; postings: number }
   | { check: 'currency_unbalanced'; currency: string; source: 'postings' | 'wallets'; sum: string }
+  | { check: 'posting_currency'; posting_id: string; posting: string; transaction: string; wallet: string }
   | { check: 'wallet_posted'; wallet_id: string; stored: string; from_postings: string }
   | { check: 'wallet_pending'; wallet_id: string; stored: string; from_holds: string }
   | { check: 'wallet_negative'; wallet_id: string; available: string; overdraft_limit: string }
@@ -94,6 +95,21 @@ async function checkBalances(trx: Db, out: Discrepancy[]) {
   );
   for (const r of byCurrency.rows)
     out.push({ check: 'currency_unbalanced', currency: r.currency, source: r.source, sum: r.total });
+  // A posting in another currency than its transaction or its wallet would make the per-currency
+  // sums above meaningless.
+  const mixed = await sql<{ id: string; posting: string; transaction: string; wallet: string }>`
+    select p.id, p.currency as posting, t.currency as transaction, w.currency as wallet
+    from postings p join journal_transactions t on t.id = p.transaction_id join wallets w on w.id = p.wallet_id
+    where p.currency <> t.currency or p.currency <> w.currency`.execute(trx);
+  for (const r of mixed.rows) {
+    out.push({
+      check: 'posting_currency',
+      posting_id: r.id,
+      posting: r.posting,
+      transaction: r.transaction,
+      wallet: r.wallet,
+    });
+  }
 
   const wallets = await sql<{
     id: string;

@@ -222,6 +222,15 @@ describe('reconciliation', () => {
       }),
     );
     await tamper('postings', sql`update postings set amount = amount - 1 where id = ${posting.id}`);
+    await tamper('postings', sql`update postings set currency = 'EUR' where id = ${posting.id}`);
+    expect((await report()).discrepancies).toContainEqual({
+      check: 'posting_currency',
+      posting_id: posting.id,
+      posting: 'EUR',
+      transaction: 'USD',
+      wallet: 'USD',
+    });
+    await tamper('postings', sql`update postings set currency = 'USD' where id = ${posting.id}`);
     expect((await report()).ok).toBe(true);
   });
 
