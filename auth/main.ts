@@ -6,6 +6,7 @@ import { createAuthApp } from './app.js';
 import { loadAuthConfig } from './config.js';
 import type { Database } from './database.js';
 import { authMigrations } from './migrations/index.js';
+import { startHousekeeping } from './housekeeping.js';
 import { seedFromConfig } from './seed.js';
 
 // The only place AuthService is wired: config → pools → migrations → keys and seed data → HTTP.
@@ -22,6 +23,7 @@ await redis.connect();
 const { app, services } = createAuthApp({ config, db, redis, log });
 await services.keys.ensureActiveKey();
 await seedFromConfig(db, config, log);
+const stopHousekeeping = startHousekeeping({ db, keys: services.keys, log });
 
 await serveApp({
   app,
@@ -29,6 +31,7 @@ await serveApp({
   port: config.AUTH_PORT,
   log,
   onClose: async () => {
+    stopHousekeeping();
     await redis.close();
     await db.destroy();
   },

@@ -4,7 +4,7 @@ import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import type { Database } from '../database.js';
 import type { Notifier } from '../otp/notifier.js';
 import { OtpError } from '../otp/otp.errors.js';
-import { OTP_RESEND_COOLDOWN_SECONDS, OTP_TTL_SECONDS, type OtpService } from '../otp/otp.service.js';
+import { OTP_MAX_PER_HOUR, OTP_RESEND_COOLDOWN_SECONDS, OTP_TTL_SECONDS, type OtpService } from '../otp/otp.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -246,16 +246,26 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
     async sendEmailVerification(email, context) {
       const normalised = normaliseEmail(email);
-      // The cooldown is keyed by the email, before the lookup, so it answers alike for unknown emails.
-      const cooldownKey = redisKeys.otpCooldown('verify_email', createHash('sha256').update(normalised).digest('hex'), 'request');
+      // Cooldown and hourly cap are keyed by the email and applied before the lookup, so known
+      // and unknown emails hit them alike (no enumeration through 429s).
+      const emailKey = createHash('sha256').update(normalised).digest('hex');
+      const cooldownKey = redisKeys.otpCooldown('verify_email', emailKey, 'request');
       const first = await deps.redis.set(cooldownKey, '1', { expiration: { type: 'EX', value: OTP_RESEND_COOLDOWN_SECONDS }, condition: 'NX' });
       if (first === null) {
         return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, await deps.redis.ttl(cooldownKey)) };
       }
+      const hourlyKey = redisKeys.otpCooldown('verify_email', emailKey, 'hour');
+      const [sentThisHour] = (await deps.redis.multi().incr(hourlyKey).expire(hourlyKey, 3600, 'NX').exec()) as unknown as [number];
+      if (sentThisHour > OTP_MAX_PER_HOUR) {
+        return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, await deps.redis.ttl(hourlyKey)) };
+      }
       const user = await findUserByEmail(deps.db, normalised);
       if (!user || user.status === 'disabled') {
-        // Same shape and status as a real send; nothing is stored, so the id can never verify.
-        return { challengeId: randomUUID(), expiresAt: new Date(Date.now() + OTP_TTL_SECONDS * 1000) };
+        // Same shape and status as a real send, and the same audit write; nothing is stored, so
+        // the id can never verify.
+        const challengeId = randomUUID();
+        await deps.audit({ event: 'otp_sent', outcome: 'failure', context, details: { purpose: 'verify_email', challenge_id: challengeId, reason: 'no_such_account' } });
+        return { challengeId, expiresAt: new Date(Date.now() + OTP_TTL_SECONDS * 1000) };
       }
       return deps.otp.send({ purpose: 'verify_email', subject: user.id, recipient: user.email, reference: 'email', context });
     },

@@ -222,6 +222,17 @@ describe('internal account API', () => {
     const unknown = await h.json('POST', '/v1/auth/otp/send', { email: uniqueEmail('ghost'), purpose: 'verify_email' });
     expect(unknown.status).toBe(known.status);
     expect(Object.keys(unknown.body).sort()).toEqual(Object.keys(known.body).sort());
+    // A second request within the cooldown is refused alike for both.
+    const knownAgain = await h.json('POST', '/v1/auth/otp/send', { email: user.email, purpose: 'verify_email' });
+    const unknownAgain = await h.json('POST', '/v1/auth/otp/send', { email: uniqueEmail('ghost'), purpose: 'verify_email' });
+    expect(knownAgain.status).toBe(429);
+    expect(knownAgain.body.code).toBe('otp_cooldown');
+    expect(unknownAgain.status).toBe(202); // a different unknown email has no cooldown yet
+    const ghost = uniqueEmail('ghost');
+    await h.json('POST', '/v1/auth/otp/send', { email: ghost, purpose: 'verify_email' });
+    const ghostAgain = await h.json('POST', '/v1/auth/otp/send', { email: ghost, purpose: 'verify_email' });
+    expect(ghostAgain.status).toBe(429);
+    expect(ghostAgain.body).toEqual(knownAgain.body);
   });
 
   it('disabling a user ends every session at once (refresh and access tokens)', async () => {
