@@ -21,7 +21,6 @@ export const DOMAIN_STATUS: Record<string, number> = {
   wallet_frozen: 409,
   hold_already_captured: 409,
   hold_not_active: 409,
-  transfer_not_cancellable: 409,
   already_captured: 409,
   transfer_finalized: 409,
   not_awaiting_confirmation: 409,

@@ -98,7 +98,8 @@ const listTransfers = createRoute({
   request: {
     query: z.object({
       status: z.enum(TRANSFER_STATUSES).optional(),
-      limit: z.coerce.number().int().min(1).max(100).optional(),
+      // Each item is a workflow query (a replay for closed ones): keep pages modest.
+      limit: z.coerce.number().int().min(1).max(50).optional(),
       cursor: z
         .string()
         .max(4096)

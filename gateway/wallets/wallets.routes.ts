@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { authenticate, requireUser } from '../platform/authn.js';
 import { unwrap } from '../platform/forward.js';
@@ -108,8 +109,9 @@ export function createWalletRoutes(deps: GatewayDeps) {
     const { currency } = c.req.valid('json');
     const result = await deps.wallet.client.request<Wallet>('POST', '/internal/wallets', {
       body: { user_id: principal.subject, currency },
-      // One wallet per (user, currency): the natural key is the idempotency key.
-      idempotencyKey: `gateway:wallet:${principal.subject}:${currency}`,
+      // WalletService keeps one wallet per (user, currency) and answers 200 with the existing one.
+      // A fixed key here would replay the first call's stored 201 forever, so each call gets its own.
+      idempotencyKey: `gateway:wallet:${randomUUID()}`,
       headers: propagationHeaders(c),
     });
     const wallet = unwrap(deps.wallet.name, result);
