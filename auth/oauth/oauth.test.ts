@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier } from '../../lib/jwt-verifier.js';
@@ -131,6 +132,12 @@ describe('authorization code + PKCE', () => {
     expect(tokens.refresh_token).toBeDefined();
     const claims = tokens.claims();
     expect(claims?.sub).toBe(user.id);
+    // The id_token is signed by the same keys, for the client as audience — and is no access token.
+    const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
+    const { payload } = await jwtVerify(tokens.id_token!, jwks, { issuer, audience: SPA.id, algorithms: ['ES256'] });
+    expect(payload.sub).toBe(user.id);
+    const asAccess = await fetch(`${issuer}/v1/auth/me`, { headers: { authorization: `Bearer ${tokens.id_token}` } });
+    expect(asAccess.status).toBe(401);
     const info = await oidc.fetchUserInfo(config, tokens.access_token, user.id);
     expect(info.email).toBe(user.email);
     // The same code a second time is refused.
