@@ -45,7 +45,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     help: 'Outbox rows written to MongoDB',
     registers,
   });
-  const lag = new Gauge({
+  const pending = new Gauge({
+    name: 'wallet_outbox_pending',
+    help: 'Outbox rows waiting for the relay',
+    registers,
+  });
+  // Sampled on each /metrics scrape, so the lag is visible even while the relay is stuck.
+  new Gauge({
     name: 'wallet_outbox_lag_seconds',
     help: 'Age of the oldest outbox row not yet in MongoDB (0 when drained)',
     registers,
@@ -57,17 +63,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
     },
   });
-  const pending = new Gauge({
-    name: 'wallet_outbox_pending',
-    help: 'Outbox rows waiting for the relay',
-    registers,
-  });
   const failures = new Counter({
     name: 'wallet_outbox_relay_failures_total',
     help: 'Failed relay batches',
     registers,
   });
-  void lag;
 
   async function writeBatch(rows: readonly OutboxRow[]): Promise<void> {
     const byCollection = new Map<string, Record<string, unknown>[]>();
