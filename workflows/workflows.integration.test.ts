@@ -1,5 +1,5 @@
 /**
- * transferWorkflow end to end inside the orchestrator: a worker on the Temporal dev server runs
+ * The workflows end to end inside the orchestrator: a worker on the Temporal dev server runs
  * the real activities against the real AuthService and WalletService (in-process apps served
  * over HTTP, the real client_credentials token for auth). What a user would notice: balances,
  * statuses, the OTP they receive.
@@ -9,11 +9,12 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
-import { createHarness, ORCHESTRATOR, type Harness } from '../auth/test-support.js';
+import { createHarness, ORCHESTRATOR, strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
 import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
 import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
 import { confirmOtp, getTransfer, transferStartOptions, type TransferInput } from './transfer-contract.js';
+import { onboardUserWorkflow, onboardUserWorkflowId } from './onboard-user-workflow.js';
 import { transferWorkflow } from './transfer-workflow.js';
 
 let auth: Harness;
@@ -113,5 +114,33 @@ describe('transferWorkflow with the real services', () => {
     expect(result.status).toBe('completed');
     expect(await wallet.balance(from)).toMatchObject({ posted: '50000', available: '50000' });
     expect((await wallet.balance(to)).posted).toBe('150000');
+  });
+});
+
+describe('onboardUserWorkflow with the real services', () => {
+  it('turns a parked registration into an active user who owns a USD wallet', async () => {
+    const email = uniqueEmail('onboard');
+    const parked = await auth.json(
+      'POST',
+      '/internal/registrations',
+      { email, password: strongPassword() },
+      { authorization: `Bearer ${await auth.serviceToken()}`, 'idempotency-key': randomUUID() },
+    );
+    expect(parked.status).toBe(201);
+    const registrationId = String(parked.body.registration_id);
+    const result = await ctx.env.client.workflow.execute(onboardUserWorkflow, {
+      taskQueue: ctx.taskQueue,
+      workflowId: onboardUserWorkflowId(registrationId),
+      args: [{ registration_id: registrationId, currency: 'USD' }],
+    });
+    expect(result.status).toBe('active');
+    const user = await auth.json('GET', `/internal/users/${result.user_id}`, undefined, {
+      authorization: `Bearer ${await auth.serviceToken()}`,
+    });
+    expect(user.body).toMatchObject({ email, status: 'active' });
+    expect((await wallet.call('GET', `/internal/wallets/${result.wallet_id}`)).body).toMatchObject({
+      user_id: result.user_id,
+      currency: 'USD',
+    });
   });
 });
