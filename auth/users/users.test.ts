@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import argon2 from 'argon2';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listAuthEvents } from '../audit/audit.repository.js';
 import { createHarness, randomIp, strongPassword, uniqueEmail, type Harness } from '../test-support.js';
 import { checkPassword, commonPasswordCount } from './password-policy.js';
@@ -48,6 +49,21 @@ describe('login', () => {
     expect([...unknown.headers.keys()].filter((k) => k !== 'x-request-id').sort()).toEqual(
       [...wrong.headers.keys()].filter((k) => k !== 'x-request-id').sort(),
     );
+  });
+
+  it('runs exactly one Argon2id verification for an unknown email, as for a known one', async () => {
+    const user = await h.createUser();
+    const verify = vi.spyOn(argon2, 'verify');
+    try {
+      await h.login(uniqueEmail('ghost'), 'Not-The-Password-42');
+      expect(verify).toHaveBeenCalledTimes(1);
+      expect(verify.mock.calls[0]![0]).toMatch(/^\$argon2id\$/);
+      verify.mockClear();
+      await h.login(user.email, 'Not-The-Password-42');
+      expect(verify).toHaveBeenCalledTimes(1);
+    } finally {
+      verify.mockRestore();
+    }
   });
 
   it('spends comparable Argon2 work for unknown emails (dummy hash) as for known ones', async () => {
