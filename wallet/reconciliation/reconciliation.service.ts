@@ -3,6 +3,7 @@ import type { Db as MongoDb } from 'mongodb';
 import type { Database, Db } from '../database.js';
 import { HISTORY, type HistoryDocument } from '../history/history.collections.js';
 import { GENESIS_HASH, journalHash } from '../ledger/journal-hash.js';
+import { isUuid } from '../request-input.js';
 
 /** One precise finding; `check` says which promise is broken. */
 export type Discrepancy =
@@ -47,28 +48,18 @@ export function createReconciliationService(deps: {
   return {
     async run() {
       const discrepancies: Discrepancy[] = [];
-      const checked = await deps.db
+      const snapshot = await deps.db
         .transaction()
         .setIsolationLevel('repeatable read')
         .execute(async (trx) => {
           await sql`set transaction read only`.execute(trx);
           const balances = await checkBalances(trx, discrepancies);
-          const chain = await checkChain(trx, discrepancies);
-          const mongo = await checkMongo(trx, deps.mongo, discrepancies);
-          return { ...balances, transactions: chain, ...mongo };
+          const transactions = await checkChain(trx, discrepancies);
+          const mongo = await checkMongoHasPostings(trx, deps.mongo, discrepancies);
+          return { ...balances, transactions, pending_relay: mongo.pending };
         });
-      // A document whose posting committed after the snapshot is not an anomaly: look again.
-      const unexpected = discrepancies
-        .filter((d) => d.check === 'mongo_unexpected')
-        .map((d) => d.document_id);
-      if (unexpected.length > 0) {
-        const now = await deps.db.selectFrom('postings').select('id').where('id', 'in', unexpected).execute();
-        const exists = new Set(now.map((r) => r.id));
-        for (let i = discrepancies.length - 1; i >= 0; i--) {
-          const d = discrepancies[i]!;
-          if (d.check === 'mongo_unexpected' && exists.has(d.document_id)) discrepancies.splice(i, 1);
-        }
-      }
+      const documents = await checkMongoHasNothingElse(deps.db, deps.mongo, discrepancies);
+      const checked = { ...snapshot, mongo_documents: documents };
       return { ok: discrepancies.length === 0, discrepancies, checked };
     },
   };
@@ -206,61 +197,110 @@ async function checkChain(trx: Db, out: Discrepancy[]): Promise<number> {
   return count;
 }
 
-async function checkMongo(trx: Db, mongo: MongoDb, out: Discrepancy[]) {
-  const rows = await sql<{
-    id: string;
-    transaction_id: string;
-    wallet_id: string;
-    amount: string;
-    balance_after: string;
-    relayed: boolean | null;
-  }>`
-    select p.id, p.transaction_id, p.wallet_id, p.amount::text, p.balance_after::text,
-      (o.relayed_at is not null) as relayed
-    from postings p
-    join wallets w on w.id = p.wallet_id and w.kind = 'user'
-    left join outbox o on o.collection = 'transaction_history' and o.event_id = p.id::text`.execute(trx);
-  const docs = await mongo
-    .collection<HistoryDocument>(HISTORY)
-    .find({}, { projection: { _id: 1, wallet_id: 1, amount: 1, direction: 1, balance_after: 1 } })
-    .toArray();
-  const byId = new Map<string, (typeof docs)[number][]>();
-  for (const d of docs) byId.set(d._id, [...(byId.get(d._id) ?? []), d]);
+const BATCH = 2000;
+
+/**
+ * (c), first half, inside the snapshot: every user-wallet posting has its outbox row and, once
+ * relayed, its MongoDB document with the same content. Walks postings by `seq` in batches so
+ * memory stays flat however long the journal is.
+ */
+async function checkMongoHasPostings(trx: Db, mongo: MongoDb, out: Discrepancy[]) {
+  let after = 0n;
   let pending = 0;
-  const expected = new Set<string>();
-  for (const p of rows.rows) {
-    expected.add(p.id);
-    const found = byId.get(p.id) ?? [];
-    if (p.relayed === null) {
-      out.push({ check: 'outbox_missing', posting_id: p.id, transaction_id: p.transaction_id });
-      continue;
-    }
-    if (found.length === 0) {
-      if (p.relayed)
-        out.push({
-          check: 'mongo_missing',
-          posting_id: p.id,
-          transaction_id: p.transaction_id,
-          wallet_id: p.wallet_id,
-        });
-      else pending++;
-      continue;
-    }
-    const doc = found[0]!;
-    const amount = BigInt(p.amount);
-    const want: Record<string, string> = {
-      wallet_id: p.wallet_id,
-      amount: (amount < 0n ? -amount : amount).toString(),
-      direction: amount < 0n ? 'debit' : 'credit',
-      balance_after: p.balance_after,
-    };
-    for (const [field, value] of Object.entries(want)) {
-      const got = String((doc as unknown as Record<string, unknown>)[field]);
-      if (got !== value)
-        out.push({ check: 'mongo_mismatch', posting_id: p.id, field, expected: value, found: got });
+  for (;;) {
+    const rows = await sql<{
+      id: string;
+      seq: bigint;
+      transaction_id: string;
+      wallet_id: string;
+      amount: string;
+      balance_after: string;
+      relayed: boolean | null;
+    }>`
+      select p.id, p.seq, p.transaction_id, p.wallet_id, p.amount::text, p.balance_after::text,
+        (o.relayed_at is not null) as relayed
+      from postings p
+      join wallets w on w.id = p.wallet_id and w.kind = 'user'
+      left join outbox o on o.collection = 'transaction_history' and o.event_id = p.id::text
+      where p.seq > ${after}
+      order by p.seq
+      limit ${BATCH}`.execute(trx);
+    if (rows.rows.length === 0) break;
+    after = rows.rows.at(-1)!.seq;
+    const docs = await mongo
+      .collection<HistoryDocument>(HISTORY)
+      .find(
+        { _id: { $in: rows.rows.map((r) => r.id) } },
+        { projection: { _id: 1, wallet_id: 1, amount: 1, direction: 1, balance_after: 1 } },
+      )
+      .toArray();
+    const byId = new Map(docs.map((d) => [d._id, d as unknown as Record<string, unknown>]));
+    for (const p of rows.rows) {
+      if (p.relayed === null) {
+        out.push({ check: 'outbox_missing', posting_id: p.id, transaction_id: p.transaction_id });
+        continue;
+      }
+      const doc = byId.get(p.id);
+      if (!doc) {
+        if (p.relayed) {
+          out.push({
+            check: 'mongo_missing',
+            posting_id: p.id,
+            transaction_id: p.transaction_id,
+            wallet_id: p.wallet_id,
+          });
+        } else pending++;
+        continue;
+      }
+      const amount = BigInt(p.amount);
+      const want: Record<string, string> = {
+        wallet_id: p.wallet_id,
+        amount: (amount < 0n ? -amount : amount).toString(),
+        direction: amount < 0n ? 'debit' : 'credit',
+        balance_after: p.balance_after,
+      };
+      for (const [field, value] of Object.entries(want)) {
+        const got = String(doc[field]);
+        if (got !== value)
+          out.push({ check: 'mongo_mismatch', posting_id: p.id, field, expected: value, found: got });
+      }
     }
   }
-  for (const id of byId.keys())
-    if (!expected.has(id)) out.push({ check: 'mongo_unexpected', document_id: id });
-  return { mongo_documents: docs.length, pending_relay: pending };
+  return { pending };
+}
+
+/**
+ * (c), second half, after the snapshot: every MongoDB history document belongs to a user-wallet
+ * posting. Read against the current data, so a posting committed after the snapshot (and already
+ * relayed) is not mistaken for a stray document. `_id` is unique, so nothing is there twice.
+ */
+async function checkMongoHasNothingElse(db: Db, mongo: MongoDb, out: Discrepancy[]): Promise<number> {
+  let seen = 0;
+  let chunk: string[] = [];
+  const flush = async () => {
+    const ids = chunk.filter(isUuid);
+    const known = ids.length
+      ? await db
+          .selectFrom('postings as p')
+          .innerJoin('wallets as w', 'w.id', 'p.wallet_id')
+          .select('p.id')
+          .where('w.kind', '=', 'user')
+          .where('p.id', 'in', ids)
+          .execute()
+      : [];
+    const ok = new Set(known.map((r) => r.id));
+    for (const id of chunk) if (!ok.has(id)) out.push({ check: 'mongo_unexpected', document_id: id });
+    chunk = [];
+  };
+  const cursor = mongo
+    .collection<{ _id: unknown }>(HISTORY)
+    .find({}, { projection: { _id: 1 } })
+    .batchSize(BATCH);
+  for await (const doc of cursor) {
+    seen++;
+    chunk.push(String(doc._id));
+    if (chunk.length >= BATCH) await flush();
+  }
+  await flush();
+  return seen;
 }

@@ -113,9 +113,10 @@ describe('reconciliation', () => {
       .collection<{ _id: string }>(HISTORY)
       .updateOne({ _id: second!.id }, { $set: { amount: '999999' } });
     const stray = randomUUID();
-    await h.mongo
-      .collection<{ _id: string; wallet_id: string }>(HISTORY)
-      .insertOne({ _id: stray, wallet_id: b });
+    await h.mongo.collection<{ _id: string; wallet_id: string }>(HISTORY).insertMany([
+      { _id: stray, wallet_id: b },
+      { _id: 'forged-entry', wallet_id: b },
+    ]);
     const r = await report();
     expect(r.ok).toBe(false);
     expect(r.discrepancies).toEqual(
@@ -128,11 +129,12 @@ describe('reconciliation', () => {
           found: '999999',
         }),
         { check: 'mongo_unexpected', document_id: stray },
+        { check: 'mongo_unexpected', document_id: 'forged-entry' },
       ]),
     );
-    expect(r.discrepancies).toHaveLength(3);
+    expect(r.discrepancies).toHaveLength(4);
     // Repair MongoDB (the relay would do it if the outbox row were re-queued) and check again.
-    await h.mongo.collection<{ _id: string }>(HISTORY).deleteOne({ _id: stray });
+    await h.mongo.collection<{ _id: string }>(HISTORY).deleteMany({ _id: { $in: [stray, 'forged-entry'] } });
     await h.db.updateTable('outbox').set({ relayed_at: null }).where('event_id', 'in', [first!.id]).execute();
     await h.mongo.collection<{ _id: string }>(HISTORY).deleteOne({ _id: second!.id });
     await h.db
