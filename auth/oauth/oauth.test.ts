@@ -241,3 +241,16 @@ describe('refresh, revocation and introspection', () => {
     expect((await oidc.tokenIntrospection(service, 'not-a-token')).active).toBe(false);
   });
 });
+
+describe('client authentication throttle', () => {
+  it('blocks an address after 20 failed client authentications with 429 + Retry-After', async () => {
+    const ip = `10.250.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+    const attempt = (secret: string) => h.form('/v1/auth/token', { grant_type: 'client_credentials' }, { ...h.basic(ORCHESTRATOR.id, secret), 'x-forwarded-for': ip });
+    for (let i = 0; i < 20; i++) expect((await attempt(`wrong-${i}`)).status).toBe(401);
+    const blocked = await attempt(ORCHESTRATOR.secret);
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error).toBe('too_many_requests');
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await h.form('/v1/auth/token', { grant_type: 'client_credentials' }, h.basic(ORCHESTRATOR.id, ORCHESTRATOR.secret))).status).toBe(200);
+  });
+});

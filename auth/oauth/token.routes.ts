@@ -9,6 +9,7 @@ import { FIRST_PARTY_CLIENT_ID, type AuthServices } from '../services.js';
 import type { TokenResponse } from '../tokens/tokens.service.js';
 import { findUserById } from '../users/users.repository.js';
 import { redeemAuthorizationCode, verifyPkce } from './authorization-codes.js';
+import { createClientAuthThrottle } from './client-auth-throttle.js';
 import { authenticateClient } from './client-auth.js';
 import type { OAuthClient } from './clients.table.js';
 import { OAuthError, oauthErrorResponse } from './oauth.errors.js';
@@ -30,10 +31,17 @@ export function grantScope(requested: string | undefined, allowed: readonly stri
 /** Token (RFC 6749), revocation (RFC 7009) and introspection (RFC 7662) endpoints under `/v1/auth`. */
 export function tokenRoutes(s: AuthServices) {
   const app = new Hono();
+  const throttle = createClientAuthThrottle(s.redis);
 
   async function clientOf(c: Context, form: Record<string, string>, defaultPublic?: string) {
+    const ip = s.requestContext(c).ip ?? 'unknown';
+    const wait = await throttle.blockedFor(ip);
+    if (wait !== undefined) {
+      throw new OAuthResponse(oauthErrorResponse(c, OAuthError.TooManyRequests, 'too many failed client authentications', { 'retry-after': String(wait) }));
+    }
     const result = await authenticateClient(s.db, c, form, defaultPublic ? { defaultPublicClientId: defaultPublic } : {});
     if ('error' in result) {
+      await throttle.recordFailure(ip);
       await s.audit({ event: 'client_auth', outcome: 'failure', clientId: form.client_id ?? null, context: s.requestContext(c), details: { reason: result.error } });
       const headers: Record<string, string> = result.basic ? { 'www-authenticate': 'Basic realm="velora"' } : {};
       throw new OAuthResponse(oauthErrorResponse(c, result.error, result.description, headers));
