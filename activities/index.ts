@@ -3,7 +3,7 @@
  * with cached service tokens, config, metrics) and registers `createActivities(deps)`;
  * workflows import this module as types only.
  */
-import type { Histogram } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
 import { createDepositActivities } from './deposit-activities.js';
 import { createHoldExpiryActivities } from './hold-expiry-activities.js';
@@ -25,6 +25,8 @@ export interface ActivityDeps {
   };
   /** Observes each activity's duration by name and outcome (`/metrics` of the worker). */
   activityDuration?: Histogram<'activity' | 'outcome'>;
+  /** Counts finished transfers by outcome and failure code (`/metrics` of the worker). */
+  transfersFinished?: Counter<'outcome' | 'failure_code'>;
   now?: () => Date;
 }
 
@@ -35,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
       wallet: deps.wallet,
       stepUpThreshold: deps.config.transferStepUpThreshold,
       ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.transfersFinished ? { transfersFinished: deps.transfersFinished } : {}),
     }),
     ...createOnboardingActivities(deps),
     ...createDepositActivities(deps),

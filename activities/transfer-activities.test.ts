@@ -3,7 +3,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { UpstreamUnavailableError, type HttpClient, type RequestOptions, type UpstreamResult } from '../lib/http-client.js';
 import { problem } from '../lib/problem.js';
-import { createActivities } from './index.js';
+import { Counter, Registry } from 'prom-client';
+import { createActivities, type ActivityDeps } from './index.js';
 
 interface Sent {
   service: string;
@@ -60,7 +61,7 @@ const wallet = (id: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-function setup(routes: { auth?: Responder; wallet?: Responder }) {
+function setup(routes: { auth?: Responder; wallet?: Responder }, extra: Partial<ActivityDeps> = {}) {
   const sent: Sent[] = [];
   const notFound: Responder = (method, path) => refuse(404, `no_route ${method} ${path}`);
   const activities = createActivities({
@@ -68,6 +69,7 @@ function setup(routes: { auth?: Responder; wallet?: Responder }) {
     wallet: fakeClient('wallet', sent, routes.wallet ?? notFound),
     config: { transferStepUpThreshold: 100_000n },
     now: () => new Date('2026-06-01T12:00:00Z'),
+    ...extra,
   });
   const env = (attempt = 1) =>
     new MockActivityEnvironment({ workflowExecution: { workflowId: 'transfer-t1', runId: 'r1' }, attempt });
@@ -245,6 +247,32 @@ describe('money-moving steps', () => {
     ]);
     expect(sent[0]!.body).toMatchObject({ transfer_id: 't1', workflow_id: 'transfer-t1', user_id: 'u1', token_jti: 'j1', step_up: false });
     expect(sent[2]!.body).toMatchObject({ workflow_id: 'transfer-t1', step: 'reserve', error: 'wallet: insufficient funds' });
+  });
+});
+
+describe('metrics', () => {
+  it('counts a finalized transfer by outcome and failure code', async () => {
+    const registry = new Registry();
+    const transfersFinished = new Counter({
+      name: 'orchestrator_transfers_finished_total',
+      help: 'test',
+      labelNames: ['outcome', 'failure_code'] as const,
+      registers: [registry],
+    });
+    const { activities, env } = setup({ wallet: () => ok({ accepted: true }, 202) }, { transfersFinished });
+    const initiated_by = { user_id: 'u1', client_id: 'web', token_jti: 'j1', ip: '203.0.113.7', user_agent: 'ua' };
+    await env().run(activities.finalizeTransfer, { transfer_id: 't1', initiated_by, step_up: false, audit: [], outcome: 'completed' as const });
+    await env().run(activities.finalizeTransfer, {
+      transfer_id: 't2',
+      initiated_by,
+      step_up: false,
+      audit: [],
+      outcome: 'failed' as const,
+      failure_code: 'insufficient_funds',
+    });
+    const text = await registry.metrics();
+    expect(text).toContain('orchestrator_transfers_finished_total{outcome="completed",failure_code=""} 1');
+    expect(text).toContain('orchestrator_transfers_finished_total{outcome="failed",failure_code="insufficient_funds"} 1');
   });
 });
 

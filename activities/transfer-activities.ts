@@ -2,6 +2,7 @@
  * The steps of the transfer SAGA. Each is one activity with its own options (see
  * temporal-config/activity-options.ts) and its own idempotency key `<workflowId>:<step>`.
  */
+import type { Counter } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
 import type { TransferInitiator } from '../workflows/transfer-contract.js';
 import type { AuthUser, Hold, OtpChallenge, Wallet } from './upstream-types.js';
@@ -14,6 +15,8 @@ export interface TransferActivityDeps {
   stepUpThreshold: bigint;
   /** Clock of the activity side (the rolling 24 h volume window); injectable for tests. */
   now?: () => Date;
+  /** Counts finished transfers by outcome and failure code. */
+  transfersFinished?: Counter<'outcome' | 'failure_code'>;
 }
 
 /** Every activity result carries the attempt that produced it, for the `Transfer.steps` view. */
@@ -98,6 +101,9 @@ export interface FinalizeInput {
   initiated_by: TransferInitiator;
   step_up: boolean;
   audit: AuditEntry[];
+  /** How the transfer ended (counted in `orchestrator_transfers_finished_total`). */
+  outcome?: 'completed' | 'failed' | 'cancelled';
+  failure_code?: string;
 }
 
 /** Domain codes of the reserve call after which no hold exists under the step's key. */
@@ -260,6 +266,8 @@ export function createTransferActivities(deps: TransferActivityDeps) {
       idempotencyKey: idempotencyKey('auth-log'),
     });
     await writeAudit(deps.wallet, input.audit);
+    // Counted once the records are written; a retried finalize that failed earlier was not counted.
+    if (input.outcome) deps.transfersFinished?.inc({ outcome: input.outcome, failure_code: input.failure_code ?? '' });
     return { attempt: currentAttempt() };
   }
 

@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
 import { createLogger } from '../lib/logger.js';
 import { serveApp } from '../lib/serve.js';
@@ -43,11 +43,18 @@ async function main(): Promise<void> {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const transfersFinished = new Counter({
+    name: 'orchestrator_transfers_finished_total',
+    help: 'Transfers finalized, by outcome (completed, failed, cancelled) and failure code',
+    labelNames: ['outcome', 'failure_code'] as const,
+    registers: [registry],
+  });
   const activities = createActivities({
     auth,
     wallet,
     config: { transferStepUpThreshold: config.TRANSFER_STEP_UP_THRESHOLD },
     activityDuration,
+    transfersFinished,
   });
 
   log.info('bundling workflow code');

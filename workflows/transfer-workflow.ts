@@ -335,11 +335,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       if (s.status === 'running') updateStep(s.name as StepName, { status: 'failed', ended_ms: Date.now(), error: stop.code });
     }
     await compensate(saga);
-    await finalize();
+    await finalize(stop.outcome, stop.code);
     return finish(stop.outcome);
   }
 
-  await finalize();
+  await finalize('completed');
   return finish('completed');
 
   // --- steps and helpers ----------------------------------------------------------------------
@@ -409,7 +409,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   }
 
   /** Finalize: auth log and audit trace. The outcome is already decided; a failure here is recorded, not undone. */
-  async function finalize(): Promise<void> {
+  async function finalize(outcome: 'completed' | 'failed' | 'cancelled', code?: TransferFailureCode): Promise<void> {
     updateStep('finalize', { status: 'running', started_ms: Date.now() });
     const audit = [...steps.values()]
       .filter((s) => s.name !== 'finalize' && s.status !== 'pending')
@@ -424,7 +424,14 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     try {
       await CancellationScope.nonCancellable(() =>
         runStep('finalize', () =>
-          finalizeTransfer({ transfer_id: input.transfer_id, initiated_by: input.initiated_by, step_up: stepUpRequired, audit }),
+          finalizeTransfer({
+            transfer_id: input.transfer_id,
+            initiated_by: input.initiated_by,
+            step_up: stepUpRequired,
+            audit,
+            outcome,
+            ...(code === undefined ? {} : { failure_code: code }),
+          }),
         ),
       );
     } catch (err) {
