@@ -79,7 +79,9 @@ export async function forward(
  */
 export function unwrap<T>(upstreamName: string, result: UpstreamResult<T>): T {
   if (result.ok) return result.data;
-  if (result.status >= 500) {
+  // 401/403 on a call made with the gateway's own credentials is the gateway's problem
+  // (misconfigured client, rotated keys), never the caller's: do not blame them or show why.
+  if (result.status >= 500 || result.status === 401 || result.status === 403) {
     throw new ProblemError(
       502,
       'upstream_error',

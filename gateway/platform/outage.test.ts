@@ -114,4 +114,16 @@ describe('dependency failures', () => {
     expect((await read.json()).status).toBe('pending');
     await noWorker.temporal.workflow.getHandle(`transfer-${t.id}`).terminate('test cleanup');
   });
+
+  it("hides a refusal of the gateway's own credentials behind a neutral 502", async () => {
+    const misconfigured = await createHarness({ serviceToken: 'expired-or-wrong' });
+    try {
+      const u = await misconfigured.user();
+      const res = await misconfigured.request('/v1/wallets', { headers: u.auth });
+      expect(res.status).toBe(502);
+      expect((await res.json()).code).toBe('upstream_error');
+    } finally {
+      await misconfigured.close();
+    }
+  });
 });

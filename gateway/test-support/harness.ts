@@ -37,6 +37,8 @@ export interface HarnessOptions {
    */
   temporal?: boolean | 'unreachable' | 'no-worker';
   env?: Record<string, string>;
+  /** The token the gateway presents to WalletService (the stand-in accepts only SERVICE_TOKEN). */
+  serviceToken?: string;
 }
 
 /**
@@ -107,7 +109,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     wallet: createUpstream({
       name: 'wallet',
       baseUrl: config.WALLET_URL,
-      token: async () => SERVICE_TOKEN,
+      token: async () => options.serviceToken ?? SERVICE_TOKEN,
       ...breaker,
     }),
     serviceToken: async () => SERVICE_TOKEN,
