@@ -7,7 +7,7 @@ import { serveApp } from '../lib/serve.js';
 import { createWalletApp } from './app.js';
 import { loadWalletConfig } from './config.js';
 import type { Database } from './database.js';
-import { ensureMongoIndexes } from './history/history.collections.js';
+import { ensureMongoIndexesEventually } from './history/history.collections.js';
 import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
 import { createOutboxRelay } from './outbox/outbox.relay.js';
 
@@ -21,10 +21,12 @@ async function main() {
   });
   await migrateWalletDb(db);
 
-  const mongoClient = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
-  await mongoClient.connect();
+  // Money never waits for MongoDB: the driver connects on first use, the relay retries, and
+  // indexes are created as soon as the server answers (readyz reports it meanwhile).
+  const mongoClient = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 5_000 });
   const mongo = mongoClient.db(config.WALLET_MONGO_DB);
-  await ensureMongoIndexes(mongo);
+  const indexes = new AbortController();
+  void ensureMongoIndexesEventually(mongo, log, indexes.signal);
 
   const registry = new Registry();
   const relay = createOutboxRelay({ db, mongo, log, registry, batchSize: config.WALLET_RELAY_BATCH_SIZE });
@@ -50,6 +52,7 @@ async function main() {
     port: config.WALLET_PORT,
     log,
     onClose: async () => {
+      indexes.abort();
       await relay.stop();
       await mongoClient.close();
       await db.destroy();

@@ -1,4 +1,5 @@
 import type { Db as MongoDb } from 'mongodb';
+import type { Logger } from '../../lib/logger.js';
 
 /** One document per posting on a user wallet; `_id` is the posting id. */
 export interface HistoryDocument {
@@ -31,4 +32,21 @@ export async function ensureMongoIndexes(mongo: MongoDb): Promise<void> {
   await mongo.collection(HISTORY).createIndex({ transaction_id: 1 }, { name: 'transaction' });
   await mongo.collection(AUTH_LOG).createIndex({ transfer_id: 1 }, { name: 'transfer' });
   await mongo.collection(AUDIT_TRACE).createIndex({ workflow_id: 1, recorded_at: 1 }, { name: 'workflow' });
+}
+
+/** Retries {@link ensureMongoIndexes} until it succeeds or `signal` aborts (service start). */
+export async function ensureMongoIndexesEventually(
+  mongo: MongoDb,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  for (let delay = 500; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      await ensureMongoIndexes(mongo);
+      return;
+    } catch (err) {
+      log.warn({ err, retryInMs: delay }, 'MongoDB indexes not ensured yet; retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { MongoError } from 'mongodb';
 import { z } from 'zod';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { ProblemError } from '../../lib/problem.js';
@@ -27,7 +28,15 @@ export function createHistoryRoutes(deps: WalletDeps, wallets: WalletService, hi
     if (q.cursor !== undefined && before === undefined) {
       throw new ProblemError(400, 'validation_failed', 'query.cursor: not a cursor this service issued');
     }
-    return c.json(await history.list(id, q.limit, before));
+    const page = await history.list(id, q.limit, before).catch((err: unknown) => {
+      // MongoDB down is an outage of this read only (money keeps moving): say so, retryably.
+      if (err instanceof MongoError) {
+        deps.log.warn({ err }, 'history read failed');
+        throw new ProblemError(503, 'history_unavailable', 'transaction history is temporarily unavailable');
+      }
+      throw err;
+    });
+    return c.json(page);
   });
   return app;
 }

@@ -1,5 +1,8 @@
 /* eslint-disable @typescript-eslint/no-unsafe-call -- response bodies are untyped JSON in tests */
 import { randomUUID } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { createLogger } from '../../lib/logger.js';
+import { createWalletApp } from '../app.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
@@ -128,5 +131,38 @@ describe('transaction history (MongoDB)', () => {
       .toArray();
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ user_id: auth.user_id, step_up: false, token_jti: auth.token_jti });
+  });
+
+  it('with MongoDB unreachable, money still moves, history answers 503 and readyz says why', async () => {
+    const dead = new MongoClient('mongodb://127.0.0.1:9/', { serverSelectionTimeoutMS: 300 });
+    try {
+      const { app } = createWalletApp({
+        db: h.db,
+        mongo: dead.db('unreachable'),
+        verifier: h.issuer.verifier,
+        log: createLogger('wallet-test', 'silent'),
+        holdTtlSeconds: 60,
+      });
+      const w = await h.wallet('USD');
+      const auth = { authorization: `Bearer ${h.token}` };
+      const dep = await app.request(`/internal/wallets/${w}/deposits`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify({ amount: '5', currency: 'USD', reference: 'offline' }),
+      });
+      expect(dep.status).toBe(201);
+      const hist = await app.request(`/internal/wallets/${w}/transactions`, { headers: auth });
+      expect(hist.status).toBe(503);
+      expect(((await hist.json()) as { code: string }).code).toBe('history_unavailable');
+      const ready = await app.request('/readyz');
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ checks: { postgres: true, mongo: false } });
+      // Once MongoDB is back the relay delivers what was queued meanwhile.
+      await h.relay.drainAll();
+      const back = await h.call('GET', `/internal/wallets/${w}/transactions`);
+      expect(back.body.items[0]).toMatchObject({ amount: '5', kind: 'deposit' });
+    } finally {
+      await dead.close();
+    }
   });
 });
