@@ -46,6 +46,8 @@ export function internalOtpRoutes(s: AuthServices) {
       const ext = 'attemptsLeft' in result ? { attempts_left: result.attemptsLeft } : {};
       fail(otpErrorStatus[result.error], result.error, otpErrorDetail[result.error], ext);
     }
+    // A verified email code moves the user to the verified tier, whichever door it came through.
+    if (body.purpose === 'verify_email') await s.users.confirmEmailVerified(body.user_id, s.requestContext(c));
     return c.json({ valid: true });
   });
 

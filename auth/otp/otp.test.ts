@@ -200,3 +200,16 @@ describe('delivery', () => {
     }
   });
 });
+
+describe('email verification through the internal API', () => {
+  it('a verify_email code checked at /internal/otp/verify moves the user to the verified tier', async () => {
+    const user = await h.createUser();
+    const auth = { authorization: `Bearer ${service}` };
+    const sent = await h.json('POST', '/internal/otp/send', { user_id: user.id, purpose: 'verify_email', reference: 'signup' }, { ...auth, 'idempotency-key': `ve-${user.id}` });
+    expect(sent.status).toBe(201);
+    const code = await h.latestCode(user.email, 'verify_email');
+    const ok = await h.json('POST', '/internal/otp/verify', { challenge_id: sent.body.challenge_id, user_id: user.id, purpose: 'verify_email', code }, auth);
+    expect(ok.body).toEqual({ valid: true });
+    expect((await h.json('GET', `/internal/users/${user.id}`, undefined, auth)).body.tier).toBe('verified');
+  });
+});

@@ -80,6 +80,8 @@ export interface UserService {
   completeLoginChallenge(challengeId: string, code: string, context: RequestContext): Promise<ChallengeResult>;
   /** Sends an email-verification code; answers the same for unknown emails. */
   sendEmailVerification(email: string, context: RequestContext): Promise<{ challengeId: string; expiresAt: Date } | { error: OtpError.Cooldown; retryAfterSeconds: number }>;
+  /** Records a verified email (the verify_email code was checked elsewhere, e.g. `/internal/otp/verify`). */
+  confirmEmailVerified(userId: string, context: RequestContext): Promise<void>;
   verifyEmail(challengeId: string, code: string, context: RequestContext): Promise<{ verified: true } | Exclude<ChallengeResult, { user: User }>>;
   setMfa(userId: string, password: string, enabled: boolean, context: RequestContext): Promise<{ mfaEnabled: boolean } | UserError.InvalidCredentials | UserError.NotFound>;
 }
@@ -268,6 +270,11 @@ export function createUserService(deps: UserServiceDeps): UserService {
         return { challengeId, expiresAt: new Date(Date.now() + OTP_TTL_SECONDS * 1000) };
       }
       return deps.otp.send({ purpose: 'verify_email', subject: user.id, recipient: user.email, reference: 'email', context });
+    },
+
+    async confirmEmailVerified(userId, context) {
+      await markEmailVerified(deps.db, userId, new Date());
+      await deps.audit({ event: 'email_verified', outcome: 'success', subject: userId, context });
     },
 
     async verifyEmail(challengeId, code, context) {
