@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { sql } from 'kysely';
 import { createServiceApp, probe } from '../lib/service-app.js';
 import { createAuditRoutes } from './audit/audit.routes.js';
+import { createAuditService } from './audit/audit.service.js';
 import { createHistoryRoutes } from './history/history.routes.js';
 import { createHistoryService } from './history/history.service.js';
 import { createHoldRoutes } from './holds/holds.routes.js';
@@ -36,12 +37,13 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
   const holds = createHoldService(deps);
   const history = createHistoryService(deps);
   const reconciliation = createReconciliationService(deps);
+  const audit = createAuditService();
 
   app.route('/internal/wallets', createWalletRoutes(deps, wallets));
   app.route('/internal', createHistoryRoutes(deps, wallets, history));
   app.route('/internal', createLedgerRoutes(deps, ledger));
   app.route('/internal/holds', createHoldRoutes(deps, holds));
-  app.route('/internal', createAuditRoutes(deps));
+  app.route('/internal', createAuditRoutes(deps, audit));
   app.route('/internal', createReconciliationRoutes(deps, reconciliation));
-  return { app, registry, services: { wallets, ledger, holds, history, reconciliation } };
+  return { app, registry, services: { wallets, ledger, holds, history, reconciliation, audit } };
 }

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { respondIdempotently } from '../idempotency/idempotent-route.js';
-import { enqueueOutbox, type OutboxCollection } from '../outbox/outbox.repository.js';
+import type { AuditCollection, AuditService } from './audit.service.js';
 import { parseBody } from '../request-input.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 
@@ -35,10 +34,10 @@ const authLogBody = z.object({
  * `POST /internal/audit-trace` and `POST /internal/auth-log`: records for MongoDB, written through
  * the outbox so they are durable once accepted and appear in MongoDB exactly once per key.
  */
-export function createAuditRoutes(deps: WalletDeps) {
+export function createAuditRoutes(deps: WalletDeps, audit: AuditService) {
   const write = requireWalletScope(deps.verifier, 'wallet:write');
   const app = new Hono<WalletEnv>();
-  const routes: [string, OutboxCollection, z.ZodObject][] = [
+  const routes: [string, AuditCollection, z.ZodObject][] = [
     ['/audit-trace', 'audit_trace', auditTraceBody],
     ['/auth-log', 'transaction_auth_log', authLogBody],
   ];
@@ -49,18 +48,7 @@ export function createAuditRoutes(deps: WalletDeps) {
         c,
         deps,
         body,
-        async (trx) => {
-          const id = randomUUID();
-          const principal = c.get('principal');
-          await enqueueOutbox(trx, [
-            {
-              eventId: id,
-              collection,
-              document: { ...body, recorded_by: principal.clientId, recorded_at: new Date().toISOString() },
-            },
-          ]);
-          return id;
-        },
+        (trx) => audit.record(trx, collection, body, c.get('principal').clientId),
         (id) => ({ status: 202, body: { id, accepted: true } }),
       );
     });
