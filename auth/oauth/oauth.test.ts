@@ -5,7 +5,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier } from '../../lib/jwt-verifier.js';
 import { hashPassword } from '../users/password-hasher.js';
-import { createHarness, ORCHESTRATOR, type Harness } from '../test-support.js';
+import { createHarness, ORCHESTRATOR, uniqueEmail, type Harness } from '../test-support.js';
 import { upsertClient } from './clients.repository.js';
 
 /**
@@ -199,13 +199,15 @@ describe('authorization code + PKCE', () => {
       const res = await fetch(`${issuer}/v1/auth/authorize`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ request_id: requestId, email, password: 'wrong-password-123' }), redirect: 'manual' });
       return { status: res.status, html: await res.text() };
     };
-    const xss = await submit('"><script>alert(1)</script>');
+    // Fresh values per run: these requests come from 127.0.0.1, whose failure counters other runs share.
+    const xss = await submit(`"><script>alert(1)</script>${uniqueEmail('x')}`);
     expect(xss.status).toBe(401);
     expect(xss.html).not.toContain('<script>alert(1)');
     const known = await h.createUser();
     const a = await submit(known.email);
-    const b = await submit('nobody@example.test');
-    expect(a.html.replace(known.email, '')).toBe(b.html.replace('nobody@example.test', ''));
+    const nobody = uniqueEmail('nobody');
+    const b = await submit(nobody);
+    expect(a.html.replace(known.email, '')).toBe(b.html.replace(nobody, ''));
   });
 });
 
