@@ -36,13 +36,20 @@ export interface HttpClient {
   request<T>(method: string, path: string, options?: RequestOptions): Promise<UpstreamResult<T>>;
 }
 
+/** Yields a bearer token; `invalidate()` drops a cached one the upstream refused. */
+export type TokenSource = (() => Promise<string>) & { invalidate?: () => void };
+
 export interface HttpClientOptions {
   /** Name used in errors and logs, e.g. "wallet". */
   name: string;
   baseUrl: string;
   timeoutMs?: number;
-  /** Supplies a bearer token for every request (service credentials). */
-  token?: () => Promise<string>;
+  /**
+   * Supplies a bearer token for every request (service credentials). When the upstream answers
+   * 401 and the source can `invalidate()` its cache, the request is sent once more with a fresh
+   * token (a 401 means nothing was done, so this is safe for mutating calls too).
+   */
+  token?: TokenSource;
   /** Headers added to every request (request id, traceparent). */
   defaultHeaders?: () => Record<string, string>;
 }
@@ -67,18 +74,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         body = JSON.stringify(req.body);
       }
       if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
-      if (options.token) headers.authorization = `Bearer ${await options.token()}`;
-
-      const timeout = AbortSignal.timeout(req.timeoutMs ?? options.timeoutMs ?? 10_000);
-      const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
-      let res: Response;
-      try {
-        res = await fetch(`${base}${path}`, { method, headers, body, signal });
-      } catch (err) {
-        const reason = timeout.aborted ? 'timed out' : err instanceof Error ? err.message : String(err);
-        throw new UpstreamUnavailableError(options.name, `${method} ${path} failed: ${reason}`, {
-          cause: err,
-        });
+      const send = async (): Promise<Response> => {
+        if (options.token) headers.authorization = `Bearer ${await options.token()}`;
+        const timeout = AbortSignal.timeout(req.timeoutMs ?? options.timeoutMs ?? 10_000);
+        const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
+        try {
+          return await fetch(`${base}${path}`, { method, headers, body, signal });
+        } catch (err) {
+          const reason = timeout.aborted ? 'timed out' : err instanceof Error ? err.message : String(err);
+          throw new UpstreamUnavailableError(options.name, `${method} ${path} failed: ${reason}`, {
+            cause: err,
+          });
+        }
+      };
+      let res = await send();
+      if (res.status === 401 && options.token?.invalidate) {
+        // A cached service token can outlive its key (rotation) or be revoked: fetch a new one once.
+        await res.arrayBuffer();
+        options.token.invalidate();
+        res = await send();
       }
       const text = await res.text();
       let json: unknown = undefined;
@@ -133,12 +147,12 @@ export interface ClientCredentials {
  * Returns a function that yields a `client_credentials` access token, cached until shortly
  * before it expires; concurrent callers share one in-flight request.
  */
-export function clientCredentialsToken(creds: ClientCredentials): () => Promise<string> {
+export function clientCredentialsToken(creds: ClientCredentials): TokenSource {
   const client = createHttpClient({ name: 'auth-token', baseUrl: new URL(creds.tokenUrl).origin });
   const path = new URL(creds.tokenUrl).pathname;
   let cached: { token: string; refreshAt: number } | undefined;
   let inflight: Promise<string> | undefined;
-  return async () => {
+  const source: TokenSource = async () => {
     if (cached && Date.now() < cached.refreshAt) return cached.token;
     inflight ??= (async () => {
       try {
@@ -163,4 +177,8 @@ export function clientCredentialsToken(creds: ClientCredentials): () => Promise<
     })();
     return inflight;
   };
+  source.invalidate = () => {
+    cached = undefined;
+  };
+  return source;
 }
