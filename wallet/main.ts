@@ -9,6 +9,7 @@ import { loadWalletConfig } from './config.js';
 import type { Database } from './database.js';
 import { ensureMongoIndexesEventually } from './history/history.collections.js';
 import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
+import { purgeIdempotencyKeys } from './idempotency/idempotency.service.js';
 import { createOutboxRelay } from './outbox/outbox.relay.js';
 
 /** The only wiring of WalletService: config, pools, migrations, indexes, relay, HTTP. */
@@ -46,6 +47,12 @@ async function main() {
     holdTtlSeconds: config.WALLET_HOLD_TTL_SECONDS,
     onCommitted: () => relay.kick(),
   });
+  const purge = setInterval(() => {
+    purgeIdempotencyKeys(db, config.WALLET_IDEMPOTENCY_RETENTION_DAYS)
+      .then((n) => n > 0 && log.info({ purged: n }, 'forgot old idempotency keys'))
+      .catch((err: unknown) => log.warn({ err }, 'idempotency key purge failed'));
+  }, 3_600_000).unref();
+
   await serveApp({
     app,
     host: config.WALLET_HOST,
@@ -53,6 +60,7 @@ async function main() {
     log,
     onClose: async () => {
       indexes.abort();
+      clearInterval(purge);
       await relay.stop();
       await mongoClient.close();
       await db.destroy();

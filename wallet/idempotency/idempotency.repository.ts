@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../database.js';
 import type { IdempotencyKeyRow } from './idempotency.table.js';
 
@@ -47,4 +48,13 @@ export async function storeIdempotentResponse(
     .where('scope', '=', scope)
     .where('key', '=', key)
     .execute();
+}
+
+/** Deletes up to `limit` keys created before `before`; returns how many. */
+export async function deleteIdempotencyKeysBefore(db: Db, before: Date, limit: number): Promise<number> {
+  const result = await sql`
+    delete from idempotency_keys where ctid in (
+      select ctid from idempotency_keys where created_at < ${before} limit ${limit}
+    )`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }

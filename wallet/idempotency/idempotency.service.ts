@@ -7,6 +7,7 @@ import {
   claimIdempotencyKey,
   findIdempotencyKey,
   storeIdempotentResponse,
+  deleteIdempotencyKeysBefore,
 } from './idempotency.repository.js';
 
 /** An HTTP outcome worth replaying: status and JSON body (a success or a domain problem). */
@@ -77,5 +78,24 @@ export async function runIdempotent(
       if (attempt < 3 && code !== undefined && RETRYABLE.has(code)) continue;
       throw err;
     }
+  }
+}
+
+/**
+ * Forgets keys older than `retentionDays`, in batches so no single statement holds many locks.
+ * A key only has to outlive every retry of its request (activities retry for hours, not weeks);
+ * after that a reuse would be a new request.
+ */
+export async function purgeIdempotencyKeys(
+  db: Kysely<Database>,
+  retentionDays: number,
+  now = new Date(),
+): Promise<number> {
+  const before = new Date(now.getTime() - retentionDays * 86_400_000);
+  let total = 0;
+  for (;;) {
+    const n = await deleteIdempotencyKeysBefore(db, before, 1000);
+    total += n;
+    if (n < 1000) return total;
   }
 }

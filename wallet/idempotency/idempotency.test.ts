@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { purgeIdempotencyKeys } from './idempotency.service.js';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
 let h: WalletHarness;
@@ -250,5 +251,25 @@ describe('idempotency keys', () => {
       expect(res.status).toBe(400);
     }
     expect((await h.balance(w)).posted).toBe('0');
+  });
+
+  it('are forgotten after the retention period, and only then', async () => {
+    const w = await h.wallet('USD');
+    const [oldKey, newKey] = [randomUUID(), randomUUID()];
+    const body = { amount: '5', currency: 'USD', reference: 'r' };
+    await h.call('POST', `/internal/wallets/${w}/deposits`, { body, key: oldKey });
+    await h.call('POST', `/internal/wallets/${w}/deposits`, { body, key: newKey });
+    await h.db
+      .updateTable('idempotency_keys')
+      .set({ created_at: new Date(Date.now() - 31 * 86_400_000) })
+      .where('key', '=', oldKey)
+      .execute();
+    expect(await purgeIdempotencyKeys(h.db, 30)).toBeGreaterThanOrEqual(1);
+    const left = await h.db
+      .selectFrom('idempotency_keys')
+      .select('key')
+      .where('key', 'in', [oldKey, newKey])
+      .execute();
+    expect(left.map((r) => r.key)).toEqual([newKey]);
   });
 });
