@@ -11,7 +11,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { ROOT } from '../scripts/stack/paths.js';
@@ -139,12 +140,20 @@ function transferScenario(name: string, users: BenchUser[], pickTarget: (from: n
   });
 }
 
+/** Percentile (0..1) of an ascending-sorted array. */
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
 function pgbench(): Row {
   const db = 'velora_bench';
   const pg = ['-h', '127.0.0.1', '-U', 'postgres'];
+  const logDir = mkdtempSync(path.join(tmpdir(), 'velora-pgbench-'));
   execFileSync('psql', [...pg, '-qc', `drop database if exists ${db}`, 'postgres']);
   execFileSync('psql', [...pg, '-qc', `create database ${db}`, 'postgres']);
   execFileSync('pgbench', [...pg, '-i', '-q', '-s', '10', db], { stdio: 'ignore' });
+  const offered = RATE * 10;
   const out = execFileSync(
     'pgbench',
     [
@@ -158,31 +167,35 @@ function pgbench(): Row {
       '-T',
       String(DURATION),
       '-R',
-      String(RATE * 10),
-      '-P',
-      '0',
-      '--latency-limit',
-      '1000',
+      String(offered),
+      '-l',
+      `--log-prefix=${path.join(logDir, 'tx')}`,
       db,
     ],
     { encoding: 'utf8' },
   );
-  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0);
-  const lat = Number(/latency average = ([\d.]+) ms/.exec(out)?.[1] ?? 0);
-  const tx = Number(/number of transactions actually processed: (\d+)/.exec(out)?.[1] ?? 0);
+  // Per-transaction log: client_id transaction_no time(µs) script_no time_epoch time_us [schedule_lag]
+  const latencies = readdirSync(logDir)
+    .flatMap((f) => readFileSync(path.join(logDir, f), 'utf8').trim().split('\n'))
+    .map((line) => Number(line.split(' ')[2]) / 1000)
+    .filter((ms) => Number.isFinite(ms))
+    .sort((a, b) => a - b);
+  rmSync(logDir, { recursive: true, force: true });
   execFileSync('psql', [...pg, '-qc', `drop database if exists ${db}`, 'postgres']);
+  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0);
+  const round = (n: number) => Math.round(n * 100) / 100;
   return {
     scenario: 'pgbench tpcb-like (reference)',
-    offered_rps: RATE * 10,
+    offered_rps: offered,
     achieved_rps: Math.round(tps * 10) / 10,
-    ok: tx,
+    ok: latencies.length,
     errors: 0,
     non_2xx: 0,
     timeouts: 0,
-    p50_ms: lat,
-    p99_ms: NaN,
-    p99_9_ms: NaN,
-    note: 'p50 column is pgbench latency average; 8 clients, scale 10, rate-limited to the offered rate',
+    p50_ms: round(percentile(latencies, 0.5)),
+    p99_ms: round(percentile(latencies, 0.99)),
+    p99_9_ms: round(percentile(latencies, 0.999)),
+    note: '8 clients, 2 threads, scale 10, rate-limited (-R) to the offered rate',
   };
 }
 
