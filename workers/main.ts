@@ -5,6 +5,7 @@
  *
  *   node --import tsx workers/main.ts
  */
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
 
   log.info('bundling workflow code');
   const workflowBundle = await bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+    // Same extension as this module: .ts under tsx (local stack), .js in the built image.
+    workflowsPath: fileURLToPath(new URL(`../workflows/index${extname(import.meta.url)}`, import.meta.url)),
     logger: temporalLogger(log),
   });
 
