@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { env, parseConfig } from '../lib/config.js';
 
-const schema = z.object({
+export const walletConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   WALLET_HOST: env.string('127.0.0.1'),
   WALLET_PORT: env.port(8082),
@@ -27,9 +27,9 @@ const schema = z.object({
   WALLET_DB_POOL_MAX: env.int(10).pipe(z.number().min(1).max(200)),
 });
 
-export type WalletConfig = Readonly<z.infer<typeof schema>>;
+export type WalletConfig = Readonly<z.infer<typeof walletConfigSchema>>;
 
 /** Reads WalletService's configuration once; fails at start naming every bad variable. */
 export function loadWalletConfig(source: Record<string, string | undefined> = process.env): WalletConfig {
-  return parseConfig('wallet', schema, source);
+  return parseConfig('wallet', walletConfigSchema, source);
 }

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { authConfigSchema, loadAuthConfig } from '../../auth/config.js';
 import { gatewayConfigSchema, loadGatewayConfig } from '../../gateway/config.js';
-import { loadWalletConfig } from '../../wallet/config.js';
+import { loadWalletConfig, walletConfigSchema } from '../../wallet/config.js';
 import { loadWorkerConfig, workerConfigSchema } from '../../workers/config.js';
 import { ROOT } from '../stack/paths.js';
 import { PROFILES } from '../stack/profile.js';
@@ -78,8 +78,8 @@ describe('docker-compose.yml', () => {
 describe('.env.example and the local stack', () => {
   it('documents every variable the services read', () => {
     const documented = new Set(Object.keys(envExampleDefaults()));
-    const read = [authConfigSchema, workerConfigSchema, gatewayConfigSchema].flatMap((s) =>
-      Object.keys(s.shape),
+    const read = [authConfigSchema, walletConfigSchema, workerConfigSchema, gatewayConfigSchema].flatMap(
+      (s) => Object.keys(s.shape),
     );
     expect(read.filter((k) => !documented.has(k))).toEqual([]);
   });
