@@ -71,6 +71,13 @@ export async function ensureTemporal(
     'default',
     '--log-level',
     'warn',
+    // WAL with synchronous=NORMAL: survives a crash of the server process (what the chaos tests
+    // do); only an OS crash can lose the last commits. The default (rollback journal, FULL)
+    // fsyncs several times per workflow task and made the dev server I/O-bound on this machine.
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
     ...Object.entries(SEARCH_ATTRIBUTE_DECLARATIONS).flatMap(([name, type]) => [
       '--search-attribute',
       `${name}=${type}`,
