@@ -10,7 +10,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
-import { createHarness, ORCHESTRATOR, strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
+import {
+  createHarness,
+  ORCHESTRATOR,
+  strongPassword,
+  uniqueEmail,
+  type Harness,
+} from '../auth/test-support.js';
 import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { createActivities } from './index.js';
 
@@ -22,7 +28,9 @@ let activities: ReturnType<typeof createActivities>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Env: only fetch() is served
 function listen(app: Hono<any>): Promise<string> {
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+      resolve(`http://127.0.0.1:${info.port}`),
+    );
     servers.push(server);
   });
 }
@@ -54,7 +62,10 @@ afterAll(async () => {
 function workflow(id: string) {
   return {
     run: <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
-      new MockActivityEnvironment({ workflowExecution: { workflowId: id, runId: randomUUID() } }).run(fn, ...args),
+      new MockActivityEnvironment({ workflowExecution: { workflowId: id, runId: randomUUID() } }).run(
+        fn,
+        ...args,
+      ),
   };
 }
 
@@ -88,13 +99,20 @@ describe('onboarding activities against AuthService', () => {
     expect(await wf.run(activities.createUser, { registration_id: registration })).toEqual(user);
 
     const { wallet_id } = await wf.run(activities.createWallet, { user_id: user.user_id, currency: 'USD' });
-    expect((await wallet.call('GET', `/internal/wallets/${wallet_id}`)).body).toMatchObject({ user_id: user.user_id, currency: 'USD' });
+    expect((await wallet.call('GET', `/internal/wallets/${wallet_id}`)).body).toMatchObject({
+      user_id: user.user_id,
+      currency: 'USD',
+    });
     expect(await wf.run(activities.activateUser, { user_id: user.user_id })).toEqual({ status: 'active' });
-    expect(await wf.run(activities.disableUser, { user_id: user.user_id, reason: 'test' })).toEqual({ status: 'disabled' });
+    expect(await wf.run(activities.disableUser, { user_id: user.user_id, reason: 'test' })).toEqual({
+      status: 'disabled',
+    });
   });
 
   it('reports an unknown registration as registration_not_found', async () => {
-    const err = await failure(workflow(`onboard-${randomUUID()}`).run(activities.createUser, { registration_id: randomUUID() }));
+    const err = await failure(
+      workflow(`onboard-${randomUUID()}`).run(activities.createUser, { registration_id: randomUUID() }),
+    );
     expect(err).toMatchObject({ type: 'registration_not_found', nonRetryable: true });
   });
 });
@@ -102,18 +120,33 @@ describe('onboarding activities against AuthService', () => {
 describe('transfer activities against AuthService', () => {
   it('authorizes the owner of an active wallet and asks for step-up at the threshold', async () => {
     const user = await auth.createUser();
-    const fromRes = await wallet.call('POST', '/internal/wallets', { body: { user_id: user.id, currency: 'USD' }, key: randomUUID() });
+    const fromRes = await wallet.call('POST', '/internal/wallets', {
+      body: { user_id: user.id, currency: 'USD' },
+      key: randomUUID(),
+    });
     const from = String(fromRes.body.id);
     const to = await wallet.wallet('USD');
     const wf = workflow(`transfer-${randomUUID()}`);
-    const input = { transfer_id: randomUUID(), from_wallet_id: from, to_wallet_id: to, currency: 'USD', user_id: user.id };
+    const input = {
+      transfer_id: randomUUID(),
+      from_wallet_id: from,
+      to_wallet_id: to,
+      currency: 'USD',
+      user_id: user.id,
+    };
 
-    expect(await wf.run(activities.authorizeTransfer, { ...input, amount: '5000' })).toMatchObject({ step_up_required: false });
-    expect(await wf.run(activities.authorizeTransfer, { ...input, amount: '100000' })).toMatchObject({ step_up_required: true });
+    expect(await wf.run(activities.authorizeTransfer, { ...input, amount: '5000' })).toMatchObject({
+      step_up_required: false,
+    });
+    expect(await wf.run(activities.authorizeTransfer, { ...input, amount: '100000' })).toMatchObject({
+      step_up_required: true,
+    });
     const over = await failure(wf.run(activities.authorizeTransfer, { ...input, amount: '500001' }));
     expect(over).toMatchObject({ type: 'limit_exceeded', nonRetryable: true });
     const stranger = await auth.createUser();
-    const notOwner = await failure(wf.run(activities.authorizeTransfer, { ...input, amount: '5000', user_id: stranger.id }));
+    const notOwner = await failure(
+      wf.run(activities.authorizeTransfer, { ...input, amount: '5000', user_id: stranger.id }),
+    );
     expect(notOwner.type).toBe('not_authorized');
   });
 
@@ -126,12 +159,22 @@ describe('transfer activities against AuthService', () => {
     const wrong = code === '000000' ? '111111' : '000000';
 
     const err = await failure(
-      wf.run(activities.verifyStepUpOtp, { challenge_id: challenge.challenge_id, user_id: user.id, code: wrong, try_number: 1 }),
+      wf.run(activities.verifyStepUpOtp, {
+        challenge_id: challenge.challenge_id,
+        user_id: user.id,
+        code: wrong,
+        try_number: 1,
+      }),
     );
     expect(err).toMatchObject({ type: 'otp_invalid', nonRetryable: true });
     expect(err.details?.[0]).toMatchObject({ attempts_left: expect.any(Number) as number });
     expect(
-      await wf.run(activities.verifyStepUpOtp, { challenge_id: challenge.challenge_id, user_id: user.id, code, try_number: 2 }),
+      await wf.run(activities.verifyStepUpOtp, {
+        challenge_id: challenge.challenge_id,
+        user_id: user.id,
+        code,
+        try_number: 2,
+      }),
     ).toMatchObject({ attempt: 1 });
   });
 });

@@ -12,10 +12,15 @@ export function createHoldExpiryActivities(deps: HoldExpiryActivityDeps) {
    * heartbeating while it works. Returns how many holds it expired when the wallet says so.
    */
   async function expireHolds(): Promise<{ expired: number | null }> {
-    const res = await callUpstream<{ expired?: number; count?: number } | undefined>(deps.wallet, 'POST', '/internal/holds/expire', {
-      body: {},
-      idempotencyKey: idempotencyKey('expire-holds'),
-    });
+    const res = await callUpstream<{ expired?: number; count?: number } | undefined>(
+      deps.wallet,
+      'POST',
+      '/internal/holds/expire',
+      {
+        body: {},
+        idempotencyKey: idempotencyKey('expire-holds'),
+      },
+    );
     const expired = res?.expired ?? res?.count;
     return { expired: typeof expired === 'number' ? expired : null };
   }

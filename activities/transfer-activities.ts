@@ -6,7 +6,13 @@ import type { Counter } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
 import type { TransferInitiator } from '../workflows/transfer-contract.js';
 import type { AuthUser, Hold, OtpChallenge, Wallet } from './upstream-types.js';
-import { callUpstream, currentAttempt, currentWorkflowId, domainFailure, idempotencyKey } from './upstream.js';
+import {
+  callUpstream,
+  currentAttempt,
+  currentWorkflowId,
+  domainFailure,
+  idempotencyKey,
+} from './upstream.js';
 
 export interface TransferActivityDeps {
   auth: HttpClient;
@@ -107,7 +113,13 @@ export interface FinalizeInput {
 }
 
 /** Domain codes of the reserve call after which no hold exists under the step's key. */
-const NO_HOLD_CODES = new Set(['insufficient_funds', 'wallet_frozen', 'wallet_not_found', 'currency_mismatch', 'invalid_expiry']);
+const NO_HOLD_CODES = new Set([
+  'insufficient_funds',
+  'wallet_frozen',
+  'wallet_not_found',
+  'currency_mismatch',
+  'invalid_expiry',
+]);
 
 export function createTransferActivities(deps: TransferActivityDeps) {
   const now = deps.now ?? (() => new Date());
@@ -119,33 +131,49 @@ export function createTransferActivities(deps: TransferActivityDeps) {
    */
   async function authorizeTransfer(input: AuthorizeInput): Promise<AuthorizeResult> {
     const amount = BigInt(input.amount);
-    const user = await callUpstream<AuthUser>(deps.auth, 'GET', `/internal/users/${encodeURIComponent(input.user_id)}`).catch(
-      (err: unknown) => {
-        throw isCode(err, 'user_not_found') ? domainFailure('not_authorized', 'the initiator is not a known user') : err;
-      },
-    );
-    if (user.status !== 'active') throw domainFailure('not_authorized', `the initiator's account is ${user.status}`);
+    const user = await callUpstream<AuthUser>(
+      deps.auth,
+      'GET',
+      `/internal/users/${encodeURIComponent(input.user_id)}`,
+    ).catch((err: unknown) => {
+      throw isCode(err, 'user_not_found')
+        ? domainFailure('not_authorized', 'the initiator is not a known user')
+        : err;
+    });
+    if (user.status !== 'active')
+      throw domainFailure('not_authorized', `the initiator's account is ${user.status}`);
     if (input.from_wallet_id === input.to_wallet_id) {
       throw domainFailure('not_authorized', 'source and destination are the same wallet');
     }
 
     const from = await getWallet(input.from_wallet_id);
-    if (from.user_id !== input.user_id) throw domainFailure('not_authorized', 'the source wallet belongs to someone else');
+    if (from.user_id !== input.user_id)
+      throw domainFailure('not_authorized', 'the source wallet belongs to someone else');
     if (from.currency !== input.currency) {
-      throw domainFailure('currency_mismatch', `the source wallet holds ${from.currency}, not ${input.currency}`);
+      throw domainFailure(
+        'currency_mismatch',
+        `the source wallet holds ${from.currency}, not ${input.currency}`,
+      );
     }
     if (from.status === 'frozen') throw domainFailure('wallet_frozen', 'the source wallet is frozen');
 
     const to = await getWallet(input.to_wallet_id);
     if (to.currency !== input.currency) {
-      throw domainFailure('currency_mismatch', `the destination wallet holds ${to.currency}, not ${input.currency}`);
+      throw domainFailure(
+        'currency_mismatch',
+        `the destination wallet holds ${to.currency}, not ${input.currency}`,
+      );
     }
     if (to.status === 'frozen') throw domainFailure('wallet_frozen', 'the destination wallet is frozen');
 
     if (amount > BigInt(user.limits.per_transfer)) {
-      throw domainFailure('limit_exceeded', `the amount exceeds the per-transfer limit of ${user.limits.per_transfer}`, {
-        limit: 'per_transfer',
-      });
+      throw domainFailure(
+        'limit_exceeded',
+        `the amount exceeds the per-transfer limit of ${user.limits.per_transfer}`,
+        {
+          limit: 'per_transfer',
+        },
+      );
     }
     const since = new Date(now().getTime() - 24 * 60 * 60 * 1000).toISOString();
     const volume = await callUpstream<{ amount: string }>(
@@ -154,9 +182,13 @@ export function createTransferActivities(deps: TransferActivityDeps) {
       `/internal/users/${encodeURIComponent(input.user_id)}/volume?${new URLSearchParams({ currency: input.currency, since }).toString()}`,
     );
     if (BigInt(volume.amount) + amount > BigInt(user.limits.daily)) {
-      throw domainFailure('limit_exceeded', `the amount exceeds the rolling 24h limit of ${user.limits.daily}`, {
-        limit: 'daily',
-      });
+      throw domainFailure(
+        'limit_exceeded',
+        `the amount exceeds the rolling 24h limit of ${user.limits.daily}`,
+        {
+          limit: 'daily',
+        },
+      );
     }
     return { step_up_required: amount >= deps.stepUpThreshold, attempt: currentAttempt() };
   }
@@ -180,7 +212,12 @@ export function createTransferActivities(deps: TransferActivityDeps) {
    */
   async function verifyStepUpOtp(input: VerifyOtpInput): Promise<Attempted> {
     await callUpstream<{ valid: true }>(deps.auth, 'POST', '/internal/otp/verify', {
-      body: { challenge_id: input.challenge_id, user_id: input.user_id, purpose: 'step_up', code: input.code },
+      body: {
+        challenge_id: input.challenge_id,
+        user_id: input.user_id,
+        purpose: 'step_up',
+        code: input.code,
+      },
       idempotencyKey: idempotencyKey(`step-up-verify:${input.try_number}`),
     });
     return { attempt: currentAttempt() };
@@ -232,7 +269,8 @@ export function createTransferActivities(deps: TransferActivityDeps) {
       });
     } catch (err) {
       // Expired by the sweep in the meantime (or never there): nothing is reserved, which is the goal.
-      if (isCode(err, 'hold_not_active') || isCode(err, 'hold_not_found')) return { released: false, attempt: currentAttempt() };
+      if (isCode(err, 'hold_not_active') || isCode(err, 'hold_not_found'))
+        return { released: false, attempt: currentAttempt() };
       throw err;
     }
     return { released: true, attempt: currentAttempt() };
@@ -244,7 +282,10 @@ export function createTransferActivities(deps: TransferActivityDeps) {
       deps.wallet,
       'POST',
       `/internal/holds/${encodeURIComponent(input.hold_id)}/capture`,
-      { body: { to_wallet_id: input.to_wallet_id, amount: input.amount }, idempotencyKey: idempotencyKey('capture') },
+      {
+        body: { to_wallet_id: input.to_wallet_id, amount: input.amount },
+        idempotencyKey: idempotencyKey('capture'),
+      },
     );
     return { transaction_id: res.transaction_id, attempt: currentAttempt() };
   }
@@ -267,7 +308,8 @@ export function createTransferActivities(deps: TransferActivityDeps) {
     });
     await writeAudit(deps.wallet, input.audit);
     // Counted once the records are written; a retried finalize that failed earlier was not counted.
-    if (input.outcome) deps.transfersFinished?.inc({ outcome: input.outcome, failure_code: input.failure_code ?? '' });
+    if (input.outcome)
+      deps.transfersFinished?.inc({ outcome: input.outcome, failure_code: input.failure_code ?? '' });
     return { attempt: currentAttempt() };
   }
 
@@ -294,7 +336,9 @@ export async function writeAudit(wallet: HttpClient, entries: AuditEntry[]): Pro
 }
 
 function failureType(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string' ? err.type : undefined;
+  return typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string'
+    ? err.type
+    : undefined;
 }
 
 function isCode(err: unknown, code: string): boolean {

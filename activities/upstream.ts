@@ -37,7 +37,11 @@ export function currentAttempt(): number {
 }
 
 /** A domain refusal: never retried, `type` is the stable code the workflow branches on. */
-export function domainFailure(code: string, message: string, details: Record<string, unknown> = {}): ApplicationFailure {
+export function domainFailure(
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): ApplicationFailure {
   return ApplicationFailure.create({
     message,
     type: code,

@@ -24,9 +24,15 @@ const unusedAuth: HttpClient = {
 beforeAll(async () => {
   harness = await createWalletHarness();
   const port = await new Promise<number>((resolve) => {
-    server = serve({ fetch: harness.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(info.port));
+    server = serve({ fetch: harness.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+      resolve(info.port),
+    );
   });
-  const wallet = createHttpClient({ name: 'wallet', baseUrl: `http://127.0.0.1:${port}`, token: async () => harness.token });
+  const wallet = createHttpClient({
+    name: 'wallet',
+    baseUrl: `http://127.0.0.1:${port}`,
+    token: async () => harness.token,
+  });
   activities = createActivities({ auth: unusedAuth, wallet, config: { transferStepUpThreshold: 100_000n } });
 });
 
@@ -43,7 +49,8 @@ function workflow(id = `transfer-${randomUUID()}`) {
   return () => {
     const env = new MockActivityEnvironment({ workflowExecution: { workflowId: id, runId: randomUUID() } });
     return {
-      run: <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> => env.run(fn, ...args),
+      run: <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
+        env.run(fn, ...args),
     };
   };
 }
@@ -109,12 +116,16 @@ describe('transfer activities against WalletService', () => {
   it('refuses a capture into a frozen wallet, after which the hold is released', async () => {
     const from = await harness.wallet('USD', 10_000n);
     const to = await harness.wallet('USD');
-    expect((await harness.call('POST', `/internal/wallets/${to}/freeze`, { key: randomUUID() })).status).toBe(200);
+    expect((await harness.call('POST', `/internal/wallets/${to}/freeze`, { key: randomUUID() })).status).toBe(
+      200,
+    );
     const env = workflow();
     const input = reserveInput(from, '3000');
     const { hold_id } = await env().run(activities.reserveFunds, input);
 
-    const err = await failure(env().run(activities.captureFunds, { hold_id, to_wallet_id: to, amount: '3000' }));
+    const err = await failure(
+      env().run(activities.captureFunds, { hold_id, to_wallet_id: to, amount: '3000' }),
+    );
     expect(err).toMatchObject({ type: 'wallet_frozen', nonRetryable: true });
     await env().run(activities.releaseFunds, { ...input, hold_id });
     expect(await harness.balance(from)).toMatchObject({ posted: '10000', available: '10000' });
@@ -125,9 +136,17 @@ describe('transfer activities against WalletService', () => {
     const transferId = randomUUID();
     const res = await workflow(`transfer-${transferId}`)().run(activities.finalizeTransfer, {
       transfer_id: transferId,
-      initiated_by: { user_id: randomUUID(), client_id: 'velora-web', token_jti: randomUUID(), ip: '203.0.113.7', user_agent: 'vitest' },
+      initiated_by: {
+        user_id: randomUUID(),
+        client_id: 'velora-web',
+        token_jti: randomUUID(),
+        ip: '203.0.113.7',
+        user_agent: 'vitest',
+      },
       step_up: true,
-      audit: [{ transfer_id: transferId, step: 'authorize', status: 'completed', attempt: 1, duration_ms: 5 }],
+      audit: [
+        { transfer_id: transferId, step: 'authorize', status: 'completed', attempt: 1, duration_ms: 5 },
+      ],
     });
     expect(res).toEqual({ attempt: 1 });
   });

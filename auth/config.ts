@@ -27,7 +27,12 @@ export const authConfigSchema = z.object({
   OTP_PEPPER: env.secret(32),
   OTP_DELIVERY: z.enum(['dev', 'log']).default('log'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(900),
-  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(1_209_600),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 86_400)
+    .default(1_209_600),
   VELORA_ADMIN_EMAIL: z.email().optional(),
   VELORA_ADMIN_PASSWORD: z.string().min(8).max(128).optional(),
   ORCHESTRATOR_CLIENT_ID: z.string().min(1).optional(),

@@ -20,14 +20,41 @@ describe('housekeeping', () => {
     await h.db
       .insertInto('refresh_tokens')
       .values([
-        { family_id: old, token_hash: `old-${old}`, user_id: user.id, client_id: 'velora-app', scope: 'wallet', expires_at: new Date(Date.now() - 30 * 86_400_000) },
-        { family_id: live, token_hash: `live-${live}`, user_id: user.id, client_id: 'velora-app', scope: 'wallet', expires_at: new Date(Date.now() + 86_400_000) },
+        {
+          family_id: old,
+          token_hash: `old-${old}`,
+          user_id: user.id,
+          client_id: 'velora-app',
+          scope: 'wallet',
+          expires_at: new Date(Date.now() - 30 * 86_400_000),
+        },
+        {
+          family_id: live,
+          token_hash: `live-${live}`,
+          user_id: user.id,
+          client_id: 'velora-app',
+          scope: 'wallet',
+          expires_at: new Date(Date.now() + 86_400_000),
+        },
       ])
       .execute();
-    const stop = startHousekeeping({ db: h.db, keys: h.services.keys, log: pino({ level: 'silent' }), intervalMs: 60_000 });
+    const stop = startHousekeeping({
+      db: h.db,
+      keys: h.services.keys,
+      log: pino({ level: 'silent' }),
+      intervalMs: 60_000,
+    });
     try {
       await expect
-        .poll(async () => (await h.db.selectFrom('refresh_tokens').select('family_id').where('user_id', '=', user.id).execute()).map((r) => r.family_id))
+        .poll(async () =>
+          (
+            await h.db
+              .selectFrom('refresh_tokens')
+              .select('family_id')
+              .where('user_id', '=', user.id)
+              .execute()
+          ).map((r) => r.family_id),
+        )
         .toEqual([live]);
     } finally {
       stop();

@@ -11,14 +11,25 @@ const REFRESH_ROW_RETENTION_DAYS = 7;
  * long past their absolute expiry and retired signing keys whose tokens have all expired.
  * Returns a function that stops the timer.
  */
-export function startHousekeeping(deps: { db: Kysely<Database>; keys: KeyStore; log: Logger; intervalMs?: number }): () => void {
+export function startHousekeeping(deps: {
+  db: Kysely<Database>;
+  keys: KeyStore;
+  log: Logger;
+  intervalMs?: number;
+}): () => void {
   const run = async () => {
     try {
       const cutoff = new Date(Date.now() - REFRESH_ROW_RETENTION_DAYS * 86_400_000);
-      const deleted = await deps.db.deleteFrom('refresh_tokens').where('expires_at', '<', cutoff).executeTakeFirst();
+      const deleted = await deps.db
+        .deleteFrom('refresh_tokens')
+        .where('expires_at', '<', cutoff)
+        .executeTakeFirst();
       const removedKeys = await deps.keys.removeExpiredKeys();
       if (Number(deleted.numDeletedRows) > 0 || removedKeys.length > 0) {
-        deps.log.info({ refresh_tokens_deleted: Number(deleted.numDeletedRows), removed_kids: removedKeys }, 'housekeeping');
+        deps.log.info(
+          { refresh_tokens_deleted: Number(deleted.numDeletedRows), removed_kids: removedKeys },
+          'housekeeping',
+        );
       }
     } catch (err) {
       deps.log.error({ err }, 'housekeeping failed');

@@ -3,7 +3,13 @@ import { createServer } from 'node:net';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../test/support/test-env.js';
-import { GATEWAY, ORCHESTRATOR, strongPassword, TEST_KEY_ENCRYPTION_KEY, uniqueEmail } from './test-support.js';
+import {
+  GATEWAY,
+  ORCHESTRATOR,
+  strongPassword,
+  TEST_KEY_ENCRYPTION_KEY,
+  uniqueEmail,
+} from './test-support.js';
 
 /** The real entry point: `node --import tsx auth/main.ts` on a real port, as the stack runs it. */
 
@@ -50,9 +56,13 @@ beforeAll(async () => {
   exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('auth/main.ts did not become ready');
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error('auth/main.ts did not become ready');
     await new Promise((r) => setTimeout(r, 250));
   }
 });
@@ -66,15 +76,29 @@ describe('auth/main.ts', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('http_server_duration_seconds');
-    const config = await oidc.discovery(new URL(base), GATEWAY.id, GATEWAY.secret, oidc.ClientSecretBasic(GATEWAY.secret), { execute: [oidc.allowInsecureRequests] });
+    const config = await oidc.discovery(
+      new URL(base),
+      GATEWAY.id,
+      GATEWAY.secret,
+      oidc.ClientSecretBasic(GATEWAY.secret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
     const service = await oidc.clientCredentialsGrant(config);
     expect(service.scope?.split(' ').sort()).toEqual(['auth:internal', 'wallet:admin', 'wallet:read']);
-    const login = await fetch(`${base}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(admin) });
+    const login = await fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(admin),
+    });
     expect(login.status).toBe(200);
     const tokens = (await login.json()) as { access_token: string };
-    const me = (await (await fetch(`${base}/v1/auth/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json()) as { roles: string[] };
+    const me = (await (
+      await fetch(`${base}/v1/auth/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+    ).json()) as { roles: string[] };
     expect(me.roles).toContain('admin');
-    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/auth_events_total\{[^}]*event="login",outcome="success"[^}]*\} 1/);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(
+      /auth_events_total\{[^}]*event="login",outcome="success"[^}]*\} 1/,
+    );
   });
 
   it('stops cleanly on SIGTERM', async () => {

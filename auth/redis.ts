@@ -9,9 +9,11 @@ export const redisKeys = {
   userTokens: (userId: string) => `auth:tokens:user:${userId}`,
   familyTokens: (familyId: string) => `auth:tokens:family:${familyId}`,
   registration: (id: string) => `auth:registration:${id}`,
-  otp: (purpose: string, subject: string, challengeId: string) => `auth:otp:${purpose}:${subject}:${challengeId}`,
+  otp: (purpose: string, subject: string, challengeId: string) =>
+    `auth:otp:${purpose}:${subject}:${challengeId}`,
   otpChallenge: (challengeId: string) => `auth:otp-challenge:${challengeId}`,
-  otpCooldown: (purpose: string, subject: string, reference: string) => `auth:otp-cooldown:${purpose}:${subject}:${reference}`,
+  otpCooldown: (purpose: string, subject: string, reference: string) =>
+    `auth:otp-cooldown:${purpose}:${subject}:${reference}`,
   otpHourly: 'auth:otp-hourly',
   loginConsecutive: 'auth:login-fail-ip-account',
   loginPerIpDay: 'auth:login-fail-ip-day',

@@ -27,8 +27,18 @@ export async function seedFromConfig(db: Kysely<Database>, config: AuthConfig, l
     redirect_uris: [],
   });
   const services = [
-    { id: config.ORCHESTRATOR_CLIENT_ID, secret: config.ORCHESTRATOR_CLIENT_SECRET, name: 'Velora orchestrator', scopes: ORCHESTRATOR_SCOPES },
-    { id: config.GATEWAY_CLIENT_ID, secret: config.GATEWAY_CLIENT_SECRET, name: 'Velora gateway', scopes: GATEWAY_SCOPES },
+    {
+      id: config.ORCHESTRATOR_CLIENT_ID,
+      secret: config.ORCHESTRATOR_CLIENT_SECRET,
+      name: 'Velora orchestrator',
+      scopes: ORCHESTRATOR_SCOPES,
+    },
+    {
+      id: config.GATEWAY_CLIENT_ID,
+      secret: config.GATEWAY_CLIENT_SECRET,
+      name: 'Velora gateway',
+      scopes: GATEWAY_SCOPES,
+    },
   ];
   for (const client of services) {
     if (!client.id || !client.secret) continue;

@@ -55,7 +55,11 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
         registers: [deps.registry],
       })
     : undefined;
-  const audit = createAuditLog({ db, log, onEvent: (e) => events?.inc({ event: e.event, outcome: e.outcome }) });
+  const audit = createAuditLog({
+    db,
+    log,
+    onEvent: (e) => events?.inc({ event: e.event, outcome: e.outcome }),
+  });
   const keys = createKeyStore({
     db,
     encryption: createKeyEncryption(config.AUTH_KEY_ENCRYPTION_KEY),
@@ -89,8 +93,14 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
     notifier,
     audit,
     limits: {
-      unverified: { perTransfer: config.TRANSFER_LIMIT_UNVERIFIED_PER_TRANSFER, daily: config.TRANSFER_LIMIT_UNVERIFIED_DAILY },
-      verified: { perTransfer: config.TRANSFER_LIMIT_VERIFIED_PER_TRANSFER, daily: config.TRANSFER_LIMIT_VERIFIED_DAILY },
+      unverified: {
+        perTransfer: config.TRANSFER_LIMIT_UNVERIFIED_PER_TRANSFER,
+        daily: config.TRANSFER_LIMIT_UNVERIFIED_DAILY,
+      },
+      verified: {
+        perTransfer: config.TRANSFER_LIMIT_VERIFIED_PER_TRANSFER,
+        daily: config.TRANSFER_LIMIT_VERIFIED_DAILY,
+      },
     },
   });
   return {

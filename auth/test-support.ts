@@ -75,14 +75,22 @@ export function memoryLogger(): { log: Logger; lines: string[] } {
 }
 
 /** Starts AuthService in-process (`app.request()`) against the test PostgreSQL and Redis. */
-export async function createHarness(options: { overrides?: Record<string, string>; log?: Logger; notifier?: Notifier } = {}) {
+export async function createHarness(
+  options: { overrides?: Record<string, string>; log?: Logger; notifier?: Notifier } = {},
+) {
   const config = testConfig(options.overrides);
   const log = options.log ?? pino({ level: 'silent' });
   const { db } = createDb<Database>(config.AUTH_DATABASE_URL, { name: 'velora-auth-test', max: 5 });
   await migrateToLatest(db, authMigrations);
   const redis = createClient({ url: config.REDIS_URL });
   await redis.connect();
-  const { app, services } = createAuthApp({ config, db, redis, log, ...(options.notifier ? { notifier: options.notifier } : {}) });
+  const { app, services } = createAuthApp({
+    config,
+    db,
+    redis,
+    log,
+    ...(options.notifier ? { notifier: options.notifier } : {}),
+  });
   await services.keys.ensureActiveKey();
   await seedFromConfig(db, config, log);
   const ip = randomIp();
@@ -94,7 +102,11 @@ export async function createHarness(options: { overrides?: Record<string, string
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as TestBody };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (text ? JSON.parse(text) : undefined) as TestBody,
+    };
   }
 
   async function form(path: string, fields: Record<string, string>, headers: Record<string, string> = {}) {
@@ -104,21 +116,39 @@ export async function createHarness(options: { overrides?: Record<string, string
       body: new URLSearchParams(fields).toString(),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as TestBody };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: (text ? JSON.parse(text) : undefined) as TestBody,
+    };
   }
 
   function basic(id: string, secret: string) {
-    return { authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` };
+    return {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+    };
   }
 
   async function serviceToken(client = ORCHESTRATOR, scope?: string): Promise<string> {
-    const res = await form('/v1/auth/token', { grant_type: 'client_credentials', ...(scope ? { scope } : {}) }, basic(client.id, client.secret));
+    const res = await form(
+      '/v1/auth/token',
+      { grant_type: 'client_credentials', ...(scope ? { scope } : {}) },
+      basic(client.id, client.secret),
+    );
     if (res.status !== 200) throw new Error(`client_credentials failed: ${JSON.stringify(res.body)}`);
     return res.body.access_token as string;
   }
 
   /** Creates an active user directly (no onboarding) and returns it with its password. */
-  async function createUser(input: { email?: string; password?: string; mfa?: boolean; roles?: User['roles']; verified?: boolean } = {}) {
+  async function createUser(
+    input: {
+      email?: string;
+      password?: string;
+      mfa?: boolean;
+      roles?: User['roles'];
+      verified?: boolean;
+    } = {},
+  ) {
     const email = input.email ?? uniqueEmail();
     const password = input.password ?? strongPassword();
     const user = await insertUserIfAbsent(db, {
@@ -152,7 +182,23 @@ export async function createHarness(options: { overrides?: Record<string, string
     await db.destroy();
   }
 
-  return { app, services, config, db, redis, ip, json, form, basic, serviceToken, createUser, login, latestCode, close, firstPartyClient: FIRST_PARTY_CLIENT_ID };
+  return {
+    app,
+    services,
+    config,
+    db,
+    redis,
+    ip,
+    json,
+    form,
+    basic,
+    serviceToken,
+    createUser,
+    login,
+    latestCode,
+    close,
+    firstPartyClient: FIRST_PARTY_CLIENT_ID,
+  };
 }
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;

@@ -22,8 +22,8 @@ describe('worker configuration', () => {
   it('names the missing secret and a malformed threshold', () => {
     expect(() => loadWorkerConfig({})).toThrow(ConfigError);
     expect(() => loadWorkerConfig({})).toThrow(/ORCHESTRATOR_CLIENT_SECRET/);
-    expect(() => loadWorkerConfig({ ORCHESTRATOR_CLIENT_SECRET: SECRET, TRANSFER_STEP_UP_THRESHOLD: '10.5' })).toThrow(
-      /TRANSFER_STEP_UP_THRESHOLD/,
-    );
+    expect(() =>
+      loadWorkerConfig({ ORCHESTRATOR_CLIENT_SECRET: SECRET, TRANSFER_STEP_UP_THRESHOLD: '10.5' }),
+    ).toThrow(/TRANSFER_STEP_UP_THRESHOLD/);
   });
 });

@@ -16,7 +16,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+  await client.schedule
+    .getHandle(scheduleId)
+    .delete()
+    .catch(() => undefined);
   await connection?.close();
 });
 
@@ -29,7 +32,11 @@ describe('hold-expiry schedule', () => {
     const described = await client.schedule.getHandle(scheduleId).describe();
     expect(described.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
     expect(described.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
-    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'holdExpiryWorkflow', taskQueue: 'queue-b' });
+    expect(described.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'holdExpiryWorkflow',
+      taskQueue: 'queue-b',
+    });
     expect(described.state.paused).toBe(false);
   });
 });

@@ -3,7 +3,12 @@
  * ensures it at start — create, or update to this definition if it exists — so a deployment
  * that changes the interval converges without a separate migration step.
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+} from '@temporalio/client';
 import type { Logger } from '../lib/logger.js';
 import { HOLD_EXPIRY_SCHEDULE_ID } from '../workflows/hold-expiry-workflow.js';
 

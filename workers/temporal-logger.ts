@@ -11,7 +11,8 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
 };
 
 export function temporalLogger(log: Logger): TemporalLogger {
-  const write = (level: LogLevel, message: string, meta?: LogMetadata) => log[LEVELS[level]](meta ?? {}, message);
+  const write = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    log[LEVELS[level]](meta ?? {}, message);
   return {
     log: write,
     trace: (m, meta) => write('TRACE', m, meta),

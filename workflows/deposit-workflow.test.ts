@@ -3,7 +3,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeServices, type FakeServices } from '../activities/testing/fake-activities.js';
-import { recordHistory, startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
+import {
+  recordHistory,
+  startWorkflowTestWorker,
+  type WorkflowTestContext,
+} from '../workers/testing/workflow-test-env.js';
 import { depositWorkflow, depositWorkflowId, type DepositInput } from './deposit-workflow.js';
 import { holdExpiryWorkflow } from './hold-expiry-workflow.js';
 
@@ -31,9 +35,19 @@ describe('depositWorkflow', () => {
   it('credits the wallet once and records the audit trace', async () => {
     const walletId = `w-${randomUUID()}`;
     fake.addWallet({ id: walletId, user_id: 'user-carol', balance: 100n });
-    const handle = await start({ wallet_id: walletId, amount: '5000', currency: 'USD', reference: 'bank-1', requested_by: 'admin' });
+    const handle = await start({
+      wallet_id: walletId,
+      amount: '5000',
+      currency: 'USD',
+      reference: 'bank-1',
+      requested_by: 'admin',
+    });
     const result = await handle.result();
-    expect(result).toMatchObject({ wallet_id: walletId, amount: '5000', balance: { posted: '5100', available: '5100' } });
+    expect(result).toMatchObject({
+      wallet_id: walletId,
+      amount: '5000',
+      balance: { posted: '5100', available: '5100' },
+    });
     expect(fake.balance(walletId)).toEqual({ available: 5_100n, posted: 5_100n });
     expect(fake.effects(handle.workflowId)).toEqual(['deposit', 'audit']);
     expect(handle.workflowId).toBe(`deposit-${walletId}-bank-1`);
@@ -43,7 +57,13 @@ describe('depositWorkflow', () => {
   it('fails with the wallet’s code (frozen) and moves nothing', async () => {
     const walletId = `w-${randomUUID()}`;
     fake.addWallet({ id: walletId, user_id: 'user-carol', balance: 100n, status: 'frozen' });
-    const handle = await start({ wallet_id: walletId, amount: '5000', currency: 'USD', reference: 'bank-2', requested_by: 'admin' });
+    const handle = await start({
+      wallet_id: walletId,
+      amount: '5000',
+      currency: 'USD',
+      reference: 'bank-2',
+      requested_by: 'admin',
+    });
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(ApplicationFailure);

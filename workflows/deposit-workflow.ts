@@ -37,7 +37,9 @@ export function depositWorkflowId(walletId: string, reference: string): string {
 }
 
 export async function depositWorkflow(input: DepositInput): Promise<DepositResult> {
-  setCurrentDetails(`**depositing** ${input.amount} ${input.currency} into \`${input.wallet_id}\` (ref ${input.reference})`);
+  setCurrentDetails(
+    `**depositing** ${input.amount} ${input.currency} into \`${input.wallet_id}\` (ref ${input.reference})`,
+  );
   const started = Date.now();
   let result;
   try {
@@ -58,8 +60,15 @@ export async function depositWorkflow(input: DepositInput): Promise<DepositResul
     });
     throw ApplicationFailure.nonRetryable(failureMessage(err), failureType(err) ?? 'internal_error');
   }
-  await audit({ step: 'deposit', status: 'completed', attempt: result.attempt, duration_ms: Date.now() - started });
-  setCurrentDetails(`**done** deposited ${input.amount} ${input.currency} into \`${input.wallet_id}\` (tx ${result.transaction_id})`);
+  await audit({
+    step: 'deposit',
+    status: 'completed',
+    attempt: result.attempt,
+    duration_ms: Date.now() - started,
+  });
+  setCurrentDetails(
+    `**done** deposited ${input.amount} ${input.currency} into \`${input.wallet_id}\` (tx ${result.transaction_id})`,
+  );
   return {
     transaction_id: result.transaction_id,
     wallet_id: result.wallet.id,

@@ -3,7 +3,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeServices, type FakeServices } from '../activities/testing/fake-activities.js';
-import { recordHistory, startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
+import {
+  recordHistory,
+  startWorkflowTestWorker,
+  type WorkflowTestContext,
+} from '../workers/testing/workflow-test-env.js';
 import { onboardUserWorkflow, onboardUserWorkflowId } from './onboard-user-workflow.js';
 
 let ctx: WorkflowTestContext;

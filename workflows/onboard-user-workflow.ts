@@ -7,7 +7,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { proxyActivities, setCurrentDetails, uuid4 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import { compensationActivityOptions, serviceCallActivityOptions } from '../temporal-config/activity-options.js';
+import {
+  compensationActivityOptions,
+  serviceCallActivityOptions,
+} from '../temporal-config/activity-options.js';
 import { failureMessage, failureType } from './failures.js';
 import { Saga } from './saga.js';
 
@@ -39,7 +42,9 @@ export async function onboardUserWorkflow(input: OnboardUserInput): Promise<Onbo
   });
   if (user.existing) {
     // Same shape and timing class as a fresh sign-up; the real owner was notified by AuthService.
-    setCurrentDetails(`**done** registration \`${input.registration_id}\`: email already registered, nothing created`);
+    setCurrentDetails(
+      `**done** registration \`${input.registration_id}\`: email already registered, nothing created`,
+    );
     return { user_id: user.user_id, wallet_id: uuid4(), status: 'active' };
   }
 
@@ -47,13 +52,18 @@ export async function onboardUserWorkflow(input: OnboardUserInput): Promise<Onbo
   try {
     // Registered before the wallet step: whatever happens from here, a half-made account is disabled.
     saga.add('create_user', async () => {
-      await disableUser({ user_id: user.user_id, reason: 'onboarding failed: the default wallet could not be created' });
+      await disableUser({
+        user_id: user.user_id,
+        reason: 'onboarding failed: the default wallet could not be created',
+      });
     });
     setCurrentDetails(`**onboarding** user \`${user.user_id}\`: creating the ${input.currency} wallet`);
     const wallet = await createWallet({ user_id: user.user_id, currency: input.currency });
     setCurrentDetails(`**onboarding** user \`${user.user_id}\`: activating`);
     const activated = await activateUser({ user_id: user.user_id });
-    setCurrentDetails(`**done** user \`${user.user_id}\` is ${activated.status} with wallet \`${wallet.wallet_id}\``);
+    setCurrentDetails(
+      `**done** user \`${user.user_id}\` is ${activated.status} with wallet \`${wallet.wallet_id}\``,
+    );
     return { user_id: user.user_id, wallet_id: wallet.wallet_id, status: activated.status };
   } catch (err) {
     setCurrentDetails(`**compensating** user \`${user.user_id}\`: ${failureMessage(err)}`);

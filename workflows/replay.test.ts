@@ -24,15 +24,29 @@ function load(file: string) {
 describe('workflow histories replay deterministically', () => {
   it('cover every workflow', () => {
     const types = new Set(
-      files.map((file) => load(file).events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? 'unknown'),
+      files.map(
+        (file) =>
+          load(file).events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? 'unknown',
+      ),
     );
-    expect([...types].sort()).toEqual(['depositWorkflow', 'holdExpiryWorkflow', 'onboardUserWorkflow', 'transferWorkflow']);
+    expect([...types].sort()).toEqual([
+      'depositWorkflow',
+      'holdExpiryWorkflow',
+      'onboardUserWorkflow',
+      'transferWorkflow',
+    ]);
   });
 
   it('replay with the current code', async () => {
-    const histories = files.map((file) => ({ workflowId: path.basename(file, '.json'), history: load(file) }));
+    const histories = files.map((file) => ({
+      workflowId: path.basename(file, '.json'),
+      history: load(file),
+    }));
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: await workflowBundle() },
+      histories,
+    )) {
       if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
     }
     expect(failures).toEqual([]);
@@ -41,7 +55,9 @@ describe('workflow histories replay deterministically', () => {
 
   it('fail for a non-deterministic edit (the guard works)', async () => {
     const changed = await bundleWorkflowCode({
-      workflowsPath: fileURLToPath(new URL('../workers/testing/changed-transfer-workflow.ts', import.meta.url)),
+      workflowsPath: fileURLToPath(
+        new URL('../workers/testing/changed-transfer-workflow.ts', import.meta.url),
+      ),
       logger: new DefaultLogger('ERROR'),
     });
     const file = files.find((f) => f === 'transfer-completed.json')!;

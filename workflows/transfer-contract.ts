@@ -147,7 +147,10 @@ export function transferStartOptions(input: TransferInput) {
 }
 
 /** The search attributes of a transfer in a given status (upserted at every status change). */
-export function transferSearchAttributes(input: TransferInput, status: TransferStatus): SearchAttributePair[] {
+export function transferSearchAttributes(
+  input: TransferInput,
+  status: TransferStatus,
+): SearchAttributePair[] {
   return [
     { key: searchAttributes.TransferStatus, value: status },
     { key: searchAttributes.FromWalletId, value: input.from_wallet_id },

@@ -1,11 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFakeServices, FAKE_OTP_CODE, type FakeServices } from '../activities/testing/fake-activities.js';
-import { recordHistory, startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
+import {
+  createFakeServices,
+  FAKE_OTP_CODE,
+  type FakeServices,
+} from '../activities/testing/fake-activities.js';
+import {
+  recordHistory,
+  startWorkflowTestWorker,
+  type WorkflowTestContext,
+} from '../workers/testing/workflow-test-env.js';
 import { searchAttributes } from '../temporal-config/index.js';
-import { cancelTransfer, confirmOtp, getTransfer, retryCompensation, transferStartOptions, type Transfer, type TransferInput } from './transfer-contract.js';
+import {
+  cancelTransfer,
+  confirmOtp,
+  getTransfer,
+  retryCompensation,
+  transferStartOptions,
+  type Transfer,
+  type TransferInput,
+} from './transfer-contract.js';
 import { transferWorkflow } from './transfer-workflow.js';
 
 const ALICE = 'user-alice';
@@ -30,11 +50,20 @@ function wallets(balance = 1_000_000n, opts: { toStatus?: 'active' | 'frozen'; t
   const from = `w-${randomUUID()}`;
   const to = `w-${randomUUID()}`;
   fake.addWallet({ id: from, user_id: ALICE, balance });
-  fake.addWallet({ id: to, user_id: BOB, status: opts.toStatus ?? 'active', currency: opts.toCurrency ?? 'USD' });
+  fake.addWallet({
+    id: to,
+    user_id: BOB,
+    status: opts.toStatus ?? 'active',
+    currency: opts.toCurrency ?? 'USD',
+  });
   return { from, to };
 }
 
-function transferInput(w: { from: string; to: string }, amount: string, extra: Partial<TransferInput> = {}): TransferInput {
+function transferInput(
+  w: { from: string; to: string },
+  amount: string,
+  extra: Partial<TransferInput> = {},
+): TransferInput {
   return {
     transfer_id: randomUUID(),
     from_wallet_id: w.from,
@@ -42,7 +71,13 @@ function transferInput(w: { from: string; to: string }, amount: string, extra: P
     amount,
     currency: 'USD',
     description: 'rent share',
-    initiated_by: { user_id: ALICE, client_id: 'velora-web', token_jti: randomUUID(), ip: '203.0.113.7', user_agent: 'vitest' },
+    initiated_by: {
+      user_id: ALICE,
+      client_id: 'velora-web',
+      token_jti: randomUUID(),
+      ip: '203.0.113.7',
+      user_agent: 'vitest',
+    },
     request_hash: 'sha256:test',
     created_at: new Date().toISOString(),
     ...extra,
@@ -50,7 +85,10 @@ function transferInput(w: { from: string; to: string }, amount: string, extra: P
 }
 
 async function start(input: TransferInput): Promise<WorkflowHandle<typeof transferWorkflow>> {
-  return ctx.env.client.workflow.start(transferWorkflow, { ...transferStartOptions(input), taskQueue: ctx.taskQueue });
+  return ctx.env.client.workflow.start(transferWorkflow, {
+    ...transferStartOptions(input),
+    taskQueue: ctx.taskQueue,
+  });
 }
 
 /** Prepares failure injection for a workflow id before it starts. */
@@ -127,7 +165,11 @@ describe('transferWorkflow', () => {
 
     expect(result.status).toBe('failed');
     expect(result.failure_code).toBe('insufficient_funds');
-    expect(step(result, 'reserve')).toMatchObject({ status: 'failed', attempts: 1, error: 'wallet: insufficient funds' });
+    expect(step(result, 'reserve')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: 'wallet: insufficient funds',
+    });
     expect(step(result, 'capture').status).toBe('pending');
     expect(fake.balance(w.from)).toEqual({ available: 1_000n, posted: 1_000n });
     expect(fake.balance(w.to)).toEqual({ available: 0n, posted: 0n });
@@ -234,7 +276,10 @@ describe('transferWorkflow', () => {
     const handle = await start(input);
 
     const stuck = await waitForStatus(handle, 'needs_attention');
-    expect(step(stuck, 'reserve')).toMatchObject({ status: 'compensation_failed', error: 'injected outage in releaseFunds' });
+    expect(step(stuck, 'reserve')).toMatchObject({
+      status: 'compensation_failed',
+      error: 'injected outage in releaseFunds',
+    });
     expect(fake.balance(w.from).available).toBe(6_000n); // still held: nothing was pretended
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(searchAttributes.TransferStatus)).toBe('needs_attention');
@@ -353,7 +398,14 @@ describe('transferWorkflow', () => {
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'cancelled', failure_code: 'otp_failed' });
       expect(step(result, 'step_up')).toMatchObject({ status: 'failed', attempts: 3 });
-      expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'otp_send', 'otp_verify:1', 'otp_verify:2', 'otp_verify:3', 'finalize']);
+      expect(fake.effects(handle.workflowId)).toEqual([
+        'authorize',
+        'otp_send',
+        'otp_verify:1',
+        'otp_verify:2',
+        'otp_verify:3',
+        'finalize',
+      ]);
       expect(fake.balance(w.from).available).toBe(1_000_000n);
       await recordHistory(handle, 'transfer-step-up-otp-failed');
     });
@@ -377,7 +429,9 @@ describe('transferWorkflow', () => {
       expect(view).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
       expect(step(view, 'step_up')).toMatchObject({ status: 'failed', error: 'cancelled_by_user' });
       // The run has finished: the server refuses updates to it (WorkflowNotFoundError).
-      await expect(handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] })).rejects.toThrow(/completed/);
+      await expect(handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] })).rejects.toThrow(
+        /completed/,
+      );
       expect((await handle.result()).status).toBe('cancelled');
       expect(fake.balance(w.from).available).toBe(1_000_000n);
       await recordHistory(handle, 'transfer-cancelled-awaiting-otp');

@@ -53,9 +53,18 @@ const { authorizeTransfer } = proxyActivities<Activities>({
   ...authorizeActivityOptions,
   summary: 'authorize: user status, wallet ownership, currency, limits',
 });
-const { sendStepUpOtp } = proxyActivities<Activities>({ ...otpActivityOptions, summary: 'step-up: send the OTP' });
-const { verifyStepUpOtp } = proxyActivities<Activities>({ ...otpActivityOptions, summary: 'step-up: verify the OTP' });
-const { reserveFunds } = proxyActivities<Activities>({ ...reserveActivityOptions, summary: 'reserve: hold funds on the source wallet' });
+const { sendStepUpOtp } = proxyActivities<Activities>({
+  ...otpActivityOptions,
+  summary: 'step-up: send the OTP',
+});
+const { verifyStepUpOtp } = proxyActivities<Activities>({
+  ...otpActivityOptions,
+  summary: 'step-up: verify the OTP',
+});
+const { reserveFunds } = proxyActivities<Activities>({
+  ...reserveActivityOptions,
+  summary: 'reserve: hold funds on the source wallet',
+});
 const { captureFunds } = proxyActivities<Activities>({
   ...captureActivityOptions,
   summary: 'capture: debit the hold, credit the destination',
@@ -64,7 +73,10 @@ const { releaseFunds } = proxyActivities<Activities>({
   ...compensationActivityOptions,
   summary: 'compensate reserve: release the hold',
 });
-const { finalizeTransfer } = proxyActivities<Activities>({ ...recordActivityOptions, summary: 'finalize: auth log and audit trace' });
+const { finalizeTransfer } = proxyActivities<Activities>({
+  ...recordActivityOptions,
+  summary: 'finalize: auth log and audit trace',
+});
 
 /** A hold outlives any sane capture; the expiry sweep frees funds of an abandoned transfer. */
 const HOLD_TTL_MS = 60 * 60 * 1000;
@@ -99,7 +111,9 @@ interface StepRecord extends TransferStep {
 }
 
 export async function transferWorkflow(input: TransferInput): Promise<Transfer> {
-  const steps = new Map<StepName, StepRecord>(TRANSFER_STEPS.map((name) => [name, { name, status: 'pending', attempts: 0 }]));
+  const steps = new Map<StepName, StepRecord>(
+    TRANSFER_STEPS.map((name) => [name, { name, status: 'pending', attempts: 0 }]),
+  );
   let status: TransferStatus = 'pending';
   let failureCode: TransferFailureCode | undefined;
   let completedAt: string | undefined;
@@ -149,11 +163,13 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     const lines = [
       `**${status}** — ${input.amount} ${input.currency} \`${input.from_wallet_id}\` → \`${input.to_wallet_id}\``,
       ...[...steps.values()].map(
-        (s) => `- ${s.name}: ${s.status}${s.attempts > 1 ? ` (${s.attempts} attempts)` : ''}${s.error ? ` — ${s.error}` : ''}`,
+        (s) =>
+          `- ${s.name}: ${s.status}${s.attempts > 1 ? ` (${s.attempts} attempts)` : ''}${s.error ? ` — ${s.error}` : ''}`,
       ),
     ];
     if (failureCode) lines.push(`failure: \`${failureCode}\``);
-    if (attentionReason) lines.push(`needs attention: ${attentionReason} — signal \`retryCompensation\` after fixing`);
+    if (attentionReason)
+      lines.push(`needs attention: ${attentionReason} — signal \`retryCompensation\` after fixing`);
     setCurrentDetails(lines.join('\n'));
   };
   const updateStep = (name: StepName, patch: Partial<StepRecord>) => {
@@ -168,7 +184,12 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     updateStep(name, { status: 'running', started_ms: Date.now() });
     try {
       const result = await fn();
-      updateStep(name, { status: 'completed', attempts: result.attempt, ended_ms: Date.now(), error: undefined });
+      updateStep(name, {
+        status: 'completed',
+        attempts: result.attempt,
+        ended_ms: Date.now(),
+        error: undefined,
+      });
       return result;
     } catch (err) {
       const attempts = failureAttempt(err) ?? Math.max(1, steps.get(name)!.attempts);
@@ -201,7 +222,10 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         // Once capture is scheduled the transfer completes; a transfer already failing after a
         // refused capture is answered with its view by the handler (nothing left to cancel).
         if (status === 'completed' || (pastPivot && status === 'processing')) {
-          throw ApplicationFailure.nonRetryable('the funds were already captured; the transfer cannot be cancelled', 'cannot_cancel');
+          throw ApplicationFailure.nonRetryable(
+            'the funds were already captured; the transfer cannot be cancelled',
+            'cannot_cancel',
+          );
         }
       },
     },
@@ -213,7 +237,12 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       otp.verifying = true;
       const tryNumber = ++otp.tries;
       try {
-        const res = await verifyStepUpOtp({ challenge_id: otp.challengeId!, user_id: input.initiated_by.user_id, code, try_number: tryNumber });
+        const res = await verifyStepUpOtp({
+          challenge_id: otp.challengeId!,
+          user_id: input.initiated_by.user_id,
+          code,
+          try_number: tryNumber,
+        });
         updateStep('step_up', { attempts: tryNumber, error: undefined });
         otp.outcome = 'confirmed';
         log.info('step-up confirmed', { transferId: input.transfer_id, attempt: res.attempt });
@@ -227,7 +256,9 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           otp.wrong += 1;
           const left = MAX_OTP_TRIES - otp.wrong;
           if (left > 0) {
-            throw ApplicationFailure.nonRetryable(`wrong code, ${left} attempt(s) left`, 'otp_invalid', { attempts_left: left });
+            throw ApplicationFailure.nonRetryable(`wrong code, ${left} attempt(s) left`, 'otp_invalid', {
+              attempts_left: left,
+            });
           }
           otp.outcome = 'otp_failed';
         } else if (type === 'otp_exhausted') {
@@ -236,14 +267,20 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           otp.outcome = 'otp_expired';
         } else {
           // An outage of AuthService is not the user's fault: the transfer keeps waiting.
-          throw ApplicationFailure.nonRetryable('the code could not be checked right now; try again', 'upstream_unavailable', {
-            reason: failureMessage(err),
-          });
+          throw ApplicationFailure.nonRetryable(
+            'the code could not be checked right now; try again',
+            'upstream_unavailable',
+            {
+              reason: failureMessage(err),
+            },
+          );
         }
         const outcome = otp.outcome;
         await condition(settled);
         throw ApplicationFailure.nonRetryable(
-          outcome === 'otp_failed' ? 'too many wrong codes: the transfer was cancelled' : 'the code expired: the transfer was cancelled',
+          outcome === 'otp_failed'
+            ? 'too many wrong codes: the transfer was cancelled'
+            : 'the code expired: the transfer was cancelled',
           outcome,
           { transfer: view(), attempts_left: 0, ...failureDetails(err) },
         );
@@ -256,11 +293,21 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         if (typeof code !== 'string' || !/^[0-9]{6}$/.test(code)) {
           throw ApplicationFailure.nonRetryable('code must be exactly 6 digits', 'validation_failed');
         }
-        if (status !== 'awaiting_confirmation' || otp.challengeId === undefined || otp.outcome !== undefined) {
-          throw ApplicationFailure.nonRetryable('this transfer is not waiting for a code', 'not_awaiting_confirmation');
+        if (
+          status !== 'awaiting_confirmation' ||
+          otp.challengeId === undefined ||
+          otp.outcome !== undefined
+        ) {
+          throw ApplicationFailure.nonRetryable(
+            'this transfer is not waiting for a code',
+            'not_awaiting_confirmation',
+          );
         }
         if (otp.verifying) {
-          throw ApplicationFailure.nonRetryable('a code is being checked already', 'otp_verification_in_progress');
+          throw ApplicationFailure.nonRetryable(
+            'a code is being checked already',
+            'otp_verification_in_progress',
+          );
         }
       },
     },
@@ -325,14 +372,17 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     // The pivot: not cancellable. A domain refusal (destination frozen, hold expired) means
     // nothing moved, so the hold is released; an outage is retried until the wallet answers.
     await CancellationScope.nonCancellable(() =>
-      runStep('capture', () => captureFunds({ hold_id: holdId!, to_wallet_id: input.to_wallet_id, amount: input.amount })),
+      runStep('capture', () =>
+        captureFunds({ hold_id: holdId!, to_wallet_id: input.to_wallet_id, amount: input.amount }),
+      ),
     );
   } catch (err) {
     const stop = toStop(err);
     failureCode = stop.code;
     // A step interrupted by a cancellation (e.g. the OTP wait) must not stay "running".
     for (const s of steps.values()) {
-      if (s.status === 'running') updateStep(s.name as StepName, { status: 'failed', ended_ms: Date.now(), error: stop.code });
+      if (s.status === 'running')
+        updateStep(s.name as StepName, { status: 'failed', ended_ms: Date.now(), error: stop.code });
     }
     await compensate(saga);
     await finalize(stop.outcome, stop.code);
@@ -346,11 +396,16 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
 
   async function stepUp(): Promise<void> {
     updateStep('step_up', { status: 'running', started_ms: Date.now() });
-    const challenge = await sendStepUpOtp({ user_id: input.initiated_by.user_id, transfer_id: input.transfer_id });
+    const challenge = await sendStepUpOtp({
+      user_id: input.initiated_by.user_id,
+      transfer_id: input.transfer_id,
+    });
     otp.challengeId = challenge.challenge_id;
     setStatus('awaiting_confirmation');
     const timeout = input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS;
-    const decided = await condition(() => otp.outcome !== undefined, timeout, { summary: 'step-up: OTP deadline' });
+    const decided = await condition(() => otp.outcome !== undefined, timeout, {
+      summary: 'step-up: OTP deadline',
+    });
     // A code being checked when the timer fires still gets its answer.
     if (!decided && otp.verifying) await condition(() => !otp.verifying);
     const outcome = otp.outcome ?? 'otp_expired';
@@ -381,11 +436,15 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   function toStop(err: unknown): TransferStopped {
     if (err instanceof TransferStopped) return err;
     if (isCancellation(err)) {
-      return new TransferStopped(cancelledByUser ? 'cancelled_by_user' : 'cancelled_by_operator', 'cancelled');
+      return new TransferStopped(
+        cancelledByUser ? 'cancelled_by_user' : 'cancelled_by_operator',
+        'cancelled',
+      );
     }
     const type = failureType(err);
     log.warn('transfer step failed', { transferId: input.transfer_id, type, error: failureMessage(err) });
-    if (type !== undefined && DIRECT_FAILURE_CODES.has(type)) return new TransferStopped(type as TransferFailureCode, 'failed');
+    if (type !== undefined && DIRECT_FAILURE_CODES.has(type))
+      return new TransferStopped(type as TransferFailureCode, 'failed');
     if (type === 'user_not_found') return new TransferStopped('not_authorized', 'failed');
     return new TransferStopped('internal_error', 'failed');
   }
@@ -398,7 +457,10 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         const reason = `undo of ${compensation.step} failed: ${failureMessage(err)}`;
         log.error('compensation failed; waiting for an operator', { transferId: input.transfer_id, reason });
         attentionReason = reason;
-        updateStep(compensation.step as StepName, { status: 'compensation_failed', error: failureMessage(err) });
+        updateStep(compensation.step as StepName, {
+          status: 'compensation_failed',
+          error: failureMessage(err),
+        });
         retryRequested = false;
         setStatus('needs_attention');
         await condition(() => retryRequested);
@@ -409,7 +471,10 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   }
 
   /** Finalize: auth log and audit trace. The outcome is already decided; a failure here is recorded, not undone. */
-  async function finalize(outcome: 'completed' | 'failed' | 'cancelled', code?: TransferFailureCode): Promise<void> {
+  async function finalize(
+    outcome: 'completed' | 'failed' | 'cancelled',
+    code?: TransferFailureCode,
+  ): Promise<void> {
     updateStep('finalize', { status: 'running', started_ms: Date.now() });
     const audit = [...steps.values()]
       .filter((s) => s.name !== 'finalize' && s.status !== 'pending')
@@ -435,7 +500,10 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         ),
       );
     } catch (err) {
-      log.error('finalize failed; the transfer outcome stands', { transferId: input.transfer_id, error: failureMessage(err) });
+      log.error('finalize failed; the transfer outcome stands', {
+        transferId: input.transfer_id,
+        error: failureMessage(err),
+      });
     }
   }
 }

@@ -9,7 +9,13 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
-import { createHarness, ORCHESTRATOR, strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
+import {
+  createHarness,
+  ORCHESTRATOR,
+  strongPassword,
+  uniqueEmail,
+  type Harness,
+} from '../auth/test-support.js';
 import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
 import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
@@ -25,7 +31,9 @@ const servers: ServerType[] = [];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Env: only fetch() is served
 function listen(app: Hono<any>): Promise<string> {
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+      resolve(`http://127.0.0.1:${info.port}`),
+    );
     servers.push(server);
   });
 }
@@ -59,7 +67,10 @@ afterAll(async () => {
 
 async function alicePaysBob(funded: bigint, amount: string) {
   const alice = await auth.createUser();
-  const res = await wallet.call('POST', '/internal/wallets', { body: { user_id: alice.id, currency: 'USD' }, key: randomUUID() });
+  const res = await wallet.call('POST', '/internal/wallets', {
+    body: { user_id: alice.id, currency: 'USD' },
+    key: randomUUID(),
+  });
   const from = String(res.body.id);
   if (funded > 0n) {
     const dep = await wallet.call('POST', `/internal/wallets/${from}/deposits`, {
@@ -76,11 +87,20 @@ async function alicePaysBob(funded: bigint, amount: string) {
     amount,
     currency: 'USD',
     description: 'dinner',
-    initiated_by: { user_id: alice.id, client_id: 'velora-web', token_jti: randomUUID(), ip: '203.0.113.7', user_agent: 'vitest' },
+    initiated_by: {
+      user_id: alice.id,
+      client_id: 'velora-web',
+      token_jti: randomUUID(),
+      ip: '203.0.113.7',
+      user_agent: 'vitest',
+    },
     request_hash: 'sha256:test',
     created_at: new Date().toISOString(),
   };
-  const handle = await ctx.env.client.workflow.start(transferWorkflow, { ...transferStartOptions(input), taskQueue: ctx.taskQueue });
+  const handle = await ctx.env.client.workflow.start(transferWorkflow, {
+    ...transferStartOptions(input),
+    taskQueue: ctx.taskQueue,
+  });
   return { alice, from, to, handle };
 }
 
@@ -89,7 +109,13 @@ describe('transferWorkflow with the real services', () => {
     const { from, to, handle } = await alicePaysBob(10_000n, '2500');
     const result = await handle.result();
     expect(result.status).toBe('completed');
-    expect(result.steps.map((s) => s.status)).toEqual(['completed', 'skipped', 'completed', 'completed', 'completed']);
+    expect(result.steps.map((s) => s.status)).toEqual([
+      'completed',
+      'skipped',
+      'completed',
+      'completed',
+      'completed',
+    ]);
     expect(await wallet.balance(from)).toMatchObject({ posted: '7500', available: '7500', pending: '0' });
     expect(await wallet.balance(to)).toMatchObject({ posted: '2500', available: '2500' });
   });

@@ -50,7 +50,13 @@ type ActivityName = keyof Activities;
 export interface FakeServices {
   activities: Activities;
   addUser(user: { user_id: string; status?: string }): void;
-  addWallet(wallet: { id: string; user_id: string; currency?: string; balance?: bigint; status?: 'active' | 'frozen' }): void;
+  addWallet(wallet: {
+    id: string;
+    user_id: string;
+    currency?: string;
+    balance?: bigint;
+    status?: 'active' | 'frozen';
+  }): void;
   balance(walletId: string): { available: bigint; posted: bigint };
   /** Effects in order for one workflow, e.g. `reserve`, `release`, `capture`. */
   effects(workflowId: string): string[];
@@ -70,7 +76,10 @@ export function createFakeServices(): FakeServices {
   const holds = new Map<string, FakeHold>();
   const effectLog = new Map<string, string[]>();
   const injections = new Map<string, Injection & { used: number }>();
-  const gates = new Map<string, { opened: Promise<void>; open: () => void; hit: Promise<void>; reach: () => void }>();
+  const gates = new Map<
+    string,
+    { opened: Promise<void>; open: () => void; hit: Promise<void>; reach: () => void }
+  >();
   const finalizedPayloads = new Map<string, unknown>();
   let seq = 0;
 
@@ -123,7 +132,10 @@ export function createFakeServices(): FakeServices {
         }
         case 'flaky':
           if (attempt() === 1) {
-            throw ApplicationFailure.create({ message: `injected blip in ${name}`, type: 'upstream_unavailable' });
+            throw ApplicationFailure.create({
+              message: `injected blip in ${name}`,
+              type: 'upstream_unavailable',
+            });
           }
           break;
         case 'block': {
@@ -150,7 +162,8 @@ export function createFakeServices(): FakeServices {
         const to = wallets.get(input.to_wallet_id);
         if (!from || !to) throw domain('wallet_not_found');
         if (from.user_id !== input.user_id) throw domain('not_authorized');
-        if (from.currency !== input.currency || to.currency !== input.currency) throw domain('currency_mismatch');
+        if (from.currency !== input.currency || to.currency !== input.currency)
+          throw domain('currency_mismatch');
         if (from.status === 'frozen' || to.status === 'frozen') throw domain('wallet_frozen');
         if (BigInt(input.amount) > FAKE_PER_TRANSFER_LIMIT) throw domain('limit_exceeded');
         return { step_up_required: BigInt(input.amount) >= FAKE_STEP_UP_THRESHOLD, attempt: attempt() };
@@ -159,7 +172,11 @@ export function createFakeServices(): FakeServices {
     async sendStepUpOtp(_input) {
       return guarded('sendStepUpOtp', () => {
         effect('otp_send');
-        return { challenge_id: `challenge-${++seq}`, expires_at: new Date(Date.now() + 600_000).toISOString(), attempt: attempt() };
+        return {
+          challenge_id: `challenge-${++seq}`,
+          expires_at: new Date(Date.now() + 600_000).toISOString(),
+          attempt: attempt(),
+        };
       });
     },
     async verifyStepUpOtp(input) {
@@ -188,7 +205,9 @@ export function createFakeServices(): FakeServices {
     },
     async releaseFunds(input) {
       return guarded('releaseFunds', () => {
-        const hold = input.hold_id ? [...holds.values()].find((h) => h.id === input.hold_id) : holds.get(holdKey());
+        const hold = input.hold_id
+          ? [...holds.values()].find((h) => h.id === input.hold_id)
+          : holds.get(holdKey());
         if (!hold || hold.status === 'released') {
           effect('release:none');
           return { released: false, attempt: attempt() };
@@ -240,7 +259,14 @@ export function createFakeServices(): FakeServices {
       return guarded('createWallet', () => {
         const id = `wallet-${input.user_id}`;
         if (!wallets.has(id)) {
-          wallets.set(id, { id, user_id: input.user_id, currency: input.currency, status: 'active', available: 0n, posted: 0n });
+          wallets.set(id, {
+            id,
+            user_id: input.user_id,
+            currency: input.currency,
+            status: 'active',
+            available: 0n,
+            posted: 0n,
+          });
         }
         effect('create_wallet');
         return { wallet_id: id };

@@ -26,7 +26,11 @@ export type AuditLog = (entry: AuditEntry) => Promise<void>;
  * Records authentication events in `auth_events`. A failing insert is logged, not thrown:
  * losing one audit row must not turn a login into an outage, and the log line keeps the event.
  */
-export function createAuditLog(deps: { db: Kysely<Database>; log: Logger; onEvent?: (entry: AuditEntry) => void }): AuditLog {
+export function createAuditLog(deps: {
+  db: Kysely<Database>;
+  log: Logger;
+  onEvent?: (entry: AuditEntry) => void;
+}): AuditLog {
   return async (entry) => {
     deps.onEvent?.(entry);
     const row = {

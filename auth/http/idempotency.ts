@@ -30,28 +30,51 @@ export function idempotency(
     const key = c.req.header('idempotency-key');
     if (!key && !required) return next();
     if (!key || !KEY.test(key)) {
-      throw new ProblemError(400, 'idempotency_key_required', 'an Idempotency-Key header (1-255 visible ASCII characters) is required');
+      throw new ProblemError(
+        400,
+        'idempotency_key_required',
+        'an Idempotency-Key header (1-255 visible ASCII characters) is required',
+      );
     }
     const body = await c.req.text();
     const requestHash = createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('hex');
-    const scope = createHash('sha256').update(`${c.var.principal.clientId}\n${c.req.method} ${c.req.path}`).digest('hex').slice(0, 32);
+    const scope = createHash('sha256')
+      .update(`${c.var.principal.clientId}\n${c.req.method} ${c.req.path}`)
+      .digest('hex')
+      .slice(0, 32);
     // perBody: the key only deduplicates identical requests (OTP verify: a caller may reuse its
     // step key for a second, different code; that is a new attempt, not a key mismatch).
     const redisKey = redisKeys.idempotency(scope, options.perBody ? `${key}:${requestHash}` : key);
     const pending: Stored = { state: 'pending', request_hash: requestHash };
-    const claimed = await redis.set(redisKey, JSON.stringify(pending), { expiration: { type: 'EX', value: 60 }, condition: 'NX' });
+    const claimed = await redis.set(redisKey, JSON.stringify(pending), {
+      expiration: { type: 'EX', value: 60 },
+      condition: 'NX',
+    });
     if (claimed === null) {
       const existing = JSON.parse((await redis.get(redisKey)) ?? 'null') as Stored | null;
       if (existing && existing.request_hash !== requestHash) {
-        throw new ProblemError(422, 'idempotency_key_mismatch', 'the Idempotency-Key was used with a different request');
+        throw new ProblemError(
+          422,
+          'idempotency_key_mismatch',
+          'the Idempotency-Key was used with a different request',
+        );
       }
       if (existing?.state === 'done' && existing.status !== undefined) {
         return new Response(existing.body ?? null, {
           status: existing.status,
-          headers: { 'content-type': existing.content_type ?? 'application/json', 'idempotent-replayed': 'true' },
+          headers: {
+            'content-type': existing.content_type ?? 'application/json',
+            'idempotent-replayed': 'true',
+          },
         });
       }
-      throw new ProblemError(503, 'idempotency_in_progress', 'the same request is still being processed', {}, { 'retry-after': '1' });
+      throw new ProblemError(
+        503,
+        'idempotency_in_progress',
+        'the same request is still being processed',
+        {},
+        { 'retry-after': '1' },
+      );
     }
     try {
       await next();

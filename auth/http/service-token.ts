@@ -6,7 +6,10 @@ import { ProblemError } from '../../lib/problem.js';
  * `/internal/*`: a valid service token (client_credentials, `sub = client:<id>`) carrying
  * `auth:internal`. A user token with a forged scope claim cannot pass: its subject is a user.
  */
-export function requireServiceToken(verify: AccessTokenVerifier, scopes: string[] = ['auth:internal']): MiddlewareHandler<{ Variables: { principal: Principal } }> {
+export function requireServiceToken(
+  verify: AccessTokenVerifier,
+  scopes: string[] = ['auth:internal'],
+): MiddlewareHandler<{ Variables: { principal: Principal } }> {
   const inner = requireToken(verify, scopes);
   return async (c, next) =>
     inner(c, async () => {

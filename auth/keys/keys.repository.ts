@@ -13,7 +13,10 @@ export async function findActiveKey(db: Kysely<Database>): Promise<SigningKeyRow
 }
 
 /** Inserts the first active key unless another instance got there first (partial unique index). */
-export async function insertActiveKeyIfNone(db: Kysely<Database>, row: Insertable<SigningKeysTable>): Promise<boolean> {
+export async function insertActiveKeyIfNone(
+  db: Kysely<Database>,
+  row: Insertable<SigningKeysTable>,
+): Promise<boolean> {
   try {
     await db.insertInto('signing_keys').values(row).execute();
     return true;
@@ -30,7 +33,10 @@ export async function insertActiveKeyIfNone(db: Kysely<Database>, row: Insertabl
 export async function insertNextKey(db: Kysely<Database>, row: Insertable<SigningKeysTable>): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.deleteFrom('signing_keys').where('status', '=', 'next').execute();
-    await trx.insertInto('signing_keys').values({ ...row, status: 'next' }).execute();
+    await trx
+      .insertInto('signing_keys')
+      .values({ ...row, status: 'next' })
+      .execute();
   });
 }
 
@@ -38,7 +44,10 @@ export async function insertNextKey(db: Kysely<Database>, row: Insertable<Signin
  * Makes a due `next` key the active one and retires the previous active key, atomically. Any
  * instance may run it; the row lock makes exactly one of them do the work.
  */
-export async function promoteDueNextKey(db: Kysely<Database>, now: Date): Promise<{ kid: string; retiredKid: string | undefined } | undefined> {
+export async function promoteDueNextKey(
+  db: Kysely<Database>,
+  now: Date,
+): Promise<{ kid: string; retiredKid: string | undefined } | undefined> {
   return db.transaction().execute(async (trx) => {
     const next = await trx
       .selectFrom('signing_keys')
@@ -55,7 +64,11 @@ export async function promoteDueNextKey(db: Kysely<Database>, now: Date): Promis
       .where('status', '=', 'active')
       .returning('kid')
       .executeTakeFirst();
-    await trx.updateTable('signing_keys').set({ status: 'active', activate_after: null }).where('kid', '=', next.kid).execute();
+    await trx
+      .updateTable('signing_keys')
+      .set({ status: 'active', activate_after: null })
+      .where('kid', '=', next.kid)
+      .execute();
     return { kid: next.kid, retiredKid: retired?.kid };
   });
 }

@@ -7,7 +7,9 @@ import { rotateSigningKeys } from './rotate-signing-keys.js';
 /** `GET /.well-known/jwks.json`: every key a verifier may still need. */
 export function jwksRoutes(s: AuthServices) {
   const app = new Hono();
-  app.get('/jwks.json', async (c) => c.json(await s.keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }));
+  app.get('/jwks.json', async (c) =>
+    c.json(await s.keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }),
+  );
   return app;
 }
 

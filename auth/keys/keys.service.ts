@@ -148,7 +148,8 @@ export function createKeyStore(deps: KeyStoreDeps): KeyStore {
         if (name in header) throw new UnknownKeyError(`header parameter ${name} is not accepted`);
       }
       const kid = header.kid;
-      if (typeof kid !== 'string' || kid.length === 0 || kid.length > 64) throw new UnknownKeyError('kid missing or malformed');
+      if (typeof kid !== 'string' || kid.length === 0 || kid.length > 64)
+        throw new UnknownKeyError('kid missing or malformed');
       let keys = await current();
       let key = keys.publicKeys.get(kid);
       // A kid we have not seen may belong to a key another instance just created; re-read at most once a second.

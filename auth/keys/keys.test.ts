@@ -17,12 +17,17 @@ afterAll(async () => {
   await h.close();
 });
 
-const kidOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+const kidOf = (token: string) =>
+  (JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
 
 /** Verifies like the gateway does: lib's verifier over the published JWKS. */
 async function gatewayAccepts(token: string): Promise<boolean> {
   const res = await h.app.request('/.well-known/jwks.json');
-  const verify = createAccessTokenVerifier({ jwks: createLocalJWKSet((await res.json()) as { keys: [] }), issuer: TEST_ISSUER, audience: 'velora' });
+  const verify = createAccessTokenVerifier({
+    jwks: createLocalJWKSet((await res.json()) as { keys: [] }),
+    issuer: TEST_ISSUER,
+    audience: 'velora',
+  });
   return verify(token).then(
     () => true,
     () => false,
@@ -32,7 +37,11 @@ async function gatewayAccepts(token: string): Promise<boolean> {
 describe('signing keys at rest', () => {
   it('stores private keys only encrypted (AES-256-GCM bound to the kid)', async () => {
     const { kid } = await h.services.keys.signingKey();
-    const row = await h.db.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirstOrThrow();
+    const row = await h.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where('kid', '=', kid)
+      .executeTakeFirstOrThrow();
     expect(row.private_key_encrypted).not.toContain('PRIVATE KEY');
     expect(JSON.stringify(row.public_jwk)).not.toContain('"d"');
     const right = createKeyEncryption(TEST_KEY_ENCRYPTION_KEY);
@@ -60,18 +69,24 @@ describe('rotation', () => {
     const oldKid = kidOf(before);
     const admin = await h.createUser({ roles: ['user', 'admin'] });
     const session = await h.login(admin.email, admin.password);
-    const rotated = await h.json('POST', '/v1/auth/keys/rotate', undefined, { authorization: `Bearer ${session.body.access_token}` });
+    const rotated = await h.json('POST', '/v1/auth/keys/rotate', undefined, {
+      authorization: `Bearer ${session.body.access_token}`,
+    });
     expect(rotated.status).toBe(200);
     expect(rotated.body.kid).not.toBe(oldKid);
 
     const after = await h.serviceToken();
     expect(kidOf(after)).toBe(rotated.body.kid);
-    const jwks = (await (await h.app.request('/.well-known/jwks.json')).json()) as { keys: { kid: string }[] };
+    const jwks = (await (await h.app.request('/.well-known/jwks.json')).json()) as {
+      keys: { kid: string }[];
+    };
     expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, rotated.body.kid]));
     // The token signed before the rotation still works, at AuthService and at a JWKS verifier.
     expect(await gatewayAccepts(before)).toBe(true);
     expect(await gatewayAccepts(after)).toBe(true);
-    const internal = await h.json('GET', `/internal/users/${admin.id}`, undefined, { authorization: `Bearer ${before}` });
+    const internal = await h.json('GET', `/internal/users/${admin.id}`, undefined, {
+      authorization: `Bearer ${before}`,
+    });
     expect(internal.status).toBe(200);
     // A just-retired key is not removed: its tokens have not expired.
     expect(await h.services.keys.removeExpiredKeys()).not.toContain(oldKid);
@@ -107,18 +122,24 @@ describe('rotation', () => {
     expect(await gatewayAccepts(token)).toBe(true);
     expect(await h.services.keys.removeExpiredKeys()).not.toContain(kid);
 
-    const longAgo = new Date(Date.now() - (h.config.ACCESS_TOKEN_TTL_SECONDS + KEY_CACHE_SECONDS + 120) * 1000);
+    const longAgo = new Date(
+      Date.now() - (h.config.ACCESS_TOKEN_TTL_SECONDS + KEY_CACHE_SECONDS + 120) * 1000,
+    );
     await h.db.updateTable('signing_keys').set({ retired_at: longAgo }).where('kid', '=', kid).execute();
     expect(await h.services.keys.removeExpiredKeys()).toContain(kid);
     expect(await gatewayAccepts(token)).toBe(false);
-    const internal = await h.json('GET', '/internal/users/00000000-0000-0000-0000-000000000000', undefined, { authorization: `Bearer ${token}` });
+    const internal = await h.json('GET', '/internal/users/00000000-0000-0000-0000-000000000000', undefined, {
+      authorization: `Bearer ${token}`,
+    });
     expect(internal.status).toBe(401);
   });
 
   it('refuses the operator endpoint to users without the operator or admin role', async () => {
     const user = await h.createUser();
     const session = await h.login(user.email, user.password);
-    const res = await h.json('POST', '/v1/auth/keys/rotate', undefined, { authorization: `Bearer ${session.body.access_token}` });
+    const res = await h.json('POST', '/v1/auth/keys/rotate', undefined, {
+      authorization: `Bearer ${session.body.access_token}`,
+    });
     expect(res.status).toBe(403);
   });
 
@@ -139,7 +160,11 @@ describe('rotation', () => {
     h.services.keys.invalidate();
     const after = (await h.services.keys.signingKey()).kid;
     expect(after).not.toBe(before);
-    const row = await h.db.selectFrom('signing_keys').select(['status', 'retired_at']).where('kid', '=', before).executeTakeFirst();
+    const row = await h.db
+      .selectFrom('signing_keys')
+      .select(['status', 'retired_at'])
+      .where('kid', '=', before)
+      .executeTakeFirst();
     expect(row?.status).toBe('retired');
   });
 });
@@ -153,15 +178,25 @@ describe('delayed activation', () => {
       expect(activatesAt.getTime()).toBeGreaterThan(Date.now() + 50_000);
       expect(retiredKid).toBe(signing);
       // Published at once...
-      const jwks = (await (await delayed.app.request('/.well-known/jwks.json')).json()) as { keys: { kid: string }[] };
+      const jwks = (await (await delayed.app.request('/.well-known/jwks.json')).json()) as {
+        keys: { kid: string }[];
+      };
       expect(jwks.keys.map((k) => k.kid)).toContain(kid);
       // ...but not yet signing.
       expect(kidOf(await delayed.serviceToken())).toBe(signing);
       // Time passes (the activation moment is moved instead of waiting a minute).
-      await delayed.db.updateTable('signing_keys').set({ activate_after: new Date(Date.now() - 1000) }).where('kid', '=', kid).execute();
+      await delayed.db
+        .updateTable('signing_keys')
+        .set({ activate_after: new Date(Date.now() - 1000) })
+        .where('kid', '=', kid)
+        .execute();
       delayed.services.keys.invalidate();
       expect(kidOf(await delayed.serviceToken())).toBe(kid);
-      const old = await delayed.db.selectFrom('signing_keys').select(['status', 'retired_at']).where('kid', '=', signing).executeTakeFirstOrThrow();
+      const old = await delayed.db
+        .selectFrom('signing_keys')
+        .select(['status', 'retired_at'])
+        .where('kid', '=', signing)
+        .executeTakeFirstOrThrow();
       expect(old.status).toBe('retired');
       expect(old.retired_at).not.toBeNull();
     } finally {

@@ -22,9 +22,17 @@ try {
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     activationDelaySeconds: config.AUTH_KEY_ACTIVATION_DELAY_SECONDS,
   });
-  const result = await rotateSigningKeys({ keys, audit: createAuditLog({ db, log }) }, { actor: 'operator:rotate-keys' });
+  const result = await rotateSigningKeys(
+    { keys, audit: createAuditLog({ db, log }) },
+    { actor: 'operator:rotate-keys' },
+  );
   log.info(
-    { kid: result.kid, activates_at: result.activatesAt.toISOString(), retired_kid: result.retiredKid, removed_kids: result.removed },
+    {
+      kid: result.kid,
+      activates_at: result.activatesAt.toISOString(),
+      retired_kid: result.retiredKid,
+      removed_kids: result.removed,
+    },
     'signing keys rotated',
   );
 } finally {

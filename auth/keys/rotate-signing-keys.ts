@@ -12,7 +12,13 @@ export async function rotateSigningKeys(
 ): Promise<{ kid: string; activatesAt: Date; retiredKid: string | undefined; removed: string[] }> {
   const removed = await deps.keys.removeExpiredKeys();
   for (const kid of removed) {
-    await deps.audit({ event: 'key_removed', outcome: 'success', subject: by.actor, context: by.context, details: { kid } });
+    await deps.audit({
+      event: 'key_removed',
+      outcome: 'success',
+      subject: by.actor,
+      context: by.context,
+      details: { kid },
+    });
   }
   const { kid, activatesAt, retiredKid } = await deps.keys.rotate();
   await deps.audit({

@@ -46,7 +46,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('retired_at', 'timestamptz')
     .execute();
   // At most one key signs at a time; two instances racing to create the first key cannot both win.
-  await sql`create unique index signing_keys_one_active on signing_keys ((true)) where status = 'active'`.execute(db);
+  await sql`create unique index signing_keys_one_active on signing_keys ((true)) where status = 'active'`.execute(
+    db,
+  );
 
   await db.schema
     .createTable('refresh_tokens')
@@ -77,7 +79,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('user_agent', 'text')
     .addColumn('details', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .execute();
-  await db.schema.createIndex('auth_events_subject_time').on('auth_events').columns(['subject', 'occurred_at']).execute();
+  await db.schema
+    .createIndex('auth_events_subject_time')
+    .on('auth_events')
+    .columns(['subject', 'occurred_at'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -22,7 +22,10 @@ export interface AuthorizationCodeGrant extends AuthorizationRequest {
 
 const sha256 = (v: string) => createHash('sha256').update(v, 'utf8').digest('hex');
 
-export async function saveAuthorizationRequest(redis: RedisClient, request: AuthorizationRequest): Promise<string> {
+export async function saveAuthorizationRequest(
+  redis: RedisClient,
+  request: AuthorizationRequest,
+): Promise<string> {
   const id = randomBytes(24).toString('base64url');
   await redis.set(redisKeys.authorizationRequest(id), JSON.stringify(request), {
     expiration: { type: 'EX', value: AUTHORIZATION_REQUEST_TTL_SECONDS },
@@ -30,7 +33,10 @@ export async function saveAuthorizationRequest(redis: RedisClient, request: Auth
   return id;
 }
 
-export async function loadAuthorizationRequest(redis: RedisClient, id: string): Promise<AuthorizationRequest | undefined> {
+export async function loadAuthorizationRequest(
+  redis: RedisClient,
+  id: string,
+): Promise<AuthorizationRequest | undefined> {
   if (!/^[A-Za-z0-9_-]{32}$/.test(id)) return undefined;
   const raw = await redis.get(redisKeys.authorizationRequest(id));
   return raw ? (JSON.parse(raw) as AuthorizationRequest) : undefined;
@@ -41,7 +47,10 @@ export async function dropAuthorizationRequest(redis: RedisClient, id: string): 
 }
 
 /** Issues a code; only its hash is a Redis key. */
-export async function issueAuthorizationCode(redis: RedisClient, grant: AuthorizationCodeGrant): Promise<string> {
+export async function issueAuthorizationCode(
+  redis: RedisClient,
+  grant: AuthorizationCodeGrant,
+): Promise<string> {
   const code = randomBytes(32).toString('base64url');
   await redis.set(redisKeys.authorizationCode(sha256(code)), JSON.stringify(grant), {
     expiration: { type: 'EX', value: AUTHORIZATION_CODE_TTL_SECONDS },
@@ -50,7 +59,10 @@ export async function issueAuthorizationCode(redis: RedisClient, grant: Authoriz
 }
 
 /** Takes a code out of the store: GETDEL makes a second redemption find nothing. */
-export async function redeemAuthorizationCode(redis: RedisClient, code: string): Promise<AuthorizationCodeGrant | undefined> {
+export async function redeemAuthorizationCode(
+  redis: RedisClient,
+  code: string,
+): Promise<AuthorizationCodeGrant | undefined> {
   if (code.length === 0 || code.length > 128) return undefined;
   const raw = await redis.getDel(redisKeys.authorizationCode(sha256(code)));
   return raw ? (JSON.parse(raw) as AuthorizationCodeGrant) : undefined;

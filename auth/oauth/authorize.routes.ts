@@ -17,7 +17,8 @@ import { grantScope } from './token.routes.js';
 const PAGE_HEADERS = {
   'cache-control': 'no-store',
   // The login form must never be framed (clickjacking) nor load anything from elsewhere.
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
 };
 
@@ -42,14 +43,24 @@ export function authorizeRoutes(s: AuthServices) {
   app.get('/authorize', async (c) => {
     const q = c.req.query();
     const client = q.client_id ? await findClient(s.db, q.client_id) : undefined;
-    if (!client || !client.grant_types.includes('authorization_code')) return html(c, errorPage('Unknown client.'), 400);
+    if (!client || !client.grant_types.includes('authorization_code'))
+      return html(c, errorPage('Unknown client.'), 400);
     // Exact string match only: no prefix, wildcard or normalisation (RFC 9700 §4.1.1).
-    if (!q.redirect_uri || !client.redirect_uris.includes(q.redirect_uri)) return html(c, errorPage('The redirect URI is not registered for this client.'), 400);
+    if (!q.redirect_uri || !client.redirect_uris.includes(q.redirect_uri))
+      return html(c, errorPage('The redirect URI is not registered for this client.'), 400);
     const back = (error: string, description: string) =>
-      redirectWith(c, q.redirect_uri!, { error, error_description: description, state: q.state ?? null, iss: s.config.AUTH_ISSUER });
-    if (q.response_type !== 'code') return back('unsupported_response_type', 'only response_type=code is supported');
-    if (q.code_challenge_method !== 'S256') return back('invalid_request', 'PKCE with code_challenge_method=S256 is required');
-    if (!q.code_challenge || !/^[A-Za-z0-9_-]{43}$/.test(q.code_challenge)) return back('invalid_request', 'code_challenge must be a base64url SHA-256');
+      redirectWith(c, q.redirect_uri!, {
+        error,
+        error_description: description,
+        state: q.state ?? null,
+        iss: s.config.AUTH_ISSUER,
+      });
+    if (q.response_type !== 'code')
+      return back('unsupported_response_type', 'only response_type=code is supported');
+    if (q.code_challenge_method !== 'S256')
+      return back('invalid_request', 'PKCE with code_challenge_method=S256 is required');
+    if (!q.code_challenge || !/^[A-Za-z0-9_-]{43}$/.test(q.code_challenge))
+      return back('invalid_request', 'code_challenge must be a base64url SHA-256');
     const scope = grantScope(q.scope, client.scopes);
     if (scope === undefined) return back('invalid_scope', 'a requested scope is not allowed for this client');
     const request: AuthorizationRequest = {
@@ -69,7 +80,8 @@ export function authorizeRoutes(s: AuthServices) {
     const field = (name: string) => (typeof form[name] === 'string' ? form[name] : '');
     const requestId = field('request_id');
     const request = await loadAuthorizationRequest(s.redis, requestId);
-    if (!request) return html(c, errorPage('This sign-in request has expired. Start again from the application.'), 400);
+    if (!request)
+      return html(c, errorPage('This sign-in request has expired. Start again from the application.'), 400);
     const client = await findClient(s.db, request.client_id);
     if (!client) return html(c, errorPage('Unknown client.'), 400);
     const context = s.requestContext(c);
@@ -79,18 +91,44 @@ export function authorizeRoutes(s: AuthServices) {
       const result = await s.users.completeLoginChallenge(field('challenge_id'), field('code'), context);
       if ('error' in result) {
         if (result.error === OtpError.Invalid) {
-          return html(c, otpPage({ requestId, challengeId: field('challenge_id'), error: 'The code is not correct.' }), 401);
+          return html(
+            c,
+            otpPage({ requestId, challengeId: field('challenge_id'), error: 'The code is not correct.' }),
+            401,
+          );
         }
         await dropAuthorizationRequest(s.redis, requestId);
-        return redirectWith(c, request.redirect_uri, { error: 'access_denied', error_description: 'sign-in failed', state: request.state, iss: s.config.AUTH_ISSUER });
+        return redirectWith(c, request.redirect_uri, {
+          error: 'access_denied',
+          error_description: 'sign-in failed',
+          state: request.state,
+          iss: s.config.AUTH_ISSUER,
+        });
       }
       userId = result.user.id;
     } else {
-      const result = await s.users.authenticate({ email: field('email').slice(0, 254), password: field('password').slice(0, 4096) }, client.client_id, context);
+      const result = await s.users.authenticate(
+        { email: field('email').slice(0, 254), password: field('password').slice(0, 4096) },
+        client.client_id,
+        context,
+      );
       if ('error' in result) {
         const locked = result.error === UserError.AccountLocked || result.error === OtpError.Cooldown;
-        const message = locked ? 'Too many attempts. Try again later.' : result.error === UserError.AccountNotActive ? 'This account is not active.' : 'The email or password is not correct.';
-        const res = html(c, loginPage({ requestId, clientName: client.name, error: message, email: field('email').slice(0, 254) }), locked ? 429 : 401);
+        const message = locked
+          ? 'Too many attempts. Try again later.'
+          : result.error === UserError.AccountNotActive
+            ? 'This account is not active.'
+            : 'The email or password is not correct.';
+        const res = html(
+          c,
+          loginPage({
+            requestId,
+            clientName: client.name,
+            error: message,
+            email: field('email').slice(0, 254),
+          }),
+          locked ? 429 : 401,
+        );
         if ('retryAfterSeconds' in result) res.headers.set('retry-after', String(result.retryAfterSeconds));
         return res;
       }
@@ -99,8 +137,18 @@ export function authorizeRoutes(s: AuthServices) {
     }
 
     await dropAuthorizationRequest(s.redis, requestId);
-    const code = await issueAuthorizationCode(s.redis, { ...request, user_id: userId, auth_time: Math.floor(Date.now() / 1000) });
-    await s.audit({ event: 'authorization_code_issued', outcome: 'success', subject: userId, clientId: client.client_id, context });
+    const code = await issueAuthorizationCode(s.redis, {
+      ...request,
+      user_id: userId,
+      auth_time: Math.floor(Date.now() / 1000),
+    });
+    await s.audit({
+      event: 'authorization_code_issued',
+      outcome: 'success',
+      subject: userId,
+      clientId: client.client_id,
+      context,
+    });
     return redirectWith(c, request.redirect_uri, { code, state: request.state, iss: s.config.AUTH_ISSUER });
   });
 

@@ -26,7 +26,9 @@ export function createClientAuthThrottle(redis: RedisClient): ClientAuthThrottle
   return {
     async blockedFor(ip) {
       const res = await limiter.get(ip);
-      return res && res.consumedPoints > limiter.points ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : undefined;
+      return res && res.consumedPoints > limiter.points
+        ? Math.max(1, Math.ceil(res.msBeforeNext / 1000))
+        : undefined;
     },
     async recordFailure(ip) {
       try {

@@ -28,7 +28,8 @@ export async function authenticateClient(
   if (basic && header) {
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) return { error: OAuthError.InvalidClient, description: 'malformed Basic credentials', basic };
+    if (colon < 0)
+      return { error: OAuthError.InvalidClient, description: 'malformed Basic credentials', basic };
     try {
       clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
       secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
@@ -36,16 +37,25 @@ export async function authenticateClient(
       return { error: OAuthError.InvalidClient, description: 'malformed Basic credentials', basic };
     }
     if (form.client_secret !== undefined) {
-      return { error: OAuthError.InvalidRequest, description: 'use one client authentication method only', basic };
+      return {
+        error: OAuthError.InvalidRequest,
+        description: 'use one client authentication method only',
+        basic,
+      };
     }
     if (form.client_id !== undefined && form.client_id !== clientId) {
-      return { error: OAuthError.InvalidRequest, description: 'client_id does not match the credentials', basic };
+      return {
+        error: OAuthError.InvalidRequest,
+        description: 'client_id does not match the credentials',
+        basic,
+      };
     }
   } else {
     clientId = form.client_id ?? options.defaultPublicClientId;
     secret = form.client_secret;
   }
-  if (!clientId) return { error: OAuthError.InvalidClient, description: 'client authentication is required', basic };
+  if (!clientId)
+    return { error: OAuthError.InvalidClient, description: 'client authentication is required', basic };
 
   const client = await findClient(db, clientId);
   if (secret !== undefined) {

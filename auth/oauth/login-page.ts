@@ -14,7 +14,12 @@ function page(title: string, body: string): string {
 }
 
 /** The sign-in form of the authorization endpoint. */
-export function loginPage(input: { requestId: string; clientName: string; error?: string; email?: string }): string {
+export function loginPage(input: {
+  requestId: string;
+  clientName: string;
+  error?: string;
+  email?: string;
+}): string {
   return page(
     'Sign in to Velora',
     `<p>${escapeHtml(input.clientName)} wants to access your Velora account.</p>

@@ -30,8 +30,17 @@ export const oauthErrorStatus: Record<OAuthError, number> = {
  * read, plus Velora's problem fields (`code`, `status`, ...) so the rest of the platform reads
  * it like any other error. Served as application/json, as RFC 6749 requires.
  */
-export function oauthErrorResponse(c: Context, error: OAuthError, description: string, headers: Record<string, string> = {}) {
+export function oauthErrorResponse(
+  c: Context,
+  error: OAuthError,
+  description: string,
+  headers: Record<string, string> = {},
+) {
   const status = oauthErrorStatus[error];
   const body = { error, error_description: description, ...problem(status, error, description) };
-  return c.json(body, status as ContentfulStatusCode, { 'cache-control': 'no-store', pragma: 'no-cache', ...headers });
+  return c.json(body, status as ContentfulStatusCode, {
+    'cache-control': 'no-store',
+    pragma: 'no-cache',
+    ...headers,
+  });
 }

@@ -18,7 +18,11 @@ let h: Harness;
 let server: ServerType;
 let issuer: string;
 const SPA = { id: 'test-spa', redirect: 'http://127.0.0.1:9/callback' };
-const WEB = { id: 'test-web', secret: 'test-web-secret-0123456789abcdef', redirect: 'http://127.0.0.1:9/web/callback' };
+const WEB = {
+  id: 'test-web',
+  secret: 'test-web-secret-0123456789abcdef',
+  redirect: 'http://127.0.0.1:9/web/callback',
+};
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,8 +39,22 @@ beforeAll(async () => {
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
   h = await createHarness({ overrides: { AUTH_ISSUER: issuer } });
-  await upsertClient(h.db, { client_id: SPA.id, name: 'Test SPA', secret_hash: null, grant_types: ['authorization_code', 'refresh_token'], scopes: ['openid', 'wallet'], redirect_uris: [SPA.redirect] });
-  await upsertClient(h.db, { client_id: WEB.id, name: 'Test web app', secret_hash: await hashPassword(WEB.secret), grant_types: ['authorization_code', 'refresh_token'], scopes: ['openid', 'wallet'], redirect_uris: [WEB.redirect] });
+  await upsertClient(h.db, {
+    client_id: SPA.id,
+    name: 'Test SPA',
+    secret_hash: null,
+    grant_types: ['authorization_code', 'refresh_token'],
+    scopes: ['openid', 'wallet'],
+    redirect_uris: [SPA.redirect],
+  });
+  await upsertClient(h.db, {
+    client_id: WEB.id,
+    name: 'Test web app',
+    secret_hash: await hashPassword(WEB.secret),
+    grant_types: ['authorization_code', 'refresh_token'],
+    scopes: ['openid', 'wallet'],
+    redirect_uris: [WEB.redirect],
+  });
   await new Promise<void>((resolve) => {
     server = serve({ fetch: h.app.fetch, port, hostname: '127.0.0.1' }, () => resolve());
   });
@@ -49,10 +67,22 @@ afterAll(async () => {
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 const discoverPublic = () => oidc.discovery(new URL(issuer), SPA.id, undefined, oidc.None(), insecure);
-const discoverService = () => oidc.discovery(new URL(issuer), ORCHESTRATOR.id, ORCHESTRATOR.secret, oidc.ClientSecretBasic(ORCHESTRATOR.secret), insecure);
+const discoverService = () =>
+  oidc.discovery(
+    new URL(issuer),
+    ORCHESTRATOR.id,
+    ORCHESTRATOR.secret,
+    oidc.ClientSecretBasic(ORCHESTRATOR.secret),
+    insecure,
+  );
 
 /** Plays the browser: opens the authorization URL, submits the login (and OTP) forms, returns the redirect. */
-async function signIn(authorizationUrl: URL, email: string, password: string, otp?: () => Promise<string>): Promise<URL> {
+async function signIn(
+  authorizationUrl: URL,
+  email: string,
+  password: string,
+  otp?: () => Promise<string>,
+): Promise<URL> {
   const page = await fetch(authorizationUrl);
   expect(page.status).toBe(200);
   expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
@@ -76,7 +106,12 @@ async function signIn(authorizationUrl: URL, email: string, password: string, ot
   return new URL(res.headers.get('location')!);
 }
 
-async function authorizationCodeFlow(config: oidc.Configuration, redirectUri: string, user: { email: string; password: string }, otp?: () => Promise<string>) {
+async function authorizationCodeFlow(
+  config: oidc.Configuration,
+  redirectUri: string,
+  user: { email: string; password: string },
+  otp?: () => Promise<string>,
+) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
@@ -89,7 +124,11 @@ async function authorizationCodeFlow(config: oidc.Configuration, redirectUri: st
     nonce,
   });
   const callback = await signIn(url, user.email, user.password, otp);
-  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  const tokens = await oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    expectedNonce: nonce,
+  });
   return { tokens, callback, verifier };
 }
 
@@ -114,10 +153,24 @@ describe('client credentials', () => {
     const tokens = await oidc.clientCredentialsGrant(config, { scope: 'auth:internal wallet:read' });
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
     expect(tokens.scope).toBe('auth:internal wallet:read');
-    const verify = createAccessTokenVerifier({ jwksUrl: config.serverMetadata().jwks_uri!, issuer, audience: 'velora' });
+    const verify = createAccessTokenVerifier({
+      jwksUrl: config.serverMetadata().jwks_uri!,
+      issuer,
+      audience: 'velora',
+    });
     const principal = await verify(tokens.access_token);
-    expect(principal).toMatchObject({ subject: `client:${ORCHESTRATOR.id}`, clientId: ORCHESTRATOR.id, isService: true });
-    const wrong = oidc.discovery(new URL(issuer), ORCHESTRATOR.id, 'wrong', oidc.ClientSecretBasic('wrong'), insecure);
+    expect(principal).toMatchObject({
+      subject: `client:${ORCHESTRATOR.id}`,
+      clientId: ORCHESTRATOR.id,
+      isService: true,
+    });
+    const wrong = oidc.discovery(
+      new URL(issuer),
+      ORCHESTRATOR.id,
+      'wrong',
+      oidc.ClientSecretBasic('wrong'),
+      insecure,
+    );
     // 401 with a Basic challenge: openid-client surfaces it as a WWW-Authenticate challenge error.
     await expect(wrong.then((c) => oidc.clientCredentialsGrant(c))).rejects.toMatchObject({ status: 401 });
   });
@@ -134,9 +187,15 @@ describe('authorization code + PKCE', () => {
     expect(claims?.sub).toBe(user.id);
     // The id_token is signed by the same keys, for the client as audience — and is no access token.
     const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!));
-    const { payload } = await jwtVerify(tokens.id_token!, jwks, { issuer, audience: SPA.id, algorithms: ['ES256'] });
+    const { payload } = await jwtVerify(tokens.id_token!, jwks, {
+      issuer,
+      audience: SPA.id,
+      algorithms: ['ES256'],
+    });
     expect(payload.sub).toBe(user.id);
-    const asAccess = await fetch(`${issuer}/v1/auth/me`, { headers: { authorization: `Bearer ${tokens.id_token}` } });
+    const asAccess = await fetch(`${issuer}/v1/auth/me`, {
+      headers: { authorization: `Bearer ${tokens.id_token}` },
+    });
     expect(asAccess.status).toBe(401);
     const info = await oidc.fetchUserInfo(config, tokens.access_token, user.id);
     expect(info.email).toBe(user.email);
@@ -144,7 +203,13 @@ describe('authorization code + PKCE', () => {
     const replay = await fetch(`${issuer}/v1/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', client_id: SPA.id, code: callback.searchParams.get('code')!, redirect_uri: SPA.redirect, code_verifier: verifier }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: SPA.id,
+        code: callback.searchParams.get('code')!,
+        redirect_uri: SPA.redirect,
+        code_verifier: verifier,
+      }),
     });
     expect(replay.status).toBe(400);
     expect(((await replay.json()) as { error: string }).error).toBe('invalid_grant');
@@ -152,8 +217,16 @@ describe('authorization code + PKCE', () => {
 
   it('works for a confidential client and with the OTP step for MFA users', async () => {
     const user = await h.createUser({ mfa: true });
-    const config = await oidc.discovery(new URL(issuer), WEB.id, WEB.secret, oidc.ClientSecretPost(WEB.secret), insecure);
-    const { tokens } = await authorizationCodeFlow(config, WEB.redirect, user, () => h.latestCode(user.email, 'login'));
+    const config = await oidc.discovery(
+      new URL(issuer),
+      WEB.id,
+      WEB.secret,
+      oidc.ClientSecretPost(WEB.secret),
+      insecure,
+    );
+    const { tokens } = await authorizationCodeFlow(config, WEB.redirect, user, () =>
+      h.latestCode(user.email, 'login'),
+    );
     expect(tokens.claims()?.sub).toBe(user.id);
   });
 
@@ -162,41 +235,87 @@ describe('authorization code + PKCE', () => {
     const config = await discoverPublic();
     const attempt = async (mutate: (fields: Record<string, string>) => Record<string, string>) => {
       const verifier = oidc.randomPKCECodeVerifier();
-      const url = oidc.buildAuthorizationUrl(config, { redirect_uri: SPA.redirect, scope: 'wallet', code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: SPA.redirect,
+        scope: 'wallet',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+      });
       const callback = await signIn(url, user.email, user.password);
-      const fields = { grant_type: 'authorization_code', client_id: SPA.id, code: callback.searchParams.get('code')!, redirect_uri: SPA.redirect, code_verifier: verifier };
-      const res = await fetch(`${issuer}/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(mutate(fields)) });
+      const fields = {
+        grant_type: 'authorization_code',
+        client_id: SPA.id,
+        code: callback.searchParams.get('code')!,
+        redirect_uri: SPA.redirect,
+        code_verifier: verifier,
+      };
+      const res = await fetch(`${issuer}/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(mutate(fields)),
+      });
       return { status: res.status, body: (await res.json()) as { error?: string; access_token?: string } };
     };
     expect((await attempt((f) => f)).status).toBe(200);
-    expect((await attempt((f) => ({ ...f, code_verifier: oidc.randomPKCECodeVerifier() }))).body.error).toBe('invalid_grant');
-    expect((await attempt((f) => ({ ...f, redirect_uri: `${SPA.redirect}/other` }))).body.error).toBe('invalid_grant');
-    expect((await attempt((f) => ({ ...f, client_id: WEB.id, client_secret: WEB.secret }))).body.error).toBe('invalid_grant');
+    expect((await attempt((f) => ({ ...f, code_verifier: oidc.randomPKCECodeVerifier() }))).body.error).toBe(
+      'invalid_grant',
+    );
+    expect((await attempt((f) => ({ ...f, redirect_uri: `${SPA.redirect}/other` }))).body.error).toBe(
+      'invalid_grant',
+    );
+    expect((await attempt((f) => ({ ...f, client_id: WEB.id, client_secret: WEB.secret }))).body.error).toBe(
+      'invalid_grant',
+    );
   });
 
   it('refuses unregistered redirect URIs without redirecting, plain PKCE and missing PKCE', async () => {
     const base = `${issuer}/v1/auth/authorize?response_type=code&client_id=${SPA.id}`;
     const challenge = await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier());
-    const evil = await fetch(`${base}&redirect_uri=${encodeURIComponent('https://evil.example/cb')}&code_challenge=${challenge}&code_challenge_method=S256`, { redirect: 'manual' });
+    const evil = await fetch(
+      `${base}&redirect_uri=${encodeURIComponent('https://evil.example/cb')}&code_challenge=${challenge}&code_challenge_method=S256`,
+      { redirect: 'manual' },
+    );
     expect(evil.status).toBe(400);
     expect(evil.headers.get('location')).toBeNull();
-    const prefix = await fetch(`${base}&redirect_uri=${encodeURIComponent(`${SPA.redirect}x`)}&code_challenge=${challenge}&code_challenge_method=S256`, { redirect: 'manual' });
+    const prefix = await fetch(
+      `${base}&redirect_uri=${encodeURIComponent(`${SPA.redirect}x`)}&code_challenge=${challenge}&code_challenge_method=S256`,
+      { redirect: 'manual' },
+    );
     expect(prefix.status).toBe(400);
-    const plain = await fetch(`${base}&redirect_uri=${encodeURIComponent(SPA.redirect)}&code_challenge=${challenge}&code_challenge_method=plain`, { redirect: 'manual' });
+    const plain = await fetch(
+      `${base}&redirect_uri=${encodeURIComponent(SPA.redirect)}&code_challenge=${challenge}&code_challenge_method=plain`,
+      { redirect: 'manual' },
+    );
     expect(plain.status).toBe(302);
     expect(new URL(plain.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
-    const none = await fetch(`${base}&redirect_uri=${encodeURIComponent(SPA.redirect)}`, { redirect: 'manual' });
+    const none = await fetch(`${base}&redirect_uri=${encodeURIComponent(SPA.redirect)}`, {
+      redirect: 'manual',
+    });
     expect(new URL(none.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
-    const implicit = await fetch(`${base.replace('response_type=code', 'response_type=token')}&redirect_uri=${encodeURIComponent(SPA.redirect)}&code_challenge=${challenge}&code_challenge_method=S256`, { redirect: 'manual' });
-    expect(new URL(implicit.headers.get('location')!).searchParams.get('error')).toBe('unsupported_response_type');
+    const implicit = await fetch(
+      `${base.replace('response_type=code', 'response_type=token')}&redirect_uri=${encodeURIComponent(SPA.redirect)}&code_challenge=${challenge}&code_challenge_method=S256`,
+      { redirect: 'manual' },
+    );
+    expect(new URL(implicit.headers.get('location')!).searchParams.get('error')).toBe(
+      'unsupported_response_type',
+    );
   });
 
   it('the login page escapes what it echoes and gives one message for unknown and known emails', async () => {
     const config = await discoverPublic();
-    const url = oidc.buildAuthorizationUrl(config, { redirect_uri: SPA.redirect, code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: SPA.redirect,
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
     const requestId = /name="request_id" value="([^"]+)"/.exec(await (await fetch(url)).text())![1]!;
     const submit = async (email: string) => {
-      const res = await fetch(`${issuer}/v1/auth/authorize`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ request_id: requestId, email, password: 'wrong-password-123' }), redirect: 'manual' });
+      const res = await fetch(`${issuer}/v1/auth/authorize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ request_id: requestId, email, password: 'wrong-password-123' }),
+        redirect: 'manual',
+      });
       return { status: res.status, html: await res.text() };
     };
     // Fresh values per run: these requests come from 127.0.0.1, whose failure counters other runs share.
@@ -218,9 +337,13 @@ describe('refresh, revocation and introspection', () => {
     const { tokens } = await authorizationCodeFlow(config, SPA.redirect, user);
     const rotated = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     expect(rotated.refresh_token).not.toBe(tokens.refresh_token);
-    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     // Reuse ended the family: the rotated token is dead too.
-    await expect(oidc.refreshTokenGrant(config, rotated.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(config, rotated.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
   });
 
   it('introspects live tokens for confidential clients and reports revoked ones inactive', async () => {
@@ -231,13 +354,20 @@ describe('refresh, revocation and introspection', () => {
     const live = await oidc.tokenIntrospection(service, tokens.access_token);
     expect(live).toMatchObject({ active: true, sub: user.id, client_id: SPA.id, iss: issuer });
     // The refresh token belongs to the SPA: another client learns nothing about it.
-    expect((await oidc.tokenIntrospection(service, tokens.refresh_token!, { token_type_hint: 'refresh_token' })).active).toBe(false);
-    await expect(oidc.tokenIntrospection(spa, tokens.access_token)).rejects.toMatchObject({ error: 'invalid_client' });
+    expect(
+      (await oidc.tokenIntrospection(service, tokens.refresh_token!, { token_type_hint: 'refresh_token' }))
+        .active,
+    ).toBe(false);
+    await expect(oidc.tokenIntrospection(spa, tokens.access_token)).rejects.toMatchObject({
+      error: 'invalid_client',
+    });
 
     await oidc.tokenRevocation(spa, tokens.access_token);
     expect((await oidc.tokenIntrospection(service, tokens.access_token)).active).toBe(false);
     await oidc.tokenRevocation(spa, tokens.refresh_token!);
-    await expect(oidc.refreshTokenGrant(spa, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(spa, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     // Revoking garbage is still a 200 (RFC 7009).
     await expect(oidc.tokenRevocation(spa, 'not-a-token')).resolves.toBeUndefined();
     expect((await oidc.tokenIntrospection(service, 'not-a-token')).active).toBe(false);
@@ -247,12 +377,25 @@ describe('refresh, revocation and introspection', () => {
 describe('client authentication throttle', () => {
   it('blocks an address after 20 failed client authentications with 429 + Retry-After', async () => {
     const ip = `10.250.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
-    const attempt = (secret: string) => h.form('/v1/auth/token', { grant_type: 'client_credentials' }, { ...h.basic(ORCHESTRATOR.id, secret), 'x-forwarded-for': ip });
+    const attempt = (secret: string) =>
+      h.form(
+        '/v1/auth/token',
+        { grant_type: 'client_credentials' },
+        { ...h.basic(ORCHESTRATOR.id, secret), 'x-forwarded-for': ip },
+      );
     for (let i = 0; i < 20; i++) expect((await attempt(`wrong-${i}`)).status).toBe(401);
     const blocked = await attempt(ORCHESTRATOR.secret);
     expect(blocked.status).toBe(429);
     expect(blocked.body.error).toBe('too_many_requests');
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await h.form('/v1/auth/token', { grant_type: 'client_credentials' }, h.basic(ORCHESTRATOR.id, ORCHESTRATOR.secret))).status).toBe(200);
+    expect(
+      (
+        await h.form(
+          '/v1/auth/token',
+          { grant_type: 'client_credentials' },
+          h.basic(ORCHESTRATOR.id, ORCHESTRATOR.secret),
+        )
+      ).status,
+    ).toBe(200);
   });
 });

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { verifyPkce } from './authorization-codes.js';
 import { escapeHtml } from './login-page.js';
 
-const verifierChars = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~'.split(''));
+const verifierChars = fc.constantFrom(
+  ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~'.split(''),
+);
 const verifier = fc.array(verifierChars, { minLength: 43, maxLength: 128 }).map((cs) => cs.join(''));
 const s256 = (v: string) => createHash('sha256').update(v).digest('base64url');
 

@@ -37,13 +37,30 @@ export function tokenRoutes(s: AuthServices) {
     const ip = s.requestContext(c).ip ?? 'unknown';
     const wait = await throttle.blockedFor(ip);
     if (wait !== undefined) {
-      throw new OAuthResponse(oauthErrorResponse(c, OAuthError.TooManyRequests, 'too many failed client authentications', { 'retry-after': String(wait) }));
+      throw new OAuthResponse(
+        oauthErrorResponse(c, OAuthError.TooManyRequests, 'too many failed client authentications', {
+          'retry-after': String(wait),
+        }),
+      );
     }
-    const result = await authenticateClient(s.db, c, form, defaultPublic ? { defaultPublicClientId: defaultPublic } : {});
+    const result = await authenticateClient(
+      s.db,
+      c,
+      form,
+      defaultPublic ? { defaultPublicClientId: defaultPublic } : {},
+    );
     if ('error' in result) {
       await throttle.recordFailure(ip);
-      await s.audit({ event: 'client_auth', outcome: 'failure', clientId: form.client_id ?? null, context: s.requestContext(c), details: { reason: result.error } });
-      const headers: Record<string, string> = result.basic ? { 'www-authenticate': 'Basic realm="velora"' } : {};
+      await s.audit({
+        event: 'client_auth',
+        outcome: 'failure',
+        clientId: form.client_id ?? null,
+        context: s.requestContext(c),
+        details: { reason: result.error },
+      });
+      const headers: Record<string, string> = result.basic
+        ? { 'www-authenticate': 'Basic realm="velora"' }
+        : {};
       throw new OAuthResponse(oauthErrorResponse(c, result.error, result.description, headers));
     }
     return result;
@@ -71,34 +88,83 @@ export function tokenRoutes(s: AuthServices) {
       switch (form.grant_type) {
         case 'client_credentials': {
           const { client, authenticated } = await clientOf(c, form);
-          if (!authenticated) return oauthErrorResponse(c, OAuthError.InvalidClient, 'client_credentials needs a confidential client');
+          if (!authenticated)
+            return oauthErrorResponse(
+              c,
+              OAuthError.InvalidClient,
+              'client_credentials needs a confidential client',
+            );
           if (!client.grant_types.includes('client_credentials')) {
-            return oauthErrorResponse(c, OAuthError.UnauthorizedClient, 'the client may not use client_credentials');
+            return oauthErrorResponse(
+              c,
+              OAuthError.UnauthorizedClient,
+              'the client may not use client_credentials',
+            );
           }
           const scope = grantScope(form.scope, client.scopes);
-          if (scope === undefined) return oauthErrorResponse(c, OAuthError.InvalidScope, 'a requested scope is not granted to the client');
-          const access = await s.tokens.issueAccessToken({ subject: `client:${client.client_id}`, clientId: client.client_id, scope, roles: [] });
-          await s.audit({ event: 'token_issued', outcome: 'success', subject: `client:${client.client_id}`, clientId: client.client_id, context, details: { grant: 'client_credentials', jti: access.jti } });
-          const body: TokenResponse = { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, scope };
+          if (scope === undefined)
+            return oauthErrorResponse(
+              c,
+              OAuthError.InvalidScope,
+              'a requested scope is not granted to the client',
+            );
+          const access = await s.tokens.issueAccessToken({
+            subject: `client:${client.client_id}`,
+            clientId: client.client_id,
+            scope,
+            roles: [],
+          });
+          await s.audit({
+            event: 'token_issued',
+            outcome: 'success',
+            subject: `client:${client.client_id}`,
+            clientId: client.client_id,
+            context,
+            details: { grant: 'client_credentials', jti: access.jti },
+          });
+          const body: TokenResponse = {
+            access_token: access.token,
+            token_type: 'Bearer',
+            expires_in: access.expiresIn,
+            scope,
+          };
           return c.json(body, 200, NO_STORE);
         }
         case 'refresh_token': {
           const { client } = await clientOf(c, form, FIRST_PARTY_CLIENT_ID);
           if (!client.grant_types.includes('refresh_token')) {
-            return oauthErrorResponse(c, OAuthError.UnauthorizedClient, 'the client may not use refresh_token');
+            return oauthErrorResponse(
+              c,
+              OAuthError.UnauthorizedClient,
+              'the client may not use refresh_token',
+            );
           }
-          if (!form.refresh_token) return oauthErrorResponse(c, OAuthError.InvalidRequest, 'refresh_token is required');
+          if (!form.refresh_token)
+            return oauthErrorResponse(c, OAuthError.InvalidRequest, 'refresh_token is required');
           const result = await s.tokens.refresh(form.refresh_token, client.client_id, context);
-          if (typeof result === 'string') return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the refresh token is invalid, expired or revoked');
+          if (typeof result === 'string')
+            return oauthErrorResponse(
+              c,
+              OAuthError.InvalidGrant,
+              'the refresh token is invalid, expired or revoked',
+            );
           return c.json(result, 200, NO_STORE);
         }
         case 'authorization_code': {
           const { client } = await clientOf(c, form);
           if (!client.grant_types.includes('authorization_code')) {
-            return oauthErrorResponse(c, OAuthError.UnauthorizedClient, 'the client may not use authorization_code');
+            return oauthErrorResponse(
+              c,
+              OAuthError.UnauthorizedClient,
+              'the client may not use authorization_code',
+            );
           }
           if (!form.code || !form.code_verifier || !form.redirect_uri) {
-            return oauthErrorResponse(c, OAuthError.InvalidRequest, 'code, code_verifier and redirect_uri are required');
+            return oauthErrorResponse(
+              c,
+              OAuthError.InvalidRequest,
+              'code, code_verifier and redirect_uri are required',
+            );
           }
           const grant = await redeemAuthorizationCode(s.redis, form.code);
           const valid =
@@ -107,26 +173,50 @@ export function tokenRoutes(s: AuthServices) {
             grant.redirect_uri === form.redirect_uri &&
             verifyPkce(form.code_verifier, grant.code_challenge);
           if (!grant || !valid) {
-            await s.audit({ event: 'token_issued', outcome: 'failure', clientId: client.client_id, context, details: { grant: 'authorization_code', reason: 'invalid_code' } });
-            return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the authorization code is invalid, expired, already used or does not match');
+            await s.audit({
+              event: 'token_issued',
+              outcome: 'failure',
+              clientId: client.client_id,
+              context,
+              details: { grant: 'authorization_code', reason: 'invalid_code' },
+            });
+            return oauthErrorResponse(
+              c,
+              OAuthError.InvalidGrant,
+              'the authorization code is invalid, expired, already used or does not match',
+            );
           }
           const user = await findUserById(s.db, grant.user_id);
-          if (user?.status !== 'active') return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the user is not active');
+          if (user?.status !== 'active')
+            return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the user is not active');
           const tokens: TokenResponse = await s.tokens.startSession(user, client.client_id, grant.scope);
           if (!client.grant_types.includes('refresh_token')) delete tokens.refresh_token;
-          if (grant.scope.split(' ').includes('openid')) tokens.id_token = await idToken(client, user.id, grant.nonce, grant.auth_time);
-          await s.audit({ event: 'token_issued', outcome: 'success', subject: user.id, clientId: client.client_id, context, details: { grant: 'authorization_code' } });
+          if (grant.scope.split(' ').includes('openid'))
+            tokens.id_token = await idToken(client, user.id, grant.nonce, grant.auth_time);
+          await s.audit({
+            event: 'token_issued',
+            outcome: 'success',
+            subject: user.id,
+            clientId: client.client_id,
+            context,
+            details: { grant: 'authorization_code' },
+          });
           return c.json(tokens, 200, NO_STORE);
         }
         case undefined:
           return oauthErrorResponse(c, OAuthError.InvalidRequest, 'grant_type is required');
         default:
           // No password grant and no implicit flow (OAuth 2.1).
-          return oauthErrorResponse(c, OAuthError.UnsupportedGrantType, 'supported grants: authorization_code, client_credentials, refresh_token');
+          return oauthErrorResponse(
+            c,
+            OAuthError.UnsupportedGrantType,
+            'supported grants: authorization_code, client_credentials, refresh_token',
+          );
       }
     } catch (err) {
       if (err instanceof OAuthResponse) return err.response;
-      if (err instanceof ProblemError) return oauthErrorResponse(c, OAuthError.InvalidRequest, err.problem.detail);
+      if (err instanceof ProblemError)
+        return oauthErrorResponse(c, OAuthError.InvalidRequest, err.problem.detail);
       throw err;
     }
   });
@@ -141,20 +231,35 @@ export function tokenRoutes(s: AuthServices) {
       if (refresh) {
         if (refresh.client_id === client.client_id) {
           await s.tokens.revokeFamily(refresh.family_id, 'revoked');
-          await s.audit({ event: 'revoke', outcome: 'success', subject: refresh.user_id, clientId: client.client_id, context, details: { token_type: 'refresh_token', family_id: refresh.family_id } });
+          await s.audit({
+            event: 'revoke',
+            outcome: 'success',
+            subject: refresh.user_id,
+            clientId: client.client_id,
+            context,
+            details: { token_type: 'refresh_token', family_id: refresh.family_id },
+          });
         }
       } else {
         const principal = await s.tokens.verifyAccessToken(form.token).catch(() => undefined);
         if (principal && principal.clientId === client.client_id) {
           await s.tokens.denylist(principal.tokenId, principal.expiresAt);
-          await s.audit({ event: 'revoke', outcome: 'success', subject: principal.subject, clientId: client.client_id, context, details: { token_type: 'access_token', jti: principal.tokenId } });
+          await s.audit({
+            event: 'revoke',
+            outcome: 'success',
+            subject: principal.subject,
+            clientId: client.client_id,
+            context,
+            details: { token_type: 'access_token', jti: principal.tokenId },
+          });
         }
       }
       // RFC 7009 §2.2: unknown or foreign tokens get the same 200, so revocation is no oracle.
       return c.body(null, 200, NO_STORE);
     } catch (err) {
       if (err instanceof OAuthResponse) return err.response;
-      if (err instanceof ProblemError) return oauthErrorResponse(c, OAuthError.InvalidRequest, err.problem.detail);
+      if (err instanceof ProblemError)
+        return oauthErrorResponse(c, OAuthError.InvalidRequest, err.problem.detail);
       throw err;
     }
   });
@@ -163,7 +268,8 @@ export function tokenRoutes(s: AuthServices) {
     try {
       const form = await formBody(c);
       const { client, authenticated } = await clientOf(c, form);
-      if (!authenticated) return oauthErrorResponse(c, OAuthError.InvalidClient, 'introspection needs a confidential client');
+      if (!authenticated)
+        return oauthErrorResponse(c, OAuthError.InvalidClient, 'introspection needs a confidential client');
       if (!form.token) return oauthErrorResponse(c, OAuthError.InvalidRequest, 'token is required');
       const inactive = c.json({ active: false }, 200, NO_STORE);
       if (form.token_type_hint !== 'refresh_token') {
@@ -211,7 +317,8 @@ export function tokenRoutes(s: AuthServices) {
       );
     } catch (err) {
       if (err instanceof OAuthResponse) return err.response;
-      if (err instanceof ProblemError) return oauthErrorResponse(c, OAuthError.InvalidRequest, err.problem.detail);
+      if (err instanceof ProblemError)
+        return oauthErrorResponse(c, OAuthError.InvalidRequest, err.problem.detail);
       throw err;
     }
   });

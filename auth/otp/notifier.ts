@@ -27,7 +27,9 @@ const OUTBOX_TTL_SECONDS = 86_400;
  * OTP_DELIVERY=dev: messages are kept in Redis (so every instance sees them) and readable at
  * `GET /dev/outbox`. Local stack and tests only.
  */
-export function createDevNotifier(redis: RedisClient): Notifier & { outbox(recipient: string): Promise<OutboxItem[]> } {
+export function createDevNotifier(
+  redis: RedisClient,
+): Notifier & { outbox(recipient: string): Promise<OutboxItem[]> } {
   return {
     async send(message) {
       const item: OutboxItem = {
@@ -37,7 +39,12 @@ export function createDevNotifier(redis: RedisClient): Notifier & { outbox(recip
         sent_at: new Date().toISOString(),
       };
       const key = redisKeys.devOutbox(message.recipient);
-      await redis.multi().lPush(key, JSON.stringify(item)).lTrim(key, 0, OUTBOX_KEEP - 1).expire(key, OUTBOX_TTL_SECONDS).exec();
+      await redis
+        .multi()
+        .lPush(key, JSON.stringify(item))
+        .lTrim(key, 0, OUTBOX_KEEP - 1)
+        .expire(key, OUTBOX_TTL_SECONDS)
+        .exec();
     },
     async outbox(recipient) {
       const raw = await redis.lRange(redisKeys.devOutbox(recipient), 0, OUTBOX_KEEP - 1);
@@ -51,7 +58,10 @@ export function createLogNotifier(log: Logger): Notifier {
   return {
     async send(message) {
       const [local = '', domain = ''] = message.recipient.split('@');
-      log.info({ recipient: `${local.slice(0, 1)}***@${domain}`, purpose: message.purpose }, 'message delivered (stub)');
+      log.info(
+        { recipient: `${local.slice(0, 1)}***@${domain}`, purpose: message.purpose },
+        'message delivered (stub)',
+      );
     },
   };
 }

@@ -17,7 +17,8 @@ export function internalOtpRoutes(s: AuthServices) {
   app.post('/send', idempotency(s.redis), async (c) => {
     const body = await jsonBody(c, internalOtpSendBody);
     const user = await s.users.findById(body.user_id);
-    if (!user) fail(userErrorStatus[UserError.NotFound], UserError.NotFound, userErrorDetail[UserError.NotFound]);
+    if (!user)
+      fail(userErrorStatus[UserError.NotFound], UserError.NotFound, userErrorDetail[UserError.NotFound]);
     const result = await s.otp.send({
       purpose: body.purpose,
       subject: user.id,
@@ -26,9 +27,15 @@ export function internalOtpRoutes(s: AuthServices) {
       context: s.requestContext(c),
     });
     if ('error' in result) {
-      fail(otpErrorStatus[result.error], result.error, otpErrorDetail[result.error], { retry_after: result.retryAfterSeconds }, {
-        'retry-after': String(result.retryAfterSeconds),
-      });
+      fail(
+        otpErrorStatus[result.error],
+        result.error,
+        otpErrorDetail[result.error],
+        { retry_after: result.retryAfterSeconds },
+        {
+          'retry-after': String(result.retryAfterSeconds),
+        },
+      );
     }
     return c.json({ challenge_id: result.challengeId, expires_at: result.expiresAt.toISOString() }, 201);
   });
@@ -47,7 +54,8 @@ export function internalOtpRoutes(s: AuthServices) {
       fail(otpErrorStatus[result.error], result.error, otpErrorDetail[result.error], ext);
     }
     // A verified email code moves the user to the verified tier, whichever door it came through.
-    if (body.purpose === 'verify_email') await s.users.confirmEmailVerified(body.user_id, s.requestContext(c));
+    if (body.purpose === 'verify_email')
+      await s.users.confirmEmailVerified(body.user_id, s.requestContext(c));
     return c.json({ valid: true });
   });
 

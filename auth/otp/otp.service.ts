@@ -26,9 +26,21 @@ export type OtpVerifyResult =
 
 export interface OtpService {
   /** Creates a challenge bound to (purpose, subject), stores only the code's HMAC and sends the code. */
-  send(input: { purpose: OtpPurpose; subject: string; recipient: string; reference: string; context?: RequestContext }): Promise<OtpSendResult>;
+  send(input: {
+    purpose: OtpPurpose;
+    subject: string;
+    recipient: string;
+    reference: string;
+    context?: RequestContext;
+  }): Promise<OtpSendResult>;
   /** Checks and consumes a code atomically: of two concurrent correct submissions one succeeds. */
-  verify(input: { purpose: OtpPurpose; subject: string; challengeId: string; code: string; context?: RequestContext }): Promise<OtpVerifyResult>;
+  verify(input: {
+    purpose: OtpPurpose;
+    subject: string;
+    challengeId: string;
+    code: string;
+    context?: RequestContext;
+  }): Promise<OtpVerifyResult>;
   /** Which purpose and subject a challenge id was issued for (public verify endpoint). */
   challenge(challengeId: string): Promise<{ purpose: OtpPurpose; subject: string } | undefined>;
 }
@@ -73,13 +85,18 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
   });
 
   function mac(purpose: string, subject: string, challengeId: string, code: string) {
-    return createHmac('sha256', deps.pepper).update(`${purpose}\n${subject}\n${challengeId}\n${code}`).digest('hex');
+    return createHmac('sha256', deps.pepper)
+      .update(`${purpose}\n${subject}\n${challengeId}\n${code}`)
+      .digest('hex');
   }
 
   return {
     async send({ purpose, subject, recipient, reference, context }) {
       const cooldownKey = redisKeys.otpCooldown(purpose, subject, reference);
-      const first = await deps.redis.set(cooldownKey, '1', { expiration: { type: 'EX', value: OTP_RESEND_COOLDOWN_SECONDS }, condition: 'NX' });
+      const first = await deps.redis.set(cooldownKey, '1', {
+        expiration: { type: 'EX', value: OTP_RESEND_COOLDOWN_SECONDS },
+        condition: 'NX',
+      });
       if (first === null) {
         const ttl = await deps.redis.ttl(cooldownKey);
         return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, ttl) };
@@ -88,7 +105,10 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
         await hourly.consume(`${purpose}:${subject}`);
       } catch (err) {
         if (err instanceof RateLimiterRes) {
-          return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) };
+          return {
+            error: OtpError.Cooldown,
+            retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
+          };
         }
         throw err;
       }
@@ -99,10 +119,18 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
         .multi()
         .hSet(key, { mac: mac(purpose, subject, challengeId, code), attempts: '0' })
         .expire(key, OTP_TTL_SECONDS)
-        .set(redisKeys.otpChallenge(challengeId), JSON.stringify({ purpose, subject }), { expiration: { type: 'EX', value: OTP_TTL_SECONDS } })
+        .set(redisKeys.otpChallenge(challengeId), JSON.stringify({ purpose, subject }), {
+          expiration: { type: 'EX', value: OTP_TTL_SECONDS },
+        })
         .exec();
       await deps.notifier.send({ recipient, purpose, code });
-      await deps.audit({ event: 'otp_sent', outcome: 'success', subject, context, details: { purpose, challenge_id: challengeId } });
+      await deps.audit({
+        event: 'otp_sent',
+        outcome: 'success',
+        subject,
+        context,
+        details: { purpose, challenge_id: challengeId },
+      });
       return { challengeId, expiresAt: new Date(Date.now() + OTP_TTL_SECONDS * 1000) };
     },
 
@@ -118,7 +146,13 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
         await deps.audit({ event: 'otp_verified', outcome: 'success', subject, context, details });
         return { ok: true };
       }
-      await deps.audit({ event: 'otp_failed', outcome: 'failure', subject, context, details: { ...details, reason: status } });
+      await deps.audit({
+        event: 'otp_failed',
+        outcome: 'failure',
+        subject,
+        context,
+        details: { ...details, reason: status },
+      });
       if (status === 'invalid') return { error: OtpError.Invalid, attemptsLeft: Number(left) };
       if (status === 'exhausted') return { error: OtpError.Exhausted };
       return { error: OtpError.Expired };

@@ -17,11 +17,21 @@ afterAll(async () => {
 const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 async function sendStepUp(userId: string, reference = randomUUID()) {
-  return h.json('POST', '/internal/otp/send', { user_id: userId, purpose: 'step_up', reference }, { authorization: `Bearer ${service}`, 'idempotency-key': `send-${reference}` });
+  return h.json(
+    'POST',
+    '/internal/otp/send',
+    { user_id: userId, purpose: 'step_up', reference },
+    { authorization: `Bearer ${service}`, 'idempotency-key': `send-${reference}` },
+  );
 }
 
 async function verifyStepUp(body: { challenge_id: string; user_id: string; code: string; purpose?: string }) {
-  return h.json('POST', '/internal/otp/verify', { purpose: 'step_up', ...body }, { authorization: `Bearer ${service}` });
+  return h.json(
+    'POST',
+    '/internal/otp/verify',
+    { purpose: 'step_up', ...body },
+    { authorization: `Bearer ${service}` },
+  );
 }
 
 describe('OTP codes', () => {
@@ -47,8 +57,15 @@ describe('OTP codes', () => {
     const user = await h.createUser();
     const sent = await sendStepUp(user.id);
     const code = await h.latestCode(user.email, 'step_up');
-    expect((await verifyStepUp({ challenge_id: sent.body.challenge_id, user_id: user.id, code })).status).toBe(200);
-    const again = await h.json('POST', '/internal/otp/verify', { challenge_id: sent.body.challenge_id, user_id: user.id, purpose: 'step_up', code }, { authorization: `Bearer ${service}`, 'idempotency-key': 'another-attempt' });
+    expect(
+      (await verifyStepUp({ challenge_id: sent.body.challenge_id, user_id: user.id, code })).status,
+    ).toBe(200);
+    const again = await h.json(
+      'POST',
+      '/internal/otp/verify',
+      { challenge_id: sent.body.challenge_id, user_id: user.id, purpose: 'step_up', code },
+      { authorization: `Bearer ${service}`, 'idempotency-key': 'another-attempt' },
+    );
     expect(again.status).toBe(422);
     expect(again.body.code).toBe('otp_expired');
   });
@@ -64,7 +81,11 @@ describe('OTP codes', () => {
       expect(res.status).toBe(422);
       expect(res.body).toMatchObject({ code: 'otp_invalid', attempts_left: OTP_MAX_ATTEMPTS - i });
     }
-    const last = await verifyStepUp({ challenge_id: sent.body.challenge_id, user_id: user.id, code: wrongCode(guess) });
+    const last = await verifyStepUp({
+      challenge_id: sent.body.challenge_id,
+      user_id: user.id,
+      code: wrongCode(guess),
+    });
     expect(last.body.code).toBe('otp_exhausted');
     const right = await verifyStepUp({ challenge_id: sent.body.challenge_id, user_id: user.id, code });
     expect(right.status).toBe(422);
@@ -76,18 +97,28 @@ describe('OTP codes', () => {
     const other = await h.createUser();
     const sent = await sendStepUp(user.id);
     const code = await h.latestCode(user.email, 'step_up');
-    const wrongPurpose = await verifyStepUp({ challenge_id: sent.body.challenge_id, user_id: user.id, code, purpose: 'login' });
+    const wrongPurpose = await verifyStepUp({
+      challenge_id: sent.body.challenge_id,
+      user_id: user.id,
+      code,
+      purpose: 'login',
+    });
     expect(wrongPurpose.status).toBe(422);
     const wrongChallenge = await verifyStepUp({ challenge_id: randomUUID(), user_id: user.id, code });
     expect(wrongChallenge.status).toBe(422);
     const wrongUser = await verifyStepUp({ challenge_id: sent.body.challenge_id, user_id: other.id, code });
     expect(wrongUser.status).toBe(422);
     // A step-up code cannot be spent at the public endpoint (login or email verification).
-    const publicVerify = await h.json('POST', '/v1/auth/otp/verify', { challenge_id: sent.body.challenge_id, code });
+    const publicVerify = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: sent.body.challenge_id,
+      code,
+    });
     expect(publicVerify.status).toBe(422);
     expect(publicVerify.body.access_token).toBeUndefined();
     // None of that used up the code.
-    expect((await verifyStepUp({ challenge_id: sent.body.challenge_id, user_id: user.id, code })).status).toBe(200);
+    expect(
+      (await verifyStepUp({ challenge_id: sent.body.challenge_id, user_id: user.id, code })).status,
+    ).toBe(200);
   });
 
   it('two concurrent correct submissions: exactly one succeeds', async () => {
@@ -95,7 +126,14 @@ describe('OTP codes', () => {
     const sent = await sendStepUp(user.id);
     const code = await h.latestCode(user.email, 'step_up');
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => h.services.otp.verify({ purpose: 'step_up', subject: user.id, challengeId: sent.body.challenge_id as string, code })),
+      Array.from({ length: 5 }, () =>
+        h.services.otp.verify({
+          purpose: 'step_up',
+          subject: user.id,
+          challengeId: sent.body.challenge_id as string,
+          code,
+        }),
+      ),
     );
     expect(results.filter((r) => 'ok' in r)).toHaveLength(1);
   });
@@ -104,7 +142,12 @@ describe('OTP codes', () => {
     const user = await h.createUser();
     const reference = randomUUID();
     expect((await sendStepUp(user.id, reference)).status).toBe(201);
-    const again = await h.json('POST', '/internal/otp/send', { user_id: user.id, purpose: 'step_up', reference }, { authorization: `Bearer ${service}`, 'idempotency-key': `other-${reference}` });
+    const again = await h.json(
+      'POST',
+      '/internal/otp/send',
+      { user_id: user.id, purpose: 'step_up', reference },
+      { authorization: `Bearer ${service}`, 'idempotency-key': `other-${reference}` },
+    );
     expect(again.status).toBe(429);
     expect(again.body.code).toBe('otp_cooldown');
     expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -136,14 +179,23 @@ describe('OTP as a second factor at login', () => {
     expect(first.status).toBe(200);
     expect(first.body).toEqual({ mfa_required: true, challenge_id: expect.any(String) });
     const code = await h.latestCode(user.email, 'login');
-    const bad = await h.json('POST', '/v1/auth/otp/verify', { challenge_id: first.body.challenge_id, code: wrongCode(code) });
+    const bad = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: first.body.challenge_id,
+      code: wrongCode(code),
+    });
     expect(bad.status).toBe(422);
     expect(bad.body).toMatchObject({ code: 'otp_invalid', attempts_left: 4 });
     const done = await h.json('POST', '/v1/auth/otp/verify', { challenge_id: first.body.challenge_id, code });
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ token_type: 'Bearer' });
-    expect((await h.json('GET', '/v1/auth/me', undefined, { authorization: `Bearer ${done.body.access_token}` })).body.mfa_enabled).toBe(true);
-    const reuse = await h.json('POST', '/v1/auth/otp/verify', { challenge_id: first.body.challenge_id, code });
+    expect(
+      (await h.json('GET', '/v1/auth/me', undefined, { authorization: `Bearer ${done.body.access_token}` }))
+        .body.mfa_enabled,
+    ).toBe(true);
+    const reuse = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: first.body.challenge_id,
+      code,
+    });
     expect(reuse.status).toBe(422);
   });
 
@@ -151,8 +203,12 @@ describe('OTP as a second factor at login', () => {
     const user = await h.createUser();
     const session = await h.login(user.email, user.password);
     const auth = { authorization: `Bearer ${session.body.access_token}` };
-    expect((await h.json('POST', '/v1/auth/mfa', { enabled: true, password: 'wrong-password-1' }, auth)).status).toBe(401);
-    expect((await h.json('POST', '/v1/auth/mfa', { enabled: true, password: user.password }, auth)).body).toEqual({ mfa_enabled: true });
+    expect(
+      (await h.json('POST', '/v1/auth/mfa', { enabled: true, password: 'wrong-password-1' }, auth)).status,
+    ).toBe(401);
+    expect(
+      (await h.json('POST', '/v1/auth/mfa', { enabled: true, password: user.password }, auth)).body,
+    ).toEqual({ mfa_enabled: true });
     expect((await h.login(user.email, user.password)).body.mfa_required).toBe(true);
   });
 });
@@ -165,7 +221,12 @@ describe('delivery', () => {
     const res = await h.json('GET', `/dev/outbox?recipient=${encodeURIComponent(user.email)}`);
     expect(res.status).toBe(200);
     expect(res.body.items).toHaveLength(2);
-    expect(res.body.items[0]).toEqual({ recipient: user.email, purpose: 'step_up', code: expect.stringMatching(/^[0-9]{6}$/), sent_at: expect.any(String) });
+    expect(res.body.items[0]).toEqual({
+      recipient: user.email,
+      purpose: 'step_up',
+      code: expect.stringMatching(/^[0-9]{6}$/),
+      sent_at: expect.any(String),
+    });
     expect(res.body.items[0].sent_at >= res.body.items[1].sent_at).toBe(true);
   });
 
@@ -180,15 +241,25 @@ describe('delivery', () => {
         await stub.send(message);
       },
     };
-    const logMode = await createHarness({ overrides: { OTP_DELIVERY: 'log', LOG_LEVEL: 'debug' }, log, notifier });
+    const logMode = await createHarness({
+      overrides: { OTP_DELIVERY: 'log', LOG_LEVEL: 'debug' },
+      log,
+      notifier,
+    });
     try {
       expect((await logMode.json('GET', '/dev/outbox?recipient=a@b.c')).status).toBe(404);
       const user = await logMode.createUser({ mfa: true });
       const login = await logMode.login(user.email, user.password);
       expect(login.body.mfa_required).toBe(true);
-      const bad = await logMode.json('POST', '/v1/auth/otp/verify', { challenge_id: login.body.challenge_id, code: wrongCode(delivered[0]!) });
+      const bad = await logMode.json('POST', '/v1/auth/otp/verify', {
+        challenge_id: login.body.challenge_id,
+        code: wrongCode(delivered[0]!),
+      });
       expect(bad.status).toBe(422);
-      const good = await logMode.json('POST', '/v1/auth/otp/verify', { challenge_id: login.body.challenge_id, code: delivered[0] });
+      const good = await logMode.json('POST', '/v1/auth/otp/verify', {
+        challenge_id: login.body.challenge_id,
+        code: delivered[0],
+      });
       expect(good.status).toBe(200);
       const text = lines.join('\n');
       expect(delivered).toHaveLength(1);
@@ -205,10 +276,20 @@ describe('email verification through the internal API', () => {
   it('a verify_email code checked at /internal/otp/verify moves the user to the verified tier', async () => {
     const user = await h.createUser();
     const auth = { authorization: `Bearer ${service}` };
-    const sent = await h.json('POST', '/internal/otp/send', { user_id: user.id, purpose: 'verify_email', reference: 'signup' }, { ...auth, 'idempotency-key': `ve-${user.id}` });
+    const sent = await h.json(
+      'POST',
+      '/internal/otp/send',
+      { user_id: user.id, purpose: 'verify_email', reference: 'signup' },
+      { ...auth, 'idempotency-key': `ve-${user.id}` },
+    );
     expect(sent.status).toBe(201);
     const code = await h.latestCode(user.email, 'verify_email');
-    const ok = await h.json('POST', '/internal/otp/verify', { challenge_id: sent.body.challenge_id, user_id: user.id, purpose: 'verify_email', code }, auth);
+    const ok = await h.json(
+      'POST',
+      '/internal/otp/verify',
+      { challenge_id: sent.body.challenge_id, user_id: user.id, purpose: 'verify_email', code },
+      auth,
+    );
     expect(ok.body).toEqual({ valid: true });
     expect((await h.json('GET', `/internal/users/${user.id}`, undefined, auth)).body.tier).toBe('verified');
   });

@@ -2,7 +2,10 @@ import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import type { RefreshTokenRow, RefreshTokensTable } from './refresh-tokens.table.js';
 
-export async function insertRefreshToken(db: Kysely<Database>, row: Insertable<RefreshTokensTable>): Promise<void> {
+export async function insertRefreshToken(
+  db: Kysely<Database>,
+  row: Insertable<RefreshTokensTable>,
+): Promise<void> {
   await db.insertInto('refresh_tokens').values(row).execute();
 }
 
@@ -28,11 +31,19 @@ export async function consumeRefreshToken(
     .executeTakeFirst();
 }
 
-export async function findRefreshToken(db: Kysely<Database>, tokenHash: string): Promise<RefreshTokenRow | undefined> {
+export async function findRefreshToken(
+  db: Kysely<Database>,
+  tokenHash: string,
+): Promise<RefreshTokenRow | undefined> {
   return db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
 }
 
-export async function revokeFamily(db: Kysely<Database>, familyId: string, reason: string, now: Date): Promise<number> {
+export async function revokeFamily(
+  db: Kysely<Database>,
+  familyId: string,
+  reason: string,
+  now: Date,
+): Promise<number> {
   const result = await db
     .updateTable('refresh_tokens')
     .set({ revoked_at: now, revoked_reason: reason })
@@ -42,7 +53,12 @@ export async function revokeFamily(db: Kysely<Database>, familyId: string, reaso
   return Number(result.numUpdatedRows);
 }
 
-export async function revokeAllForUser(db: Kysely<Database>, userId: string, reason: string, now: Date): Promise<number> {
+export async function revokeAllForUser(
+  db: Kysely<Database>,
+  userId: string,
+  reason: string,
+  now: Date,
+): Promise<number> {
   const result = await db
     .updateTable('refresh_tokens')
     .set({ revoked_at: now, revoked_reason: reason })

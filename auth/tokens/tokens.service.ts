@@ -48,9 +48,17 @@ export interface IssuedAccessToken {
 export interface TokenService {
   issueAccessToken(input: AccessTokenInput): Promise<IssuedAccessToken>;
   /** Starts a new session: an access token and the first refresh token of a new family. */
-  startSession(user: { id: string; roles: readonly string[] }, clientId: string, scope: string): Promise<TokenResponse>;
+  startSession(
+    user: { id: string; roles: readonly string[] },
+    clientId: string,
+    scope: string,
+  ): Promise<TokenResponse>;
   /** Rotates a refresh token; a second use of any token of the family revokes the family. */
-  refresh(refreshToken: string, clientId: string, context: RequestContext): Promise<TokenResponse | RefreshError>;
+  refresh(
+    refreshToken: string,
+    clientId: string,
+    context: RequestContext,
+  ): Promise<TokenResponse | RefreshError>;
   /** Looks a refresh token up without using it (introspection, revocation). */
   inspectRefreshToken(refreshToken: string): Promise<RefreshTokenRow | undefined>;
   revokeFamily(familyId: string, reason: string): Promise<void>;
@@ -125,7 +133,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     const jti = randomUUID();
     const iat = Math.floor(Date.now() / 1000);
     const exp = iat + deps.accessTokenTtlSeconds;
-    const token = await new SignJWT({ scope: input.scope, roles: [...input.roles], client_id: input.clientId })
+    const token = await new SignJWT({
+      scope: input.scope,
+      roles: [...input.roles],
+      client_id: input.clientId,
+    })
       .setProtectedHeader({ alg: SIGNING_ALG, typ: 'at+jwt', kid: key.kid })
       .setIssuer(deps.issuer)
       .setAudience(deps.audience)
@@ -163,7 +175,13 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       userId: user.id,
       familyId: family.id,
     });
-    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refreshToken, scope };
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      refresh_token: refreshToken,
+      scope,
+    };
   }
 
   return {
@@ -173,14 +191,18 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     isRevoked,
 
     async startSession(user, clientId, scope) {
-      const family = { id: randomUUID(), expiresAt: new Date(Date.now() + deps.refreshTokenTtlSeconds * 1000) };
+      const family = {
+        id: randomUUID(),
+        expiresAt: new Date(Date.now() + deps.refreshTokenTtlSeconds * 1000),
+      };
       return sessionTokens(user, clientId, scope, family, deps.db);
     },
 
     async refresh(refreshToken, clientId, context) {
       const hash = hashOpaqueToken(refreshToken);
       const now = new Date();
-      type Outcome = { tokens: TokenResponse; row: RefreshTokenRow } | { error: RefreshError; row?: RefreshTokenRow };
+      type Outcome =
+        { tokens: TokenResponse; row: RefreshTokenRow } | { error: RefreshError; row?: RefreshTokenRow };
       const outcome = await deps.db.transaction().execute(async (trx): Promise<Outcome> => {
         const row = await consumeRefreshToken(trx, hash, clientId, now);
         if (!row) return { error: await explainRefusal(hash, clientId, now) };
@@ -189,7 +211,13 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           await revokeFamily(trx, row.family_id, 'user_inactive', now);
           return { error: RefreshError.UserInactive, row };
         }
-        const tokens = await sessionTokens(user, row.client_id, row.scope, { id: row.family_id, expiresAt: row.expires_at }, trx);
+        const tokens = await sessionTokens(
+          user,
+          row.client_id,
+          row.scope,
+          { id: row.family_id, expiresAt: row.expires_at },
+          trx,
+        );
         return { tokens, row };
       });
       if ('tokens' in outcome) {

@@ -25,15 +25,22 @@ export function internalUsersRoutes(s: AuthServices) {
     const body = await jsonBody(c, registrationBody);
     const result = await s.users.parkRegistration(body, s.requestContext(c));
     if ('error' in result) userFailure(result.error, { reason: result.reason });
-    return c.json({ registration_id: result.registrationId, expires_at: result.expiresAt.toISOString() }, 201);
+    return c.json(
+      { registration_id: result.registrationId, expires_at: result.expiresAt.toISOString() },
+      201,
+    );
   });
 
   app.post('/users', idem, async (c) => {
     const body = await jsonBody(c, createUserBody);
     const result = await s.users.createFromRegistration(body.registration_id, s.requestContext(c));
     if (typeof result === 'string') userFailure(result);
-    if (result.existing) return c.json({ user_id: result.userId, status: result.status, existing: true }, 200);
-    return c.json({ user_id: result.userId, email: result.email, status: result.status, existing: false }, 201);
+    if (result.existing)
+      return c.json({ user_id: result.userId, status: result.status, existing: true }, 200);
+    return c.json(
+      { user_id: result.userId, email: result.email, status: result.status, existing: false },
+      201,
+    );
   });
 
   app.post('/users/:id/activate', idem, async (c) => {

@@ -47,7 +47,9 @@ export function createLoginThrottle(redis: RedisClient, options: LoginThrottleOp
       let retry = 0;
       if (pair && pair.consumedPoints > byIpAndAccount.points) retry = Math.max(retry, pair.msBeforeNext);
       if (perIp && perIp.consumedPoints > byIpPerDay.points) retry = Math.max(retry, perIp.msBeforeNext);
-      return retry > 0 ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(retry / 1000)) } : { allowed: true };
+      return retry > 0
+        ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(retry / 1000)) }
+        : { allowed: true };
     },
 
     async recordFailure(ip, email) {

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkPassword, normaliseEmail, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './password-policy.js';
+import {
+  checkPassword,
+  normaliseEmail,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+} from './password-policy.js';
 import { hashPassword, verifyPassword } from './password-hasher.js';
 
 describe('password policy properties', () => {
@@ -32,7 +37,12 @@ describe('password hashing', () => {
     const long = `${'x'.repeat(100)}-tail-A`;
     const hash = await hashPassword(long);
     expect(hash.startsWith('$argon2id$v=19$')).toBe(true);
-    const params = Object.fromEntries(hash.split('$')[3]!.split(',').map((kv) => kv.split('=') as [string, string]));
+    const params = Object.fromEntries(
+      hash
+        .split('$')[3]!
+        .split(',')
+        .map((kv) => kv.split('=') as [string, string]),
+    );
     const { m, t, p } = params;
     expect(Number(p)).toBe(1);
     expect(Number(m)).toBeGreaterThanOrEqual(19_456);

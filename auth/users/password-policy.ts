@@ -5,7 +5,9 @@ import { dictionary } from '@zxcvbn-ts/language-common';
  * @zxcvbn-ts/language-common (MIT; built from leaked-password frequency lists, see
  * https://github.com/zxcvbn-ts/zxcvbn). Compared case-insensitively.
  */
-const COMMON_PASSWORDS: ReadonlySet<string> = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
+  dictionary['passwords-common'].map((p) => p.toLowerCase()),
+);
 
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
@@ -28,7 +30,8 @@ export function checkPassword(password: string, email?: string): PasswordProblem
   if (COMMON_PASSWORDS.has(lower)) return 'common';
   if (email) {
     const local = email.split('@')[0] ?? '';
-    if (lower === email.toLowerCase() || (local.length >= 4 && lower === local.toLowerCase())) return 'contains_email';
+    if (lower === email.toLowerCase() || (local.length >= 4 && lower === local.toLowerCase()))
+      return 'contains_email';
   }
   return undefined;
 }

@@ -14,12 +14,18 @@ export async function findUserById(db: Kysely<Database>, id: string): Promise<Us
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function findUserByEmail(db: Kysely<Database>, normalisedEmail: string): Promise<User | undefined> {
+export async function findUserByEmail(
+  db: Kysely<Database>,
+  normalisedEmail: string,
+): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('email', '=', normalisedEmail).executeTakeFirst();
 }
 
 /** Inserts a user; returns undefined when the email is taken. */
-export async function insertUserIfAbsent(db: Kysely<Database>, row: Insertable<UsersTable>): Promise<User | undefined> {
+export async function insertUserIfAbsent(
+  db: Kysely<Database>,
+  row: Insertable<UsersTable>,
+): Promise<User | undefined> {
   return db
     .insertInto('users')
     .values(row)
@@ -82,9 +88,17 @@ export async function markEmailVerified(db: Kysely<Database>, id: string, at: Da
 }
 
 export async function setMfaEnabled(db: Kysely<Database>, id: string, enabled: boolean): Promise<void> {
-  await db.updateTable('users').set({ mfa_enabled: enabled, updated_at: new Date() }).where('id', '=', id).execute();
+  await db
+    .updateTable('users')
+    .set({ mfa_enabled: enabled, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function updatePasswordHash(db: Kysely<Database>, id: string, hash: string): Promise<void> {
-  await db.updateTable('users').set({ password_hash: hash, updated_at: new Date() }).where('id', '=', id).execute();
+  await db
+    .updateTable('users')
+    .set({ password_hash: hash, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
 }

@@ -9,14 +9,25 @@ import { loginBody, logoutBody, mfaBody, otpSendBody, otpVerifyBody } from './us
 
 type Env = { Variables: { principal: Principal } };
 
-function otpFailure(error: OtpError, extra: { attemptsLeft?: number; retryAfterSeconds?: number } = {}): never {
+function otpFailure(
+  error: OtpError,
+  extra: { attemptsLeft?: number; retryAfterSeconds?: number } = {},
+): never {
   const ext = extra.attemptsLeft !== undefined ? { attempts_left: extra.attemptsLeft } : {};
-  const headers: Record<string, string> = extra.retryAfterSeconds ? { 'retry-after': String(extra.retryAfterSeconds) } : {};
+  const headers: Record<string, string> = extra.retryAfterSeconds
+    ? { 'retry-after': String(extra.retryAfterSeconds) }
+    : {};
   fail(otpErrorStatus[error], error, otpErrorDetail[error], ext, headers);
 }
 
 function userFailure(error: UserError, retryAfterSeconds?: number): never {
-  fail(userErrorStatus[error], error, userErrorDetail[error], {}, retryAfterSeconds ? { 'retry-after': String(retryAfterSeconds) } : {});
+  fail(
+    userErrorStatus[error],
+    error,
+    userErrorDetail[error],
+    {},
+    retryAfterSeconds ? { 'retry-after': String(retryAfterSeconds) } : {},
+  );
 }
 
 /** Public session endpoints under `/v1/auth` (proxied by the gateway). */
@@ -30,10 +41,12 @@ export function usersRoutes(s: AuthServices) {
     const result = await s.users.authenticate(body, FIRST_PARTY_CLIENT_ID, s.requestContext(c));
     if ('error' in result) {
       if (result.error === UserError.AccountLocked) userFailure(result.error, result.retryAfterSeconds);
-      if (result.error === OtpError.Cooldown) otpFailure(result.error, { retryAfterSeconds: result.retryAfterSeconds });
+      if (result.error === OtpError.Cooldown)
+        otpFailure(result.error, { retryAfterSeconds: result.retryAfterSeconds });
       userFailure(result.error);
     }
-    if ('mfaRequired' in result) return c.json({ mfa_required: true, challenge_id: result.challengeId }, 200, NO_STORE);
+    if ('mfaRequired' in result)
+      return c.json({ mfa_required: true, challenge_id: result.challengeId }, 200, NO_STORE);
     return c.json(await s.tokens.startSession(result.user, FIRST_PARTY_CLIENT_ID, scope), 200, NO_STORE);
   });
 
@@ -68,7 +81,14 @@ export function usersRoutes(s: AuthServices) {
     const principal = c.var.principal;
     if (principal.isService) fail(403, 'user_token_required', 'this endpoint needs a user token');
     const user = await s.users.findById(principal.subject);
-    if (user?.status !== 'active') fail(401, 'invalid_token', 'the access token is invalid', {}, { 'www-authenticate': 'Bearer error="invalid_token"' });
+    if (user?.status !== 'active')
+      fail(
+        401,
+        'invalid_token',
+        'the access token is invalid',
+        {},
+        { 'www-authenticate': 'Bearer error="invalid_token"' },
+      );
     return c.json({
       user_id: user.id,
       sub: user.id,
@@ -82,14 +102,23 @@ export function usersRoutes(s: AuthServices) {
 
   app.post('/logout', userToken, async (c) => {
     const principal = c.var.principal;
-    const body = c.req.header('content-type')?.startsWith('application/json') ? await jsonBody(c, logoutBody) : {};
+    const body = c.req.header('content-type')?.startsWith('application/json')
+      ? await jsonBody(c, logoutBody)
+      : {};
     if (body.refresh_token) {
       const row = await s.tokens.inspectRefreshToken(body.refresh_token);
       // Only the owner's own session can be ended with it; anything else is ignored (no oracle).
       if (row && row.user_id === principal.subject) await s.tokens.revokeFamily(row.family_id, 'logout');
     }
     await s.tokens.denylist(principal.tokenId, principal.expiresAt);
-    await s.audit({ event: 'logout', outcome: 'success', subject: principal.subject, clientId: principal.clientId, context: s.requestContext(c), details: { jti: principal.tokenId } });
+    await s.audit({
+      event: 'logout',
+      outcome: 'success',
+      subject: principal.subject,
+      clientId: principal.clientId,
+      context: s.requestContext(c),
+      details: { jti: principal.tokenId },
+    });
     return c.body(null, 204);
   });
 

@@ -4,7 +4,12 @@ import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import type { Database } from '../database.js';
 import type { Notifier } from '../otp/notifier.js';
 import { OtpError } from '../otp/otp.errors.js';
-import { OTP_MAX_PER_HOUR, OTP_RESEND_COOLDOWN_SECONDS, OTP_TTL_SECONDS, type OtpService } from '../otp/otp.service.js';
+import {
+  OTP_MAX_PER_HOUR,
+  OTP_RESEND_COOLDOWN_SECONDS,
+  OTP_TTL_SECONDS,
+  type OtpService,
+} from '../otp/otp.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -65,25 +70,51 @@ export interface UserService {
   parkRegistration(
     input: { email: string; password: string; phone?: string | undefined },
     context: RequestContext,
-  ): Promise<{ registrationId: string; expiresAt: Date } | { error: UserError.WeakPassword; reason: PasswordProblem }>;
+  ): Promise<
+    { registrationId: string; expiresAt: Date } | { error: UserError.WeakPassword; reason: PasswordProblem }
+  >;
   createFromRegistration(
     registrationId: string,
     context: RequestContext,
-  ): Promise<{ userId: string; email?: string; status: string; existing: boolean } | UserError.RegistrationNotFound>;
+  ): Promise<
+    { userId: string; email?: string; status: string; existing: boolean } | UserError.RegistrationNotFound
+  >;
   activate(userId: string): Promise<User | UserError.NotFound | UserError.UserDisabled>;
   disable(userId: string, reason: string, context: RequestContext): Promise<User | UserError.NotFound>;
   view(userId: string): Promise<InternalUserView | UserError.NotFound>;
   findById(userId: string): Promise<User | undefined>;
   /** Password check with brute-force throttling; sends a login OTP when the user enabled MFA. */
-  authenticate(input: { email: string; password: string }, clientId: string, context: RequestContext): Promise<AuthenticateResult>;
+  authenticate(
+    input: { email: string; password: string },
+    clientId: string,
+    context: RequestContext,
+  ): Promise<AuthenticateResult>;
   /** Completes a login OTP challenge. */
-  completeLoginChallenge(challengeId: string, code: string, context: RequestContext): Promise<ChallengeResult>;
+  completeLoginChallenge(
+    challengeId: string,
+    code: string,
+    context: RequestContext,
+  ): Promise<ChallengeResult>;
   /** Sends an email-verification code; answers the same for unknown emails. */
-  sendEmailVerification(email: string, context: RequestContext): Promise<{ challengeId: string; expiresAt: Date } | { error: OtpError.Cooldown; retryAfterSeconds: number }>;
+  sendEmailVerification(
+    email: string,
+    context: RequestContext,
+  ): Promise<
+    { challengeId: string; expiresAt: Date } | { error: OtpError.Cooldown; retryAfterSeconds: number }
+  >;
   /** Records a verified email (the verify_email code was checked elsewhere, e.g. `/internal/otp/verify`). */
   confirmEmailVerified(userId: string, context: RequestContext): Promise<void>;
-  verifyEmail(challengeId: string, code: string, context: RequestContext): Promise<{ verified: true } | Exclude<ChallengeResult, { user: User }>>;
-  setMfa(userId: string, password: string, enabled: boolean, context: RequestContext): Promise<{ mfaEnabled: boolean } | UserError.InvalidCredentials | UserError.NotFound>;
+  verifyEmail(
+    challengeId: string,
+    code: string,
+    context: RequestContext,
+  ): Promise<{ verified: true } | Exclude<ChallengeResult, { user: User }>>;
+  setMfa(
+    userId: string,
+    password: string,
+    enabled: boolean,
+    context: RequestContext,
+  ): Promise<{ mfaEnabled: boolean } | UserError.InvalidCredentials | UserError.NotFound>;
 }
 
 export interface UserServiceDeps {
@@ -121,7 +152,12 @@ export function createUserService(deps: UserServiceDeps): UserService {
       await deps.redis.set(redisKeys.registration(registrationId), JSON.stringify(registration), {
         expiration: { type: 'EX', value: REGISTRATION_TTL_SECONDS },
       });
-      await deps.audit({ event: 'register', outcome: 'success', context, details: { registration_id: registrationId } });
+      await deps.audit({
+        event: 'register',
+        outcome: 'success',
+        context,
+        details: { registration_id: registrationId },
+      });
       return { registrationId, expiresAt: new Date(Date.now() + REGISTRATION_TTL_SECONDS * 1000) };
     },
 
@@ -146,16 +182,31 @@ export function createUserService(deps: UserServiceDeps): UserService {
       let created: ParkedRegistration['created'];
       if (user) {
         created = { user_id: user.id, existing: false };
-        await deps.audit({ event: 'user_created', outcome: 'success', subject: user.id, context, details: { registration_id: registrationId } });
+        await deps.audit({
+          event: 'user_created',
+          outcome: 'success',
+          subject: user.id,
+          context,
+          details: { registration_id: registrationId },
+        });
       } else {
         // The email is taken: answer like a success with a random id and tell the real owner.
         created = { user_id: randomUUID(), existing: true };
         await deps.notifier.send({ recipient: registration.email, purpose: 'account_exists' });
-        await deps.audit({ event: 'user_created', outcome: 'failure', context, details: { registration_id: registrationId, reason: 'email_taken' } });
+        await deps.audit({
+          event: 'user_created',
+          outcome: 'failure',
+          context,
+          details: { registration_id: registrationId, reason: 'email_taken' },
+        });
       }
-      await deps.redis.set(redisKeys.registration(registrationId), JSON.stringify({ ...registration, password_hash: '', created }), {
-        expiration: { type: 'KEEPTTL' },
-      });
+      await deps.redis.set(
+        redisKeys.registration(registrationId),
+        JSON.stringify({ ...registration, password_hash: '', created }),
+        {
+          expiration: { type: 'KEEPTTL' },
+        },
+      );
       return created.existing
         ? { userId: created.user_id, status: 'active', existing: true }
         : { userId: created.user_id, email: registration.email, status: 'pending', existing: false };
@@ -173,7 +224,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const user = await setUserStatus(deps.db, userId, 'disabled', { disabled_reason: reason });
       if (!user) return UserError.NotFound;
       await deps.tokens.revokeAllSessions(user.id, 'user_disabled');
-      await deps.audit({ event: 'user_disabled', outcome: 'success', subject: user.id, context, details: { reason } });
+      await deps.audit({
+        event: 'user_disabled',
+        outcome: 'success',
+        subject: user.id,
+        context,
+        details: { reason },
+      });
       return user;
     },
 
@@ -200,7 +257,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
       const ip = context.ip ?? 'unknown';
       const verdict = await deps.throttle.check(ip, email);
       if (!verdict.allowed) {
-        await deps.audit({ event: 'login', outcome: 'failure', clientId, context, details: { reason: 'locked' } });
+        await deps.audit({
+          event: 'login',
+          outcome: 'failure',
+          clientId,
+          context,
+          details: { reason: 'locked' },
+        });
         return { error: UserError.AccountLocked, retryAfterSeconds: verdict.retryAfterSeconds };
       }
       const user = await findUserByEmail(deps.db, email);
@@ -216,19 +279,47 @@ export function createUserService(deps: UserServiceDeps): UserService {
           context,
           details: { reason: user ? 'bad_password' : 'unknown_email' },
         });
-        if (locked) await deps.audit({ event: 'lockout', outcome: 'failure', subject: user?.id ?? null, clientId, context });
+        if (locked)
+          await deps.audit({
+            event: 'lockout',
+            outcome: 'failure',
+            subject: user?.id ?? null,
+            clientId,
+            context,
+          });
         return { error: UserError.InvalidCredentials };
       }
       await deps.throttle.recordSuccess(ip, email);
       if (user.status !== 'active') {
-        await deps.audit({ event: 'login', outcome: 'failure', subject: user.id, clientId, context, details: { reason: `status_${user.status}` } });
+        await deps.audit({
+          event: 'login',
+          outcome: 'failure',
+          subject: user.id,
+          clientId,
+          context,
+          details: { reason: `status_${user.status}` },
+        });
         return { error: UserError.AccountNotActive };
       }
-      if (needsRehash(user.password_hash)) await updatePasswordHash(deps.db, user.id, await hashPassword(input.password));
+      if (needsRehash(user.password_hash))
+        await updatePasswordHash(deps.db, user.id, await hashPassword(input.password));
       if (user.mfa_enabled) {
-        const sent = await deps.otp.send({ purpose: 'login', subject: user.id, recipient: user.email, reference: 'login', context });
+        const sent = await deps.otp.send({
+          purpose: 'login',
+          subject: user.id,
+          recipient: user.email,
+          reference: 'login',
+          context,
+        });
         if ('error' in sent) return sent;
-        await deps.audit({ event: 'mfa_challenge', outcome: 'success', subject: user.id, clientId, context, details: { challenge_id: sent.challengeId } });
+        await deps.audit({
+          event: 'mfa_challenge',
+          outcome: 'success',
+          subject: user.id,
+          clientId,
+          context,
+          details: { challenge_id: sent.challengeId },
+        });
         return { mfaRequired: true, challengeId: sent.challengeId };
       }
       await deps.audit({ event: 'login', outcome: 'success', subject: user.id, clientId, context });
@@ -238,11 +329,23 @@ export function createUserService(deps: UserServiceDeps): UserService {
     async completeLoginChallenge(challengeId, code, context) {
       const challenge = await deps.otp.challenge(challengeId);
       if (challenge?.purpose !== 'login') return { error: OtpError.Expired };
-      const result = await deps.otp.verify({ purpose: 'login', subject: challenge.subject, challengeId, code, context });
+      const result = await deps.otp.verify({
+        purpose: 'login',
+        subject: challenge.subject,
+        challengeId,
+        code,
+        context,
+      });
       if ('error' in result) return result;
       const user = await findUserById(deps.db, challenge.subject);
       if (user?.status !== 'active') return { error: UserError.AccountNotActive };
-      await deps.audit({ event: 'login', outcome: 'success', subject: user.id, context, details: { mfa: true } });
+      await deps.audit({
+        event: 'login',
+        outcome: 'success',
+        subject: user.id,
+        context,
+        details: { mfa: true },
+      });
       return { user };
     },
 
@@ -252,12 +355,22 @@ export function createUserService(deps: UserServiceDeps): UserService {
       // and unknown emails hit them alike (no enumeration through 429s).
       const emailKey = createHash('sha256').update(normalised).digest('hex');
       const cooldownKey = redisKeys.otpCooldown('verify_email', emailKey, 'request');
-      const first = await deps.redis.set(cooldownKey, '1', { expiration: { type: 'EX', value: OTP_RESEND_COOLDOWN_SECONDS }, condition: 'NX' });
+      const first = await deps.redis.set(cooldownKey, '1', {
+        expiration: { type: 'EX', value: OTP_RESEND_COOLDOWN_SECONDS },
+        condition: 'NX',
+      });
       if (first === null) {
-        return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, await deps.redis.ttl(cooldownKey)) };
+        return {
+          error: OtpError.Cooldown,
+          retryAfterSeconds: Math.max(1, await deps.redis.ttl(cooldownKey)),
+        };
       }
       const hourlyKey = redisKeys.otpCooldown('verify_email', emailKey, 'hour');
-      const [sentThisHour] = (await deps.redis.multi().incr(hourlyKey).expire(hourlyKey, 3600, 'NX').exec()) as unknown as [number];
+      const [sentThisHour] = (await deps.redis
+        .multi()
+        .incr(hourlyKey)
+        .expire(hourlyKey, 3600, 'NX')
+        .exec()) as unknown as [number];
       if (sentThisHour > OTP_MAX_PER_HOUR) {
         return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, await deps.redis.ttl(hourlyKey)) };
       }
@@ -266,10 +379,21 @@ export function createUserService(deps: UserServiceDeps): UserService {
         // Same shape and status as a real send, and the same audit write; nothing is stored, so
         // the id can never verify.
         const challengeId = randomUUID();
-        await deps.audit({ event: 'otp_sent', outcome: 'failure', context, details: { purpose: 'verify_email', challenge_id: challengeId, reason: 'no_such_account' } });
+        await deps.audit({
+          event: 'otp_sent',
+          outcome: 'failure',
+          context,
+          details: { purpose: 'verify_email', challenge_id: challengeId, reason: 'no_such_account' },
+        });
         return { challengeId, expiresAt: new Date(Date.now() + OTP_TTL_SECONDS * 1000) };
       }
-      return deps.otp.send({ purpose: 'verify_email', subject: user.id, recipient: user.email, reference: 'email', context });
+      return deps.otp.send({
+        purpose: 'verify_email',
+        subject: user.id,
+        recipient: user.email,
+        reference: 'email',
+        context,
+      });
     },
 
     async confirmEmailVerified(userId, context) {
@@ -280,7 +404,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
     async verifyEmail(challengeId, code, context) {
       const challenge = await deps.otp.challenge(challengeId);
       if (challenge?.purpose !== 'verify_email') return { error: OtpError.Expired };
-      const result = await deps.otp.verify({ purpose: 'verify_email', subject: challenge.subject, challengeId, code, context });
+      const result = await deps.otp.verify({
+        purpose: 'verify_email',
+        subject: challenge.subject,
+        challengeId,
+        code,
+        context,
+      });
       if ('error' in result) return result;
       await markEmailVerified(deps.db, challenge.subject, new Date());
       await deps.audit({ event: 'email_verified', outcome: 'success', subject: challenge.subject, context });
@@ -292,7 +422,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
       if (!user) return UserError.NotFound;
       // Re-authentication before changing a security setting (ASVS 6.1.x / 7.5.x).
       if (!(await verifyPassword(user.password_hash, password))) {
-        await deps.audit({ event: 'login', outcome: 'failure', subject: user.id, context, details: { reason: 'mfa_change_bad_password' } });
+        await deps.audit({
+          event: 'login',
+          outcome: 'failure',
+          subject: user.id,
+          context,
+          details: { reason: 'mfa_change_bad_password' },
+        });
         return UserError.InvalidCredentials;
       }
       await setMfaEnabled(deps.db, user.id, enabled);

@@ -34,9 +34,16 @@ describe('login', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'openid wallet' });
     expect(res.headers.get('cache-control')).toBe('no-store');
-    const me = await h.json('GET', '/v1/auth/me', undefined, { authorization: `Bearer ${res.body.access_token}` });
+    const me = await h.json('GET', '/v1/auth/me', undefined, {
+      authorization: `Bearer ${res.body.access_token}`,
+    });
     expect(me.status).toBe(200);
-    expect(me.body).toMatchObject({ user_id: user.id, email: user.email, roles: ['user'], mfa_enabled: false });
+    expect(me.body).toMatchObject({
+      user_id: user.id,
+      email: user.email,
+      roles: ['user'],
+      mfa_enabled: false,
+    });
   });
 
   it('answers unknown emails and wrong passwords identically (no enumeration)', async () => {
@@ -130,7 +137,12 @@ describe('login', () => {
   it('refuses a disabled user even with the right password', async () => {
     const user = await h.createUser();
     const token = await h.serviceToken();
-    await h.json('POST', `/internal/users/${user.id}/disable`, { reason: 'test' }, { authorization: `Bearer ${token}`, 'idempotency-key': `d-${user.id}` });
+    await h.json(
+      'POST',
+      `/internal/users/${user.id}/disable`,
+      { reason: 'test' },
+      { authorization: `Bearer ${token}`, 'idempotency-key': `d-${user.id}` },
+    );
     const res = await h.login(user.email, user.password);
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('account_not_active');
@@ -150,7 +162,10 @@ describe('logout', () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual((claims.exp - Math.floor(Date.now() / 1000)) * 1000 + 11_000);
     expect((await h.json('GET', '/v1/auth/me', undefined, auth)).status).toBe(401);
-    const refresh = await h.form('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: session.body.refresh_token });
+    const refresh = await h.form('/v1/auth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: session.body.refresh_token,
+    });
     expect(refresh.status).toBe(400);
     expect(refresh.body.error).toBe('invalid_grant');
   });
@@ -160,12 +175,17 @@ describe('internal account API', () => {
   it('requires a service token with auth:internal', async () => {
     const user = await h.createUser();
     const session = await h.login(user.email, user.password);
-    const asUser = await h.json('GET', `/internal/users/${user.id}`, undefined, { authorization: `Bearer ${session.body.access_token}` });
+    const asUser = await h.json('GET', `/internal/users/${user.id}`, undefined, {
+      authorization: `Bearer ${session.body.access_token}`,
+    });
     expect(asUser.status).toBe(403);
     const none = await h.json('GET', `/internal/users/${user.id}`);
     expect(none.status).toBe(401);
     const limited = await h.serviceToken(undefined, 'wallet:read');
-    expect((await h.json('GET', `/internal/users/${user.id}`, undefined, { authorization: `Bearer ${limited}` })).status).toBe(403);
+    expect(
+      (await h.json('GET', `/internal/users/${user.id}`, undefined, { authorization: `Bearer ${limited}` }))
+        .status,
+    ).toBe(403);
   });
 
   it('parks a registration, creates a pending user, activates it; the owner of a taken email is notified', async () => {
@@ -173,24 +193,52 @@ describe('internal account API', () => {
     const auth = { authorization: `Bearer ${token}` };
     const email = uniqueEmail('reg');
     const password = strongPassword();
-    const reg = await h.json('POST', '/internal/registrations', { email: email.toUpperCase(), password }, { ...auth, 'idempotency-key': `reg-${email}` });
+    const reg = await h.json(
+      'POST',
+      '/internal/registrations',
+      { email: email.toUpperCase(), password },
+      { ...auth, 'idempotency-key': `reg-${email}` },
+    );
     expect(reg.status).toBe(201);
     expect(JSON.stringify(reg.body)).not.toContain(password);
-    const created = await h.json('POST', '/internal/users', { registration_id: reg.body.registration_id }, { ...auth, 'idempotency-key': `u-${email}` });
+    const created = await h.json(
+      'POST',
+      '/internal/users',
+      { registration_id: reg.body.registration_id },
+      { ...auth, 'idempotency-key': `u-${email}` },
+    );
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ email, status: 'pending', existing: false });
     // A retried create (new key) answers the same.
-    const again = await h.json('POST', '/internal/users', { registration_id: reg.body.registration_id }, { ...auth, 'idempotency-key': `u2-${email}` });
+    const again = await h.json(
+      'POST',
+      '/internal/users',
+      { registration_id: reg.body.registration_id },
+      { ...auth, 'idempotency-key': `u2-${email}` },
+    );
     expect(again.body.user_id).toBe(created.body.user_id);
     const userId = created.body.user_id as string;
     expect((await h.login(email, password)).status).toBe(403);
-    const activated = await h.json('POST', `/internal/users/${userId}/activate`, undefined, { ...auth, 'idempotency-key': `a-${email}` });
+    const activated = await h.json('POST', `/internal/users/${userId}/activate`, undefined, {
+      ...auth,
+      'idempotency-key': `a-${email}`,
+    });
     expect(activated.body).toEqual({ user_id: userId, status: 'active' });
     expect((await h.login(email, password)).status).toBe(200);
 
     // Same email again: same shape, a random id, and the real owner gets a notice.
-    const reg2 = await h.json('POST', '/internal/registrations', { email, password: strongPassword() }, { ...auth, 'idempotency-key': `reg2-${email}` });
-    const dup = await h.json('POST', '/internal/users', { registration_id: reg2.body.registration_id }, { ...auth, 'idempotency-key': `u3-${email}` });
+    const reg2 = await h.json(
+      'POST',
+      '/internal/registrations',
+      { email, password: strongPassword() },
+      { ...auth, 'idempotency-key': `reg2-${email}` },
+    );
+    const dup = await h.json(
+      'POST',
+      '/internal/users',
+      { registration_id: reg2.body.registration_id },
+      { ...auth, 'idempotency-key': `u3-${email}` },
+    );
     expect(dup.status).toBe(200);
     expect(dup.body.existing).toBe(true);
     expect(dup.body.user_id).not.toBe(userId);
@@ -200,18 +248,43 @@ describe('internal account API', () => {
 
   it('rejects weak passwords, extra fields and repeats with another body', async () => {
     const auth = { authorization: `Bearer ${await h.serviceToken()}` };
-    const weak = await h.json('POST', '/internal/registrations', { email: uniqueEmail(), password: 'iloveyou1' }, { ...auth, 'idempotency-key': `w-${Math.random()}` });
+    const weak = await h.json(
+      'POST',
+      '/internal/registrations',
+      { email: uniqueEmail(), password: 'iloveyou1' },
+      { ...auth, 'idempotency-key': `w-${Math.random()}` },
+    );
     expect(weak.status).toBe(422);
     expect(weak.body).toMatchObject({ code: 'weak_password', reason: 'common' });
-    const extra = await h.json('POST', '/internal/registrations', { email: uniqueEmail(), password: strongPassword(), role: 'admin' }, { ...auth, 'idempotency-key': `x-${Math.random()}` });
+    const extra = await h.json(
+      'POST',
+      '/internal/registrations',
+      { email: uniqueEmail(), password: strongPassword(), role: 'admin' },
+      { ...auth, 'idempotency-key': `x-${Math.random()}` },
+    );
     expect(extra.status).toBe(400);
     const key = `k-${Math.random()}`;
-    const first = await h.json('POST', '/internal/registrations', { email: uniqueEmail(), password: strongPassword() }, { ...auth, 'idempotency-key': key });
+    const first = await h.json(
+      'POST',
+      '/internal/registrations',
+      { email: uniqueEmail(), password: strongPassword() },
+      { ...auth, 'idempotency-key': key },
+    );
     expect(first.status).toBe(201);
-    const other = await h.json('POST', '/internal/registrations', { email: uniqueEmail(), password: strongPassword() }, { ...auth, 'idempotency-key': key });
+    const other = await h.json(
+      'POST',
+      '/internal/registrations',
+      { email: uniqueEmail(), password: strongPassword() },
+      { ...auth, 'idempotency-key': key },
+    );
     expect(other.status).toBe(422);
     expect(other.body.code).toBe('idempotency_key_mismatch');
-    const missing = await h.json('POST', '/internal/registrations', { email: uniqueEmail(), password: strongPassword() }, auth);
+    const missing = await h.json(
+      'POST',
+      '/internal/registrations',
+      { email: uniqueEmail(), password: strongPassword() },
+      auth,
+    );
     expect(missing.status).toBe(400);
     expect(missing.body.code).toBe('idempotency_key_required');
   });
@@ -220,27 +293,51 @@ describe('internal account API', () => {
     const auth = { authorization: `Bearer ${await h.serviceToken()}` };
     const user = await h.createUser();
     const before = await h.json('GET', `/internal/users/${user.id}`, undefined, auth);
-    expect(before.body).toMatchObject({ user_id: user.id, status: 'active', roles: ['user'], tier: 'unverified', limits: { per_transfer: '500000', daily: '2000000' } });
+    expect(before.body).toMatchObject({
+      user_id: user.id,
+      status: 'active',
+      roles: ['user'],
+      tier: 'unverified',
+      limits: { per_transfer: '500000', daily: '2000000' },
+    });
     const sent = await h.json('POST', '/v1/auth/otp/send', { email: user.email, purpose: 'verify_email' });
     expect(sent.status).toBe(202);
     const code = await h.latestCode(user.email, 'verify_email');
-    const verified = await h.json('POST', '/v1/auth/otp/verify', { challenge_id: sent.body.challenge_id, code });
+    const verified = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: sent.body.challenge_id,
+      code,
+    });
     expect(verified.body).toEqual({ email_verified: true });
     const after = await h.json('GET', `/internal/users/${user.id}`, undefined, auth);
-    expect(after.body).toMatchObject({ tier: 'verified', limits: { per_transfer: '5000000', daily: '20000000' } });
-    expect((await h.json('GET', '/internal/users/00000000-0000-0000-0000-000000000000', undefined, auth)).body.code).toBe('user_not_found');
+    expect(after.body).toMatchObject({
+      tier: 'verified',
+      limits: { per_transfer: '5000000', daily: '20000000' },
+    });
+    expect(
+      (await h.json('GET', '/internal/users/00000000-0000-0000-0000-000000000000', undefined, auth)).body
+        .code,
+    ).toBe('user_not_found');
     expect((await h.json('GET', '/internal/users/not-a-uuid', undefined, auth)).status).toBe(404);
   });
 
   it('OTP send for an unknown email answers like a known one', async () => {
     const user = await h.createUser();
     const known = await h.json('POST', '/v1/auth/otp/send', { email: user.email, purpose: 'verify_email' });
-    const unknown = await h.json('POST', '/v1/auth/otp/send', { email: uniqueEmail('ghost'), purpose: 'verify_email' });
+    const unknown = await h.json('POST', '/v1/auth/otp/send', {
+      email: uniqueEmail('ghost'),
+      purpose: 'verify_email',
+    });
     expect(unknown.status).toBe(known.status);
     expect(Object.keys(unknown.body).sort()).toEqual(Object.keys(known.body).sort());
     // A second request within the cooldown is refused alike for both.
-    const knownAgain = await h.json('POST', '/v1/auth/otp/send', { email: user.email, purpose: 'verify_email' });
-    const unknownAgain = await h.json('POST', '/v1/auth/otp/send', { email: uniqueEmail('ghost'), purpose: 'verify_email' });
+    const knownAgain = await h.json('POST', '/v1/auth/otp/send', {
+      email: user.email,
+      purpose: 'verify_email',
+    });
+    const unknownAgain = await h.json('POST', '/v1/auth/otp/send', {
+      email: uniqueEmail('ghost'),
+      purpose: 'verify_email',
+    });
     expect(knownAgain.status).toBe(429);
     expect(knownAgain.body.code).toBe('otp_cooldown');
     expect(unknownAgain.status).toBe(202); // a different unknown email has no cooldown yet
@@ -256,12 +353,27 @@ describe('internal account API', () => {
     const a = await h.login(user.email, user.password);
     const b = await h.login(user.email, user.password);
     const auth = { authorization: `Bearer ${await h.serviceToken()}` };
-    const res = await h.json('POST', `/internal/users/${user.id}/disable`, { reason: 'fraud' }, { ...auth, 'idempotency-key': `dis-${user.id}` });
+    const res = await h.json(
+      'POST',
+      `/internal/users/${user.id}/disable`,
+      { reason: 'fraud' },
+      { ...auth, 'idempotency-key': `dis-${user.id}` },
+    );
     expect(res.body).toEqual({ user_id: user.id, status: 'disabled' });
     for (const s of [a, b]) {
-      expect((await h.json('GET', '/v1/auth/me', undefined, { authorization: `Bearer ${s.body.access_token}` })).status).toBe(401);
-      expect(await h.services.tokens.isRevoked(JSON.parse(Buffer.from((s.body.access_token as string).split('.')[1]!, 'base64url').toString()).jti)).toBe(true);
-      const r = await h.form('/v1/auth/token', { grant_type: 'refresh_token', refresh_token: s.body.refresh_token });
+      expect(
+        (await h.json('GET', '/v1/auth/me', undefined, { authorization: `Bearer ${s.body.access_token}` }))
+          .status,
+      ).toBe(401);
+      expect(
+        await h.services.tokens.isRevoked(
+          JSON.parse(Buffer.from((s.body.access_token as string).split('.')[1]!, 'base64url').toString()).jti,
+        ),
+      ).toBe(true);
+      const r = await h.form('/v1/auth/token', {
+        grant_type: 'refresh_token',
+        refresh_token: s.body.refresh_token,
+      });
       expect(r.body.error).toBe('invalid_grant');
     }
   });
@@ -274,12 +386,16 @@ describe('per-IP daily failure budget', () => {
       const ip = randomIp();
       const victim = await small.createUser();
       for (let i = 0; i < 5; i++) {
-        expect((await small.login(uniqueEmail('spray'), 'Spring2026!', { 'x-forwarded-for': ip })).status).toBe(401);
+        expect(
+          (await small.login(uniqueEmail('spray'), 'Spring2026!', { 'x-forwarded-for': ip })).status,
+        ).toBe(401);
       }
       const blocked = await small.login(victim.email, victim.password, { 'x-forwarded-for': ip });
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(3600);
-      expect((await small.login(victim.email, victim.password, { 'x-forwarded-for': randomIp() })).status).toBe(200);
+      expect(
+        (await small.login(victim.email, victim.password, { 'x-forwarded-for': randomIp() })).status,
+      ).toBe(200);
     } finally {
       await small.close();
     }

@@ -22,7 +22,9 @@ const requireFromCommon = createRequire(requireHere.resolve('@temporalio/common'
 const protoMain = requireFromCommon.resolve('@temporalio/proto');
 const requireFromProto = createRequire(protoMain);
 
-const proto = requireFromProto('@temporalio/proto') as { temporal: { api: { history: { v1: { History: HistoryType } } } } };
+const proto = requireFromProto('@temporalio/proto') as {
+  temporal: { api: { history: { v1: { History: HistoryType } } } };
+};
 const { patchProtobufRoot } = requireFromProto('@temporalio/proto/lib/patch-protobuf-root') as {
   patchProtobufRoot: (root: unknown) => { lookupType(name: string): unknown };
 };
@@ -31,7 +33,11 @@ const historyType = patchProtobufRoot(proto).lookupType('temporal.api.history.v1
 
 /** Serialises a fetched history (`handle.fetchHistory()`) as pretty proto3 JSON. */
 export function historyToJson(history: History): string {
-  return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
+  return JSON.stringify(
+    protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)),
+    null,
+    2,
+  );
 }
 
 /** Parses a proto3 JSON history into the object `Worker.runReplayHistories` takes. */

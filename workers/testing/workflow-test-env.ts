@@ -31,7 +31,10 @@ export interface WorkflowTestContext {
 
 let runtimeInstalled = false;
 
-export async function startWorkflowTestWorker(taskQueue: string, activities: object): Promise<WorkflowTestContext> {
+export async function startWorkflowTestWorker(
+  taskQueue: string,
+  activities: object,
+): Promise<WorkflowTestContext> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
     runtimeInstalled = true;
