@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientCredentialsToken } from '../../lib/http-client.js';
 import { stackDir } from '../../scripts/stack/paths.js';
 import { PROFILES } from '../../scripts/stack/profile.js';
 import { runningPid } from '../../scripts/stack/processes.js';
 import { services, stackEnv, type ServiceSpec } from '../../scripts/stack/services.js';
 import { startService, waitServiceReady } from '../../scripts/stack/stack.js';
 import { api, eventually, login, registerAndLogin, type RegisteredUser } from '../support/api-client.js';
-import { requiredEnv, testEnv } from '../support/test-env.js';
+import { expectCleanBooks } from '../support/books.js';
+import { requiredEnv } from '../support/test-env.js';
 
 interface Transfer {
   id: string;
@@ -57,7 +57,6 @@ async function restart(name: ServiceSpec['name']) {
  */
 describe('transfers survive a killed worker and a killed wallet service', () => {
   const users: RegisteredUser[] = [];
-  let serviceToken: () => Promise<string>;
 
   beforeAll(async () => {
     const admin = await login(
@@ -73,12 +72,6 @@ describe('transfers survive a killed worker and a killed wallet service', () => 
       });
       expect(dep.status).toBe(201);
     }
-    serviceToken = clientCredentialsToken({
-      tokenUrl: `${testEnv('authUrl')}/v1/auth/token`,
-      clientId: requiredEnv('TEST_STACK_ORCHESTRATOR_CLIENT_ID'),
-      clientSecret: requiredEnv('TEST_STACK_ORCHESTRATOR_CLIENT_SECRET'),
-      scope: 'wallet:read wallet:admin',
-    });
   });
 
   afterAll(async () => {
@@ -153,21 +146,6 @@ describe('transfers survive a killed worker and a killed wallet service', () => 
     }
 
     // The books close and MongoDB holds every entry exactly once (once the relay caught up).
-    const report = await eventually(
-      async () => {
-        const res = await fetch(`${testEnv('walletUrl')}/internal/reconciliation`, {
-          headers: { authorization: `Bearer ${await serviceToken()}` },
-        });
-        return (await res.json()) as {
-          ok: boolean;
-          discrepancies: unknown[];
-          checked: { pending_relay: number };
-        };
-      },
-      (r) => r.ok || r.checked.pending_relay === 0,
-      60_000,
-    );
-    expect(report.discrepancies).toEqual([]);
-    expect(report.ok).toBe(true);
+    await expectCleanBooks();
   });
 });

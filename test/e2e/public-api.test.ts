@@ -10,6 +10,7 @@ import {
   type RegisteredUser,
 } from '../support/api-client.js';
 import { requiredEnv, testEnv } from '../support/test-env.js';
+import { expectCleanBooks } from '../support/books.js';
 
 interface Transfer {
   id: string;
@@ -322,6 +323,10 @@ describe('the public API contract', () => {
       });
       expect([403, 404]).toContain(res.status);
     });
+  });
+
+  it('leaves the books clean (reconciliation finds nothing)', async () => {
+    await expectCleanBooks();
   });
 
   describe('docs and health', () => {

@@ -3,6 +3,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually, login, registerAndLogin, type RegisteredUser } from '../support/api-client.js';
 import { requiredEnv } from '../support/test-env.js';
+import { expectCleanBooks } from '../support/books.js';
 
 interface Wallet {
   id: string;
@@ -122,6 +123,10 @@ describe('a payment through the whole stack', () => {
       ['debit', '2500'],
       ['credit', '10000'],
     ]);
+  });
+
+  it('leaves the books clean (reconciliation finds nothing)', async () => {
+    await expectCleanBooks();
   });
 
   it('answers every response with a request id and errors as problem+json', async () => {
