@@ -95,3 +95,14 @@ function ignoreDuplicate(err: unknown) {
   const code = (err as { code?: string }).code;
   if (code !== '42710' && code !== '42P04' && code !== '23505') throw err;
 }
+
+/** Empties the one Redis database `url` names (e.g. `redis://127.0.0.1:6379/14`). */
+export async function flushRedisDatabase(url: string): Promise<void> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    await client.flushDb();
+  } finally {
+    await client.close();
+  }
+}

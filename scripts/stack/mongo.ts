@@ -82,3 +82,14 @@ export async function ensureMongo(
 function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
+
+/** Drops one database of the MongoDB wire server (fresh stacks and test runs). */
+export async function dropMongoDatabase(url: string, database: string): Promise<void> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await client.connect();
+    await client.db(database).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ensureDatabase, ensurePostgres, ensureRedis } from './infrastructure.js';
-import { ensureMongo } from './mongo.js';
+import { ensureDatabase, ensurePostgres, ensureRedis, flushRedisDatabase } from './infrastructure.js';
+import { dropMongoDatabase, ensureMongo } from './mongo.js';
 import { ROOT, stackDir } from './paths.js';
 import { type StackProfile } from './profile.js';
 import { httpOk, runningPid, startProcess, stopProcess, tcpOpen, waitFor } from './processes.js';
@@ -33,12 +33,17 @@ export async function stackUp(
   await ensureRedis(log);
   await ensureDatabase('velora_auth', profile.databases.auth, { fresh: options.fresh });
   await ensureDatabase('velora_wallet', profile.databases.wallet, { fresh: options.fresh });
+  // Fresh also means no OTP codes, rate-limit counters or denylist entries from earlier runs.
+  if (options.fresh) await flushRedisDatabase(profile.redisUrl);
 
   log('Temporal dev server …');
   if (await ensureTemporal(dir, profile.ports)) started.push('temporal');
   log('MongoDB wire server …');
   const mongo = await ensureMongo(dir, profile.ports.mongo, profile.databases.ferret, log);
   if (mongo.started) started.push(mongo.kind);
+  // The logs in MongoDB are copies of the PostgreSQL journal: a fresh journal needs fresh copies,
+  // or reconciliation rightly reports the old documents as unexpected.
+  if (options.fresh) await dropMongoDatabase(mongo.url, profile.mongoDb);
 
   const env = stackEnv(profile, mongo.url);
   for (const svc of services(profile)) {

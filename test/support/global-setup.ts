@@ -1,11 +1,14 @@
-import { ensureDatabase, ensurePostgres, ensureRedis } from '../../scripts/stack/infrastructure.js';
-import { ensureMongo } from '../../scripts/stack/mongo.js';
+import {
+  ensureDatabase,
+  ensurePostgres,
+  ensureRedis,
+  flushRedisDatabase,
+} from '../../scripts/stack/infrastructure.js';
+import { dropMongoDatabase, ensureMongo } from '../../scripts/stack/mongo.js';
 import { stackDir } from '../../scripts/stack/paths.js';
 import { PROFILES, pgUrl } from '../../scripts/stack/profile.js';
 import { stopProcess } from '../../scripts/stack/processes.js';
 import { ensureTemporal } from '../../scripts/stack/temporal.js';
-import { MongoClient } from 'mongodb';
-import { createClient } from 'redis';
 import { TEST_ENV } from './test-env.js';
 
 const profile = PROFILES.test;
@@ -36,19 +39,11 @@ export default async function setup() {
 
   const redisUrl = `redis://127.0.0.1:6379/${UNIT.redisDb}`;
   if (first) {
-    const redis = createClient({ url: redisUrl });
-    await redis.connect();
-    await redis.flushDb();
-    await redis.close();
+    await flushRedisDatabase(redisUrl);
   }
 
   const mongo = await ensureMongo(dir, profile.ports.mongo, profile.databases.ferret, log);
-  if (first) {
-    const client = new MongoClient(mongo.url);
-    await client.connect();
-    await client.db(UNIT.mongoDb).dropDatabase();
-    await client.close();
-  }
+  if (first) await dropMongoDatabase(mongo.url, UNIT.mongoDb);
   const temporalStarted = await ensureTemporal(dir, profile.ports);
 
   Object.assign(process.env, {
