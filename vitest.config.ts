@@ -11,8 +11,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     teardownTimeout: 60_000,
-    reporters: process.env.CI ? ['default', 'junit'] : ['default'],
-    outputFile: { junit: '.stack/test-results/junit.xml' },
+    // The JSON report feeds the one-line summary `npm test` prints last (scripts/velora).
+    reporters: ['default', 'json'],
+    outputFile: { json: '.stack/test-results/vitest.json' },
     projects: [
       {
         extends: true,
