@@ -16,15 +16,7 @@ export interface CreatedUser {
   existing: boolean;
 }
 
-export interface Wallet {
-  id: string;
-  user_id: string;
-  currency: string;
-  /** `active` or `frozen`. */
-  status: string;
-  balance: { posted: string; pending: string; available: string };
-  created_at: string;
-}
+export type { Wallet } from '../lib/wallet-api-types.js';
 
 export interface Hold {
   id: string;

@@ -5,16 +5,9 @@ import { isAdmin } from '../platform/authn.js';
 import { unwrap } from '../platform/forward.js';
 import { propagationHeaders, type GatewayEnv } from '../platform/request-context.js';
 import type { Upstream } from '../platform/upstream.js';
+import type { Wallet } from '../../lib/wallet-api-types.js';
 
-/** The `Wallet` object WalletService returns (and the public API shows). */
-export interface Wallet {
-  id: string;
-  user_id: string;
-  currency: string;
-  status: string;
-  balance: { posted: string; pending: string; available: string };
-  created_at: string;
-}
+export type { Wallet };
 
 const notFound = () => new ProblemError(404, 'wallet_not_found', 'no such wallet');
 
