@@ -4,59 +4,25 @@
  * the workflows expect on the services' actual answers.
  */
 import { randomUUID } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
-import type { Hono } from 'hono';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
-import {
-  createHarness,
-  ORCHESTRATOR,
-  strongPassword,
-  uniqueEmail,
-  type Harness,
-} from '../auth/test-support.js';
-import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
-import { createActivities } from './index.js';
+import { strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
+import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
+import { startLiveUpstreams, type LiveUpstreams } from './testing/live-upstreams.js';
 
 let auth: Harness;
 let wallet: WalletHarness;
-const servers: ServerType[] = [];
-let activities: ReturnType<typeof createActivities>;
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Env: only fetch() is served
-function listen(app: Hono<any>): Promise<string> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
-      resolve(`http://127.0.0.1:${info.port}`),
-    );
-    servers.push(server);
-  });
-}
+let activities: LiveUpstreams['activities'];
+let upstreams: LiveUpstreams | undefined;
 
 beforeAll(async () => {
-  auth = await createHarness();
-  wallet = await createWalletHarness();
-  const authUrl = await listen(auth.app);
-  const walletUrl = await listen(wallet.app);
-  const token = clientCredentialsToken({
-    tokenUrl: `${authUrl}/v1/auth/token`,
-    clientId: ORCHESTRATOR.id,
-    clientSecret: ORCHESTRATOR.secret,
-    scope: 'auth:internal wallet:read wallet:write',
-  });
-  activities = createActivities({
-    auth: createHttpClient({ name: 'auth', baseUrl: authUrl, token }),
-    wallet: createHttpClient({ name: 'wallet', baseUrl: walletUrl, token: async () => wallet.token }),
-    config: { transferStepUpThreshold: 100_000n },
-  });
+  upstreams = await startLiveUpstreams();
+  ({ auth, wallet, activities } = upstreams);
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  await auth?.close();
-  await wallet?.close();
+  await upstreams?.close();
 });
 
 function workflow(id: string) {

@@ -5,19 +5,10 @@
  * statuses, the OTP they receive.
  */
 import { randomUUID } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
-import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../activities/index.js';
-import {
-  createHarness,
-  ORCHESTRATOR,
-  strongPassword,
-  uniqueEmail,
-  type Harness,
-} from '../auth/test-support.js';
-import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
-import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
+import { startLiveUpstreams, type LiveUpstreams } from '../activities/testing/live-upstreams.js';
+import { strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
+import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
 import { confirmOtp, getTransfer, transferStartOptions, type TransferInput } from './transfer-contract.js';
 import { onboardUserWorkflow, onboardUserWorkflowId } from './onboard-user-workflow.js';
@@ -26,43 +17,17 @@ import { transferWorkflow } from './transfer-workflow.js';
 let auth: Harness;
 let wallet: WalletHarness;
 let ctx: WorkflowTestContext;
-const servers: ServerType[] = [];
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Env: only fetch() is served
-function listen(app: Hono<any>): Promise<string> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
-      resolve(`http://127.0.0.1:${info.port}`),
-    );
-    servers.push(server);
-  });
-}
+let upstreams: LiveUpstreams | undefined;
 
 beforeAll(async () => {
-  auth = await createHarness();
-  wallet = await createWalletHarness();
-  const authUrl = await listen(auth.app);
-  const walletUrl = await listen(wallet.app);
-  const token = clientCredentialsToken({
-    tokenUrl: `${authUrl}/v1/auth/token`,
-    clientId: ORCHESTRATOR.id,
-    clientSecret: ORCHESTRATOR.secret,
-    scope: 'auth:internal wallet:read wallet:write',
-  });
-  const activities = createActivities({
-    auth: createHttpClient({ name: 'auth', baseUrl: authUrl, token }),
-    // WalletService in its test harness trusts the harness's own issuer.
-    wallet: createHttpClient({ name: 'wallet', baseUrl: walletUrl, token: async () => wallet.token }),
-    config: { transferStepUpThreshold: 100_000n },
-  });
-  ctx = await startWorkflowTestWorker(`transfer-integration-${randomUUID()}`, activities);
+  upstreams = await startLiveUpstreams();
+  ({ auth, wallet } = upstreams);
+  ctx = await startWorkflowTestWorker(`transfer-integration-${randomUUID()}`, upstreams.activities);
 });
 
 afterAll(async () => {
   await ctx?.stop();
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  await auth?.close();
-  await wallet?.close();
+  await upstreams?.close();
 });
 
 async function alicePaysBob(funded: bigint, amount: string) {
