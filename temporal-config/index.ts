@@ -15,6 +15,8 @@ export const searchAttributes = {
   TransferAmount: defineSearchAttributeKey('TransferAmount', SearchAttributeType.INT),
   TransferCurrency: defineSearchAttributeKey('TransferCurrency', SearchAttributeType.KEYWORD),
   InitiatedBy: defineSearchAttributeKey('InitiatedBy', SearchAttributeType.KEYWORD),
+  /** Set with the terminal status of a failed or cancelled transfer (its `failure_code`). */
+  TransferFailureCode: defineSearchAttributeKey('TransferFailureCode', SearchAttributeType.KEYWORD),
 } as const;
 
 /** `name=Type` pairs in the form `temporal server start-dev --search-attribute` takes. */
@@ -25,4 +27,5 @@ export const SEARCH_ATTRIBUTE_DECLARATIONS: Record<keyof typeof searchAttributes
   TransferAmount: 'Int',
   TransferCurrency: 'Keyword',
   InitiatedBy: 'Keyword',
+  TransferFailureCode: 'Keyword',
 };

@@ -36,6 +36,12 @@ export interface TransferStep {
   name: string;
   status: 'pending' | 'running' | 'completed' | 'failed' | 'compensated' | 'compensation_failed' | 'skipped';
   attempts: number;
+  /**
+   * Stable code of the step's last failure (a `TransferFailureCode` or a domain code such as
+   * `upstream_unavailable`): what the public API shows, with a fixed message.
+   */
+  error_code?: string;
+  /** The raw reason, for operators (Web UI, query); never shown publicly. */
   error?: string;
 }
 
@@ -80,6 +86,13 @@ export interface TransferInput {
    * Defaults to 10 minutes; tests pass a few seconds.
    */
   otp_timeout_ms?: number;
+  /**
+   * The gateway's HMAC over the rest of the input (`signWorkflowInput` of
+   * lib/workflow-input-signature.ts, key `WORKFLOW_INPUT_KEY`). The reserve step refuses an input
+   * whose signature does not verify (`not_authorized`): a workflow started on Temporal by anyone
+   * else moves nothing.
+   */
+  signature: string;
 }
 
 /** Default wait for the step-up OTP. */
@@ -97,6 +110,18 @@ export const getTransfer = defineQuery<Transfer>('getTransfer');
 export const confirmOtp = defineUpdate<Transfer, [{ code: string }]>('confirmOtp');
 /** Honoured until the capture step, refused after it. */
 export const cancelTransfer = defineUpdate<Transfer, []>('cancelTransfer');
+/**
+ * Resolves with the Transfer once it is settled (`completed`, `failed`, `cancelled`,
+ * `needs_attention`) or waits for the step-up code (`awaiting_confirmation`). The gateway's
+ * `Prefer: wait` sends it with Update-with-Start, so one call starts the transfer and waits.
+ */
+export const waitForTransfer = defineUpdate<Transfer, []>('waitForTransfer');
+/** Statuses at which `waitForTransfer` answers. */
+export const WAIT_FOR_TRANSFER_STATUSES: readonly TransferStatus[] = [
+  ...TERMINAL_STATUSES,
+  'needs_attention',
+  'awaiting_confirmation',
+];
 /** Operator action on a `needs_attention` transfer: try the failed compensations again. */
 export const retryCompensation = defineSignal('retryCompensation');
 
@@ -125,6 +150,8 @@ export const TRANSFER_UPDATE_ERRORS = [
  * Start options that make a transfer read like a payment in the Web UI and keep it unique:
  * meaningful id, summary and details, the description as memo, the search attributes from the
  * first moment, and an id that can never be reused (a finished transfer is never run again).
+ * The memo is written here once and never upserted by the workflow: with the search attributes
+ * (status and `TransferFailureCode`) it is all a transfer list needs from visibility.
  * Spread into `client.workflow.start(transferWorkflow, { ...transferStartOptions(input) })`.
  */
 export function transferStartOptions(input: TransferInput) {
@@ -146,10 +173,14 @@ export function transferStartOptions(input: TransferInput) {
   };
 }
 
-/** The search attributes of a transfer in a given status (upserted at every status change). */
+/**
+ * The search attributes of a transfer in a given status (upserted at every status change, all
+ * in one upsert). `failureCode` goes with the terminal status it explains.
+ */
 export function transferSearchAttributes(
   input: TransferInput,
   status: TransferStatus,
+  failureCode?: TransferFailureCode,
 ): SearchAttributePair[] {
   return [
     { key: searchAttributes.TransferStatus, value: status },
@@ -159,5 +190,8 @@ export function transferSearchAttributes(
     { key: searchAttributes.TransferAmount, value: Number(input.amount) },
     { key: searchAttributes.TransferCurrency, value: input.currency },
     { key: searchAttributes.InitiatedBy, value: input.initiated_by.user_id },
+    ...(failureCode === undefined
+      ? []
+      : [{ key: searchAttributes.TransferFailureCode, value: failureCode } as SearchAttributePair]),
   ];
 }

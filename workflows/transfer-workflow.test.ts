@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
+  WithStartWorkflowOperation,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -23,6 +24,7 @@ import {
   getTransfer,
   retryCompensation,
   transferStartOptions,
+  waitForTransfer,
   type Transfer,
   type TransferInput,
 } from './transfer-contract.js';
@@ -79,6 +81,7 @@ function transferInput(
       user_agent: 'vitest',
     },
     request_hash: 'sha256:test',
+    signature: 'unsigned',
     created_at: new Date().toISOString(),
     ...extra,
   };
@@ -147,6 +150,7 @@ describe('transferWorkflow', () => {
     expect(described.typedSearchAttributes.get(searchAttributes.TransferAmount)).toBe(2500);
     expect(described.typedSearchAttributes.get(searchAttributes.FromWalletId)).toBe(w.from);
     expect(described.typedSearchAttributes.get(searchAttributes.InitiatedBy)).toBe(ALICE);
+    expect(described.typedSearchAttributes.get(searchAttributes.TransferFailureCode)).toBeUndefined();
     expect(described.memo).toMatchObject({ description: 'rent share' });
     const audit = fake.finalized(handle.workflowId) as { audit: { step: string; status: string }[] };
     expect(audit.audit.map((a) => `${a.step}:${a.status}`)).toEqual([
@@ -170,8 +174,15 @@ describe('transferWorkflow', () => {
       attempts: 1,
       error: 'wallet: insufficient funds',
     });
+    expect(step(result, 'reserve').error_code).toBe('insufficient_funds');
     expect(step(result, 'capture').status).toBe('pending');
     expect(fake.balance(w.from)).toEqual({ available: 1_000n, posted: 1_000n });
+    // The failure code goes to visibility with the terminal status, in the same upsert.
+    const described = await handle.describe();
+    expect(described.typedSearchAttributes.get(searchAttributes.TransferStatus)).toBe('failed');
+    expect(described.typedSearchAttributes.get(searchAttributes.TransferFailureCode)).toBe(
+      'insufficient_funds',
+    );
     expect(fake.balance(w.to)).toEqual({ available: 0n, posted: 0n });
     // The wallet refused the hold, so the undo registered before reserve has nothing to release.
     expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'finalize']);
@@ -327,6 +338,39 @@ describe('transferWorkflow', () => {
     expect(result.status).toBe('completed');
     expect(fake.balance(w.to).posted).toBe(3_000n);
     await recordHistory(handle, 'transfer-cancel-refused');
+  });
+
+  describe('waitForTransfer', () => {
+    it('starts and answers once the transfer is settled (Update-with-Start)', async () => {
+      const w = wallets(10_000n);
+      const input = transferInput(w, '1200');
+      const view = await ctx.env.client.workflow.executeUpdateWithStart(waitForTransfer, {
+        startWorkflowOperation: new WithStartWorkflowOperation(transferWorkflow, {
+          ...transferStartOptions(input),
+          taskQueue: ctx.taskQueue,
+          workflowIdConflictPolicy: 'FAIL',
+        }),
+      });
+      expect(view.status).toBe('completed');
+      expect(fake.balance(w.to).posted).toBe(1_200n);
+    });
+
+    it('answers awaiting_confirmation while the step-up code is expected', async () => {
+      const w = wallets();
+      const handle = await start(transferInput(w, '150000', { otp_timeout_ms: 60_000 }));
+      const view = await handle.executeUpdate(waitForTransfer);
+      expect(view.status).toBe('awaiting_confirmation');
+      await handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] });
+      expect((await handle.executeUpdate(waitForTransfer)).status).toBe('completed');
+    });
+
+    it('answers a failed transfer with its failure code and step error codes', async () => {
+      const w = wallets(100n);
+      const handle = await start(transferInput(w, '1200'));
+      const view = await handle.executeUpdate(waitForTransfer);
+      expect(view).toMatchObject({ status: 'failed', failure_code: 'insufficient_funds' });
+      expect(step(view, 'reserve').error_code).toBe('insufficient_funds');
+    });
   });
 
   describe('step-up', () => {

@@ -39,6 +39,8 @@ import {
   retryCompensation,
   TERMINAL_STATUSES,
   transferSearchAttributes,
+  WAIT_FOR_TRANSFER_STATUSES,
+  waitForTransfer,
   type Transfer,
   type TransferFailureCode,
   type TransferInput,
@@ -95,6 +97,14 @@ const DIRECT_FAILURE_CODES: ReadonlySet<string> = new Set<TransferFailureCode>([
   'not_authorized',
 ]);
 
+/** The stable code of a step's failure: the domain code, or what kind of outage it was. */
+function stepErrorCode(err: unknown): string {
+  const type = failureType(err);
+  if (type !== undefined) return type;
+  if (isCancellation(err)) return 'cancelled';
+  return failureMessage(err).startsWith('timed out') ? 'upstream_unavailable' : 'internal_error';
+}
+
 /** Ends the forward path of the SAGA with a known failure code. */
 class TransferStopped extends Error {
   constructor(
@@ -140,10 +150,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     amount: input.amount,
     currency: input.currency,
     description: input.description,
-    steps: [...steps.values()].map(({ name, status: s, attempts, error }) => ({
+    steps: [...steps.values()].map(({ name, status: s, attempts, error_code, error }) => ({
       name,
       status: s,
       attempts,
+      ...(error_code === undefined ? {} : { error_code }),
       ...(error === undefined ? {} : { error }),
     })),
     ...(failureCode === undefined ? {} : { failure_code: failureCode }),
@@ -155,7 +166,12 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   /** Every status change is visible: search attributes, current details, the query. */
   const setStatus = (next: TransferStatus) => {
     status = next;
-    const pairs: SearchAttributePair[] = transferSearchAttributes(input, next);
+    const terminal = TERMINAL_STATUSES.includes(next);
+    const pairs: SearchAttributePair[] = transferSearchAttributes(
+      input,
+      next,
+      terminal ? failureCode : undefined,
+    );
     upsertSearchAttributes(pairs);
     showDetails();
   };
@@ -176,6 +192,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     const step = steps.get(name)!;
     Object.assign(step, patch);
     if (patch.error === undefined && 'error' in patch) delete step.error;
+    if (patch.error_code === undefined && 'error_code' in patch) delete step.error_code;
     showDetails();
   };
 
@@ -189,17 +206,29 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         attempts: result.attempt,
         ended_ms: Date.now(),
         error: undefined,
+        error_code: undefined,
       });
       return result;
     } catch (err) {
       const attempts = failureAttempt(err) ?? Math.max(1, steps.get(name)!.attempts);
-      updateStep(name, { status: 'failed', attempts, ended_ms: Date.now(), error: failureMessage(err) });
+      updateStep(name, {
+        status: 'failed',
+        attempts,
+        ended_ms: Date.now(),
+        error_code: stepErrorCode(err),
+        error: failureMessage(err),
+      });
       throw err;
     }
   }
 
   // --- queries, updates, signals -------------------------------------------------------------
   setHandler(getTransfer, view);
+
+  setHandler(waitForTransfer, async () => {
+    await condition(() => WAIT_FOR_TRANSFER_STATUSES.includes(status));
+    return view();
+  });
 
   setHandler(retryCompensation, () => {
     if (status === 'needs_attention') retryRequested = true;
@@ -243,7 +272,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           code,
           try_number: tryNumber,
         });
-        updateStep('step_up', { attempts: tryNumber, error: undefined });
+        updateStep('step_up', { attempts: tryNumber, error_code: undefined, error: undefined });
         otp.outcome = 'confirmed';
         log.info('step-up confirmed', { transferId: input.transfer_id, attempt: res.attempt });
         // Answer with the transfer moving on (processing), not the stale "awaiting" view.
@@ -251,7 +280,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         return view();
       } catch (err) {
         const type = failureType(err);
-        updateStep('step_up', { attempts: tryNumber, error: failureMessage(err) });
+        updateStep('step_up', {
+          attempts: tryNumber,
+          error_code: stepErrorCode(err),
+          error: failureMessage(err),
+        });
         if (type === 'otp_invalid') {
           otp.wrong += 1;
           const left = MAX_OTP_TRIES - otp.wrong;
@@ -382,7 +415,12 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     // A step interrupted by a cancellation (e.g. the OTP wait) must not stay "running".
     for (const s of steps.values()) {
       if (s.status === 'running')
-        updateStep(s.name as StepName, { status: 'failed', ended_ms: Date.now(), error: stop.code });
+        updateStep(s.name as StepName, {
+          status: 'failed',
+          ended_ms: Date.now(),
+          error_code: stop.code,
+          error: stop.code,
+        });
     }
     await compensate(saga);
     await finalize(stop.outcome, stop.code);
@@ -418,6 +456,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       status: 'failed',
       attempts: Math.max(1, otp.tries),
       ended_ms: Date.now(),
+      error_code: outcome,
       error: outcome === 'otp_failed' ? 'too many wrong codes' : 'no valid code in time',
     });
     throw new TransferStopped(outcome, 'cancelled');
@@ -459,6 +498,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         attentionReason = reason;
         updateStep(compensation.step as StepName, {
           status: 'compensation_failed',
+          error_code: stepErrorCode(err),
           error: failureMessage(err),
         });
         retryRequested = false;

@@ -60,6 +60,7 @@ async function alicePaysBob(funded: bigint, amount: string) {
       user_agent: 'vitest',
     },
     request_hash: 'sha256:test',
+    signature: 'unsigned',
     created_at: new Date().toISOString(),
   };
   const handle = await ctx.env.client.workflow.start(transferWorkflow, {

@@ -39,6 +39,29 @@ export async function temporalHealthy(port: number): Promise<boolean> {
 }
 
 /**
+ * Registers the project's search attributes that a running server lacks (start-dev registers
+ * them only when it starts, so a server started before an attribute was added misses it).
+ */
+async function registerSearchAttributes(port: number): Promise<void> {
+  const temporal = requireTool('temporal', 'TEMPORAL_CLI_PATH');
+  const address = ['--address', `127.0.0.1:${port}`, '--namespace', 'default'];
+  const { stdout } = await run(temporal, ['operator', 'search-attribute', 'list', ...address, '-o', 'json'], {
+    timeout: 10_000,
+  });
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_DECLARATIONS)) {
+    if (stdout.includes(`"${name}"`)) continue;
+    await run(
+      temporal,
+      ['operator', 'search-attribute', 'create', ...address, '--name', name, '--type', type],
+      { timeout: 10_000 },
+    ).catch((err: { stderr?: string }) => {
+      // Another process registering at the same moment is fine.
+      if (!/already exists/i.test(err.stderr ?? '')) throw err;
+    });
+  }
+}
+
+/**
  * Starts `temporal server start-dev` (gRPC, Web UI, SQLite file under the stack folder) with
  * the project's search attributes and dynamic config, unless one already answers on the port.
  * Returns true when this call started it.
@@ -49,6 +72,7 @@ export async function ensureTemporal(
 ): Promise<boolean> {
   if (runningPid(dir, 'temporal') !== undefined || (await temporalHealthy(ports.temporal))) {
     await waitFor('Temporal', () => temporalHealthy(ports.temporal), 60_000);
+    await registerSearchAttributes(ports.temporal);
     return false;
   }
   mkdirSync(dir, { recursive: true });
