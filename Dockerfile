@@ -25,6 +25,8 @@ RUN useradd --system --uid 10001 velora
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/package.json package.json
+# The documented dev defaults: with NODE_ENV=production every service refuses a secret found here.
+COPY .env.example .env.example
 # Non-code data some services read at run time (e.g. the common-password list, workflow sources for bundling).
 COPY --from=build /app/auth auth
 COPY --from=build /app/temporal-config temporal-config

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, parseConfig } from '../lib/config.js';
+import { env, parseConfig, secret } from '../lib/config.js';
 
 const base64Key32 = z
   .string()
@@ -23,7 +23,7 @@ export const authConfigSchema = z.object({
   REDIS_URL: env.url(),
   AUTH_ISSUER: env.url('http://127.0.0.1:8081').transform((v) => v.replace(/\/+$/, '')),
   JWT_AUDIENCE: env.string('velora'),
-  AUTH_KEY_ENCRYPTION_KEY: base64Key32,
+  AUTH_KEY_ENCRYPTION_KEY: secret(base64Key32),
   OTP_PEPPER: env.secret(32),
   OTP_DELIVERY: z.enum(['dev', 'log']).default('log'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(900),
@@ -34,7 +34,7 @@ export const authConfigSchema = z.object({
     .max(90 * 86_400)
     .default(1_209_600),
   VELORA_ADMIN_EMAIL: z.email().optional(),
-  VELORA_ADMIN_PASSWORD: z.string().min(8).max(128).optional(),
+  VELORA_ADMIN_PASSWORD: secret(z.string().min(8).max(128), { requiredInProduction: false }).optional(),
   ORCHESTRATOR_CLIENT_ID: z.string().min(1).optional(),
   ORCHESTRATOR_CLIENT_SECRET: env.secret(16).optional(),
   GATEWAY_CLIENT_ID: z.string().min(1).optional(),

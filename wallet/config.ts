@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { env, parseConfig } from '../lib/config.js';
+import { env, parseConfig, requiredInProduction } from '../lib/config.js';
 
 export const walletConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   WALLET_HOST: env.string('127.0.0.1'),
   WALLET_PORT: env.port(8082),
-  WALLET_DATABASE_URL: env.url('postgres://velora_wallet@127.0.0.1:5432/velora_wallet'),
-  MONGO_URL: env.string('mongodb://127.0.0.1:27017/'),
+  WALLET_DATABASE_URL: requiredInProduction(env.url('postgres://velora_wallet@127.0.0.1:5432/velora_wallet')),
+  MONGO_URL: requiredInProduction(env.string('mongodb://127.0.0.1:27017/')),
   WALLET_MONGO_DB: env.string('velora_wallet'),
   AUTH_ISSUER: env.url('http://127.0.0.1:8081'),
   AUTH_JWKS_URL: env.url('http://127.0.0.1:8081/.well-known/jwks.json'),

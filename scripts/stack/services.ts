@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseEnvFile } from '../../lib/config.js';
 import { ROOT } from './paths.js';
 import { pgUrl, type StackProfile } from './profile.js';
 
@@ -21,15 +22,7 @@ export function services(profile: StackProfile): ServiceSpec[] {
 
 /** The defaults documented in .env.example (one source for docs and the stack). */
 export function envExampleDefaults(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of readFileSync(path.join(ROOT, '.env.example'), 'utf8').split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    // KEY=value  # comment — values may contain single spaces (scope lists); a comment starts at whitespace + '#'.
-    const match = /^([A-Z0-9_]+)=(.*?)(?:\s+#.*)?$/.exec(line);
-    if (match?.[1]) out[match[1]] = (match[2] ?? '').trim();
-  }
-  return out;
+  return parseEnvFile(readFileSync(path.join(ROOT, '.env.example'), 'utf8'));
 }
 
 /**
