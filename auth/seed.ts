@@ -3,7 +3,7 @@ import type { Logger } from '../lib/logger.js';
 import type { AuthConfig } from './config.js';
 import type { Database } from './database.js';
 import { upsertClient } from './oauth/clients.repository.js';
-import { FIRST_PARTY_CLIENT_ID, USER_SCOPES } from './services.js';
+import { FIRST_PARTY_CLIENT_ID, USER_TOKEN_SCOPES } from './tokens/scopes.js';
 import { hashPassword } from './users/password-hasher.js';
 import { normaliseEmail } from './users/password-policy.js';
 import { upsertUserByEmail } from './users/users.repository.js';
@@ -23,7 +23,7 @@ export async function seedFromConfig(db: Kysely<Database>, config: AuthConfig, l
     name: 'Velora first-party apps',
     secret_hash: null,
     grant_types: ['refresh_token'],
-    scopes: [...USER_SCOPES],
+    scopes: [...USER_TOKEN_SCOPES],
     redirect_uris: [],
   });
   const services = [

@@ -15,10 +15,7 @@ import { createTokenService, type TokenService } from './tokens/tokens.service.j
 import { createLoginThrottle, type LoginThrottle } from './users/login-throttle.js';
 import { createUserService, type UserService } from './users/users.service.js';
 
-/** The client that `/v1/auth/login` issues tokens to (first-party apps through the gateway). */
-export const FIRST_PARTY_CLIENT_ID = 'velora-app';
-/** Scopes of a user session. */
-export const USER_SCOPES = ['openid', 'wallet'] as const;
+export { FIRST_PARTY_CLIENT_ID } from './tokens/scopes.js';
 
 export interface AuthDeps {
   config: AuthConfig;

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
 import { fail } from '../http/errors.js';
 import type { AuthServices } from '../services.js';
+import { FIRST_PARTY_CLIENT_ID } from '../tokens/scopes.js';
 import { rotateSigningKeys } from './rotate-signing-keys.js';
 
 /** `GET /.well-known/jwks.json`: every key a verifier may still need. */
@@ -18,8 +19,10 @@ export function keyAdminRoutes(s: AuthServices) {
   const app = new Hono<{ Variables: { principal: Principal } }>();
   app.post('/rotate', requireToken(s.tokens.verifyAccessToken), async (c) => {
     const principal = c.var.principal;
-    if (principal.isService || !(principal.roles.has('operator') || principal.roles.has('admin'))) {
-      fail(403, 'forbidden', 'key rotation needs the operator or admin role');
+    // Only through the first-party client: a third-party app acting for an operator may not rotate.
+    const operator = principal.roles.has('operator') || principal.roles.has('admin');
+    if (principal.isService || principal.clientId !== FIRST_PARTY_CLIENT_ID || !operator) {
+      fail(403, 'forbidden', 'key rotation needs the operator or admin role through the first-party app');
     }
     const result = await rotateSigningKeys(s, { actor: principal.subject, context: s.requestContext(c) });
     return c.json({

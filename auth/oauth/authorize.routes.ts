@@ -61,7 +61,8 @@ export function authorizeRoutes(s: AuthServices) {
       return back('invalid_request', 'PKCE with code_challenge_method=S256 is required');
     if (!q.code_challenge || !/^[A-Za-z0-9_-]{43}$/.test(q.code_challenge))
       return back('invalid_request', 'code_challenge must be a base64url SHA-256');
-    const scope = grantScope(q.scope, client.scopes);
+    // Only what the client asks for: a request without a scope gets none.
+    const scope = grantScope(q.scope, client.scopes, []);
     if (scope === undefined) return back('invalid_scope', 'a requested scope is not allowed for this client');
     const request: AuthorizationRequest = {
       client_id: client.client_id,

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { AuthServices } from '../services.js';
-import { USER_SCOPES } from '../services.js';
+import { USER_TOKEN_SCOPES } from '../tokens/scopes.js';
 
 /** `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 / RFC 8414). */
 export function discoveryRoutes(s: AuthServices) {
@@ -23,7 +23,9 @@ export function discoveryRoutes(s: AuthServices) {
         token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
         revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
         introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-        scopes_supported: [...USER_SCOPES, 'auth:internal', 'wallet:read', 'wallet:write', 'wallet:admin'],
+        scopes_supported: [
+          ...new Set([...USER_TOKEN_SCOPES, 'auth:internal', 'wallet:read', 'wallet:write', 'wallet:admin']),
+        ],
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['ES256'],
         claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'email', 'roles'],

@@ -44,7 +44,9 @@ beforeAll(async () => {
     name: 'Test SPA',
     secret_hash: null,
     grant_types: ['authorization_code', 'refresh_token'],
-    scopes: ['openid', 'wallet'],
+    // Registered for every user scope, admin included: the user's roles and the first-party rule
+    // still decide what a token carries.
+    scopes: ['openid', 'wallet:read', 'transfers:write', 'admin'],
     redirect_uris: [SPA.redirect],
   });
   await upsertClient(h.db, {
@@ -52,7 +54,7 @@ beforeAll(async () => {
     name: 'Test web app',
     secret_hash: await hashPassword(WEB.secret),
     grant_types: ['authorization_code', 'refresh_token'],
-    scopes: ['openid', 'wallet'],
+    scopes: ['openid', 'wallet:read', 'transfers:write'],
     redirect_uris: [WEB.redirect],
   });
   await new Promise<void>((resolve) => {
@@ -111,23 +113,25 @@ async function authorizationCodeFlow(
   redirectUri: string,
   user: { email: string; password: string },
   otp?: () => Promise<string>,
+  scope = 'openid wallet:read transfers:write',
 ) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
+  // Without openid there is no id_token to carry a nonce.
+  const nonce = scope.split(' ').includes('openid') ? oidc.randomNonce() : undefined;
   const url = oidc.buildAuthorizationUrl(config, {
     redirect_uri: redirectUri,
-    scope: 'openid wallet',
+    scope,
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
     state,
-    nonce,
+    ...(nonce ? { nonce } : {}),
   });
   const callback = await signIn(url, user.email, user.password, otp);
   const tokens = await oidc.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier,
     expectedState: state,
-    expectedNonce: nonce,
+    ...(nonce ? { expectedNonce: nonce } : {}),
   });
   return { tokens, callback, verifier };
 }
@@ -237,7 +241,7 @@ describe('authorization code + PKCE', () => {
       const verifier = oidc.randomPKCECodeVerifier();
       const url = oidc.buildAuthorizationUrl(config, {
         redirect_uri: SPA.redirect,
-        scope: 'wallet',
+        scope: 'wallet:read',
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
       });
@@ -327,6 +331,86 @@ describe('authorization code + PKCE', () => {
     const nobody = uniqueEmail('nobody');
     const b = await submit(nobody);
     expect(a.html.replace(known.email, '')).toBe(b.html.replace(nobody, ''));
+  });
+});
+
+/** The payload of an access token (already issued by us; the tests read what it carries). */
+function claimsOf(token: string): { scope: string; roles: string[]; client_id: string } {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+    scope: string;
+    roles: string[];
+    client_id: string;
+  };
+}
+
+describe('scopes of third-party tokens', () => {
+  const rotate = (token: string) =>
+    fetch(`${issuer}/v1/auth/keys/rotate`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+
+  it('scope=openid grants no API scope, and the token of an admin user carries no admin role', async () => {
+    const admin = await h.createUser({ roles: ['user', 'admin'] });
+    const config = await discoverPublic();
+    const { tokens } = await authorizationCodeFlow(config, SPA.redirect, admin, undefined, 'openid');
+    expect(tokens.scope).toBe('openid');
+    const claims = claimsOf(tokens.access_token);
+    expect(claims.scope).toBe('openid');
+    expect(claims.roles).toEqual(['user']);
+    // Its roles no longer make it an operator at AuthService either.
+    expect((await rotate(tokens.access_token)).status).toBe(403);
+    // Refresh keeps the grant: still nothing at the API.
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(claimsOf(refreshed.access_token).scope).toBe('openid');
+  });
+
+  it('the token of an admin user never carries admin, even when the client is registered for it', async () => {
+    const admin = await h.createUser({ roles: ['user', 'admin'] });
+    const config = await discoverPublic();
+    const { tokens } = await authorizationCodeFlow(
+      config,
+      SPA.redirect,
+      admin,
+      undefined,
+      'openid wallet:read transfers:write admin',
+    );
+    expect(tokens.scope).toBe('openid wallet:read transfers:write');
+    expect(claimsOf(tokens.access_token)).toMatchObject({
+      scope: 'openid wallet:read transfers:write',
+      roles: ['user'],
+      client_id: SPA.id,
+    });
+    expect((await rotate(tokens.access_token)).status).toBe(403);
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(claimsOf(refreshed.access_token).scope).toBe('openid wallet:read transfers:write');
+  });
+
+  it('gets what it asked for and the user may hold: no admin for a plain user, no transfers:write unasked', async () => {
+    const user = await h.createUser();
+    const config = await discoverPublic();
+    const { tokens } = await authorizationCodeFlow(
+      config,
+      SPA.redirect,
+      user,
+      undefined,
+      'wallet:read admin',
+    );
+    expect(claimsOf(tokens.access_token).scope).toBe('wallet:read');
+    expect(tokens.id_token).toBeUndefined();
+    // A scope the client is not registered for is refused at the authorization endpoint.
+    const web = await oidc.discovery(
+      new URL(issuer),
+      WEB.id,
+      WEB.secret,
+      oidc.ClientSecretPost(WEB.secret),
+      insecure,
+    );
+    const url = oidc.buildAuthorizationUrl(web, {
+      redirect_uri: WEB.redirect,
+      scope: 'wallet:read admin',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const refused = await fetch(url, { redirect: 'manual' });
+    expect(new URL(refused.headers.get('location')!).searchParams.get('error')).toBe('invalid_scope');
   });
 });
 

@@ -5,7 +5,8 @@ import { ProblemError } from '../../lib/problem.js';
 import { NO_STORE } from '../http/errors.js';
 import { formBody } from '../http/parse-body.js';
 import { SIGNING_ALG } from '../keys/keys.service.js';
-import { FIRST_PARTY_CLIENT_ID, type AuthServices } from '../services.js';
+import type { AuthServices } from '../services.js';
+import { FIRST_PARTY_CLIENT_ID, OPENID_SCOPE } from '../tokens/scopes.js';
 import type { TokenResponse } from '../tokens/tokens.service.js';
 import { findUserById } from '../users/users.repository.js';
 import { redeemAuthorizationCode, verifyPkce } from './authorization-codes.js';
@@ -21,9 +22,16 @@ class OAuthResponse extends Error {
   }
 }
 
-/** Splits and validates a requested scope against what the client may have. */
-export function grantScope(requested: string | undefined, allowed: readonly string[]): string | undefined {
-  if (requested === undefined || requested.trim() === '') return allowed.join(' ');
+/**
+ * Splits and validates a requested scope against what the client may have; `undefined` means a
+ * scope outside it was asked for. Without a request the client gets `fallback`.
+ */
+export function grantScope(
+  requested: string | undefined,
+  allowed: readonly string[],
+  fallback: readonly string[] = allowed,
+): string | undefined {
+  if (requested === undefined || requested.trim() === '') return fallback.join(' ');
   const wanted = [...new Set(requested.split(' ').filter(Boolean))];
   return wanted.every((s) => allowed.includes(s)) ? wanted.join(' ') : undefined;
 }
@@ -189,9 +197,10 @@ export function tokenRoutes(s: AuthServices) {
           const user = await findUserById(s.db, grant.user_id);
           if (user?.status !== 'active')
             return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the user is not active');
+          // What the user approved for this client, narrowed to what the user may hold (scopes.ts).
           const tokens: TokenResponse = await s.tokens.startSession(user, client.client_id, grant.scope);
           if (!client.grant_types.includes('refresh_token')) delete tokens.refresh_token;
-          if (grant.scope.split(' ').includes('openid'))
+          if (tokens.scope.split(' ').includes(OPENID_SCOPE))
             tokens.id_token = await idToken(client, user.id, grant.nonce, grant.auth_time);
           await s.audit({
             event: 'token_issued',

@@ -15,6 +15,7 @@ import {
   revokeFamily,
 } from './refresh-tokens.repository.js';
 import type { RefreshTokenRow } from './refresh-tokens.table.js';
+import { tokenRoles, userTokenScope } from './scopes.js';
 import { RefreshError } from './tokens.errors.js';
 
 /** RFC 6749 §5.1 token response. */
@@ -47,11 +48,15 @@ export interface IssuedAccessToken {
 
 export interface TokenService {
   issueAccessToken(input: AccessTokenInput): Promise<IssuedAccessToken>;
-  /** Starts a new session: an access token and the first refresh token of a new family. */
+  /**
+   * Starts a new session: an access token and the first refresh token of a new family. The
+   * granted scope is `requestedScope` narrowed to what the user may hold through the client
+   * (`scopes.ts`); the response says what was granted.
+   */
   startSession(
     user: { id: string; roles: readonly string[] },
     clientId: string,
-    scope: string,
+    requestedScope: string,
   ): Promise<TokenResponse>;
   /** Rotates a refresh token; a second use of any token of the family revokes the family. */
   refresh(
@@ -154,10 +159,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   async function sessionTokens(
     user: { id: string; roles: readonly string[] },
     clientId: string,
-    scope: string,
+    requestedScope: string,
     family: { id: string; expiresAt: Date },
     db: Kysely<Database>,
   ): Promise<TokenResponse> {
+    const scope = userTokenScope(requestedScope, user.roles, clientId);
     const refreshToken = newOpaqueToken();
     await insertRefreshToken(db, {
       family_id: family.id,
@@ -171,7 +177,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       subject: user.id,
       clientId,
       scope,
-      roles: user.roles,
+      roles: tokenRoles(user.roles, clientId),
       userId: user.id,
       familyId: family.id,
     });
@@ -190,12 +196,12 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     denylist,
     isRevoked,
 
-    async startSession(user, clientId, scope) {
+    async startSession(user, clientId, requestedScope) {
       const family = {
         id: randomUUID(),
         expiresAt: new Date(Date.now() + deps.refreshTokenTtlSeconds * 1000),
       };
-      return sessionTokens(user, clientId, scope, family, deps.db);
+      return sessionTokens(user, clientId, requestedScope, family, deps.db);
     },
 
     async refresh(refreshToken, clientId, context) {
@@ -211,6 +217,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           await revokeFamily(trx, row.family_id, 'user_inactive', now);
           return { error: RefreshError.UserInactive, row };
         }
+        // The stored grant is the request: a refresh never widens a session.
         const tokens = await sessionTokens(
           user,
           row.client_id,

@@ -3,7 +3,8 @@ import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
 import { fail, NO_STORE } from '../http/errors.js';
 import { jsonBody } from '../http/parse-body.js';
 import { OtpError, otpErrorDetail, otpErrorStatus } from '../otp/otp.errors.js';
-import { FIRST_PARTY_CLIENT_ID, USER_SCOPES, type AuthServices } from '../services.js';
+import type { AuthServices } from '../services.js';
+import { FIRST_PARTY_CLIENT_ID, firstPartyScope } from '../tokens/scopes.js';
 import { userErrorDetail, userErrorStatus, UserError } from './users.errors.js';
 import { loginBody, logoutBody, mfaBody, otpSendBody, otpVerifyBody } from './users.schemas.js';
 
@@ -34,7 +35,6 @@ function userFailure(error: UserError, retryAfterSeconds?: number): never {
 export function usersRoutes(s: AuthServices) {
   const app = new Hono<Env>();
   const userToken = requireToken(s.tokens.verifyAccessToken);
-  const scope = USER_SCOPES.join(' ');
 
   app.post('/login', async (c) => {
     const body = await jsonBody(c, loginBody);
@@ -47,7 +47,11 @@ export function usersRoutes(s: AuthServices) {
     }
     if ('mfaRequired' in result)
       return c.json({ mfa_required: true, challenge_id: result.challengeId }, 200, NO_STORE);
-    return c.json(await s.tokens.startSession(result.user, FIRST_PARTY_CLIENT_ID, scope), 200, NO_STORE);
+    return c.json(
+      await s.tokens.startSession(result.user, FIRST_PARTY_CLIENT_ID, firstPartyScope(result.user.roles)),
+      200,
+      NO_STORE,
+    );
   });
 
   app.post('/otp/verify', async (c) => {
@@ -67,7 +71,11 @@ export function usersRoutes(s: AuthServices) {
       if (result.error === UserError.AccountNotActive) userFailure(result.error);
       otpFailure(result.error, 'attemptsLeft' in result ? { attemptsLeft: result.attemptsLeft } : {});
     }
-    return c.json(await s.tokens.startSession(result.user, FIRST_PARTY_CLIENT_ID, scope), 200, NO_STORE);
+    return c.json(
+      await s.tokens.startSession(result.user, FIRST_PARTY_CLIENT_ID, firstPartyScope(result.user.roles)),
+      200,
+      NO_STORE,
+    );
   });
 
   app.post('/otp/send', async (c) => {

@@ -32,7 +32,11 @@ describe('login', () => {
     const user = await h.createUser();
     const res = await h.login(user.email.toUpperCase(), user.password);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'openid wallet' });
+    expect(res.body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 900,
+      scope: 'openid wallet:read transfers:write',
+    });
     expect(res.headers.get('cache-control')).toBe('no-store');
     const me = await h.json('GET', '/v1/auth/me', undefined, {
       authorization: `Bearer ${res.body.access_token}`,
@@ -43,6 +47,44 @@ describe('login', () => {
       email: user.email,
       roles: ['user'],
       mfa_enabled: false,
+    });
+  });
+
+  it('gives the first-party app the full set: admin only to admin users, kept by refresh', async () => {
+    const claims = (token: string) =>
+      JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+        scope: string;
+        roles: string[];
+        client_id: string;
+      };
+    const admin = await h.createUser({ roles: ['user', 'admin'] });
+    const session = await h.login(admin.email, admin.password);
+    expect(session.body.scope).toBe('openid wallet:read transfers:write admin');
+    expect(claims(session.body.access_token as string)).toMatchObject({
+      scope: 'openid wallet:read transfers:write admin',
+      roles: ['user', 'admin'],
+      client_id: 'velora-app',
+    });
+    const refreshed = await h.form('/v1/auth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: session.body.refresh_token,
+    });
+    expect(refreshed.body.scope).toBe('openid wallet:read transfers:write admin');
+    expect(claims(refreshed.body.access_token as string).scope).toBe(
+      'openid wallet:read transfers:write admin',
+    );
+
+    const user = await h.createUser({ mfa: true });
+    const challenge = await h.login(user.email, user.password);
+    expect(challenge.body.mfa_required).toBe(true);
+    const done = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: challenge.body.challenge_id,
+      code: await h.latestCode(user.email, 'login'),
+    });
+    expect(done.status).toBe(200);
+    expect(claims(done.body.access_token as string)).toMatchObject({
+      scope: 'openid wallet:read transfers:write',
+      roles: ['user'],
     });
   });
 
