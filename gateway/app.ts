@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { createServiceApp } from '../lib/service-app.js';
+import { createMetricsApp, createServiceApp } from '../lib/service-app.js';
 import { createAdminRoutes } from './admin/admin.routes.js';
 import { createAuthRoutes, createWellKnownRoutes } from './auth/auth.routes.js';
 import type { GatewayDeps } from './gateway-deps.js';
@@ -11,18 +11,29 @@ import { createGatewayMetrics } from './platform/metrics.js';
 import { jsonDepthLimit } from './platform/json-depth.js';
 import { rateLimit } from './platform/rate-limit.js';
 import { requestContext, type GatewayEnv } from './platform/request-context.js';
+import { authorize, routesWithoutRule } from './platform/route-access.js';
 import { createTransferRoutes } from './transfers/transfers.routes.js';
 import { createWalletRoutes } from './wallets/wallets.routes.js';
 
 export type { GatewayDeps } from './gateway-deps.js';
 
-const UNMETERED = new Set(['/healthz', '/readyz', '/metrics']);
+const UNMETERED = new Set(['/healthz', '/readyz']);
 
-/** Builds the public API of ../shared/API.md: one sub-app per resource over the shared service skeleton. */
-export function createGatewayApp(gatewayDeps: GatewayDeps): Hono<GatewayEnv> {
+/** The public API, and the metrics app main.ts serves on its own private listener. */
+export interface GatewayApps {
+  app: Hono<GatewayEnv>;
+  metricsApp: Hono;
+}
+
+/**
+ * Builds the public API of ../shared/API.md: one sub-app per resource over the shared service
+ * skeleton, every route behind its access rule (route-access.ts). Throws when a route has none.
+ */
+export function createGatewayApp(gatewayDeps: GatewayDeps): GatewayApps {
   const { app, registry } = createServiceApp<GatewayEnv>({
     service: 'gateway',
     log: gatewayDeps.log,
+    metricsRoute: false,
     readiness: async () => ({
       auth: gatewayDeps.auth.isAvailable(),
       wallet: gatewayDeps.wallet.isAvailable(),
@@ -74,6 +85,7 @@ export function createGatewayApp(gatewayDeps: GatewayDeps): Hono<GatewayEnv> {
     rateLimit(deps.rateLimiter, 'ip', (c) => (UNMETERED.has(c.req.path) ? undefined : c.var.clientIp)),
   );
   app.use('*', jsonDepthLimit());
+  app.use('*', authorize(deps.verifyToken, deps.isRevoked));
 
   const api = createRouter();
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -89,5 +101,12 @@ export function createGatewayApp(gatewayDeps: GatewayDeps): Hono<GatewayEnv> {
   api.route('/v1/admin', createAdminRoutes(deps));
   app.route('/', createDocsRoutes(api));
   app.route('/', api);
-  return app;
+
+  const unprotected = routesWithoutRule(app.routes);
+  if (unprotected.length > 0) {
+    throw new Error(
+      `gateway routes without an access rule in gateway/platform/route-access.ts: ${unprotected.join(', ')}`,
+    );
+  }
+  return { app, metricsApp: createMetricsApp(registry) };
 }

@@ -7,6 +7,16 @@ export const gatewayConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   GATEWAY_HOST: env.string('127.0.0.1'),
   GATEWAY_PORT: env.port(8080),
+  /**
+   * The private listener of `/metrics` (never on the public port). Loopback by default; a
+   * deployment whose scraper runs elsewhere binds its internal interface. The port defaults to
+   * GATEWAY_PORT + 100, so the dev and test stacks do not collide.
+   */
+  GATEWAY_METRICS_HOST: env.string('127.0.0.1'),
+  GATEWAY_METRICS_PORT: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(1).max(65535).optional(),
+  ),
   REDIS_URL: env.url('redis://127.0.0.1:6379/0'),
   JWT_AUDIENCE: env.string('velora'),
   AUTH_ISSUER: env.url('http://127.0.0.1:8081'),
@@ -39,6 +49,17 @@ export const gatewayConfigSchema = z.object({
   /** How long register / deposit wait for their workflow before answering. */
   WORKFLOW_WAIT_MS: env.int(20_000),
 });
+
+/** The default metrics port is GATEWAY_PORT plus this. */
+export const METRICS_PORT_OFFSET = 100;
+
+/** Where the private `/metrics` listener binds. */
+export function metricsListener(config: GatewayConfig): { host: string; port: number } {
+  return {
+    host: config.GATEWAY_METRICS_HOST,
+    port: config.GATEWAY_METRICS_PORT ?? config.GATEWAY_PORT + METRICS_PORT_OFFSET,
+  };
+}
 
 export type GatewayConfig = Readonly<z.infer<typeof gatewayConfigSchema>>;
 

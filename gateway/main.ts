@@ -1,6 +1,6 @@
 /**
- * Gateway wiring: builds every client once, hands them to createGatewayApp and serves it on
- * GATEWAY_HOST:GATEWAY_PORT. No behaviour lives here.
+ * Gateway wiring: builds every client once, hands them to createGatewayApp and serves the public
+ * API on GATEWAY_HOST:GATEWAY_PORT and the metrics on their private listener. No behaviour lives here.
  */
 import { Client, Connection } from '@temporalio/client';
 import { createClient } from 'redis';
@@ -10,7 +10,7 @@ import { createLogger } from '../lib/logger.js';
 import { serveApp } from '../lib/serve.js';
 import { probe } from '../lib/service-app.js';
 import { createGatewayApp } from './app.js';
-import { loadGatewayConfig } from './config.js';
+import { loadGatewayConfig, metricsListener } from './config.js';
 import { createRedisDenylist } from './platform/authn.js';
 import { createGatewayJwks } from './platform/jwks.js';
 import { createRedisRateLimiter } from './platform/rate-limit.js';
@@ -46,7 +46,7 @@ const breaker = {
   halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS,
 };
 
-const app = createGatewayApp({
+const { app, metricsApp } = createGatewayApp({
   config,
   log,
   verifyToken: createAccessTokenVerifier({
@@ -71,12 +71,21 @@ const app = createGatewayApp({
   }),
 });
 
+// Metrics are for the operator's scraper only: their own listener, loopback unless configured.
+const metricsServer = await serveApp({
+  app: metricsApp,
+  ...metricsListener(config),
+  log,
+  handleSignals: false,
+});
+
 await serveApp({
   app,
   port: config.GATEWAY_PORT,
   host: config.GATEWAY_HOST,
   log,
   onClose: async () => {
+    metricsServer.close();
     await connection.close();
     await redis.close();
   },

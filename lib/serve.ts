@@ -10,6 +10,11 @@ export interface ServeOptions {
   log: Logger;
   /** Releases pools and clients after the server stopped accepting requests. */
   onClose?: () => Promise<void>;
+  /**
+   * Install the SIGTERM/SIGINT shutdown (default). A second listener of the same process (a
+   * private metrics port) passes `false` and is closed by the main one's `onClose`.
+   */
+  handleSignals?: boolean;
 }
 
 /**
@@ -27,6 +32,7 @@ export function serveApp(options: ServeOptions): Promise<ServerType> {
       server.headersTimeout = 10_000;
       server.requestTimeout = 30_000;
     }
+    if (options.handleSignals === false) return;
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

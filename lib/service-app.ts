@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Hono, type Env } from 'hono';
+import { Hono, type Context, type Env } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { secureHeaders } from 'hono/secure-headers';
 import { Registry, collectDefaultMetrics, Histogram } from 'prom-client';
@@ -14,6 +14,11 @@ export interface ServiceAppOptions {
   registry?: Registry;
   /** Largest accepted request body in bytes (chunked bodies included). */
   maxBodyBytes?: number;
+  /**
+   * Serve `/metrics` on this app (default). `false` leaves it to a separate listener built
+   * with {@link createMetricsApp} (the public gateway must not expose it).
+   */
+  metricsRoute?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -74,12 +79,23 @@ export function createServiceApp<E extends Env = Env>(
     const ready = Object.values(checks).every(Boolean);
     return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
   });
-  app.get('/metrics', async (c) =>
-    c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
-  );
+  if (options.metricsRoute !== false) app.get('/metrics', metricsHandler(registry));
   app.onError(createErrorHandler(options.log));
   app.notFound(notFoundHandler);
   return { app, registry };
+}
+
+function metricsHandler(registry: Registry) {
+  return async (c: Context) =>
+    c.text(await registry.metrics(), 200, { 'content-type': registry.contentType });
+}
+
+/** An app that serves only `GET /metrics` of `registry`, for a private listener. */
+export function createMetricsApp(registry: Registry): Hono {
+  const app = new Hono();
+  app.get('/metrics', metricsHandler(registry));
+  app.notFound(notFoundHandler);
+  return app;
 }
 
 /** Resolves to true when `check` settles within `ms`, false on error or timeout. */

@@ -132,4 +132,33 @@ describe('/v1/auth', () => {
     expect(res.status).toBe(200);
     expect(h.auth.seen.findLast((s) => s.path === '/v1/auth/revoke')?.body).toBe('token=rt&client_id=web');
   });
+
+  it('does not forward client_credentials from the internet (services ask AuthService directly)', async () => {
+    const requestId = `cc-${Date.now()}`;
+    const res = await h.request('/v1/auth/token', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from('velora-orchestrator:guess-1').toString('base64')}`,
+        'x-request-id': requestId,
+      },
+      body: 'grant_type=client_credentials&scope=wallet%3Aadmin',
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const body = await res.json();
+    expect(body.error).toBe('unsupported_grant_type');
+    expect(body.code).toBe('unsupported_grant_type');
+    expect(h.auth.seen.some((s) => s.headers['x-request-id'] === requestId)).toBe(false);
+  });
+
+  it('does not serve token introspection publicly', async () => {
+    const res = await h.request('/v1/auth/introspect', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=at&client_id=velora-gateway&client_secret=guess',
+    });
+    expect(res.status).toBe(404);
+    expect(h.auth.seen.some((s) => s.path === '/v1/auth/introspect')).toBe(false);
+  });
 });

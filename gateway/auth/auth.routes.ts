@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowFailedError, isGrpcDeadlineError } from '@temporalio/client';
-import { ProblemError } from '../../lib/problem.js';
+import { ProblemError, problem } from '../../lib/problem.js';
 import { authenticate } from '../platform/authn.js';
 import { applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
 import { forward, unwrap } from '../platform/forward.js';
@@ -72,7 +72,9 @@ const token = createRoute({
   method: 'post',
   path: '/token',
   tags: ['Auth'],
-  summary: 'OAuth 2 token endpoint (refresh_token, client_credentials, authorization_code + PKCE)',
+  summary: 'OAuth 2 token endpoint (refresh_token, authorization_code + PKCE)',
+  description:
+    '`client_credentials` is not served here: services get their tokens from AuthService inside the deployment.',
   request: {
     body: { required: true, content: { 'application/x-www-form-urlencoded': { schema: TokenRequestBody } } },
   },
@@ -134,27 +136,36 @@ const mfa = createRoute({
   },
 });
 
-const formOperation = (path: '/revoke' | '/introspect', summary: string) =>
-  createRoute({
-    method: 'post',
-    path,
-    tags: ['Auth'],
-    summary,
-    request: {
-      body: {
-        required: true,
-        content: { 'application/x-www-form-urlencoded': { schema: TokenOperationBody } },
-      },
+/**
+ * Revocation stays public: AuthService revokes a token only for the client it was issued to.
+ * Introspection is not forwarded at all (services ask AuthService directly), so client secrets
+ * cannot be tried against it from the internet.
+ */
+const revoke = createRoute({
+  method: 'post',
+  path: '/revoke',
+  tags: ['Auth'],
+  summary: 'Revoke a refresh or access token (RFC 7009)',
+  request: {
+    body: {
+      required: true,
+      content: { 'application/x-www-form-urlencoded': { schema: TokenOperationBody } },
     },
-    responses: {
-      200: { description: 'RFC 7009 / RFC 7662 answer', content: anyJson },
-      400: { description: 'RFC 6749 error', content: anyJson },
-      401: { description: 'client authentication failed', content: anyJson },
-      ...problemResponses(429, 503),
-    },
-  });
-const revoke = formOperation('/revoke', 'Revoke a refresh or access token (RFC 7009)');
-const introspect = formOperation('/introspect', 'Introspect a token (RFC 7662, confidential clients)');
+  },
+  responses: {
+    200: { description: 'RFC 7009 answer', content: anyJson },
+    400: { description: 'RFC 6749 error', content: anyJson },
+    401: { description: 'client authentication failed', content: anyJson },
+    ...problemResponses(429, 503),
+  },
+});
+
+/**
+ * Grants the public gateway forwards. `client_credentials` is for services inside the
+ * deployment, which get their tokens from AuthService directly; from the internet it would only
+ * be a place to guess client secrets (and lock the real services out).
+ */
+const PUBLIC_GRANTS: ReadonlySet<string> = new Set(['refresh_token', 'authorization_code']);
 
 const htmlPage = { 'text/html': { schema: z.string() } };
 const authorizePage = createRoute({
@@ -268,15 +279,33 @@ export function createAuthRoutes(deps: GatewayDeps) {
   );
 
   // Client authentication may come as HTTP Basic: Authorization is passed on.
-  for (const [route, path] of [
-    [token, '/v1/auth/token'],
-    [revoke, '/v1/auth/revoke'],
-    [introspect, '/v1/auth/introspect'],
-  ] as const) {
-    app.openapi(route, async (c) =>
-      relay(forward(deps.auth, c, { path, body: formText(c.req.valid('form')), withAuthorization: true })),
+  app.openapi(token, async (c) => {
+    const form = c.req.valid('form');
+    if (!PUBLIC_GRANTS.has(form.grant_type)) {
+      const description = 'supported grants here: authorization_code, refresh_token';
+      return c.json(
+        {
+          error: 'unsupported_grant_type',
+          error_description: description,
+          ...problem(400, 'unsupported_grant_type', description),
+        },
+        400,
+        { 'cache-control': 'no-store' },
+      );
+    }
+    return relay(
+      forward(deps.auth, c, { path: '/v1/auth/token', body: formText(form), withAuthorization: true }),
     );
-  }
+  });
+  app.openapi(revoke, async (c) =>
+    relay(
+      forward(deps.auth, c, {
+        path: '/v1/auth/revoke',
+        body: formText(c.req.valid('form')),
+        withAuthorization: true,
+      }),
+    ),
+  );
 
   app.openapi(authorizePage, async (c) => {
     const query = new URLSearchParams();

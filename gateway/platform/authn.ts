@@ -37,13 +37,15 @@ export function createRedisDenylist(redis: RedisReader): DenylistCheck {
 
 /**
  * Requires a valid, unrevoked access token: signature, `alg`, `iss`, `aud`, `typ` and expiry
- * are checked locally by `verify`, revocation against the Redis denylist.
+ * are checked locally by `verify`, revocation against the Redis denylist. A request that
+ * `authorize` (route-access.ts) already authenticated is not verified twice.
  */
 export function authenticate(
   verify: AccessTokenVerifier,
   isRevoked: DenylistCheck,
 ): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
+    if (c.var.principal) return next();
     const principal = await verify(bearerToken(c.req.header('authorization')));
     if (await isRevoked(principal.tokenId)) {
       throw new ProblemError(
@@ -61,9 +63,13 @@ export function authenticate(
   };
 }
 
-/** Operators: users with the `admin` role. They may read any wallet or transfer. */
+/**
+ * Operators: users with the `admin` role, acting through a token that was granted the `admin`
+ * scope (the first-party client only). They may read any wallet or transfer. An admin's token
+ * from a third-party app lacks the scope, so it reads only the admin's own data.
+ */
 export function isAdmin(principal: Principal): boolean {
-  return !principal.isService && principal.roles.has('admin');
+  return !principal.isService && principal.roles.has('admin') && principal.scopes.has('admin');
 }
 
 /** Service clients that may credit wallets through the admin deposit route. */

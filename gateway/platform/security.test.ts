@@ -3,6 +3,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_AUDIENCE, TEST_ISSUER } from '../../test/support/tokens.js';
 import { createHarness, type Harness, type TestResponse } from '../test-support/harness.js';
+import { gatewayConfigSchema, metricsListener } from '../config.js';
 import { clientIp } from './request-context.js';
 import { jsonDepth } from './json-depth.js';
 
@@ -202,7 +203,7 @@ describe('client IP and rate limits', () => {
     expect(last!.headers.get('ratelimit-limit')).toBe('3');
     expect(last!.headers.get('ratelimit-remaining')).toBe('0');
     expect((await last!.json()).code).toBe('rate_limited');
-    const metrics = await (await h.request('/metrics')).text();
+    const metrics = await (await h.metricsApp.request('/metrics')).text();
     expect(metrics).toMatch(/gateway_rate_limited_total\{bucket="auth"[^}]*\} [1-9]/);
   });
 
@@ -233,6 +234,31 @@ describe('client IP and rate limits', () => {
       statuses.push(res.status);
     }
     expect(statuses).toEqual([401, 401, 401, 401]);
+  });
+});
+
+describe('metrics', () => {
+  it('are not served on the public listener, only on the private one', async () => {
+    const pub = await h.request('/metrics');
+    expect(pub.status).toBe(404);
+    expect(await pub.text()).not.toContain('http_server_duration_seconds');
+    const priv = await h.metricsApp.request('/metrics');
+    expect(priv.status).toBe(200);
+    expect(await priv.text()).toContain('http_server_duration_seconds');
+    expect((await h.metricsApp.request('/v1/wallets')).status).toBe(404);
+  });
+
+  it('bind to loopback next to the public port unless configured', () => {
+    const port = gatewayConfigSchema.shape.GATEWAY_METRICS_PORT;
+    // .env.example leaves the port empty: that means "the default".
+    expect(port.parse('')).toBeUndefined();
+    expect(port.parse('9464')).toBe(9464);
+    expect(() => port.parse('70000')).toThrow();
+    const config = { ...h.config, GATEWAY_PORT: 18080, GATEWAY_METRICS_PORT: undefined };
+    expect(metricsListener(config)).toEqual({ host: '127.0.0.1', port: 18180 });
+    expect(
+      metricsListener({ ...config, GATEWAY_METRICS_HOST: '10.0.0.5', GATEWAY_METRICS_PORT: 9464 }),
+    ).toEqual({ host: '10.0.0.5', port: 9464 });
   });
 });
 

@@ -130,6 +130,9 @@ export function createFakeAuth(options: {
   });
   app.post('/v1/auth/token', async (c) => {
     const form = await c.req.parseBody();
+    // A service client with a valid secret gets a token, as from the real AuthService.
+    if (form.grant_type === 'client_credentials')
+      return c.json({ access_token: 'service-at', token_type: 'Bearer', expires_in: 900 }, 200);
     if (form.grant_type !== 'refresh_token') return c.json({ error: 'unsupported_grant_type' }, 400);
     return c.json({ access_token: 'at2', token_type: 'Bearer', expires_in: 900 }, 200, {
       'cache-control': 'no-store',
@@ -161,6 +164,7 @@ export function createFakeAuth(options: {
       302,
     );
   });
+  app.post('/v1/auth/introspect', (c) => c.json({ active: true, sub: 'someone', scope: 'wallet:read' }));
   app.post('/v1/auth/revoke', (c) => c.body(null, 200, { 'cache-control': 'no-store' }));
   app.post('/internal/registrations', async (c) => {
     if (c.req.header('authorization') !== `Bearer ${SERVICE_TOKEN}`)

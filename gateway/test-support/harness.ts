@@ -5,7 +5,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createClient } from 'redis';
 import { createLogger } from '../../lib/logger.js';
 import { testEnv } from '../../test/support/test-env.js';
-import { createTestIssuer } from '../../test/support/tokens.js';
+import { createTestIssuer, firstPartyScope } from '../../test/support/tokens.js';
 import { createGatewayApp } from '../app.js';
 import { loadGatewayConfig } from '../config.js';
 import { createRedisDenylist, DENYLIST_PREFIX } from '../platform/authn.js';
@@ -99,7 +99,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     });
   }
 
-  const app = createGatewayApp({
+  const { app, metricsApp } = createGatewayApp({
     config,
     log: createLogger('gateway-test', 'silent'),
     verifyToken: issuer.verifier,
@@ -125,14 +125,21 @@ export async function createHarness(options: HarnessOptions = {}) {
     ),
   });
 
-  /** A signed-in user: a fresh user id, its token, and helpers to call the gateway as them. */
-  async function user(claims: { roles?: string[]; expiresIn?: string } = {}) {
+  /**
+   * A signed-in user: a fresh user id, its token, and helpers to call the gateway as them. By
+   * default the token is what password login through the first-party app grants (every user
+   * scope, plus `admin` for admins); `scope` and `clientId` model a third-party app's token.
+   */
+  async function user(
+    claims: { roles?: string[]; expiresIn?: string; scope?: string; clientId?: string } = {},
+  ) {
     const id = randomUUID();
+    const roles = claims.roles ?? [];
     const token = await issuer.mint({
       sub: id,
-      scope: 'openid wallet',
-      roles: claims.roles ?? [],
-      client_id: 'velora-web',
+      scope: claims.scope ?? firstPartyScope(roles),
+      roles,
+      client_id: claims.clientId ?? 'velora-web',
       expiresIn: claims.expiresIn,
     });
     return { id, token, auth: { authorization: `Bearer ${token}` } };
@@ -156,6 +163,8 @@ export async function createHarness(options: HarnessOptions = {}) {
 
   return {
     app,
+    /** The private metrics listener's app (GATEWAY_METRICS_PORT in production). */
+    metricsApp,
     config,
     issuer,
     redis,
