@@ -1,306 +1,249 @@
 /**
- * Open-loop benchmarks against the stack command one starts (`npm start -- --detach`, or this
- * script starts it): autocannon in rate mode offers a fixed request rate and we record what
- * the system achieved and its latency percentiles; pgbench's TPC-B-like script runs on the
- * same PostgreSQL in the same run as the physical reference for a debit/credit transaction.
+ * `npm run bench` — an honest benchmark of the running system (docs/benchmarks.md): open-loop
+ * load on a fixed arrival schedule, latency from the scheduled send time, a stepped offered
+ * rate that finds the knee, p50/p99 at half the knee, CPU per process, and every figure next
+ * to a reference measured in the same run.
  *
- *   npm run bench                          # every scenario, defaults below
- *   BENCH_DURATION=30 BENCH_RATE=50 npm run bench -- transfers-many
+ *   npm run bench                            # every scenario (about 15 minutes)
+ *   npm run bench -- --scenario reads        # one scenario (repeat the flag for more)
+ *   npm run bench -- --quick                 # short steps: a smoke run, not a measurement
  *
- * Results: bench/results/<time>.json and a table on stdout. Never a test assertion.
+ * Scenarios: temporal-floor, uniform, hot, reads, login, ledger. Raw results go to
+ * .stack/bench/<time>.json; the markdown summary to stdout; progress to stderr.
  */
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
+import { parseArgs } from 'node:util';
 import { ROOT } from '../scripts/stack/paths.js';
-import { PROFILES } from '../scripts/stack/profile.js';
-import { httpOk } from '../scripts/stack/processes.js';
-import { stackDown, stackUp } from '../scripts/stack/stack.js';
+import type { CpuSources } from './cpu.js';
+import { createBenchHttp } from './http.js';
+import { runLedgerScenario, LEDGER_DATABASE, PGBENCH_DATABASE } from './ledger/ledger-bench.js';
+import { renderMarkdown, type RunResults } from './report.js';
+import { runScenario, type Timing } from './scenario.js';
+import {
+  hotTransfers,
+  logins,
+  TRANSFER_AMOUNT,
+  uniformTransfers,
+  walletReads,
+  type TransferParty,
+  type TransferTally,
+} from './scenarios/gateway-scenarios.js';
+import {
+  connectTemporal,
+  emptyWorkflowScenario,
+  startFloorWorker,
+  transferShapeScenario,
+  type FloorWorker,
+} from './scenarios/temporal-floor.js';
+import {
+  ensureStack,
+  GATEWAY_URL,
+  STACK,
+  STACK_DIR,
+  STACK_PROCESSES,
+  TEMPORAL_ADDRESS,
+} from './stack-control.js';
+import type { SearchPlan } from './stats.js';
+import { createUsers, freshTokens, login, postedBalance, type BenchUser } from './users.js';
 
-const GATEWAY = process.env.BENCH_GATEWAY_URL ?? `http://127.0.0.1:${PROFILES.dev.ports.gateway}`;
-const DURATION = Number(process.env.BENCH_DURATION ?? 20);
-const RATE = Number(process.env.BENCH_RATE ?? 40);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const USERS = Number(process.env.BENCH_USERS ?? 16);
+const SCENARIOS = ['temporal-floor', 'uniform', 'hot', 'reads', 'login', 'ledger'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
 
-interface Row {
-  scenario: string;
-  offered_rps: number;
-  achieved_rps: number;
-  ok: number;
-  errors: number;
-  non_2xx: number;
-  timeouts: number;
-  p50_ms: number;
-  p99_ms: number;
-  p99_9_ms: number;
-  note?: string;
-}
+const { values } = parseArgs({
+  options: {
+    scenario: { type: 'string', multiple: true },
+    quick: { type: 'boolean', default: false },
+    users: { type: 'string' },
+    'ledger-clients': { type: 'string', default: '8' },
+  },
+});
 
-interface BenchUser {
-  email: string;
-  password: string;
-  walletId: string;
-  token: string;
-}
-
-async function call(method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${GATEWAY}${p}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
-}
-
-async function loginToken(email: string, password: string): Promise<string> {
-  const res = await call('POST', '/v1/auth/login', { email, password });
-  if (res.status !== 200) throw new Error(`login ${email}: ${res.status} ${JSON.stringify(res.body)}`);
-  return String(res.body.access_token);
-}
-
-async function createUsers(n: number, adminToken: string): Promise<BenchUser[]> {
-  const users: BenchUser[] = [];
-  for (let i = 0; i < n; i++) {
-    const email = `bench-${randomUUID().slice(0, 10)}@example.com`;
-    const password = `Bench!${randomUUID()}`;
-    const reg = await call('POST', '/v1/auth/register', { email, password });
-    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${JSON.stringify(reg.body)}`);
-    const walletId = String(reg.body.wallet_id);
-    const dep = await call(
-      'POST',
-      `/v1/admin/wallets/${walletId}/deposits`,
-      { amount: '1000000000', currency: 'USD', reference: `bench-${randomUUID()}` },
-      { authorization: `Bearer ${adminToken}`, 'idempotency-key': randomUUID() },
-    );
-    if (dep.status !== 201) throw new Error(`deposit: ${dep.status} ${JSON.stringify(dep.body)}`);
-    users.push({ email, password, walletId, token: await loginToken(email, password) });
-  }
-  return users;
-}
-
-function run(name: string, opts: autocannon.Options): Promise<Row> {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      { connections: CONNECTIONS, duration: DURATION, overallRate: RATE, timeout: 35, ...opts },
-      (err, result) => {
-        if (err) return reject(err instanceof Error ? err : new Error(String(err)));
-        const ok = result['2xx'];
-        resolve({
-          scenario: name,
-          offered_rps: opts.overallRate ?? RATE,
-          achieved_rps: Math.round((ok / result.duration) * 10) / 10,
-          ok,
-          errors: result.errors,
-          non_2xx: result.non2xx,
-          timeouts: result.timeouts,
-          p50_ms: result.latency.p50,
-          p99_ms: result.latency.p99,
-          p99_9_ms: result.latency.p99_9,
-        });
-      },
-    );
-  });
-}
-
-function transferScenario(name: string, users: BenchUser[], pickTarget: (from: number) => BenchUser) {
-  let next = 0;
-  return run(name, {
-    url: GATEWAY,
-    requests: [
-      {
-        method: 'POST',
-        path: '/v1/transfers',
-        setupRequest: (req) => {
-          const i = next++ % users.length;
-          const from = users[i]!;
-          const to = pickTarget(i);
-          return {
-            ...req,
-            headers: {
-              'content-type': 'application/json',
-              authorization: `Bearer ${from.token}`,
-              'idempotency-key': randomUUID(),
-              prefer: 'wait=30',
-            },
-            body: JSON.stringify({
-              from_wallet_id: from.walletId,
-              to_wallet_id: to.walletId,
-              amount: '100',
-              currency: 'USD',
-            }),
-          };
-        },
-      },
-    ],
-  });
-}
-
-/** Percentile (0..1) of an ascending-sorted array. */
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-function pgbench(): Row {
-  const db = 'velora_bench';
-  const pg = ['-h', '127.0.0.1', '-U', 'postgres'];
-  const logDir = mkdtempSync(path.join(tmpdir(), 'velora-pgbench-'));
-  execFileSync('psql', [...pg, '-qc', `drop database if exists ${db}`, 'postgres']);
-  execFileSync('psql', [...pg, '-qc', `create database ${db}`, 'postgres']);
-  execFileSync('pgbench', [...pg, '-i', '-q', '-s', '10', db], { stdio: 'ignore' });
-  const offered = RATE * 10;
-  const out = execFileSync(
-    'pgbench',
-    [
-      ...pg,
-      '-b',
-      'tpcb-like',
-      '-c',
-      '8',
-      '-j',
-      '2',
-      '-T',
-      String(DURATION),
-      '-R',
-      String(offered),
-      '-l',
-      `--log-prefix=${path.join(logDir, 'tx')}`,
-      db,
-    ],
-    { encoding: 'utf8' },
-  );
-  // Per-transaction log: client_id transaction_no time(µs) script_no time_epoch time_us [schedule_lag]
-  const latencies = readdirSync(logDir)
-    .flatMap((f) => readFileSync(path.join(logDir, f), 'utf8').trim().split('\n'))
-    .map((line) => Number(line.split(' ')[2]) / 1000)
-    .filter((ms) => Number.isFinite(ms))
-    .sort((a, b) => a - b);
-  rmSync(logDir, { recursive: true, force: true });
-  execFileSync('psql', [...pg, '-qc', `drop database if exists ${db}`, 'postgres']);
-  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? 0);
-  const round = (n: number) => Math.round(n * 100) / 100;
-  return {
-    scenario: 'pgbench tpcb-like (reference)',
-    offered_rps: offered,
-    achieved_rps: Math.round(tps * 10) / 10,
-    ok: latencies.length,
-    errors: 0,
-    non_2xx: 0,
-    timeouts: 0,
-    p50_ms: round(percentile(latencies, 0.5)),
-    p99_ms: round(percentile(latencies, 0.99)),
-    p99_9_ms: round(percentile(latencies, 0.999)),
-    note: '8 clients, 2 threads, scale 10, rate-limited (-R) to the offered rate',
-  };
-}
-
-async function main() {
-  const only = new Set(process.argv.slice(2));
-  const want = (s: string) => only.size === 0 || only.has(s);
-  let startedStack = false;
-  if (!(await httpOk(`${GATEWAY}/readyz`))) {
-    console.log('gateway not up: starting the dev stack (command one, detached) …');
-    await stackUp(PROFILES.dev, { log: () => undefined });
-    startedStack = true;
-  }
-  try {
-    const adminToken = await loginToken(
-      process.env.VELORA_ADMIN_EMAIL ?? 'admin@velora.local',
-      process.env.VELORA_ADMIN_PASSWORD ?? 'Velora-Admin-Dev-Pass-2026',
-    );
-    console.log(`creating ${USERS} funded users …`);
-    const users = await createUsers(USERS, adminToken);
-    const hot = users[0]!;
-    const rows: Row[] = [];
-    if (want('transfers-many'))
-      rows.push(
-        await transferScenario('transfers: many wallets', users, (i) => users[(i + 1) % users.length]!),
-      );
-    if (want('transfers-hot'))
-      rows.push(await transferScenario('transfers: one hot destination', users.slice(1), () => hot));
-    if (want('wallet-read')) {
-      // A distinct token per connection: no two virtual users share a verified JWT.
-      const tokens: { token: string; walletId: string }[] = [];
-      for (let c = 0; c < CONNECTIONS; c++) {
-        const u = users[c % users.length]!;
-        tokens.push({ token: await loginToken(u.email, u.password), walletId: u.walletId });
+const quick = values.quick;
+const wanted = new Set<ScenarioName>(
+  (values.scenario ?? [...SCENARIOS])
+    .flatMap((s) => s.split(','))
+    .map((s) => {
+      if (!(SCENARIOS as readonly string[]).includes(s)) {
+        console.error(`unknown scenario ${s} (one of ${SCENARIOS.join(', ')})`);
+        process.exit(2);
       }
-      let conn = 0;
-      rows.push(
-        await run('GET /v1/wallets/:id (fresh JWT per VU)', {
-          url: GATEWAY,
-          overallRate: RATE * 5,
-          initialContext: {},
-          requests: [
-            {
-              method: 'GET',
-              setupRequest: (req, context: object) => {
-                const ctx = context as { vu?: { token: string; walletId: string } };
-                ctx.vu ??= tokens[conn++ % tokens.length];
-                const vu = ctx.vu!;
-                return {
-                  ...req,
-                  path: `/v1/wallets/${vu.walletId}`,
-                  headers: { authorization: `Bearer ${vu.token}` },
-                };
-              },
-            },
-          ],
-        }),
-      );
-    }
-    if (want('login')) {
-      let i = 0;
-      rows.push(
-        await run('POST /v1/auth/login', {
-          url: GATEWAY,
-          overallRate: Math.max(1, Math.round(RATE / 2)),
-          requests: [
-            {
-              method: 'POST',
-              path: '/v1/auth/login',
-              setupRequest: (req) => {
-                const u = users[i++ % users.length]!;
-                return {
-                  ...req,
-                  headers: { 'content-type': 'application/json' },
-                  body: JSON.stringify({ email: u.email, password: u.password }),
-                };
-              },
-            },
-          ],
-        }),
-      );
-    }
-    if (want('pgbench')) rows.push(pgbench());
+      return s as ScenarioName;
+    }),
+);
 
-    console.table(
-      rows.map((r) => ({
-        scenario: r.scenario,
-        'offered/s': r.offered_rps,
-        'achieved/s': r.achieved_rps,
-        p50: r.p50_ms,
-        p99: r.p99_ms,
-        'p99.9': r.p99_9_ms,
-        errors: r.errors + r.non_2xx + r.timeouts,
-      })),
-    );
-    const dir = path.join(ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${new Date().toISOString().replaceAll(':', '-')}.json`);
-    writeFileSync(
-      file,
-      JSON.stringify({ gateway: GATEWAY, duration_s: DURATION, connections: CONNECTIONS, rows }, null, 2),
-    );
-    console.log(`results: ${path.relative(ROOT, file)}`);
-  } finally {
-    if (startedStack) await stackDown(PROFILES.dev, () => undefined);
+const timing: Timing = quick
+  ? { warmupMs: 2000, stepMs: 3000, halfKneeMs: 4000, settleMs: 1000 }
+  : { warmupMs: 5000, stepMs: 10_000, halfKneeMs: 15_000, settleMs: 2000 };
+
+/** Geometric steps ×2 from `start`, then two bisections (quick: three steps, no bisection). */
+function plan(start: number, min: number, decimals = 0): SearchPlan {
+  return quick
+    ? { start, factor: 2, bisections: 0, min, maxSteps: 3, decimals }
+    : { start, factor: 2, bisections: 2, min, maxSteps: 9, decimals };
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function gitCommit(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
+    const status = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return { commit, dirty: status.length > 0 };
+  } catch {
+    return { commit: 'unknown', dirty: false };
   }
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const { commit, dirty } = gitCommit();
+  const results: RunResults = {
+    meta: {
+      date: started.toISOString().replace(/\.\d+Z$/, 'Z'),
+      commit,
+      dirty,
+      quick,
+      cores: cpus().length,
+      loadBefore: loadavg(),
+      timing,
+      notes: [],
+    },
+    scenarios: [],
+  };
+  let floorWorker: FloorWorker | undefined;
+  const cpuSources: CpuSources = {
+    pidDir: path.join(STACK_DIR, 'pids'),
+    stackProcesses: STACK_PROCESSES,
+    databases: [...Object.values(STACK.databases), LEDGER_DATABASE, PGBENCH_DATABASE],
+    extra: () => ({ 'bench floor worker': floorWorker?.pid }),
+  };
+  const stack = await ensureStack(log);
+  const api = createBenchHttp(GATEWAY_URL);
+  try {
+    if (wanted.has('temporal-floor')) {
+      log('starting the floor worker (bundles workflows/transfer-workflow.ts) …');
+      floorWorker = await startFloorWorker(TEMPORAL_ADDRESS, log);
+      const temporal = await connectTemporal(TEMPORAL_ADDRESS);
+      try {
+        results.scenarios.push(
+          await runScenario(emptyWorkflowScenario(temporal.client, plan(20, 2)), timing, cpuSources, log),
+        );
+        results.scenarios.push(
+          await runScenario(transferShapeScenario(temporal.client, plan(10, 1)), timing, cpuSources, log),
+        );
+      } finally {
+        await temporal.close();
+        await floorWorker.stop();
+        floorWorker = undefined;
+      }
+    }
+
+    const gatewayScenarios = (['uniform', 'hot', 'reads', 'login'] as const).filter((s) => wanted.has(s));
+    if (gatewayScenarios.length > 0) {
+      const admin = await login(
+        api,
+        process.env.VELORA_ADMIN_EMAIL ?? 'admin@velora.local',
+        process.env.VELORA_ADMIN_PASSWORD ?? 'Velora-Admin-Dev-Pass-2026',
+      );
+      const limited = await rateLimitWarning(api, admin.access_token);
+      if (limited) {
+        results.meta.notes.push(limited);
+        log(limited);
+      }
+      const n = Number(values.users ?? (quick ? 8 : 32));
+      log(`registering and funding ${n + 1} users …`);
+      const users = await createUsers(api, { n: n + 1, funds: '1000000000', adminToken: admin.access_token });
+      const hotUser = users.pop()!;
+      results.meta.notes.push(
+        `${n} funded users (plus one hot wallet); transfers of ${TRANSFER_AMOUNT} minor units (no step-up, far from the daily limits)`,
+      );
+      const parties = async (list: BenchUser[]): Promise<TransferParty[]> => {
+        const tokens = await freshTokens(api, list, 1);
+        return list.map((user, i) => ({ user, token: tokens[i]![0]! }));
+      };
+      if (wanted.has('uniform')) {
+        const tally: TransferTally = { completed: 0, unknown: 0 };
+        const spec = uniformTransfers(api, await parties(users), plan(4, 0.5, 1), tally);
+        results.scenarios.push(await runScenario(spec, timing, cpuSources, log));
+      }
+      if (wanted.has('hot')) {
+        const tally: TransferTally = { completed: 0, unknown: 0 };
+        const [hotToken] = (await freshTokens(api, [hotUser], 1))[0]!;
+        const before = await postedBalance(api, hotUser.walletId, hotToken!);
+        const spec = hotTransfers(api, await parties(users), hotUser.walletId, plan(4, 0.5, 1), tally);
+        results.scenarios.push(await runScenario(spec, timing, cpuSources, log));
+        const [afterToken] = (await freshTokens(api, [hotUser], 1))[0]!;
+        const after = await postedBalance(api, hotUser.walletId, afterToken!);
+        const expected = BigInt(tally.completed) * BigInt(TRANSFER_AMOUNT);
+        results.hotDrift = {
+          completed: tally.completed,
+          unknown: tally.unknown,
+          expectedDelta: expected.toString(),
+          actualDelta: (after - before).toString(),
+          drift: (after - before - expected).toString(),
+        };
+      }
+      if (wanted.has('reads')) {
+        const perUser = Math.ceil((quick ? 64 : 256) / users.length);
+        log(`minting ${perUser * users.length} fresh tokens …`);
+        const tokens = await freshTokens(api, users, perUser);
+        const vus = tokens.flatMap((list, u) =>
+          list.map((token) => ({ token, walletId: users[u]!.walletId })),
+        );
+        results.scenarios.push(
+          await runScenario(walletReads(api, vus, plan(250, 25)), timing, cpuSources, log),
+        );
+      }
+      if (wanted.has('login')) {
+        results.scenarios.push(
+          await runScenario(logins(api, users, plan(4, 0.5, 1)), timing, cpuSources, log),
+        );
+      }
+    }
+
+    if (wanted.has('ledger')) {
+      results.ledger = await runLedgerScenario(
+        { clients: Number(values['ledger-clients']), seconds: quick ? 5 : 20, wallets: quick ? 50 : 500 },
+        cpuSources,
+        log,
+      );
+    }
+  } finally {
+    api.close();
+    await floorWorker?.stop();
+    await stack.release();
+  }
+
+  const dir = path.join(ROOT, '.stack', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${results.meta.date.replaceAll(':', '-')}.json`);
+  const json = JSON.stringify(results, null, 2);
+  writeFileSync(file, json);
+  writeFileSync(path.join(dir, 'latest.json'), json);
+  process.stdout.write(`${renderMarkdown(results)}\n`);
+  log(`raw results: ${path.relative(ROOT, file)} (${Math.round((Date.now() - started.getTime()) / 1000)} s)`);
+}
+
+/** A warning when the running stack would rate-limit the bench (it was started with the defaults). */
+async function rateLimitWarning(
+  api: ReturnType<typeof createBenchHttp>,
+  token: string,
+): Promise<string | undefined> {
+  const res = await api.request('GET', '/v1/wallets', {
+    headers: { authorization: `Bearer ${token}` },
+    timeoutMs: 10_000,
+  });
+  const limit = Number(res.headers['ratelimit-limit'] ?? Infinity);
+  if (limit >= 100_000) return undefined;
+  return `WARNING: the running stack rate-limits at ${limit}/min: results measure the limiter. Restart it with RATE_LIMIT_IP_PER_MINUTE=100000000 RATE_LIMIT_AUTH_PER_MINUTE=1000000 RATE_LIMIT_USER_PER_MINUTE=1000000.`;
 }
 
 await main();
+// Lingering keep-alive sockets or gRPC channels must not keep the process alive.
+process.exit(0);

@@ -1,0 +1,49 @@
+/**
+ * The bench's own Temporal worker (a child process of `npm run bench`, so its CPU is counted
+ * apart): the real transfer workflow and an empty workflow, with no-op activities, on its own
+ * task queue of the stack's Temporal. Prints `ready` once it polls; SIGTERM stops it.
+ *
+ *   node --import tsx bench/floor/floor-worker.ts <temporal address> <task queue>
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DEFAULT_NAMESPACE } from '../../temporal-config/index.js';
+import { noopActivities } from './noop-activities.js';
+
+const [address = '127.0.0.1:7233', taskQueue = 'velora-bench-floor'] = process.argv.slice(2);
+
+Runtime.install({
+  logger: {
+    log: () => undefined,
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (message) => console.error(`floor worker: ${message}`),
+    error: (message) => console.error(`floor worker: ${message}`),
+  },
+});
+
+const workflowBundle = await bundleWorkflowCode({
+  workflowsPath: fileURLToPath(new URL(`./floor-workflows${extname(import.meta.url)}`, import.meta.url)),
+  logger: {
+    log: () => undefined,
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: (m) => console.error(m),
+  },
+});
+const connection = await NativeConnection.connect({ address });
+const worker = await Worker.create({
+  connection,
+  namespace: DEFAULT_NAMESPACE,
+  taskQueue,
+  workflowBundle,
+  activities: noopActivities(),
+});
+const running = worker.run();
+console.log('ready');
+await running;
+await connection.close();

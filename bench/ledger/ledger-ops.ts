@@ -1,0 +1,155 @@
+/**
+ * The ledger operations the `ledger` scenario drives: WalletService's server-side functions
+ * (docs/wallet.md, migration 0002), called exactly as WalletService calls them for a transfer —
+ * `velora_reserve_transfer` (authorize + reserve with the idempotency record) and
+ * `velora_capture_hold` (capture with the auth-log and audit-trace outbox rows), one round trip
+ * each. The journal sealer runs alongside, as it does in the service, so its share of the work
+ * is in the figure too.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { createLogger } from '../../lib/logger.js';
+import type { Database } from '../../wallet/database.js';
+import { createJournalSealer } from '../../wallet/ledger/journal-sealer.js';
+
+const SCOPE = 'client:velora-bench';
+/** The unverified tier's limits of the local stack (../shared/API.md). */
+const PER_TRANSFER_LIMIT = '500000';
+const DAILY_LIMIT = '2000000';
+const HOLD_TTL_SECONDS = 3600;
+/** How often the service's sealer runs by default (WALLET_SEAL_INTERVAL_MS). */
+const SEAL_INTERVAL_MS = 200;
+
+interface FunctionOutcome {
+  status_code: number;
+  response: { code?: string; hold?: { id: string } };
+  outcome: string;
+}
+
+export interface BenchWallet {
+  id: string;
+  userId: string;
+}
+
+export interface LedgerOps {
+  /** What is being driven, for the report. */
+  driver: string;
+  /** `n` user wallets, each funded by a deposit of `funds` from the funding account. */
+  fundedWallets(n: number, funds: bigint): Promise<BenchWallet[]>;
+  /** Reserve `amount` on `from` for a transfer to `to`, then capture it; a refusal is returned by code. */
+  reserveAndCapture(from: BenchWallet, to: BenchWallet, amount: bigint): Promise<string | undefined>;
+  stop(): Promise<void>;
+}
+
+/** Fails with a clear message when the wallet database lacks the server-side functions. */
+async function requireFunctions(db: Kysely<Database>): Promise<void> {
+  const { rows } = await sql<{ ok: boolean }>`
+    select to_regproc('velora_reserve_transfer') is not null and to_regproc('velora_capture_hold') is not null as ok`.execute(
+    db,
+  );
+  if (!rows[0]?.ok)
+    throw new Error('the wallet database has no velora_reserve_transfer / velora_capture_hold');
+}
+
+export async function createLedgerOps(db: Kysely<Database>): Promise<LedgerOps> {
+  await requireFunctions(db);
+  const sealer = createJournalSealer({ db, log: createLogger('bench-sealer', 'silent') });
+  sealer.start(SEAL_INTERVAL_MS);
+  return {
+    driver: 'velora_reserve_transfer + velora_capture_hold (one round trip each), journal sealer running',
+    async fundedWallets(n, funds) {
+      const { rows: funding } = await sql<{ id: string }>`
+        insert into wallets (id, kind, user_id, system_name, currency)
+        values (gen_random_uuid(), 'system', null, 'funding', 'USD')
+        on conflict do nothing returning id`.execute(db);
+      const fundingId =
+        funding[0]?.id ??
+        (
+          await sql<{
+            id: string;
+          }>`select id from wallets where kind = 'system' and system_name = 'funding' and currency = 'USD'`.execute(
+            db,
+          )
+        ).rows[0]!.id;
+      const wallets: BenchWallet[] = [];
+      for (let i = 0; i < n; i++) {
+        const userId = randomUUID();
+        const { rows } = await sql<{ id: string }>`
+          insert into wallets (id, kind, user_id, system_name, currency)
+          values (gen_random_uuid(), 'user', ${userId}::uuid, null, 'USD') returning id`.execute(db);
+        const id = rows[0]!.id;
+        const legs = JSON.stringify([
+          { wallet_id: fundingId, amount: (-funds).toString() },
+          { wallet_id: id, amount: funds.toString() },
+        ]);
+        await sql`select velora_post_journal('deposit', 'USD', ${`bench-${id}`}, null, null, null, ${legs}::jsonb)`.execute(
+          db,
+        );
+        wallets.push({ id, userId });
+      }
+      await sealer.sealAll();
+      return wallets;
+    },
+    async reserveAndCapture(from, to, amount) {
+      const transferId = randomUUID();
+      const workflowId = `transfer-${transferId}`;
+      const { rows: reserved } = await sql<FunctionOutcome>`
+        select * from velora_reserve_transfer(${SCOPE}, ${`${workflowId}:reserve`}, ${randomUUID()},
+          ${transferId}, ${from.userId}::uuid, ${from.id}::uuid, ${to.id}::uuid, ${amount.toString()}::bigint,
+          'USD', ${PER_TRANSFER_LIMIT}::bigint, ${DAILY_LIMIT}::bigint, ${HOLD_TTL_SECONDS}::integer)`.execute(
+        db,
+      );
+      const r = reserved[0]!;
+      if (r.status_code !== 201 || !r.response.hold) return r.response.code ?? `reserve_${r.status_code}`;
+      const { rows: captured } = await sql<FunctionOutcome>`
+        select * from velora_capture_hold(${SCOPE}, ${`${workflowId}:capture`}, ${randomUUID()},
+          ${r.response.hold.id}::uuid, ${to.id}::uuid, null, ${records(transferId, from, amount)}::jsonb)`.execute(
+        db,
+      );
+      const c = captured[0]!;
+      return c.status_code === 200 ? undefined : (c.response.code ?? `capture_${c.status_code}`);
+    },
+    stop: () => sealer.stop(),
+  };
+}
+
+/** The auth-log and audit-trace documents a capture queues, of the size the orchestrator sends. */
+function records(transferId: string, from: BenchWallet, amount: bigint): string {
+  const at = new Date().toISOString();
+  return JSON.stringify([
+    {
+      event_id: `${transferId}:auth_log`,
+      collection: 'transaction_auth_log',
+      document: {
+        _id: `${transferId}:auth_log`,
+        transfer_id: transferId,
+        user_id: from.userId,
+        client_id: 'velora-gateway',
+        token_jti: randomUUID(),
+        ip: '127.0.0.1',
+        user_agent: 'velora-bench',
+        step_up: false,
+        outcome: 'completed',
+        amount: amount.toString(),
+        currency: 'USD',
+        at,
+      },
+    },
+    {
+      event_id: `${transferId}:audit`,
+      collection: 'audit_trace',
+      document: {
+        _id: `${transferId}:audit`,
+        transfer_id: transferId,
+        outcome: 'completed',
+        steps: ['authorize_reserve', 'capture'].map((step) => ({
+          step,
+          status: 'completed',
+          attempt: 1,
+          duration_ms: 5,
+        })),
+        at,
+      },
+    },
+  ]);
+}

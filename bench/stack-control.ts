@@ -1,0 +1,69 @@
+/**
+ * The stack the bench measures: the dev stack (`scripts/velora up --detach`), started if its
+ * gateway does not answer, with the rate limits raised (all load comes from one IP and a few
+ * users; the limiter is tested elsewhere). Whatever was already running stays running; what the
+ * bench started, it stops at the end.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ROOT, stackDir } from '../scripts/stack/paths.js';
+import { PROFILES } from '../scripts/stack/profile.js';
+import { httpOk, runningPid, stopProcess } from '../scripts/stack/processes.js';
+
+export const STACK = PROFILES.dev;
+export const STACK_DIR = stackDir(STACK.name);
+export const GATEWAY_URL = `http://127.0.0.1:${STACK.ports.gateway}`;
+export const TEMPORAL_ADDRESS = `127.0.0.1:${STACK.ports.temporal}`;
+
+/** Stack processes with pid files, services first (the order to stop them in). */
+export const STACK_PROCESSES = [
+  'gateway',
+  'worker',
+  'wallet',
+  'auth',
+  'ferretdb',
+  'mongod',
+  'temporal',
+] as const;
+
+/** Limits high enough that the limiter never answers the bench (requests per minute). */
+export const BENCH_RATE_LIMITS = {
+  RATE_LIMIT_IP_PER_MINUTE: '100000000',
+  RATE_LIMIT_AUTH_PER_MINUTE: '1000000',
+  RATE_LIMIT_USER_PER_MINUTE: '1000000',
+};
+
+export interface StackHandle {
+  /** Names of the processes this run started. */
+  started: string[];
+  /** Stops what this run started (nothing else). */
+  release(): Promise<void>;
+}
+
+export async function ensureStack(log: (line: string) => void): Promise<StackHandle> {
+  const before = new Set(STACK_PROCESSES.filter((name) => runningPid(STACK_DIR, name) !== undefined));
+  if (await httpOk(`${GATEWAY_URL}/readyz`)) return { started: [], release: async () => undefined };
+  log('the dev stack is not up: scripts/velora up --detach (rate limits raised for the bench) …');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [path.join(ROOT, 'scripts', 'velora'), 'up', '--detach'], {
+      cwd: ROOT,
+      env: { ...process.env, ...BENCH_RATE_LIMITS },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`scripts/velora up exited with ${code}`)),
+    );
+  });
+  const started = STACK_PROCESSES.filter(
+    (name) => !before.has(name) && runningPid(STACK_DIR, name) !== undefined,
+  );
+  return {
+    started,
+    release: async () => {
+      for (const name of started)
+        if (await stopProcess(STACK_DIR, name)) log(`stopped ${name} (started by the bench)`);
+    },
+  };
+}
