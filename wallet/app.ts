@@ -9,6 +9,7 @@ import { createHoldRoutes } from './holds/holds.routes.js';
 import { createHoldService } from './holds/holds.service.js';
 import { createLedgerRoutes } from './ledger/ledger.routes.js';
 import { createLedgerService } from './ledger/ledger.service.js';
+import { createTransferRoutes } from './transfers/transfers.routes.js';
 import { createReconciliationRoutes } from './reconciliation/reconciliation.routes.js';
 import { createReconciliationService } from './reconciliation/reconciliation.service.js';
 import type { WalletDeps, WalletEnv } from './wallet-env.js';
@@ -43,6 +44,7 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
   app.route('/internal', createHistoryRoutes(deps, wallets, history));
   app.route('/internal', createLedgerRoutes(deps, ledger));
   app.route('/internal/holds', createHoldRoutes(deps, holds));
+  app.route('/internal/transfers', createTransferRoutes(deps));
   app.route('/internal', createAuditRoutes(deps, audit));
   app.route('/internal', createReconciliationRoutes(deps, reconciliation));
   return { app, registry, services: { wallets, ledger, holds, history, reconciliation, audit } };

@@ -22,6 +22,8 @@ export const walletConfigSchema = z.object({
   WALLET_RELAY_INTERVAL_MS: env.int(500).pipe(z.number().min(10).max(60_000)),
   /** Outbox rows per relay batch (one PostgreSQL transaction and one MongoDB insert each). */
   WALLET_RELAY_BATCH_SIZE: env.int(200).pipe(z.number().min(1).max(5000)),
+  /** How often the journal sealer chains committed transactions (it is also woken after every commit). */
+  WALLET_SEAL_INTERVAL_MS: env.int(200).pipe(z.number().min(10).max(60_000)),
   /** Idempotency keys older than this are forgotten (checked hourly). */
   WALLET_IDEMPOTENCY_RETENTION_DAYS: env.int(30).pipe(z.number().min(1).max(3650)),
   WALLET_DB_POOL_MAX: env.int(10).pipe(z.number().min(1).max(200)),

@@ -1,15 +1,21 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { HoldsTable } from './holds/holds.table.js';
 import type { IdempotencyKeysTable } from './idempotency/idempotency.table.js';
-import type { ChainHeadTable, JournalTransactionsTable, PostingsTable } from './ledger/ledger.table.js';
+import type {
+  JournalSealsTable,
+  JournalTransactionsTable,
+  JournalUnsealedTable,
+  PostingsTable,
+} from './ledger/ledger.table.js';
 import type { OutboxTable } from './outbox/outbox.table.js';
 import type { WalletsTable } from './wallets/wallets.table.js';
 
 /** Every table of velora_wallet. */
 export interface Database {
   wallets: WalletsTable;
-  chain_head: ChainHeadTable;
   journal_transactions: JournalTransactionsTable;
+  journal_seals: JournalSealsTable;
+  journal_unsealed: JournalUnsealedTable;
   postings: PostingsTable;
   holds: HoldsTable;
   idempotency_keys: IdempotencyKeysTable;

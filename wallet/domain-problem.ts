@@ -6,28 +6,32 @@ import {
   idempotencyErrorStatus,
 } from './idempotency/idempotency.errors.js';
 import { LedgerError, ledgerErrorDetail, ledgerErrorStatus } from './ledger/ledger.errors.js';
+import { TransferError, transferErrorDetail, transferErrorStatus } from './transfers/transfers.errors.js';
 import { WalletError, walletErrorDetail, walletErrorStatus } from './wallets/wallets.errors.js';
 
 /** Every expected failure the wallet service can answer with. */
-export type DomainError = WalletError | LedgerError | HoldError | IdempotencyError;
+export type DomainError = WalletError | LedgerError | HoldError | IdempotencyError | TransferError;
 
 const STATUS: Record<DomainError, number> = {
   ...walletErrorStatus,
   ...ledgerErrorStatus,
   ...holdErrorStatus,
   ...idempotencyErrorStatus,
+  ...transferErrorStatus,
 };
 const DETAIL: Record<DomainError, string> = {
   ...walletErrorDetail,
   ...ledgerErrorDetail,
   ...holdErrorDetail,
   ...idempotencyErrorDetail,
+  ...transferErrorDetail,
 };
 const KNOWN: ReadonlySet<string> = new Set<string>([
   ...Object.values(WalletError),
   ...Object.values(LedgerError),
   ...Object.values(HoldError),
   ...Object.values(IdempotencyError),
+  ...Object.values(TransferError),
 ]);
 
 /** True when a service result is an expected failure rather than a value. */
@@ -36,6 +40,10 @@ export function isDomainError(value: unknown): value is DomainError {
 }
 
 /** The one rendering of a domain failure as problem+json. */
-export function domainProblem(error: DomainError, detail?: string): Problem {
-  return problem(STATUS[error], error, detail ?? DETAIL[error]);
+export function domainProblem(
+  error: DomainError,
+  detail?: string,
+  extensions: Record<string, unknown> = {},
+): Problem {
+  return problem(STATUS[error], error, detail ?? DETAIL[error], extensions);
 }

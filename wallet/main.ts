@@ -10,9 +10,10 @@ import type { Database } from './database.js';
 import { ensureMongoIndexesEventually } from './history/history.collections.js';
 import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
 import { purgeIdempotencyKeys } from './idempotency/idempotency.service.js';
+import { createJournalSealer } from './ledger/journal-sealer.js';
 import { createOutboxRelay } from './outbox/outbox.relay.js';
 
-/** The only wiring of WalletService: config, pools, migrations, indexes, relay, HTTP. */
+/** The only wiring of WalletService: config, pools, migrations, indexes, relay, sealer, HTTP. */
 async function main() {
   const config = loadWalletConfig();
   const log = createLogger('wallet', config.LOG_LEVEL);
@@ -32,6 +33,8 @@ async function main() {
   const registry = new Registry();
   const relay = createOutboxRelay({ db, mongo, log, registry, batchSize: config.WALLET_RELAY_BATCH_SIZE });
   relay.start(config.WALLET_RELAY_INTERVAL_MS);
+  const sealer = createJournalSealer({ db, log });
+  sealer.start(config.WALLET_SEAL_INTERVAL_MS);
 
   const verifier = createAccessTokenVerifier({
     jwksUrl: config.AUTH_JWKS_URL,
@@ -45,7 +48,10 @@ async function main() {
     log,
     registry,
     holdTtlSeconds: config.WALLET_HOLD_TTL_SECONDS,
-    onCommitted: () => relay.kick(),
+    onCommitted: () => {
+      relay.kick();
+      sealer.kick();
+    },
   });
   const purge = setInterval(() => {
     purgeIdempotencyKeys(db, config.WALLET_IDEMPOTENCY_RETENTION_DAYS)
@@ -62,6 +68,7 @@ async function main() {
       indexes.abort();
       clearInterval(purge);
       await relay.stop();
+      await sealer.stop();
       await mongoClient.close();
       await db.destroy();
     },

@@ -12,8 +12,11 @@ const IMPLIED_BY: Record<WalletScope, WalletScope[]> = {
 };
 
 /**
- * Requires a valid access token that carries `scope` or a higher wallet scope (read < write <
- * admin). The gateway's client holds `wallet:read wallet:admin` and creates wallets with it.
+ * Requires a valid SERVICE access token (client_credentials: `sub = client:<client_id>`) that
+ * carries `scope` or a higher wallet scope (read < write < admin). A user token is refused with
+ * 403 `service_token_required` whatever scopes it claims: users reach wallets only through the
+ * gateway, which checks ownership and uses its own service token. The gateway's client holds
+ * `wallet:read wallet:admin` and creates wallets with it.
  */
 export function requireWalletScope(
   verify: AccessTokenVerifier,
@@ -23,6 +26,9 @@ export function requireWalletScope(
   return async (c, next) => {
     await authenticate(c, async () => {
       const principal = c.get('principal');
+      if (!principal.isService) {
+        throw new ProblemError(403, 'service_token_required', 'this endpoint accepts service tokens only');
+      }
       if (!IMPLIED_BY[scope].some((s) => principal.scopes.has(s))) {
         throw new ProblemError(
           403,

@@ -2,7 +2,9 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { amountSchema, currencySchema } from '../../lib/money.js';
-import { respondIdempotently } from '../idempotency/idempotent-route.js';
+import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
+import { problemError, respondIdempotently, respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
+import { captureHold } from '../transfers/transfers.repository.js';
 import { isUuid, parseBody } from '../request-input.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { HoldError } from './holds.errors.js';
@@ -17,7 +19,11 @@ const createBody = z.object({
   // request after expires_at has passed must still return the stored hold.
   expires_at: z.iso.datetime({ offset: true }).optional(),
 });
-const captureBody = z.object({ to_wallet_id: z.uuid(), amount: amountSchema.optional() });
+const captureBody = z.object({
+  to_wallet_id: z.uuid(),
+  amount: amountSchema.optional(),
+  records: transferRecordsSchema.optional(),
+});
 
 /** `/internal/holds`: reserve, capture into a transfer, release, expire. */
 export function createHoldRoutes(deps: WalletDeps, holds: HoldService) {
@@ -53,14 +59,17 @@ export function createHoldRoutes(deps: WalletDeps, holds: HoldService) {
 
   app.post('/:id/capture', write, async (c) => {
     const id = c.req.param('id');
-    const body = await parseBody(c, captureBody);
-    return respondIdempotently(
-      c,
-      deps,
-      body,
-      async (trx) =>
-        isUuid(id) ? holds.capture(trx, id, body.to_wallet_id, body.amount) : HoldError.HoldNotFound,
-      (r) => ({ status: 200, body: { hold: toHoldView(r.hold), transaction_id: r.transactionId } }),
+    const { records, ...money } = await parseBody(c, captureBody);
+    if (!isUuid(id)) throw problemError(HoldError.HoldNotFound);
+    const events = transferRecordEvents(records, c.get('principal').clientId);
+    // One round trip (velora_capture_hold); records are metadata, outside the fingerprint.
+    return respondInOneRoundTrip(c, deps, money, (idem) =>
+      captureHold(deps.db, idem, {
+        holdId: id,
+        toWalletId: money.to_wallet_id,
+        amount: money.amount,
+        events,
+      }),
     );
   });
 

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database.js';
-import { postJournal } from '../ledger/ledger.service.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { applyBalanceDelta, lockWallets } from '../wallets/wallets.repository.js';
-import { cannotReceive, cannotSend, spendable } from '../wallets/wallets.service.js';
+import { cannotSend, spendable } from '../wallets/wallets.service.js';
 import { HoldError } from './holds.errors.js';
 import { finishHold, insertHold, lockExpiredHolds, lockHold } from './holds.repository.js';
 import type { HoldRow } from './holds.table.js';
@@ -50,13 +49,6 @@ export interface CreateHoldInput {
 
 export interface HoldService {
   create(trx: Db, input: CreateHoldInput): Promise<HoldRow | WalletError | HoldError>;
-  /** Moves `amount` (default: all) of the hold to `toWalletId`; the rest returns to the source. */
-  capture(
-    trx: Db,
-    holdId: string,
-    toWalletId: string,
-    amount?: bigint,
-  ): Promise<{ hold: HoldRow; transactionId: string } | HoldError | WalletError>;
   /** Voids the hold; releasing a released or expired hold succeeds again. */
   release(trx: Db, holdId: string): Promise<HoldRow | HoldError>;
   /** Expires every active hold past its expiry; returns how many. */
@@ -86,43 +78,6 @@ export function createHoldService(deps: { db: Kysely<Database> }): HoldService {
         transfer_id: input.transferId,
         expires_at: input.expiresAt,
       });
-    },
-
-    async capture(trx, holdId, toWalletId, amount) {
-      const hold = await lockHold(trx, holdId);
-      if (!hold) return HoldError.HoldNotFound;
-      if (hold.status !== 'active') return HoldError.HoldNotActive;
-      if (hold.expires_at.getTime() <= Date.now()) {
-        // Past its expiry the money is no longer promised: expire it now (kept, since the
-        // idempotent response is stored in the same transaction) instead of waiting for the sweep.
-        await expireOne(trx, hold);
-        return HoldError.HoldNotActive;
-      }
-      const captured = amount ?? hold.amount;
-      if (captured > hold.amount) return HoldError.CaptureExceedsHold;
-      if (toWalletId === hold.wallet_id) return WalletError.SameWallet;
-      const wallets = await lockWallets(trx, [hold.wallet_id, toWalletId]);
-      const refused =
-        cannotSend(wallets.get(hold.wallet_id), hold.currency) ??
-        cannotReceive(wallets.get(toWalletId), hold.currency);
-      if (refused) return refused;
-      const posted = await postJournal(trx, {
-        kind: 'transfer',
-        currency: hold.currency,
-        transferId: hold.transfer_id,
-        holdId: hold.id,
-        reference: `hold:${hold.id}`,
-        legs: [
-          // The whole hold leaves pending; only the captured part leaves posted.
-          { walletId: hold.wallet_id, amount: -captured, pendingDelta: -hold.amount },
-          { walletId: toWalletId, amount: captured },
-        ],
-      });
-      const done = await finishHold(trx, hold.id, 'captured', {
-        amount: captured,
-        transactionId: posted.transaction.id,
-      });
-      return { hold: done, transactionId: posted.transaction.id };
     },
 
     async release(trx, holdId) {

@@ -57,23 +57,32 @@ export async function runIdempotent(
   request: IdempotentRequest,
   work: (trx: Transaction<Database>) => Promise<StoredResponse>,
 ): Promise<(StoredResponse & { replayed: boolean }) | IdempotencyError.KeyMismatch> {
+  return withDeadlockRetry(() =>
+    db.transaction().execute(async (trx) => {
+      if (await claimIdempotencyKey(trx, request.scope, request.key, request.fingerprint)) {
+        const response = await work(trx);
+        await storeIdempotentResponse(trx, request.scope, request.key, response.status, response.body);
+        return { ...response, replayed: false };
+      }
+      const stored = await findIdempotencyKey(trx, request.scope, request.key);
+      if (!stored || stored.status_code === null)
+        throw new Error('idempotency key row without a stored response');
+      if (stored.fingerprint !== request.fingerprint) return IdempotencyError.KeyMismatch;
+      return { status: stored.status_code, body: stored.response, replayed: true };
+    }),
+  );
+}
+
+/**
+ * Runs one database transaction, again (up to 3 times) when PostgreSQL aborted it as a deadlock
+ * or serialization victim. Lock order is fixed, so that should not happen; if it still does,
+ * nothing was committed and running it again is safe.
+ */
+export async function withDeadlockRetry<T>(transaction: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute(async (trx) => {
-        if (await claimIdempotencyKey(trx, request.scope, request.key, request.fingerprint)) {
-          const response = await work(trx);
-          await storeIdempotentResponse(trx, request.scope, request.key, response.status, response.body);
-          return { ...response, replayed: false };
-        }
-        const stored = await findIdempotencyKey(trx, request.scope, request.key);
-        if (!stored || stored.status_code === null)
-          throw new Error('idempotency key row without a stored response');
-        if (stored.fingerprint !== request.fingerprint) return IdempotencyError.KeyMismatch;
-        return { status: stored.status_code, body: stored.response, replayed: true };
-      });
+      return await transaction();
     } catch (err) {
-      // Lock order is fixed, so deadlocks should not happen; if PostgreSQL still picks this
-      // transaction as a victim, nothing was committed and running it again is safe.
       const code = pgErrorCode(err);
       if (attempt < 3 && code !== undefined && RETRYABLE.has(code)) continue;
       throw err;

@@ -7,7 +7,13 @@ import type { Database } from '../database.js';
 import { domainProblem, isDomainError, type DomainError } from '../domain-problem.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { IdempotencyError, idempotencyErrorDetail, idempotencyErrorStatus } from './idempotency.errors.js';
-import { requestFingerprint, runIdempotent, type StoredResponse } from './idempotency.service.js';
+import {
+  requestFingerprint,
+  runIdempotent,
+  withDeadlockRetry,
+  type IdempotentRequest,
+  type StoredResponse,
+} from './idempotency.service.js';
 
 const NUMERIC_OUT_OF_RANGE = '22003';
 
@@ -48,23 +54,64 @@ export async function respondIdempotently<T>(
       }
       return render(result);
     },
-  ).catch((err: unknown) => {
-    // A balance beyond bigint: nothing was committed (and nothing stored under the key).
-    if (pgErrorCode(err) === NUMERIC_OUT_OF_RANGE) {
-      throw new ProblemError(
-        422,
-        'amount_out_of_range',
-        'the resulting balance would exceed the largest supported amount',
-      );
-    }
-    throw err;
-  });
+  ).catch(outOfRange);
   if (outcome === IdempotencyError.KeyMismatch) throw problemError(outcome);
   if (!outcome.replayed) deps.onCommitted?.();
+  return storedResponse(c, outcome);
+}
+
+/** What a one-round-trip ledger function (migration 0002) answers: its stored or new outcome. */
+export interface LedgerFunctionOutcome {
+  status_code: number;
+  /** A success body, or `{ code, ...extensions }` for a refusal. */
+  response: Record<string, unknown>;
+  outcome: 'new' | 'replayed' | 'mismatch';
+}
+
+/**
+ * Like {@link respondIdempotently} for work done by one server-side function that checks and
+ * stores the idempotency record itself (one round trip). `fingerprintBody` is what must match
+ * on a replay (the money fields); the function gets the key, scope and fingerprint.
+ */
+export async function respondInOneRoundTrip(
+  c: Context<WalletEnv>,
+  deps: WalletDeps,
+  fingerprintBody: unknown,
+  run: (request: IdempotentRequest) => Promise<LedgerFunctionOutcome>,
+): Promise<Response> {
+  const request: IdempotentRequest = {
+    scope: c.get('principal').subject,
+    key: idempotencyKey(c),
+    fingerprint: requestFingerprint(c.req.method, c.req.path, fingerprintBody),
+  };
+  const result = await withDeadlockRetry(() => run(request)).catch(outOfRange);
+  if (result.outcome === 'mismatch') throw problemError(IdempotencyError.KeyMismatch);
+  if (result.outcome === 'new') deps.onCommitted?.();
+  const { code, ...extensions } = result.response;
+  const body =
+    result.status_code >= 400 && typeof code === 'string' && isDomainError(code)
+      ? domainProblem(code, undefined, extensions)
+      : result.response;
+  return storedResponse(c, { status: result.status_code, body, replayed: result.outcome === 'replayed' });
+}
+
+function storedResponse(c: Context, outcome: StoredResponse & { replayed: boolean }): Response {
   const headers: Record<string, string> = { 'idempotent-replayed': String(outcome.replayed) };
   if (outcome.status >= 400) headers['content-type'] = PROBLEM_CONTENT_TYPE;
   else headers['content-type'] = 'application/json';
   return c.body(JSON.stringify(outcome.body), outcome.status as ContentfulStatusCode, headers);
+}
+
+/** A balance beyond bigint: nothing was committed (and nothing stored under the key). */
+function outOfRange(err: unknown): never {
+  if (pgErrorCode(err) === NUMERIC_OUT_OF_RANGE) {
+    throw new ProblemError(
+      422,
+      'amount_out_of_range',
+      'the resulting balance would exceed the largest supported amount',
+    );
+  }
+  throw err;
 }
 
 /** Throws a domain failure as problem+json (for read routes, which store nothing). */

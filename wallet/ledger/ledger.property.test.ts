@@ -167,6 +167,7 @@ describe('the books under random concurrent operations (property)', () => {
           expect(BigInt(b.available)).toBeGreaterThanOrEqual(0n);
         }
         await h.relay.drainAll();
+        await h.sealer.sealAll();
         const report = await h.services.reconciliation.run();
         expect(report.discrepancies).toEqual([]);
       }),

@@ -1,31 +1,34 @@
 import { sql } from 'kysely';
 import type { Db } from '../database.js';
-import type { JournalTransactionRow, NewPostingRow, PostingRow } from './ledger.table.js';
+import type { JournalKind, PostingRow } from './ledger.table.js';
 
-/** Locks the chain head: from here to commit this transaction is the only one appending. */
-export async function lockChainHead(db: Db): Promise<{ seq: bigint; last_hash: string }> {
-  return db
-    .selectFrom('chain_head')
-    .select(['seq', 'last_hash'])
-    .where('id', '=', 1)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
+/** A leg as `velora_post_journal` takes it. */
+export interface JournalLeg {
+  wallet_id: string;
+  amount: string;
+  pending_delta?: string;
 }
 
-export async function advanceChainHead(db: Db, seq: bigint, hash: string): Promise<void> {
-  await db.updateTable('chain_head').set({ seq, last_hash: hash }).where('id', '=', 1).execute();
-}
-
-export async function insertJournalTransaction(db: Db, row: JournalTransactionRow): Promise<void> {
-  await db.insertInto('journal_transactions').values(row).execute();
-}
-
-export async function insertPostings(db: Db, rows: readonly NewPostingRow[]): Promise<PostingRow[]> {
-  return db
-    .insertInto('postings')
-    .values([...rows])
-    .returningAll()
-    .execute();
+/**
+ * Appends a balanced journal transaction in one round trip (`velora_post_journal`, migration
+ * 0002): balances, postings, the sealer's queue and the history outbox rows. Returns its id.
+ */
+export async function postJournalTransaction(
+  db: Db,
+  tx: {
+    kind: JournalKind;
+    currency: string;
+    reference: string | null;
+    transferId: string | null;
+    holdId: string | null;
+    reversesId: string | null;
+    legs: readonly JournalLeg[];
+  },
+): Promise<string> {
+  const { rows } = await sql<{ id: string }>`
+    select velora_post_journal(${tx.kind}, ${tx.currency}, ${tx.reference}, ${tx.transferId},
+      ${tx.holdId}::uuid, ${tx.reversesId}::uuid, ${JSON.stringify(tx.legs)}::jsonb) as id`.execute(db);
+  return rows[0]!.id;
 }
 
 export async function findJournalTransaction(db: Db, id: string, options: { lock?: boolean } = {}) {

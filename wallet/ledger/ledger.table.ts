@@ -2,10 +2,12 @@ import type { ColumnType, Insertable, Selectable } from 'kysely';
 
 export type JournalKind = 'deposit' | 'withdrawal' | 'transfer' | 'reversal';
 
-/** One balanced money movement; `hash` chains it to the previous one (`prev_hash`). */
+/**
+ * One balanced money movement. Its place in the hash chain (sequence number, hashes) is written
+ * later by the sealer into `journal_seals`, so an insert never waits for the chain.
+ */
 export interface JournalTransactionsTable {
   id: string;
-  seq: bigint;
   kind: JournalKind;
   currency: string;
   reference: string | null;
@@ -13,8 +15,6 @@ export interface JournalTransactionsTable {
   hold_id: string | null;
   reverses_id: string | null;
   created_at: Date;
-  prev_hash: string;
-  hash: string;
 }
 
 /** One leg of a journal transaction: positive credits the wallet, negative debits it. */
@@ -30,13 +30,22 @@ export interface PostingsTable {
   created_at: Date;
 }
 
-/** The single row that serializes appends to the hash chain. */
-export interface ChainHeadTable {
-  id: number;
+/** A journal transaction's link in the hash chain (append-only; `seq` is gap-free from 1). */
+export interface JournalSealsTable {
   seq: bigint;
-  last_hash: string;
+  transaction_id: string;
+  prev_hash: string;
+  hash: string;
+  sealed_at: ColumnType<Date, Date | undefined, never>;
+}
+
+/** The sealer's queue: committed journal transactions not sealed yet. */
+export interface JournalUnsealedTable {
+  transaction_id: string;
+  created_at: Date;
 }
 
 export type JournalTransactionRow = Selectable<JournalTransactionsTable>;
 export type PostingRow = Selectable<PostingsTable>;
 export type NewPostingRow = Insertable<PostingsTable>;
+export type JournalSealRow = Selectable<JournalSealsTable>;

@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as ledger from './0001-ledger.js';
+import * as sealedJournal from './0002-sealed-journal-and-transfer-functions.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
   '0001-ledger': ledger,
+  '0002-sealed-journal-and-transfer-functions': sealedJournal,
 };

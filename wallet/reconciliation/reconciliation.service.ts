@@ -17,7 +17,8 @@ export type Discrepancy =
   | { check: 'mongo_unexpected'; document_id: string }
   | { check: 'mongo_mismatch'; posting_id: string; field: string; expected: string; found: string }
   | { check: 'outbox_missing'; posting_id: string; transaction_id: string }
-  | { check: 'hash_chain'; seq: string; transaction_id: string; problem: string };
+  | { check: 'hash_chain'; seq: string; transaction_id: string; problem: string }
+  | { check: 'journal_unsealed'; transaction_id: string; created_at: string };
 
 export interface ReconciliationReport {
   ok: boolean;
@@ -28,6 +29,8 @@ export interface ReconciliationReport {
     wallets: number;
     mongo_documents: number;
     pending_relay: number;
+    /** Journal transactions not sealed yet (normally the last few hundred ms of traffic). */
+    unsealed: number;
   };
 }
 
@@ -38,12 +41,14 @@ export interface ReconciliationService {
 /**
  * Verifies the books at one consistent PostgreSQL snapshot (REPEATABLE READ): (a) postings sum
  * to zero per transaction and per currency, (b) stored balances equal postings and open holds,
- * (c) every user-wallet posting is in MongoDB once with the same content, (d) the hash chain is
- * intact. Safe to run while traffic flows: no locks beyond the snapshot.
+ * (c) every user-wallet posting is in MongoDB once with the same content, (d) the hash chain of
+ * the sealed transactions is intact and nothing stays unsealed for long. Safe to run while traffic flows: no locks beyond the snapshot.
  */
 export function createReconciliationService(deps: {
   db: Kysely<Database>;
   mongo: MongoDb;
+  /** A journal transaction unsealed for longer than this is a discrepancy (default 60 s). */
+  unsealedAfterSeconds?: number;
 }): ReconciliationService {
   return {
     async run() {
@@ -54,9 +59,9 @@ export function createReconciliationService(deps: {
         .execute(async (trx) => {
           await sql`set transaction read only`.execute(trx);
           const balances = await checkBalances(trx, discrepancies);
-          const transactions = await checkChain(trx, discrepancies);
+          const chain = await checkChain(trx, discrepancies, deps.unsealedAfterSeconds ?? 60);
           const mongo = await checkMongoHasPostings(trx, deps.mongo, discrepancies);
-          return { ...balances, transactions, pending_relay: mongo.pending };
+          return { ...balances, ...chain, pending_relay: mongo.pending };
         });
       const documents = await checkMongoHasNothingElse(deps.db, deps.mongo, discrepancies);
       const checked = { ...snapshot, mongo_documents: documents };
@@ -140,61 +145,93 @@ async function checkBalances(trx: Db, out: Discrepancy[]) {
   return { wallets: wallets.rows.length, postings: Number(postings.n) };
 }
 
-/** Walks the journal in sequence order, recomputing every hash. Returns how many it walked. */
-async function checkChain(trx: Db, out: Discrepancy[]): Promise<number> {
+/**
+ * Walks the seals in sequence order, recomputing every hash from the sealed transaction's
+ * content and postings, and names the journal transactions still unsealed after
+ * `unsealedAfterSeconds` (the sealer runs every few hundred ms, so old ones mean it is stuck).
+ * Returns how many transactions it walked.
+ */
+async function checkChain(trx: Db, out: Discrepancy[], unsealedAfterSeconds: number) {
   let prevHash = GENESIS_HASH;
   let expectedSeq = 1n;
   let after = 0n;
   let count = 0;
   for (;;) {
-    const txs = await trx
-      .selectFrom('journal_transactions')
-      .selectAll()
-      .where('seq', '>', after)
-      .orderBy('seq')
+    const seals = await trx
+      .selectFrom('journal_seals as s')
+      .leftJoin('journal_transactions as t', 't.id', 's.transaction_id')
+      .select([
+        's.seq',
+        's.transaction_id',
+        's.prev_hash',
+        's.hash',
+        't.id',
+        't.kind',
+        't.currency',
+        't.reference',
+        't.transfer_id',
+        't.hold_id',
+        't.reverses_id',
+        't.created_at',
+      ])
+      .where('s.seq', '>', after)
+      .orderBy('s.seq')
       .limit(1000)
       .execute();
-    if (txs.length === 0) break;
+    if (seals.length === 0) break;
     const legs = await trx
       .selectFrom('postings')
       .select(['id', 'position', 'wallet_id', 'amount', 'transaction_id'])
       .where(
         'transaction_id',
         'in',
-        txs.map((t) => t.id),
+        seals.map((s) => s.transaction_id),
       )
       .execute();
     const byTx = new Map<string, typeof legs>();
     for (const l of legs) byTx.set(l.transaction_id, [...(byTx.get(l.transaction_id) ?? []), l]);
-    for (const tx of txs) {
+    for (const s of seals) {
       count++;
-      const at = { seq: tx.seq.toString(), transaction_id: tx.id };
-      if (tx.seq !== expectedSeq)
+      const at = { seq: s.seq.toString(), transaction_id: s.transaction_id };
+      if (s.seq !== expectedSeq)
         out.push({ check: 'hash_chain', ...at, problem: `expected sequence ${expectedSeq}` });
-      if (tx.prev_hash !== prevHash)
+      if (s.prev_hash !== prevHash)
         out.push({
           check: 'hash_chain',
           ...at,
           problem: 'prev_hash does not match the previous transaction',
         });
-      if (journalHash(tx, byTx.get(tx.id) ?? []) !== tx.hash) {
+      // A seal whose transaction is gone (a left join miss) cannot match any content.
+      const content = s.id !== null && {
+        seq: s.seq,
+        prev_hash: s.prev_hash,
+        id: s.id,
+        kind: s.kind!,
+        currency: s.currency!,
+        reference: s.reference,
+        transfer_id: s.transfer_id,
+        hold_id: s.hold_id,
+        reverses_id: s.reverses_id,
+        created_at: s.created_at!,
+      };
+      if (!content || journalHash(content, byTx.get(s.transaction_id) ?? []) !== s.hash) {
         out.push({ check: 'hash_chain', ...at, problem: 'hash does not match the transaction content' });
       }
-      prevHash = tx.hash;
-      expectedSeq = tx.seq + 1n;
-      after = tx.seq;
+      prevHash = s.hash;
+      expectedSeq = s.seq + 1n;
+      after = s.seq;
     }
   }
-  const head = await trx.selectFrom('chain_head').selectAll().executeTakeFirstOrThrow();
-  if (head.seq !== after || head.last_hash !== prevHash) {
-    out.push({
-      check: 'hash_chain',
-      seq: head.seq.toString(),
-      transaction_id: '',
-      problem: 'chain head does not match the last transaction',
-    });
+  const unsealed = await sql<{ id: string; created_at: Date; overdue: boolean }>`
+    select t.id, t.created_at, t.created_at < now() - make_interval(secs => ${unsealedAfterSeconds}) as overdue
+    from journal_transactions t
+    where not exists (select 1 from journal_seals s where s.transaction_id = t.id)
+    order by t.created_at`.execute(trx);
+  for (const t of unsealed.rows) {
+    if (t.overdue)
+      out.push({ check: 'journal_unsealed', transaction_id: t.id, created_at: t.created_at.toISOString() });
   }
-  return count;
+  return { transactions: count, unsealed: unsealed.rows.length };
 }
 
 const BATCH = 2000;

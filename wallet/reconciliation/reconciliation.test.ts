@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY } from '../history/history.collections.js';
+import { journalHash } from '../ledger/journal-hash.js';
+import { createReconciliationService } from './reconciliation.service.js';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -19,6 +21,7 @@ afterAll(async () => {
 });
 
 async function report() {
+  await h.sealer.sealAll();
   const res = await h.call('GET', '/internal/reconciliation');
   expect(res.status).toBe(200);
   return res.body as {
@@ -96,7 +99,7 @@ describe('reconciliation', () => {
   it('reports clean books as ok, and only operators may ask', async () => {
     const r = await report();
     expect(r).toMatchObject({ ok: true, discrepancies: [] });
-    expect(r.checked).toMatchObject({ transactions: 3, pending_relay: 0 });
+    expect(r.checked).toMatchObject({ transactions: 3, pending_relay: 0, unsealed: 0 });
     const writer = await h.issuer.serviceToken('wallet:read wallet:write');
     expect((await h.call('GET', '/internal/reconciliation', { token: writer })).status).toBe(403);
   });
@@ -236,29 +239,149 @@ describe('reconciliation', () => {
     expect((await report()).ok).toBe(true);
   });
 
-  it('detects a rewritten transaction even when its hash was recomputed: the next link breaks', async () => {
+  it('detects a rewritten transaction even when its seal was recomputed: the next link breaks', async () => {
     const tx = await h.db
       .selectFrom('journal_transactions')
       .selectAll()
       .where('id', '=', depositTx)
       .executeTakeFirstOrThrow();
+    const seal = await h.db
+      .selectFrom('journal_seals')
+      .selectAll()
+      .where('transaction_id', '=', depositTx)
+      .executeTakeFirstOrThrow();
+    const legs = await h.db
+      .selectFrom('postings')
+      .selectAll()
+      .where('transaction_id', '=', depositTx)
+      .execute();
+    const forged = journalHash(
+      { ...tx, reference: 'forged', seq: seal.seq, prev_hash: seal.prev_hash },
+      legs,
+    );
     await tamper(
       'journal_transactions',
-      sql`update journal_transactions set reference = 'forged', hash = ${'f'.repeat(64)} where id = ${depositTx}`,
+      sql`update journal_transactions set reference = 'forged' where id = ${depositTx}`,
     );
+    await tamper('journal_seals', sql`update journal_seals set hash = ${forged} where seq = ${seal.seq}`);
     const r = await report();
-    expect(r.discrepancies).toContainEqual(
-      expect.objectContaining({
+    expect(r.discrepancies).toEqual([
+      {
         check: 'hash_chain',
-        seq: String(tx.seq + 1n),
+        seq: String(seal.seq + 1n),
+        transaction_id: expect.any(String),
         problem: 'prev_hash does not match the previous transaction',
-      }),
-    );
+      },
+    ]);
     await tamper(
       'journal_transactions',
-      sql`update journal_transactions set reference = ${tx.reference}, hash = ${tx.hash} where id = ${depositTx}`,
+      sql`update journal_transactions set reference = ${tx.reference} where id = ${depositTx}`,
     );
+    await tamper('journal_seals', sql`update journal_seals set hash = ${seal.hash} where seq = ${seal.seq}`);
     expect((await report()).ok).toBe(true);
+  });
+
+  it('detects a sealed transaction edited after sealing, and a seal removed from the chain', async () => {
+    const seal = await h.db
+      .selectFrom('journal_seals')
+      .selectAll()
+      .where('transaction_id', '=', depositTx)
+      .executeTakeFirstOrThrow();
+    await tamper(
+      'journal_transactions',
+      sql`update journal_transactions set transfer_id = 'x' where id = ${depositTx}`,
+    );
+    expect((await report()).discrepancies).toEqual([
+      {
+        check: 'hash_chain',
+        seq: String(seal.seq),
+        transaction_id: depositTx,
+        problem: 'hash does not match the transaction content',
+      },
+    ]);
+    await tamper(
+      'journal_transactions',
+      sql`update journal_transactions set transfer_id = null where id = ${depositTx}`,
+    );
+    await tamper('journal_seals', sql`delete from journal_seals where seq = ${seal.seq}`);
+    try {
+      const { discrepancies } = await createReconciliationService({
+        db: h.db,
+        mongo: h.mongo,
+        unsealedAfterSeconds: 0,
+      }).run();
+      expect(discrepancies).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            check: 'hash_chain',
+            seq: String(seal.seq + 1n),
+            problem: `expected sequence ${seal.seq}`,
+          }),
+          expect.objectContaining({ check: 'journal_unsealed', transaction_id: depositTx }),
+        ]),
+      );
+    } finally {
+      await tamper(
+        'journal_seals',
+        sql`insert into journal_seals (seq, transaction_id, prev_hash, hash, sealed_at)
+          values (${seal.seq}, ${seal.transaction_id}, ${seal.prev_hash}, ${seal.hash}, ${seal.sealed_at})`,
+      );
+    }
+    expect((await report()).ok).toBe(true);
+  });
+
+  it('reports a journal transaction left unsealed past the threshold, and not before', async () => {
+    const w = await h.wallet('USD');
+    const dep = await h.call('POST', `/internal/wallets/${w}/deposits`, {
+      body: { amount: '5', currency: 'USD', reference: 'unsealed' },
+      key: randomUUID(),
+    });
+    await h.relay.drainAll();
+    const lenient = await h.call('GET', '/internal/reconciliation');
+    expect(lenient.body.ok).toBe(true);
+    expect(lenient.body.checked.unsealed).toBe(1);
+    const strict = await createReconciliationService({
+      db: h.db,
+      mongo: h.mongo,
+      unsealedAfterSeconds: 0,
+    }).run();
+    expect(strict.discrepancies).toEqual([
+      { check: 'journal_unsealed', transaction_id: dep.body.transaction_id, created_at: expect.any(String) },
+    ]);
+    expect((await report()).checked.unsealed).toBe(0);
+  });
+
+  it('concurrent postings with a sealer running all end sealed in one verifiable chain', async () => {
+    const before = await report();
+    const wallets = await Promise.all([h.wallet('USD', 500n), h.wallet('USD', 500n), h.wallet('USD')]);
+    h.sealer.start(5);
+    try {
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          i % 3 === 2
+            ? h.call('POST', `/internal/wallets/${wallets[i % 2]}/withdrawals`, {
+                body: { amount: '3', currency: 'USD', reference: `w${i}` },
+                key: randomUUID(),
+              })
+            : h.call('POST', `/internal/wallets/${wallets[2]}/deposits`, {
+                body: { amount: String(i + 1), currency: 'USD', reference: `d${i}` },
+                key: randomUUID(),
+              }),
+        ),
+      );
+    } finally {
+      await h.sealer.stop();
+    }
+    await h.relay.drainAll();
+    const after = await report();
+    expect(after).toMatchObject({ ok: true, discrepancies: [] });
+    expect(after.checked.unsealed).toBe(0);
+    expect(after.checked.transactions).toBe(before.checked.transactions! + 2 + 30);
+    const { rows } = await sql<{
+      n: string;
+      max: string;
+    }>`select count(*)::text as n, max(seq)::text as max from journal_seals`.execute(h.db);
+    expect(rows[0]!.n).toBe(rows[0]!.max);
   });
 
   it('journal rows are append-only and every journal transaction must balance', async () => {
@@ -268,6 +391,7 @@ describe('reconciliation', () => {
     await expect(sql`delete from journal_transactions where id = ${depositTx}`.execute(h.db)).rejects.toThrow(
       /append-only/,
     );
+    await expect(sql`update journal_seals set hash = 'x'`.execute(h.db)).rejects.toThrow(/append-only/);
     await expect(
       sql`update wallets set posted = posted - 10000 where id = ${a}`.execute(h.db),
     ).rejects.toThrow(/wallets_available_non_negative/);

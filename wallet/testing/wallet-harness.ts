@@ -9,6 +9,7 @@ import { testEnv } from '../../test/support/test-env.js';
 import { createWalletApp } from '../app.js';
 import type { Database } from '../database.js';
 import { ensureMongoIndexes } from '../history/history.collections.js';
+import { createJournalSealer } from '../ledger/journal-sealer.js';
 import { migrateWalletDb } from '../migrations/migrate-wallet-db.js';
 import { createOutboxRelay, type OutboxRelayOptions } from '../outbox/outbox.relay.js';
 
@@ -56,6 +57,7 @@ export async function createWalletHarness(
   const issuer = await createTestIssuer();
   const log = createLogger('wallet-test', 'silent');
   const relay = createOutboxRelay({ db, mongo, log, ...options.relay });
+  const sealer = createJournalSealer({ db, log });
   const { app, services } = createWalletApp({
     db,
     mongo,
@@ -117,6 +119,7 @@ export async function createWalletHarness(
     app,
     services,
     relay,
+    sealer,
     issuer,
     token,
     call,

@@ -1,0 +1,141 @@
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from '../../lib/logger.js';
+import type { Database } from '../database.js';
+import { GENESIS_HASH, journalHash } from './journal-hash.js';
+import type { JournalSealRow } from './ledger.table.js';
+
+/** Any constant unique to this database (the migration lock uses another one). */
+const SEALER_LOCK = 0x5ea1_0001;
+
+export interface JournalSealerOptions {
+  db: Kysely<Database>;
+  log: Logger;
+  /** Journal transactions sealed per database transaction. */
+  batchSize?: number;
+}
+
+export interface JournalSealer {
+  /** Seals one batch; returns how many it sealed (0 also when another sealer is active). */
+  sealOnce(): Promise<number>;
+  /** Seals until nothing committed is left unsealed. */
+  sealAll(): Promise<number>;
+  /** Starts the background loop: seals every `intervalMs` and whenever kicked. */
+  start(intervalMs: number): void;
+  /** Asks the loop to seal now (after a commit that appended to the journal). */
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Chains committed journal transactions off the commit path. Postings commit without any global
+ * lock; this sealer then assigns each committed, unsealed transaction the next sequence number
+ * and hash (`journalHash` over its content, its postings and the previous hash) and appends them
+ * to `journal_seals`, removing them from the `journal_unsealed` queue in the same transaction.
+ * A transaction-scoped advisory lock keeps one sealer active at a time across all service
+ * copies, so the chain stays linear; a sealer that dies mid-batch rolls back and the next one
+ * seals the same transactions.
+ */
+export function createJournalSealer(options: JournalSealerOptions): JournalSealer {
+  const { db, log } = options;
+  const batchSize = options.batchSize ?? 500;
+
+  async function sealOnce(): Promise<number> {
+    return db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{
+        ok: boolean;
+      }>`select pg_try_advisory_xact_lock(${SEALER_LOCK}) as ok`.execute(trx);
+      if (!rows[0]?.ok) return 0;
+      const queue = await trx
+        .selectFrom('journal_unsealed as u')
+        .innerJoin('journal_transactions as t', 't.id', 'u.transaction_id')
+        .selectAll('t')
+        .orderBy('u.created_at')
+        .orderBy('u.transaction_id')
+        .limit(batchSize)
+        .execute();
+      if (queue.length === 0) return 0;
+      const ids = queue.map((t) => t.id);
+      const legs = await trx
+        .selectFrom('postings')
+        .select(['id', 'position', 'wallet_id', 'amount', 'transaction_id'])
+        .where('transaction_id', 'in', ids)
+        .execute();
+      const byTx = new Map<string, typeof legs>();
+      for (const l of legs) byTx.set(l.transaction_id, [...(byTx.get(l.transaction_id) ?? []), l]);
+      const head = await trx
+        .selectFrom('journal_seals')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      let seq = head?.seq ?? 0n;
+      let prevHash = head?.hash ?? GENESIS_HASH;
+      const seals: Omit<JournalSealRow, 'sealed_at'>[] = [];
+      for (const tx of queue) {
+        seq += 1n;
+        const hash = journalHash({ ...tx, seq, prev_hash: prevHash }, byTx.get(tx.id) ?? []);
+        seals.push({ seq, transaction_id: tx.id, prev_hash: prevHash, hash });
+        prevHash = hash;
+      }
+      await trx.insertInto('journal_seals').values(seals).execute();
+      await trx.deleteFrom('journal_unsealed').where('transaction_id', 'in', ids).execute();
+      return seals.length;
+    });
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  function kick(): void {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          while ((await sealOnce()) === batchSize && !stopped);
+        } catch (err) {
+          log.warn({ err }, 'journal sealing failed; retrying on the next tick');
+        }
+      } while (again && !stopped);
+    })().finally(() => {
+      running = undefined;
+    });
+  }
+
+  return {
+    sealOnce,
+    async sealAll() {
+      let total = 0;
+      for (;;) {
+        const n = await sealOnce();
+        total += n;
+        if (n === 0) {
+          // 0 also means another sealer holds the lock: wait for it unless nothing is queued.
+          const left = await db
+            .selectFrom('journal_unsealed')
+            .select(sql<string>`count(*)`.as('n'))
+            .executeTakeFirstOrThrow();
+          if (Number(left.n) === 0) return total;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    },
+    start(intervalMs) {
+      timer = setInterval(kick, intervalMs);
+      timer.unref();
+      kick();
+    },
+    kick,
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      await running;
+    },
+  };
+}

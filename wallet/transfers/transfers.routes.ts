@@ -1,0 +1,78 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { MAX_AMOUNT, amountSchema, currencySchema } from '../../lib/money.js';
+import { ProblemError } from '../../lib/problem.js';
+import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
+import { respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
+import { parseBody } from '../request-input.js';
+import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import { requireWalletScope } from '../wallet-scopes.js';
+import { releaseTransfer, reserveTransfer } from './transfers.repository.js';
+
+const limitSchema = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a non-negative integer in minor units written as a string')
+  .transform(BigInt)
+  .refine((n) => n <= MAX_AMOUNT, 'exceeds the largest supported amount');
+
+const reserveBody = z.object({
+  user_id: z.uuid(),
+  from_wallet_id: z.uuid(),
+  to_wallet_id: z.uuid(),
+  amount: amountSchema,
+  currency: currencySchema,
+  limits: z.object({ per_transfer: limitSchema, daily: limitSchema }),
+  hold_ttl_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600),
+});
+const releaseBody = z.object({ records: transferRecordsSchema.optional() }).default({});
+
+const TRANSFER_ID = /^[\x21-\x7E]{1,128}$/;
+
+/**
+ * `/internal/transfers/:transfer_id/{reserve,release}`: the transfer's first and (on a failure
+ * path) last WalletService call, each one PostgreSQL round trip (docs/internal-api.md).
+ */
+export function createTransferRoutes(deps: WalletDeps) {
+  const write = requireWalletScope(deps.verifier, 'wallet:write');
+  const app = new Hono<WalletEnv>();
+
+  app.post('/:transfer_id/reserve', write, async (c) => {
+    const transferId = transferIdParam(c.req.param('transfer_id'));
+    const body = await parseBody(c, reserveBody);
+    return respondInOneRoundTrip(c, deps, body, (idem) =>
+      reserveTransfer(deps.db, idem, {
+        transferId,
+        userId: body.user_id,
+        fromWalletId: body.from_wallet_id,
+        toWalletId: body.to_wallet_id,
+        amount: body.amount,
+        currency: body.currency,
+        perTransferLimit: body.limits.per_transfer,
+        dailyLimit: body.limits.daily,
+        holdTtlSeconds: body.hold_ttl_seconds,
+      }),
+    );
+  });
+
+  app.post('/:transfer_id/release', write, async (c) => {
+    const transferId = transferIdParam(c.req.param('transfer_id'));
+    // The body is optional: a release without records may send none.
+    const body = c.req.header('content-type') ? await parseBody(c, releaseBody) : {};
+    const events = transferRecordEvents(body.records, c.get('principal').clientId);
+    // The fingerprint is the path (the transfer id) only: records are metadata.
+    return respondInOneRoundTrip(c, deps, {}, (idem) =>
+      releaseTransfer(deps.db, idem, { transferId, events }),
+    );
+  });
+  return app;
+}
+
+function transferIdParam(id: string): string {
+  if (!TRANSFER_ID.test(id))
+    throw new ProblemError(400, 'validation_failed', 'path.transfer_id: 1 to 128 visible ASCII characters');
+  return id;
+}
