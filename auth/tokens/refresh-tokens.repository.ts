@@ -53,6 +53,24 @@ export async function revokeFamily(
   return Number(result.numUpdatedRows);
 }
 
+/** Revokes a family only if it belongs to `userId` (a session ended by its owner). */
+export async function revokeFamilyOfUser(
+  db: Kysely<Database>,
+  familyId: string,
+  userId: string,
+  reason: string,
+  now: Date,
+): Promise<number> {
+  const result = await db
+    .updateTable('refresh_tokens')
+    .set({ revoked_at: now, revoked_reason: reason })
+    .where('family_id', '=', familyId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 export async function revokeAllForUser(
   db: Kysely<Database>,
   userId: string,

@@ -13,6 +13,7 @@ import {
   insertRefreshToken,
   revokeAllForUser,
   revokeFamily,
+  revokeFamilyOfUser,
 } from './refresh-tokens.repository.js';
 import type { RefreshTokenRow } from './refresh-tokens.table.js';
 import { tokenRoles, userTokenScope } from './scopes.js';
@@ -33,7 +34,10 @@ export interface AccessTokenInput {
   clientId: string;
   scope: string;
   roles: readonly string[];
-  /** The refresh family the token belongs to (user sessions), so revoking the family kills it. */
+  /**
+   * The refresh family the token belongs to (user sessions): revoking the family kills it, and
+   * it is the token's `sid` claim, so a logout with the access token alone ends the session.
+   */
   familyId?: string;
   /** Set for user tokens: the token is tracked so disabling the user can denylist it. */
   userId?: string;
@@ -67,6 +71,8 @@ export interface TokenService {
   /** Looks a refresh token up without using it (introspection, revocation). */
   inspectRefreshToken(refreshToken: string): Promise<RefreshTokenRow | undefined>;
   revokeFamily(familyId: string, reason: string): Promise<void>;
+  /** Ends one session of `userId` (logout): its family is revoked only if it is the user's. */
+  endSession(userId: string, familyId: string, reason: string): Promise<void>;
   /** Ends every session of a user: refresh families revoked and live access tokens denylisted. */
   revokeAllSessions(userId: string, reason: string): Promise<void>;
   /** Puts a jti on the Redis denylist until the token would have expired anyway. */
@@ -142,6 +148,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       scope: input.scope,
       roles: [...input.roles],
       client_id: input.clientId,
+      ...(input.familyId ? { sid: input.familyId } : {}),
     })
       .setProtectedHeader({ alg: SIGNING_ALG, typ: 'at+jwt', kid: key.kid })
       .setIssuer(deps.issuer)
@@ -272,6 +279,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async revokeFamily(familyId, reason) {
       await revokeFamily(deps.db, familyId, reason, new Date());
       await denylistTracked(redisKeys.familyTokens(familyId));
+    },
+
+    async endSession(userId, familyId, reason) {
+      if ((await revokeFamilyOfUser(deps.db, familyId, userId, reason, new Date())) > 0)
+        await denylistTracked(redisKeys.familyTokens(familyId));
     },
 
     async revokeAllSessions(userId, reason) {

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
+import { decodeJwt } from 'jose';
+import { bearerToken, requireToken, type Principal } from '../../lib/jwt-verifier.js';
 import { fail, NO_STORE } from '../http/errors.js';
 import { jsonBody } from '../http/parse-body.js';
 import { OtpError, otpErrorDetail, otpErrorStatus } from '../otp/otp.errors.js';
@@ -113,10 +114,16 @@ export function usersRoutes(s: AuthServices) {
     const body = c.req.header('content-type')?.startsWith('application/json')
       ? await jsonBody(c, logoutBody)
       : {};
+    // The session of the access token itself (its `sid` is the refresh family), with or without
+    // a refresh token in the body: logout ends the session, as the API promises.
+    const sid = decodeJwt(bearerToken(c.req.header('authorization'))).sid;
+    if (typeof sid === 'string' && !principal.isService)
+      await s.tokens.endSession(principal.subject, sid, 'logout');
     if (body.refresh_token) {
       const row = await s.tokens.inspectRefreshToken(body.refresh_token);
       // Only the owner's own session can be ended with it; anything else is ignored (no oracle).
-      if (row && row.user_id === principal.subject) await s.tokens.revokeFamily(row.family_id, 'logout');
+      if (row && row.user_id === principal.subject && row.family_id !== sid)
+        await s.tokens.endSession(principal.subject, row.family_id, 'logout');
     }
     await s.tokens.denylist(principal.tokenId, principal.expiresAt);
     await s.audit({
@@ -125,7 +132,7 @@ export function usersRoutes(s: AuthServices) {
       subject: principal.subject,
       clientId: principal.clientId,
       context: s.requestContext(c),
-      details: { jti: principal.tokenId },
+      details: { jti: principal.tokenId, ...(typeof sid === 'string' ? { family_id: sid } : {}) },
     });
     return c.body(null, 204);
   });

@@ -213,6 +213,42 @@ describe('logout', () => {
   });
 });
 
+describe('logout without the refresh token', () => {
+  it('ends the session of the access token: its sid names the refresh family, which is revoked', async () => {
+    const user = await h.createUser();
+    const other = await h.login(user.email, user.password);
+    const session = await h.login(user.email, user.password);
+    const rotated = await h.form('/v1/auth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: session.body.refresh_token,
+    });
+    expect(rotated.status).toBe(200);
+    // The client lost its refresh token (or never sends it): logout with the bearer alone.
+    const auth = { authorization: `Bearer ${rotated.body.access_token}` };
+    const out = await h.app.request('/v1/auth/logout', { method: 'POST', headers: auth });
+    expect(out.status).toBe(204);
+    expect((await h.json('GET', '/v1/auth/me', undefined, auth)).status).toBe(401);
+    const refresh = await h.form('/v1/auth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: rotated.body.refresh_token,
+    });
+    expect(refresh.status).toBe(400);
+    expect(refresh.body.error).toBe('invalid_grant');
+    // Only that session: the user's other login lives on.
+    const still = await h.form('/v1/auth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: other.body.refresh_token,
+    });
+    expect(still.status).toBe(200);
+    const sid = (token: string) =>
+      (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sid?: string }).sid;
+    const family = await h.services.tokens.inspectRefreshToken(rotated.body.refresh_token as string);
+    // The sid is the family, and a refresh keeps it.
+    expect(sid(session.body.access_token as string)).toBe(family!.family_id);
+    expect(sid(rotated.body.access_token as string)).toBe(family!.family_id);
+  });
+});
+
 describe('internal account API', () => {
   it('requires a service token with auth:internal', async () => {
     const user = await h.createUser();
