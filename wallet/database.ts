@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { HoldsTable } from './holds/holds.table.js';
 import type { IdempotencyKeysTable } from './idempotency/idempotency.table.js';
 import type {
+  DepositReferencesTable,
   JournalSealsTable,
   JournalTransactionsTable,
   JournalUnsealedTable,
@@ -16,6 +17,7 @@ export interface Database {
   journal_transactions: JournalTransactionsTable;
   journal_seals: JournalSealsTable;
   journal_unsealed: JournalUnsealedTable;
+  deposit_references: DepositReferencesTable;
   postings: PostingsTable;
   holds: HoldsTable;
   idempotency_keys: IdempotencyKeysTable;

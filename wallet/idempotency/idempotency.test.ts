@@ -236,7 +236,13 @@ describe('idempotency keys', () => {
     const body = { amount: '5', currency: 'USD', reference: 'r' };
     await h.call('POST', `/internal/wallets/${w}/deposits`, { body, key });
     const other = await h.issuer.serviceToken('wallet:read wallet:write', 'another-client');
-    const res = await h.call('POST', `/internal/wallets/${w}/deposits`, { body, key, token: other });
+    // Another payment (its own reference: a deposit is unique per wallet and reference) under the same key.
+    const res = await h.call('POST', `/internal/wallets/${w}/deposits`, {
+      body: { ...body, reference: 'r2' },
+      key,
+      token: other,
+    });
+    expect(res.status).toBe(201);
     expect(res.headers.get('idempotent-replayed')).toBe('false');
     expect((await h.balance(w)).posted).toBe('10');
   });

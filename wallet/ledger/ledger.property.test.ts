@@ -66,7 +66,7 @@ describe('the books under random concurrent operations (property)', () => {
                 case 'withdraw': {
                   const path = o.t === 'deposit' ? 'deposits' : 'withdrawals';
                   const res = await h.call('POST', `/internal/wallets/${ids[o.w]}/${path}`, {
-                    body: { amount: String(o.amount), currency: 'USD', reference: 'prop' },
+                    body: { amount: String(o.amount), currency: 'USD', reference: `prop ${randomUUID()}` },
                     key: key(),
                   });
                   if (res.status === 201) {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../database.js';
-import type { JournalKind, PostingRow } from './ledger.table.js';
+import type { DepositReferenceRow, JournalKind, PostingRow } from './ledger.table.js';
 
 /** A leg as `velora_post_journal` takes it. */
 export interface JournalLeg {
@@ -71,4 +71,25 @@ export async function outgoingTransferVolume(
     .where('p.created_at', '>=', since)
     .executeTakeFirstOrThrow();
   return BigInt(row.total);
+}
+
+/** The deposit already made for (wallet, reference), if any. */
+export async function findDepositReference(
+  db: Db,
+  walletId: string,
+  reference: string,
+): Promise<DepositReferenceRow | undefined> {
+  return db
+    .selectFrom('deposit_references')
+    .selectAll()
+    .where('wallet_id', '=', walletId)
+    .where('reference', '=', reference)
+    .executeTakeFirst();
+}
+
+export async function insertDepositReference(
+  db: Db,
+  row: { wallet_id: string; reference: string; transaction_id: string; amount: bigint; currency: string },
+): Promise<void> {
+  await db.insertInto('deposit_references').values(row).execute();
 }

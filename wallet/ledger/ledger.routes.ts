@@ -41,7 +41,11 @@ export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
                 reference: body.reference,
               })
             : WalletError.WalletNotFound,
-        (r) => ({ status: 201, body: { transaction_id: r.transactionId, wallet: toWalletView(r.wallet) } }),
+        (r) => ({
+          // A repeated deposit reference answers the original deposit: nothing new was created.
+          status: 'repeated' in r && r.repeated ? 200 : 201,
+          body: { transaction_id: r.transactionId, wallet: toWalletView(r.wallet) },
+        }),
       );
     });
   }

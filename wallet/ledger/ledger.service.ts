@@ -6,8 +6,10 @@ import { cannotReceive, cannotSend, spendable } from '../wallets/wallets.service
 import type { SystemAccountName, WalletRow } from '../wallets/wallets.table.js';
 import { LedgerError } from './ledger.errors.js';
 import {
+  findDepositReference,
   findJournalTransaction,
   findReversalOf,
+  insertDepositReference,
   listPostingsOf,
   outgoingTransferVolume,
   postJournalTransaction,
@@ -71,11 +73,16 @@ export interface MoneyMovementInput {
 export interface MovementResult {
   transactionId: string;
   wallet: WalletRow;
+  /** A deposit whose (wallet, reference) was already credited: this is the original, nothing moved. */
+  repeated?: boolean;
 }
 
 export interface LedgerService {
-  /** funding → wallet. */
-  deposit(trx: Db, input: MoneyMovementInput): Promise<MovementResult | WalletError>;
+  /**
+   * funding → wallet, once per (wallet, reference): a repeat with the same amount and currency
+   * answers the original deposit (`repeated`), another amount or currency `duplicate_reference`.
+   */
+  deposit(trx: Db, input: MoneyMovementInput): Promise<MovementResult | WalletError | LedgerError>;
   /** wallet → settlement. */
   withdraw(trx: Db, input: MoneyMovementInput): Promise<MovementResult | WalletError>;
   /** A compensating transaction with every leg of the original negated. */
@@ -103,6 +110,13 @@ export function createLedgerService(deps: { db: Kysely<Database> }): LedgerServi
     async deposit(trx, input) {
       const funding = await systemAccount('funding', input.currency);
       const wallet = (await lockWallets(trx, [input.walletId])).get(input.walletId);
+      // Under the wallet's lock, so two deposits with one reference cannot both miss each other.
+      const earlier = wallet && (await findDepositReference(trx, input.walletId, input.reference));
+      if (earlier) {
+        if (earlier.amount !== input.amount || earlier.currency !== input.currency)
+          return LedgerError.DuplicateReference;
+        return { transactionId: earlier.transaction_id, wallet, repeated: true };
+      }
       const refused = cannotReceive(wallet, input.currency);
       if (refused) return refused;
       const transactionId = await postJournal(trx, {
@@ -113,6 +127,13 @@ export function createLedgerService(deps: { db: Kysely<Database> }): LedgerServi
           { walletId: funding, amount: -input.amount },
           { walletId: input.walletId, amount: input.amount },
         ],
+      });
+      await insertDepositReference(trx, {
+        wallet_id: input.walletId,
+        reference: input.reference,
+        transaction_id: transactionId,
+        amount: input.amount,
+        currency: input.currency,
       });
       return { transactionId, wallet: (await findWallet(trx, input.walletId))! };
     },

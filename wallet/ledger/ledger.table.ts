@@ -45,7 +45,18 @@ export interface JournalUnsealedTable {
   created_at: Date;
 }
 
+/** The deposit that credited a wallet for a bank reference: at most one per (wallet, reference). */
+export interface DepositReferencesTable {
+  wallet_id: string;
+  reference: string;
+  transaction_id: string;
+  amount: bigint;
+  currency: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
 export type JournalTransactionRow = Selectable<JournalTransactionsTable>;
 export type PostingRow = Selectable<PostingsTable>;
 export type NewPostingRow = Insertable<PostingsTable>;
 export type JournalSealRow = Selectable<JournalSealsTable>;
+export type DepositReferenceRow = Selectable<DepositReferencesTable>;

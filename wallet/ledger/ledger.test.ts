@@ -11,8 +11,13 @@ afterAll(async () => {
   await h.close();
 });
 
+// Each deposit names its own bank payment: a deposit is unique per (wallet, reference). A retry of
+// one request (same key) keeps its reference, so the reference derives from the key.
 const dep = (id: string, amount: unknown, currency: unknown = 'USD', key = randomUUID()) =>
-  h.call('POST', `/internal/wallets/${id}/deposits`, { body: { amount, currency, reference: 'ref' }, key });
+  h.call('POST', `/internal/wallets/${id}/deposits`, {
+    body: { amount, currency, reference: `ref ${key}` },
+    key,
+  });
 const wd = (id: string, amount: unknown, currency: unknown = 'USD', key = randomUUID()) =>
   h.call('POST', `/internal/wallets/${id}/withdrawals`, {
     body: { amount, currency, reference: 'ref' },
@@ -97,6 +102,31 @@ describe('deposits and withdrawals', () => {
     expect((await wd(w, '10')).body.code).toBe('wallet_frozen');
     await h.call('POST', `/internal/wallets/${w}/unfreeze`, { key: randomUUID() });
     expect((await wd(w, '10')).status).toBe(201);
+  });
+
+  it('a deposit is unique per (wallet, reference): a repeat under another key answers the original, another amount is refused', async () => {
+    const w = await h.wallet('USD');
+    const other = await h.wallet('USD');
+    const reference = `bank ${randomUUID()}`;
+    const deposit = (wallet: string, amount: string, currency = 'USD') =>
+      h.call('POST', `/internal/wallets/${wallet}/deposits`, {
+        body: { amount, currency, reference },
+        key: randomUUID(),
+      });
+    const racing = await Promise.all(Array.from({ length: 5 }, () => deposit(w, '700')));
+    expect(racing.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 201]);
+    expect(new Set(racing.map((r) => r.body.transaction_id)).size).toBe(1);
+    const again = await deposit(w, '700');
+    expect(again.status).toBe(200);
+    expect(again.body.transaction_id).toBe(racing[0]!.body.transaction_id);
+    expect(again.body.wallet.balance.posted).toBe('700');
+    for (const res of [await deposit(w, '701'), await deposit(w, '700', 'EUR')]) {
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('duplicate_reference');
+    }
+    expect(await h.balance(w)).toEqual({ posted: '700', pending: '0', available: '700' });
+    // The same bank reference on another wallet is another payment.
+    expect((await deposit(other, '701')).status).toBe(201);
   });
 
   it('replays, refuses mismatches and executes concurrent duplicates once', async () => {

@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely';
 import * as ledger from './0001-ledger.js';
 import * as sealedJournal from './0002-sealed-journal-and-transfer-functions.js';
+import * as depositReferences from './0003-deposit-references.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
   '0001-ledger': ledger,
   '0002-sealed-journal-and-transfer-functions': sealedJournal,
+  '0003-deposit-references': depositReferences,
 };

@@ -41,7 +41,7 @@ async function depositMany(wallets: number, each: number): Promise<string[]> {
     ids.map(async (id) => {
       for (let i = 0; i < each; i++) {
         const res = await h.call('POST', `/internal/wallets/${id}/deposits`, {
-          body: { amount: String(i + 1), currency: 'USD', reference: 'crash test' },
+          body: { amount: String(i + 1), currency: 'USD', reference: `crash test ${i}` },
           key: randomUUID(),
         });
         if (res.status !== 201) throw new Error(`deposit answered ${res.status}`);

@@ -153,7 +153,7 @@ describe('wallets', () => {
     expect(set.body.overdraft_limit).toBe('50');
     const wd = (amount: string) =>
       h.call('POST', `/internal/wallets/${w}/withdrawals`, {
-        body: { amount, currency: 'USD', reference: 'od' },
+        body: { amount, currency: 'USD', reference: `od ${randomUUID()}` },
         key: randomUUID(),
       });
     expect((await wd('151')).body.code).toBe('insufficient_funds');
