@@ -15,6 +15,11 @@ export const redisKeys = {
   otpCooldown: (purpose: string, subject: string, reference: string) =>
     `auth:otp-cooldown:${purpose}:${subject}:${reference}`,
   otpHourly: 'auth:otp-hourly',
+  /** The newest challenge of a (purpose, subject, reference): a resend revokes the one it names. */
+  otpCurrent: (purpose: string, subject: string, reference: string) =>
+    `auth:otp-current:${purpose}:${subject}:${reference}`,
+  /** Wrong codes of a (purpose, subject) in the current window, across challenges. */
+  otpFailures: (purpose: string, subject: string) => `auth:otp-failures:${purpose}:${subject}`,
   loginConsecutive: 'auth:login-fail-ip-account',
   loginPerIpDay: 'auth:login-fail-ip-day',
   idempotency: (scope: string, key: string) => `auth:idem:${scope}:${key}`,

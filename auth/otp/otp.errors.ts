@@ -16,6 +16,6 @@ export const otpErrorStatus: Record<OtpError, number> = {
 export const otpErrorDetail: Record<OtpError, string> = {
   [OtpError.Invalid]: 'the code is not correct',
   [OtpError.Expired]: 'the code has expired or does not exist',
-  [OtpError.Exhausted]: 'too many wrong codes: request a new one',
+  [OtpError.Exhausted]: 'too many wrong codes: try again later',
   [OtpError.Cooldown]: 'a code was sent recently: wait before asking for another',
 };

@@ -9,7 +9,12 @@ export const OTP_PURPOSES = ['login', 'verify_email', 'step_up'] as const;
 export type OtpPurpose = (typeof OTP_PURPOSES)[number];
 
 export const OTP_TTL_SECONDS = 300;
+/**
+ * Wrong codes a user may submit per purpose within OTP_FAILURE_WINDOW_SECONDS, across every
+ * challenge: resending does not buy more guesses (10 sends × 5 attempts would be 50 an hour).
+ */
 export const OTP_MAX_ATTEMPTS = 5;
+export const OTP_FAILURE_WINDOW_SECONDS = 3600;
 export const OTP_RESEND_COOLDOWN_SECONDS = 60;
 export const OTP_MAX_PER_HOUR = 10;
 
@@ -46,7 +51,10 @@ export interface OtpService {
 }
 
 // Verify-and-consume in one script, so no interleaving can accept a code twice or skip a count.
-// KEYS[1] code hash, KEYS[2] challenge index; ARGV[1] submitted HMAC, ARGV[2] max attempts.
+// KEYS[1] code hash, KEYS[2] challenge index, KEYS[3] the (purpose, subject) failure budget;
+// ARGV[1] submitted HMAC, ARGV[2] failures allowed per window, ARGV[3] window in seconds.
+// Once the budget is spent no code is compared at all, the right one included: a new challenge
+// starts with the guesses that are left, not with fresh ones. A success clears the budget.
 // The HMACs compared here are of pepper+binding+code, so comparing them leaks nothing useful.
 const VERIFY_SCRIPT = `
 local mac = redis.call('HGET', KEYS[1], 'mac')
@@ -54,12 +62,17 @@ if not mac then
   if redis.call('HGET', KEYS[1], 'dead') then return {'exhausted', 0} end
   return {'expired', 0}
 end
-if mac == ARGV[1] then
-  redis.call('DEL', KEYS[1], KEYS[2])
+local max = tonumber(ARGV[2])
+local failures = tonumber(redis.call('GET', KEYS[3]) or '0')
+if failures < max and mac == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
   return {'ok', 0}
 end
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-local left = tonumber(ARGV[2]) - attempts
+if failures < max then
+  failures = redis.call('INCR', KEYS[3])
+  if failures == 1 then redis.call('EXPIRE', KEYS[3], ARGV[3]) end
+end
+local left = max - failures
 if left <= 0 then
   redis.call('HDEL', KEYS[1], 'mac')
   redis.call('HSET', KEYS[1], 'dead', '1')
@@ -115,13 +128,19 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
       const challengeId = randomUUID();
       const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
       const key = redisKeys.otp(purpose, subject, challengeId);
-      await deps.redis
-        .multi()
-        .hSet(key, { mac: mac(purpose, subject, challengeId, code), attempts: '0' })
+      // A resend (same purpose, subject and reference) revokes the code it replaces: only the
+      // newest code of a reference can be used. The cooldown above keeps two sends from racing.
+      const currentKey = redisKeys.otpCurrent(purpose, subject, reference);
+      const previous = await deps.redis.get(currentKey);
+      const tx = deps.redis.multi();
+      if (previous) tx.del([redisKeys.otp(purpose, subject, previous), redisKeys.otpChallenge(previous)]);
+      await tx
+        .hSet(key, { mac: mac(purpose, subject, challengeId, code) })
         .expire(key, OTP_TTL_SECONDS)
         .set(redisKeys.otpChallenge(challengeId), JSON.stringify({ purpose, subject }), {
           expiration: { type: 'EX', value: OTP_TTL_SECONDS },
         })
+        .set(currentKey, challengeId, { expiration: { type: 'EX', value: OTP_TTL_SECONDS } })
         .exec();
       await deps.notifier.send({ recipient, purpose, code });
       await deps.audit({
@@ -137,8 +156,16 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
     async verify({ purpose, subject, challengeId, code, context }) {
       const submitted = /^[0-9]{6}$/.test(code) ? code : 'malformed';
       const reply = (await deps.redis.eval(VERIFY_SCRIPT, {
-        keys: [redisKeys.otp(purpose, subject, challengeId), redisKeys.otpChallenge(challengeId)],
-        arguments: [mac(purpose, subject, challengeId, submitted), String(OTP_MAX_ATTEMPTS)],
+        keys: [
+          redisKeys.otp(purpose, subject, challengeId),
+          redisKeys.otpChallenge(challengeId),
+          redisKeys.otpFailures(purpose, subject),
+        ],
+        arguments: [
+          mac(purpose, subject, challengeId, submitted),
+          String(OTP_MAX_ATTEMPTS),
+          String(OTP_FAILURE_WINDOW_SECONDS),
+        ],
       })) as [string, number];
       const [status, left] = reply;
       const details = { purpose, challenge_id: challengeId };

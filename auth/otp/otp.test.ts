@@ -213,6 +213,76 @@ describe('OTP as a second factor at login', () => {
   });
 });
 
+describe('OTP guess budget across resends', () => {
+  // Stands in for the 60 s resend cooldown having passed (the test does not wait a minute).
+  const cooldownPassed = (userId: string) => h.redis.del(`auth:otp-cooldown:login:${userId}:login`);
+
+  it('10 resends with wrong guesses get no more than one budget, and then not even the right code', async () => {
+    // The attacker knows the password, not the second factor, and asks for code after code.
+    const user = await h.createUser({ mfa: true });
+    let checked = 0;
+    let challenge = '';
+    for (let send = 0; send < 10; send++) {
+      await cooldownPassed(user.id);
+      const login = await h.login(user.email, user.password);
+      expect(login.body.mfa_required).toBe(true);
+      challenge = login.body.challenge_id as string;
+      if (send === 9) break; // the last code is kept for the right-code check below
+      const code = await h.latestCode(user.email, 'login');
+      for (let guess = 0; guess < OTP_MAX_ATTEMPTS; guess++) {
+        const res = await h.json('POST', '/v1/auth/otp/verify', {
+          challenge_id: challenge,
+          code: wrongCode(code),
+        });
+        expect(res.status).toBe(422);
+        if (res.body.code !== 'otp_invalid') break;
+        checked += 1;
+      }
+    }
+    // One budget in all: 4 answers with attempts left, the 5th wrong code ends it.
+    expect(checked).toBe(OTP_MAX_ATTEMPTS - 1);
+    const right = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: challenge,
+      code: await h.latestCode(user.email, 'login'),
+    });
+    expect(right.status).toBe(422);
+    expect(right.body.code).toBe('otp_exhausted');
+    expect(right.body.access_token).toBeUndefined();
+  });
+
+  it('a resend revokes the previous code; the new one works and a success clears the budget', async () => {
+    const user = await h.createUser({ mfa: true });
+    const first = await h.login(user.email, user.password);
+    const oldCode = await h.latestCode(user.email, 'login');
+    const wrong = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: first.body.challenge_id,
+      code: wrongCode(oldCode),
+    });
+    expect(wrong.body).toMatchObject({ code: 'otp_invalid', attempts_left: OTP_MAX_ATTEMPTS - 1 });
+    await cooldownPassed(user.id);
+    const second = await h.login(user.email, user.password);
+    const newCode = await h.latestCode(user.email, 'login');
+    const old = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: first.body.challenge_id,
+      code: oldCode,
+    });
+    expect(old.status).toBe(422);
+    expect(old.body.code).toBe('otp_expired');
+    // The new challenge starts with what is left of the budget, not with fresh attempts.
+    const wrongAgain = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: second.body.challenge_id,
+      code: wrongCode(newCode),
+    });
+    expect(wrongAgain.body).toMatchObject({ code: 'otp_invalid', attempts_left: OTP_MAX_ATTEMPTS - 2 });
+    const done = await h.json('POST', '/v1/auth/otp/verify', {
+      challenge_id: second.body.challenge_id,
+      code: newCode,
+    });
+    expect(done.status).toBe(200);
+    expect(await h.redis.exists(`auth:otp-failures:login:${user.id}`)).toBe(0);
+  });
+});
+
 describe('delivery', () => {
   it('the dev outbox lists messages newest first', async () => {
     const user = await h.createUser();
