@@ -145,7 +145,10 @@ async function main(): Promise<void> {
     }
 
     const gatewayScenarios = (['uniform', 'hot', 'reads', 'login'] as const).filter((s) => wanted.has(s));
-    if (gatewayScenarios.length > 0) {
+    if (gatewayScenarios.length > 0 && stack.gatewayProblem) {
+      results.meta.notes.push(stack.gatewayProblem);
+      log(stack.gatewayProblem);
+    } else if (gatewayScenarios.length > 0) {
       const admin = await login(
         api,
         process.env.VELORA_ADMIN_EMAIL ?? 'admin@velora.local',

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT, stackDir } from '../scripts/stack/paths.js';
 import { PROFILES } from '../scripts/stack/profile.js';
-import { httpOk, runningPid, stopProcess } from '../scripts/stack/processes.js';
+import { httpOk, runningPid, stopProcess, tcpOpen, waitFor } from '../scripts/stack/processes.js';
 
 export const STACK = PROFILES.dev;
 export const STACK_DIR = stackDir(STACK.name);
@@ -36,6 +36,8 @@ export const BENCH_RATE_LIMITS = {
 export interface StackHandle {
   /** Names of the processes this run started. */
   started: string[];
+  /** Why the gateway cannot be measured (it answers, but is not ready), if so. */
+  gatewayProblem?: string;
   /** Stops what this run started (nothing else). */
   release(): Promise<void>;
 }
@@ -43,6 +45,23 @@ export interface StackHandle {
 export async function ensureStack(log: (line: string) => void): Promise<StackHandle> {
   const before = new Set(STACK_PROCESSES.filter((name) => runningPid(STACK_DIR, name) !== undefined));
   if (await httpOk(`${GATEWAY_URL}/readyz`)) return { started: [], release: async () => undefined };
+  if (await tcpOpen(STACK.ports.gateway)) {
+    // Someone's stack is up but not ready (a service restarting?): give it a moment, and never
+    // start a second copy on top of it.
+    const ready = await waitFor('gateway /readyz', () => httpOk(`${GATEWAY_URL}/readyz`), 30_000).then(
+      () => true,
+      () => false,
+    );
+    if (ready) return { started: [], release: async () => undefined };
+    const answer = await fetch(`${GATEWAY_URL}/readyz`)
+      .then((r) => r.text())
+      .catch((err: unknown) => String(err));
+    return {
+      started: [],
+      gatewayProblem: `the running gateway is not ready (${answer.slice(0, 200)}): the gateway scenarios were skipped`,
+      release: async () => undefined,
+    };
+  }
   log('the dev stack is not up: scripts/velora up --detach (rate limits raised for the bench) …');
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [path.join(ROOT, 'scripts', 'velora'), 'up', '--detach'], {
