@@ -13,7 +13,7 @@ import { createGatewayApp } from './app.js';
 import { loadGatewayConfig, metricsListener } from './config.js';
 import { createRedisDenylist } from './platform/authn.js';
 import { createGatewayJwks } from './platform/jwks.js';
-import { createRedisRateLimiter } from './platform/rate-limit.js';
+import { createSyncedRateLimiter } from './platform/rate-limit.js';
 import { createUpstream } from './platform/upstream.js';
 
 const config = loadGatewayConfig();
@@ -46,11 +46,23 @@ const breaker = {
   halfOpenAfterMs: config.CIRCUIT_HALF_OPEN_AFTER_MS,
 };
 
+const rateLimiter = createSyncedRateLimiter(
+  redis,
+  {
+    ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+    authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
+    userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+  },
+  { onSyncError: (err) => log.warn({ err }, 'rate-limit counters not synced with redis') },
+);
+
 const { app, metricsApp } = createGatewayApp({
   config,
   log,
   verifyToken: createAccessTokenVerifier({
     jwks: createGatewayJwks(config.AUTH_JWKS_URL),
+    // Clients repeat their token on every request: verify each one once (until exp, ≤ 5 min).
+    cacheSize: 50_000,
     issuer: config.AUTH_ISSUER,
     audience: config.JWT_AUDIENCE,
     algorithms: [config.JWT_ALGORITHM],
@@ -60,11 +72,7 @@ const { app, metricsApp } = createGatewayApp({
   auth: createUpstream({ name: 'auth', baseUrl: config.AUTH_URL, ...breaker }),
   wallet: createUpstream({ name: 'wallet', baseUrl: config.WALLET_URL, token: serviceToken, ...breaker }),
   serviceToken,
-  rateLimiter: createRedisRateLimiter(redis, {
-    ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
-    authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
-    userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
-  }),
+  rateLimiter,
   readiness: async () => ({
     redis: await probe(() => redis.ping()),
     temporal: await probe(() => connection.healthService.check({})),
@@ -86,6 +94,8 @@ await serveApp({
   log,
   onClose: async () => {
     metricsServer.close();
+    rateLimiter.stop();
+    await rateLimiter.sync();
     await connection.close();
     await redis.close();
   },

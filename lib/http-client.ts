@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { Problem } from './problem.js';
 
 /** A response the upstream gave: success with its JSON body, or a problem it reported. */
@@ -54,6 +56,93 @@ export interface HttpClientOptions {
   defaultHeaders?: () => Record<string, string>;
 }
 
+/**
+ * Keep-alive connection pools shared by every client of the process. Node's agent honours the
+ * server's `Keep-Alive: timeout` hint, so an idle socket is dropped before the server closes it.
+ */
+const AGENTS = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' }),
+};
+
+interface RawResponse {
+  status: number;
+  statusText: string;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
+
+class TimeoutError extends Error {}
+
+/**
+ * One HTTP exchange on node:http with a pooled keep-alive socket: no WHATWG Request/Response,
+ * Headers or AbortSignal objects per call (on the gateway's read path they cost more CPU than
+ * the rest of the request). The body is read inside the timeout.
+ */
+function exchange(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const agent = url.protocol === 'https:' ? AGENTS['https:'] : AGENTS['http:'];
+    const request = (url.protocol === 'https:' ? https : http).request(
+      url,
+      { method, headers, agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', fail);
+        res.on('end', () => {
+          done();
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            headers: res.headers,
+            text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+      },
+    );
+    const timer = setTimeout(() => request.destroy(new TimeoutError('timed out')), timeoutMs);
+    const onAbort = () => request.destroy(new Error('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    function fail(err: Error) {
+      done();
+      reject(err);
+    }
+    request.on('error', fail);
+    if (signal?.aborted) {
+      request.destroy(new Error('aborted'));
+      return;
+    }
+    if (body !== undefined) request.setHeader('content-length', Buffer.byteLength(body));
+    request.end(body);
+  });
+}
+
+/** A response's headers as WHATWG Headers, built only when a caller asks for them. */
+function lazyHeaders(raw: http.IncomingHttpHeaders): () => Headers {
+  let built: Headers | undefined;
+  return () => {
+    if (!built) {
+      built = new Headers();
+      for (const [name, value] of Object.entries(raw)) {
+        if (value === undefined) continue;
+        for (const v of Array.isArray(value) ? value : [value]) built.append(name, v);
+      }
+    }
+    return built;
+  };
+}
+
 /** A small JSON-over-HTTP client with a per-request timeout and problem+json decoding. */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const base = options.baseUrl.replace(/\/+$/, '');
@@ -74,14 +163,21 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         body = JSON.stringify(req.body);
       }
       if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
-      const send = async (): Promise<Response> => {
+      const url = new URL(`${base}${path}`);
+      const send = async (): Promise<RawResponse> => {
         if (options.token) headers.authorization = `Bearer ${await options.token()}`;
-        const timeout = AbortSignal.timeout(req.timeoutMs ?? options.timeoutMs ?? 10_000);
-        const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
         try {
-          return await fetch(`${base}${path}`, { method, headers, body, signal });
+          return await exchange(
+            url,
+            method,
+            headers,
+            body,
+            req.timeoutMs ?? options.timeoutMs ?? 10_000,
+            req.signal,
+          );
         } catch (err) {
-          const reason = timeout.aborted ? 'timed out' : err instanceof Error ? err.message : String(err);
+          const reason =
+            err instanceof TimeoutError ? 'timed out' : err instanceof Error ? err.message : String(err);
           throw new UpstreamUnavailableError(options.name, `${method} ${path} failed: ${reason}`, {
             cause: err,
           });
@@ -90,15 +186,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       let res = await send();
       if (res.status === 401 && options.token?.invalidate) {
         // A cached service token can outlive its key (rotation) or be revoked: fetch a new one once.
-        await res.arrayBuffer();
         options.token.invalidate();
         res = await send();
       }
-      const text = await res.text();
       let json: unknown = undefined;
-      if (text.length > 0) {
+      if (res.text.length > 0) {
         try {
-          json = JSON.parse(text);
+          json = JSON.parse(res.text);
         } catch (err) {
           throw new UpstreamUnavailableError(
             options.name,
@@ -109,7 +203,17 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           );
         }
       }
-      if (res.ok) return { ok: true, status: res.status, data: json as T, headers: res.headers };
+      const headersOf = lazyHeaders(res.headers);
+      if (res.status >= 200 && res.status < 300) {
+        return {
+          ok: true,
+          status: res.status,
+          data: json as T,
+          get headers() {
+            return headersOf();
+          },
+        };
+      }
       const problem = isProblem(json)
         ? json
         : {
@@ -119,7 +223,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             detail: `${options.name} answered ${res.status}`,
             code: oauthErrorCode(json) ?? `http_${res.status}`,
           };
-      return { ok: false, status: res.status, problem, headers: res.headers };
+      return {
+        ok: false,
+        status: res.status,
+        problem,
+        get headers() {
+          return headersOf();
+        },
+      };
     },
   };
 }

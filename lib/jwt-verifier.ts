@@ -39,6 +39,15 @@ export interface JwtVerifierOptions {
   algorithms?: string[];
   /** Returns true when the token id was revoked (logout); checked after the signature. */
   isRevoked?: (jti: string) => Promise<boolean>;
+  /**
+   * How many verified tokens to remember (by their exact text, until `exp`, at most
+   * `cacheMaxAgeMs`), so a client's next request skips the signature check. `0` turns it off.
+   * Default: on (10,000) for a remote JWKS, off for a key set passed in (AuthService, tests),
+   * where a retired key must stop working at once. Revocation (`isRevoked`) is checked on every
+   * call either way.
+   */
+  cacheSize?: number;
+  cacheMaxAgeMs?: number;
 }
 
 export type AccessTokenVerifier = (token: string) => Promise<Principal>;
@@ -57,7 +66,27 @@ export function createAccessTokenVerifier(options: JwtVerifierOptions): AccessTo
       cacheMaxAge: 10 * 60_000,
     });
   const algorithms = options.algorithms ?? ['ES256'];
+  const cache = createVerifiedCache(
+    options.cacheSize ?? (options.jwks ? 0 : 10_000),
+    options.cacheMaxAgeMs ?? 5 * 60_000,
+  );
   return async (token) => {
+    const principal = cache.get(token) ?? cache.put(token, await verifySignature(token));
+    if (options.isRevoked && (await options.isRevoked(principal.tokenId))) {
+      throw new ProblemError(
+        401,
+        'token_revoked',
+        'the access token was revoked',
+        {},
+        {
+          'www-authenticate': `Bearer error="invalid_token"`,
+        },
+      );
+    }
+    return principal;
+  };
+
+  async function verifySignature(token: string): Promise<Principal> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, jwks, {
@@ -84,17 +113,6 @@ export function createAccessTokenVerifier(options: JwtVerifierOptions): AccessTo
       throw err;
     }
     const claims = payload as AccessTokenClaims;
-    if (options.isRevoked && (await options.isRevoked(claims.jti))) {
-      throw new ProblemError(
-        401,
-        'token_revoked',
-        'the access token was revoked',
-        {},
-        {
-          'www-authenticate': `Bearer error="invalid_token"`,
-        },
-      );
-    }
     const clientId = typeof claims.client_id === 'string' ? claims.client_id : '';
     return {
       subject: claims.sub,
@@ -107,6 +125,30 @@ export function createAccessTokenVerifier(options: JwtVerifierOptions): AccessTo
       expiresAt: claims.exp,
       isService: claims.sub === `client:${clientId}`,
     };
+  }
+}
+
+/**
+ * Verified principals by token text, each until its `exp` (and at most `maxAgeMs`); bounded,
+ * the oldest entry leaves first. Only successful verifications are remembered.
+ */
+function createVerifiedCache(size: number, maxAgeMs: number) {
+  const entries = new Map<string, { principal: Principal; until: number }>();
+  return {
+    get(token: string): Principal | undefined {
+      if (size === 0) return undefined;
+      const hit = entries.get(token);
+      if (!hit) return undefined;
+      if (Date.now() < hit.until) return hit.principal;
+      entries.delete(token);
+      return undefined;
+    },
+    put(token: string, principal: Principal): Principal {
+      if (size === 0) return principal;
+      if (entries.size >= size) entries.delete(entries.keys().next().value!);
+      entries.set(token, { principal, until: Math.min(principal.expiresAt * 1000, Date.now() + maxAgeMs) });
+      return principal;
+    },
   };
 }
 

@@ -1,5 +1,4 @@
 import type { MiddlewareHandler } from 'hono';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ProblemError } from '../../lib/problem.js';
 import type { GatewayEnv } from './request-context.js';
 
@@ -24,54 +23,109 @@ export interface RateLimits {
   userPerMinute: number;
 }
 
-/**
- * Fixed-window counters in Redis (shared by every gateway copy). If Redis fails, each copy
- * falls back to an in-memory limiter with the same budget rather than failing open.
- */
-export function createRedisRateLimiter(
-  storeClient: unknown,
-  limits: RateLimits,
-  keyPrefix = 'gw:rl',
-): RateLimiter {
-  const make = (bucket: RateBucket, points: number) =>
-    new RateLimiterRedis({
-      storeClient,
-      useRedisPackage: true,
-      rejectIfRedisNotReady: true,
-      keyPrefix: `${keyPrefix}:${bucket}`,
-      points,
-      duration: 60,
-      insuranceLimiter: new RateLimiterMemory({
-        keyPrefix: `${keyPrefix}:${bucket}:mem`,
-        points,
-        duration: 60,
-      }),
-    });
-  const limiters: Record<RateBucket, RateLimiterRedis> = {
-    ip: make('ip', limits.ipPerMinute),
-    auth: make('auth', limits.authPerMinute),
-    user: make('user', limits.userPerMinute),
-  };
-  return {
-    async consume(bucket, key) {
-      const limiter = limiters[bucket];
-      try {
-        const res = await limiter.consume(key);
-        return decision(true, limiter.points, res);
-      } catch (rejection) {
-        if (rejection instanceof RateLimiterRes) return decision(false, limiter.points, rejection);
-        throw rejection;
-      }
-    },
-  };
+/** The Redis commands the shared counters need (a node-redis v5 client satisfies it). */
+export interface RedisPipelineSource {
+  multi(): RedisPipeline;
+}
+export interface RedisPipeline {
+  incrBy(key: string, increment: number): RedisPipeline;
+  pExpire(key: string, ms: number): RedisPipeline;
+  execAsPipeline(): Promise<unknown[]>;
 }
 
-function decision(allowed: boolean, limit: number, res: RateLimiterRes): RateDecision {
+const WINDOW_MS = 60_000;
+
+interface Counter {
+  bucket: RateBucket;
+  key: string;
+  window: number;
+  /** The total in Redis (all gateway copies) as of the last sync. */
+  shared: number;
+  /** Points spent here since the last sync. */
+  pending: number;
+}
+
+export interface SyncedRateLimiter extends RateLimiter {
+  /** Pushes pending points to Redis and reads the shared totals back (also runs on a timer). */
+  sync(): Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Fixed 60 s windows counted in memory and shared through Redis in the background: each copy
+ * decides locally (no Redis round trip on the request path) from the shared total it last saw
+ * plus what it spent since, and every `syncIntervalMs` adds its spent points to Redis
+ * (`INCRBY`, one pipeline) and learns the others'. One copy enforces the budget exactly; with
+ * several, a client can overspend by what the other copies let through in one sync interval
+ * (e.g. 2 copies, 1 s: at most one extra second of traffic). If Redis fails, every copy goes on
+ * counting on its own with the same budget rather than failing open.
+ */
+export function createSyncedRateLimiter(
+  redis: RedisPipelineSource,
+  limits: RateLimits,
+  options: { keyPrefix?: string; syncIntervalMs?: number; onSyncError?: (err: unknown) => void } = {},
+): SyncedRateLimiter {
+  const keyPrefix = options.keyPrefix ?? 'gw:rl';
+  const budget: Record<RateBucket, number> = {
+    ip: limits.ipPerMinute,
+    auth: limits.authPerMinute,
+    user: limits.userPerMinute,
+  };
+  const counters = new Map<string, Counter>();
+  let syncing: Promise<void> | undefined;
+
+  async function pushAndPull(): Promise<void> {
+    const window = Math.floor(Date.now() / WINDOW_MS);
+    const batch: { counter: Counter; n: number; redisKey: string }[] = [];
+    for (const [id, counter] of counters) {
+      if (counter.window < window) counters.delete(id);
+      else if (counter.pending > 0)
+        batch.push({
+          counter,
+          n: counter.pending,
+          redisKey: `${keyPrefix}:${counter.bucket}:${counter.key}:${counter.window}`,
+        });
+    }
+    if (batch.length === 0) return;
+    const pipeline = redis.multi();
+    for (const { redisKey, n } of batch) pipeline.incrBy(redisKey, n).pExpire(redisKey, WINDOW_MS + 5_000);
+    const replies = await pipeline.execAsPipeline();
+    batch.forEach(({ counter, n }, i) => {
+      counter.pending -= n;
+      counter.shared = Number(replies[i * 2]);
+    });
+  }
+
+  const sync = () => {
+    syncing ??= pushAndPull()
+      .catch((err: unknown) => options.onSyncError?.(err))
+      .finally(() => {
+        syncing = undefined;
+      });
+    return syncing;
+  };
+  const timer = setInterval(() => void sync(), options.syncIntervalMs ?? 1000);
+  timer.unref();
+
   return {
-    allowed,
-    limit,
-    remaining: Math.max(0, res.remainingPoints),
-    resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+    async consume(bucket, key) {
+      const now = Date.now();
+      const window = Math.floor(now / WINDOW_MS);
+      const id = `${bucket}\u0000${key}`;
+      let counter = counters.get(id);
+      if (!counter || counter.window !== window) {
+        counter = { bucket, key, window, shared: 0, pending: 0 };
+        counters.set(id, counter);
+      }
+      const limit = budget[bucket];
+      const used = counter.shared + counter.pending;
+      const resetSeconds = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
+      if (used >= limit) return { allowed: false, limit, remaining: 0, resetSeconds };
+      counter.pending += 1;
+      return { allowed: true, limit, remaining: Math.max(0, limit - used - 1), resetSeconds };
+    },
+    sync,
+    stop: () => clearInterval(timer),
   };
 }
 

@@ -9,7 +9,7 @@ import { createTestIssuer, firstPartyScope } from '../../test/support/tokens.js'
 import { createGatewayApp } from '../app.js';
 import { loadGatewayConfig } from '../config.js';
 import { createRedisDenylist, DENYLIST_PREFIX } from '../platform/authn.js';
-import { createRedisRateLimiter } from '../platform/rate-limit.js';
+import { createSyncedRateLimiter } from '../platform/rate-limit.js';
 import { createUpstream } from '../platform/upstream.js';
 import { createFakeAuth, createFakeWallet, SERVICE_TOKEN } from './fake-upstreams.js';
 import { serveStub } from './stub-server.js';
@@ -99,6 +99,17 @@ export async function createHarness(options: HarnessOptions = {}) {
     });
   }
 
+  const rateLimiter = createSyncedRateLimiter(
+    redis,
+    {
+      ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
+      authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
+      userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+    },
+    // Each harness counts on its own keys, so test files never share a budget.
+    { keyPrefix: `gw:test:${randomUUID()}` },
+  );
+  closers.push(async () => rateLimiter.stop());
   const { app, metricsApp } = createGatewayApp({
     config,
     log: createLogger('gateway-test', 'silent'),
@@ -113,16 +124,7 @@ export async function createHarness(options: HarnessOptions = {}) {
       ...breaker,
     }),
     serviceToken: async () => SERVICE_TOKEN,
-    rateLimiter: createRedisRateLimiter(
-      redis,
-      {
-        ipPerMinute: config.RATE_LIMIT_IP_PER_MINUTE,
-        authPerMinute: config.RATE_LIMIT_AUTH_PER_MINUTE,
-        userPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
-      },
-      // Each harness counts on its own keys, so test files never share a budget.
-      `gw:test:${randomUUID()}`,
-    ),
+    rateLimiter,
   });
 
   /**
