@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { env, parseConfig } from '../lib/config.js';
+import { payloadCodecEnv } from '../lib/payload-codec.js';
+import { temporalTlsEnv } from '../lib/temporal-tls.js';
 import { TASK_QUEUE } from '../temporal-config/index.js';
 
 /** Everything the gateway reads from the environment (names match `.env.example`). */
@@ -27,6 +29,9 @@ export const gatewayConfigSchema = z.object({
   WALLET_URL: env.url('http://127.0.0.1:8082'),
   TEMPORAL_ADDRESS: env.string('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: env.string('default'),
+  /** Mutual TLS to Temporal and the payload codec (lib/temporal-tls.ts, lib/payload-codec.ts). */
+  ...temporalTlsEnv,
+  ...payloadCodecEnv,
   /** Where workflows are started; only tests point it elsewhere (their own stub worker). */
   TEMPORAL_TASK_QUEUE: env.string(TASK_QUEUE),
   GATEWAY_CLIENT_ID: env.string('velora-gateway'),

@@ -7,8 +7,10 @@ import { createClient } from 'redis';
 import { clientCredentialsToken } from '../lib/http-client.js';
 import { createAccessTokenVerifier } from '../lib/jwt-verifier.js';
 import { createLogger } from '../lib/logger.js';
+import { dataConverterFromConfig } from '../lib/payload-codec.js';
 import { serveApp } from '../lib/serve.js';
 import { probe } from '../lib/service-app.js';
+import { temporalTlsFromConfig } from '../lib/temporal-tls.js';
 import { createGatewayApp } from './app.js';
 import { loadGatewayConfig, metricsListener } from './config.js';
 import { createRedisDenylist } from './platform/authn.js';
@@ -31,8 +33,13 @@ await redis
   .catch((err: unknown) => log.error({ err }, 'redis not reachable at start; retrying in background'));
 
 // Lazy: the gateway starts (and answers 503 on Temporal routes) even while Temporal is down.
-const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
-const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+// Mutual TLS and payload encryption when configured (always in production).
+const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS, tls: temporalTlsFromConfig(config) });
+const temporal = new Client({
+  connection,
+  namespace: config.TEMPORAL_NAMESPACE,
+  dataConverter: dataConverterFromConfig(config),
+});
 
 const serviceToken = clientCredentialsToken({
   tokenUrl: `${config.AUTH_URL}/v1/auth/token`,

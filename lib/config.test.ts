@@ -9,12 +9,26 @@ import { ConfigError, parseEnvFile } from './config.js';
 
 const devDefaults = parseEnvFile(readFileSync(new URL('../.env.example', import.meta.url), 'utf8'));
 const fresh = (bytes = 32) => randomBytes(bytes).toString('base64');
+/** What the gateway and the worker need for Temporal in production: mTLS certificate paths, payload keys. */
+const temporalClient = () => ({
+  TEMPORAL_TLS_CERT_PATH: '/certs/client.pem',
+  TEMPORAL_TLS_KEY_PATH: '/certs/client.key',
+  PAYLOAD_CODEC_KEYS: `k1:${fresh()}`,
+});
 
 /**
  * Each service with an environment that may run in production (fresh secrets, real URLs), and
  * the variables production treats specially: secrets (`required` false = may be absent).
  */
-const SERVICES = [
+interface ServiceCase {
+  name: string;
+  load: (env: Record<string, string | undefined>) => unknown;
+  env: Record<string, string>;
+  secrets: { name: string; required: boolean }[];
+  requiredSettings: string[];
+}
+
+const SERVICES: ServiceCase[] = [
   {
     name: 'auth',
     load: loadAuthConfig,
@@ -50,18 +64,30 @@ const SERVICES = [
   {
     name: 'gateway',
     load: loadGatewayConfig,
-    env: { GATEWAY_CLIENT_SECRET: fresh(), WORKFLOW_INPUT_KEY: fresh() },
-    secrets: [{ name: 'GATEWAY_CLIENT_SECRET', required: true }],
-    requiredSettings: [],
+    env: { GATEWAY_CLIENT_SECRET: fresh(), WORKFLOW_INPUT_KEY: fresh(), ...temporalClient() },
+    secrets: [
+      { name: 'GATEWAY_CLIENT_SECRET', required: true },
+      { name: 'PAYLOAD_CODEC_KEYS', required: true },
+    ],
+    requiredSettings: ['TEMPORAL_TLS_CERT_PATH', 'TEMPORAL_TLS_KEY_PATH'],
   },
   {
     name: 'worker',
     load: loadWorkerConfig,
-    env: { ORCHESTRATOR_CLIENT_SECRET: fresh(), WORKFLOW_INPUT_KEY: fresh() },
-    secrets: [{ name: 'ORCHESTRATOR_CLIENT_SECRET', required: true }],
-    requiredSettings: [],
+    env: {
+      ORCHESTRATOR_CLIENT_SECRET: fresh(),
+      WORKFLOW_INPUT_KEY: fresh(),
+      CODEC_SERVER_OPERATOR_TOKEN: fresh(),
+      ...temporalClient(),
+    },
+    secrets: [
+      { name: 'ORCHESTRATOR_CLIENT_SECRET', required: true },
+      { name: 'PAYLOAD_CODEC_KEYS', required: true },
+      { name: 'CODEC_SERVER_OPERATOR_TOKEN', required: false },
+    ],
+    requiredSettings: ['TEMPORAL_TLS_CERT_PATH', 'TEMPORAL_TLS_KEY_PATH'],
   },
-] as const;
+];
 
 function refusal(load: () => unknown): string {
   try {

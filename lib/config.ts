@@ -105,13 +105,13 @@ export function productionRefusals(schema: z.ZodObject, env: Record<string, stri
 }
 
 /** The production rule of a field, looking through optional/default/pipe/transform wrappers. */
-function ruleOf(field: z.ZodType): ProductionRule | undefined {
-  let current: z.ZodType | undefined = field;
-  for (let depth = 0; current && depth < 10; depth++) {
-    const rule = productionRules.get(current);
-    if (rule) return rule;
-    const def = current._zod.def as { innerType?: z.ZodType; in?: z.ZodType };
-    current = def.innerType ?? def.in;
+function ruleOf(field: z.ZodType, depth = 0): ProductionRule | undefined {
+  const rule = productionRules.get(field);
+  if (rule || depth > 10) return rule;
+  const def = field._zod.def as { innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType };
+  for (const inner of [def.innerType, def.in, def.out]) {
+    const found = inner && ruleOf(inner, depth + 1);
+    if (found) return found;
   }
   return undefined;
 }
@@ -125,7 +125,7 @@ function secretTokens(value: string): string[] {
 }
 
 /**
- * Every secret value .env.example documents (variables whose name says secret, password,
+ * Every secret value .env.example documents (variables whose name says secret, password, token,
  * pepper or key), read once. In the image .env.example sits next to package.json; without it
  * production refuses to start rather than skip the check.
  */
@@ -142,7 +142,7 @@ function devSecretTokens(): Set<string> | Error {
     }
     const tokens = new Set<string>();
     for (const [name, value] of Object.entries(parseEnvFile(text))) {
-      if (/(SECRET|PASSWORD|PEPPER|_KEY|_KEYS)$/.test(name))
+      if (/(SECRET|PASSWORD|PEPPER|TOKEN|_KEY|_KEYS)$/.test(name))
         secretTokens(value).forEach((t) => tokens.add(t));
     }
     return (devSecretCache = tokens);
@@ -197,5 +197,8 @@ export const env = {
           .map((s) => s.trim())
           .filter(Boolean),
       ),
+  /** Optional; an empty value (`KEY=` in .env.example) counts as unset. */
+  optional: <T extends z.ZodType>(schema: T) =>
+    z.preprocess((v) => (v === '' ? undefined : v), schema.optional()),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 } as const;

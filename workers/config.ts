@@ -1,12 +1,19 @@
 /** Configuration of an orchestrator worker, parsed once from the environment. */
 import { z } from 'zod';
 import { env, parseConfig } from '../lib/config.js';
+import { payloadCodecEnv } from '../lib/payload-codec.js';
+import { temporalTlsEnv } from '../lib/temporal-tls.js';
 import { DEFAULT_NAMESPACE, TASK_QUEUE } from '../temporal-config/index.js';
+import { codecServerEnv } from './codec-server.js';
 
 export const workerConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   TEMPORAL_ADDRESS: env.string('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: env.string(DEFAULT_NAMESPACE),
+  /** Mutual TLS to Temporal, the payload codec and its server (lib/temporal-tls.ts, lib/payload-codec.ts). */
+  ...temporalTlsEnv,
+  ...payloadCodecEnv,
+  ...codecServerEnv,
   /** Override only to isolate a worker pool (tests); production workers share one queue. */
   TEMPORAL_TASK_QUEUE: env.string(TASK_QUEUE),
   AUTH_URL: env.url('http://127.0.0.1:8081'),

@@ -12,9 +12,12 @@ import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporal
 import { Counter, Histogram, Registry } from 'prom-client';
 import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
 import { createLogger } from '../lib/logger.js';
+import { dataConverterFromConfig } from '../lib/payload-codec.js';
 import { serveApp } from '../lib/serve.js';
+import { temporalTlsFromConfig } from '../lib/temporal-tls.js';
 import { createServiceApp } from '../lib/service-app.js';
 import { createActivities } from '../activities/index.js';
+import { startCodecServer } from './codec-server.js';
 import { loadWorkerConfig } from './config.js';
 import { ensureHoldExpirySchedule } from './hold-expiry-schedule.js';
 import { temporalLogger } from './temporal-logger.js';
@@ -65,7 +68,10 @@ async function main(): Promise<void> {
     logger: temporalLogger(log),
   });
 
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  // Mutual TLS and payload encryption when configured (always in production).
+  const tls = temporalTlsFromConfig(config);
+  const dataConverter = dataConverterFromConfig(config);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS, tls });
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -73,11 +79,16 @@ async function main(): Promise<void> {
     workflowBundle,
     activities,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
+    dataConverter,
   });
 
-  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, tls });
   if (config.HOLD_EXPIRY_SCHEDULE) {
-    const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+    const client = new Client({
+      connection: clientConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      dataConverter,
+    });
     await ensureHoldExpirySchedule(client, config.TEMPORAL_TASK_QUEUE, log);
   }
 
@@ -88,6 +99,7 @@ async function main(): Promise<void> {
     readiness: async () => ({ temporal: worker.getState() === 'RUNNING' }),
   });
 
+  const codecServer = await startCodecServer(config, log);
   const running = worker.run();
   running.then(
     () => log.info('worker stopped'),
@@ -108,6 +120,7 @@ async function main(): Promise<void> {
       await running.catch(() => undefined);
       await connection.close();
       await clientConnection.close();
+      codecServer?.close();
     },
   });
   log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker running');

@@ -57,11 +57,13 @@ Velora is up (${profile.name} profile)
   Orchestrator worker    http://127.0.0.1:${p.worker}/readyz
   Temporal gRPC          127.0.0.1:${p.temporal}
   Temporal Web UI        http://127.0.0.1:${p.temporalUi}
+  Payload codec server   http://127.0.0.1:${p.codec}   (open it once to let the Web UI decode payloads)
   Logs                   .stack/${profile.name}/logs/
 
 Dev credentials (local stack only)
   admin                  ${env.VELORA_ADMIN_EMAIL} / ${env.VELORA_ADMIN_PASSWORD}
   orchestrator client    ${env.ORCHESTRATOR_CLIENT_ID} / ${env.ORCHESTRATOR_CLIENT_SECRET}
+  codec operator token   ${env.CODEC_SERVER_OPERATOR_TOKEN}
   OTP codes              http://127.0.0.1:${p.auth}/dev/outbox?recipient=<email>
 `);
   await printStatus();

@@ -12,6 +12,8 @@ export interface StackProfile {
     worker: number;
     temporal: number;
     temporalUi: number;
+    /** The payload codec server (served by the worker) the Web UI decodes through. */
+    codec: number;
     mongo: number;
   };
   databases: { auth: string; wallet: string; ferret: string };
@@ -31,6 +33,7 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
       worker: 8083,
       temporal: 7233,
       temporalUi: 8233,
+      codec: 8084,
       mongo: 27017,
     },
     databases: { auth: 'velora_auth', wallet: 'velora_wallet', ferret: 'velora_ferretdb' },
@@ -47,6 +50,7 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
       worker: 18083,
       temporal: 17233,
       temporalUi: 18233,
+      codec: 18084,
       mongo: 27018,
     },
     databases: { auth: 'velora_auth_e2e', wallet: 'velora_wallet_e2e', ferret: 'velora_ferretdb_test' },

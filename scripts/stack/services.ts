@@ -42,6 +42,8 @@ export function stackEnv(profile: StackProfile, mongoUrl: string): Record<string
     AUTH_JWKS_URL: `${auth}/.well-known/jwks.json`,
     WALLET_URL: `http://127.0.0.1:${p.wallet}`,
     TEMPORAL_ADDRESS: `127.0.0.1:${p.temporal}`,
+    CODEC_SERVER_PORT: String(p.codec),
+    CODEC_SERVER_CORS_ORIGINS: `http://127.0.0.1:${p.temporalUi},http://localhost:${p.temporalUi}`,
     REDIS_URL: profile.redisUrl,
     AUTH_DATABASE_URL: pgUrl('velora_auth', profile.databases.auth),
     WALLET_DATABASE_URL: pgUrl('velora_wallet', profile.databases.wallet),

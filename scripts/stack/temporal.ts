@@ -68,7 +68,7 @@ async function registerSearchAttributes(port: number): Promise<void> {
  */
 export async function ensureTemporal(
   dir: string,
-  ports: { temporal: number; temporalUi: number },
+  ports: { temporal: number; temporalUi: number; codec: number },
 ): Promise<boolean> {
   if (runningPid(dir, 'temporal') !== undefined || (await temporalHealthy(ports.temporal))) {
     await waitFor('Temporal', () => temporalHealthy(ports.temporal), 60_000);
@@ -85,6 +85,9 @@ export async function ensureTemporal(
     String(ports.temporal),
     '--ui-port',
     String(ports.temporalUi),
+    // The UI decodes payloads through the worker's codec server (docs/runbook.md, "Reading payloads").
+    '--ui-codec-endpoint',
+    `http://127.0.0.1:${ports.codec}`,
     '--http-port',
     String(ports.temporal + 10),
     '--metrics-port',
