@@ -1,6 +1,6 @@
 /**
- * The activities against the real AuthService (and WalletService for authorize), over HTTP
- * with the real client_credentials token: onboarding, step-up OTP and authorization behave as
+ * The activities against the real AuthService (and WalletService for reserve), over HTTP with
+ * the real client_credentials token: onboarding, step-up OTP and the initiator check behave as
  * the workflows expect on the services' actual answers.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,7 +9,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
-import { startLiveUpstreams, type LiveUpstreams } from './testing/live-upstreams.js';
+import { signWorkflowInput } from '../lib/workflow-input-signature.js';
+import { LIVE_WORKFLOW_INPUT_KEY, startLiveUpstreams, type LiveUpstreams } from './testing/live-upstreams.js';
 
 let auth: Harness;
 let wallet: WalletHarness;
@@ -84,36 +85,38 @@ describe('onboarding activities against AuthService', () => {
 });
 
 describe('transfer activities against AuthService', () => {
-  it('authorizes the owner of an active wallet and asks for step-up at the threshold', async () => {
-    const user = await auth.createUser();
-    const fromRes = await wallet.call('POST', '/internal/wallets', {
-      body: { user_id: user.id, currency: 'USD' },
-      key: randomUUID(),
-    });
-    const from = String(fromRes.body.id);
+  it('reserve refuses an initiator AuthService does not know as not_authorized, holding nothing', async () => {
+    const from = await wallet.wallet('USD', 10_000n);
     const to = await wallet.wallet('USD');
-    const wf = workflow(`transfer-${randomUUID()}`);
-    const input = {
-      transfer_id: randomUUID(),
-      from_wallet_id: from,
-      to_wallet_id: to,
-      currency: 'USD',
-      user_id: user.id,
-    };
-
-    expect(await wf.run(activities.authorizeTransfer, { ...input, amount: '5000' })).toMatchObject({
-      step_up_required: false,
-    });
-    expect(await wf.run(activities.authorizeTransfer, { ...input, amount: '100000' })).toMatchObject({
-      step_up_required: true,
-    });
-    const over = await failure(wf.run(activities.authorizeTransfer, { ...input, amount: '500001' }));
-    expect(over).toMatchObject({ type: 'limit_exceeded', nonRetryable: true });
-    const stranger = await auth.createUser();
-    const notOwner = await failure(
-      wf.run(activities.authorizeTransfer, { ...input, amount: '5000', user_id: stranger.id }),
+    const transferId = randomUUID();
+    const transfer = signWorkflowInput(
+      {
+        transfer_id: transferId,
+        from_wallet_id: from,
+        to_wallet_id: to,
+        amount: '500',
+        currency: 'USD',
+        description: 'ghost',
+        initiated_by: {
+          user_id: randomUUID(),
+          client_id: 'velora-web',
+          token_jti: randomUUID(),
+          ip: '203.0.113.7',
+          user_agent: 'vitest',
+        },
+        request_hash: 'sha256:test',
+        created_at: new Date().toISOString(),
+      },
+      LIVE_WORKFLOW_INPUT_KEY,
     );
-    expect(notOwner.type).toBe('not_authorized');
+    const err = await failure(
+      workflow(`transfer-${transferId}`).run(activities.reserveTransfer, {
+        transfer,
+        hold_ttl_seconds: 3600,
+      }),
+    );
+    expect(err).toMatchObject({ type: 'not_authorized', nonRetryable: true });
+    expect(await wallet.balance(from)).toMatchObject({ available: '10000', pending: '0' });
   });
 
   it('sends a step-up code, refuses a wrong one with attempts left, accepts the right one', async () => {

@@ -1,20 +1,30 @@
 /** Steps of depositWorkflow (admin/service deposits) and its audit record. */
 import type { HttpClient } from '../lib/http-client.js';
+import { verifyWorkflowInput, type Signed } from '../lib/workflow-input-signature.js';
 import type { AuditEntry } from './transfer-activities.js';
-import { writeAudit } from './transfer-activities.js';
 import type { Wallet } from './upstream-types.js';
-import { callUpstream, currentAttempt, idempotencyKey } from './upstream.js';
+import {
+  callUpstream,
+  currentAttempt,
+  currentWorkflowId,
+  domainFailure,
+  idempotencyKey,
+} from './upstream.js';
 
 export interface DepositActivityDeps {
   wallet: HttpClient;
+  /** `WORKFLOW_INPUT_KEY`, decoded: a deposit mints money, so only signed inputs credit. */
+  workflowInputKey: Uint8Array;
 }
 
-export interface DepositInput {
+/** The deposit workflow's input as the gateway signed it (every field is covered). */
+export type DepositFundsInput = Signed<{
   wallet_id: string;
   amount: string;
   currency: string;
   reference: string;
-}
+  requested_by: string;
+}>;
 
 export interface DepositResult {
   transaction_id: string;
@@ -23,9 +33,21 @@ export interface DepositResult {
   attempt: number;
 }
 
+/** An audit-trace entry of a workflow other than a transfer. */
+export interface WorkflowAuditEntry extends AuditEntry {
+  transfer_id?: string;
+}
+
 export function createDepositActivities(deps: DepositActivityDeps) {
-  /** Credits the wallet from the funding account (one balanced journal transaction). */
-  async function depositFunds(input: DepositInput): Promise<DepositResult> {
+  /**
+   * Credits the wallet from the funding account (one balanced journal transaction). The input
+   * must carry the gateway's signature: a deposit started on Temporal by anyone else is refused
+   * `not_authorized` and credits nothing.
+   */
+  async function depositFunds(input: DepositFundsInput): Promise<DepositResult> {
+    if (!verifyWorkflowInput(input, deps.workflowInputKey)) {
+      throw domainFailure('not_authorized', 'the deposit input is not signed by the gateway');
+    }
     const res = await callUpstream<Omit<DepositResult, 'attempt'>>(
       deps.wallet,
       'POST',
@@ -39,9 +61,20 @@ export function createDepositActivities(deps: DepositActivityDeps) {
   }
 
   /** Appends audit-trace entries for workflows other than transfers (deposit, onboarding). */
-  async function recordAuditTrace(input: { entries: AuditEntry[] }): Promise<void> {
+  async function recordAuditTrace(input: { entries: WorkflowAuditEntry[] }): Promise<void> {
     await writeAudit(deps.wallet, input.entries);
   }
 
   return { depositFunds, recordAuditTrace };
+}
+
+/** Appends audit-trace entries, one idempotency key per entry so a retry adds none twice. */
+async function writeAudit(wallet: HttpClient, entries: WorkflowAuditEntry[]): Promise<void> {
+  const workflowId = currentWorkflowId();
+  for (const [i, entry] of entries.entries()) {
+    await callUpstream(wallet, 'POST', '/internal/audit-trace', {
+      body: { workflow_id: workflowId, ...entry },
+      idempotencyKey: idempotencyKey(`audit:${i}:${entry.step}:${entry.status}`),
+    });
+  }
 }

@@ -22,12 +22,13 @@ export interface ActivityDeps {
   config: {
     /** TRANSFER_STEP_UP_THRESHOLD in minor units. */
     transferStepUpThreshold: bigint;
+    /** WORKFLOW_INPUT_KEY, decoded: transfer and deposit inputs must be signed with it. */
+    workflowInputKey: Uint8Array;
   };
   /** Observes each activity's duration by name and outcome (`/metrics` of the worker). */
   activityDuration?: Histogram<'activity' | 'outcome'>;
   /** Counts finished transfers by outcome and failure code (`/metrics` of the worker). */
   transfersFinished?: Counter<'outcome' | 'failure_code'>;
-  now?: () => Date;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -36,11 +37,11 @@ export function createActivities(deps: ActivityDeps) {
       auth: deps.auth,
       wallet: deps.wallet,
       stepUpThreshold: deps.config.transferStepUpThreshold,
-      ...(deps.now ? { now: deps.now } : {}),
+      workflowInputKey: deps.config.workflowInputKey,
       ...(deps.transfersFinished ? { transfersFinished: deps.transfersFinished } : {}),
     }),
     ...createOnboardingActivities(deps),
-    ...createDepositActivities(deps),
+    ...createDepositActivities({ wallet: deps.wallet, workflowInputKey: deps.config.workflowInputKey }),
     ...createHoldExpiryActivities(deps),
   };
   return deps.activityDuration ? instrument(activities, deps.activityDuration) : activities;

@@ -8,6 +8,7 @@ import {
   type UpstreamResult,
 } from '../lib/http-client.js';
 import { problem } from '../lib/problem.js';
+import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import { Counter, Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from './index.js';
 
@@ -57,6 +58,8 @@ const refuse = (
   headers: new Headers(),
 });
 
+const KEY = Buffer.alloc(32, 3);
+
 const USER = {
   user_id: 'u1',
   email: 'a@example.test',
@@ -81,8 +84,7 @@ function setup(routes: { auth?: Responder; wallet?: Responder }, extra: Partial<
   const activities = createActivities({
     auth: fakeClient('auth', sent, routes.auth ?? notFound),
     wallet: fakeClient('wallet', sent, routes.wallet ?? notFound),
-    config: { transferStepUpThreshold: 100_000n },
-    now: () => new Date('2026-06-01T12:00:00Z'),
+    config: { transferStepUpThreshold: 100_000n, workflowInputKey: KEY },
     ...extra,
   });
   const env = (attempt = 1) =>
@@ -99,98 +101,130 @@ async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
   return err as ApplicationFailure;
 }
 
-const authorizeInput = {
+const unsignedTransfer = {
   transfer_id: 't1',
   from_wallet_id: 'w-from',
   to_wallet_id: 'w-to',
   amount: '150000',
   currency: 'USD',
-  user_id: 'u1',
+  description: 'rent',
+  initiated_by: { user_id: 'u1', client_id: 'web', token_jti: 'j1', ip: '203.0.113.7', user_agent: 'ua' },
+  request_hash: 'sha256:x',
+  created_at: '2026-06-01T12:00:00.000Z',
+};
+const signedTransfer = (extra: Partial<typeof unsignedTransfer> = {}) =>
+  signWorkflowInput({ ...unsignedTransfer, ...extra }, KEY);
+
+const HOLD = {
+  id: 'h1',
+  wallet_id: 'w-from',
+  amount: '150000',
+  captured_amount: '0',
+  currency: 'USD',
+  status: 'active',
+  transfer_id: 't1',
+  expires_at: '2026-06-01T13:00:00.000Z',
 };
 
-const standardWallet: Responder = (_m, path) => {
-  if (path === '/internal/wallets/w-from') return ok(wallet('w-from'));
-  if (path === '/internal/wallets/w-to') return ok(wallet('w-to', { user_id: 'u2' }));
-  if (path.startsWith('/internal/users/u1/volume')) return ok({ amount: '1000000' });
-  return refuse(404, 'wallet_not_found');
+const RECORDS = {
+  auth_log: {
+    transfer_id: 't1',
+    workflow_id: 'transfer-t1',
+    user_id: 'u1',
+    client_id: 'web',
+    token_jti: 'j1',
+    ip: '203.0.113.7',
+    user_agent: 'ua',
+    step_up: false,
+    outcome: 'completed' as const,
+  },
+  audit: [{ step: 'reserve', status: 'completed', attempt: 1, duration_ms: 12 }],
 };
 
-describe('authorizeTransfer', () => {
-  it('checks user, wallets and the rolling-24h volume, and asks for step-up at the threshold', async () => {
-    const { sent, activities, env } = setup({ auth: () => ok(USER), wallet: standardWallet });
-    const result = await env(2).run(activities.authorizeTransfer, authorizeInput);
-    expect(result).toEqual({ step_up_required: true, attempt: 2 });
-    const volume = sent.find((s) => s.path.includes('/volume'))!;
-    expect(volume.path).toBe('/internal/users/u1/volume?currency=USD&since=2026-05-31T12%3A00%3A00.000Z');
+describe('reserveTransfer', () => {
+  it('reads the user’s status and limits, then authorizes and holds in ONE wallet call', async () => {
+    const { sent, activities, env } = setup({
+      auth: () => ok(USER),
+      wallet: () => ok({ hold: HOLD }, 201),
+    });
+    const result = await env(2).run(activities.reserveTransfer, {
+      transfer: signedTransfer(),
+      hold_ttl_seconds: 3600,
+    });
+    expect(result).toEqual({ hold_id: 'h1', step_up_required: true, attempt: 2 });
+    expect(sent).toEqual([
+      { service: 'auth', method: 'GET', path: '/internal/users/u1' },
+      {
+        service: 'wallet',
+        method: 'POST',
+        path: '/internal/transfers/t1/reserve',
+        body: {
+          user_id: 'u1',
+          from_wallet_id: 'w-from',
+          to_wallet_id: 'w-to',
+          amount: '150000',
+          currency: 'USD',
+          limits: { per_transfer: '500000', daily: '2000000' },
+          hold_ttl_seconds: 3600,
+        },
+        idempotencyKey: 'transfer-t1:reserve',
+      },
+    ]);
   });
 
   it('does not ask for step-up below the threshold', async () => {
-    const { activities, env } = setup({ auth: () => ok(USER), wallet: standardWallet });
-    const result = await env().run(activities.authorizeTransfer, { ...authorizeInput, amount: '99999' });
-    expect(result).toEqual({ step_up_required: false, attempt: 1 });
+    const { activities, env } = setup({ auth: () => ok(USER), wallet: () => ok({ hold: HOLD }, 201) });
+    const result = await env().run(activities.reserveTransfer, {
+      transfer: signedTransfer({ amount: '99999' }),
+      hold_ttl_seconds: 3600,
+    });
+    expect(result).toMatchObject({ step_up_required: false });
+  });
+
+  it.each([
+    ['a missing signature', { ...unsignedTransfer, signature: '' }],
+    ['a forged signature', { ...unsignedTransfer, signature: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }],
+    ['a signature under another key', signWorkflowInput(unsignedTransfer, Buffer.alloc(32, 4))],
+    ['a signed input changed afterwards', { ...signedTransfer(), to_wallet_id: 'w-mallory' }],
+    ['a signed input of another transfer id', signedTransfer({ transfer_id: 't2' })],
+  ])('refuses %s as non-retryable not_authorized, calling nothing', async (_name, transfer) => {
+    const { sent, activities, env } = setup({ auth: () => ok(USER), wallet: () => ok({ hold: HOLD }, 201) });
+    const err = await failure(env().run(activities.reserveTransfer, { transfer, hold_ttl_seconds: 3600 }));
+    expect(err).toMatchObject({ type: 'not_authorized', nonRetryable: true });
+    expect(sent).toEqual([]);
   });
 
   it.each([
     ['a disabled user', { auth: () => ok({ ...USER, status: 'disabled' }) }, 'not_authorized'],
     ['an unknown user', { auth: () => refuse(404, 'user_not_found') }, 'not_authorized'],
     [
-      'someone else’s source wallet',
-      {
-        wallet: (m: string, p: string) =>
-          p === '/internal/wallets/w-from'
-            ? ok(wallet('w-from', { user_id: 'u9' }))
-            : standardWallet(m, p, {}),
-      },
+      'the wallet’s insufficient funds',
+      { wallet: () => refuse(422, 'insufficient_funds') },
+      'insufficient_funds',
+    ],
+    [
+      'the wallet’s daily limit',
+      { wallet: () => refuse(422, 'limit_exceeded', { limit: 'daily' }) },
+      'limit_exceeded',
+    ],
+    ['the wallet’s frozen wallet', { wallet: () => refuse(409, 'wallet_frozen') }, 'wallet_frozen'],
+    [
+      'the wallet’s ownership refusal (403)',
+      { wallet: () => refuse(403, 'not_authorized') },
       'not_authorized',
     ],
-    [
-      'a source wallet in another currency',
-      {
-        wallet: (m: string, p: string) =>
-          p === '/internal/wallets/w-from'
-            ? ok(wallet('w-from', { currency: 'EUR' }))
-            : standardWallet(m, p, {}),
-      },
-      'currency_mismatch',
-    ],
-    [
-      'a frozen destination',
-      {
-        wallet: (m: string, p: string) =>
-          p === '/internal/wallets/w-to'
-            ? ok(wallet('w-to', { status: 'frozen' }))
-            : standardWallet(m, p, {}),
-      },
-      'wallet_frozen',
-    ],
-    [
-      'a missing destination',
-      {
-        wallet: (m: string, p: string) =>
-          p === '/internal/wallets/w-to' ? refuse(404, 'wallet_not_found') : standardWallet(m, p, {}),
-      },
-      'wallet_not_found',
-    ],
-    [
-      'an amount over the per-transfer limit',
-      { auth: () => ok({ ...USER, limits: { per_transfer: '100000', daily: '9000000' } }) },
-      'limit_exceeded',
-    ],
-    [
-      'an amount over the rolling-24h limit',
-      { auth: () => ok({ ...USER, limits: { per_transfer: '500000', daily: '1100000' } }) },
-      'limit_exceeded',
-    ],
+    ['the wallet’s hidden mismatch', { wallet: () => refuse(422, 'currency_mismatch') }, 'currency_mismatch'],
   ] as [string, { auth?: Responder; wallet?: Responder }, string][])(
-    'refuses %s as a non-retryable %s',
+    'refuses %s as a non-retryable domain failure',
     async (_name, routes, code) => {
       const { activities, env } = setup({
         auth: routes.auth ?? (() => ok(USER)),
-        wallet: routes.wallet ?? standardWallet,
+        wallet: routes.wallet ?? (() => ok({ hold: HOLD }, 201)),
       });
-      const err = await failure(env().run(activities.authorizeTransfer, authorizeInput));
-      expect(err.type).toBe(code);
-      expect(err.nonRetryable).toBe(true);
+      const err = await failure(
+        env().run(activities.reserveTransfer, { transfer: signedTransfer(), hold_ttl_seconds: 3600 }),
+      );
+      expect(err).toMatchObject({ type: code, nonRetryable: true });
     },
   );
 
@@ -198,152 +232,106 @@ describe('authorizeTransfer', () => {
     const { activities, env } = setup({
       auth: () => new UpstreamUnavailableError('auth', 'GET /internal/users/u1 failed: ECONNREFUSED'),
     });
-    const err = await failure(env().run(activities.authorizeTransfer, authorizeInput));
+    const err = await failure(
+      env().run(activities.reserveTransfer, { transfer: signedTransfer(), hold_ttl_seconds: 3600 }),
+    );
     expect(err.type).toBe('upstream_unavailable');
     expect(err.nonRetryable).toBe(false);
   });
 
-  it.each([500, 503, 429, 401])('treats HTTP %i as retryable', async (status) => {
-    const { activities, env } = setup({ auth: () => refuse(status, `http_${status}`) });
-    const err = await failure(env().run(activities.authorizeTransfer, authorizeInput));
+  it.each([500, 503, 429, 401, 403])('treats HTTP %i without a domain code as retryable', async (status) => {
+    const { activities, env } = setup({
+      auth: () => ok(USER),
+      wallet: () => refuse(status, `http_${status}`),
+    });
+    const err = await failure(
+      env().run(activities.reserveTransfer, { transfer: signedTransfer(), hold_ttl_seconds: 3600 }),
+    );
     expect(err.type).toBe('upstream_unavailable');
     expect(err.nonRetryable).toBe(false);
   });
 });
 
-describe('money-moving steps', () => {
-  const reserveInput = {
-    transfer_id: 't1',
-    wallet_id: 'w-from',
-    amount: '2500',
-    currency: 'USD',
-    expires_at: '2026-06-01T13:00:00.000Z',
-  };
-
-  it('reserve sends the hold with the step’s idempotency key', async () => {
-    const { sent, activities, env } = setup({ wallet: () => ok({ id: 'h1', status: 'active' }, 201) });
-    expect(await env().run(activities.reserveFunds, reserveInput)).toEqual({ hold_id: 'h1', attempt: 1 });
+describe('capture and release', () => {
+  it('capture credits the destination and carries the records, with the capture key', async () => {
+    const { sent, activities, env } = setup({
+      wallet: () => ok({ hold: { ...HOLD, status: 'captured' }, transaction_id: 'tx1' }),
+    });
+    const input = { hold_id: 'h1', to_wallet_id: 'w-to', amount: '2500', records: RECORDS };
+    expect(await env(3).run(activities.captureTransfer, input)).toEqual({
+      transaction_id: 'tx1',
+      attempt: 3,
+    });
     expect(sent).toEqual([
       {
         service: 'wallet',
         method: 'POST',
-        path: '/internal/holds',
-        body: {
-          wallet_id: 'w-from',
-          amount: '2500',
-          currency: 'USD',
-          transfer_id: 't1',
-          expires_at: '2026-06-01T13:00:00.000Z',
-        },
-        idempotencyKey: 'transfer-t1:reserve',
+        path: '/internal/holds/h1/capture',
+        body: { to_wallet_id: 'w-to', amount: '2500', records: RECORDS },
+        idempotencyKey: 'transfer-t1:capture',
       },
     ]);
   });
 
-  it('reserve reports insufficient funds as a non-retryable domain failure', async () => {
-    const { activities, env } = setup({ wallet: () => refuse(422, 'insufficient_funds') });
-    const err = await failure(env().run(activities.reserveFunds, reserveInput));
-    expect(err).toMatchObject({ type: 'insufficient_funds', nonRetryable: true });
+  it('capture reports a refusal as a non-retryable domain failure', async () => {
+    const { activities, env } = setup({ wallet: () => refuse(409, 'wallet_frozen') });
+    const err = await failure(
+      env().run(activities.captureTransfer, {
+        hold_id: 'h1',
+        to_wallet_id: 'w-to',
+        amount: '1',
+        records: RECORDS,
+      }),
+    );
+    expect(err).toMatchObject({ type: 'wallet_frozen', nonRetryable: true });
   });
 
-  it('release with an unknown hold id replays the reserve request by key, then releases that hold', async () => {
+  it('release frees the transfer’s hold by transfer id and carries the records', async () => {
     const { sent, activities, env } = setup({
-      wallet: (_m, path) =>
-        path === '/internal/holds'
-          ? ok({ id: 'h7', status: 'active' }, 201)
-          : ok({ id: 'h7', status: 'released' }),
+      wallet: () => ok({ released: true, hold: { ...HOLD, status: 'released' } }),
     });
-    expect(await env().run(activities.releaseFunds, reserveInput)).toEqual({ released: true, attempt: 1 });
-    expect(sent.map((s) => `${s.method} ${s.path} ${s.idempotencyKey}`)).toEqual([
-      'POST /internal/holds transfer-t1:reserve',
-      'POST /internal/holds/h7/release transfer-t1:release',
+    const records = { ...RECORDS, auth_log: { ...RECORDS.auth_log, outcome: 'failed' as const } };
+    expect(await env().run(activities.releaseTransfer, { transfer_id: 't1', records })).toEqual({
+      released: true,
+      attempt: 1,
+    });
+    expect(sent).toEqual([
+      {
+        service: 'wallet',
+        method: 'POST',
+        path: '/internal/transfers/t1/release',
+        body: { records },
+        idempotencyKey: 'transfer-t1:release',
+      },
     ]);
-    // The very same body as the reserve step, or the wallet would refuse the key as reused.
-    expect(sent[0]!.body).toEqual(reserveInput);
   });
 
-  it('release of an unseen hold past its expiry leaves it to the sweep', async () => {
-    const { sent, activities, env } = setup({ wallet: () => ok({ id: 'h7' }, 201) });
-    const expired = { ...reserveInput, expires_at: '2026-06-01T11:59:00.000Z' };
-    expect(await env().run(activities.releaseFunds, expired)).toEqual({ released: false, attempt: 1 });
-    expect(sent).toEqual([]);
-  });
-
-  it('release finds nothing to undo when the replayed reserve is refused', async () => {
-    const { sent, activities, env } = setup({ wallet: () => refuse(422, 'insufficient_funds') });
-    expect(await env().run(activities.releaseFunds, reserveInput)).toEqual({ released: false, attempt: 1 });
-    expect(sent).toHaveLength(1);
-  });
-
-  it('release of an expired hold succeeds; of a captured one it fails loudly', async () => {
-    const expired = setup({ wallet: () => refuse(409, 'hold_not_active') });
+  it('release with no hold is fine (released: false); of a captured hold it fails loudly', async () => {
+    const none = setup({ wallet: () => ok({ released: false, hold: null }) });
     expect(
-      await expired.env().run(expired.activities.releaseFunds, { ...reserveInput, hold_id: 'h1' }),
+      await none.env().run(none.activities.releaseTransfer, { transfer_id: 't1', records: RECORDS }),
     ).toEqual({ released: false, attempt: 1 });
     const captured = setup({ wallet: () => refuse(409, 'hold_already_captured') });
     const err = await failure(
-      captured.env().run(captured.activities.releaseFunds, { ...reserveInput, hold_id: 'h1' }),
+      captured.env().run(captured.activities.releaseTransfer, { transfer_id: 't1', records: RECORDS }),
     );
     expect(err).toMatchObject({ type: 'hold_already_captured', nonRetryable: true });
   });
 
-  it('capture credits the destination with the capture key', async () => {
-    const { sent, activities, env } = setup({
-      wallet: () => ok({ hold: { id: 'h1' }, transaction_id: 'tx1' }),
-    });
+  it('release never touches another workflow’s transfer (a hand-started workflow naming it)', async () => {
+    const { sent, activities, env } = setup({ wallet: () => ok({ released: true, hold: HOLD }) });
     expect(
-      await env(3).run(activities.captureFunds, { hold_id: 'h1', to_wallet_id: 'w-to', amount: '2500' }),
+      await env().run(activities.releaseTransfer, { transfer_id: 't-victim', records: RECORDS }),
     ).toEqual({
-      transaction_id: 'tx1',
-      attempt: 3,
+      released: false,
+      attempt: 1,
     });
-    expect(sent[0]).toMatchObject({
-      path: '/internal/holds/h1/capture',
-      body: { to_wallet_id: 'w-to', amount: '2500' },
-      idempotencyKey: 'transfer-t1:capture',
-    });
-  });
-
-  it('finalize writes the auth log and one audit entry per step, each with its own key', async () => {
-    const { sent, activities, env } = setup({ wallet: () => ok({ accepted: true }, 202) });
-    await env().run(activities.finalizeTransfer, {
-      transfer_id: 't1',
-      initiated_by: { user_id: 'u1', client_id: 'web', token_jti: 'j1', ip: '203.0.113.7', user_agent: 'ua' },
-      step_up: false,
-      audit: [
-        { transfer_id: 't1', step: 'authorize', status: 'completed', attempt: 1, duration_ms: 12 },
-        {
-          transfer_id: 't1',
-          step: 'reserve',
-          status: 'failed',
-          attempt: 2,
-          duration_ms: 30,
-          error: 'wallet: insufficient funds',
-        },
-      ],
-    });
-    expect(sent.map((s) => `${s.path} ${s.idempotencyKey}`)).toEqual([
-      '/internal/auth-log transfer-t1:auth-log',
-      '/internal/audit-trace transfer-t1:audit:0:authorize:completed',
-      '/internal/audit-trace transfer-t1:audit:1:reserve:failed',
-    ]);
-    expect(sent[0]!.body).toMatchObject({
-      transfer_id: 't1',
-      workflow_id: 'transfer-t1',
-      user_id: 'u1',
-      token_jti: 'j1',
-      step_up: false,
-    });
-    expect(sent[2]!.body).toMatchObject({
-      workflow_id: 'transfer-t1',
-      step: 'reserve',
-      error: 'wallet: insufficient funds',
-    });
+    expect(sent).toEqual([]);
   });
 });
 
 describe('metrics', () => {
-  it('counts a finalized transfer by outcome and failure code', async () => {
+  it('counts a finished transfer by outcome and failure code (capture and release)', async () => {
     const registry = new Registry();
     const transfersFinished = new Counter({
       name: 'orchestrator_transfers_finished_total',
@@ -351,28 +339,27 @@ describe('metrics', () => {
       labelNames: ['outcome', 'failure_code'] as const,
       registers: [registry],
     });
-    const { activities, env } = setup({ wallet: () => ok({ accepted: true }, 202) }, { transfersFinished });
-    const initiated_by = {
-      user_id: 'u1',
-      client_id: 'web',
-      token_jti: 'j1',
-      ip: '203.0.113.7',
-      user_agent: 'ua',
-    };
-    await env().run(activities.finalizeTransfer, {
-      transfer_id: 't1',
-      initiated_by,
-      step_up: false,
-      audit: [],
-      outcome: 'completed' as const,
+    const { activities, env } = setup(
+      {
+        wallet: (_m, path) =>
+          path.endsWith('/capture')
+            ? ok({ hold: HOLD, transaction_id: 'tx1' })
+            : ok({ released: false, hold: null }),
+      },
+      { transfersFinished },
+    );
+    await env().run(activities.captureTransfer, {
+      hold_id: 'h1',
+      to_wallet_id: 'w-to',
+      amount: '1',
+      records: RECORDS,
     });
-    await env().run(activities.finalizeTransfer, {
-      transfer_id: 't2',
-      initiated_by,
-      step_up: false,
-      audit: [],
-      outcome: 'failed' as const,
-      failure_code: 'insufficient_funds',
+    await env().run(activities.releaseTransfer, {
+      transfer_id: 't1',
+      records: {
+        ...RECORDS,
+        auth_log: { ...RECORDS.auth_log, outcome: 'failed' as const, failure_code: 'insufficient_funds' },
+      },
     });
     const text = await registry.metrics();
     expect(text).toContain('orchestrator_transfers_finished_total{outcome="completed",failure_code=""} 1');
@@ -443,21 +430,43 @@ describe('onboarding, deposit and sweep', () => {
     ]);
   });
 
-  it('deposit returns the transaction and the new balance', async () => {
+  it('deposit verifies the signed input, then returns the transaction and the new balance', async () => {
     const { sent, activities, env } = setup({
       wallet: () => ok({ transaction_id: 'tx9', wallet: wallet('w1') }, 201),
     });
-    const res = await env().run(activities.depositFunds, {
-      wallet_id: 'w1',
-      amount: '100',
-      currency: 'USD',
-      reference: 'r1',
-    });
+    const input = signWorkflowInput(
+      { wallet_id: 'w1', amount: '100', currency: 'USD', reference: 'r1', requested_by: 'admin-1' },
+      KEY,
+    );
+    const res = await env().run(activities.depositFunds, input);
     expect(res).toMatchObject({ transaction_id: 'tx9', wallet: { id: 'w1' }, attempt: 1 });
-    expect(sent[0]).toMatchObject({
-      path: '/internal/wallets/w1/deposits',
-      body: { amount: '100', currency: 'USD', reference: 'r1' },
+    expect(sent).toEqual([
+      {
+        service: 'wallet',
+        method: 'POST',
+        path: '/internal/wallets/w1/deposits',
+        body: { amount: '100', currency: 'USD', reference: 'r1' },
+        idempotencyKey: 'transfer-t1:deposit',
+      },
+    ]);
+  });
+
+  it('deposit refuses an unsigned or altered input (not_authorized) and credits nothing', async () => {
+    const { sent, activities, env } = setup({
+      wallet: () => ok({ transaction_id: 'tx9', wallet: wallet('w1') }, 201),
     });
+    const signed = signWorkflowInput(
+      { wallet_id: 'w1', amount: '100', currency: 'USD', reference: 'r1', requested_by: 'admin-1' },
+      KEY,
+    );
+    for (const input of [
+      { ...signed, signature: '' },
+      { ...signed, amount: '100000000' },
+    ]) {
+      const err = await failure(env().run(activities.depositFunds, input));
+      expect(err).toMatchObject({ type: 'not_authorized', nonRetryable: true });
+    }
+    expect(sent).toEqual([]);
   });
 
   it('the sweep reports how many holds expired', async () => {

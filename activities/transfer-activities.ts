@@ -1,11 +1,16 @@
 /**
- * The steps of the transfer SAGA. Each is one activity with its own options (see
- * temporal-config/activity-options.ts) and its own idempotency key `<workflowId>:<step>`.
+ * The steps of the transfer SAGA: `reserveTransfer` (authorize + hold in one WalletService
+ * call), the step-up OTP, `captureTransfer` (the pivot, with the auth log and audit trace in the
+ * same wallet transaction) and `releaseTransfer` (the end of every failure path, with the same
+ * records). Each has its own idempotency key `<workflowId>:<step>`; every request body is a pure
+ * function of the workflow's input and state, so a retried activity sends the very same request.
  */
+import { Context } from '@temporalio/activity';
 import type { Counter } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
-import type { TransferInitiator } from '../workflows/transfer-contract.js';
-import type { AuthUser, Hold, OtpChallenge, Wallet } from './upstream-types.js';
+import { verifyWorkflowInput } from '../lib/workflow-input-signature.js';
+import { transferWorkflowId, type TransferInput } from '../workflows/transfer-contract.js';
+import type { AuthUser, Hold, OtpChallenge } from './upstream-types.js';
 import {
   callUpstream,
   currentAttempt,
@@ -19,8 +24,8 @@ export interface TransferActivityDeps {
   wallet: HttpClient;
   /** Transfers of at least this many minor units need an OTP step-up. */
   stepUpThreshold: bigint;
-  /** Clock of the activity side (the rolling 24 h volume window); injectable for tests. */
-  now?: () => Date;
+  /** `WORKFLOW_INPUT_KEY`, decoded: only inputs the gateway signed with it move money. */
+  workflowInputKey: Uint8Array;
   /** Counts finished transfers by outcome and failure code. */
   transfersFinished?: Counter<'outcome' | 'failure_code'>;
 }
@@ -30,49 +35,65 @@ export interface Attempted {
   attempt: number;
 }
 
-export interface AuthorizeInput {
-  transfer_id: string;
-  from_wallet_id: string;
-  to_wallet_id: string;
-  amount: string;
-  currency: string;
-  user_id: string;
+/** One audit-trace entry (the transfer and workflow ids come from the auth log next to it). */
+export interface AuditEntry {
+  step: string;
+  status: string;
+  attempt: number;
+  duration_ms: number;
+  error?: string;
 }
 
-export interface AuthorizeResult extends Attempted {
-  step_up_required: boolean;
+/** The TransactionAuthLog entry of a transfer. */
+export interface AuthLogRecord {
+  transfer_id: string;
+  workflow_id: string;
+  user_id: string;
+  client_id: string;
+  token_jti: string;
+  ip: string;
+  user_agent: string;
+  step_up: boolean;
+  outcome: 'completed' | 'failed' | 'cancelled';
+  failure_code?: string;
+}
+
+/** What capture and release record in their own wallet transaction (through the outbox). */
+export interface TransferRecords {
+  auth_log: AuthLogRecord;
+  audit: AuditEntry[];
 }
 
 export interface ReserveInput {
-  transfer_id: string;
-  wallet_id: string;
-  amount: string;
-  currency: string;
-  /** Computed once by the workflow so a replayed request carries the very same body. */
-  expires_at: string;
+  /** The workflow's whole input: its signature is verified before anything else. */
+  transfer: TransferInput;
+  /** The wallet computes `expires_at = now() + ttl`; the body stays the same on every retry. */
+  hold_ttl_seconds: number;
 }
 
 export interface ReserveResult extends Attempted {
   hold_id: string;
-}
-
-export interface ReleaseInput extends ReserveInput {
-  /** Known when the reserve step's answer was seen; otherwise found again by idempotency key. */
-  hold_id?: string;
-}
-
-export interface ReleaseResult extends Attempted {
-  released: boolean;
+  step_up_required: boolean;
 }
 
 export interface CaptureInput {
   hold_id: string;
   to_wallet_id: string;
   amount: string;
+  records: TransferRecords;
 }
 
 export interface CaptureResult extends Attempted {
   transaction_id: string;
+}
+
+export interface ReleaseInput {
+  transfer_id: string;
+  records: TransferRecords;
+}
+
+export interface ReleaseResult extends Attempted {
+  released: boolean;
 }
 
 export interface SendOtpInput {
@@ -93,48 +114,28 @@ export interface VerifyOtpInput {
   try_number: number;
 }
 
-export interface AuditEntry {
-  transfer_id?: string;
-  step: string;
-  status: string;
-  attempt: number;
-  duration_ms: number;
-  error?: string;
-}
-
-export interface FinalizeInput {
-  transfer_id: string;
-  initiated_by: TransferInitiator;
-  step_up: boolean;
-  audit: AuditEntry[];
-  /** How the transfer ended (counted in `orchestrator_transfers_finished_total`). */
-  outcome?: 'completed' | 'failed' | 'cancelled';
-  failure_code?: string;
-}
-
-/** Domain codes of the reserve call after which no hold exists under the step's key. */
-const NO_HOLD_CODES = new Set([
-  'insufficient_funds',
-  'wallet_frozen',
-  'wallet_not_found',
-  'currency_mismatch',
-  'invalid_expiry',
-]);
-
 export function createTransferActivities(deps: TransferActivityDeps) {
-  const now = deps.now ?? (() => new Date());
-
   /**
-   * Authorize: the initiator is an active user who owns the source wallet, both wallets exist in
-   * the transfer's currency and are not frozen, and the amount fits the user's per-transfer and
-   * rolling-24h limits. Decides whether an OTP step-up is needed.
+   * Reserve: the input must carry the gateway's signature and run under its own workflow id (a
+   * workflow started by anyone else is refused `not_authorized` before any call). AuthService says whether the initiator is active
+   * and what their limits are; then ONE WalletService call checks ownership, wallet statuses,
+   * currency, the per-transfer and rolling-24h limits (captured volume and active holds) and
+   * places the hold, atomically. Decides whether an OTP step-up is needed.
    */
-  async function authorizeTransfer(input: AuthorizeInput): Promise<AuthorizeResult> {
-    const amount = BigInt(input.amount);
+  async function reserveTransfer(input: ReserveInput): Promise<ReserveResult> {
+    const transfer = input.transfer;
+    if (!verifyWorkflowInput(transfer, deps.workflowInputKey)) {
+      throw domainFailure('not_authorized', 'the transfer input is not signed by the gateway');
+    }
+    // A signed input replayed under another workflow id (read from a history) is refused too:
+    // the gateway's id `transfer-<id>` can run only once.
+    if (!boundToWorkflow(transfer.transfer_id)) {
+      throw domainFailure('not_authorized', 'the transfer input belongs to another workflow');
+    }
     const user = await callUpstream<AuthUser>(
       deps.auth,
       'GET',
-      `/internal/users/${encodeURIComponent(input.user_id)}`,
+      `/internal/users/${encodeURIComponent(transfer.initiated_by.user_id)}`,
     ).catch((err: unknown) => {
       throw isCode(err, 'user_not_found')
         ? domainFailure('not_authorized', 'the initiator is not a known user')
@@ -142,59 +143,29 @@ export function createTransferActivities(deps: TransferActivityDeps) {
     });
     if (user.status !== 'active')
       throw domainFailure('not_authorized', `the initiator's account is ${user.status}`);
-    if (input.from_wallet_id === input.to_wallet_id) {
-      throw domainFailure('not_authorized', 'source and destination are the same wallet');
-    }
 
-    const from = await getWallet(input.from_wallet_id);
-    if (from.user_id !== input.user_id)
-      throw domainFailure('not_authorized', 'the source wallet belongs to someone else');
-    if (from.currency !== input.currency) {
-      throw domainFailure(
-        'currency_mismatch',
-        `the source wallet holds ${from.currency}, not ${input.currency}`,
-      );
-    }
-    if (from.status === 'frozen') throw domainFailure('wallet_frozen', 'the source wallet is frozen');
-
-    const to = await getWallet(input.to_wallet_id);
-    if (to.currency !== input.currency) {
-      throw domainFailure(
-        'currency_mismatch',
-        `the destination wallet holds ${to.currency}, not ${input.currency}`,
-      );
-    }
-    if (to.status === 'frozen') throw domainFailure('wallet_frozen', 'the destination wallet is frozen');
-
-    if (amount > BigInt(user.limits.per_transfer)) {
-      throw domainFailure(
-        'limit_exceeded',
-        `the amount exceeds the per-transfer limit of ${user.limits.per_transfer}`,
-        {
-          limit: 'per_transfer',
-        },
-      );
-    }
-    const since = new Date(now().getTime() - 24 * 60 * 60 * 1000).toISOString();
-    const volume = await callUpstream<{ amount: string }>(
+    const res = await callUpstream<{ hold: Hold }>(
       deps.wallet,
-      'GET',
-      `/internal/users/${encodeURIComponent(input.user_id)}/volume?${new URLSearchParams({ currency: input.currency, since }).toString()}`,
-    );
-    if (BigInt(volume.amount) + amount > BigInt(user.limits.daily)) {
-      throw domainFailure(
-        'limit_exceeded',
-        `the amount exceeds the rolling 24h limit of ${user.limits.daily}`,
-        {
-          limit: 'daily',
+      'POST',
+      `/internal/transfers/${encodeURIComponent(transfer.transfer_id)}/reserve`,
+      {
+        body: {
+          user_id: transfer.initiated_by.user_id,
+          from_wallet_id: transfer.from_wallet_id,
+          to_wallet_id: transfer.to_wallet_id,
+          amount: transfer.amount,
+          currency: transfer.currency,
+          limits: { per_transfer: user.limits.per_transfer, daily: user.limits.daily },
+          hold_ttl_seconds: input.hold_ttl_seconds,
         },
-      );
-    }
-    return { step_up_required: amount >= deps.stepUpThreshold, attempt: currentAttempt() };
-  }
-
-  async function getWallet(id: string): Promise<Wallet> {
-    return callUpstream<Wallet>(deps.wallet, 'GET', `/internal/wallets/${encodeURIComponent(id)}`);
+        idempotencyKey: idempotencyKey('reserve'),
+      },
+    );
+    return {
+      hold_id: res.hold.id,
+      step_up_required: BigInt(transfer.amount) >= deps.stepUpThreshold,
+      attempt: currentAttempt(),
+    };
   }
 
   /** Step-up: asks AuthService to send the user a one-time code for this transfer. */
@@ -223,116 +194,67 @@ export function createTransferActivities(deps: TransferActivityDeps) {
     return { attempt: currentAttempt() };
   }
 
-  /** Reserve: places a hold on the source wallet for the transfer's amount. */
-  async function reserveFunds(input: ReserveInput): Promise<ReserveResult> {
-    const hold = await createHold(input);
-    return { hold_id: hold.id, attempt: currentAttempt() };
-  }
-
-  function createHold(input: ReserveInput): Promise<Hold> {
-    return callUpstream<Hold>(deps.wallet, 'POST', '/internal/holds', {
-      body: {
-        wallet_id: input.wallet_id,
-        amount: input.amount,
-        currency: input.currency,
-        transfer_id: input.transfer_id,
-        expires_at: input.expires_at,
-      },
-      idempotencyKey: idempotencyKey('reserve'),
-    });
-  }
-
   /**
-   * Compensation of reserve. When the hold id is unknown (the reserve step timed out after the
-   * wallet may have placed it) the reserve request is replayed with its own idempotency key:
-   * WalletService answers with the hold it placed — or places it now — and either way it is then
-   * released, so the funds end up free. A domain refusal on the replay means no hold exists.
+   * Capture (the pivot): debits the hold, credits the destination, and records the auth log and
+   * the audit trace, all in one wallet transaction.
    */
-  async function releaseFunds(input: ReleaseInput): Promise<ReleaseResult> {
-    let holdId = input.hold_id;
-    if (holdId === undefined && Date.parse(input.expires_at) <= now().getTime()) {
-      // Past its expiry the wallet would refuse the replayed request, and any hold placed under
-      // the key is expired (or about to be) by the sweep: the funds are free either way.
-      return { released: false, attempt: currentAttempt() };
-    }
-    if (holdId === undefined) {
-      try {
-        holdId = (await createHold(input)).id;
-      } catch (err) {
-        if (NO_HOLD_CODES.has(failureType(err) ?? '')) return { released: false, attempt: currentAttempt() };
-        throw err;
-      }
-    }
-    try {
-      await callUpstream<Hold>(deps.wallet, 'POST', `/internal/holds/${encodeURIComponent(holdId)}/release`, {
-        idempotencyKey: idempotencyKey('release'),
-      });
-    } catch (err) {
-      // Expired by the sweep in the meantime (or never there): nothing is reserved, which is the goal.
-      if (isCode(err, 'hold_not_active') || isCode(err, 'hold_not_found'))
-        return { released: false, attempt: currentAttempt() };
-      throw err;
-    }
-    return { released: true, attempt: currentAttempt() };
-  }
-
-  /** Capture: turns the hold into a journal transaction that credits the destination. */
-  async function captureFunds(input: CaptureInput): Promise<CaptureResult> {
+  async function captureTransfer(input: CaptureInput): Promise<CaptureResult> {
     const res = await callUpstream<{ hold: Hold; transaction_id: string }>(
       deps.wallet,
       'POST',
       `/internal/holds/${encodeURIComponent(input.hold_id)}/capture`,
       {
-        body: { to_wallet_id: input.to_wallet_id, amount: input.amount },
+        body: { to_wallet_id: input.to_wallet_id, amount: input.amount, records: input.records },
         idempotencyKey: idempotencyKey('capture'),
       },
     );
+    countFinished(input.records);
     return { transaction_id: res.transaction_id, attempt: currentAttempt() };
   }
 
-  /** Finalize: the TransactionAuthLog entry and the audit trace of every step. */
-  async function finalizeTransfer(input: FinalizeInput): Promise<Attempted> {
-    const workflowId = currentWorkflowId();
-    await callUpstream(deps.wallet, 'POST', '/internal/auth-log', {
-      body: {
-        transfer_id: input.transfer_id,
-        workflow_id: workflowId,
-        user_id: input.initiated_by.user_id,
-        client_id: input.initiated_by.client_id,
-        token_jti: input.initiated_by.token_jti,
-        ip: input.initiated_by.ip,
-        user_agent: input.initiated_by.user_agent,
-        step_up: input.step_up,
-      },
-      idempotencyKey: idempotencyKey('auth-log'),
-    });
-    await writeAudit(deps.wallet, input.audit);
-    // Counted once the records are written; a retried finalize that failed earlier was not counted.
-    if (input.outcome)
-      deps.transfersFinished?.inc({ outcome: input.outcome, failure_code: input.failure_code ?? '' });
-    return { attempt: currentAttempt() };
+  /**
+   * The end of every failure path and the undo of reserve: releases the transfer's hold if one
+   * is active (found by transfer id, so a hold whose reserve answer was lost is found too) and
+   * records the auth log and audit trace. No hold (reserve refused or never placed) is fine:
+   * `released: false`, the records are still written. A captured hold fails loudly
+   * (`hold_already_captured`): the workflow then waits for an operator.
+   */
+  async function releaseTransfer(input: ReleaseInput): Promise<ReleaseResult> {
+    if (!boundToWorkflow(input.transfer_id)) {
+      // A workflow started by hand under another id must not free someone else's hold; its
+      // reserve was refused, so there is nothing of its own to release.
+      Context.current().log.warn('release refused: the transfer id belongs to another workflow', {
+        transferId: input.transfer_id,
+      });
+      return { released: false, attempt: currentAttempt() };
+    }
+    const res = await callUpstream<{ released: boolean; hold: Hold | null }>(
+      deps.wallet,
+      'POST',
+      `/internal/transfers/${encodeURIComponent(input.transfer_id)}/release`,
+      { body: { records: input.records }, idempotencyKey: idempotencyKey('release') },
+    );
+    countFinished(input.records);
+    return { released: res.released, attempt: currentAttempt() };
+  }
+
+  function countFinished(records: TransferRecords): void {
+    const { outcome, failure_code } = records.auth_log;
+    deps.transfersFinished?.inc({ outcome, failure_code: failure_code ?? '' });
   }
 
   return {
-    authorizeTransfer,
+    reserveTransfer,
     sendStepUpOtp,
     verifyStepUpOtp,
-    reserveFunds,
-    releaseFunds,
-    captureFunds,
-    finalizeTransfer,
+    captureTransfer,
+    releaseTransfer,
   };
 }
 
-/** Appends audit-trace entries, one idempotency key per entry so a retry adds none twice. */
-export async function writeAudit(wallet: HttpClient, entries: AuditEntry[]): Promise<void> {
-  const workflowId = currentWorkflowId();
-  for (const [i, entry] of entries.entries()) {
-    await callUpstream(wallet, 'POST', '/internal/audit-trace', {
-      body: { workflow_id: workflowId, ...entry },
-      idempotencyKey: idempotencyKey(`audit:${i}:${entry.step}:${entry.status}`),
-    });
-  }
+/** True when the running workflow is the transfer's own (`transfer-<transfer_id>`). */
+function boundToWorkflow(transferId: string): boolean {
+  return currentWorkflowId() === transferWorkflowId(transferId);
 }
 
 function failureType(err: unknown): string | undefined {

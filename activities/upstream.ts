@@ -7,6 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { UpstreamUnavailableError, type HttpClient, type RequestOptions } from '../lib/http-client.js';
+import { NON_RETRYABLE_ERROR_TYPES } from '../temporal-config/activity-options.js';
 
 /** Failure `type` of an outage: retried with backoff by the activity's retry policy. */
 export const UPSTREAM_UNAVAILABLE = 'upstream_unavailable';
@@ -14,8 +15,11 @@ export const UPSTREAM_UNAVAILABLE = 'upstream_unavailable';
 /**
  * Statuses that say "try again later" rather than "no": the service is down or overloaded, or
  * our service token was refused (expired, keys rotating) — retrying fetches a fresh answer.
+ * Unless the problem's `code` is a business answer (a 403 `not_authorized` from the wallet's
+ * ownership check, a 429 `otp_cooldown`): that is the service's "no", never retried.
  */
 const RETRYABLE_STATUSES = new Set([401, 403, 408, 425, 429]);
+const DOMAIN_CODES: ReadonlySet<string> = new Set(NON_RETRYABLE_ERROR_TYPES);
 
 /** `<workflowId>:<step>` — a retried activity repeats the same request, so money moves once. */
 export function idempotencyKey(step: string): string {
@@ -66,7 +70,7 @@ export async function callUpstream<T>(
     const res = await client.request<T>(method, path, { ...options, signal: ctx.cancellationSignal });
     if (res.ok) return res.data;
     const { problem } = res;
-    if (res.status >= 500 || RETRYABLE_STATUSES.has(res.status)) {
+    if (res.status >= 500 || (RETRYABLE_STATUSES.has(res.status) && !DOMAIN_CODES.has(problem.code))) {
       throw ApplicationFailure.create({
         message: `${client.name} ${method} ${path} answered ${res.status} ${problem.code}`,
         type: UPSTREAM_UNAVAILABLE,

@@ -1,57 +1,45 @@
 /**
- * The activities against the real WalletService (its app on the test PostgreSQL and MongoDB,
- * served over HTTP, called with the real HTTP client): the SAGA's promises hold on the actual
- * idempotency and hold semantics, not only on the in-memory model the workflow tests use.
+ * The money-moving activities against the real WalletService and AuthService (their apps on
+ * the test PostgreSQL, Redis and MongoDB, served over HTTP, called with the real HTTP client):
+ * the SAGA's promises hold on the actual idempotency, hold and record semantics, not only on
+ * the in-memory model the workflow tests use.
  */
 import { randomUUID } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpClient, type HttpClient } from '../lib/http-client.js';
-import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
-import { createActivities } from './index.js';
+import type { Harness } from '../auth/test-support.js';
+import { signWorkflowInput } from '../lib/workflow-input-signature.js';
+import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
+import { transferWorkflowId, type TransferInput } from '../workflows/transfer-contract.js';
+import type { TransferRecords } from './index.js';
+import { LIVE_WORKFLOW_INPUT_KEY, startLiveUpstreams, type LiveUpstreams } from './testing/live-upstreams.js';
 
-let harness: WalletHarness;
-let server: ServerType;
-let activities: ReturnType<typeof createActivities>;
-
-const unusedAuth: HttpClient = {
-  name: 'auth',
-  request: () => Promise.reject(new Error('auth is not part of this test')),
-};
+let auth: Harness;
+let wallet: WalletHarness;
+let activities: LiveUpstreams['activities'];
+let upstreams: LiveUpstreams | undefined;
 
 beforeAll(async () => {
-  harness = await createWalletHarness();
-  const port = await new Promise<number>((resolve) => {
-    server = serve({ fetch: harness.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
-      resolve(info.port),
-    );
-  });
-  const wallet = createHttpClient({
-    name: 'wallet',
-    baseUrl: `http://127.0.0.1:${port}`,
-    token: async () => harness.token,
-  });
-  activities = createActivities({ auth: unusedAuth, wallet, config: { transferStepUpThreshold: 100_000n } });
+  upstreams = await startLiveUpstreams();
+  ({ auth, wallet, activities } = upstreams);
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server?.close(resolve));
-  await harness?.close();
+  await upstreams?.close();
 });
 
 /**
  * Runs activities as attempts of one workflow: the same workflow id gives the same idempotency
  * keys, exactly like a retried activity.
  */
-function workflow(id = `transfer-${randomUUID()}`) {
-  return () => {
-    const env = new MockActivityEnvironment({ workflowExecution: { workflowId: id, runId: randomUUID() } });
-    return {
-      run: <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
-        env.run(fn, ...args),
-    };
+function workflow(id: string) {
+  return {
+    run: <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
+      new MockActivityEnvironment({ workflowExecution: { workflowId: id, runId: randomUUID() } }).run(
+        fn,
+        ...args,
+      ),
   };
 }
 
@@ -64,105 +52,274 @@ async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
   return err as ApplicationFailure;
 }
 
-function reserveInput(walletId: string, amount: string) {
+/** An active user of AuthService who owns a USD wallet funded with `funded`, and a payee. */
+async function payerAndPayee(funded: bigint) {
+  const user = await auth.createUser();
+  const res = await wallet.call('POST', '/internal/wallets', {
+    body: { user_id: user.id, currency: 'USD' },
+    key: randomUUID(),
+  });
+  expect(res.status).toBe(201);
+  const from = String((res.body as { id: string }).id);
+  if (funded > 0n) {
+    const dep = await wallet.call('POST', `/internal/wallets/${from}/deposits`, {
+      body: { amount: funded.toString(), currency: 'USD', reference: `funding-${randomUUID()}` },
+      key: randomUUID(),
+    });
+    expect(dep.status).toBe(201);
+  }
+  const to = await wallet.wallet('USD');
+  return { user, from, to };
+}
+
+function unsignedTransfer(p: { user: { id: string }; from: string; to: string }, amount: string) {
   return {
     transfer_id: randomUUID(),
-    wallet_id: walletId,
+    from_wallet_id: p.from,
+    to_wallet_id: p.to,
     amount,
     currency: 'USD',
-    expires_at: new Date(Date.now() + 3600_000).toISOString(),
+    description: 'contract test',
+    initiated_by: {
+      user_id: p.user.id,
+      client_id: 'velora-web',
+      token_jti: randomUUID(),
+      ip: '203.0.113.7',
+      user_agent: 'vitest',
+    },
+    request_hash: 'sha256:test',
+    created_at: new Date().toISOString(),
   };
 }
 
-describe('transfer activities against WalletService', () => {
-  it('reserve → capture moves the money once, even when every step is retried', async () => {
-    const from = await harness.wallet('USD', 10_000n);
-    const to = await harness.wallet('USD');
-    const env = workflow();
-    const input = reserveInput(from, '2500');
+function signed(p: { user: { id: string }; from: string; to: string }, amount: string): TransferInput {
+  return signWorkflowInput(unsignedTransfer(p, amount), LIVE_WORKFLOW_INPUT_KEY);
+}
 
-    const hold = await env().run(activities.reserveFunds, input);
-    const again = await env().run(activities.reserveFunds, input); // a retry after a lost answer
-    expect(again.hold_id).toBe(hold.hold_id);
-    expect(await harness.balance(from)).toMatchObject({ posted: '10000', available: '7500' });
+function records(
+  t: TransferInput,
+  outcome: 'completed' | 'failed' | 'cancelled',
+  failure_code?: string,
+): TransferRecords {
+  return {
+    auth_log: {
+      transfer_id: t.transfer_id,
+      workflow_id: transferWorkflowId(t.transfer_id),
+      user_id: t.initiated_by.user_id,
+      client_id: t.initiated_by.client_id,
+      token_jti: t.initiated_by.token_jti,
+      ip: t.initiated_by.ip,
+      user_agent: t.initiated_by.user_agent,
+      step_up: false,
+      outcome,
+      ...(failure_code === undefined ? {} : { failure_code }),
+    },
+    audit: [
+      {
+        step: 'reserve',
+        status: outcome === 'completed' ? 'completed' : 'failed',
+        attempt: 1,
+        duration_ms: 4,
+      },
+      { step: 'step_up', status: 'skipped', attempt: 0, duration_ms: 0 },
+    ],
+  };
+}
 
-    const capture = { hold_id: hold.hold_id, to_wallet_id: to, amount: '2500' };
-    const first = await env().run(activities.captureFunds, capture);
-    const second = await env().run(activities.captureFunds, capture);
+describe('transfer activities against WalletService and AuthService', () => {
+  it('reserve → capture moves the money once, every step retried, and records auth log + audit', async () => {
+    const p = await payerAndPayee(10_000n);
+    const t = signed(p, '2500');
+    const wf = workflow(transferWorkflowId(t.transfer_id));
+
+    const hold = await wf.run(activities.reserveTransfer, { transfer: t, hold_ttl_seconds: 3600 });
+    expect(hold.step_up_required).toBe(false);
+    const again = await wf.run(activities.reserveTransfer, { transfer: t, hold_ttl_seconds: 3600 });
+    expect(again.hold_id).toBe(hold.hold_id); // a retry after a lost answer
+    expect(await wallet.balance(p.from)).toMatchObject({ posted: '10000', available: '7500' });
+
+    const capture = {
+      hold_id: hold.hold_id,
+      to_wallet_id: p.to,
+      amount: '2500',
+      records: records(t, 'completed'),
+    };
+    const first = await wf.run(activities.captureTransfer, capture);
+    const second = await wf.run(activities.captureTransfer, capture);
     expect(second.transaction_id).toBe(first.transaction_id);
-    expect(await harness.balance(from)).toMatchObject({ posted: '7500', available: '7500' });
-    expect(await harness.balance(to)).toMatchObject({ posted: '2500', available: '2500' });
+    expect(await wallet.balance(p.from)).toMatchObject({ posted: '7500', available: '7500', pending: '0' });
+    expect(await wallet.balance(p.to)).toMatchObject({ posted: '2500', available: '2500' });
+
+    // The records reached MongoDB through the outbox, once each.
+    await wallet.relay.drainAll();
+    const authLog = await wallet.mongo
+      .collection('transaction_auth_log')
+      .find({ transfer_id: t.transfer_id })
+      .toArray();
+    expect(authLog).toHaveLength(1);
+    expect(authLog[0]).toMatchObject({ user_id: p.user.id, outcome: 'completed', step_up: false });
+    const audit = await wallet.mongo.collection('audit_trace').find({ transfer_id: t.transfer_id }).toArray();
+    expect(audit.map((a) => `${String(a.step)}:${String(a.status)}`).sort()).toEqual([
+      'reserve:completed',
+      'step_up:skipped',
+    ]);
   });
 
-  it('releases a hold whose reserve answer was lost, found again by the reserve key', async () => {
-    const from = await harness.wallet('USD', 10_000n);
-    const env = workflow();
-    const input = reserveInput(from, '4000');
-    await env().run(activities.reserveFunds, input); // placed; pretend the answer never arrived
-    expect((await harness.balance(from)).available).toBe('6000');
-
-    expect(await env().run(activities.releaseFunds, input)).toMatchObject({ released: true });
-    expect(await env().run(activities.releaseFunds, input)).toMatchObject({ released: true }); // idempotent
-    expect(await harness.balance(from)).toMatchObject({ posted: '10000', available: '10000' });
+  it('asks for step-up at the threshold', async () => {
+    const p = await payerAndPayee(200_000n);
+    const t = signed(p, '100000');
+    const res = await workflow(transferWorkflowId(t.transfer_id)).run(activities.reserveTransfer, {
+      transfer: t,
+      hold_ttl_seconds: 3600,
+    });
+    expect(res.step_up_required).toBe(true);
   });
 
-  it('refuses a reserve beyond the balance as non-retryable insufficient_funds', async () => {
-    const from = await harness.wallet('USD', 1_000n);
-    const err = await failure(workflow()().run(activities.reserveFunds, reserveInput(from, '2500')));
+  it('a refused reserve holds nothing; the release then frees nothing and still records', async () => {
+    const p = await payerAndPayee(1_000n);
+    const t = signed(p, '2500');
+    const wf = workflow(transferWorkflowId(t.transfer_id));
+    const err = await failure(wf.run(activities.reserveTransfer, { transfer: t, hold_ttl_seconds: 3600 }));
     expect(err).toMatchObject({ type: 'insufficient_funds', nonRetryable: true });
-    expect((await harness.balance(from)).available).toBe('1000');
+    expect(await wallet.balance(p.from)).toMatchObject({ posted: '1000', available: '1000', pending: '0' });
+
+    const released = await wf.run(activities.releaseTransfer, {
+      transfer_id: t.transfer_id,
+      records: records(t, 'failed', 'insufficient_funds'),
+    });
+    expect(released.released).toBe(false);
+    await wallet.relay.drainAll();
+    const authLog = await wallet.mongo
+      .collection('transaction_auth_log')
+      .find({ transfer_id: t.transfer_id })
+      .toArray();
+    expect(authLog).toHaveLength(1);
+    expect(authLog[0]).toMatchObject({ outcome: 'failed', failure_code: 'insufficient_funds' });
   });
 
-  it('refuses a capture into a frozen wallet, after which the hold is released', async () => {
-    const from = await harness.wallet('USD', 10_000n);
-    const to = await harness.wallet('USD');
-    expect((await harness.call('POST', `/internal/wallets/${to}/freeze`, { key: randomUUID() })).status).toBe(
-      200,
+  it.each([
+    ['someone else’s source wallet', 'not_authorized'],
+    ['an amount over the per-transfer limit', 'limit_exceeded'],
+  ])('refuses %s as non-retryable %s', async (name, code) => {
+    const p = await payerAndPayee(10_000_000n);
+    const stranger = await auth.createUser();
+    const t =
+      name === 'an amount over the per-transfer limit'
+        ? signed(p, '9000000')
+        : signed({ ...p, user: stranger }, '100');
+    const err = await failure(
+      workflow(transferWorkflowId(t.transfer_id)).run(activities.reserveTransfer, {
+        transfer: t,
+        hold_ttl_seconds: 3600,
+      }),
     );
-    const env = workflow();
-    const input = reserveInput(from, '3000');
-    const { hold_id } = await env().run(activities.reserveFunds, input);
+    expect(err).toMatchObject({ type: code, nonRetryable: true });
+    expect((await wallet.balance(p.from)).available).toBe('10000000');
+  });
+
+  it('refuses an unsigned or forged input before any call; nothing is held', async () => {
+    const p = await payerAndPayee(10_000n);
+    const unsigned = unsignedTransfer(p, '9000');
+    for (const signature of ['', 'Zm9yZ2VkLXNpZ25hdHVyZQ']) {
+      const t: TransferInput = { ...unsigned, signature };
+      const err = await failure(
+        workflow(transferWorkflowId(t.transfer_id)).run(activities.reserveTransfer, {
+          transfer: t,
+          hold_ttl_seconds: 3600,
+        }),
+      );
+      expect(err).toMatchObject({ type: 'not_authorized', nonRetryable: true });
+    }
+    expect(await wallet.balance(p.from)).toMatchObject({ posted: '10000', available: '10000', pending: '0' });
+  });
+
+  it('releases a hold whose reserve answer was lost, found by transfer id, idempotently', async () => {
+    const p = await payerAndPayee(10_000n);
+    const t = signed(p, '4000');
+    const wf = workflow(transferWorkflowId(t.transfer_id));
+    await wf.run(activities.reserveTransfer, { transfer: t, hold_ttl_seconds: 3600 }); // answer "lost"
+    expect((await wallet.balance(p.from)).available).toBe('6000');
+
+    const rec = records(t, 'failed', 'internal_error');
+    expect(
+      await wf.run(activities.releaseTransfer, { transfer_id: t.transfer_id, records: rec }),
+    ).toMatchObject({
+      released: true,
+    });
+    // A retry of the release answers the same (its idempotency record).
+    expect(
+      await wf.run(activities.releaseTransfer, { transfer_id: t.transfer_id, records: rec }),
+    ).toMatchObject({
+      released: true,
+    });
+    expect(await wallet.balance(p.from)).toMatchObject({ posted: '10000', available: '10000', pending: '0' });
+  });
+
+  it('a capture into a frozen wallet is refused; the release frees the hold', async () => {
+    const p = await payerAndPayee(10_000n);
+    const t = signed(p, '3000');
+    const wf = workflow(transferWorkflowId(t.transfer_id));
+    const { hold_id } = await wf.run(activities.reserveTransfer, { transfer: t, hold_ttl_seconds: 3600 });
+    const frozen = await wallet.call('POST', `/internal/wallets/${p.to}/freeze`, { key: randomUUID() });
+    expect(frozen.status).toBe(200);
 
     const err = await failure(
-      env().run(activities.captureFunds, { hold_id, to_wallet_id: to, amount: '3000' }),
+      wf.run(activities.captureTransfer, {
+        hold_id,
+        to_wallet_id: p.to,
+        amount: '3000',
+        records: records(t, 'completed'),
+      }),
     );
     expect(err).toMatchObject({ type: 'wallet_frozen', nonRetryable: true });
-    await env().run(activities.releaseFunds, { ...input, hold_id });
-    expect(await harness.balance(from)).toMatchObject({ posted: '10000', available: '10000' });
-    expect((await harness.balance(to)).posted).toBe('0');
-  });
-
-  it('finalize records the auth log and audit trace (accepted)', async () => {
-    const transferId = randomUUID();
-    const res = await workflow(`transfer-${transferId}`)().run(activities.finalizeTransfer, {
-      transfer_id: transferId,
-      initiated_by: {
-        user_id: randomUUID(),
-        client_id: 'velora-web',
-        token_jti: randomUUID(),
-        ip: '203.0.113.7',
-        user_agent: 'vitest',
-      },
-      step_up: true,
-      audit: [
-        { transfer_id: transferId, step: 'authorize', status: 'completed', attempt: 1, duration_ms: 5 },
-      ],
+    const released = await wf.run(activities.releaseTransfer, {
+      transfer_id: t.transfer_id,
+      records: records(t, 'failed', 'wallet_frozen'),
     });
-    expect(res).toEqual({ attempt: 1 });
+    expect(released.released).toBe(true);
+    expect(await wallet.balance(p.from)).toMatchObject({ posted: '10000', available: '10000', pending: '0' });
+    expect((await wallet.balance(p.to)).posted).toBe('0');
+  });
+});
+
+describe('deposit and sweep against WalletService', () => {
+  it('deposits a signed input once per workflow', async () => {
+    const id = await wallet.wallet('USD');
+    const wf = workflow(`deposit-${randomUUID()}`);
+    const input = signWorkflowInput(
+      {
+        wallet_id: id,
+        amount: '700',
+        currency: 'USD',
+        reference: `bank-${randomUUID()}`,
+        requested_by: 'admin',
+      },
+      LIVE_WORKFLOW_INPUT_KEY,
+    );
+    const first = await wf.run(activities.depositFunds, input);
+    const again = await wf.run(activities.depositFunds, input);
+    expect(again.transaction_id).toBe(first.transaction_id);
+    expect(await wallet.balance(id)).toMatchObject({ posted: '700', available: '700' });
   });
 
-  it('deposits once per workflow and reads the outgoing volume', async () => {
-    const id = await harness.wallet('USD');
-    const env = workflow(`deposit-${randomUUID()}`);
-    const input = { wallet_id: id, amount: '700', currency: 'USD', reference: 'bank-ref' };
-    const first = await env().run(activities.depositFunds, input);
-    const again = await env().run(activities.depositFunds, input);
-    expect(again.transaction_id).toBe(first.transaction_id);
-    expect(await harness.balance(id)).toMatchObject({ posted: '700', available: '700' });
+  it('refuses an unsigned deposit (it would mint money): nothing is credited', async () => {
+    const id = await wallet.wallet('USD');
+    const err = await failure(
+      workflow(`deposit-${randomUUID()}`).run(activities.depositFunds, {
+        wallet_id: id,
+        amount: '1000000',
+        currency: 'USD',
+        reference: `bank-${randomUUID()}`,
+        requested_by: 'mallory',
+        signature: '',
+      }),
+    );
+    expect(err).toMatchObject({ type: 'not_authorized', nonRetryable: true });
+    expect(await wallet.balance(id)).toMatchObject({ posted: '0', available: '0' });
   });
 
   it('runs the hold-expiry sweep', async () => {
-    const res = await workflow(`hold-expiry-${randomUUID()}`)().run(activities.expireHolds);
+    const res = await workflow(`hold-expiry-${randomUUID()}`).run(activities.expireHolds);
     expect(typeof res.expired).toBe('number');
   });
 });

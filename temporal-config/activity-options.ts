@@ -3,7 +3,7 @@
  * never be retried. Workflows import these (nothing here does I/O), so every step's timeout and
  * retry policy is visible in one place.
  */
-import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/common';
 
 /**
  * Business outcomes reported by AuthService and WalletService (problem+json `code`) and by the
@@ -29,6 +29,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'capture_exceeds_hold',
   'invalid_expiry',
   'reversal_not_possible',
+  'wallet_closed',
   'validation_failed',
   'idempotency_key_mismatch',
   'cannot_cancel',
@@ -47,13 +48,6 @@ function backoff(maximumInterval: string, maximumAttempts?: number): RetryPolicy
   };
 }
 
-/** Reads that decide whether a transfer may go ahead: a user waits, so give up after 2 minutes. */
-export const authorizeActivityOptions: ActivityOptions = {
-  startToCloseTimeout: '10s',
-  scheduleToCloseTimeout: '2m',
-  retry: backoff('20s'),
-};
-
 /** OTP send/verify: the user is waiting on the other end of an update. */
 export const otpActivityOptions: ActivityOptions = {
   startToCloseTimeout: '10s',
@@ -61,25 +55,46 @@ export const otpActivityOptions: ActivityOptions = {
   retry: backoff('5s'),
 };
 
-/** Reserving funds: retried for 5 minutes, then the transfer fails and the hold is released. */
-export const reserveActivityOptions: ActivityOptions = {
+/*
+ * The transfer's money steps run as LOCAL activities (docs/orchestrator.md, "Regular or local
+ * activity"): in the worker that runs the workflow task, recorded as one marker each, so a
+ * transfer without step-up is ONE workflow task instead of three. Retries within
+ * `localRetryThreshold` happen in the worker; longer backoffs become workflow timers.
+ */
+
+/** Reserve (authorize + hold): retried for 5 minutes, then the transfer fails and releases. */
+export const reserveActivityOptions: LocalActivityOptions = {
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
+  localRetryThreshold: '10s',
   retry: backoff('30s'),
 };
 
 /**
- * The pivot (capture + credit). Once decided it is retried until WalletService answers: giving
- * up on an outage would leave it unknown whether money moved. Domain refusals still fail fast.
+ * The pivot (capture + credit + records). Once decided it is retried until WalletService
+ * answers: giving up on an outage would leave it unknown whether money moved. Domain refusals
+ * still fail fast.
  */
-export const captureActivityOptions: ActivityOptions = {
+export const captureActivityOptions: LocalActivityOptions = {
   startToCloseTimeout: '15s',
+  localRetryThreshold: '10s',
   retry: backoff('1m'),
 };
 
 /**
- * Compensations (release a hold, disable a user). Retried for 10 minutes; after that the
- * workflow moves to `needs_attention` and waits for an operator instead of swallowing the error.
+ * Release (the end of every failed transfer and the undo of reserve): retried for 10 minutes,
+ * then the workflow moves to `needs_attention` and waits for an operator.
+ */
+export const releaseActivityOptions: LocalActivityOptions = {
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '10m',
+  localRetryThreshold: '10s',
+  retry: backoff('1m'),
+};
+
+/**
+ * Compensations of other workflows (disable a user). Retried for 10 minutes; after that the
+ * workflow reports the failure instead of swallowing it.
  */
 export const compensationActivityOptions: ActivityOptions = {
   startToCloseTimeout: '15s',
@@ -87,7 +102,7 @@ export const compensationActivityOptions: ActivityOptions = {
   retry: backoff('1m'),
 };
 
-/** Auth-log and audit-trace records: the money already moved, so be patient (30 minutes). */
+/** Audit-trace records of deposits and onboarding: the outcome is decided, so be patient (30 minutes). */
 export const recordActivityOptions: ActivityOptions = {
   startToCloseTimeout: '10s',
   scheduleToCloseTimeout: '30m',

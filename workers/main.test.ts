@@ -3,7 +3,7 @@
  * ready on /readyz once it polls Temporal, exposes /metrics, and exits 0 after draining on SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,7 @@ describe('workers/main.ts', () => {
         TEMPORAL_TASK_QUEUE: `main-test-${randomUUID()}`,
         WORKER_HEALTH_PORT: String(port),
         ORCHESTRATOR_CLIENT_SECRET: 'dev-orchestrator-secret-0123456789abcdef',
+        WORKFLOW_INPUT_KEY: randomBytes(32).toString('base64'),
         HOLD_EXPIRY_SCHEDULE: 'false',
         LOG_LEVEL: 'warn',
       },

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFakeServices, type FakeServices } from '../activities/testing/fake-activities.js';
+import {
+  createFakeServices,
+  FAKE_WORKFLOW_INPUT_KEY,
+  type FakeServices,
+} from '../activities/testing/fake-activities.js';
+import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import {
   recordHistory,
   startWorkflowTestWorker,
@@ -23,11 +28,13 @@ afterAll(async () => {
   await ctx?.stop();
 });
 
-function start(input: DepositInput) {
+/** A deposit as the gateway starts it: signed with the worker's key (unless `signature` is given). */
+function start(input: DepositInput, signature?: string) {
+  const signed = signWorkflowInput(input, FAKE_WORKFLOW_INPUT_KEY);
   return ctx.env.client.workflow.start(depositWorkflow, {
     taskQueue: ctx.taskQueue,
     workflowId: depositWorkflowId(input.wallet_id, input.reference),
-    args: [input],
+    args: [signature === undefined ? signed : { ...input, signature }],
   });
 }
 
@@ -70,6 +77,32 @@ describe('depositWorkflow', () => {
     expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('wallet_frozen');
     expect(fake.balance(walletId)).toEqual({ available: 100n, posted: 100n });
     await recordHistory(handle, 'deposit-refused');
+  });
+});
+
+describe('depositWorkflow started without the gateway', () => {
+  it.each([
+    ['no signature', ''],
+    ['a forged signature', 'Zm9yZ2VkLXNpZ25hdHVyZS1vZi1tYWxsb3J5'],
+  ])('fails not_authorized with %s and credits nothing', async (_name, signature) => {
+    const walletId = `w-${randomUUID()}`;
+    fake.addWallet({ id: walletId, user_id: 'user-mallory', balance: 0n });
+    const handle = await start(
+      {
+        wallet_id: walletId,
+        amount: '100000000',
+        currency: 'USD',
+        reference: 'mint',
+        requested_by: 'mallory',
+      },
+      signature,
+    );
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('not_authorized');
+    expect(fake.balance(walletId)).toEqual({ available: 0n, posted: 0n });
+    expect(fake.effects(handle.workflowId)).toEqual(['audit']);
+    if (signature === '') await recordHistory(handle, 'deposit-unsigned');
   });
 });
 

@@ -1,11 +1,13 @@
 /**
  * depositWorkflow — an admin or service deposit into a wallet: one balanced journal
- * transaction in WalletService (from the funding account), then its audit-trace entry.
+ * transaction in WalletService (from the funding account), then its audit-trace entry. Only an
+ * input the gateway signed credits anything.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { recordActivityOptions, serviceCallActivityOptions } from '../temporal-config/activity-options.js';
+import type { Signed } from '../lib/workflow-input-signature.js';
 import { failureAttempt, failureMessage, failureType } from './failures.js';
 
 type Activities = ReturnType<typeof activities.createActivities>;
@@ -23,6 +25,13 @@ export interface DepositInput {
   requested_by: string;
 }
 
+/**
+ * What the workflow is started with: the input signed by the gateway (`signWorkflowInput`,
+ * key `WORKFLOW_INPUT_KEY`). A deposit mints money, so the credit step refuses an input whose
+ * signature does not verify (`not_authorized`) and nothing is credited.
+ */
+export type SignedDepositInput = Signed<DepositInput>;
+
 export interface DepositResult {
   transaction_id: string;
   wallet_id: string;
@@ -36,19 +45,15 @@ export function depositWorkflowId(walletId: string, reference: string): string {
   return `deposit-${walletId}-${reference}`;
 }
 
-export async function depositWorkflow(input: DepositInput): Promise<DepositResult> {
+export async function depositWorkflow(input: SignedDepositInput): Promise<DepositResult> {
   setCurrentDetails(
     `**depositing** ${input.amount} ${input.currency} into \`${input.wallet_id}\` (ref ${input.reference})`,
   );
   const started = Date.now();
   let result;
   try {
-    result = await depositFunds({
-      wallet_id: input.wallet_id,
-      amount: input.amount,
-      currency: input.currency,
-      reference: input.reference,
-    });
+    // The whole signed input: the activity verifies the signature before crediting.
+    result = await depositFunds(input);
   } catch (err) {
     setCurrentDetails(`**failed** deposit into \`${input.wallet_id}\`: ${failureMessage(err)}`);
     await audit({

@@ -3,6 +3,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
   WithStartWorkflowOperation,
+  WorkflowUpdateStage,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -10,8 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createFakeServices,
   FAKE_OTP_CODE,
+  FAKE_WORKFLOW_INPUT_KEY,
   type FakeServices,
 } from '../activities/testing/fake-activities.js';
+import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import {
   recordHistory,
   startWorkflowTestWorker,
@@ -61,11 +64,30 @@ function wallets(balance = 1_000_000n, opts: { toStatus?: 'active' | 'frozen'; t
   return { from, to };
 }
 
+function initiator(): TransferInput['initiated_by'] {
+  return {
+    user_id: ALICE,
+    client_id: 'velora-web',
+    token_jti: randomUUID(),
+    ip: '203.0.113.7',
+    user_agent: 'vitest',
+  };
+}
+
+/** A transfer as the gateway starts it: signed with the worker's key. */
 function transferInput(
   w: { from: string; to: string },
   amount: string,
-  extra: Partial<TransferInput> = {},
+  extra: Partial<Omit<TransferInput, 'signature'>> = {},
 ): TransferInput {
+  return signWorkflowInput(unsignedInput(w, amount, extra), FAKE_WORKFLOW_INPUT_KEY);
+}
+
+function unsignedInput(
+  w: { from: string; to: string },
+  amount: string,
+  extra: Partial<Omit<TransferInput, 'signature'>> = {},
+): Omit<TransferInput, 'signature'> {
   return {
     transfer_id: randomUUID(),
     from_wallet_id: w.from,
@@ -73,24 +95,26 @@ function transferInput(
     amount,
     currency: 'USD',
     description: 'rent share',
-    initiated_by: {
-      user_id: ALICE,
-      client_id: 'velora-web',
-      token_jti: randomUUID(),
-      ip: '203.0.113.7',
-      user_agent: 'vitest',
-    },
+    initiated_by: initiator(),
     request_hash: 'sha256:test',
-    signature: 'unsigned',
     created_at: new Date().toISOString(),
     ...extra,
   };
 }
 
-async function start(input: TransferInput): Promise<WorkflowHandle<typeof transferWorkflow>> {
+/**
+ * Starts a transfer as the gateway does. `workflowTaskTimeout`: while a local activity runs the
+ * worker holds the workflow task and sees a new update only when it heartbeats the task (at 80 %
+ * of this timeout); tests that send an update while a money step is blocked shorten it.
+ */
+async function start(
+  input: TransferInput,
+  options: { workflowTaskTimeout?: string } = {},
+): Promise<WorkflowHandle<typeof transferWorkflow>> {
   return ctx.env.client.workflow.start(transferWorkflow, {
     ...transferStartOptions(input),
     taskQueue: ctx.taskQueue,
+    ...options,
   });
 }
 
@@ -123,7 +147,7 @@ async function updateError(promise: Promise<unknown>): Promise<ApplicationFailur
 }
 
 describe('transferWorkflow', () => {
-  it('moves the money once: authorize → reserve → capture → finalize', async () => {
+  it('moves the money once in two wallet calls: reserve → capture (with the records)', async () => {
     const w = wallets(1_000_000n);
     const input = transferInput(w, '2500');
     const handle = await start(input);
@@ -133,15 +157,13 @@ describe('transferWorkflow', () => {
     expect(result.failure_code).toBeUndefined();
     expect(result.completed_at).toBeDefined();
     expect(result.steps.map((s) => [s.name, s.status])).toEqual([
-      ['authorize', 'completed'],
-      ['step_up', 'skipped'],
       ['reserve', 'completed'],
+      ['step_up', 'skipped'],
       ['capture', 'completed'],
-      ['finalize', 'completed'],
     ]);
     expect(fake.balance(w.from)).toEqual({ available: 997_500n, posted: 997_500n });
     expect(fake.balance(w.to)).toEqual({ available: 2_500n, posted: 2_500n });
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'reserve', 'capture', 'finalize']);
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'capture']);
     expect(await handle.query(getTransfer)).toEqual(result);
 
     // Visible in the Web UI: search attributes and memo.
@@ -151,18 +173,46 @@ describe('transferWorkflow', () => {
     expect(described.typedSearchAttributes.get(searchAttributes.FromWalletId)).toBe(w.from);
     expect(described.typedSearchAttributes.get(searchAttributes.InitiatedBy)).toBe(ALICE);
     expect(described.typedSearchAttributes.get(searchAttributes.TransferFailureCode)).toBeUndefined();
-    expect(described.memo).toMatchObject({ description: 'rent share' });
-    const audit = fake.finalized(handle.workflowId) as { audit: { step: string; status: string }[] };
-    expect(audit.audit.map((a) => `${a.step}:${a.status}`)).toEqual([
-      'authorize:completed',
-      'step_up:skipped',
-      'reserve:completed',
-      'capture:completed',
+    expect(described.memo).toMatchObject({ description: 'rent share', transfer_id: input.transfer_id });
+
+    // The capture carried the auth log and the audit trace of the steps before it.
+    const records = fake.recorded(handle.workflowId)!;
+    expect(records.auth_log).toEqual({
+      transfer_id: input.transfer_id,
+      workflow_id: handle.workflowId,
+      user_id: ALICE,
+      client_id: 'velora-web',
+      token_jti: input.initiated_by.token_jti,
+      ip: '203.0.113.7',
+      user_agent: 'vitest',
+      step_up: false,
+      outcome: 'completed',
+    });
+    expect(records.audit.map((a) => `${a.step}:${a.status}:${a.attempt}`)).toEqual([
+      'reserve:completed:1',
+      'step_up:skipped:0',
     ]);
     await recordHistory(handle, 'transfer-completed');
   });
 
-  it('fails with insufficient_funds and moves nothing', async () => {
+  it('costs one workflow task and upserts once per status change, the memo never', async () => {
+    const w = wallets(1_000_000n);
+    const handle = await start(transferInput(w, '2500'));
+    await handle.result();
+    const history = await handle.fetchHistory();
+    const events = history.events ?? [];
+    const upserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+    const memos = events.filter((e) => e.workflowPropertiesModifiedEventAttributes);
+    // pending comes with the start; then processing and completed.
+    expect(upserts).toHaveLength(2);
+    expect(memos).toHaveLength(0);
+    // Reserve and capture are local activities: one workflow task, two markers, no activity tasks.
+    expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+    expect(events.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(2);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
+  });
+
+  it('fails with insufficient_funds, moves nothing, and records through one release', async () => {
     const w = wallets(1_000n);
     const handle = await start(transferInput(w, '2500'));
     const result = await handle.result();
@@ -172,61 +222,98 @@ describe('transferWorkflow', () => {
     expect(step(result, 'reserve')).toMatchObject({
       status: 'failed',
       attempts: 1,
+      error_code: 'insufficient_funds',
       error: 'wallet: insufficient funds',
     });
-    expect(step(result, 'reserve').error_code).toBe('insufficient_funds');
     expect(step(result, 'capture').status).toBe('pending');
     expect(fake.balance(w.from)).toEqual({ available: 1_000n, posted: 1_000n });
+    expect(fake.balance(w.to)).toEqual({ available: 0n, posted: 0n });
+    // The wallet refused the hold: the release finds none and only records.
+    expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
+    expect(fake.recorded(handle.workflowId)!.auth_log).toMatchObject({
+      outcome: 'failed',
+      failure_code: 'insufficient_funds',
+    });
     // The failure code goes to visibility with the terminal status, in the same upsert.
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(searchAttributes.TransferStatus)).toBe('failed');
     expect(described.typedSearchAttributes.get(searchAttributes.TransferFailureCode)).toBe(
       'insufficient_funds',
     );
-    expect(fake.balance(w.to)).toEqual({ available: 0n, posted: 0n });
-    // The wallet refused the hold, so the undo registered before reserve has nothing to release.
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'finalize']);
     await recordHistory(handle, 'transfer-insufficient-funds');
   });
 
-  it('fails at authorize (frozen destination) without reserving anything', async () => {
+  it('fails with limit_exceeded above the per-transfer limit, holding nothing', async () => {
+    const w = wallets(10_000_000n);
+    const handle = await start(transferInput(w, '500001'));
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'failed', failure_code: 'limit_exceeded' });
+    expect(step(result, 'step_up').status).toBe('pending');
+    expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
+    expect(fake.balance(w.from).available).toBe(10_000_000n);
+    await recordHistory(handle, 'transfer-limit-exceeded');
+  });
+
+  it('fails at reserve (frozen destination) without holding anything', async () => {
     const w = wallets(1_000_000n, { toStatus: 'frozen' });
     const handle = await start(transferInput(w, '2500'));
     const result = await handle.result();
 
     expect(result).toMatchObject({ status: 'failed', failure_code: 'wallet_frozen' });
-    expect(step(result, 'authorize').status).toBe('failed');
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'finalize']);
+    expect(step(result, 'reserve')).toMatchObject({ status: 'failed', error_code: 'wallet_frozen' });
+    expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
     expect(fake.balance(w.from).available).toBe(1_000_000n);
-    await recordHistory(handle, 'transfer-authorize-refused');
   });
 
   it('fails with not_authorized when the source wallet is not the initiator’s', async () => {
     const w = wallets();
-    const input = transferInput(w, '100');
-    input.initiated_by.user_id = BOB;
-    const handle = await start(input);
+    const handle = await start(transferInput(w, '100', { initiated_by: { ...initiator(), user_id: BOB } }));
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'failed', failure_code: 'not_authorized' });
     expect(fake.balance(w.from).available).toBe(1_000_000n);
-    await recordHistory(handle, 'transfer-not-authorized');
   });
 
-  it('an outage at authorize ends in internal_error with nothing to undo', async () => {
-    const w = wallets();
-    const input = transferInput(w, '100');
-    fake.inject(idOf(input), 'authorizeTransfer', { kind: 'outage' });
-    const handle = await start(input);
-    const result = await handle.result();
-    expect(result).toMatchObject({ status: 'failed', failure_code: 'internal_error' });
-    expect(fake.effects(handle.workflowId)).toEqual(['finalize']);
-    await recordHistory(handle, 'transfer-authorize-outage');
+  describe('a workflow started on Temporal without the gateway', () => {
+    it('moves nothing when the signature is missing or forged (not_authorized)', async () => {
+      const w = wallets(50_000n);
+      const unsigned = unsignedInput(w, '40000');
+      const forged: TransferInput = { ...unsigned, signature: 'Zm9yZ2Vk' };
+      const handle = await start(forged);
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'failed', failure_code: 'not_authorized' });
+      expect(step(result, 'reserve')).toMatchObject({ status: 'failed', error_code: 'not_authorized' });
+      expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
+      expect(fake.balance(w.from)).toEqual({ available: 50_000n, posted: 50_000n });
+      await recordHistory(handle, 'transfer-forged-signature');
+
+      // A genuine signature over other fields (the amount raised afterwards) is forged too.
+      const tampered = { ...transferInput(w, '100'), amount: '40000' };
+      const again = await (await start(tampered)).result();
+      expect(again).toMatchObject({ status: 'failed', failure_code: 'not_authorized' });
+      expect(fake.balance(w.from).available).toBe(50_000n);
+    });
+
+    it('moves nothing for a signed input replayed under another workflow id, nor releases its hold', async () => {
+      const w = wallets(50_000n);
+      const input = transferInput(w, '15000');
+      const victim = await start(input);
+      await victim.result();
+      const replay = await ctx.env.client.workflow.start(transferWorkflow, {
+        ...transferStartOptions(input),
+        workflowId: `replayed-${randomUUID()}`,
+        taskQueue: ctx.taskQueue,
+      });
+      const result = await replay.result();
+      expect(result).toMatchObject({ status: 'failed', failure_code: 'not_authorized' });
+      expect(fake.effects(replay.workflowId)).toEqual(['release:refused']);
+      expect(fake.balance(w.from).posted).toBe(50_000n - 15_000n);
+    });
   });
 
   it('retries an infrastructure blip at reserve and completes', async () => {
     const w = wallets();
     const input = transferInput(w, '700');
-    fake.inject(idOf(input), 'reserveFunds', { kind: 'flaky' });
+    fake.inject(idOf(input), 'reserveTransfer', { kind: 'flaky' });
     const handle = await start(input);
     const result = await handle.result();
     expect(result.status).toBe('completed');
@@ -235,16 +322,16 @@ describe('transferWorkflow', () => {
     await recordHistory(handle, 'transfer-reserve-retried');
   });
 
-  it('releases a hold whose reserve answer was lost (found again by idempotency key)', async () => {
+  it('releases a hold whose reserve answer was lost (found by transfer id)', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '4000');
-    fake.inject(idOf(input), 'reserveFunds', { kind: 'outage_after_effect' });
+    fake.inject(idOf(input), 'reserveTransfer', { kind: 'outage_after_effect' });
     const handle = await start(input);
     const result = await handle.result();
 
     expect(result).toMatchObject({ status: 'failed', failure_code: 'internal_error' });
-    expect(step(result, 'reserve').status).toBe('compensated');
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'reserve', 'release:by_key', 'finalize']);
+    expect(step(result, 'reserve')).toMatchObject({ status: 'compensated' });
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'release']);
     expect(fake.balance(w.from)).toEqual({ available: 10_000n, posted: 10_000n });
     await recordHistory(handle, 'transfer-reserve-lost-answer');
   });
@@ -252,46 +339,41 @@ describe('transferWorkflow', () => {
   it('releases the hold when capture is refused (destination frozen meanwhile)', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '4000');
-    fake.inject(idOf(input), 'captureFunds', { kind: 'domain', code: 'wallet_frozen' });
+    fake.inject(idOf(input), 'captureTransfer', { kind: 'domain', code: 'wallet_frozen' });
     const handle = await start(input);
     const result = await handle.result();
 
     expect(result).toMatchObject({ status: 'failed', failure_code: 'wallet_frozen' });
-    expect(step(result, 'capture').status).toBe('failed');
+    expect(step(result, 'capture')).toMatchObject({ status: 'failed', error_code: 'wallet_frozen' });
     expect(step(result, 'reserve').status).toBe('compensated');
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'reserve', 'release', 'finalize']);
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'release']);
     expect(fake.balance(w.from)).toEqual({ available: 10_000n, posted: 10_000n });
     expect(fake.balance(w.to)).toEqual({ available: 0n, posted: 0n });
+    const records = fake.recorded(handle.workflowId)!;
+    expect(records.auth_log).toMatchObject({ outcome: 'failed', failure_code: 'wallet_frozen' });
+    expect(records.audit.map((a) => `${a.step}:${a.status}`)).toEqual([
+      'reserve:completed',
+      'step_up:skipped',
+      'capture:failed',
+    ]);
     await recordHistory(handle, 'transfer-capture-refused');
   });
 
-  it('keeps a completed transfer completed when finalize fails (money moved once)', async () => {
+  it('waits in needs_attention when the release fails, and finishes after the operator retries', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '4000');
-    fake.inject(idOf(input), 'finalizeTransfer', { kind: 'outage' });
-    const handle = await start(input);
-    const result = await handle.result();
-
-    expect(result.status).toBe('completed');
-    expect(step(result, 'finalize')).toMatchObject({ status: 'failed' });
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'reserve', 'capture']);
-    expect(fake.balance(w.to).posted).toBe(4_000n);
-    await recordHistory(handle, 'transfer-finalize-failed');
-  });
-
-  it('waits in needs_attention when the undo fails, and finishes after the operator retries', async () => {
-    const w = wallets(10_000n);
-    const input = transferInput(w, '4000');
-    fake.inject(idOf(input), 'captureFunds', { kind: 'domain', code: 'currency_mismatch' });
-    fake.inject(idOf(input), 'releaseFunds', { kind: 'outage', times: 1 });
+    fake.inject(idOf(input), 'captureTransfer', { kind: 'domain', code: 'currency_mismatch' });
+    fake.inject(idOf(input), 'releaseTransfer', { kind: 'outage', times: 1 });
     const handle = await start(input);
 
     const stuck = await waitForStatus(handle, 'needs_attention');
     expect(step(stuck, 'reserve')).toMatchObject({
       status: 'compensation_failed',
-      error: 'injected outage in releaseFunds',
+      error_code: 'upstream_unavailable',
+      error: 'injected outage in releaseTransfer',
     });
     expect(fake.balance(w.from).available).toBe(6_000n); // still held: nothing was pretended
+    expect(await handle.executeUpdate(waitForTransfer)).toMatchObject({ status: 'needs_attention' });
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(searchAttributes.TransferStatus)).toBe('needs_attention');
 
@@ -300,35 +382,41 @@ describe('transferWorkflow', () => {
     expect(result).toMatchObject({ status: 'failed', failure_code: 'currency_mismatch' });
     expect(step(result, 'reserve').status).toBe('compensated');
     expect(fake.balance(w.from)).toEqual({ available: 10_000n, posted: 10_000n });
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'reserve', 'release', 'finalize']);
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'release']);
     await recordHistory(handle, 'transfer-needs-attention-retried');
   });
 
-  it('cancels before capture: the hold is released', async () => {
+  it('cancels before capture: a cancel during reserve waits for the hold, then releases it', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '3000');
     const gate = `reserve-${input.transfer_id}`;
-    fake.inject(idOf(input), 'reserveFunds', { kind: 'block', gate });
-    const handle = await start(input);
+    fake.inject(idOf(input), 'reserveTransfer', { kind: 'block', gate });
+    const handle = await start(input, { workflowTaskTimeout: '2s' });
     await fake.reached(gate); // the wallet placed the hold; its answer has not arrived
 
-    const view = await handle.executeUpdate(cancelTransfer);
+    const update = await handle.startUpdate(cancelTransfer, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     fake.open(gate);
+    const view = await update.result();
     expect(view).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
     const result = await handle.result();
     expect(result.status).toBe('cancelled');
+    expect(step(result, 'reserve').status).toBe('compensated');
     expect(step(result, 'capture').status).toBe('pending');
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'reserve', 'release:by_key', 'finalize']);
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'release']);
     expect(fake.balance(w.from)).toEqual({ available: 10_000n, posted: 10_000n });
+    expect(fake.recorded(handle.workflowId)!.auth_log).toMatchObject({
+      outcome: 'cancelled',
+      failure_code: 'cancelled_by_user',
+    });
     await recordHistory(handle, 'transfer-cancelled-before-capture');
   });
 
   it('refuses to cancel after capture (cannot_cancel) and completes', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '3000');
-    const gate = `finalize-${input.transfer_id}`;
-    fake.inject(idOf(input), 'finalizeTransfer', { kind: 'block', gate });
-    const handle = await start(input);
+    const gate = `capture-${input.transfer_id}`;
+    fake.inject(idOf(input), 'captureTransfer', { kind: 'block', gate });
+    const handle = await start(input, { workflowTaskTimeout: '2s' });
     await fake.reached(gate);
 
     const failure = await updateError(handle.executeUpdate(cancelTransfer));
@@ -361,25 +449,34 @@ describe('transferWorkflow', () => {
       const view = await handle.executeUpdate(waitForTransfer);
       expect(view.status).toBe('awaiting_confirmation');
       await handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] });
-      expect((await handle.executeUpdate(waitForTransfer)).status).toBe('completed');
+      // The transfer may finish in the very task that handled the code: a later update can find
+      // it closed (WorkflowNotFoundError), so a waiter falls back to the result.
+      expect((await handle.result()).status).toBe('completed');
     });
 
     it('answers a failed transfer with its failure code and step error codes', async () => {
       const w = wallets(100n);
-      const handle = await start(transferInput(w, '1200'));
-      const view = await handle.executeUpdate(waitForTransfer);
+      const input = transferInput(w, '1200');
+      const view = await ctx.env.client.workflow.executeUpdateWithStart(waitForTransfer, {
+        startWorkflowOperation: new WithStartWorkflowOperation(transferWorkflow, {
+          ...transferStartOptions(input),
+          taskQueue: ctx.taskQueue,
+          workflowIdConflictPolicy: 'FAIL',
+        }),
+      });
       expect(view).toMatchObject({ status: 'failed', failure_code: 'insufficient_funds' });
       expect(step(view, 'reserve').error_code).toBe('insufficient_funds');
     });
   });
 
   describe('step-up', () => {
-    it('waits for the OTP and completes with the right code', async () => {
+    it('holds the funds while waiting for the OTP and completes with the right code', async () => {
       const w = wallets();
       const handle = await start(transferInput(w, '150000'));
       const waiting = await waitForStatus(handle, 'awaiting_confirmation');
+      expect(step(waiting, 'reserve').status).toBe('completed');
       expect(step(waiting, 'step_up').status).toBe('running');
-      expect(step(waiting, 'reserve').status).toBe('pending');
+      expect(fake.balance(w.from)).toEqual({ available: 850_000n, posted: 1_000_000n });
 
       const confirmed = await handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] });
       expect(confirmed.status).toBe('processing');
@@ -387,7 +484,8 @@ describe('transferWorkflow', () => {
       expect(result.status).toBe('completed');
       expect(step(result, 'step_up')).toMatchObject({ status: 'completed', attempts: 1 });
       expect(fake.balance(w.to).posted).toBe(150_000n);
-      expect((fake.finalized(handle.workflowId) as { step_up: boolean }).step_up).toBe(true);
+      expect(fake.recorded(handle.workflowId)!.auth_log.step_up).toBe(true);
+      expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'otp_send', 'otp_verify:1', 'capture']);
       await recordHistory(handle, 'transfer-step-up-confirmed');
     });
 
@@ -417,16 +515,19 @@ describe('transferWorkflow', () => {
       const failure = await updateError(handle.executeUpdate(confirmOtp, { args: [{ code: '000000' }] }));
       expect(failure.type).toBe('otp_invalid');
       expect(failure.details?.[0]).toMatchObject({ attempts_left: 2 });
-      expect((await handle.query(getTransfer)).status).toBe('awaiting_confirmation');
+      const waiting = await handle.query(getTransfer);
+      expect(waiting.status).toBe('awaiting_confirmation');
+      expect(step(waiting, 'step_up')).toMatchObject({ error_code: 'otp_invalid' });
 
       await handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] });
       const result = await handle.result();
       expect(result.status).toBe('completed');
       expect(step(result, 'step_up')).toMatchObject({ status: 'completed', attempts: 2 });
+      expect(step(result, 'step_up').error_code).toBeUndefined();
       await recordHistory(handle, 'transfer-step-up-wrong-then-right');
     });
 
-    it('cancels with otp_failed after three wrong codes', async () => {
+    it('cancels with otp_failed after three wrong codes and releases the hold', async () => {
       const w = wallets();
       const handle = await start(transferInput(w, '150000'));
       await waitForStatus(handle, 'awaiting_confirmation');
@@ -441,26 +542,31 @@ describe('transferWorkflow', () => {
 
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'cancelled', failure_code: 'otp_failed' });
-      expect(step(result, 'step_up')).toMatchObject({ status: 'failed', attempts: 3 });
+      expect(step(result, 'step_up')).toMatchObject({
+        status: 'failed',
+        attempts: 3,
+        error_code: 'otp_failed',
+      });
+      expect(step(result, 'reserve').status).toBe('compensated');
       expect(fake.effects(handle.workflowId)).toEqual([
-        'authorize',
+        'reserve',
         'otp_send',
         'otp_verify:1',
         'otp_verify:2',
         'otp_verify:3',
-        'finalize',
+        'release',
       ]);
-      expect(fake.balance(w.from).available).toBe(1_000_000n);
+      expect(fake.balance(w.from)).toEqual({ available: 1_000_000n, posted: 1_000_000n });
       await recordHistory(handle, 'transfer-step-up-otp-failed');
     });
 
-    it('cancels with otp_expired when no code arrives in time', async () => {
+    it('cancels with otp_expired when no code arrives in time and releases the hold', async () => {
       const w = wallets();
       const handle = await start(transferInput(w, '150000', { otp_timeout_ms: 1_500 }));
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'cancelled', failure_code: 'otp_expired' });
-      expect(step(result, 'step_up').status).toBe('failed');
-      expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'otp_send', 'finalize']);
+      expect(step(result, 'step_up')).toMatchObject({ status: 'failed', error_code: 'otp_expired' });
+      expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'otp_send', 'release']);
       expect(fake.balance(w.from).available).toBe(1_000_000n);
       await recordHistory(handle, 'transfer-step-up-otp-expired');
     });
@@ -471,7 +577,11 @@ describe('transferWorkflow', () => {
       await waitForStatus(handle, 'awaiting_confirmation');
       const view = await handle.executeUpdate(cancelTransfer);
       expect(view).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
-      expect(step(view, 'step_up')).toMatchObject({ status: 'failed', error: 'cancelled_by_user' });
+      expect(step(view, 'step_up')).toMatchObject({
+        status: 'failed',
+        error_code: 'cancelled_by_user',
+        error: 'cancelled_by_user',
+      });
       // The run has finished: the server refuses updates to it (WorkflowNotFoundError).
       await expect(handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] })).rejects.toThrow(
         /completed/,
@@ -489,7 +599,8 @@ describe('transferWorkflow', () => {
     await handle.cancel(); // what `temporal workflow cancel` / the Web UI send
     const result = await handle.result();
     expect(result).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_operator' });
-    expect(fake.effects(handle.workflowId)).toEqual(['authorize', 'otp_send', 'finalize']);
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'otp_send', 'release']);
+    expect(fake.balance(w.from).available).toBe(1_000_000n);
     await recordHistory(handle, 'transfer-cancelled-by-operator');
   });
 

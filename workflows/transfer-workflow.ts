@@ -1,31 +1,35 @@
 /**
  * transferWorkflow — the payment SAGA. Every transfer ends in exactly one of two outcomes:
- * the money moved once (`completed`), or nothing moved (`failed` / `cancelled`, every hold
- * released). When an undo cannot finish, the transfer waits in `needs_attention` for an
+ * the money moved once (`completed`), or nothing moved (`failed` / `cancelled`, the hold
+ * released). When the undo cannot finish, the transfer waits in `needs_attention` for an
  * operator's `retryCompensation` signal instead of pretending.
  *
- *   authorize → [step_up] → reserve (undo: release) → capture (pivot) → finalize
+ *   reserve (undo: release) → [step_up] → capture (pivot, records) → done
+ *   any failure → release (records) → failed / cancelled
+ *
+ * Two WalletService calls on the happy path: reserve authorizes and holds in one transaction,
+ * capture moves the money and records the auth log and audit trace in one transaction. Every
+ * failure path ends with one release by transfer id that records the same way.
  */
 import { ApplicationFailure, type SearchAttributePair } from '@temporalio/common';
 import {
+  allHandlersFinished,
   CancellationScope,
   condition,
   isCancellation,
+  log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
-  upsertMemo,
   upsertSearchAttributes,
-  allHandlersFinished,
-  log,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import {
-  authorizeActivityOptions,
   captureActivityOptions,
-  compensationActivityOptions,
   otpActivityOptions,
-  recordActivityOptions,
+  releaseActivityOptions,
   reserveActivityOptions,
 } from '../temporal-config/activity-options.js';
 import { failureAttempt, failureDetails, failureMessage, failureType } from './failures.js';
@@ -50,10 +54,12 @@ import {
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
-// One proxy per step: its own timeouts and retry policy, and a summary the Web UI shows.
-const { authorizeTransfer } = proxyActivities<Activities>({
-  ...authorizeActivityOptions,
-  summary: 'authorize: user status, wallet ownership, currency, limits',
+// One proxy per step: its own timeouts and retry policy, and a summary the Web UI shows. The
+// money steps are local activities (one workflow task per transfer); the OTP steps run while
+// the user waits anyway and stay regular (docs/orchestrator.md, "Regular or local activity").
+const { reserveTransfer } = proxyLocalActivities<Activities>({
+  ...reserveActivityOptions,
+  summary: 'reserve: verify the input, user status and limits, hold the funds (one wallet call)',
 });
 const { sendStepUpOtp } = proxyActivities<Activities>({
   ...otpActivityOptions,
@@ -63,28 +69,26 @@ const { verifyStepUpOtp } = proxyActivities<Activities>({
   ...otpActivityOptions,
   summary: 'step-up: verify the OTP',
 });
-const { reserveFunds } = proxyActivities<Activities>({
-  ...reserveActivityOptions,
-  summary: 'reserve: hold funds on the source wallet',
-});
-const { captureFunds } = proxyActivities<Activities>({
+const { captureTransfer } = proxyLocalActivities<Activities>({
   ...captureActivityOptions,
-  summary: 'capture: debit the hold, credit the destination',
+  summary: 'capture: debit the hold, credit the destination, record auth log and audit trace',
 });
-const { releaseFunds } = proxyActivities<Activities>({
-  ...compensationActivityOptions,
-  summary: 'compensate reserve: release the hold',
-});
-const { finalizeTransfer } = proxyActivities<Activities>({
-  ...recordActivityOptions,
-  summary: 'finalize: auth log and audit trace',
+const { releaseTransfer } = proxyLocalActivities<Activities>({
+  ...releaseActivityOptions,
+  summary: 'release: free the hold if any, record auth log and audit trace',
 });
 
-/** A hold outlives any sane capture; the expiry sweep frees funds of an abandoned transfer. */
-const HOLD_TTL_MS = 60 * 60 * 1000;
+/**
+ * How long the hold lives (the wallet computes its expiry): it outlives any sane capture and
+ * the longest step-up wait; the expiry sweep frees the funds of an abandoned transfer.
+ */
+export function holdTtlSeconds(input: TransferInput): number {
+  const otpSeconds = Math.ceil((input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS) / 1000);
+  return Math.max(3600, otpSeconds + 900);
+}
 
 /** Step names in the order they run; the `Transfer.steps` view lists all of them. */
-export const TRANSFER_STEPS = ['authorize', 'step_up', 'reserve', 'capture', 'finalize'] as const;
+export const TRANSFER_STEPS = ['reserve', 'step_up', 'capture'] as const;
 type StepName = (typeof TRANSFER_STEPS)[number];
 
 /** Domain codes that are transfer failure codes as they are. */
@@ -97,13 +101,14 @@ const DIRECT_FAILURE_CODES: ReadonlySet<string> = new Set<TransferFailureCode>([
   'not_authorized',
 ]);
 
-/** The stable code of a step's failure: the domain code, or what kind of outage it was. */
-function stepErrorCode(err: unknown): string {
-  const type = failureType(err);
-  if (type !== undefined) return type;
-  if (isCancellation(err)) return 'cancelled';
-  return failureMessage(err).startsWith('timed out') ? 'upstream_unavailable' : 'internal_error';
-}
+/** Wallet codes that mean the same to the user as one of the failure codes. */
+const MAPPED_FAILURE_CODES: Readonly<Record<string, TransferFailureCode>> = {
+  wallet_closed: 'wallet_frozen',
+  user_not_found: 'not_authorized',
+};
+
+/** Audit entries keep the operator's reason, bounded like the wallet's schema wants. */
+const MAX_AUDIT_ERROR_CHARS = 1000;
 
 /** Ends the forward path of the SAGA with a known failure code. */
 class TransferStopped extends Error {
@@ -115,15 +120,27 @@ class TransferStopped extends Error {
   }
 }
 
+/** The stable code of a step's failure: the domain code, or what kind of outage it was. */
+function stepErrorCode(err: unknown): string {
+  const type = failureType(err);
+  if (type !== undefined) return type;
+  if (isCancellation(err)) return 'cancelled';
+  return failureMessage(err).startsWith('timed out') ? 'upstream_unavailable' : 'internal_error';
+}
+
 interface StepRecord extends TransferStep {
   started_ms?: number;
   ended_ms?: number;
 }
 
+type Outcome = 'completed' | 'failed' | 'cancelled';
+type Records = activities.TransferRecords;
+
 export async function transferWorkflow(input: TransferInput): Promise<Transfer> {
   const steps = new Map<StepName, StepRecord>(
     TRANSFER_STEPS.map((name) => [name, { name, status: 'pending', attempts: 0 }]),
   );
+  // The start options set the search attributes (status `pending`) and the memo: nothing to upsert yet.
   let status: TransferStatus = 'pending';
   let failureCode: TransferFailureCode | undefined;
   let completedAt: string | undefined;
@@ -163,14 +180,16 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   });
   const settled = () => TERMINAL_STATUSES.includes(status) || status === 'needs_attention';
 
-  /** Every status change is visible: search attributes, current details, the query. */
+  /**
+   * Every status change is visible: ONE search-attribute upsert (with the failure code when the
+   * status is terminal), the current details, the query.
+   */
   const setStatus = (next: TransferStatus) => {
     status = next;
-    const terminal = TERMINAL_STATUSES.includes(next);
     const pairs: SearchAttributePair[] = transferSearchAttributes(
       input,
       next,
-      terminal ? failureCode : undefined,
+      TERMINAL_STATUSES.includes(next) ? failureCode : undefined,
     );
     upsertSearchAttributes(pairs);
     showDetails();
@@ -221,6 +240,34 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       throw err;
     }
   }
+
+  /**
+   * The auth log and audit trace of the transfer as it stands: a pure function of the input and
+   * the workflow's state, so a retried capture or release sends the very same body.
+   */
+  const records = (outcome: Outcome, code?: TransferFailureCode): Records => ({
+    auth_log: {
+      transfer_id: input.transfer_id,
+      workflow_id: workflowInfo().workflowId,
+      user_id: input.initiated_by.user_id,
+      client_id: input.initiated_by.client_id,
+      token_jti: input.initiated_by.token_jti,
+      ip: input.initiated_by.ip,
+      user_agent: input.initiated_by.user_agent,
+      step_up: stepUpRequired,
+      outcome,
+      ...(code === undefined ? {} : { failure_code: code }),
+    },
+    audit: [...steps.values()]
+      .filter((s) => s.status !== 'pending')
+      .map((s) => ({
+        step: s.name,
+        status: s.status,
+        attempt: s.attempts,
+        duration_ms: s.started_ms !== undefined && s.ended_ms !== undefined ? s.ended_ms - s.started_ms : 0,
+        ...(s.error === undefined ? {} : { error: s.error.slice(0, MAX_AUDIT_ERROR_CHARS) }),
+      })),
+  });
 
   // --- queries, updates, signals -------------------------------------------------------------
   setHandler(getTransfer, view);
@@ -303,9 +350,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           throw ApplicationFailure.nonRetryable(
             'the code could not be checked right now; try again',
             'upstream_unavailable',
-            {
-              reason: failureMessage(err),
-            },
+            { reason: failureMessage(err) },
           );
         }
         const outcome = otp.outcome;
@@ -346,67 +391,66 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     },
   );
 
-  upsertMemo({ description: input.description, transfer_id: input.transfer_id });
-  setStatus('pending');
+  showDetails();
 
   // --- the SAGA ---------------------------------------------------------------------------------
   const saga = new Saga();
-  const reserveInput = {
-    transfer_id: input.transfer_id,
-    wallet_id: input.from_wallet_id,
-    amount: input.amount,
-    currency: input.currency,
-    expires_at: '',
-  };
+  /** Built once when the forward path stops, so every retry of the release sends the same body. */
+  let releaseRecords: Records | undefined;
   let holdId: string | undefined;
-  let reserveRefused = false;
+  /** The reserve step as the forward path left it (restored when nothing had to be released). */
+  let reserveOutcome: Pick<StepRecord, 'status' | 'error_code' | 'error'> = { status: 'pending' };
 
   try {
     await forward.run(async () => {
-      const authorization = await runStep('authorize', () =>
-        authorizeTransfer({
+      // Registered before the step: a reserve that timed out after the wallet placed the hold is
+      // undone too (the release finds the hold by transfer id). A refused reserve placed nothing;
+      // the release then only records.
+      saga.add('reserve', async () => {
+        const { released } = await releaseTransfer({
           transfer_id: input.transfer_id,
-          from_wallet_id: input.from_wallet_id,
-          to_wallet_id: input.to_wallet_id,
-          amount: input.amount,
-          currency: input.currency,
-          user_id: input.initiated_by.user_id,
-        }),
+          records: releaseRecords!,
+        });
+        if (released || holdId !== undefined) {
+          updateStep('reserve', { status: 'compensated', error_code: undefined, error: undefined });
+        } else if (steps.get('reserve')!.status === 'compensation_failed') {
+          // A refused reserve placed nothing: after an operator's retry it shows its refusal again.
+          updateStep('reserve', { ...reserveOutcome });
+        }
+      });
+      // Not cancellable: a cancel during the wallet call waits for its answer, so the release
+      // that follows always sees the hold the call placed.
+      const reserved = await CancellationScope.nonCancellable(() =>
+        runStep('reserve', () =>
+          reserveTransfer({ transfer: input, hold_ttl_seconds: holdTtlSeconds(input) }),
+        ),
       );
-      stepUpRequired = authorization.step_up_required;
+      holdId = reserved.hold_id;
+      stepUpRequired = reserved.step_up_required;
+      if (forward.consideredCancelled) throw cancelled();
 
+      // The hold is in place while the user finds the code, as a card payment's authorization is.
       if (stepUpRequired) {
         await stepUp();
       } else {
         updateStep('step_up', { status: 'skipped' });
       }
-
-      setStatus('processing');
-      reserveInput.expires_at = new Date(Date.now() + HOLD_TTL_MS).toISOString();
-      // Registered before the step: if reserve times out after the wallet placed the hold, the
-      // release finds it again by the reserve step's idempotency key.
-      saga.add('reserve', async () => {
-        // A refusal (insufficient funds, frozen…) is the wallet's answer for that key: no hold
-        // exists under it, so there is nothing to undo and the step stays `failed`.
-        if (reserveRefused) return;
-        await releaseFunds({ ...reserveInput, ...(holdId === undefined ? {} : { hold_id: holdId }) });
-        updateStep('reserve', { status: 'compensated' });
-      });
-      try {
-        holdId = (await runStep('reserve', () => reserveFunds(reserveInput))).hold_id;
-      } catch (err) {
-        reserveRefused = failureType(err) !== undefined && DIRECT_FAILURE_CODES.has(failureType(err)!);
-        throw err;
-      }
     });
 
-    if (cancelledByUser) throw new TransferStopped('cancelled_by_user', 'cancelled');
-    pastPivot = true;
+    if (cancelledByUser || forward.consideredCancelled) throw cancelled();
     // The pivot: not cancellable. A domain refusal (destination frozen, hold expired) means
     // nothing moved, so the hold is released; an outage is retried until the wallet answers.
+    pastPivot = true;
+    setStatus('processing');
+    const captureRecords = records('completed');
     await CancellationScope.nonCancellable(() =>
       runStep('capture', () =>
-        captureFunds({ hold_id: holdId!, to_wallet_id: input.to_wallet_id, amount: input.amount }),
+        captureTransfer({
+          hold_id: holdId!,
+          to_wallet_id: input.to_wallet_id,
+          amount: input.amount,
+          records: captureRecords,
+        }),
       ),
     );
   } catch (err) {
@@ -414,23 +458,29 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     failureCode = stop.code;
     // A step interrupted by a cancellation (e.g. the OTP wait) must not stay "running".
     for (const s of steps.values()) {
-      if (s.status === 'running')
+      if (s.status === 'running') {
         updateStep(s.name as StepName, {
           status: 'failed',
           ended_ms: Date.now(),
           error_code: stop.code,
           error: stop.code,
         });
+      }
     }
+    releaseRecords = records(stop.outcome, stop.code);
+    const { status: reserveStatus, error_code, error } = steps.get('reserve')!;
+    reserveOutcome = { status: reserveStatus, error_code, error };
     await compensate(saga);
-    await finalize(stop.outcome, stop.code);
     return finish(stop.outcome);
   }
 
-  await finalize('completed');
   return finish('completed');
 
   // --- steps and helpers ----------------------------------------------------------------------
+
+  function cancelled(): TransferStopped {
+    return new TransferStopped(cancelledByUser ? 'cancelled_by_user' : 'cancelled_by_operator', 'cancelled');
+  }
 
   async function stepUp(): Promise<void> {
     updateStep('step_up', { status: 'running', started_ms: Date.now() });
@@ -463,7 +513,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   }
 
   /** Records the outcome and returns once every update handler has answered. */
-  async function finish(outcome: 'completed' | 'failed' | 'cancelled'): Promise<Transfer> {
+  async function finish(outcome: Outcome): Promise<Transfer> {
     completedAt = new Date().toISOString();
     setStatus(outcome);
     // Not cancellable: an operator's cancel after the outcome must not turn it into an error.
@@ -474,17 +524,13 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   /** Maps whatever stopped the forward path to the transfer's outcome. */
   function toStop(err: unknown): TransferStopped {
     if (err instanceof TransferStopped) return err;
-    if (isCancellation(err)) {
-      return new TransferStopped(
-        cancelledByUser ? 'cancelled_by_user' : 'cancelled_by_operator',
-        'cancelled',
-      );
-    }
+    if (isCancellation(err)) return cancelled();
     const type = failureType(err);
     log.warn('transfer step failed', { transferId: input.transfer_id, type, error: failureMessage(err) });
     if (type !== undefined && DIRECT_FAILURE_CODES.has(type))
       return new TransferStopped(type as TransferFailureCode, 'failed');
-    if (type === 'user_not_found') return new TransferStopped('not_authorized', 'failed');
+    const mapped = type === undefined ? undefined : MAPPED_FAILURE_CODES[type];
+    if (mapped !== undefined) return new TransferStopped(mapped, 'failed');
     return new TransferStopped('internal_error', 'failed');
   }
 
@@ -508,42 +554,5 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         setStatus('compensating');
       },
     });
-  }
-
-  /** Finalize: auth log and audit trace. The outcome is already decided; a failure here is recorded, not undone. */
-  async function finalize(
-    outcome: 'completed' | 'failed' | 'cancelled',
-    code?: TransferFailureCode,
-  ): Promise<void> {
-    updateStep('finalize', { status: 'running', started_ms: Date.now() });
-    const audit = [...steps.values()]
-      .filter((s) => s.name !== 'finalize' && s.status !== 'pending')
-      .map((s) => ({
-        transfer_id: input.transfer_id,
-        step: s.name,
-        status: s.status,
-        attempt: s.attempts,
-        duration_ms: s.started_ms !== undefined && s.ended_ms !== undefined ? s.ended_ms - s.started_ms : 0,
-        ...(s.error === undefined ? {} : { error: s.error }),
-      }));
-    try {
-      await CancellationScope.nonCancellable(() =>
-        runStep('finalize', () =>
-          finalizeTransfer({
-            transfer_id: input.transfer_id,
-            initiated_by: input.initiated_by,
-            step_up: stepUpRequired,
-            audit,
-            outcome,
-            ...(code === undefined ? {} : { failure_code: code }),
-          }),
-        ),
-      );
-    } catch (err) {
-      log.error('finalize failed; the transfer outcome stands', {
-        transferId: input.transfer_id,
-        error: failureMessage(err),
-      });
-    }
   }
 }

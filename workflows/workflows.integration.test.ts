@@ -6,11 +6,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLiveUpstreams, type LiveUpstreams } from '../activities/testing/live-upstreams.js';
+import {
+  LIVE_WORKFLOW_INPUT_KEY,
+  startLiveUpstreams,
+  type LiveUpstreams,
+} from '../activities/testing/live-upstreams.js';
 import { strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
-import { confirmOtp, getTransfer, transferStartOptions, type TransferInput } from './transfer-contract.js';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { signWorkflowInput } from '../lib/workflow-input-signature.js';
+import {
+  confirmOtp,
+  getTransfer,
+  transferStartOptions,
+  waitForTransfer,
+  type TransferInput,
+} from './transfer-contract.js';
 import { onboardUserWorkflow, onboardUserWorkflowId } from './onboard-user-workflow.js';
 import { transferWorkflow } from './transfer-workflow.js';
 
@@ -30,7 +42,8 @@ afterAll(async () => {
   await upstreams?.close();
 });
 
-async function alicePaysBob(funded: bigint, amount: string) {
+/** As the gateway signs it; `signature` overrides (an attacker's missing or forged one). */
+async function alicePaysBob(funded: bigint, amount: string, signature?: string) {
   const alice = await auth.createUser();
   const res = await wallet.call('POST', '/internal/wallets', {
     body: { user_id: alice.id, currency: 'USD' },
@@ -45,7 +58,7 @@ async function alicePaysBob(funded: bigint, amount: string) {
     expect(dep.status).toBe(201);
   }
   const to = await wallet.wallet('USD');
-  const input: TransferInput = {
+  const unsigned: Omit<TransferInput, 'signature'> = {
     transfer_id: randomUUID(),
     from_wallet_id: from,
     to_wallet_id: to,
@@ -60,9 +73,12 @@ async function alicePaysBob(funded: bigint, amount: string) {
       user_agent: 'vitest',
     },
     request_hash: 'sha256:test',
-    signature: 'unsigned',
     created_at: new Date().toISOString(),
   };
+  const input: TransferInput =
+    signature === undefined
+      ? signWorkflowInput(unsigned, LIVE_WORKFLOW_INPUT_KEY)
+      : { ...unsigned, signature };
   const handle = await ctx.env.client.workflow.start(transferWorkflow, {
     ...transferStartOptions(input),
     taskQueue: ctx.taskQueue,
@@ -75,12 +91,10 @@ describe('transferWorkflow with the real services', () => {
     const { from, to, handle } = await alicePaysBob(10_000n, '2500');
     const result = await handle.result();
     expect(result.status).toBe('completed');
-    expect(result.steps.map((s) => s.status)).toEqual([
-      'completed',
-      'skipped',
-      'completed',
-      'completed',
-      'completed',
+    expect(result.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
+      'reserve:completed',
+      'step_up:skipped',
+      'capture:completed',
     ]);
     expect(await wallet.balance(from)).toMatchObject({ posted: '7500', available: '7500', pending: '0' });
     expect(await wallet.balance(to)).toMatchObject({ posted: '2500', available: '2500' });
@@ -107,6 +121,73 @@ describe('transferWorkflow with the real services', () => {
     expect(await wallet.balance(from)).toMatchObject({ posted: '50000', available: '50000' });
     expect((await wallet.balance(to)).posted).toBe('150000');
   });
+
+  it('answers Prefer: wait through Update-with-Start: one call starts and waits', async () => {
+    const alice = await auth.createUser();
+    const from = String(
+      (
+        await wallet.call('POST', '/internal/wallets', {
+          body: { user_id: alice.id, currency: 'USD' },
+          key: randomUUID(),
+        })
+      ).body.id,
+    );
+    await wallet.call('POST', `/internal/wallets/${from}/deposits`, {
+      body: { amount: '5000', currency: 'USD', reference: 'funding' },
+      key: randomUUID(),
+    });
+    const to = await wallet.wallet('USD');
+    const input = signWorkflowInput(
+      {
+        transfer_id: randomUUID(),
+        from_wallet_id: from,
+        to_wallet_id: to,
+        amount: '1250',
+        currency: 'USD',
+        description: 'coffee',
+        initiated_by: {
+          user_id: alice.id,
+          client_id: 'velora-web',
+          token_jti: randomUUID(),
+          ip: '203.0.113.7',
+          user_agent: 'vitest',
+        },
+        request_hash: 'sha256:test',
+        created_at: new Date().toISOString(),
+      },
+      LIVE_WORKFLOW_INPUT_KEY,
+    );
+    const view = await ctx.env.client.workflow.executeUpdateWithStart(waitForTransfer, {
+      startWorkflowOperation: new WithStartWorkflowOperation(transferWorkflow, {
+        ...transferStartOptions(input),
+        taskQueue: ctx.taskQueue,
+        workflowIdConflictPolicy: 'FAIL',
+      }),
+    });
+    expect(view.status).toBe('completed');
+    expect((await wallet.balance(to)).posted).toBe('1250');
+  });
+});
+
+describe('a transferWorkflow started directly on Temporal (not through the gateway)', () => {
+  it.each([
+    ['no signature', ''],
+    ['a forged signature', 'bWFsbG9yeS1mb3JnZWQtdGhpcy1zaWduYXR1cmUtMDEyMzQ1Njc4OQ'],
+  ])(
+    'with the victim’s user id and %s ends failed / not_authorized; the victim keeps every cent',
+    async (_name, signature) => {
+      const { from, to, handle } = await alicePaysBob(90_000n, '90000', signature);
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'failed', failure_code: 'not_authorized' });
+      expect(result.steps[0]).toMatchObject({
+        name: 'reserve',
+        status: 'failed',
+        error_code: 'not_authorized',
+      });
+      expect(await wallet.balance(from)).toEqual({ posted: '90000', pending: '0', available: '90000' });
+      expect(await wallet.balance(to)).toMatchObject({ posted: '0', available: '0' });
+    },
+  );
 });
 
 describe('onboardUserWorkflow with the real services', () => {

@@ -6,11 +6,16 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Activities } from '../index.js';
+import { verifyWorkflowInput } from '../../lib/workflow-input-signature.js';
+import { transferWorkflowId } from '../../workflows/transfer-contract.js';
+import type { Activities, TransferRecords } from '../index.js';
 
 export const FAKE_OTP_CODE = '424242';
 export const FAKE_STEP_UP_THRESHOLD = 100_000n;
 export const FAKE_PER_TRANSFER_LIMIT = 500_000n;
+export const FAKE_DAILY_LIMIT = 1_000_000n;
+/** The WORKFLOW_INPUT_KEY of the fake worker: tests sign inputs with it (signWorkflowInput). */
+export const FAKE_WORKFLOW_INPUT_KEY = Buffer.alloc(32, 7);
 
 interface FakeWallet {
   id: string;
@@ -24,7 +29,8 @@ interface FakeWallet {
 
 interface FakeHold {
   id: string;
-  key: string;
+  transfer_id: string;
+  user_id: string;
   wallet_id: string;
   amount: bigint;
   status: 'active' | 'captured' | 'released';
@@ -58,15 +64,20 @@ export interface FakeServices {
     status?: 'active' | 'frozen';
   }): void;
   balance(walletId: string): { available: bigint; posted: bigint };
-  /** Effects in order for one workflow, e.g. `reserve`, `release`, `capture`. */
+  /**
+   * Effects in order for one workflow: `reserve` (hold placed), `capture`, `release` (hold
+   * freed), `release:none` (nothing to free, records written), `otp_send`, `otp_verify:<n>`.
+   */
   effects(workflowId: string): string[];
   inject(workflowId: string, activity: ActivityName, injection: Injection): void;
   /** Lets a `block`ed activity finish. */
   open(gate: string): void;
   /** Resolves once a `block`ed activity reached its gate. */
   reached(gate: string): Promise<void>;
-  /** The last finalize/audit payload seen for a workflow. */
-  finalized(workflowId: string): unknown;
+  /** The records (auth log + audit) the capture or release of a workflow carried. */
+  recorded(workflowId: string): TransferRecords | undefined;
+  /** The audit entries a deposit or onboarding workflow wrote. */
+  audited(workflowId: string): unknown;
   users: Map<string, { user_id: string; status: string }>;
 }
 
@@ -80,7 +91,8 @@ export function createFakeServices(): FakeServices {
     string,
     { opened: Promise<void>; open: () => void; hit: Promise<void>; reach: () => void }
   >();
-  const finalizedPayloads = new Map<string, unknown>();
+  const recordsByWorkflow = new Map<string, TransferRecords>();
+  const auditPayloads = new Map<string, unknown>();
   let seq = 0;
 
   const wfId = () => Context.current().info.workflowExecution!.workflowId;
@@ -150,23 +162,56 @@ export function createFakeServices(): FakeServices {
     return run();
   }
 
-  const holdKey = () => `${wfId()}:reserve`;
+  const holdOf = (transferId: string) => [...holds.values()].find((h) => h.transfer_id === transferId);
+
+  /** What WalletService's reserve checks, in its order, under the source wallet's lock. */
+  function checkReserve(input: Parameters<Activities['reserveTransfer']>[0]): FakeWallet {
+    const t = input.transfer;
+    const user = users.get(t.initiated_by.user_id);
+    if (!user || user.status !== 'active') throw domain('not_authorized');
+    const from = wallets.get(t.from_wallet_id);
+    if (!from) throw domain('wallet_not_found');
+    if (from.user_id !== t.initiated_by.user_id || t.from_wallet_id === t.to_wallet_id)
+      throw domain('not_authorized');
+    const to = wallets.get(t.to_wallet_id);
+    if (!to) throw domain('wallet_not_found');
+    if (from.currency !== t.currency || to.currency !== t.currency) throw domain('currency_mismatch');
+    if (from.status === 'frozen' || to.status === 'frozen') throw domain('wallet_frozen');
+    const amount = BigInt(t.amount);
+    if (amount > FAKE_PER_TRANSFER_LIMIT) throw domain('limit_exceeded');
+    const used = [...holds.values()]
+      .filter((h) => h.user_id === t.initiated_by.user_id && h.status !== 'released')
+      .reduce((sum, h) => sum + h.amount, 0n);
+    if (used + amount > FAKE_DAILY_LIMIT) throw domain('limit_exceeded');
+    if (from.available < amount) throw domain('insufficient_funds', 'wallet: insufficient funds');
+    return from;
+  }
 
   const activities: Activities = {
-    async authorizeTransfer(input) {
-      return guarded('authorizeTransfer', () => {
-        effect('authorize');
-        const user = users.get(input.user_id);
-        if (!user || user.status !== 'active') throw domain('not_authorized');
-        const from = wallets.get(input.from_wallet_id);
-        const to = wallets.get(input.to_wallet_id);
-        if (!from || !to) throw domain('wallet_not_found');
-        if (from.user_id !== input.user_id) throw domain('not_authorized');
-        if (from.currency !== input.currency || to.currency !== input.currency)
-          throw domain('currency_mismatch');
-        if (from.status === 'frozen' || to.status === 'frozen') throw domain('wallet_frozen');
-        if (BigInt(input.amount) > FAKE_PER_TRANSFER_LIMIT) throw domain('limit_exceeded');
-        return { step_up_required: BigInt(input.amount) >= FAKE_STEP_UP_THRESHOLD, attempt: attempt() };
+    async reserveTransfer(input) {
+      return guarded('reserveTransfer', () => {
+        const t = input.transfer;
+        // As the real activity: the signature and the workflow id first, before any call.
+        if (!verifyWorkflowInput(t, FAKE_WORKFLOW_INPUT_KEY) || wfId() !== transferWorkflowId(t.transfer_id))
+          throw domain('not_authorized', 'the transfer input is not signed by the gateway');
+        const step_up_required = BigInt(t.amount) >= FAKE_STEP_UP_THRESHOLD;
+        // The same key again (a retry after a lost answer) answers the hold it placed.
+        const existing = holdOf(t.transfer_id);
+        if (existing) return { hold_id: existing.id, step_up_required, attempt: attempt() };
+        const from = checkReserve(input);
+        const amount = BigInt(t.amount);
+        from.available -= amount;
+        const hold: FakeHold = {
+          id: `hold-${++seq}`,
+          transfer_id: t.transfer_id,
+          user_id: t.initiated_by.user_id,
+          wallet_id: from.id,
+          amount,
+          status: 'active',
+        };
+        holds.set(hold.id, hold);
+        effect('reserve');
+        return { hold_id: hold.id, step_up_required, attempt: attempt() };
       });
     },
     async sendStepUpOtp(_input) {
@@ -186,43 +231,10 @@ export function createFakeServices(): FakeServices {
         return { attempt: attempt() };
       });
     },
-    async reserveFunds(input) {
-      return guarded('reserveFunds', () => {
-        const key = holdKey();
-        const existing = holds.get(key);
-        if (existing) return { hold_id: existing.id, attempt: attempt() };
-        const wallet = wallets.get(input.wallet_id);
-        if (!wallet) throw domain('wallet_not_found');
-        if (wallet.status === 'frozen') throw domain('wallet_frozen');
-        const amount = BigInt(input.amount);
-        if (wallet.available < amount) throw domain('insufficient_funds', 'wallet: insufficient funds');
-        wallet.available -= amount;
-        const hold: FakeHold = { id: `hold-${++seq}`, key, wallet_id: wallet.id, amount, status: 'active' };
-        holds.set(key, hold);
-        effect('reserve');
-        return { hold_id: hold.id, attempt: attempt() };
-      });
-    },
-    async releaseFunds(input) {
-      return guarded('releaseFunds', () => {
-        const hold = input.hold_id
-          ? [...holds.values()].find((h) => h.id === input.hold_id)
-          : holds.get(holdKey());
-        if (!hold || hold.status === 'released') {
-          effect('release:none');
-          return { released: false, attempt: attempt() };
-        }
-        if (hold.status === 'captured') throw domain('hold_already_captured');
-        hold.status = 'released';
-        wallets.get(hold.wallet_id)!.available += hold.amount;
-        effect(input.hold_id ? 'release' : 'release:by_key');
-        return { released: true, attempt: attempt() };
-      });
-    },
-    async captureFunds(input) {
-      return guarded('captureFunds', () => {
-        const hold = [...holds.values()].find((h) => h.id === input.hold_id);
-        if (!hold) throw domain('hold_not_active');
+    async captureTransfer(input) {
+      return guarded('captureTransfer', () => {
+        const hold = holds.get(input.hold_id);
+        if (!hold) throw domain('hold_not_found');
         if (hold.status === 'captured') return { transaction_id: `tx-${hold.id}`, attempt: attempt() };
         if (hold.status !== 'active') throw domain('hold_not_active');
         const to = wallets.get(input.to_wallet_id)!;
@@ -231,15 +243,28 @@ export function createFakeServices(): FakeServices {
         wallets.get(hold.wallet_id)!.posted -= hold.amount;
         to.available += hold.amount;
         to.posted += hold.amount;
+        recordsByWorkflow.set(wfId(), input.records);
         effect('capture');
         return { transaction_id: `tx-${hold.id}`, attempt: attempt() };
       });
     },
-    async finalizeTransfer(input) {
-      return guarded('finalizeTransfer', () => {
-        finalizedPayloads.set(wfId(), input);
-        effect('finalize');
-        return { attempt: attempt() };
+    async releaseTransfer(input) {
+      return guarded('releaseTransfer', () => {
+        if (wfId() !== transferWorkflowId(input.transfer_id)) {
+          effect('release:refused');
+          return { released: false, attempt: attempt() };
+        }
+        const hold = holdOf(input.transfer_id);
+        if (hold?.status === 'captured') throw domain('hold_already_captured');
+        if (!recordsByWorkflow.has(wfId())) recordsByWorkflow.set(wfId(), input.records);
+        if (!hold || hold.status === 'released') {
+          effect('release:none');
+          return { released: false, attempt: attempt() };
+        }
+        hold.status = 'released';
+        wallets.get(hold.wallet_id)!.available += hold.amount;
+        effect('release');
+        return { released: true, attempt: attempt() };
       });
     },
     async createUser(input) {
@@ -292,6 +317,8 @@ export function createFakeServices(): FakeServices {
     },
     async depositFunds(input) {
       return guarded('depositFunds', () => {
+        if (!verifyWorkflowInput(input, FAKE_WORKFLOW_INPUT_KEY))
+          throw domain('not_authorized', 'the deposit input is not signed by the gateway');
         const wallet = wallets.get(input.wallet_id);
         if (!wallet) throw domain('wallet_not_found');
         if (wallet.status === 'frozen') throw domain('wallet_frozen');
@@ -318,7 +345,7 @@ export function createFakeServices(): FakeServices {
     },
     async recordAuditTrace(input) {
       return guarded('recordAuditTrace', () => {
-        finalizedPayloads.set(wfId(), input);
+        auditPayloads.set(wfId(), input);
         effect('audit');
       });
     },
@@ -344,6 +371,7 @@ export function createFakeServices(): FakeServices {
     inject: (id, activity, injection) => injections.set(`${id}/${activity}`, { ...injection, used: 0 }),
     open: (name) => gate(name).open(),
     reached: (name) => gate(name).hit,
-    finalized: (id) => finalizedPayloads.get(id),
+    recorded: (id) => recordsByWorkflow.get(id),
+    audited: (id) => auditPayloads.get(id),
   };
 }

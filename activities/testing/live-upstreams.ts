@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createHarness, ORCHESTRATOR, type Harness } from '../../auth/test-support.js';
 import { clientCredentialsToken, createHttpClient } from '../../lib/http-client.js';
 import { createWalletHarness, type WalletHarness } from '../../wallet/testing/wallet-harness.js';
 import { createActivities } from '../index.js';
+
+/** The WORKFLOW_INPUT_KEY of the live activities: tests sign inputs as the gateway would. */
+export const LIVE_WORKFLOW_INPUT_KEY = randomBytes(32);
 
 /** The real AuthService and WalletService served over HTTP, and activities wired to them. */
 export interface LiveUpstreams {
@@ -44,7 +48,7 @@ export async function startLiveUpstreams(): Promise<LiveUpstreams> {
     auth: createHttpClient({ name: 'auth', baseUrl: authUrl, token }),
     // WalletService in its test harness trusts the harness's own issuer.
     wallet: createHttpClient({ name: 'wallet', baseUrl: walletUrl, token: async () => wallet.token }),
-    config: { transferStepUpThreshold: 100_000n },
+    config: { transferStepUpThreshold: 100_000n, workflowInputKey: LIVE_WORKFLOW_INPUT_KEY },
   });
   return {
     auth,
