@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { env, parseConfig } from '../lib/config.js';
 import { payloadCodecEnv } from '../lib/payload-codec.js';
 import { temporalTlsEnv } from '../lib/temporal-tls.js';
+import { MIN_WORKFLOW_INPUT_KEY_BYTES } from '../lib/workflow-input-signature.js';
 import { DEFAULT_NAMESPACE, TASK_QUEUE } from '../temporal-config/index.js';
 import { codecServerEnv } from './codec-server.js';
 
@@ -20,6 +21,16 @@ export const workerConfigSchema = z.object({
   WALLET_URL: env.url('http://127.0.0.1:8082'),
   ORCHESTRATOR_CLIENT_ID: env.string('velora-orchestrator'),
   ORCHESTRATOR_CLIENT_SECRET: env.secret(16),
+  /**
+   * Base64 key (≥ 32 bytes) the gateway signs transfer and deposit inputs with: the reserve and
+   * deposit activities refuse an input whose signature does not verify under it.
+   */
+  WORKFLOW_INPUT_KEY: env
+    .secret(44)
+    .refine(
+      (v) => Buffer.from(v, 'base64').length >= MIN_WORKFLOW_INPUT_KEY_BYTES,
+      `must be base64 of at least ${MIN_WORKFLOW_INPUT_KEY_BYTES} bytes`,
+    ),
   WORKER_HEALTH_HOST: env.string('127.0.0.1'),
   WORKER_HEALTH_PORT: env.port(8083),
   TRANSFER_STEP_UP_THRESHOLD: z

@@ -16,6 +16,7 @@ import { dataConverterFromConfig } from '../lib/payload-codec.js';
 import { serveApp } from '../lib/serve.js';
 import { temporalTlsFromConfig } from '../lib/temporal-tls.js';
 import { createServiceApp } from '../lib/service-app.js';
+import { workflowInputKey } from '../lib/workflow-input-signature.js';
 import { createActivities } from '../activities/index.js';
 import { startCodecServer } from './codec-server.js';
 import { loadWorkerConfig } from './config.js';
@@ -56,7 +57,10 @@ async function main(): Promise<void> {
   const activities = createActivities({
     auth,
     wallet,
-    config: { transferStepUpThreshold: config.TRANSFER_STEP_UP_THRESHOLD },
+    config: {
+      transferStepUpThreshold: config.TRANSFER_STEP_UP_THRESHOLD,
+      workflowInputKey: workflowInputKey(config.WORKFLOW_INPUT_KEY),
+    },
     activityDuration,
     transfersFinished,
   });
