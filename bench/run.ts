@@ -38,14 +38,7 @@ import {
   transferShapeScenario,
   type FloorWorker,
 } from './scenarios/temporal-floor.js';
-import {
-  ensureStack,
-  GATEWAY_URL,
-  STACK,
-  STACK_DIR,
-  STACK_PROCESSES,
-  TEMPORAL_ADDRESS,
-} from './stack-control.js';
+import { ensureStack, GATEWAY_URL, STACK, STACK_DIR, STACK_PROCESSES } from './stack-control.js';
 import type { SearchPlan } from './stats.js';
 import { createUsers, freshTokens, login, postedBalance, type BenchUser } from './users.js';
 
@@ -128,8 +121,8 @@ async function main(): Promise<void> {
   try {
     if (wanted.has('temporal-floor')) {
       log('starting the floor worker (bundles workflows/transfer-workflow.ts) …');
-      floorWorker = await startFloorWorker(TEMPORAL_ADDRESS, log);
-      const temporal = await connectTemporal(TEMPORAL_ADDRESS);
+      floorWorker = await startFloorWorker(log);
+      const temporal = await connectTemporal();
       try {
         results.scenarios.push(
           await runScenario(emptyWorkflowScenario(temporal.client, plan(20, 2)), timing, cpuSources, log),

@@ -13,7 +13,6 @@ import { httpOk, runningPid, stopProcess, tcpOpen, waitFor } from '../scripts/st
 export const STACK = PROFILES.dev;
 export const STACK_DIR = stackDir(STACK.name);
 export const GATEWAY_URL = `http://127.0.0.1:${STACK.ports.gateway}`;
-export const TEMPORAL_ADDRESS = `127.0.0.1:${STACK.ports.temporal}`;
 
 /** Stack processes with pid files, services first (the order to stop them in). */
 export const STACK_PROCESSES = [

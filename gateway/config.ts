@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { env, parseConfig } from '../lib/config.js';
 import { payloadCodecEnv } from '../lib/payload-codec.js';
 import { temporalTlsEnv } from '../lib/temporal-tls.js';
+import { MIN_WORKFLOW_INPUT_KEY_BYTES } from '../lib/workflow-input-signature.js';
 import { TASK_QUEUE } from '../temporal-config/index.js';
 
 /** Everything the gateway reads from the environment (names match `.env.example`). */
@@ -53,6 +54,13 @@ export const gatewayConfigSchema = z.object({
   TEMPORAL_RPC_TIMEOUT_MS: env.int(5000),
   /** How long register / deposit wait for their workflow before answering. */
   WORKFLOW_WAIT_MS: env.int(20_000),
+  /** Base64 key (≥ 32 bytes) that signs transfer and deposit workflow inputs; the workers hold it too. */
+  WORKFLOW_INPUT_KEY: env
+    .secret(44)
+    .refine(
+      (v) => Buffer.from(v, 'base64').length >= MIN_WORKFLOW_INPUT_KEY_BYTES,
+      `must be base64 of at least ${MIN_WORKFLOW_INPUT_KEY_BYTES} bytes`,
+    ),
 });
 
 /** The default metrics port is GATEWAY_PORT plus this. */

@@ -1,17 +1,19 @@
 /**
  * The bench's own Temporal worker (a child process of `npm run bench`, so its CPU is counted
  * apart): the real transfer workflow and an empty workflow, with no-op activities, on its own
- * task queue of the stack's Temporal. Prints `ready` once it polls; SIGTERM stops it.
+ * task queue of the stack's Temporal, connected like the stack's worker (TLS, payload codec).
+ * Prints `ready` once it polls; SIGTERM stops it.
  *
- *   node --import tsx bench/floor/floor-worker.ts <temporal address> <task queue>
+ *   node --import tsx bench/floor/floor-worker.ts <task queue>
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { DEFAULT_NAMESPACE } from '../../temporal-config/index.js';
 import { noopActivities } from './noop-activities.js';
+import { stackTemporal } from './stack-temporal.js';
 
-const [address = '127.0.0.1:7233', taskQueue = 'velora-bench-floor'] = process.argv.slice(2);
+const [taskQueue = 'velora-bench-floor'] = process.argv.slice(2);
+const temporal = stackTemporal();
 
 Runtime.install({
   logger: {
@@ -35,12 +37,13 @@ const workflowBundle = await bundleWorkflowCode({
     error: (m) => console.error(m),
   },
 });
-const connection = await NativeConnection.connect({ address });
+const connection = await NativeConnection.connect({ address: temporal.address, tls: temporal.tls });
 const worker = await Worker.create({
   connection,
-  namespace: DEFAULT_NAMESPACE,
+  namespace: temporal.namespace,
   taskQueue,
   workflowBundle,
+  dataConverter: temporal.dataConverter,
   activities: noopActivities(),
 });
 const running = worker.run();

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Client, Connection } from '@temporalio/client';
 import { ROOT } from '../../scripts/stack/paths.js';
-import { DEFAULT_NAMESPACE } from '../../temporal-config/index.js';
 import { transferStartOptions, type TransferInput } from '../../workflows/transfer-contract.js';
 import type { transferWorkflow } from '../../workflows/transfer-workflow.js';
 import type { emptyWorkflow } from '../floor/floor-workflows.js';
+import { stackTemporal } from '../floor/stack-temporal.js';
 import type { Outcome } from '../open-loop.js';
 import type { ScenarioSpec } from '../scenario.js';
 import type { SearchPlan } from '../stats.js';
@@ -26,10 +26,10 @@ export interface FloorWorker {
 }
 
 /** Starts the floor worker as a child process and resolves once it polls its task queue. */
-export async function startFloorWorker(address: string, log: (line: string) => void): Promise<FloorWorker> {
+export async function startFloorWorker(log: (line: string) => void): Promise<FloorWorker> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bench', 'floor', 'floor-worker.ts'), address, FLOOR_TASK_QUEUE],
+    ['--import', 'tsx', path.join(ROOT, 'bench', 'floor', 'floor-worker.ts'), FLOOR_TASK_QUEUE],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr!.on('data', (d: Buffer) => log(`  [floor worker] ${d.toString().trim()}`));
@@ -74,10 +74,12 @@ function floorInput(): TransferInput {
   };
 }
 
-export async function connectTemporal(address: string): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address });
+/** A Temporal client connected like the stack's gateway (TLS, payload codec). */
+export async function connectTemporal(): Promise<{ client: Client; close(): Promise<void> }> {
+  const temporal = stackTemporal();
+  const connection = await Connection.connect({ address: temporal.address, tls: temporal.tls });
   return {
-    client: new Client({ connection, namespace: DEFAULT_NAMESPACE }),
+    client: new Client({ connection, namespace: temporal.namespace, dataConverter: temporal.dataConverter }),
     close: () => connection.close(),
   };
 }

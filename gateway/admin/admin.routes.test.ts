@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { verifyWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
+import { depositWorkflowId } from '../../workflows/deposit-workflow.js';
 import { createHarness, type Harness } from '../test-support/harness.js';
 
 let h: Harness;
@@ -40,8 +43,97 @@ describe('POST /v1/admin/wallets/:wallet_id/deposits', () => {
       headers: { ...admin.auth, 'idempotency-key': key },
       json: { ...json, amount: '100001' },
     });
-    expect(changed.status).toBe(422);
-    expect((await changed.json()).code).toBe('idempotency_key_mismatch');
+    expect(changed.status).toBe(409);
+    expect((await changed.json()).code).toBe('duplicate_reference');
+  });
+
+  it('credits once per (wallet, reference): other keys and other admins get the original deposit', async () => {
+    const admin = await h.user({ roles: ['admin'] });
+    const other = await h.user({ roles: ['admin'] });
+    const walletId = randomUUID();
+    const json = body();
+    const deposit = (auth: Record<string, string>, payload: unknown, wallet = walletId) =>
+      h.request(`/v1/admin/wallets/${wallet}/deposits`, {
+        method: 'POST',
+        headers: { ...auth, 'idempotency-key': randomUUID() },
+        json: payload,
+      });
+
+    const first = await deposit(admin.auth, json);
+    expect(first.status).toBe(201);
+    const credited = await first.json();
+    const [again, byOther] = await Promise.all([deposit(admin.auth, json), deposit(other.auth, json)]);
+    for (const res of [again, byOther]) {
+      expect(res.status).toBe(201);
+      const replay = await res.json();
+      expect(replay.deposit_id).toBe(credited.deposit_id);
+      expect(replay.transaction_id).toBe(credited.transaction_id);
+    }
+    await vi.waitFor(
+      async () => {
+        let runs = 0;
+        for await (const _ of h.temporal.workflow.list({
+          query: `WorkflowId = '${depositWorkflowId(walletId, json.reference)}'`,
+        }))
+          runs++;
+        expect(runs).toBe(1);
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+
+    for (const changed of [
+      { ...json, amount: '100001' },
+      { ...json, currency: 'EUR' },
+    ]) {
+      const res = await deposit(other.auth, changed);
+      expect(res.status).toBe(409);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect((await res.json()).code).toBe('duplicate_reference');
+    }
+
+    // The same reference on another wallet is another deposit.
+    const elsewhere = await deposit(admin.auth, json, randomUUID());
+    expect(elsewhere.status).toBe(201);
+    expect((await elsewhere.json()).transaction_id).not.toBe(credited.transaction_id);
+  });
+
+  it("signs the deposit workflow's whole input with the workflow input key", async () => {
+    const admin = await h.user({ roles: ['admin'] });
+    const walletId = randomUUID();
+    const json = body();
+    const res = await h.request(`/v1/admin/wallets/${walletId}/deposits`, {
+      method: 'POST',
+      headers: { ...admin.auth, 'idempotency-key': randomUUID() },
+      json,
+    });
+    expect(res.status).toBe(201);
+    const history = await h.temporal.workflow
+      .getHandle(depositWorkflowId(walletId, json.reference))
+      .fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const input = defaultPayloadConverter.fromPayload<Record<string, unknown>>(payload!);
+    expect(input).toMatchObject({ wallet_id: walletId, amount: '100000', reference: json.reference });
+    const key = workflowInputKey(h.config.WORKFLOW_INPUT_KEY);
+    expect(verifyWorkflowInput(input, key)).toBe(true);
+    expect(verifyWorkflowInput({ ...input, amount: '100001' }, key)).toBe(false);
+  });
+
+  it('refuses amounts above 2^53 − 1 with 422 amount_too_large before anything starts', async () => {
+    const admin = await h.user({ roles: ['admin'] });
+    const walletId = randomUUID();
+    const reference = `ref-${randomUUID()}`;
+    for (const amount of ['9007199254740993', '12345678901234567890']) {
+      const res = await h.request(`/v1/admin/wallets/${walletId}/deposits`, {
+        method: 'POST',
+        headers: { ...admin.auth, 'idempotency-key': randomUUID() },
+        json: { amount, currency: 'USD', reference },
+      });
+      expect(res.status, amount).toBe(422);
+      expect((await res.json()).code).toBe('amount_too_large');
+    }
+    await expect(
+      h.temporal.workflow.getHandle(depositWorkflowId(walletId, reference)).describe(),
+    ).rejects.toBeInstanceOf(WorkflowNotFoundError);
   });
 
   it('accepts a service client with a deposit scope', async () => {

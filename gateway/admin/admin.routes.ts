@@ -1,12 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowFailedError, isGrpcDeadlineError } from '@temporalio/client';
 import { ProblemError } from '../../lib/problem.js';
+import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
+import { depositWorkflowId, type DepositInput } from '../../workflows/deposit-workflow.js';
 import { authenticate, mayDeposit } from '../platform/authn.js';
 import { applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
 import { rateLimit } from '../platform/rate-limit.js';
 import { DepositBody, IdempotencyKeyHeader, problemResponses, resourceId } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
-import { deriveId, requestHash, requireIdempotencyKey, startIdempotent } from '../temporal/idempotency.js';
+import {
+  deriveId,
+  requestHash,
+  requireIdempotencyKey,
+  startOnce,
+  withinDeadline,
+} from '../temporal/idempotency.js';
 import type { GatewayDeps } from '../gateway-deps.js';
 
 export const DEPOSIT_WORKFLOW = 'depositWorkflow';
@@ -21,6 +29,8 @@ const deposit = createRoute({
   path: '/wallets/{wallet_id}/deposits',
   tags: ['Admin'],
   summary: 'Credit a wallet from the funding system account (admin role or service scope)',
+  description:
+    'One deposit per (wallet, `reference`), whatever the `Idempotency-Key`: a repeat with the same body answers the original deposit; the same reference with another amount or currency → `409 duplicate_reference`. Amounts above 9007199254740991 → `422 amount_too_large`.',
   security: bearerSecurity,
   request: {
     params: z.object({ wallet_id: resourceId.openapi({ param: { name: 'wallet_id', in: 'path' } }) }),
@@ -40,9 +50,14 @@ const deposit = createRoute({
   },
 });
 
-/** `/v1/admin`: operator routes. A deposit is a `depositWorkflow`, idempotent per (principal, key). */
+/**
+ * `/v1/admin`: operator routes. A deposit is a `depositWorkflow`, unique per (wallet, reference):
+ * a repeat with the same body answers the original, another amount → `409 duplicate_reference`.
+ */
 export function createAdminRoutes(deps: GatewayDeps) {
   const app = createRouter();
+  const rpcMs = deps.config.TEMPORAL_RPC_TIMEOUT_MS;
+  const inputKey = workflowInputKey(deps.config.WORKFLOW_INPUT_KEY);
   app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
   app.use(
     '*',
@@ -61,29 +76,51 @@ export function createAdminRoutes(deps: GatewayDeps) {
 
   app.openapi(deposit, async (c) => {
     const principal = c.var.principal;
-    const key = requireIdempotencyKey(c);
+    // Still required, so every mutating call looks alike; the deposit's identity is its reference.
+    requireIdempotencyKey(c);
     const { wallet_id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const depositId = deriveId('deposit', principal.subject, key);
     const amount = body.amount.toString();
+    // One deposit per (wallet, reference), whoever asks and with whatever key: a bank transfer
+    // reported twice credits once.
+    const depositId = deriveId('deposit', wallet_id, body.reference);
     const hash = requestHash({ wallet_id, amount, currency: body.currency, reference: body.reference });
-    const { handle } = await startIdempotent(deps.temporal, {
-      rpcTimeoutMs: deps.config.TEMPORAL_RPC_TIMEOUT_MS,
-      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-      workflowType: DEPOSIT_WORKFLOW,
-      workflowId: `deposit-${depositId}`,
-      args: [
-        {
-          wallet_id,
-          amount,
-          currency: body.currency,
-          reference: body.reference,
+    const input: DepositInput = {
+      wallet_id,
+      amount,
+      currency: body.currency,
+      reference: body.reference,
+      requested_by: principal.subject,
+    };
+    const { handle, started } = await startOnce(
+      deps.temporal,
+      DEPOSIT_WORKFLOW,
+      {
+        taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+        workflowId: depositWorkflowId(wallet_id, body.reference),
+        // Signed last, over every other field: the worker credits only what the gateway asked for.
+        args: [signWorkflowInput(input, inputKey)],
+        memo: {
+          request_hash: hash,
           requested_by: principal.subject,
+          request_id: c.var.requestId,
+          traceparent: c.var.traceparent,
         },
-      ],
-      requestHash: hash,
-      memo: { requested_by: principal.subject, request_id: c.var.requestId, traceparent: c.var.traceparent },
-    });
+      },
+      rpcMs,
+    );
+    if (!started) {
+      const existing = await withinDeadline(deps.temporal, rpcMs, () => handle.describe());
+      // Another amount or currency under a reference already used (or a workflow id that only
+      // looks alike) is a conflict, never an answer about some other deposit.
+      if (existing.type !== DEPOSIT_WORKFLOW || existing.memo?.request_hash !== hash) {
+        throw new ProblemError(
+          409,
+          'duplicate_reference',
+          'this wallet already has a deposit with this reference and a different amount or currency',
+        );
+      }
+    }
     try {
       const result = await deps.temporal.withDeadline(
         Date.now() + deps.config.WORKFLOW_WAIT_MS,

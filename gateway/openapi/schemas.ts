@@ -3,14 +3,37 @@
  * and generate /openapi.json, so the document cannot drift from what the routes accept.
  */
 import { z } from '@hono/zod-openapi';
-import { amountSchema as moneyAmount, currencySchema as moneyCurrency } from '../../lib/money.js';
+import { currencySchema as moneyCurrency } from '../../lib/money.js';
+import { STEP_ERROR_MESSAGES, type StepErrorCode } from '../transfers/public-transfer.js';
 
-export const amountSchema = moneyAmount.openapi({
-  type: 'string',
-  pattern: '^[1-9][0-9]{0,18}$',
-  description: 'positive integer amount in minor units, as a string of digits ("1050" is 10.50 USD)',
-  example: '1050',
-});
+/**
+ * The largest amount the public API accepts: 2^53 − 1 minor units. Every amount then stays
+ * exact wherever it becomes a number (the `TransferAmount` search attribute, JSON clients that
+ * parse it), and the wallet's 64-bit columns are never approached. Larger → `422 amount_too_large`.
+ */
+export const MAX_PUBLIC_AMOUNT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** The validation issue the router turns into `422 amount_too_large` instead of `400 validation_failed`. */
+export const AMOUNT_TOO_LARGE = 'amount_too_large';
+
+const DIGITS = /^[0-9]+$/;
+
+export const amountSchema = z
+  .string({ error: 'must be a string of digits in minor units, e.g. "1050"' })
+  .regex(/^[1-9][0-9]*$/, 'must be a positive integer in minor units written as a string of digits')
+  // Judged only for well-formed digit strings (a malformed one already has its issue); the
+  // length test first, so a long string of digits is refused without building a big integer.
+  .refine((s) => !DIGITS.test(s) || (s.length <= 16 && BigInt(s) <= MAX_PUBLIC_AMOUNT), {
+    message: `must be at most ${MAX_PUBLIC_AMOUNT} minor units`,
+    params: { code: AMOUNT_TOO_LARGE },
+  })
+  .transform((s) => BigInt(s))
+  .openapi({
+    type: 'string',
+    pattern: '^[1-9][0-9]*$',
+    description: `positive integer amount in minor units, as a string of digits ("1050" is 10.50 USD); at most ${MAX_PUBLIC_AMOUNT} (2^53 − 1), larger → 422 amount_too_large`,
+    example: '1050',
+  });
 export const currencySchema = moneyCurrency.openapi({ description: 'ISO 4217 alpha code', example: 'USD' });
 
 /** Ids the gateway passes to upstream paths: opaque, but never anything that could alter a URL. */
@@ -77,14 +100,26 @@ export const TransferSchema = z
     amount: z.string(),
     currency: z.string(),
     description: z.string(),
-    steps: z.array(
-      z.object({
-        name: z.string(),
-        status: z.string(),
-        attempts: z.number().int(),
-        error: z.string().optional(),
+    steps: z
+      .array(
+        z.object({
+          name: z.string(),
+          status: z.string(),
+          attempts: z.number().int(),
+          error_code: z
+            .enum(Object.keys(STEP_ERROR_MESSAGES) as [StepErrorCode, ...StepErrorCode[]])
+            .optional()
+            .openapi({ description: 'stable code of the step failure' }),
+          error: z
+            .string()
+            .optional()
+            .openapi({ description: 'the fixed message of `error_code` (never the internal reason)' }),
+        }),
+      )
+      .openapi({
+        description:
+          'the saga steps; empty in list items (read one transfer for its steps) and while a transfer has just started',
       }),
-    ),
     failure_code: z.string().optional(),
     created_at: z.string(),
     completed_at: z.string().optional(),

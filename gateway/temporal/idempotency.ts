@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
-import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
+import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ProblemError } from '../../lib/problem.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -58,64 +58,41 @@ export function withinDeadline<T>(client: Client, ms: number, fn: () => Promise<
   return client.withDeadline(Date.now() + ms, fn);
 }
 
-export interface IdempotentStartOptions {
-  /** Deadline of the start + describe round trips. */
-  rpcTimeoutMs: number;
-  taskQueue: string;
-  workflowType: string;
-  workflowId: string;
-  args: unknown[];
-  requestHash: string;
-  memo: Record<string, unknown>;
-  typedSearchAttributes?: SearchAttributePair[];
-  /** Shown in the Temporal Web UI. */
-  staticSummary?: string;
-  staticDetails?: string;
-}
+/** What `startOnce` needs: the workflow's own start options, as `client.workflow.start` takes them. */
+export type StartOnceOptions = Omit<
+  WorkflowStartOptions,
+  'workflowIdConflictPolicy' | 'workflowIdReusePolicy'
+>;
 
-export interface StartedWorkflow {
+export interface StartOnceResult {
   handle: WorkflowHandle;
-  description: WorkflowExecutionDescription;
+  /** True when this call created the workflow; false when its id was taken already (running or closed). */
+  started: boolean;
 }
 
 /**
- * Starts a workflow once per id. A running duplicate attaches (USE_EXISTING) and a finished
- * one is found again (REJECT_DUPLICATE), so twenty concurrent identical requests make one
- * workflow. The request hash kept in the memo tells a true replay from a key reused with a
- * different body (422 `idempotency_key_mismatch`).
+ * Starts a workflow at most once per id, in one round trip. A duplicate id, running or closed,
+ * is never run again (`FAIL` on a running one, `REJECT_DUPLICATE` on a closed one) and comes
+ * back as `started: false`, so twenty concurrent identical requests make one workflow and the
+ * caller compares the existing workflow with its request only on replays.
  */
-export async function startIdempotent(
+export async function startOnce(
   client: Client,
-  options: IdempotentStartOptions,
-): Promise<StartedWorkflow> {
-  return withinDeadline(client, options.rpcTimeoutMs, () => startAndCompare(client, options));
-}
-
-async function startAndCompare(client: Client, options: IdempotentStartOptions): Promise<StartedWorkflow> {
-  let handle: WorkflowHandle;
+  workflowType: string,
+  options: StartOnceOptions,
+  rpcTimeoutMs: number,
+): Promise<StartOnceResult> {
   try {
-    handle = await client.workflow.start(options.workflowType, {
-      taskQueue: options.taskQueue,
-      workflowId: options.workflowId,
-      args: options.args,
-      memo: { ...options.memo, request_hash: options.requestHash },
-      typedSearchAttributes: options.typedSearchAttributes,
-      staticSummary: options.staticSummary,
-      staticDetails: options.staticDetails,
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    });
+    const handle = await withinDeadline(client, rpcTimeoutMs, () =>
+      client.workflow.start(workflowType, {
+        ...options,
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      }),
+    );
+    return { handle, started: true };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    handle = client.workflow.getHandle(options.workflowId);
+    return { handle: client.workflow.getHandle(options.workflowId), started: false };
   }
-  const description = await handle.describe();
-  if (description.type !== options.workflowType || description.memo?.request_hash !== options.requestHash) {
-    throw new ProblemError(
-      422,
-      'idempotency_key_mismatch',
-      'this Idempotency-Key was already used with a different request body',
-    );
-  }
-  return { handle, description };
 }

@@ -1,8 +1,8 @@
 /**
  * Stand-ins for the orchestrator's workflows, registered under the real names on a test task
- * queue. They honour the public side of the contract (input, getTransfer query, confirmOtp and
- * cancelTransfer updates, search attributes) so gateway routes can be tested against a real
- * Temporal server without the real activities.
+ * queue. They honour the public side of the contract (input, getTransfer query, confirmOtp,
+ * cancelTransfer and waitForTransfer updates, search attributes) so gateway routes can be tested
+ * against a real Temporal server without the real activities.
  */
 import {
   ApplicationFailure,
@@ -18,12 +18,30 @@ import {
   cancelTransfer,
   confirmOtp,
   getTransfer,
+  WAIT_FOR_TRANSFER_STATUSES,
+  waitForTransfer,
   type Transfer,
+  type TransferFailureCode,
   type TransferInput,
   type TransferStatus,
 } from '../../workflows/transfer-contract.js';
 
 export const STEP_UP_THRESHOLD = 100_000n;
+
+/** Transfers whose description names a destination refusal fail the way the wallet refuses them. */
+export const DESTINATION_REFUSALS: Record<
+  string,
+  { code: TransferFailureCode; error: (walletId: string) => string }
+> = {
+  'destination-frozen': {
+    code: 'wallet_frozen',
+    error: (id) => `POST /internal/holds: wallet ${id} is frozen (status=frozen since 2026-11-30)`,
+  },
+  'destination-currency': {
+    code: 'currency_mismatch',
+    error: (id) => `POST /internal/holds: wallet ${id} holds EUR, not USD`,
+  },
+};
 export const VALID_OTP = '123456';
 
 export async function transferWorkflow(input: TransferInput): Promise<Transfer> {
@@ -41,9 +59,18 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   let captured = false;
   const setStatus = (status: TransferStatus) => {
     transfer.status = status;
-    upsertSearchAttributes([{ key: searchAttributes.TransferStatus, value: status }]);
+    upsertSearchAttributes([
+      { key: searchAttributes.TransferStatus, value: status },
+      ...(transfer.failure_code === undefined
+        ? []
+        : [{ key: searchAttributes.TransferFailureCode, value: transfer.failure_code }]),
+    ]);
   };
   setHandler(getTransfer, () => transfer);
+  setHandler(waitForTransfer, async () => {
+    await condition(() => WAIT_FOR_TRANSFER_STATUSES.includes(transfer.status));
+    return transfer;
+  });
   setHandler(
     confirmOtp,
     ({ code }) => {
@@ -72,6 +99,24 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       },
     },
   );
+
+  const refusal = DESTINATION_REFUSALS[input.description];
+  if (refusal) {
+    // What the real workflow records when the wallet refuses the destination: the code, and a raw
+    // reason for operators that names the other wallet's state.
+    transfer.steps = [
+      {
+        name: 'authorize',
+        status: 'failed',
+        attempts: 1,
+        error_code: refusal.code,
+        error: refusal.error(input.to_wallet_id),
+      },
+    ];
+    transfer.failure_code = refusal.code;
+    setStatus('failed');
+    return finish(transfer);
+  }
 
   if (BigInt(input.amount) >= STEP_UP_THRESHOLD) {
     setStatus('awaiting_confirmation');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -61,6 +61,7 @@ export async function createHarness(options: HarnessOptions = {}) {
   const taskQueue = `gateway-test-${randomUUID()}`;
   const config = loadGatewayConfig({
     GATEWAY_CLIENT_SECRET: 'test-secret-0123456789',
+    WORKFLOW_INPUT_KEY: randomBytes(32).toString('base64'),
     AUTH_URL: authServer.url,
     WALLET_URL: walletServer.url,
     TEMPORAL_TASK_QUEUE: taskQueue,

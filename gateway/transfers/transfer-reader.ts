@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
@@ -12,34 +11,26 @@ import {
   type TransferStatus,
 } from '../../workflows/transfer-contract.js';
 import { isAdmin } from '../platform/authn.js';
+import { failureCode } from './public-transfer.js';
 
 export const TRANSFER_WORKFLOW = 'transferWorkflow';
-
-/** What the gateway stores in a transfer workflow's memo at start. */
-export interface TransferMemo {
-  request_hash: string;
-  initiated_by: string;
-  transfer: Omit<Transfer, 'status' | 'steps'>;
-  request_id: string;
-  traceparent: string;
-}
-
-/** Statuses a waiting client should be answered at: final, or waiting for the client itself. */
-const SETTLED: ReadonlySet<TransferStatus> = new Set([
-  ...TERMINAL_STATUSES,
-  'awaiting_confirmation',
-  'needs_attention',
-]);
-
-export function isSettled(t: Transfer): boolean {
-  return SETTLED.has(t.status);
-}
 
 export function isTerminal(t: Transfer): boolean {
   return TERMINAL_STATUSES.includes(t.status);
 }
 
+/** What visibility and describe both know about an execution (describe adds, list omits, the raw rest). */
+export type ExecutionView = Pick<
+  WorkflowExecutionInfo,
+  'type' | 'workflowId' | 'status' | 'memo' | 'typedSearchAttributes' | 'startTime' | 'closeTime'
+>;
+
 const notFound = () => new ProblemError(404, 'transfer_not_found', 'no such transfer');
+
+/** The user who started a transfer: its `InitiatedBy` search attribute, set from the first moment. */
+function initiator(info: ExecutionView): string | undefined {
+  return info.typedSearchAttributes.get(searchAttributes.InitiatedBy);
+}
 
 /**
  * Finds a transfer workflow the principal may see: its initiator, or an admin. Anything else —
@@ -50,9 +41,9 @@ export async function describeOwnedTransfer(
   transferId: string,
   principal: Principal,
   access: 'read' | 'act',
-): Promise<{ handle: WorkflowHandle; description: WorkflowExecutionDescription }> {
+): Promise<{ handle: WorkflowHandle; description: ExecutionView }> {
   const handle = client.workflow.getHandle(transferWorkflowId(transferId));
-  let description: WorkflowExecutionDescription;
+  let description: ExecutionView;
   try {
     description = await handle.describe();
   } catch (err) {
@@ -60,8 +51,7 @@ export async function describeOwnedTransfer(
     throw err;
   }
   if (description.type !== TRANSFER_WORKFLOW) throw notFound();
-  const memo = description.memo as Partial<TransferMemo> | undefined;
-  const own = !principal.isService && memo?.initiated_by === principal.subject;
+  const own = !principal.isService && initiator(description) === principal.subject;
   if (own || (access === 'read' && isAdmin(principal))) return { handle, description };
   throw notFound();
 }
@@ -79,34 +69,41 @@ export async function queryTransfer(
   }
 }
 
+const BY_EXECUTION_STATUS: Record<string, TransferStatus> = {
+  RUNNING: 'processing',
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TERMINATED: 'failed',
+  TIMED_OUT: 'failed',
+};
+
 /**
- * The transfer as visibility knows it (memo written at start + the status search attribute),
- * for when no worker can answer the query in time. Steps are unknown there.
+ * The transfer as visibility knows it, without asking a worker: status, wallets, amount,
+ * currency and failure code from the search attributes, the description from the memo written
+ * at start, `created_at` from the start time. Steps live only in the workflow, so they are empty
+ * here (full steps on `GET /v1/transfers/:id`). Serves transfer lists in one visibility call,
+ * and single reads while no worker answers.
  */
-export function transferFromDescription(description: WorkflowExecutionDescription): Transfer {
-  const memo = description.memo as Partial<TransferMemo> | undefined;
-  const base = memo?.transfer;
-  const searched = description.typedSearchAttributes.get(searchAttributes.TransferStatus) as
-    TransferStatus | undefined;
-  const byExecution: Record<string, TransferStatus> = {
-    RUNNING: 'processing',
-    COMPLETED: 'completed',
-    FAILED: 'failed',
-    CANCELLED: 'cancelled',
-    TERMINATED: 'failed',
-    TIMED_OUT: 'failed',
-  };
+export function transferFromExecution(info: ExecutionView): Transfer {
+  const attrs = info.typedSearchAttributes;
+  const memo = info.memo as { description?: unknown; transfer_id?: unknown } | undefined;
+  const status = attrs.get(searchAttributes.TransferStatus) as TransferStatus | undefined;
+  const amount = attrs.get(searchAttributes.TransferAmount);
+  const failure = attrs.get(searchAttributes.TransferFailureCode);
   return {
-    id: base?.id ?? description.workflowId.replace(/^transfer-/, ''),
-    status: searched ?? byExecution[description.status.name] ?? 'pending',
-    from_wallet_id: base?.from_wallet_id ?? '',
-    to_wallet_id: base?.to_wallet_id ?? '',
-    amount: base?.amount ?? '',
-    currency: base?.currency ?? '',
-    description: base?.description ?? '',
+    id: typeof memo?.transfer_id === 'string' ? memo.transfer_id : info.workflowId.replace(/^transfer-/, ''),
+    status: status ?? BY_EXECUTION_STATUS[info.status.name] ?? 'pending',
+    from_wallet_id: attrs.get(searchAttributes.FromWalletId) ?? '',
+    to_wallet_id: attrs.get(searchAttributes.ToWalletId) ?? '',
+    // Amounts are capped at 2^53 − 1 at the gateway, so the Int attribute is exact.
+    amount: amount === undefined ? '' : BigInt(amount).toString(),
+    currency: attrs.get(searchAttributes.TransferCurrency) ?? '',
+    description: typeof memo?.description === 'string' ? memo.description : '',
     steps: [],
-    created_at: base?.created_at ?? description.startTime.toISOString(),
-    ...(description.closeTime ? { completed_at: description.closeTime.toISOString() } : {}),
+    ...(failure === undefined ? {} : { failure_code: failureCode(failure) }),
+    created_at: info.startTime.toISOString(),
+    ...(info.closeTime ? { completed_at: info.closeTime.toISOString() } : {}),
   };
 }
 
@@ -114,34 +111,10 @@ export function transferFromDescription(description: WorkflowExecutionDescriptio
 export async function readTransfer(
   client: Client,
   handle: WorkflowHandle,
-  description: WorkflowExecutionDescription,
+  description: ExecutionView,
   ms: number,
 ): Promise<Transfer> {
-  return (await queryTransfer(client, handle, ms)) ?? transferFromDescription(description);
-}
-
-/**
- * Polls the workflow until the transfer settles or `waitMs` passes (Prefer: wait). Polling
- * the query, rather than waiting on the result, also stops at `awaiting_confirmation`.
- */
-export async function waitForSettled(
-  client: Client,
-  handle: WorkflowHandle,
-  waitMs: number,
-): Promise<Transfer | undefined> {
-  const deadline = Date.now() + waitMs;
-  let delay = 50;
-  let last: Transfer | undefined;
-  for (;;) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return last;
-    last = (await queryTransfer(client, handle, Math.min(remaining, 2000))) ?? last;
-    if (last && isSettled(last)) return last;
-    const pause = Math.min(delay, deadline - Date.now());
-    if (pause <= 0) return last;
-    await sleep(pause);
-    delay = Math.min(delay * 2, 500);
-  }
+  return (await queryTransfer(client, handle, ms)) ?? transferFromExecution(description);
 }
 
 /** `Prefer: wait=N` in seconds, capped at 30; 0 when absent or malformed. */

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { verifyWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
+import { deriveId } from '../temporal/idempotency.js';
 import { createHarness, type Harness } from '../test-support/harness.js';
 import { VALID_OTP } from '../test-support/fake-workflows.js';
+import { STEP_ERROR_MESSAGES } from './public-transfer.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -28,6 +32,19 @@ async function expectOneRun(transferId: string) {
     },
     { timeout: 10_000, interval: 200 },
   );
+}
+
+/** The transfer workflow's start event input and its update events, read from its history. */
+async function workflowHistory(transferId: string) {
+  const history = await h.temporal.workflow.getHandle(`transfer-${transferId}`).fetchHistory();
+  const events = history.events ?? [];
+  const payload = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return {
+    input: defaultPayloadConverter.fromPayload<Record<string, unknown>>(payload!),
+    updates: events
+      .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name)
+      .filter((name): name is string => typeof name === 'string'),
+  };
 }
 
 function post(auth: Record<string, string>, json: unknown, headers: Record<string, string> = {}) {
@@ -183,7 +200,7 @@ describe('POST /v1/transfers', () => {
   it('refuses bad amounts, wrong currencies and smuggled fields', async () => {
     const { u, from, to } = await funded();
     const base = { from_wallet_id: from.id, to_wallet_id: to.id, currency: 'USD' };
-    for (const amount of ['0', '-1', '1.5', '1e3', '99999999999999999999', ' 100', '0100', 100, 1.5]) {
+    for (const amount of ['0', '-1', '1.5', '1e3', ' 100', '0100', '', 100, 1.5]) {
       const res = await post(u.auth, { ...base, amount }, { 'idempotency-key': randomUUID() });
       expect(res.status, `amount ${JSON.stringify(amount)}`).toBe(400);
       expect((await res.json()).code).toBe('validation_failed');
@@ -213,6 +230,196 @@ describe('POST /v1/transfers', () => {
       { 'idempotency-key': randomUUID() },
     );
     expect(self.status).toBe(422);
+  });
+});
+
+describe('Prefer: wait without polling (Update-with-Start)', () => {
+  it('starts and waits in one Update-with-Start of waitForTransfer, and signs the whole input', async () => {
+    const { u, from, to } = await funded();
+    const res = await post(
+      u.auth,
+      { from_wallet_id: from.id, to_wallet_id: to.id, amount: '42', currency: 'USD', description: 'rent' },
+      { 'idempotency-key': randomUUID(), prefer: 'wait=10' },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('preference-applied')).toBe('wait=10');
+    const t = await res.json();
+    expect(t.status).toBe('completed');
+    const { input, updates } = await workflowHistory(t.id);
+    expect(updates).toEqual(['waitForTransfer']);
+    expect(input).toMatchObject({ amount: '42', description: 'rent', initiated_by: { user_id: u.id } });
+    const key = workflowInputKey(h.config.WORKFLOW_INPUT_KEY);
+    expect(verifyWorkflowInput(input, key)).toBe(true);
+    expect(
+      verifyWorkflowInput(
+        { ...input, initiated_by: { ...(input.initiated_by as object), user_id: 'x' } },
+        key,
+      ),
+    ).toBe(false);
+  });
+
+  it('answers 202 with the current view at the wait deadline, then replays it for the same key', async () => {
+    const { u, from, to } = await funded();
+    const key = randomUUID();
+    const body = {
+      from_wallet_id: from.id,
+      to_wallet_id: to.id,
+      amount: '77',
+      currency: 'USD',
+      description: 'slow',
+    };
+    const res = await post(u.auth, body, { 'idempotency-key': key, prefer: 'wait=1' });
+    expect(res.status).toBe(202);
+    const t = await res.json();
+    expect(t).toMatchObject({ amount: '77', description: 'slow' });
+    expect(['pending', 'processing']).toContain(t.status);
+    expect(res.headers.get('location')).toBe(`/v1/transfers/${t.id}`);
+
+    // Same key, same body, while it runs: the same transfer, not a second one.
+    const again = await post(u.auth, body, { 'idempotency-key': key, prefer: 'wait=1' });
+    expect(again.status, await again.clone().text()).toBe(202);
+    expect((await again.json()).id).toBe(t.id);
+    // Same key, another body, while it runs: refused.
+    const changed = await post(
+      u.auth,
+      { ...body, amount: '78' },
+      { 'idempotency-key': key, prefer: 'wait=1' },
+    );
+    expect(changed.status).toBe(422);
+    expect((await changed.json()).code).toBe('idempotency_key_mismatch');
+    const changedNoWait = await post(u.auth, { ...body, description: 'other' }, { 'idempotency-key': key });
+    expect(changedNoWait.status).toBe(422);
+
+    await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
+    await expectOneRun(t.id);
+    // Replayed after it closed: its result, without running it again.
+    await vi.waitFor(
+      async () => {
+        const closed = await post(u.auth, body, { 'idempotency-key': key, prefer: 'wait=5' });
+        expect(closed.status).toBe(200);
+        expect(await closed.json()).toMatchObject({
+          id: t.id,
+          status: 'cancelled',
+          failure_code: 'cancelled_by_user',
+        });
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    const closedChanged = await post(
+      u.auth,
+      { ...body, amount: '79' },
+      { 'idempotency-key': key, prefer: 'wait=5' },
+    );
+    expect(closedChanged.status).toBe(422);
+    expect((await closedChanged.json()).code).toBe('idempotency_key_mismatch');
+    await expectOneRun(t.id);
+  });
+
+  it('answers a step-up transfer at awaiting_confirmation', async () => {
+    const { u, from, to } = await funded();
+    const res = await post(
+      u.auth,
+      { from_wallet_id: from.id, to_wallet_id: to.id, amount: '100000', currency: 'USD' },
+      { 'idempotency-key': randomUUID(), prefer: 'wait=10' },
+    );
+    expect(res.status).toBe(202);
+    const t = await res.json();
+    expect(t.status).toBe('awaiting_confirmation');
+    await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
+  });
+});
+
+describe('steps show codes and fixed messages only (no detail about the other wallet)', () => {
+  for (const [scenario, code] of [
+    ['destination-frozen', 'wallet_frozen'],
+    ['destination-currency', 'currency_mismatch'],
+  ] as const) {
+    it(`a transfer refused because of the destination (${scenario}) says nothing about that wallet`, async () => {
+      const { u, from, to } = await funded();
+      const res = await post(
+        u.auth,
+        {
+          from_wallet_id: from.id,
+          to_wallet_id: to.id,
+          amount: '500',
+          currency: 'USD',
+          description: scenario,
+        },
+        { 'idempotency-key': randomUUID(), prefer: 'wait=10' },
+      );
+      expect(res.status).toBe(200);
+      const t = await res.json();
+      // The workflow itself recorded the raw reason for operators …
+      const raw = await h.temporal.workflow.getHandle(`transfer-${t.id}`).result();
+      expect(JSON.stringify(raw)).toMatch(/internal\/holds/);
+
+      // … and no public answer carries it.
+      const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
+      let listed: unknown;
+      await vi.waitFor(
+        async () => {
+          const page = await (await h.request('/v1/transfers?status=failed', { headers: u.auth })).json();
+          listed = (page.items as { id: string }[]).find((item) => item.id === t.id);
+          expect(listed).toBeDefined();
+        },
+        { timeout: 10_000, interval: 200 },
+      );
+      for (const view of [t, read]) {
+        expect(view).toMatchObject({ status: 'failed', failure_code: code });
+        expect(view.steps).toEqual([
+          {
+            name: 'authorize',
+            status: 'failed',
+            attempts: 1,
+            error_code: code,
+            error: STEP_ERROR_MESSAGES[code],
+          },
+        ]);
+      }
+      expect(listed).toMatchObject({ status: 'failed', failure_code: code, steps: [] });
+      for (const view of [t, read, listed]) {
+        const text = JSON.stringify(view);
+        expect(text).not.toMatch(/internal|holds|EUR|status=|since/);
+        expect(text.split(to.id).length - 1).toBe(1); // only as to_wallet_id, never inside a message
+      }
+    });
+  }
+});
+
+describe('amounts above 2^53 − 1 (the TransferAmount search attribute is a JS number)', () => {
+  it('are refused with 422 amount_too_large before any workflow starts; 2^53 − 1 itself is accepted', async () => {
+    const { u, from, to } = await funded();
+    const base = { from_wallet_id: from.id, to_wallet_id: to.id, currency: 'USD' };
+    for (const amount of ['9007199254740993', '9007199254740992', '12345678901234567890', '9'.repeat(400)]) {
+      const key = randomUUID();
+      const res = await post(u.auth, { ...base, amount }, { 'idempotency-key': key });
+      expect(res.status, amount).toBe(422);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      const problem = await res.json();
+      expect(problem.code).toBe('amount_too_large');
+      expect(problem.detail).toContain('9007199254740991');
+      const id = deriveId('transfer', u.id, key);
+      await expect(h.temporal.workflow.getHandle(`transfer-${id}`).describe()).rejects.toBeInstanceOf(
+        WorkflowNotFoundError,
+      );
+    }
+    // A malformed amount stays a validation failure, even next to a huge one.
+    const both = await post(
+      u.auth,
+      { ...base, amount: '12345678901234567890', currency: 'usd' },
+      { 'idempotency-key': randomUUID() },
+    );
+    expect(both.status).toBe(400);
+
+    const max = await post(
+      u.auth,
+      { ...base, amount: '9007199254740991' },
+      { 'idempotency-key': randomUUID() },
+    );
+    expect(max.status).toBe(202);
+    const t = await max.json();
+    expect(t.amount).toBe('9007199254740991');
+    await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
   });
 });
 
@@ -326,7 +533,13 @@ describe('reading, confirming and cancelling transfers', () => {
       const t = await (
         await post(
           u.auth,
-          { from_wallet_id: from.id, to_wallet_id: to.id, amount: String(10 + i), currency: 'USD' },
+          {
+            from_wallet_id: from.id,
+            to_wallet_id: to.id,
+            amount: String(10 + i),
+            currency: 'USD',
+            description: 'listed',
+          },
           {
             'idempotency-key': randomUUID(),
             prefer: 'wait=10',
@@ -363,6 +576,23 @@ describe('reading, confirming and cancelling transfers', () => {
       cursor = page.next_cursor;
     } while (cursor);
     expect(seen.sort()).toEqual([...made].sort());
+
+    // Rows come from visibility and memo in one list call: the description, amounts and times
+    // are there, the steps are not (they are on GET /v1/transfers/:id).
+    const page = await (await h.request('/v1/transfers?limit=10', { headers: u.auth })).json();
+    for (const item of page.items as Record<string, unknown>[]) {
+      expect(item).toMatchObject({
+        status: 'completed',
+        from_wallet_id: from.id,
+        to_wallet_id: to.id,
+        currency: 'USD',
+        description: 'listed',
+        steps: [],
+      });
+      expect(['10', '11', '12']).toContain(item.amount);
+      expect(item.created_at).toBeTypeOf('string');
+      expect(item.completed_at).toBeTypeOf('string');
+    }
 
     const bad = await h.request('/v1/transfers?status=stolen', { headers: u.auth });
     expect(bad.status).toBe(400);

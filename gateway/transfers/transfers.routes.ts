@@ -1,13 +1,23 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { WorkflowUpdateFailedError, isGrpcServiceError } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import {
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcDeadlineError,
+  isGrpcServiceError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { ProblemError } from '../../lib/problem.js';
+import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
 import { searchAttributes } from '../../temporal-config/index.js';
 import {
   cancelTransfer,
   confirmOtp,
   transferStartOptions,
+  waitForTransfer,
   type Transfer,
   type TransferInput,
 } from '../../workflows/transfer-contract.js';
@@ -28,22 +38,21 @@ import {
   deriveId,
   requestHash,
   requireIdempotencyKey,
-  startIdempotent,
+  startOnce,
   withinDeadline,
 } from '../temporal/idempotency.js';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { loadAccessibleWallet } from '../wallets/wallet-access.js';
 import type { GatewayDeps } from '../gateway-deps.js';
+import { publicTransfer } from './public-transfer.js';
 import {
   describeOwnedTransfer,
   isTerminal,
   preferWaitSeconds,
   queryTransfer,
   readTransfer,
-  transferFromDescription,
-  waitForSettled,
+  transferFromExecution,
   TRANSFER_WORKFLOW,
-  type TransferMemo,
 } from './transfer-reader.js';
 
 const TransferParams = z.object({
@@ -60,7 +69,7 @@ const createTransfer = createRoute({
   tags: ['Transfers'],
   summary: 'Move money from one of your wallets to any wallet',
   description:
-    'Requires `Idempotency-Key` (scoped to the caller). `Prefer: wait=N` (N ≤ 30) answers with the settled transfer if it settles in time.',
+    'Requires `Idempotency-Key` (scoped to the caller). `Prefer: wait=N` (N ≤ 30) answers with the transfer once it is settled or awaits its confirmation code, if that happens in time. Amounts above 9007199254740991 → `422 amount_too_large`. Steps carry `error_code` and a fixed message only.',
   security: bearerSecurity,
   request: {
     headers: IdempotencyKeyHeader.extend({ prefer: z.string().optional().openapi({ example: 'wait=10' }) }),
@@ -94,11 +103,12 @@ const listTransfers = createRoute({
   path: '/',
   tags: ['Transfers'],
   summary: "The caller's transfers, newest first",
+  description:
+    'Read from visibility in one call: `steps` is empty in list items; `GET /v1/transfers/{transfer_id}` has the full steps.',
   security: bearerSecurity,
   request: {
     query: z.object({
       status: z.enum(TRANSFER_STATUSES).optional(),
-      // Each item is a workflow query (a replay for closed ones): keep pages modest.
       limit: z.coerce.number().int().min(1).max(50).optional(),
       cursor: z
         .string()
@@ -190,6 +200,17 @@ function literal(value: string): string {
   return `'${value}'`;
 }
 
+const orchestratorBusy = () =>
+  new ProblemError(
+    503,
+    'orchestrator_unavailable',
+    'the transaction coordinator is busy; retry later',
+    {},
+    {
+      'retry-after': '2',
+    },
+  );
+
 function decodeCursor(cursor: string | undefined): Uint8Array | undefined {
   if (!cursor) return undefined;
   const bytes = Buffer.from(cursor, 'base64url');
@@ -197,13 +218,145 @@ function decodeCursor(cursor: string | undefined): Uint8Array | undefined {
   return bytes;
 }
 
+/** The fields of a create request; `Idempotency-Key` replays must carry the same ones. */
+type TransferRequest = Pick<
+  Transfer,
+  'from_wallet_id' | 'to_wallet_id' | 'amount' | 'currency' | 'description'
+>;
+
+/**
+ * True when an existing transfer is the one this request asks for. The view carries every field
+ * the request hash covers, so a replay is recognised from the answer itself, without a describe.
+ */
+function sameRequest(t: Transfer, request: TransferRequest): boolean {
+  return (
+    t.from_wallet_id === request.from_wallet_id &&
+    t.to_wallet_id === request.to_wallet_id &&
+    t.amount === request.amount &&
+    t.currency === request.currency &&
+    t.description === request.description
+  );
+}
+
+const keyMismatch = () =>
+  new ProblemError(
+    422,
+    'idempotency_key_mismatch',
+    'this Idempotency-Key was already used with a different request body',
+  );
+
+/** A transfer this call just started: nothing has run yet, so the input is the whole view. */
+function startedView(input: TransferInput): Transfer {
+  return {
+    id: input.transfer_id,
+    status: 'pending',
+    from_wallet_id: input.from_wallet_id,
+    to_wallet_id: input.to_wallet_id,
+    amount: input.amount,
+    currency: input.currency,
+    description: input.description,
+    steps: [],
+    created_at: input.created_at,
+  };
+}
+
 /** `/v1/transfers`: every transfer is a `transferWorkflow`; state is read back with its query. */
 export function createTransferRoutes(deps: GatewayDeps) {
   const app = createRouter();
   const temporal = deps.temporal;
   const rpcMs = deps.config.TEMPORAL_RPC_TIMEOUT_MS;
+  const inputKey = workflowInputKey(deps.config.WORKFLOW_INPUT_KEY);
+  /**
+   * The contract's start options; the gateway adds its task queue and, to the memo written once
+   * at start, the request's correlation ids.
+   */
+  const startOptions = (input: TransferInput, trace: { request_id: string; traceparent: string }) => {
+    const options = transferStartOptions(input);
+    return { ...options, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, memo: { ...options.memo, ...trace } };
+  };
+  type StartOptions = ReturnType<typeof startOptions>;
   const findOwned = (id: string, principal: Principal, access: 'read' | 'act') =>
     withinDeadline(temporal, rpcMs, () => describeOwnedTransfer(temporal, id, principal, access));
+
+  /**
+   * An Idempotency-Key replay whose transfer already exists: the existing transfer if it is the
+   * same request — a closed one answers its result, a running one its current view.
+   */
+  async function replayed(handle: WorkflowHandle, request: TransferRequest): Promise<Transfer> {
+    let description;
+    try {
+      description = await withinDeadline(temporal, rpcMs, () => handle.describe());
+    } catch (err) {
+      // Started moments ago by a call whose answer was lost: not visible yet, retry later.
+      if (err instanceof WorkflowNotFoundError) throw orchestratorBusy();
+      throw err;
+    }
+    if (description.type !== TRANSFER_WORKFLOW) throw keyMismatch();
+    let transfer: Transfer | undefined;
+    if (description.status.name === 'RUNNING') {
+      transfer = await queryTransfer(temporal, handle, 2000);
+    } else {
+      transfer = await withinDeadline(temporal, rpcMs, () => handle.result() as Promise<Transfer>).catch(
+        () => undefined,
+      );
+    }
+    transfer ??= transferFromExecution(description);
+    if (!sameRequest(transfer, request)) throw keyMismatch();
+    return transfer;
+  }
+
+  /** Without `Prefer: wait`: one start call; only a replay costs more. */
+  async function start(input: TransferInput, options: StartOptions, request: TransferRequest) {
+    const { handle, started } = await startOnce(temporal, TRANSFER_WORKFLOW, options, rpcMs);
+    return started ? startedView(input) : await replayed(handle, request);
+  }
+
+  /**
+   * `Prefer: wait`: Update-with-Start. One call starts the transfer (or attaches to the running
+   * one with this id) and waits, inside Temporal, for `waitForTransfer` to answer — no polling.
+   * At the deadline, one query (or describe) gives the current view.
+   */
+  async function startAndWait(
+    input: TransferInput,
+    options: StartOptions,
+    request: TransferRequest,
+    waitMs: number,
+  ): Promise<Transfer> {
+    const handle = temporal.workflow.getHandle(options.workflowId);
+    let transfer: Transfer;
+    try {
+      transfer = await temporal.withDeadline(Date.now() + waitMs, () =>
+        temporal.workflow.executeUpdateWithStart(waitForTransfer, {
+          startWorkflowOperation: new WithStartWorkflowOperation(TRANSFER_WORKFLOW, {
+            ...options,
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
+        }),
+      );
+    } catch (err) {
+      // The id belongs to a closed transfer (never run twice), or it closed while we asked.
+      if (
+        err instanceof WorkflowExecutionAlreadyStartedError ||
+        err instanceof WorkflowNotFoundError ||
+        err instanceof WorkflowUpdateFailedError
+      ) {
+        return replayed(handle, request);
+      }
+      if (!(err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err))) throw err;
+      // Still running at the deadline: answer 202 with where it stands.
+      const live = await queryTransfer(temporal, handle, 1000);
+      if (live) {
+        if (!sameRequest(live, request)) throw keyMismatch();
+        return live;
+      }
+      // No worker answered, or the wait ran out before the start was even recorded (a busy
+      // cluster): a plain start either starts it now or finds it and reads it from visibility.
+      return start(input, options, request);
+    }
+    if (!sameRequest(transfer, request)) throw keyMismatch();
+    return transfer;
+  }
+
   app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
   app.use(
     '*',
@@ -225,73 +378,48 @@ export function createTransferRoutes(deps: GatewayDeps) {
     }
 
     const transferId = deriveId('transfer', principal.subject, key);
-    const amount = body.amount.toString();
-    const description = body.description ?? '';
-    const hash = requestHash({
+    const request: TransferRequest = {
       from_wallet_id: body.from_wallet_id,
       to_wallet_id: body.to_wallet_id,
-      amount,
+      amount: body.amount.toString(),
       currency: body.currency,
-      description,
-    });
-    const createdAt = new Date().toISOString();
-    const input: TransferInput = {
-      transfer_id: transferId,
-      from_wallet_id: body.from_wallet_id,
-      to_wallet_id: body.to_wallet_id,
-      amount,
-      currency: body.currency,
-      description,
-      initiated_by: {
-        user_id: principal.subject,
-        client_id: principal.clientId,
-        token_jti: principal.tokenId,
-        ip: c.var.clientIp,
-        user_agent: (c.req.header('user-agent') ?? '').slice(0, 256),
-      },
-      request_hash: hash,
-      created_at: createdAt,
+      description: body.description ?? '',
     };
-    const memo: Omit<TransferMemo, 'request_hash'> = {
-      initiated_by: principal.subject,
-      transfer: {
-        id: transferId,
-        from_wallet_id: input.from_wallet_id,
-        to_wallet_id: input.to_wallet_id,
-        amount,
-        currency: input.currency,
-        description,
-        created_at: createdAt,
+    // Signed last, over every other field: the workers move only what the gateway asked for,
+    // for whom it asked.
+    const input: TransferInput = signWorkflowInput(
+      {
+        transfer_id: transferId,
+        ...request,
+        initiated_by: {
+          user_id: principal.subject,
+          client_id: principal.clientId,
+          token_jti: principal.tokenId,
+          ip: c.var.clientIp,
+          user_agent: (c.req.header('user-agent') ?? '').slice(0, 256),
+        },
+        request_hash: requestHash(request),
+        created_at: new Date().toISOString(),
       },
-      request_id: c.var.requestId,
-      traceparent: c.var.traceparent,
-    };
-    // The orchestrator's own start options (id, summary, search attributes from the first moment),
-    // plus what the gateway needs to recognise replays and owners.
-    const start = transferStartOptions(input);
-    const { handle, description: execution } = await startIdempotent(temporal, {
-      ...start,
-      rpcTimeoutMs: rpcMs,
-      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-      workflowType: TRANSFER_WORKFLOW,
-      requestHash: hash,
-      memo: { ...start.memo, ...memo },
-    });
+      inputKey,
+    );
+
+    const options = startOptions(input, { request_id: c.var.requestId, traceparent: c.var.traceparent });
 
     const waitSeconds = preferWaitSeconds(c.req.header('prefer'));
     const transfer =
-      (waitSeconds > 0
-        ? await waitForSettled(temporal, handle, waitSeconds * 1000)
-        : await queryTransfer(temporal, handle, 1000)) ?? transferFromDescription(execution);
+      waitSeconds > 0
+        ? await startAndWait(input, options, request, waitSeconds * 1000)
+        : await start(input, options, request);
     if (waitSeconds > 0) c.header('preference-applied', `wait=${waitSeconds}`);
     c.header('location', `/v1/transfers/${transferId}`);
-    return c.json(transfer, isTerminal(transfer) ? 200 : 202);
+    return c.json(publicTransfer(transfer), isTerminal(transfer) ? 200 : 202);
   });
 
   app.openapi(getTransferRoute, async (c) => {
     const { transfer_id } = c.req.valid('param');
     const { handle, description } = await findOwned(transfer_id, c.var.principal, 'read');
-    return c.json(await readTransfer(temporal, handle, description, 3000), 200);
+    return c.json(publicTransfer(await readTransfer(temporal, handle, description, 3000)), 200);
   });
 
   app.openapi(listTransfers, async (c) => {
@@ -308,15 +436,22 @@ export function createTransferRoutes(deps: GatewayDeps) {
         query,
       }),
     );
+    // One visibility call for the whole page: each row is decoded (memo through the client's
+    // data converter, search attributes) the way `client.workflow.list()` does, which does not
+    // expose the page token the cursor needs.
     const items = await Promise.all(
-      (page.executions ?? []).map(async (execution) => {
-        const workflowId = execution.execution?.workflowId ?? '';
-        const handle: WorkflowHandle = temporal.workflow.getHandle(workflowId);
-        const live = await queryTransfer(temporal, handle, 2000);
-        return (
-          live ?? transferFromDescription(await withinDeadline(temporal, rpcMs, () => handle.describe()))
-        );
-      }),
+      (page.executions ?? []).map(async (raw) =>
+        publicTransfer(
+          transferFromExecution(
+            await executionInfoFromRaw(
+              raw,
+              temporal.options.loadedDataConverter,
+              raw,
+              temporal.options.namespace,
+            ),
+          ),
+        ),
+      ),
     );
     const token =
       page.nextPageToken && page.nextPageToken.length > 0
@@ -335,7 +470,7 @@ export function createTransferRoutes(deps: GatewayDeps) {
     const transfer = await runUpdate(temporal, 'not_awaiting_confirmation', () =>
       handle.executeUpdate(confirmOtp, { args: [{ code }] }),
     );
-    return c.json(transfer, 200);
+    return c.json(publicTransfer(transfer), 200);
   });
 
   app.openapi(cancelTransferRoute, async (c) => {
@@ -348,10 +483,10 @@ export function createTransferRoutes(deps: GatewayDeps) {
       if (finished.status === 'completed') {
         throw new ProblemError(409, 'cannot_cancel', UPDATE_DETAIL.cannot_cancel!);
       }
-      return c.json(finished, 200);
+      return c.json(publicTransfer(finished), 200);
     }
     const transfer = await runUpdate(temporal, 'cannot_cancel', () => handle.executeUpdate(cancelTransfer));
-    return c.json(transfer, 200);
+    return c.json(publicTransfer(transfer), 200);
   });
 
   return app;
