@@ -1,4 +1,4 @@
-import { createHmac, randomInt, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
@@ -37,6 +37,12 @@ export interface OtpService {
     recipient: string;
     reference: string;
     context?: RequestContext;
+    /**
+     * A decoy for an address without an account: stored, limited and verified exactly like a
+     * real challenge, with the same work, but its stored MAC is random (no code can match it)
+     * and nothing is delivered.
+     */
+    decoy?: boolean;
   }): Promise<OtpSendResult>;
   /** Checks and consumes a code atomically: of two concurrent correct submissions one succeeds. */
   verify(input: {
@@ -104,7 +110,7 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
   }
 
   return {
-    async send({ purpose, subject, recipient, reference, context }) {
+    async send({ purpose, subject, recipient, reference, context, decoy = false }) {
       const cooldownKey = redisKeys.otpCooldown(purpose, subject, reference);
       const first = await deps.redis.set(cooldownKey, '1', {
         expiration: { type: 'EX', value: OTP_RESEND_COOLDOWN_SECONDS },
@@ -127,6 +133,7 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
       }
       const challengeId = randomUUID();
       const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
+      const codeMac = mac(purpose, subject, challengeId, code);
       const key = redisKeys.otp(purpose, subject, challengeId);
       // A resend (same purpose, subject and reference) revokes the code it replaces: only the
       // newest code of a reference can be used. The cooldown above keeps two sends from racing.
@@ -135,21 +142,30 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
       const tx = deps.redis.multi();
       if (previous) tx.del([redisKeys.otp(purpose, subject, previous), redisKeys.otpChallenge(previous)]);
       await tx
-        .hSet(key, { mac: mac(purpose, subject, challengeId, code) })
+        .hSet(key, { mac: decoy ? randomBytes(32).toString('hex') : codeMac })
         .expire(key, OTP_TTL_SECONDS)
         .set(redisKeys.otpChallenge(challengeId), JSON.stringify({ purpose, subject }), {
           expiration: { type: 'EX', value: OTP_TTL_SECONDS },
         })
         .set(currentKey, challengeId, { expiration: { type: 'EX', value: OTP_TTL_SECONDS } })
         .exec();
-      await deps.notifier.send({ recipient, purpose, code });
-      await deps.audit({
-        event: 'otp_sent',
-        outcome: 'success',
-        subject,
-        context,
-        details: { purpose, challenge_id: challengeId },
-      });
+      if (decoy) {
+        await deps.audit({
+          event: 'otp_sent',
+          outcome: 'failure',
+          context,
+          details: { purpose, challenge_id: challengeId, reason: 'no_such_account' },
+        });
+      } else {
+        await deps.notifier.send({ recipient, purpose, code });
+        await deps.audit({
+          event: 'otp_sent',
+          outcome: 'success',
+          subject,
+          context,
+          details: { purpose, challenge_id: challengeId },
+        });
+      }
       return { challengeId, expiresAt: new Date(Date.now() + OTP_TTL_SECONDS * 1000) };
     },
 

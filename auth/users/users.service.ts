@@ -4,12 +4,7 @@ import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import type { Database } from '../database.js';
 import type { Notifier } from '../otp/notifier.js';
 import { OtpError } from '../otp/otp.errors.js';
-import {
-  OTP_MAX_PER_HOUR,
-  OTP_RESEND_COOLDOWN_SECONDS,
-  OTP_TTL_SECONDS,
-  type OtpService,
-} from '../otp/otp.service.js';
+import { OTP_MAX_PER_HOUR, OTP_RESEND_COOLDOWN_SECONDS, type OtpService } from '../otp/otp.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -29,6 +24,10 @@ import { UserError } from './users.errors.js';
 import type { User } from './users.table.js';
 
 export const REGISTRATION_TTL_SECONDS = 900;
+
+/** The OTP subject of a decoy challenge for an email without an account (never a user id). */
+const decoySubject = (emailKey: string) => `decoy-${emailKey.slice(0, 32)}`;
+const isDecoySubject = (subject: string) => subject.startsWith('decoy-');
 
 export interface TransferLimits {
   unverified: { perTransfer: bigint; daily: bigint };
@@ -376,16 +375,16 @@ export function createUserService(deps: UserServiceDeps): UserService {
       }
       const user = await findUserByEmail(deps.db, normalised);
       if (!user || user.status === 'disabled') {
-        // Same shape and status as a real send, and the same audit write; nothing is stored, so
-        // the id can never verify.
-        const challengeId = randomUUID();
-        await deps.audit({
-          event: 'otp_sent',
-          outcome: 'failure',
+        // A decoy challenge, keyed by the email: `/otp/verify` then answers `otp_invalid` with
+        // the same `attempts_left` countdown and the same work as for a known email.
+        return deps.otp.send({
+          purpose: 'verify_email',
+          subject: decoySubject(emailKey),
+          recipient: normalised,
+          reference: 'email',
           context,
-          details: { purpose: 'verify_email', challenge_id: challengeId, reason: 'no_such_account' },
+          decoy: true,
         });
-        return { challengeId, expiresAt: new Date(Date.now() + OTP_TTL_SECONDS * 1000) };
       }
       return deps.otp.send({
         purpose: 'verify_email',
@@ -412,6 +411,8 @@ export function createUserService(deps: UserServiceDeps): UserService {
         context,
       });
       if ('error' in result) return result;
+      // A decoy's stored MAC matches no code; should one ever verify, there is no account to mark.
+      if (isDecoySubject(challenge.subject)) return { error: OtpError.Expired };
       await markEmailVerified(deps.db, challenge.subject, new Date());
       await deps.audit({ event: 'email_verified', outcome: 'success', subject: challenge.subject, context });
       return { verified: true };

@@ -426,6 +426,37 @@ describe('internal account API', () => {
     expect(ghostAgain.body).toEqual(knownAgain.body);
   });
 
+  it('OTP verify answers an unknown email exactly like a known one (the enumeration pair)', async () => {
+    const user = await h.createUser();
+    const ghost = uniqueEmail('ghost');
+    const known = await h.json('POST', '/v1/auth/otp/send', { email: user.email, purpose: 'verify_email' });
+    const unknown = await h.json('POST', '/v1/auth/otp/send', { email: ghost, purpose: 'verify_email' });
+    expect([known.status, unknown.status]).toEqual([202, 202]);
+    // The same wrong code at both challenges, until the budget is gone and past it.
+    const code = await h.latestCode(user.email, 'verify_email');
+    const guess = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    const headerNames = (headers: Headers) =>
+      [...headers.keys()].filter((k) => k !== 'x-request-id' && k !== 'date').sort();
+    for (let i = 0; i < 6; i++) {
+      const a = await h.json('POST', '/v1/auth/otp/verify', {
+        challenge_id: known.body.challenge_id,
+        code: guess,
+      });
+      const b = await h.json('POST', '/v1/auth/otp/verify', {
+        challenge_id: unknown.body.challenge_id,
+        code: guess,
+      });
+      expect(b.status).toBe(a.status);
+      expect(b.body).toEqual(a.body);
+      expect(headerNames(b.headers)).toEqual(headerNames(a.headers));
+      expect(a.body.code).toBe(i < 4 ? 'otp_invalid' : 'otp_exhausted');
+    }
+    // The decoy was stored like a real challenge, and the exhausted budget killed it like one.
+    const stored = await h.redis.keys(`auth:otp:verify_email:*:${unknown.body.challenge_id}`);
+    expect(stored).toHaveLength(1);
+    expect(await h.redis.hGet(stored[0]!, 'dead')).toBe('1');
+  });
+
   it('disabling a user ends every session at once (refresh and access tokens)', async () => {
     const user = await h.createUser();
     const a = await h.login(user.email, user.password);
