@@ -38,7 +38,14 @@ import {
   transferShapeScenario,
   type FloorWorker,
 } from './scenarios/temporal-floor.js';
-import { ensureStack, GATEWAY_URL, STACK, STACK_DIR, STACK_PROCESSES } from './stack-control.js';
+import {
+  ensureStack,
+  GATEWAY_URL,
+  STACK,
+  STACK_DIR,
+  STACK_PROCESSES,
+  staleStackNote,
+} from './stack-control.js';
 import type { SearchPlan } from './stats.js';
 import { createUsers, freshTokens, login, postedBalance, type BenchUser } from './users.js';
 
@@ -117,6 +124,11 @@ async function main(): Promise<void> {
     extra: () => ({ 'bench floor worker': floorWorker?.pid }),
   };
   const stack = await ensureStack(log);
+  const stale = staleStackNote();
+  if (stale) {
+    results.meta.notes.push(stale);
+    log(stale);
+  }
   const api = createBenchHttp(GATEWAY_URL);
   try {
     if (wanted.has('temporal-floor')) {

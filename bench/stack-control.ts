@@ -4,7 +4,8 @@
  * users; the limiter is tested elsewhere). Whatever was already running stays running; what the
  * bench started, it stops at the end.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, stackDir } from '../scripts/stack/paths.js';
 import { PROFILES } from '../scripts/stack/profile.js';
@@ -84,4 +85,41 @@ export async function ensureStack(log: (line: string) => void): Promise<StackHan
         if (await stopProcess(STACK_DIR, name)) log(`stopped ${name} (started by the bench)`);
     },
   };
+}
+
+/** When a process started (epoch ms), from /proc; undefined if it is gone. */
+function processStart(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    const clk = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    return (btime + startTicks / clk) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A note when stack services were started before the last commit: they run the code they were
+ * started with, while the floor worker bundles the working tree — the two may differ.
+ */
+export function staleStackNote(): string | undefined {
+  let committedAt: number;
+  try {
+    committedAt =
+      Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: ROOT, encoding: 'utf8' }).trim()) *
+      1000;
+  } catch {
+    return undefined;
+  }
+  const stale: string[] = [];
+  for (const name of ['gateway', 'worker', 'wallet', 'auth'] as const) {
+    const pid = runningPid(STACK_DIR, name);
+    const started = pid === undefined ? undefined : processStart(pid);
+    if (started !== undefined && started < committedAt)
+      stale.push(`${name} (started ${new Date(started).toISOString().slice(11, 19)} UTC)`);
+  }
+  if (stale.length === 0) return undefined;
+  return `The running stack's ${stale.join(', ')} started before the last commit (${new Date(committedAt).toISOString().slice(11, 19)} UTC): they run the code they were started with, which may be older than the workflow the floor worker bundles from the working tree.`;
 }
