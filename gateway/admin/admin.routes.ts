@@ -6,7 +6,13 @@ import { depositWorkflowId, type DepositInput } from '../../workflows/deposit-wo
 import { authenticate, mayDeposit } from '../platform/authn.js';
 import { applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
 import { rateLimit } from '../platform/rate-limit.js';
-import { DepositBody, IdempotencyKeyHeader, problemResponses, resourceId } from '../openapi/schemas.js';
+import {
+  DepositBody,
+  IdempotencyKeyHeader,
+  problemCodes,
+  problemResponses,
+  resourceId,
+} from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
 import {
   deriveId,
@@ -46,7 +52,11 @@ const deposit = createRoute({
       description: 'accepted, still running',
       content: { 'application/json': { schema: DepositResult } },
     },
-    ...problemResponses(400, 401, 403, 404, 409, 422, 429, 503),
+    ...problemResponses(400, 401, 403, 404, 429, 503),
+    ...problemCodes({
+      409: ['duplicate_reference', 'wallet_frozen'],
+      422: ['amount_too_large', 'currency_mismatch', 'deposit_failed'],
+    }),
   },
 });
 

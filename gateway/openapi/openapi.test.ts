@@ -85,6 +85,23 @@ describe('/openapi.json', () => {
     expect(doc.components.securitySchemes.bearerAuth.scheme).toBe('bearer');
   });
 
+  it('documents the money refusals: amount_too_large, duplicate_reference, step error codes', async () => {
+    const doc = await (await h.request('/openapi.json')).json();
+    const create = doc.paths['/v1/transfers'].post.responses;
+    expect(create['422'].description).toContain('amount_too_large');
+    expect(create['422'].description).toContain('idempotency_key_mismatch');
+    const deposit = doc.paths['/v1/admin/wallets/{wallet_id}/deposits'].post.responses;
+    expect(deposit['409'].description).toContain('duplicate_reference');
+    expect(deposit['422'].description).toContain('amount_too_large');
+    expect(doc.components.schemas.CreateTransferRequest.properties.amount.description).toContain(
+      '9007199254740991',
+    );
+    const step = doc.components.schemas.Transfer.properties.steps.items;
+    expect(step.properties.error_code.enum).toEqual(
+      expect.arrayContaining(['wallet_frozen', 'currency_mismatch', 'internal_error']),
+    );
+  });
+
   it('serves an interactive reference page at /docs', async () => {
     const res = await h.request('/docs');
     expect(res.status).toBe(200);

@@ -266,3 +266,18 @@ export const problemResponses = (...statuses: number[]) =>
     number,
     { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
   >;
+
+/**
+ * Problem responses that name the codes a route answers with, so every refusal a client must
+ * handle is in the document (`{ 422: ['amount_too_large', …] }`).
+ */
+export const problemCodes = (codes: Record<number, readonly string[]>) =>
+  Object.fromEntries(
+    Object.entries(codes).map(([status, list]) => [
+      status,
+      {
+        description: `problem; \`code\` is one of ${list.map((code) => `\`${code}\``).join(', ')}`,
+        content: { 'application/problem+json': { schema: ProblemSchema } },
+      },
+    ]),
+  ) as ReturnType<typeof problemResponses>;

@@ -30,6 +30,7 @@ import {
   IdempotencyKeyHeader,
   TRANSFER_STATUSES,
   TransferSchema,
+  problemCodes,
   problemResponses,
   resourceId,
 } from '../openapi/schemas.js';
@@ -81,7 +82,10 @@ const createTransfer = createRoute({
       content: transferJson,
     },
     202: { description: 'accepted; poll the Location', content: transferJson },
-    ...problemResponses(400, 401, 403, 404, 413, 415, 422, 429, 503),
+    ...problemResponses(400, 401, 403, 404, 413, 415, 429, 503),
+    ...problemCodes({
+      422: ['amount_too_large', 'idempotency_key_mismatch', 'same_wallet', 'currency_mismatch'],
+    }),
   },
 });
 
