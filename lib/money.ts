@@ -14,12 +14,19 @@ export function isCurrency(code: string): boolean {
   return /^[A-Z]{3}$/.test(code) && KNOWN_CURRENCIES.has(code);
 }
 
+const exponents = new Map<string, number>();
+
 /** The number of minor-unit digits of a currency (2 for USD, 0 for JPY, 3 for KWD). */
 export function currencyExponent(code: string): number {
-  return (
-    new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions()
-      .maximumFractionDigits ?? 2
-  );
+  // Building an Intl.NumberFormat costs more than the rest of a wallet read: once per currency.
+  let exponent = exponents.get(code);
+  if (exponent === undefined) {
+    exponent =
+      new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions()
+        .maximumFractionDigits ?? 2;
+    exponents.set(code, exponent);
+  }
+  return exponent;
 }
 
 /** A currency code: three upper-case letters of a known ISO 4217 currency. */

@@ -22,6 +22,12 @@ export interface ServiceAppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const requestIds = new WeakMap<Request, string>();
+
+/** The id the skeleton gave this request (the caller's when well-formed, else a new one). */
+export function requestIdOf(c: Context): string | undefined {
+  return requestIds.get(c.req.raw);
+}
 
 /**
  * The skeleton every Velora HTTP service shares: request ids (echoed when well-formed),
@@ -46,6 +52,7 @@ export function createServiceApp<E extends Env = Env>(
   app.use('*', async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    requestIds.set(c.req.raw, requestId);
     c.header('x-request-id', requestId);
     const started = performance.now();
     await next();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Principal } from '../../lib/jwt-verifier.js';
+import { requestIdOf } from '../../lib/service-app.js';
 
 /** Per-request values every route and upstream call needs. */
 export interface GatewayVariables {
@@ -69,8 +70,9 @@ export function clientIp(
 export function requestContext(trustedProxies: readonly string[]): MiddlewareHandler<GatewayEnv> {
   const trusted = new Set(trustedProxies.map(normalizeIp));
   return async (c, next) => {
-    // createServiceApp has already put the (echoed or new) id on the response headers.
-    c.set('requestId', c.res.headers.get('x-request-id') ?? c.req.header('x-request-id') ?? 'unknown');
+    // createServiceApp has already chosen the (echoed or new) id. Reading it from c.res would
+    // build the response object early and push every response off the server's fast path.
+    c.set('requestId', requestIdOf(c) ?? 'unknown');
     c.set('traceparent', nextTraceparent(c.req.header('traceparent')));
     c.set('clientIp', clientIp(peerAddress(c), c.req.header('x-forwarded-for'), trusted));
     await next();
