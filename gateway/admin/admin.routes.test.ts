@@ -182,6 +182,17 @@ describe('POST /v1/admin/wallets/:wallet_id/deposits', () => {
     }
   });
 
+  it("answers 409 duplicate_reference when WalletService's unique index refuses the reference", async () => {
+    const admin = await h.user({ roles: ['admin'] });
+    const res = await h.request(`/v1/admin/wallets/${randomUUID()}/deposits`, {
+      method: 'POST',
+      headers: { ...admin.auth, 'idempotency-key': randomUUID() },
+      json: body('taken-at-wallet'),
+    });
+    expect(res.status).toBe(409);
+    expect((await res.json()).code).toBe('duplicate_reference');
+  });
+
   it("reports the workflow's refusal with its domain code", async () => {
     const admin = await h.user({ roles: ['admin'] });
     const res = await h.request(`/v1/admin/wallets/${randomUUID()}/deposits`, {

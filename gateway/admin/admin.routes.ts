@@ -25,6 +25,13 @@ import type { GatewayDeps } from '../gateway-deps.js';
 
 export const DEPOSIT_WORKFLOW = 'depositWorkflow';
 
+/**
+ * HTTP status of a deposit workflow's refusal. WalletService's unique (wallet, reference) index
+ * answers `duplicate_reference` when a deposit reaches it under another workflow id (one started
+ * before ids came from the reference): the same conflict as the gateway's own check.
+ */
+const DEPOSIT_STATUS: Record<string, number> = { ...DOMAIN_STATUS, duplicate_reference: 409 };
+
 const DepositResult = z
   .object({ deposit_id: z.string(), status: z.enum(['completed', 'processing']) })
   .catchall(z.unknown())
@@ -141,7 +148,7 @@ export function createAdminRoutes(deps: GatewayDeps) {
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
         const code = applicationFailureType(err) ?? 'deposit_failed';
-        throw new ProblemError(DOMAIN_STATUS[code] ?? 422, code, 'the deposit was refused');
+        throw new ProblemError(DEPOSIT_STATUS[code] ?? 422, code, 'the deposit was refused');
       }
       if (isGrpcDeadlineError(err))
         return c.json({ deposit_id: depositId, status: 'processing' as const }, 202);

@@ -166,5 +166,7 @@ export async function depositWorkflow(input: {
 }) {
   if (input.reference === 'missing-wallet')
     throw ApplicationFailure.nonRetryable('no wallet', 'wallet_not_found');
+  if (input.reference === 'taken-at-wallet')
+    throw ApplicationFailure.nonRetryable('reference already used', 'duplicate_reference');
   return { transaction_id: uuid4(), wallet: { id: input.wallet_id, balance: { posted: input.amount } } };
 }
