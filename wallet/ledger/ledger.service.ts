@@ -3,7 +3,7 @@ import type { Database, Db } from '../database.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { ensureSystemAccount, findWallet, lockWallets, walletKinds } from '../wallets/wallets.repository.js';
 import { cannotReceive, cannotSend, spendable } from '../wallets/wallets.service.js';
-import type { SystemAccountName, WalletRow } from '../wallets/wallets.table.js';
+import { systemShardOf, type SystemAccountName, type WalletRow } from '../wallets/wallets.table.js';
 import { LedgerError } from './ledger.errors.js';
 import {
   findDepositReference,
@@ -88,27 +88,28 @@ export interface LedgerService {
   /** A compensating transaction with every leg of the original negated. */
   reverse(trx: Db, transactionId: string, reason: string): Promise<{ transactionId: string } | LedgerError>;
   outgoingVolume(db: Db, userId: string, currency: string, since: Date): Promise<bigint>;
-  systemAccount(name: SystemAccountName, currency: string): Promise<string>;
+  /** The id of a system account's shard, created on first use in the caller's transaction. */
+  systemAccount(db: Db, name: SystemAccountName, currency: string, shard?: number): Promise<string>;
 }
 
-export function createLedgerService(deps: { db: Kysely<Database> }): LedgerService {
+export function createLedgerService(_deps: { db: Kysely<Database> }): LedgerService {
   const systemIds = new Map<string, string>();
-  // Created on first use outside the request transaction, so a rolled-back request cannot
-  // leave a cached id that does not exist.
-  async function systemAccount(name: SystemAccountName, currency: string): Promise<string> {
-    const key = `${name}:${currency}`;
-    let id = systemIds.get(key);
-    if (!id) {
-      id = await ensureSystemAccount(deps.db, name, currency);
-      systemIds.set(key, id);
-    }
+  // Resolved in the request's own transaction (a second pool connection per request could starve
+  // the pool under load), after the user wallet's lock (lock order: user wallets, then system
+  // rows). Only an id that was already committed is cached: one created by this transaction
+  // would vanish if it rolled back.
+  async function systemAccount(db: Db, name: SystemAccountName, currency: string, shard = 0) {
+    const key = `${name}:${currency}:${shard}`;
+    const cached = systemIds.get(key);
+    if (cached) return cached;
+    const { id, created } = await ensureSystemAccount(db, name, currency, shard);
+    if (!created) systemIds.set(key, id);
     return id;
   }
 
   return {
     systemAccount,
     async deposit(trx, input) {
-      const funding = await systemAccount('funding', input.currency);
       const wallet = (await lockWallets(trx, [input.walletId])).get(input.walletId);
       // Under the wallet's lock, so two deposits with one reference cannot both miss each other.
       const earlier = wallet && (await findDepositReference(trx, input.walletId, input.reference));
@@ -119,6 +120,7 @@ export function createLedgerService(deps: { db: Kysely<Database> }): LedgerServi
       }
       const refused = cannotReceive(wallet, input.currency);
       if (refused) return refused;
+      const funding = await systemAccount(trx, 'funding', input.currency, systemShardOf(input.walletId));
       const transactionId = await postJournal(trx, {
         kind: 'deposit',
         currency: input.currency,
@@ -138,11 +140,16 @@ export function createLedgerService(deps: { db: Kysely<Database> }): LedgerServi
       return { transactionId, wallet: (await findWallet(trx, input.walletId))! };
     },
     async withdraw(trx, input) {
-      const settlement = await systemAccount('settlement', input.currency);
       const wallet = (await lockWallets(trx, [input.walletId])).get(input.walletId);
       const refused = cannotSend(wallet, input.currency);
       if (refused) return refused;
       if (spendable(wallet!) < input.amount) return WalletError.InsufficientFunds;
+      const settlement = await systemAccount(
+        trx,
+        'settlement',
+        input.currency,
+        systemShardOf(input.walletId),
+      );
       const transactionId = await postJournal(trx, {
         kind: 'withdrawal',
         currency: input.currency,

@@ -1,7 +1,9 @@
 /* eslint-disable @typescript-eslint/no-unsafe-return -- response bodies are untyped JSON in tests */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
+import { systemShardOf } from '../wallets/wallets.table.js';
 
 let h: WalletHarness;
 beforeAll(async () => {
@@ -38,6 +40,34 @@ describe('deposits and withdrawals', () => {
     expect(over.status).toBe(422);
     expect(over.body.code).toBe('insufficient_funds');
     expect(await h.balance(w)).toEqual({ posted: '1000', pending: '0', available: '1000' });
+  });
+
+  it('deposits and withdrawals of different wallets use the system-account shard of their wallet; each shard balances its legs', async () => {
+    const wallets = await Promise.all(Array.from({ length: 12 }, () => h.wallet('USD')));
+    const deposits = await Promise.all(wallets.map((w, i) => dep(w, String(100 + i))));
+    const withdrawals = await Promise.all(wallets.map((w) => wd(w, '10')));
+    const ids = [...deposits, ...withdrawals].map((r) => String(r.body.transaction_id));
+    const { rows } = await sql<{
+      user_wallet: string;
+      system: string;
+      name: string;
+      shard: number;
+      amount: string;
+    }>`
+      select u.wallet_id as user_wallet, s.wallet_id as system, w.system_name as name, w.shard, s.amount::text
+      from postings u
+      join postings s on s.transaction_id = u.transaction_id and s.wallet_id <> u.wallet_id
+      join wallets w on w.id = s.wallet_id
+      where u.transaction_id in (${sql.join(ids)}) and u.wallet_id in (${sql.join(wallets)})`.execute(h.db);
+    expect(rows).toHaveLength(24);
+    for (const r of rows) expect(r.shard).toBe(systemShardOf(r.user_wallet));
+    const funding = new Set(rows.filter((r) => r.name === 'funding').map((r) => r.system));
+    const settlement = new Set(rows.filter((r) => r.name === 'settlement').map((r) => r.system));
+    // 12 wallets over 16 shards: several rows, so deposits of different wallets do not share one lock.
+    expect(funding.size).toBe(new Set(wallets.map(systemShardOf)).size);
+    expect(funding.size).toBeGreaterThan(1);
+    expect(settlement.size).toBe(funding.size);
+    for (const w of wallets) expect((await h.balance(w)).posted).toBe(String(100 + wallets.indexOf(w) - 10));
   });
 
   it('rejects bad amounts and currencies without moving money', async () => {

@@ -71,25 +71,34 @@ export async function walletKinds(db: Db, ids: readonly string[]): Promise<Map<s
   return new Map(rows.map((r) => [r.id, r.kind]));
 }
 
-/** Returns the id of a system account, creating it on first use (committed on its own). */
+/**
+ * Returns the id of a system account's shard, creating it when missing (`created`: by this
+ * call, so it exists only once the caller's transaction commits).
+ */
 export async function ensureSystemAccount(
   db: Db,
   name: SystemAccountName,
   currency: string,
-): Promise<string> {
-  await db
+  shard = 0,
+): Promise<{ id: string; created: boolean }> {
+  const inserted = await db
     .insertInto('wallets')
-    .values({ id: randomUUID(), kind: 'system', user_id: null, system_name: name, currency })
-    .onConflict((oc) => oc.columns(['system_name', 'currency']).where('kind', '=', 'system').doNothing())
-    .execute();
+    .values({ id: randomUUID(), kind: 'system', user_id: null, system_name: name, currency, shard })
+    .onConflict((oc) =>
+      oc.columns(['system_name', 'currency', 'shard']).where('kind', '=', 'system').doNothing(),
+    )
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return { id: inserted.id, created: true };
   const row = await db
     .selectFrom('wallets')
     .select('id')
     .where('kind', '=', 'system')
     .where('system_name', '=', name)
     .where('currency', '=', currency)
+    .where('shard', '=', shard)
     .executeTakeFirstOrThrow();
-  return row.id;
+  return { id: row.id, created: false };
 }
 
 /** Adds deltas to a wallet's balances in one statement and returns the updated row. */
