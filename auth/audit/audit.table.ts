@@ -8,6 +8,7 @@ export const AUDIT_EVENTS = [
   'login',
   'lockout',
   'mfa_challenge',
+  'mfa_changed',
   'otp_sent',
   'otp_verified',
   'otp_failed',

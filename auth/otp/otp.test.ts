@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, memoryLogger, type Harness } from '../test-support.js';
+import { listAuthEvents } from '../audit/audit.repository.js';
+import { createHarness, memoryLogger, randomIp, type Harness } from '../test-support.js';
 import { createLogNotifier, type Notifier } from './notifier.js';
 import { OTP_MAX_ATTEMPTS } from './otp.service.js';
 
@@ -210,6 +211,51 @@ describe('OTP as a second factor at login', () => {
       (await h.json('POST', '/v1/auth/mfa', { enabled: true, password: user.password }, auth)).body,
     ).toEqual({ mfa_enabled: true });
     expect((await h.login(user.email, user.password)).body.mfa_required).toBe(true);
+  });
+});
+
+describe('changing MFA', () => {
+  it('guessing the password on /v1/auth/mfa runs into the login lockout', async () => {
+    const user = await h.createUser();
+    const ip = randomIp();
+    const session = await h.login(user.email, user.password, { 'x-forwarded-for': ip });
+    const auth = { authorization: `Bearer ${session.body.access_token}`, 'x-forwarded-for': ip };
+    for (let i = 0; i < 10; i++) {
+      const res = await h.json('POST', '/v1/auth/mfa', { enabled: false, password: `guess-${i}-pw` }, auth);
+      expect(res.status).toBe(401);
+    }
+    const locked = await h.json('POST', '/v1/auth/mfa', { enabled: true, password: user.password }, auth);
+    expect(locked.status).toBe(429);
+    expect(locked.body.code).toBe('account_locked');
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThanOrEqual(29 * 60);
+    expect((await h.json('GET', '/v1/auth/me', undefined, auth)).body.mfa_enabled).toBe(false);
+    // The same counters as a login: the password cannot be tried there instead.
+    expect((await h.login(user.email, user.password, { 'x-forwarded-for': ip })).status).toBe(429);
+    expect(await listAuthEvents(h.db, { subject: user.id, event: 'lockout' })).toHaveLength(1);
+  });
+
+  it('tells the user when MFA is turned on and off', async () => {
+    const user = await h.createUser();
+    const session = await h.login(user.email, user.password);
+    const auth = { authorization: `Bearer ${session.body.access_token}` };
+    const outbox = async () =>
+      (
+        (await h.json('GET', `/dev/outbox?recipient=${encodeURIComponent(user.email)}`)).body.items as {
+          purpose: string;
+          code: string | null;
+        }[]
+      ).map((i) => [i.purpose, i.code]);
+    expect(
+      (await h.json('POST', '/v1/auth/mfa', { enabled: true, password: user.password }, auth)).status,
+    ).toBe(200);
+    expect(await outbox()).toEqual([['mfa_enabled', null]]);
+    expect(
+      (await h.json('POST', '/v1/auth/mfa', { enabled: false, password: user.password }, auth)).status,
+    ).toBe(200);
+    expect(await outbox()).toEqual([
+      ['mfa_disabled', null],
+      ['mfa_enabled', null],
+    ]);
   });
 });
 

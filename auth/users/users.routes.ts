@@ -143,6 +143,7 @@ export function usersRoutes(s: AuthServices) {
     const body = await jsonBody(c, mfaBody);
     const result = await s.users.setMfa(principal.subject, body.password, body.enabled, s.requestContext(c));
     if (typeof result === 'string') userFailure(result);
+    if ('error' in result) userFailure(result.error, result.retryAfterSeconds);
     return c.json({ mfa_enabled: result.mfaEnabled });
   });
 

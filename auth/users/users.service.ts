@@ -108,12 +108,21 @@ export interface UserService {
     code: string,
     context: RequestContext,
   ): Promise<{ verified: true } | Exclude<ChallengeResult, { user: User }>>;
+  /**
+   * Turns the second factor on or off after re-checking the password, under the login lockout
+   * (the same counters as `authenticate`), and tells the user it changed.
+   */
   setMfa(
     userId: string,
     password: string,
     enabled: boolean,
     context: RequestContext,
-  ): Promise<{ mfaEnabled: boolean } | UserError.InvalidCredentials | UserError.NotFound>;
+  ): Promise<
+    | { mfaEnabled: boolean }
+    | UserError.InvalidCredentials
+    | UserError.NotFound
+    | { error: UserError.AccountLocked; retryAfterSeconds: number }
+  >;
 }
 
 export interface UserServiceDeps {
@@ -421,8 +430,23 @@ export function createUserService(deps: UserServiceDeps): UserService {
     async setMfa(userId, password, enabled, context) {
       const user = await findUserById(deps.db, userId);
       if (!user) return UserError.NotFound;
+      // A stolen access token must not turn this route into an unthrottled password oracle: the
+      // login lockout applies, with the same IP+account and per-IP counters as a login.
+      const ip = context.ip ?? 'unknown';
+      const verdict = await deps.throttle.check(ip, user.email);
+      if (!verdict.allowed) {
+        await deps.audit({
+          event: 'mfa_changed',
+          outcome: 'failure',
+          subject: user.id,
+          context,
+          details: { reason: 'locked' },
+        });
+        return { error: UserError.AccountLocked, retryAfterSeconds: verdict.retryAfterSeconds };
+      }
       // Re-authentication before changing a security setting (ASVS 6.1.x / 7.5.x).
       if (!(await verifyPassword(user.password_hash, password))) {
+        const { locked } = await deps.throttle.recordFailure(ip, user.email);
         await deps.audit({
           event: 'login',
           outcome: 'failure',
@@ -430,9 +454,21 @@ export function createUserService(deps: UserServiceDeps): UserService {
           context,
           details: { reason: 'mfa_change_bad_password' },
         });
+        if (locked) await deps.audit({ event: 'lockout', outcome: 'failure', subject: user.id, context });
         return UserError.InvalidCredentials;
       }
+      await deps.throttle.recordSuccess(ip, user.email);
       await setMfaEnabled(deps.db, user.id, enabled);
+      // Through the same channel as every security notice: the owner learns of a change they
+      // did not make.
+      await deps.notifier.send({ recipient: user.email, purpose: enabled ? 'mfa_enabled' : 'mfa_disabled' });
+      await deps.audit({
+        event: 'mfa_changed',
+        outcome: 'success',
+        subject: user.id,
+        context,
+        details: { enabled },
+      });
       return { mfaEnabled: enabled };
     },
   };
