@@ -201,6 +201,10 @@ describe('reserve: authorize and reserve in one call', () => {
     await h.call('POST', `/internal/wallets/${a.wallet}/freeze`, { key: randomUUID() });
     await refused(await reserve(randomUUID(), a, b, '1'), 409, 'wallet_frozen');
     await h.call('POST', `/internal/wallets/${a.wallet}/unfreeze`, { key: randomUUID() });
+    // No route closes a wallet yet; an operator's direct change is enough to test the refusal.
+    const closed = await party();
+    await sql`update wallets set status = 'closed' where id = ${closed.wallet}`.execute(h.db);
+    await refused(await reserve(randomUUID(), a, closed, '1'), 409, 'wallet_closed');
 
     expect(await h.balance(a.wallet)).toEqual({ posted: '1000', pending: '0', available: '1000' });
     const t = randomUUID();
