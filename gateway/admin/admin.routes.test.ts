@@ -172,6 +172,9 @@ describe('POST /v1/admin/wallets/:wallet_id/deposits', () => {
       { ...body(), amount: '-5' },
       { ...body(), balance: '1' },
       { ...body(), currency: 'usd' },
+      { ...body(), reference: 'ref\u0000' },
+      { ...body(), reference: 'ref\ud800' },
+      { ...body(), reference: '' },
     ]) {
       const res = await h.request(`/v1/admin/wallets/${randomUUID()}/deposits`, {
         method: 'POST',

@@ -147,7 +147,16 @@ export const DepositBody = z
   .strictObject({
     amount: amountSchema,
     currency: currencySchema,
-    reference: z.string().min(1).max(128),
+    // The deposit's identity with the wallet (and part of its workflow id): visible characters
+    // only, no control characters or lone surrogates that could not travel as UTF-8.
+    reference: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[^\p{C}]+$/u, 'must be printable text')
+      .openapi({
+        description: 'external reference (bank transfer id…): one deposit per wallet and reference',
+      }),
   })
   .openapi('DepositRequest');
 
