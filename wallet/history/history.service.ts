@@ -35,9 +35,10 @@ export function toEntryView(doc: HistoryDocument): EntryView {
 }
 
 /**
- * Opaque cursor: the posting sequence of the last entry returned. Sequences are assigned under
- * the chain-head lock, so they grow in commit order and a page never shifts when new entries
- * arrive; the next page continues strictly below the cursor.
+ * Opaque cursor: the posting sequence of the last entry returned. A user wallet's postings are
+ * inserted while its row is locked (the balance update comes first), so per wallet the sequences
+ * grow in commit order and a page never shifts when new entries arrive; the next page continues
+ * strictly below the cursor.
  */
 export function encodeCursor(seq: number): string {
   return Buffer.from(JSON.stringify({ s: seq })).toString('base64url');
