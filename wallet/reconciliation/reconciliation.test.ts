@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY } from '../history/history.collections.js';
+import { createLogger } from '../../lib/logger.js';
 import { journalHash } from '../ledger/journal-hash.js';
+import { createJournalSealer } from '../ledger/journal-sealer.js';
 import { createReconciliationService } from './reconciliation.service.js';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
@@ -351,10 +353,13 @@ describe('reconciliation', () => {
     expect((await report()).checked.unsealed).toBe(0);
   });
 
-  it('concurrent postings with a sealer running all end sealed in one verifiable chain', async () => {
+  it('concurrent postings with two sealers running all end sealed in one verifiable chain', async () => {
     const before = await report();
     const wallets = await Promise.all([h.wallet('USD', 500n), h.wallet('USD', 500n), h.wallet('USD')]);
+    // Two sealers, as two service copies would run: the advisory lock keeps one chain.
+    const second = createJournalSealer({ db: h.db, log: createLogger('second-sealer', 'silent') });
     h.sealer.start(5);
+    second.start(5);
     try {
       await Promise.all(
         Array.from({ length: 30 }, (_, i) =>
@@ -371,6 +376,7 @@ describe('reconciliation', () => {
       );
     } finally {
       await h.sealer.stop();
+      await second.stop();
     }
     await h.relay.drainAll();
     const after = await report();
