@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env, parseConfig, secret } from '../lib/config.js';
+import { parseTrustedProxies } from './http/trusted-proxies.js';
 
 const base64Key32 = z
   .string()
@@ -43,8 +44,13 @@ export const authConfigSchema = z.object({
   TRANSFER_LIMIT_UNVERIFIED_DAILY: minorUnits('2000000'),
   TRANSFER_LIMIT_VERIFIED_PER_TRANSFER: minorUnits('5000000'),
   TRANSFER_LIMIT_VERIFIED_DAILY: minorUnits('20000000'),
-  /** Peers whose X-Forwarded-For is believed (the gateway). Loopback by default: on the local stack the gateway is a local process. */
-  AUTH_TRUSTED_PROXIES: env.list('127.0.0.1,::1'),
+  /**
+   * Peers whose X-Forwarded-For is believed (the gateway): addresses or CIDR ranges. Loopback by
+   * default: on the local stack the gateway is a local process.
+   */
+  AUTH_TRUSTED_PROXIES: env
+    .list('127.0.0.1,::1')
+    .refine((v) => parseTrustedProxies(v).invalid.length === 0, 'must be IP addresses or CIDR ranges'),
   /** A rotated-in signing key is published this long before it signs (> the verifiers' JWKS refetch cooldown of 10 s). */
   AUTH_KEY_ACTIVATION_DELAY_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   /** Consecutive failures per IP+account before the lock, and how long the lock lasts. */
