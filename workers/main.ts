@@ -22,6 +22,7 @@ import { startCodecServer } from './codec-server.js';
 import { loadWorkerConfig } from './config.js';
 import { ensureHoldExpirySchedule } from './hold-expiry-schedule.js';
 import { temporalLogger } from './temporal-logger.js';
+import { WORKER_TUNING } from './worker-tuning.js';
 
 const SERVICE_SCOPE = 'auth:internal wallet:read wallet:write';
 
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
     activities,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
     dataConverter,
+    // Measured choices, explained in workers/worker-tuning.ts.
+    ...WORKER_TUNING,
   });
 
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, tls });
