@@ -283,6 +283,25 @@ describe('responses', () => {
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('puts the security headers and the request id on every kind of response', async () => {
+    const u = await h.user();
+    h.wallet.addWallet(u.id);
+    const responses = [
+      await h.request('/v1/wallets', { headers: u.auth }), // built by a route
+      await h.request('/v1/wallets'), // a thrown problem (401)
+      await h.request('/v1/nope'), // not found
+      await h.request('/.well-known/jwks.json'), // forwarded from AuthService
+    ];
+    expect(responses.map((r) => r.status)).toEqual([200, 401, 404, 200]);
+    for (const res of responses) {
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(res.headers.get('strict-transport-security')).toContain('max-age=');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+
   it('propagates the request id and a W3C traceparent to upstream services', async () => {
     const u = await h.user();
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
