@@ -18,6 +18,14 @@ describe('percentile', () => {
     expect(percentile(sorted, 0.99)).toBe(99);
     expect(percentile(sorted, 1)).toBe(100);
     expect(percentile([7], 0.99)).toBe(7);
+    // Nearest rank rounds the rank up: never an interpolated value, never a rank too low.
+    expect(percentile([1, 2, 3], 0.5)).toBe(2);
+    expect(
+      percentile(
+        Array.from({ length: 10 }, (_, i) => i + 1),
+        0.95,
+      ),
+    ).toBe(10);
     expect(percentile([], 0.5)).toBeNaN();
   });
 });
