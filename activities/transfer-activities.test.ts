@@ -214,6 +214,12 @@ describe('reserveTransfer', () => {
       'not_authorized',
     ],
     ['the wallet’s hidden mismatch', { wallet: () => refuse(422, 'currency_mismatch') }, 'currency_mismatch'],
+    // A late or retried reserve after the saga released the transfer: the wallet placed no hold.
+    [
+      'the wallet’s refusal of a released transfer',
+      { wallet: () => refuse(409, 'transfer_released') },
+      'transfer_released',
+    ],
   ] as [string, { auth?: Responder; wallet?: Responder }, string][])(
     'refuses %s as a non-retryable domain failure',
     async (_name, routes, code) => {

@@ -3,6 +3,7 @@ import * as ledger from './0001-ledger.js';
 import * as sealedJournal from './0002-sealed-journal-and-transfer-functions.js';
 import * as depositReferences from './0003-deposit-references.js';
 import * as systemAccountShards from './0004-system-account-shards.js';
+import * as transferClaims from './0005-transfer-claims.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0002-sealed-journal-and-transfer-functions': sealedJournal,
   '0003-deposit-references': depositReferences,
   '0004-system-account-shards': systemAccountShards,
+  '0005-transfer-claims': transferClaims,
 };

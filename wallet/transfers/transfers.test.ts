@@ -1,8 +1,9 @@
 /* eslint-disable @typescript-eslint/no-unsafe-return -- response bodies are untyped JSON in tests */
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_TRACE, AUTH_LOG } from '../history/history.collections.js';
+import type { Database } from '../database.js';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
 let h: WalletHarness;
@@ -350,5 +351,159 @@ describe('release by transfer id', () => {
     const bad = await release(t, { records: { auth_log: { transfer_id: t } } });
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('validation_failed');
+  });
+});
+
+describe('release and reserve of the same transfer never leave a hold behind', () => {
+  /** The reserve function called directly (as the service does), on a given connection. */
+  async function reserveSql(
+    conn: Kysely<Database>,
+    transferId: string,
+    from: Party,
+    to: Party,
+    amount: string,
+  ) {
+    const { rows } = await sql<{ status_code: number; response: { code?: string } }>`
+      select * from velora_reserve_transfer('race-test', ${randomUUID()}, 'fp', ${transferId},
+        ${from.user}::uuid, ${from.wallet}::uuid, ${to.wallet}::uuid, ${amount}::bigint, 'USD',
+        500000, 1000000, 3600)`.execute(conn);
+    return rows[0]!;
+  }
+
+  async function releaseSql(conn: Kysely<Database>, transferId: string) {
+    const { rows } = await sql<{ status_code: number; response: { released?: boolean } }>`
+      select * from velora_release_transfer('race-test', ${randomUUID()}, 'fp', ${transferId}, null)`.execute(
+      conn,
+    );
+    return rows[0]!;
+  }
+
+  async function activeHolds(transferId: string): Promise<number> {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from holds where transfer_id = ${transferId} and status = 'active'`.execute(
+      h.db,
+    );
+    return rows[0]!.n;
+  }
+
+  /**
+   * Resolves once `pending` has settled or its backend waits for a lock held by the backend
+   * `holder` (that transaction's uncommitted claim): the moment to commit that transaction.
+   */
+  async function blockedOrSettled(pending: Promise<unknown>, holder: number): Promise<'blocked' | 'settled'> {
+    let settled = false;
+    void pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (;;) {
+      if (settled) return 'settled';
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from pg_stat_activity
+        where ${holder}::int = any (pg_blocking_pids(pid))`.execute(h.db);
+      if (rows[0]!.n > 0) return 'blocked';
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async function backendPid(conn: Kysely<Database>): Promise<number> {
+    const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn);
+    return rows[0]!.pid;
+  }
+
+  it('a release before any reserve: a later reserve of that transfer is refused and places no hold', async () => {
+    const a = await party('USD', 500n);
+    const b = await party();
+    const t = randomUUID();
+    const rel = await release(t, { records: records(t, 'failed') });
+    expect(rel.body).toEqual({ released: false, hold: null });
+    // A late or retried reserve (another idempotency key) arrives after the saga gave up.
+    const late = await reserve(t, a, b, '200');
+    expect({ status: late.status, code: late.body.code }).toEqual({ status: 409, code: 'transfer_released' });
+    expect(late.headers.get('content-type')).toContain('application/problem+json');
+    expect(await activeHolds(t)).toBe(0);
+    expect(await h.balance(a.wallet)).toEqual({ posted: '500', pending: '0', available: '500' });
+    // The refusal is stored: the same key answers the same.
+    const key = randomUUID();
+    const first = await reserve(t, a, b, '200', {}, key);
+    const replay = await reserve(t, a, b, '200', {}, key);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    expect(await activeHolds(t)).toBe(0);
+  });
+
+  it('a release that runs while the reserve is still committing waits for it and releases its hold', async () => {
+    const a = await party('USD', 1000n);
+    const b = await party();
+    const t = randomUUID();
+    const before = await h.balance(a.wallet);
+    await h.db.connection().execute(async (conn) => {
+      const holder = await backendPid(conn);
+      let open = true;
+      await sql`begin`.execute(conn);
+      try {
+        const reserved = await reserveSql(conn, t, a, b, '300');
+        expect(reserved.status_code).toBe(201);
+        // The orchestrator's reserve timed out; the saga compensates while the reserve is uncommitted.
+        const rel = release(t, { records: records(t, 'failed') });
+        // It waits for the reserve's claim instead of answering at once that there is no hold.
+        expect(await blockedOrSettled(rel, holder)).toBe('blocked');
+        await sql`commit`.execute(conn);
+        open = false;
+        const res = await rel;
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ released: true, hold: { status: 'released', transfer_id: t } });
+      } finally {
+        // A failed expectation must not leave the transaction (and the waiting call) open.
+        if (open) await sql`rollback`.execute(conn);
+      }
+    });
+    expect(await activeHolds(t)).toBe(0);
+    expect(await h.balance(a.wallet)).toEqual(before);
+  });
+
+  it('a reserve that runs while the release is still committing waits for it and is refused', async () => {
+    const a = await party('USD', 1000n);
+    const b = await party();
+    const t = randomUUID();
+    const before = await h.balance(a.wallet);
+    await h.db.connection().execute(async (conn) => {
+      const holder = await backendPid(conn);
+      let open = true;
+      await sql`begin`.execute(conn);
+      try {
+        const released = await releaseSql(conn, t);
+        expect(released).toMatchObject({ status_code: 200, response: { released: false } });
+        const late = reserve(t, a, b, '300');
+        expect(await blockedOrSettled(late, holder)).toBe('blocked');
+        await sql`commit`.execute(conn);
+        open = false;
+        const res = await late;
+        expect({ status: res.status, code: res.body.code }).toEqual({
+          status: 409,
+          code: 'transfer_released',
+        });
+      } finally {
+        // A failed expectation must not leave the transaction (and the waiting call) open.
+        if (open) await sql`rollback`.execute(conn);
+      }
+    });
+    expect(await activeHolds(t)).toBe(0);
+    expect(await h.balance(a.wallet)).toEqual(before);
+  });
+
+  it('a reserve refused for want of funds leaves no claim: the same transfer may reserve after a deposit', async () => {
+    const a = await party('USD', 100n);
+    const b = await party();
+    const t = randomUUID();
+    expect((await reserve(t, a, b, '150')).body.code).toBe('insufficient_funds');
+    await h.call('POST', `/internal/wallets/${a.wallet}/deposits`, {
+      body: { amount: '100', currency: 'USD', reference: `top-up ${randomUUID()}` },
+      key: randomUUID(),
+    });
+    expect((await reserve(t, a, b, '150')).status).toBe(201);
+    expect((await release(t)).body).toMatchObject({ released: true });
+    expect((await reserve(t, a, b, '150')).body.code).toBe('transfer_released');
+    expect(await h.balance(a.wallet)).toEqual({ posted: '200', pending: '0', available: '200' });
   });
 });
