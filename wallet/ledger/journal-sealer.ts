@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { createBatchLoop, type BatchLoop } from '../../lib/batch-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
 import { GENESIS_HASH, journalHash } from './journal-hash.js';
@@ -14,16 +15,11 @@ export interface JournalSealerOptions {
   batchSize?: number;
 }
 
-export interface JournalSealer {
+export interface JournalSealer extends BatchLoop {
   /** Seals one batch; returns how many it sealed (0 also when another sealer is active). */
   sealOnce(): Promise<number>;
   /** Seals until nothing committed is left unsealed. */
   sealAll(): Promise<number>;
-  /** Starts the background loop: seals every `intervalMs` and whenever kicked. */
-  start(intervalMs: number): void;
-  /** Asks the loop to seal now (after a commit that appended to the journal). */
-  kick(): void;
-  stop(): Promise<void>;
 }
 
 /**
@@ -83,30 +79,11 @@ export function createJournalSealer(options: JournalSealerOptions): JournalSeale
     });
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-
-  function kick(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          while ((await sealOnce()) === batchSize && !stopped);
-        } catch (err) {
-          log.warn({ err }, 'journal sealing failed; retrying on the next tick');
-        }
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-  }
+  const loop = createBatchLoop({
+    runOnce: sealOnce,
+    batchSize,
+    onError: (err) => log.warn({ err }, 'journal sealing failed; retrying on the next tick'),
+  });
 
   return {
     sealOnce,
@@ -126,16 +103,8 @@ export function createJournalSealer(options: JournalSealerOptions): JournalSeale
         }
       }
     },
-    start(intervalMs) {
-      timer = setInterval(kick, intervalMs);
-      timer.unref();
-      kick();
-    },
-    kick,
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      await running;
-    },
+    start: loop.start,
+    kick: loop.kick,
+    stop: loop.stop,
   };
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { MongoBulkWriteError, MongoServerError, type Db as MongoDb } from 'mongodb';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { createBatchLoop, type BatchLoop } from '../../lib/batch-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
 import { claimOutboxBatch, markOutboxRelayed, outboxBacklog } from './outbox.repository.js';
@@ -18,16 +19,11 @@ export interface OutboxRelayOptions {
   afterMongoWrite?: (rows: readonly OutboxRow[]) => Promise<void>;
 }
 
-export interface OutboxRelay {
+export interface OutboxRelay extends BatchLoop {
   /** Relays one batch; returns how many rows it relayed. */
   drainOnce(): Promise<number>;
   /** Relays until the outbox is empty. */
   drainAll(): Promise<number>;
-  /** Starts the background loop: drains every `intervalMs` and whenever kicked. */
-  start(intervalMs: number): void;
-  /** Asks the loop to drain now (after a commit that queued rows). */
-  kick(): void;
-  stop(): Promise<void>;
 }
 
 /**
@@ -100,33 +96,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = true;
-
-  async function loop(): Promise<void> {
-    do {
-      again = false;
-      try {
-        while ((await drainOnce()) === batchSize && !stopped);
-      } catch (err) {
-        failures.inc();
-        log.warn({ err }, 'outbox relay batch failed; will retry');
-      }
-    } while (again && !stopped);
-  }
-
-  function kick(): void {
-    if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = loop().finally(() => {
-      running = undefined;
-    });
-  }
+  const loop = createBatchLoop({
+    runOnce: drainOnce,
+    batchSize,
+    onError: (err) => {
+      failures.inc();
+      log.warn({ err }, 'outbox relay batch failed; will retry');
+    },
+  });
 
   return {
     drainOnce,
@@ -138,17 +115,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (n === 0) return total;
       }
     },
-    start(intervalMs) {
-      stopped = false;
-      timer = setInterval(kick, intervalMs);
-      kick();
-    },
-    kick,
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      await running;
-    },
+    start: loop.start,
+    kick: loop.kick,
+    stop: loop.stop,
   };
 }
 
