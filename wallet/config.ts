@@ -20,8 +20,14 @@ export const walletConfigSchema = z.object({
   ),
   /** How often the outbox relay polls (it is also woken after every commit). */
   WALLET_RELAY_INTERVAL_MS: env.int(500).pipe(z.number().min(10).max(60_000)),
-  /** Outbox rows per relay batch (one PostgreSQL transaction and one MongoDB insert each). */
+  /** Outbox rows per relay batch (one claim, one unordered MongoDB insert per collection, one outcome). */
   WALLET_RELAY_BATCH_SIZE: env.int(200).pipe(z.number().min(1).max(5000)),
+  /** A document MongoDB refused this many times moves to `outbox_dead_letters` (docs/runbook.md). */
+  WALLET_RELAY_MAX_ATTEMPTS: env.int(5).pipe(z.number().min(1).max(100)),
+  /** How long a claimed outbox batch is the relay's before another service copy may take it. */
+  WALLET_RELAY_LEASE_MS: env.int(60_000).pipe(z.number().min(500).max(3_600_000)),
+  /** Relayed outbox rows older than this are deleted (checked hourly; MongoDB keeps the documents). */
+  WALLET_OUTBOX_RETENTION_DAYS: env.int(7).pipe(z.number().min(1).max(3650)),
   /** How often the journal sealer chains committed transactions (it is also woken after every commit). */
   WALLET_SEAL_INTERVAL_MS: env.int(200).pipe(z.number().min(10).max(60_000)),
   /** Idempotency keys older than this are forgotten (checked hourly). */

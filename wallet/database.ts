@@ -8,7 +8,7 @@ import type {
   JournalUnsealedTable,
   PostingsTable,
 } from './ledger/ledger.table.js';
-import type { OutboxTable } from './outbox/outbox.table.js';
+import type { OutboxDeadLettersTable, OutboxTable } from './outbox/outbox.table.js';
 import type { WalletsTable } from './wallets/wallets.table.js';
 
 /** Every table of velora_wallet. */
@@ -22,6 +22,7 @@ export interface Database {
   holds: HoldsTable;
   idempotency_keys: IdempotencyKeysTable;
   outbox: OutboxTable;
+  outbox_dead_letters: OutboxDeadLettersTable;
 }
 
 /** A handle repositories accept: the pool or an open transaction (the caller owns it). */

@@ -12,6 +12,7 @@ import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
 import { purgeIdempotencyKeys } from './idempotency/idempotency.service.js';
 import { createJournalSealer } from './ledger/journal-sealer.js';
 import { createOutboxRelay } from './outbox/outbox.relay.js';
+import { purgeRelayedOutbox } from './outbox/outbox.repository.js';
 
 /** The only wiring of WalletService: config, pools, migrations, indexes, relay, sealer, HTTP. */
 async function main() {
@@ -31,7 +32,15 @@ async function main() {
   void ensureMongoIndexesEventually(mongo, log, indexes.signal);
 
   const registry = new Registry();
-  const relay = createOutboxRelay({ db, mongo, log, registry, batchSize: config.WALLET_RELAY_BATCH_SIZE });
+  const relay = createOutboxRelay({
+    db,
+    mongo,
+    log,
+    registry,
+    batchSize: config.WALLET_RELAY_BATCH_SIZE,
+    maxAttempts: config.WALLET_RELAY_MAX_ATTEMPTS,
+    leaseMs: config.WALLET_RELAY_LEASE_MS,
+  });
   relay.start(config.WALLET_RELAY_INTERVAL_MS);
   const sealer = createJournalSealer({ db, log });
   sealer.start(config.WALLET_SEAL_INTERVAL_MS);
@@ -57,6 +66,9 @@ async function main() {
     purgeIdempotencyKeys(db, config.WALLET_IDEMPOTENCY_RETENTION_DAYS)
       .then((n) => n > 0 && log.info({ purged: n }, 'forgot old idempotency keys'))
       .catch((err: unknown) => log.warn({ err }, 'idempotency key purge failed'));
+    purgeRelayedOutbox(db, config.WALLET_OUTBOX_RETENTION_DAYS)
+      .then((n) => n > 0 && log.info({ purged: n }, 'deleted relayed outbox rows past retention'))
+      .catch((err: unknown) => log.warn({ err }, 'outbox purge failed'));
   }, 3_600_000).unref();
 
   await serveApp({

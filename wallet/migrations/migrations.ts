@@ -4,6 +4,7 @@ import * as sealedJournal from './0002-sealed-journal-and-transfer-functions.js'
 import * as depositReferences from './0003-deposit-references.js';
 import * as systemAccountShards from './0004-system-account-shards.js';
 import * as transferClaims from './0005-transfer-claims.js';
+import * as outboxDeadLetters from './0006-outbox-dead-letters.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0003-deposit-references': depositReferences,
   '0004-system-account-shards': systemAccountShards,
   '0005-transfer-claims': transferClaims,
+  '0006-outbox-dead-letters': outboxDeadLetters,
 };

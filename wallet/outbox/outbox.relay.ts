@@ -1,10 +1,24 @@
 import type { Kysely } from 'kysely';
-import { MongoBulkWriteError, MongoServerError, type Db as MongoDb } from 'mongodb';
+import {
+  MongoBulkWriteError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  type Db as MongoDb,
+} from 'mongodb';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { createBatchLoop, type BatchLoop } from '../../lib/batch-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
-import { claimOutboxBatch, markOutboxRelayed, outboxBacklog } from './outbox.repository.js';
+import {
+  claimOutboxBatch,
+  countOutboxDeadLetters,
+  outboxBacklog,
+  recordOutboxOutcome,
+  releaseOutboxClaims,
+  type OutboxFailure,
+} from './outbox.repository.js';
 import type { OutboxRow } from './outbox.table.js';
 
 const DUPLICATE_KEY = 11000;
@@ -15,26 +29,42 @@ export interface OutboxRelayOptions {
   log: Logger;
   registry?: Registry;
   batchSize?: number;
-  /** Test seam: runs after MongoDB accepted a batch and before the rows are marked relayed. */
+  /** A document MongoDB refused this many times moves to `outbox_dead_letters`. */
+  maxAttempts?: number;
+  /** How long a claimed batch belongs to this relay before another may take it. */
+  leaseMs?: number;
+  /** A refused document waits this long × its attempts before it is tried again. */
+  retryDelayMs?: number;
+  /** Test seam: runs after MongoDB answered a batch and before the outcome is recorded. */
   afterMongoWrite?: (rows: readonly OutboxRow[]) => Promise<void>;
 }
 
 export interface OutboxRelay extends BatchLoop {
-  /** Relays one batch; returns how many rows it relayed. */
+  /** Relays one batch; returns how many rows it claimed (relayed or refused). */
   drainOnce(): Promise<number>;
-  /** Relays until the outbox is empty. */
+  /** Relays until no row is ready to be claimed. */
   drainAll(): Promise<number>;
 }
 
 /**
- * Moves outbox rows to MongoDB exactly once. A row is marked relayed only after MongoDB accepted
- * its document, and the document's `_id` is the entry id, so a relay killed between the two
- * steps re-sends the batch on restart and the duplicate-key answers are ignored: every entry
- * ends up in MongoDB once.
+ * Moves outbox rows to MongoDB exactly once, without ever stopping on one bad document.
+ *
+ * 1. Claim a batch: a lease is set in one committed statement (no transaction stays open).
+ * 2. Write it to MongoDB, unordered, so every document is tried and the error lists which ones
+ *    failed. A duplicate `_id` means the document is already there (a re-send): relayed.
+ * 3. Record the outcome: relayed rows are marked; a refused row counts an attempt and, after
+ *    `maxAttempts`, moves to `outbox_dead_letters` so the rows after it flow.
+ *
+ * The document's `_id` is the entry id, so a relay killed between 2 and 3 leaves rows whose
+ * lease runs out; the next claim re-sends them and the duplicates are ignored. When MongoDB is
+ * unreachable the batch as a whole fails: nothing counts as an attempt and the lease is given
+ * back, so an outage never dead-letters anything.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, mongo, log } = options;
   const batchSize = options.batchSize ?? 200;
+  const limits = { maxAttempts: options.maxAttempts ?? 5, retryDelayMs: options.retryDelayMs ?? 1_000 };
+  const leaseMs = options.leaseMs ?? 60_000;
   const registers = options.registry ? [options.registry] : [];
   const relayed = new Counter({
     name: 'wallet_outbox_relayed_total',
@@ -64,36 +94,90 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     help: 'Failed relay batches',
     registers,
   });
+  const refused = new Counter({
+    name: 'wallet_outbox_refused_total',
+    help: 'Outbox documents MongoDB refused (each attempt)',
+    registers,
+  });
+  const deadLettered = new Counter({
+    name: 'wallet_outbox_dead_letters_total',
+    help: 'Outbox rows moved to outbox_dead_letters after too many refused attempts',
+    registers,
+  });
+  new Gauge({
+    name: 'wallet_outbox_dead_letters',
+    help: 'Rows in outbox_dead_letters (each is a history document missing from MongoDB)',
+    registers,
+    async collect() {
+      const n = await countOutboxDeadLetters(db).catch(() => undefined);
+      if (n !== undefined) this.set(n);
+    },
+  });
 
-  async function writeBatch(rows: readonly OutboxRow[]): Promise<void> {
-    const byCollection = new Map<string, Record<string, unknown>[]>();
+  /** Writes the batch; returns the rows MongoDB refused (every other row is in MongoDB). */
+  async function writeBatch(rows: readonly OutboxRow[]): Promise<OutboxFailure[]> {
+    const byCollection = new Map<string, OutboxRow[]>();
     for (const row of rows) {
-      const docs = byCollection.get(row.collection) ?? [];
-      docs.push(toMongoDocument(row));
-      byCollection.set(row.collection, docs);
+      const group = byCollection.get(row.collection) ?? [];
+      group.push(row);
+      byCollection.set(row.collection, group);
     }
-    for (const [collection, docs] of byCollection) {
-      try {
-        await mongo.collection(collection).insertMany(docs, { ordered: false });
-      } catch (err) {
-        if (!onlyDuplicates(err)) throw err;
+    const failed: OutboxFailure[] = [];
+    for (const [collection, group] of byCollection) {
+      failed.push(...(await insertGroup(collection, group)));
+    }
+    return failed;
+  }
+
+  async function insertGroup(collection: string, group: readonly OutboxRow[]): Promise<OutboxFailure[]> {
+    try {
+      await mongo.collection(collection).insertMany(group.map(toMongoDocument), { ordered: false });
+      return [];
+    } catch (err) {
+      if (isOutage(err)) throw err;
+      if (err instanceof MongoBulkWriteError && writeErrorsOf(err).length > 0) {
+        return writeErrorsOf(err)
+          .filter((e) => e.code !== DUPLICATE_KEY)
+          .map((e) => ({ id: group[e.index]!.id, error: `${String(e.code)}: ${e.errmsg ?? ''}` }));
       }
+      // Refused as a whole (e.g. a document the driver cannot encode): find which ones, one by one.
+      if (group.length > 1) {
+        const failed: OutboxFailure[] = [];
+        for (const row of group) failed.push(...(await insertGroup(collection, [row])));
+        return failed;
+      }
+      if (isDuplicate(err)) return [];
+      return [{ id: group[0]!.id, error: describe(err) }];
     }
   }
 
   async function drainOnce(): Promise<number> {
-    return db.transaction().execute(async (trx) => {
-      const rows = await claimOutboxBatch(trx, batchSize);
-      if (rows.length === 0) return 0;
-      await writeBatch(rows);
+    const rows = await claimOutboxBatch(db, batchSize, leaseMs);
+    if (rows.length === 0) return 0;
+    let failed: OutboxFailure[];
+    try {
+      failed = await writeBatch(rows);
       await options.afterMongoWrite?.(rows);
-      await markOutboxRelayed(
-        trx,
+    } catch (err) {
+      await releaseOutboxClaims(
+        db,
         rows.map((r) => r.id),
-      );
-      relayed.inc(rows.length);
-      return rows.length;
-    });
+      ).catch(() => undefined); // the lease runs out on its own
+      throw err;
+    }
+    const refusedIds = new Set(failed.map((f) => f.id));
+    const ok = rows.map((r) => r.id).filter((id) => !refusedIds.has(id));
+    const dead = await recordOutboxOutcome(db, { relayed: ok, failed }, limits);
+    relayed.inc(ok.length);
+    if (failed.length > 0) {
+      refused.inc(failed.length);
+      log.warn({ refused: failed.length, deadLettered: dead }, 'MongoDB refused outbox documents');
+    }
+    if (dead > 0) {
+      deadLettered.inc(dead);
+      log.error({ deadLettered: dead }, 'outbox rows moved to outbox_dead_letters (docs/runbook.md)');
+    }
+    return rows.length;
   }
 
   const loop = createBatchLoop({
@@ -131,13 +215,31 @@ function toMongoDocument(row: OutboxRow): Record<string, unknown> {
   return doc;
 }
 
-/** True when every failed write of an unordered insert was a duplicate `_id` (already relayed). */
-function onlyDuplicates(err: unknown): boolean {
-  if (err instanceof MongoBulkWriteError) {
-    const errors = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as {
-      code: unknown;
-    }[];
-    return errors.length > 0 && errors.every((e) => e.code === DUPLICATE_KEY);
-  }
-  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
+interface WriteError {
+  index: number;
+  code: unknown;
+  errmsg?: string;
+}
+
+function writeErrorsOf(err: MongoBulkWriteError): WriteError[] {
+  return (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as WriteError[];
+}
+
+/** MongoDB could not be reached: the batch is retried later and no document is blamed. */
+function isOutage(err: unknown): boolean {
+  return (
+    err instanceof MongoNetworkError ||
+    err instanceof MongoServerSelectionError ||
+    err instanceof MongoNotConnectedError ||
+    err instanceof MongoTopologyClosedError
+  );
+}
+
+function isDuplicate(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === DUPLICATE_KEY;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
 }

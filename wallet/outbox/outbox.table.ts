@@ -8,6 +8,24 @@ export interface OutboxTable {
   document: ColumnType<Record<string, unknown>, string, string>;
   created_at: Generated<Date>;
   relayed_at: Date | null;
+  /** A relay's lease on the row; another relay takes it only after this time. */
+  claimed_until: ColumnType<Date | null, never, Date | null>;
+  /** Times MongoDB refused the document. */
+  attempts: ColumnType<number, never, number>;
+  last_error: ColumnType<string | null, never, string | null>;
+}
+
+/** An outbox row MongoDB refused too many times, set aside so the rows after it flow. */
+export interface OutboxDeadLettersTable {
+  id: bigint;
+  event_id: string;
+  collection: string;
+  document: ColumnType<Record<string, unknown>, string, string>;
+  created_at: Date;
+  attempts: number;
+  last_error: string | null;
+  dead_at: Generated<Date>;
 }
 
 export type OutboxRow = Selectable<OutboxTable>;
+export type OutboxDeadLetterRow = Selectable<OutboxDeadLettersTable>;

@@ -2,10 +2,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb } from '../../lib/db.js';
 import { testEnv } from '../../test/support/test-env.js';
+import type { Database } from '../database.js';
 import { HISTORY } from '../history/history.collections.js';
+import { idempotencyKeyPurge } from '../idempotency/idempotency.repository.js';
 import { createOutboxRelay } from './outbox.relay.js';
+import { enqueueOutbox, purgeRelayedOutbox, relayedOutboxPurge } from './outbox.repository.js';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 import { createLogger } from '../../lib/logger.js';
 
@@ -15,7 +21,10 @@ let h: WalletHarness;
 beforeAll(async () => {
   h = await createWalletHarness();
 });
+/** Service copies this file started: a test that times out must not leave one relaying. */
+const children = new Set<ChildProcess>();
 afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
   await h.close();
 });
 
@@ -60,7 +69,7 @@ async function until(what: string, check: () => Promise<boolean>, ms = 60_000) {
 }
 
 function startWalletProcess(port: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'wallet/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'wallet/main.ts'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -73,9 +82,14 @@ function startWalletProcess(port: number): ChildProcess {
       WALLET_MONGO_DB: testEnv('mongoDb'),
       WALLET_RELAY_INTERVAL_MS: '20',
       WALLET_RELAY_BATCH_SIZE: '10',
+      // The killed copy's claims must run out within the test.
+      WALLET_RELAY_LEASE_MS: '1000',
       WALLET_DB_POOL_MAX: '4',
     },
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -115,8 +129,8 @@ describe('outbox relay', () => {
     const second = startWalletProcess(port);
     try {
       await until(
-        'the health endpoint',
-        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+        'the liveness endpoint',
+        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200,
       );
       const expected = (await userPostingIds(wallets)).length;
       await until(
@@ -140,5 +154,182 @@ describe('outbox relay', () => {
         .where('event_id', 'in', await userPostingIds(wallets))
         .execute(),
     ).toHaveLength(0);
+  });
+
+  it('a relay frozen between the MongoDB write and the mark (never releasing) is taken over after its lease, without duplicates', async () => {
+    const wallets = await depositMany(2, 4);
+    let frozen!: () => void;
+    let reached!: () => void;
+    const atSeam = new Promise<void>((r) => (reached = r));
+    const stuck = createOutboxRelay({
+      db: h.db,
+      mongo: h.mongo,
+      log: createLogger('frozen', 'silent'),
+      leaseMs: 500,
+      afterMongoWrite: () => {
+        reached();
+        return new Promise<void>((_, reject) => (frozen = () => reject(new Error('thawed'))));
+      },
+    });
+    const stuckRun = stuck.drainAll().catch(() => undefined);
+    await atSeam;
+    await new Promise((r) => setTimeout(r, 600));
+    const successor = createOutboxRelay({ db: h.db, mongo: h.mongo, log: createLogger('next', 'silent') });
+    await successor.drainAll();
+    await expectExactlyOnce(wallets);
+    frozen();
+    await stuckRun;
+    await h.relay.drainAll();
+    await expectExactlyOnce(wallets);
+  });
+
+  it('holds no PostgreSQL transaction open while it writes to MongoDB', async () => {
+    const name = `relay-${randomUUID().slice(0, 8)}`;
+    const { db } = createDb<Database>(testEnv('walletDatabaseUrl'), { max: 2, name });
+    const states: string[] = [];
+    try {
+      await depositMany(1, 2);
+      const relay = createOutboxRelay({
+        db,
+        mongo: h.mongo,
+        log: createLogger('txn', 'silent'),
+        afterMongoWrite: async () => {
+          const rows = await sql<{ state: string | null }>`
+            select state from pg_stat_activity where application_name = ${name}`.execute(h.db);
+          states.push(...rows.rows.map((r) => r.state ?? ''));
+        },
+      });
+      await relay.drainAll();
+    } finally {
+      await db.destroy();
+    }
+    expect(states.length).toBeGreaterThan(0); // the seam ran and saw the relay's connections
+    expect(states.filter((s) => s.startsWith('idle in transaction'))).toEqual([]);
+  });
+
+  it('a document MongoDB refuses does not block the rows after it and ends in outbox_dead_letters after N attempts', async () => {
+    const bad = `bad-${randomUUID()}`;
+    const good = Array.from({ length: 3 }, () => `good-${randomUUID()}`);
+    await enqueueOutbox(h.db, [
+      { eventId: bad, collection: 'audit_trace', document: { $where: 'refused field name', n: 0 } },
+      ...good.map((id, i) => ({ eventId: id, collection: 'audit_trace' as const, document: { n: i + 1 } })),
+    ]);
+    const registry = new Registry();
+    const patient = createOutboxRelay({
+      db: h.db,
+      mongo: h.mongo,
+      log: createLogger('dead', 'silent'),
+      registry,
+      retryDelayMs: 60_000,
+    });
+    await patient.drainAll();
+    // The rows after the refused one are in MongoDB and marked; the refused one waits.
+    const docs = await h.mongo
+      .collection<{ _id: string }>('audit_trace')
+      .find({ _id: { $in: [bad, ...good] } })
+      .toArray();
+    expect(docs.map((d) => d._id).sort()).toEqual([...good].sort());
+    const afterOne = await h.db
+      .selectFrom('outbox')
+      .select(['event_id', 'relayed_at', 'attempts', 'last_error'])
+      .where('event_id', 'in', [bad, ...good])
+      .execute();
+    expect(
+      afterOne
+        .filter((r) => r.relayed_at !== null)
+        .map((r) => r.event_id)
+        .sort(),
+    ).toEqual([...good].sort());
+    const refused = afterOne.find((r) => r.event_id === bad)!;
+    expect(refused.relayed_at).toBeNull();
+    expect(refused.attempts).toBe(1);
+    expect(refused.last_error).toMatch(/\$where/);
+
+    // Retried without waiting until the attempts run out: then it is set aside.
+    const eagerRegistry = new Registry();
+    const eager = createOutboxRelay({
+      db: h.db,
+      mongo: h.mongo,
+      log: createLogger('dead', 'silent'),
+      registry: eagerRegistry,
+      retryDelayMs: 0,
+      maxAttempts: 5,
+    });
+    await h.db.updateTable('outbox').set({ claimed_until: null }).where('event_id', '=', bad).execute();
+    await eager.drainAll();
+    expect(await h.db.selectFrom('outbox').select('id').where('event_id', '=', bad).execute()).toEqual([]);
+    const dead = await h.db
+      .selectFrom('outbox_dead_letters')
+      .selectAll()
+      .where('event_id', '=', bad)
+      .executeTakeFirstOrThrow();
+    expect(dead).toMatchObject({ collection: 'audit_trace', attempts: 5 });
+    expect(dead.document).toEqual({ $where: 'refused field name', n: 0 });
+    const metrics = await eagerRegistry.metrics();
+    expect(metrics).toMatch(/^wallet_outbox_dead_letters_total 1$/m);
+    expect(metrics).toMatch(/^wallet_outbox_dead_letters [1-9]\d*$/m);
+
+    // The runbook's requeue, after fixing the document, relays it.
+    await sql`update outbox_dead_letters set document = document - '$where' where event_id = ${bad}`.execute(
+      h.db,
+    );
+    await sql`
+      with r as (delete from outbox_dead_letters where event_id = ${bad} returning *)
+      insert into outbox (event_id, collection, document, created_at)
+      select event_id, collection, document, created_at from r`.execute(h.db);
+    await eager.drainAll();
+    expect(await h.mongo.collection<{ _id: string }>('audit_trace').findOne({ _id: bad })).toMatchObject({
+      n: 0,
+    });
+  });
+});
+
+describe('purges', () => {
+  it('deletes relayed outbox rows past retention and keeps unrelayed and recent ones', async () => {
+    const [oldRelayed, recentRelayed, oldPending] = [1, 2, 3].map(() => `purge-${randomUUID()}`);
+    await enqueueOutbox(
+      h.db,
+      [oldRelayed!, recentRelayed!, oldPending!].map((id) => ({
+        eventId: id,
+        collection: 'audit_trace' as const,
+        document: { purge: true },
+      })),
+    );
+    await sql`update outbox set created_at = now() - interval '30 days', relayed_at = now() - interval '8 days'
+              where event_id = ${oldRelayed}`.execute(h.db);
+    await sql`update outbox set created_at = now() - interval '30 days', relayed_at = now() - interval '6 days'
+              where event_id = ${recentRelayed}`.execute(h.db);
+    // Kept out of every relay's reach for the test, as a row MongoDB keeps refusing would be.
+    await sql`update outbox set created_at = now() - interval '30 days', claimed_until = now() + interval '1 hour'
+              where event_id = ${oldPending}`.execute(h.db);
+    const purged = await purgeRelayedOutbox(h.db, 7, new Date(), 1);
+    expect(purged).toBeGreaterThanOrEqual(1);
+    const left = await h.db
+      .selectFrom('outbox')
+      .select('event_id')
+      .where('event_id', 'in', [oldRelayed!, recentRelayed!, oldPending!])
+      .execute();
+    expect(left.map((r) => r.event_id).sort()).toEqual([recentRelayed!, oldPending!].sort());
+    await h.db.deleteFrom('outbox').where('event_id', '=', oldPending!).execute();
+  });
+
+  /** The plan of a purge statement when the planner must avoid a sequential scan if it can. */
+  async function planWithoutSeqScan(query: ReturnType<typeof relayedOutboxPurge>): Promise<string> {
+    return h.db.transaction().execute(async (trx) => {
+      await sql`set local enable_seqscan = off`.execute(trx);
+      const plan = await sql<{ 'QUERY PLAN': string }>`explain (costs off) ${query}`.execute(trx);
+      return plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+  }
+
+  it('the outbox and idempotency purges read an index, not the whole table', async () => {
+    const before = new Date(Date.now() - 7 * 86_400_000);
+    // Without a usable index the planner still answers a (disabled) Seq Scan.
+    const outbox = await planWithoutSeqScan(relayedOutboxPurge(before, 1000));
+    expect(outbox).toMatch(/Index (Only )?Scan (using|on) outbox_relayed/);
+    expect(outbox).not.toMatch(/Seq Scan on outbox/);
+    const keys = await planWithoutSeqScan(idempotencyKeyPurge(before, 1000));
+    expect(keys).toMatch(/Index (Only )?Scan (using|on) idempotency_keys_created_at/);
+    expect(keys).not.toMatch(/Seq Scan on idempotency_keys/);
   });
 });

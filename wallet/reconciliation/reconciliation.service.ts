@@ -273,7 +273,8 @@ async function checkMongoHasPostings(trx: Db, mongo: MongoDb, out: Discrepancy[]
       .toArray();
     const byId = new Map(docs.map((d) => [d._id, d as unknown as Record<string, unknown>]));
     for (const p of rows.rows) {
-      if (p.relayed === null) {
+      // No outbox row: purged after relay (the document is there) or never queued.
+      if (p.relayed === null && !byId.has(p.id)) {
         out.push({ check: 'outbox_missing', posting_id: p.id, transaction_id: p.transaction_id });
         continue;
       }
