@@ -1,32 +1,22 @@
 import { z } from 'zod';
+import { ISO_4217_MINOR_UNITS } from './iso-4217.js';
 
 /** The largest amount PostgreSQL's `bigint` can hold: 2^63 − 1 minor units. */
 export const MAX_AMOUNT = 9_223_372_036_854_775_807n;
 
-/**
- * ISO 4217 alpha codes known to the runtime's ICU data (Node ships full ICU), so the list and
- * each currency's minor-unit exponent come from a maintained source rather than a table here.
- */
-const KNOWN_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
-
-/** True when `code` is an ISO 4217 alpha code this deployment accepts. */
+/** True when `code` is an ISO 4217 alpha code of list one with a minor unit (lib/iso-4217.ts). */
 export function isCurrency(code: string): boolean {
-  return /^[A-Z]{3}$/.test(code) && KNOWN_CURRENCIES.has(code);
+  return /^[A-Z]{3}$/.test(code) && Object.hasOwn(ISO_4217_MINOR_UNITS, code);
 }
 
-const exponents = new Map<string, number>();
-
-/** The number of minor-unit digits of a currency (2 for USD, 0 for JPY, 3 for KWD). */
+/**
+ * The number of minor-unit digits ISO 4217 defines for a currency (2 for USD and HUF, 0 for JPY,
+ * 3 for KWD and IQD, 4 for CLF). Throws for a code that is not in the table: callers pass codes
+ * that {@link currencySchema} (or the database's rows, written through it) already accepted.
+ */
 export function currencyExponent(code: string): number {
-  // Building an Intl.NumberFormat costs more than the rest of a wallet read: once per currency.
-  let exponent = exponents.get(code);
-  if (exponent === undefined) {
-    exponent =
-      new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions()
-        .maximumFractionDigits ?? 2;
-    exponents.set(code, exponent);
-  }
-  return exponent;
+  if (!isCurrency(code)) throw new RangeError(`not an ISO 4217 currency: ${JSON.stringify(code)}`);
+  return ISO_4217_MINOR_UNITS[code]!;
 }
 
 /** A currency code: three upper-case letters of a known ISO 4217 currency. */
