@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context, type Env } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { Registry, collectDefaultMetrics, Histogram } from 'prom-client';
+import { Registry, collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import type { Logger } from './logger.js';
 import { createErrorHandler, notFoundHandler, problem, problemResponse } from './problem.js';
 
@@ -10,6 +10,12 @@ export interface ServiceAppOptions {
   log: Logger;
   /** Each dependency's reachability; `/readyz` is 200 only when every one is true. */
   readiness: () => Promise<Record<string, boolean>>;
+  /**
+   * Dependencies that only one feature needs, each with that feature's name: reported in
+   * `checks`, and when down their feature is listed in `degraded`, but they never make `/readyz`
+   * fail (WalletService moves money without MongoDB; only history waits for it).
+   */
+  degradable?: () => Promise<Record<string, { up: boolean; feature: string }>>;
   registry?: Registry;
   /** Largest accepted request body in bytes (chunked bodies included). */
   maxBodyBytes?: number;
@@ -101,10 +107,35 @@ export function createServiceApp<E extends Env = Env>(
     }),
   );
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  const dependencyUp = new Gauge({
+    name: 'dependency_up',
+    help: 'Whether a dependency answered the last /readyz probe (1) or not (0); required="false" ones only degrade a feature',
+    labelNames: ['dependency', 'required'],
+    registers: [registry],
+  });
   app.get('/readyz', async (c) => {
-    const checks = await options.readiness().catch(() => ({ readiness: false }));
+    const [checks, optional] = await Promise.all([
+      options.readiness().catch(() => ({ readiness: false })),
+      options.degradable?.().catch(() => undefined),
+    ]);
     const ready = Object.values(checks).every(Boolean);
-    return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
+    for (const [dependency, up] of Object.entries(checks))
+      dependencyUp.set({ dependency, required: 'true' }, up ? 1 : 0);
+    if (!options.degradable)
+      return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
+    const degraded = new Set<string>();
+    const all: Record<string, boolean> = { ...checks };
+    for (const [dependency, { up, feature }] of Object.entries(optional ?? {})) {
+      all[dependency] = up;
+      dependencyUp.set({ dependency, required: 'false' }, up ? 1 : 0);
+      if (!up) degraded.add(feature);
+    }
+    // A failed degradable() (a bug, not an outage) says so rather than claiming all is well.
+    if (!optional) degraded.add('unknown');
+    return c.json(
+      { status: ready ? 'ready' : 'unavailable', checks: all, degraded: [...degraded] },
+      ready ? 200 : 503,
+    );
   });
   if (options.metricsRoute !== false) app.get('/metrics', metricsHandler(registry));
   app.onError(createErrorHandler(options.log));

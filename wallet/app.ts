@@ -28,9 +28,11 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
     service: 'wallet',
     log: deps.log,
     registry: deps.registry,
-    readiness: async () => ({
-      postgres: await probe(() => sql`select 1`.execute(deps.db)),
-      mongo: await probe(() => deps.mongo.command({ ping: 1 })),
+    // Ready means able to move money: PostgreSQL holds the books. MongoDB only serves history;
+    // the outbox keeps its entries until it is back, so its loss is reported as a degradation.
+    readiness: async () => ({ postgres: await probe(() => sql`select 1`.execute(deps.db)) }),
+    degradable: async () => ({
+      mongo: { up: await probe(() => deps.mongo.command({ ping: 1 })), feature: 'history' },
     }),
   });
   const wallets = createWalletService();
