@@ -31,6 +31,7 @@ import {
   otpActivityOptions,
   releaseActivityOptions,
   reserveActivityOptions,
+  type NonRetryableErrorType,
 } from '../temporal-config/activity-options.js';
 import { failureAttempt, failureDetails, failureMessage, failureType } from './failures.js';
 import { Saga } from './saga.js';
@@ -91,20 +92,36 @@ export function holdTtlSeconds(input: TransferInput): number {
 export const TRANSFER_STEPS = ['reserve', 'step_up', 'capture'] as const;
 type StepName = (typeof TRANSFER_STEPS)[number];
 
-/** Domain codes that are transfer failure codes as they are. */
-const DIRECT_FAILURE_CODES: ReadonlySet<string> = new Set<TransferFailureCode>([
-  'insufficient_funds',
-  'limit_exceeded',
-  'wallet_frozen',
-  'wallet_not_found',
-  'currency_mismatch',
-  'not_authorized',
-]);
-
-/** Wallet codes that mean the same to the user as one of the failure codes. */
-const MAPPED_FAILURE_CODES: Readonly<Record<string, TransferFailureCode>> = {
-  wallet_closed: 'wallet_frozen',
+/**
+ * The failure code each domain refusal ends a transfer with. A Record over the non-retryable
+ * types, so a code added there needs its answer here; any other failure (an outage, a code not
+ * listed) is `internal_error`.
+ */
+const FAILURE_CODE_OF_REFUSAL: Readonly<Record<NonRetryableErrorType, TransferFailureCode>> = {
+  insufficient_funds: 'insufficient_funds',
+  wallet_frozen: 'wallet_frozen',
+  wallet_not_found: 'wallet_not_found',
+  currency_mismatch: 'currency_mismatch',
+  limit_exceeded: 'limit_exceeded',
+  not_authorized: 'not_authorized',
+  // The same to the user as a code above.
   user_not_found: 'not_authorized',
+  wallet_closed: 'wallet_frozen',
+  // Never the forward path's answer (OTP updates, other workflows), or a bug: nothing to tell.
+  registration_not_found: 'internal_error',
+  otp_invalid: 'internal_error',
+  otp_expired: 'internal_error',
+  otp_exhausted: 'internal_error',
+  otp_cooldown: 'internal_error',
+  hold_not_found: 'internal_error',
+  hold_not_active: 'internal_error',
+  hold_already_captured: 'internal_error',
+  capture_exceeds_hold: 'internal_error',
+  invalid_expiry: 'internal_error',
+  reversal_not_possible: 'internal_error',
+  validation_failed: 'internal_error',
+  idempotency_key_mismatch: 'internal_error',
+  cannot_cancel: 'internal_error',
 };
 
 /** Audit entries keep the operator's reason, bounded like the wallet's schema wants. */
@@ -527,11 +544,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     if (isCancellation(err)) return cancelled();
     const type = failureType(err);
     log.warn('transfer step failed', { transferId: input.transfer_id, type, error: failureMessage(err) });
-    if (type !== undefined && DIRECT_FAILURE_CODES.has(type))
-      return new TransferStopped(type as TransferFailureCode, 'failed');
-    const mapped = type === undefined ? undefined : MAPPED_FAILURE_CODES[type];
-    if (mapped !== undefined) return new TransferStopped(mapped, 'failed');
-    return new TransferStopped('internal_error', 'failed');
+    const code =
+      type !== undefined && Object.hasOwn(FAILURE_CODE_OF_REFUSAL, type)
+        ? FAILURE_CODE_OF_REFUSAL[type as NonRetryableErrorType]
+        : 'internal_error';
+    return new TransferStopped(code, 'failed');
   }
 
   async function compensate(s: Saga): Promise<void> {
