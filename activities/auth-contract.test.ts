@@ -4,13 +4,12 @@
  * the workflows expect on the services' actual answers.
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import { LIVE_WORKFLOW_INPUT_KEY, startLiveUpstreams, type LiveUpstreams } from './testing/live-upstreams.js';
+import { failure, workflow } from './testing/mock-activity.js';
 
 let auth: Harness;
 let wallet: WalletHarness;
@@ -25,25 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await upstreams?.close();
 });
-
-function workflow(id: string) {
-  return {
-    run: <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
-      new MockActivityEnvironment({ workflowExecution: { workflowId: id, runId: randomUUID() } }).run(
-        fn,
-        ...args,
-      ),
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 async function park(email = uniqueEmail('onboard')): Promise<string> {
   const res = await auth.json(

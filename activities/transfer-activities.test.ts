@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,6 +10,7 @@ import { problem } from '../lib/problem.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import { Counter, Registry } from 'prom-client';
 import { createActivities, type ActivityDeps } from './index.js';
+import { failure } from './testing/mock-activity.js';
 
 interface Sent {
   service: string;
@@ -90,15 +90,6 @@ function setup(routes: { auth?: Responder; wallet?: Responder }, extra: Partial<
   const env = (attempt = 1) =>
     new MockActivityEnvironment({ workflowExecution: { workflowId: 'transfer-t1', runId: 'r1' }, attempt });
   return { sent, activities, env };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
 }
 
 const unsignedTransfer = {

@@ -5,8 +5,6 @@
  * the in-memory model the workflow tests use.
  */
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from '../auth/test-support.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
@@ -14,6 +12,7 @@ import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { transferWorkflowId, type TransferInput } from '../workflows/transfer-contract.js';
 import type { TransferRecords } from './index.js';
 import { LIVE_WORKFLOW_INPUT_KEY, startLiveUpstreams, type LiveUpstreams } from './testing/live-upstreams.js';
+import { failure, workflow } from './testing/mock-activity.js';
 
 let auth: Harness;
 let wallet: WalletHarness;
@@ -28,29 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await upstreams?.close();
 });
-
-/**
- * Runs activities as attempts of one workflow: the same workflow id gives the same idempotency
- * keys, exactly like a retried activity.
- */
-function workflow(id: string) {
-  return {
-    run: <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
-      new MockActivityEnvironment({ workflowExecution: { workflowId: id, runId: randomUUID() } }).run(
-        fn,
-        ...args,
-      ),
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 /** An active user of AuthService who owns a USD wallet funded with `funded`, and a payee. */
 async function payerAndPayee(funded: bigint) {
