@@ -1,6 +1,7 @@
 /** Steps of depositWorkflow (admin/service deposits) and its audit record. */
 import type { HttpClient } from '../lib/http-client.js';
-import { verifyWorkflowInput, type Signed } from '../lib/workflow-input-signature.js';
+import { verifyWorkflowInput } from '../lib/workflow-input-signature.js';
+import type { SignedDepositInput } from '../workflows/deposit-workflow.js';
 import type { AuditEntry } from './transfer-activities.js';
 import type { Wallet } from './upstream-types.js';
 import {
@@ -17,25 +18,11 @@ export interface DepositActivityDeps {
   workflowInputKey: Uint8Array;
 }
 
-/** The deposit workflow's input as the gateway signed it (every field is covered). */
-export type DepositFundsInput = Signed<{
-  wallet_id: string;
-  amount: string;
-  currency: string;
-  reference: string;
-  requested_by: string;
-}>;
-
 export interface DepositResult {
   transaction_id: string;
   wallet: Wallet;
   /** The attempt that got the answer (shown in the audit trace). */
   attempt: number;
-}
-
-/** An audit-trace entry of a workflow other than a transfer. */
-export interface WorkflowAuditEntry extends AuditEntry {
-  transfer_id?: string;
 }
 
 export function createDepositActivities(deps: DepositActivityDeps) {
@@ -44,7 +31,7 @@ export function createDepositActivities(deps: DepositActivityDeps) {
    * must carry the gateway's signature: a deposit started on Temporal by anyone else is refused
    * `not_authorized` and credits nothing.
    */
-  async function depositFunds(input: DepositFundsInput): Promise<DepositResult> {
+  async function depositFunds(input: SignedDepositInput): Promise<DepositResult> {
     if (!verifyWorkflowInput(input, deps.workflowInputKey)) {
       throw domainFailure('not_authorized', 'the deposit input is not signed by the gateway');
     }
@@ -60,21 +47,19 @@ export function createDepositActivities(deps: DepositActivityDeps) {
     return { transaction_id: res.transaction_id, wallet: res.wallet, attempt: currentAttempt() };
   }
 
-  /** Appends audit-trace entries for workflows other than transfers (deposit, onboarding). */
-  async function recordAuditTrace(input: { entries: WorkflowAuditEntry[] }): Promise<void> {
-    await writeAudit(deps.wallet, input.entries);
+  /**
+   * Appends audit-trace entries of a workflow other than a transfer (a transfer's go with its
+   * capture or release), one idempotency key per entry so a retry adds none twice.
+   */
+  async function recordAuditTrace(input: { entries: AuditEntry[] }): Promise<void> {
+    const workflowId = currentWorkflowId();
+    for (const [i, entry] of input.entries.entries()) {
+      await callUpstream(deps.wallet, 'POST', '/internal/audit-trace', {
+        body: { workflow_id: workflowId, ...entry },
+        idempotencyKey: idempotencyKey(`audit:${i}:${entry.step}:${entry.status}`),
+      });
+    }
   }
 
   return { depositFunds, recordAuditTrace };
-}
-
-/** Appends audit-trace entries, one idempotency key per entry so a retry adds none twice. */
-async function writeAudit(wallet: HttpClient, entries: WorkflowAuditEntry[]): Promise<void> {
-  const workflowId = currentWorkflowId();
-  for (const [i, entry] of entries.entries()) {
-    await callUpstream(wallet, 'POST', '/internal/audit-trace', {
-      body: { workflow_id: workflowId, ...entry },
-      idempotencyKey: idempotencyKey(`audit:${i}:${entry.step}:${entry.status}`),
-    });
-  }
 }

@@ -6,6 +6,7 @@
  * function of the workflow's input and state, so a retried activity sends the very same request.
  */
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Counter } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
 import { verifyWorkflowInput } from '../lib/workflow-input-signature.js';
@@ -137,7 +138,7 @@ export function createTransferActivities(deps: TransferActivityDeps) {
       'GET',
       `/internal/users/${encodeURIComponent(transfer.initiated_by.user_id)}`,
     ).catch((err: unknown) => {
-      throw isCode(err, 'user_not_found')
+      throw err instanceof ApplicationFailure && err.type === 'user_not_found'
         ? domainFailure('not_authorized', 'the initiator is not a known user')
         : err;
     });
@@ -255,14 +256,4 @@ export function createTransferActivities(deps: TransferActivityDeps) {
 /** True when the running workflow is the transfer's own (`transfer-<transfer_id>`). */
 function boundToWorkflow(transferId: string): boolean {
   return currentWorkflowId() === transferWorkflowId(transferId);
-}
-
-function failureType(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'type' in err && typeof err.type === 'string'
-    ? err.type
-    : undefined;
-}
-
-function isCode(err: unknown, code: string): boolean {
-  return failureType(err) === code;
 }
