@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
-  WithStartWorkflowOperation,
   WorkflowUpdateStage,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -17,6 +16,7 @@ import {
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import {
   recordHistory,
+  startTransferAndWait,
   startWorkflowTestWorker,
   type WorkflowTestContext,
 } from '../workers/testing/workflow-test-env.js';
@@ -432,13 +432,7 @@ describe('transferWorkflow', () => {
     it('starts and answers once the transfer is settled (Update-with-Start)', async () => {
       const w = wallets(10_000n);
       const input = transferInput(w, '1200');
-      const view = await ctx.env.client.workflow.executeUpdateWithStart(waitForTransfer, {
-        startWorkflowOperation: new WithStartWorkflowOperation(transferWorkflow, {
-          ...transferStartOptions(input),
-          taskQueue: ctx.taskQueue,
-          workflowIdConflictPolicy: 'FAIL',
-        }),
-      });
+      const view = await startTransferAndWait(ctx, input);
       expect(view.status).toBe('completed');
       expect(fake.balance(w.to).posted).toBe(1_200n);
     });
@@ -457,13 +451,7 @@ describe('transferWorkflow', () => {
     it('answers a failed transfer with its failure code and step error codes', async () => {
       const w = wallets(100n);
       const input = transferInput(w, '1200');
-      const view = await ctx.env.client.workflow.executeUpdateWithStart(waitForTransfer, {
-        startWorkflowOperation: new WithStartWorkflowOperation(transferWorkflow, {
-          ...transferStartOptions(input),
-          taskQueue: ctx.taskQueue,
-          workflowIdConflictPolicy: 'FAIL',
-        }),
-      });
+      const view = await startTransferAndWait(ctx, input);
       expect(view).toMatchObject({ status: 'failed', failure_code: 'insufficient_funds' });
       expect(step(view, 'reserve').error_code).toBe('insufficient_funds');
     });

@@ -13,16 +13,13 @@ import {
 } from '../activities/testing/live-upstreams.js';
 import { strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
-import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
-import { WithStartWorkflowOperation } from '@temporalio/client';
-import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import {
-  confirmOtp,
-  getTransfer,
-  transferStartOptions,
-  waitForTransfer,
-  type TransferInput,
-} from './transfer-contract.js';
+  startTransferAndWait,
+  startWorkflowTestWorker,
+  type WorkflowTestContext,
+} from '../workers/testing/workflow-test-env.js';
+import { signWorkflowInput } from '../lib/workflow-input-signature.js';
+import { confirmOtp, getTransfer, transferStartOptions, type TransferInput } from './transfer-contract.js';
 import { onboardUserWorkflow, onboardUserWorkflowId } from './onboard-user-workflow.js';
 import { transferWorkflow } from './transfer-workflow.js';
 
@@ -42,8 +39,11 @@ afterAll(async () => {
   await upstreams?.close();
 });
 
-/** As the gateway signs it; `signature` overrides (an attacker's missing or forged one). */
-async function alicePaysBob(funded: bigint, amount: string, signature?: string) {
+/**
+ * Alice (funded with `funded`) pays Bob `amount`: the transfer input as the gateway signs it;
+ * `signature` overrides (an attacker's missing or forged one).
+ */
+async function alicePaysBobInput(funded: bigint, amount: string, signature?: string) {
   const alice = await auth.createUser();
   const res = await wallet.call('POST', '/internal/wallets', {
     body: { user_id: alice.id, currency: 'USD' },
@@ -79,11 +79,17 @@ async function alicePaysBob(funded: bigint, amount: string, signature?: string) 
     signature === undefined
       ? signWorkflowInput(unsigned, LIVE_WORKFLOW_INPUT_KEY)
       : { ...unsigned, signature };
+  return { alice, from, to, input };
+}
+
+/** {@link alicePaysBobInput}, started as the gateway starts it. */
+async function alicePaysBob(funded: bigint, amount: string, signature?: string) {
+  const { input, ...parties } = await alicePaysBobInput(funded, amount, signature);
   const handle = await ctx.env.client.workflow.start(transferWorkflow, {
     ...transferStartOptions(input),
     taskQueue: ctx.taskQueue,
   });
-  return { alice, from, to, handle };
+  return { ...parties, handle };
 }
 
 describe('transferWorkflow with the real services', () => {
@@ -123,47 +129,8 @@ describe('transferWorkflow with the real services', () => {
   });
 
   it('answers Prefer: wait through Update-with-Start: one call starts and waits', async () => {
-    const alice = await auth.createUser();
-    const from = String(
-      (
-        await wallet.call('POST', '/internal/wallets', {
-          body: { user_id: alice.id, currency: 'USD' },
-          key: randomUUID(),
-        })
-      ).body.id,
-    );
-    await wallet.call('POST', `/internal/wallets/${from}/deposits`, {
-      body: { amount: '5000', currency: 'USD', reference: 'funding' },
-      key: randomUUID(),
-    });
-    const to = await wallet.wallet('USD');
-    const input = signWorkflowInput(
-      {
-        transfer_id: randomUUID(),
-        from_wallet_id: from,
-        to_wallet_id: to,
-        amount: '1250',
-        currency: 'USD',
-        description: 'coffee',
-        initiated_by: {
-          user_id: alice.id,
-          client_id: 'velora-web',
-          token_jti: randomUUID(),
-          ip: '203.0.113.7',
-          user_agent: 'vitest',
-        },
-        request_hash: 'sha256:test',
-        created_at: new Date().toISOString(),
-      },
-      LIVE_WORKFLOW_INPUT_KEY,
-    );
-    const view = await ctx.env.client.workflow.executeUpdateWithStart(waitForTransfer, {
-      startWorkflowOperation: new WithStartWorkflowOperation(transferWorkflow, {
-        ...transferStartOptions(input),
-        taskQueue: ctx.taskQueue,
-        workflowIdConflictPolicy: 'FAIL',
-      }),
-    });
+    const { to, input } = await alicePaysBobInput(5_000n, '1250');
+    const view = await startTransferAndWait(ctx, input);
     expect(view.status).toBe('completed');
     expect((await wallet.balance(to)).posted).toBe('1250');
   });

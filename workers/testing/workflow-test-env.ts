@@ -6,10 +6,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { testEnv } from '../../test/support/test-env.js';
+import {
+  transferStartOptions,
+  waitForTransfer,
+  type Transfer,
+  type TransferInput,
+} from '../../workflows/transfer-contract.js';
+import { transferWorkflow } from '../../workflows/transfer-workflow.js';
 import { historyToJson } from './history-json.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -68,4 +75,18 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
   const history = await handle.fetchHistory();
   mkdirSync(HISTORIES_DIR, { recursive: true });
   writeFileSync(path.join(HISTORIES_DIR, `${name}.json`), `${historyToJson(history)}\n`);
+}
+
+/**
+ * Starts a transfer and waits for its settled (or awaiting-code) view in one call, as the
+ * gateway's `Prefer: wait` does (Update-with-Start of `waitForTransfer`).
+ */
+export function startTransferAndWait(ctx: WorkflowTestContext, input: TransferInput): Promise<Transfer> {
+  return ctx.env.client.workflow.executeUpdateWithStart(waitForTransfer, {
+    startWorkflowOperation: new WithStartWorkflowOperation(transferWorkflow, {
+      ...transferStartOptions(input),
+      taskQueue: ctx.taskQueue,
+      workflowIdConflictPolicy: 'FAIL',
+    }),
+  });
 }
