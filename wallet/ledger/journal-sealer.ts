@@ -3,6 +3,7 @@ import { createBatchLoop, type BatchLoop } from '../../lib/batch-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
 import { GENESIS_HASH, journalHash } from './journal-hash.js';
+import { hashedPostingsOf } from './ledger.repository.js';
 import type { JournalSealRow } from './ledger.table.js';
 
 /** Any constant unique to this database (the migration lock uses another one). */
@@ -51,13 +52,7 @@ export function createJournalSealer(options: JournalSealerOptions): JournalSeale
         .execute();
       if (queue.length === 0) return 0;
       const ids = queue.map((t) => t.id);
-      const legs = await trx
-        .selectFrom('postings')
-        .select(['id', 'position', 'wallet_id', 'amount', 'transaction_id'])
-        .where('transaction_id', 'in', ids)
-        .execute();
-      const byTx = new Map<string, typeof legs>();
-      for (const l of legs) byTx.set(l.transaction_id, [...(byTx.get(l.transaction_id) ?? []), l]);
+      const byTx = await hashedPostingsOf(trx, ids);
       const head = await trx
         .selectFrom('journal_seals')
         .select(['seq', 'hash'])

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../database.js';
+import type { HashablePosting } from './journal-hash.js';
 import type { DepositReferenceRow, JournalKind, PostingRow } from './ledger.table.js';
 
 /** A leg as `velora_post_journal` takes it. */
@@ -49,6 +50,26 @@ export async function listPostingsOf(db: Db, transactionId: string): Promise<Pos
     .where('transaction_id', '=', transactionId)
     .orderBy('position')
     .execute();
+}
+
+/** The postings each of these journal transactions' hash covers, by transaction id (sealer, reconciliation). */
+export async function hashedPostingsOf(
+  db: Db,
+  transactionIds: readonly string[],
+): Promise<Map<string, HashablePosting[]>> {
+  const byTx = new Map<string, HashablePosting[]>();
+  if (transactionIds.length === 0) return byTx;
+  const rows = await db
+    .selectFrom('postings')
+    .select(['id', 'position', 'wallet_id', 'amount', 'transaction_id'])
+    .where('transaction_id', 'in', [...transactionIds])
+    .execute();
+  for (const { transaction_id, ...leg } of rows) {
+    const legs = byTx.get(transaction_id);
+    if (legs) legs.push(leg);
+    else byTx.set(transaction_id, [leg]);
+  }
+  return byTx;
 }
 
 /** Sum of a user's outgoing transfer postings in `currency` since `since` (minor units, positive). */

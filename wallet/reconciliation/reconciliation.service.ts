@@ -3,6 +3,7 @@ import type { Db as MongoDb } from 'mongodb';
 import type { Database, Db } from '../database.js';
 import { HISTORY, type HistoryDocument } from '../history/history.collections.js';
 import { GENESIS_HASH, journalHash } from '../ledger/journal-hash.js';
+import { hashedPostingsOf } from '../ledger/ledger.repository.js';
 import { isUuid } from '../request-input.js';
 
 /** One precise finding; `check` says which promise is broken. */
@@ -179,17 +180,10 @@ async function checkChain(trx: Db, out: Discrepancy[], unsealedAfterSeconds: num
       .limit(1000)
       .execute();
     if (seals.length === 0) break;
-    const legs = await trx
-      .selectFrom('postings')
-      .select(['id', 'position', 'wallet_id', 'amount', 'transaction_id'])
-      .where(
-        'transaction_id',
-        'in',
-        seals.map((s) => s.transaction_id),
-      )
-      .execute();
-    const byTx = new Map<string, typeof legs>();
-    for (const l of legs) byTx.set(l.transaction_id, [...(byTx.get(l.transaction_id) ?? []), l]);
+    const byTx = await hashedPostingsOf(
+      trx,
+      seals.map((s) => s.transaction_id),
+    );
     for (const s of seals) {
       count++;
       const at = { seq: s.seq.toString(), transaction_id: s.transaction_id };
