@@ -411,6 +411,33 @@ describe('release and reserve of the same transfer never leave a hold behind', (
     return rows[0]!.pid;
   }
 
+  /**
+   * Runs `first` in a transaction on a connection of its own, starts `second` while that
+   * transaction is open and checks that `second` waits for it (for its uncommitted claim); then
+   * commits and returns `second`'s answer. A failed expectation rolls back, so neither the
+   * transaction nor the waiting call stays open.
+   */
+  async function whileUncommitted<T>(
+    first: (conn: Kysely<Database>) => Promise<void>,
+    second: () => Promise<T>,
+  ): Promise<T> {
+    return h.db.connection().execute(async (conn) => {
+      const holder = await backendPid(conn);
+      let open = true;
+      await sql`begin`.execute(conn);
+      try {
+        await first(conn);
+        const pending = second();
+        expect(await blockedOrSettled(pending, holder)).toBe('blocked');
+        await sql`commit`.execute(conn);
+        open = false;
+        return await pending;
+      } finally {
+        if (open) await sql`rollback`.execute(conn);
+      }
+    });
+  }
+
   it('a release before any reserve: a later reserve of that transfer is refused and places no hold', async () => {
     const a = await party('USD', 500n);
     const b = await party();
@@ -437,27 +464,14 @@ describe('release and reserve of the same transfer never leave a hold behind', (
     const b = await party();
     const t = randomUUID();
     const before = await h.balance(a.wallet);
-    await h.db.connection().execute(async (conn) => {
-      const holder = await backendPid(conn);
-      let open = true;
-      await sql`begin`.execute(conn);
-      try {
-        const reserved = await reserveSql(conn, t, a, b, '300');
-        expect(reserved.status_code).toBe(201);
-        // The orchestrator's reserve timed out; the saga compensates while the reserve is uncommitted.
-        const rel = release(t, { records: records(t, 'failed') });
-        // It waits for the reserve's claim instead of answering at once that there is no hold.
-        expect(await blockedOrSettled(rel, holder)).toBe('blocked');
-        await sql`commit`.execute(conn);
-        open = false;
-        const res = await rel;
-        expect(res.status).toBe(200);
-        expect(res.body).toMatchObject({ released: true, hold: { status: 'released', transfer_id: t } });
-      } finally {
-        // A failed expectation must not leave the transaction (and the waiting call) open.
-        if (open) await sql`rollback`.execute(conn);
-      }
-    });
+    const res = await whileUncommitted(
+      async (conn) => expect((await reserveSql(conn, t, a, b, '300')).status_code).toBe(201),
+      // The orchestrator's reserve timed out; the saga compensates while the reserve is uncommitted.
+      // The release waits for the reserve's claim instead of answering at once that there is no hold.
+      () => release(t, { records: records(t, 'failed') }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ released: true, hold: { status: 'released', transfer_id: t } });
     expect(await activeHolds(t)).toBe(0);
     expect(await h.balance(a.wallet)).toEqual(before);
   });
@@ -467,27 +481,12 @@ describe('release and reserve of the same transfer never leave a hold behind', (
     const b = await party();
     const t = randomUUID();
     const before = await h.balance(a.wallet);
-    await h.db.connection().execute(async (conn) => {
-      const holder = await backendPid(conn);
-      let open = true;
-      await sql`begin`.execute(conn);
-      try {
-        const released = await releaseSql(conn, t);
-        expect(released).toMatchObject({ status_code: 200, response: { released: false } });
-        const late = reserve(t, a, b, '300');
-        expect(await blockedOrSettled(late, holder)).toBe('blocked');
-        await sql`commit`.execute(conn);
-        open = false;
-        const res = await late;
-        expect({ status: res.status, code: res.body.code }).toEqual({
-          status: 409,
-          code: 'transfer_released',
-        });
-      } finally {
-        // A failed expectation must not leave the transaction (and the waiting call) open.
-        if (open) await sql`rollback`.execute(conn);
-      }
-    });
+    const res = await whileUncommitted(
+      async (conn) =>
+        expect(await releaseSql(conn, t)).toMatchObject({ status_code: 200, response: { released: false } }),
+      () => reserve(t, a, b, '300'),
+    );
+    expect({ status: res.status, code: res.body.code }).toEqual({ status: 409, code: 'transfer_released' });
     expect(await activeHolds(t)).toBe(0);
     expect(await h.balance(a.wallet)).toEqual(before);
   });
