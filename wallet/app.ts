@@ -36,7 +36,7 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
     }),
   });
   const wallets = createWalletService();
-  const ledger = createLedgerService(deps);
+  const ledger = createLedgerService();
   const holds = createHoldService(deps);
   const history = createHistoryService(deps);
   const reconciliation = createReconciliationService(deps);

@@ -25,24 +25,15 @@ export async function lockHold(db: Db, id: string): Promise<HoldRow | undefined>
   return db.selectFrom('holds').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-export async function findHold(db: Db, id: string): Promise<HoldRow | undefined> {
-  return db.selectFrom('holds').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
+/** Ends an active hold without moving money (captures are `velora_capture_hold`, migration 0002). */
 export async function finishHold(
   db: Db,
   id: string,
-  status: Exclude<HoldStatus, 'active'>,
-  capture?: { amount: bigint; transactionId: string },
+  status: Extract<HoldStatus, 'released' | 'expired'>,
 ): Promise<HoldRow> {
   return db
     .updateTable('holds')
-    .set({
-      status,
-      captured_amount: capture?.amount ?? 0n,
-      capture_transaction_id: capture?.transactionId ?? null,
-      updated_at: sql<Date>`now()`,
-    })
+    .set({ status, updated_at: sql<Date>`now()` })
     .where('id', '=', id)
     .where('status', '=', 'active')
     .returningAll()

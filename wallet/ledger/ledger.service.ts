@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database, Db } from '../database.js';
+import type { Db } from '../database.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { ensureSystemAccount, findWallet, lockWallets, walletKinds } from '../wallets/wallets.repository.js';
 import { cannotReceive, cannotSend, spendable } from '../wallets/wallets.service.js';
@@ -92,7 +91,7 @@ export interface LedgerService {
   systemAccount(db: Db, name: SystemAccountName, currency: string, shard?: number): Promise<string>;
 }
 
-export function createLedgerService(_deps: { db: Kysely<Database> }): LedgerService {
+export function createLedgerService(): LedgerService {
   const systemIds = new Map<string, string>();
   // Resolved in the request's own transaction (a second pool connection per request could starve
   // the pool under load), after the user wallet's lock (lock order: user wallets, then system

@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Selectable } from 'kysely';
 
 export type JournalKind = 'deposit' | 'withdrawal' | 'transfer' | 'reversal';
 
@@ -57,6 +57,5 @@ export interface DepositReferencesTable {
 
 export type JournalTransactionRow = Selectable<JournalTransactionsTable>;
 export type PostingRow = Selectable<PostingsTable>;
-export type NewPostingRow = Insertable<PostingsTable>;
 export type JournalSealRow = Selectable<JournalSealsTable>;
 export type DepositReferenceRow = Selectable<DepositReferencesTable>;
