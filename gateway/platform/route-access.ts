@@ -1,17 +1,15 @@
 import type { MiddlewareHandler } from 'hono';
+import type { PublicScope } from '../../auth/tokens/scopes.js';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
 import { authenticate, DEPOSIT_SERVICE_SCOPES, type DenylistCheck } from './authn.js';
 import type { AccessTokenVerifier } from '../../lib/jwt-verifier.js';
 import type { GatewayEnv } from './request-context.js';
 
-/** The public scopes of ../shared/API.md. */
-export const PUBLIC_SCOPES = ['wallet:read', 'transfers:write', 'admin'] as const;
-export type PublicScope = (typeof PUBLIC_SCOPES)[number];
-
 /**
  * Who may call a route: anyone (`public`; AuthService authenticates its own routes), any valid
- * access token (`token`), or a token carrying `scope`. `serviceScopes` lets a service client
+ * access token (`token`), or a token carrying `scope` — one of the public scopes AuthService
+ * grants (auth/tokens/scopes.ts, the one list). `serviceScopes` lets a service client
  * (client_credentials) in with one of those scopes instead.
  */
 export type RouteAccess =
