@@ -5,7 +5,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createClient } from 'redis';
 import { createLogger } from '../../lib/logger.js';
 import { testEnv } from '../../test/support/test-env.js';
-import { createTestIssuer, firstPartyScope } from '../../test/support/tokens.js';
+import { firstPartyScope } from '../../auth/tokens/scopes.js';
+import { createTestIssuer } from '../../test/support/tokens.js';
 import { createGatewayApp } from '../app.js';
 import { loadGatewayConfig } from '../config.js';
 import { createRedisDenylist, DENYLIST_PREFIX } from '../platform/authn.js';

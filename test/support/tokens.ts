@@ -3,16 +3,6 @@ import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../../lib/jwt-verifier.js';
 
 export const TEST_ISSUER = 'http://issuer.test';
-
-/**
- * The scopes password login through the first-party app grants (../shared/API.md): every user
- * scope, and `admin` only for users with the admin role.
- */
-export function firstPartyScope(roles: readonly string[] = []): string {
-  return ['openid', 'wallet:read', 'transfers:write', ...(roles.includes('admin') ? ['admin'] : [])].join(
-    ' ',
-  );
-}
 export const TEST_AUDIENCE = 'velora';
 
 /**
