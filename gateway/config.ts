@@ -16,10 +16,7 @@ export const gatewayConfigSchema = z.object({
    * GATEWAY_PORT + 100, so the dev and test stacks do not collide.
    */
   GATEWAY_METRICS_HOST: env.string('127.0.0.1'),
-  GATEWAY_METRICS_PORT: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.coerce.number().int().min(1).max(65535).optional(),
-  ),
+  GATEWAY_METRICS_PORT: env.optional(z.coerce.number().int().min(1).max(65535)),
   REDIS_URL: env.url('redis://127.0.0.1:6379/0'),
   JWT_AUDIENCE: env.string('velora'),
   AUTH_ISSUER: env.url('http://127.0.0.1:8081'),
