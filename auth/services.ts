@@ -15,8 +15,6 @@ import { createTokenService, type TokenService } from './tokens/tokens.service.j
 import { createLoginThrottle, type LoginThrottle } from './users/login-throttle.js';
 import { createUserService, type UserService } from './users/users.service.js';
 
-export { FIRST_PARTY_CLIENT_ID } from './tokens/scopes.js';
-
 export interface AuthDeps {
   config: AuthConfig;
   db: Kysely<Database>;

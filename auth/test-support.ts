@@ -11,7 +11,7 @@ import type { Database } from './database.js';
 import { authMigrations } from './migrations/index.js';
 import type { Notifier } from './otp/notifier.js';
 import { seedFromConfig } from './seed.js';
-import { FIRST_PARTY_CLIENT_ID } from './services.js';
+import { FIRST_PARTY_CLIENT_ID } from './tokens/scopes.js';
 import { hashPassword } from './users/password-hasher.js';
 import { insertUserIfAbsent, setMfaEnabled } from './users/users.repository.js';
 import type { User } from './users/users.table.js';
