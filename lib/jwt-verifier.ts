@@ -28,6 +28,8 @@ export interface Principal {
   expiresAt: number;
   /** True for `client_credentials` tokens (the subject is the client itself). */
   isService: boolean;
+  /** The `sid` claim of a user session's token: its refresh family, so logout can end it. */
+  sessionId?: string;
 }
 
 export interface JwtVerifierOptions {
@@ -124,6 +126,7 @@ export function createAccessTokenVerifier(options: JwtVerifierOptions): AccessTo
       tokenId: claims.jti,
       expiresAt: claims.exp,
       isService: claims.sub === `client:${clientId}`,
+      ...(typeof claims.sid === 'string' ? { sessionId: claims.sid } : {}),
     };
   }
 }

@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
-import { decodeJwt } from 'jose';
-import { bearerToken, requireToken, type Principal } from '../../lib/jwt-verifier.js';
+import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
 import { fail, NO_STORE } from '../http/errors.js';
 import { jsonBody } from '../http/parse-body.js';
 import { OtpError, otpErrorDetail, otpErrorStatus } from '../otp/otp.errors.js';
@@ -116,8 +115,8 @@ export function usersRoutes(s: AuthServices) {
       : {};
     // The session of the access token itself (its `sid` is the refresh family), with or without
     // a refresh token in the body: logout ends the session, as the API promises.
-    const sid = decodeJwt(bearerToken(c.req.header('authorization'))).sid;
-    if (typeof sid === 'string' && !principal.isService)
+    const sid = principal.sessionId;
+    if (sid !== undefined && !principal.isService)
       await s.tokens.endSession(principal.subject, sid, 'logout');
     if (body.refresh_token) {
       const row = await s.tokens.inspectRefreshToken(body.refresh_token);
@@ -132,7 +131,7 @@ export function usersRoutes(s: AuthServices) {
       subject: principal.subject,
       clientId: principal.clientId,
       context: s.requestContext(c),
-      details: { jti: principal.tokenId, ...(typeof sid === 'string' ? { family_id: sid } : {}) },
+      details: { jti: principal.tokenId, ...(sid === undefined ? {} : { family_id: sid }) },
     });
     return c.body(null, 204);
   });
