@@ -62,6 +62,33 @@ async function registerSearchAttributes(port: number): Promise<void> {
 }
 
 /**
+ * How long Temporal keeps a closed workflow: at least as long as WalletService honours an
+ * idempotency key (WALLET_IDEMPOTENCY_RETENTION_DAYS, 30). Within it a reused Idempotency-Key
+ * finds the closed transfer and answers its result; a shorter retention (the dev server's 24 h)
+ * would run the transfer again against the wallet's stored answers (issue 11, item 1).
+ */
+export const NAMESPACE_RETENTION = '720h';
+
+/** Sets the namespace's retention (idempotent; start-dev has no flag for it). */
+async function setRetention(port: number): Promise<void> {
+  await run(
+    requireTool('temporal', 'TEMPORAL_CLI_PATH'),
+    [
+      'operator',
+      'namespace',
+      'update',
+      '--address',
+      `127.0.0.1:${port}`,
+      '--retention',
+      NAMESPACE_RETENTION,
+      '--namespace',
+      'default',
+    ],
+    { timeout: 10_000 },
+  );
+}
+
+/**
  * Starts `temporal server start-dev` (gRPC, Web UI, SQLite file under the stack folder) with
  * the project's search attributes and dynamic config, unless one already answers on the port.
  * Returns true when this call started it.
@@ -73,6 +100,7 @@ export async function ensureTemporal(
   if (runningPid(dir, 'temporal') !== undefined || (await temporalHealthy(ports.temporal))) {
     await waitFor('Temporal', () => temporalHealthy(ports.temporal), 60_000);
     await registerSearchAttributes(ports.temporal);
+    await setRetention(ports.temporal);
     return false;
   }
   mkdirSync(dir, { recursive: true });
@@ -119,5 +147,6 @@ export async function ensureTemporal(
     path.join(dir, 'logs', 'temporal.log'),
     () => (runningPid(dir, 'temporal') === undefined ? 'the server exited' : undefined),
   );
+  await setRetention(ports.temporal);
   return true;
 }
