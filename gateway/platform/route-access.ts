@@ -44,6 +44,7 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   { method: 'GET', path: '/readyz', access: publicRoute },
   { method: 'GET', path: '/openapi.json', access: publicRoute },
   { method: 'GET', path: '/docs', access: publicRoute },
+  { method: 'GET', path: '/docs/assets/:file', access: publicRoute },
   { method: 'GET', path: '/.well-known/openid-configuration', access: publicRoute },
   { method: 'GET', path: '/.well-known/jwks.json', access: publicRoute },
   // AuthService's public routes: it authenticates the caller (password, client, refresh or
