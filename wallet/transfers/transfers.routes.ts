@@ -7,7 +7,8 @@ import { respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
 import { parseBody } from '../request-input.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { requireWalletScope } from '../wallet-scopes.js';
-import { releaseTransfer, reserveTransfer } from './transfers.repository.js';
+import { toHoldView } from '../holds/holds.service.js';
+import { releaseTransfer, reserveTransfer, transferLedgerState } from './transfers.repository.js';
 
 const limitSchema = z
   .string()
@@ -38,7 +39,15 @@ const TRANSFER_ID = /^[\x21-\x7E]{1,128}$/;
  */
 export function createTransferRoutes(deps: WalletDeps) {
   const write = requireWalletScope(deps.verifier, 'wallet:write');
+  const read = requireWalletScope(deps.verifier, 'wallet:read');
   const app = new Hono<WalletEnv>();
+
+  // Read-only: the orchestrator checks the ledger here before an operator closes a transfer
+  // whose release found its hold captured (resolveAsCompleted).
+  app.get('/:transfer_id', read, async (c) => {
+    const state = await transferLedgerState(deps.db, transferIdParam(c.req.param('transfer_id')));
+    return c.json({ hold: state.hold ? toHoldView(state.hold) : null, capture: state.capture });
+  });
 
   app.post('/:transfer_id/reserve', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));

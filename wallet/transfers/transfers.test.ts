@@ -506,3 +506,38 @@ describe('release and reserve of the same transfer never leave a hold behind', (
     expect(await h.balance(a.wallet)).toEqual({ posted: '200', pending: '0', available: '200' });
   });
 });
+
+describe('GET /internal/transfers/:transfer_id: where a transfer stands in the ledger', () => {
+  it('shows no hold, then the active hold, then the capture’s credit leg from the journal', async () => {
+    const a = await party('USD', 1000n);
+    const b = await party();
+    const t = randomUUID();
+    const state = () => h.call('GET', `/internal/transfers/${t}`);
+    expect((await state()).body).toEqual({ hold: null, capture: null });
+
+    const hold = (await reserve(t, a, b, '250')).body.hold;
+    expect((await state()).body).toMatchObject({ hold: { id: hold.id, status: 'active' }, capture: null });
+
+    const cap = await capture(hold.id, { to_wallet_id: b.wallet, records: records(t, 'completed') });
+    const read = await state();
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({
+      hold: { id: hold.id, status: 'captured' },
+      capture: { transaction_id: cap.body.transaction_id, to_wallet_id: b.wallet, amount: '250' },
+    });
+    // The release a failing saga would send now is refused: the money moved.
+    expect((await release(t)).body.code).toBe('hold_already_captured');
+  });
+
+  it('shows a released hold without a capture', async () => {
+    const a = await party('USD', 1000n);
+    const b = await party();
+    const t = randomUUID();
+    await reserve(t, a, b, '100');
+    await release(t);
+    expect((await h.call('GET', `/internal/transfers/${t}`)).body).toMatchObject({
+      hold: { status: 'released' },
+      capture: null,
+    });
+  });
+});
