@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Builds the Go tools the local stack needs into $VELORA_TOOLS_DIR (default ~/.cache/velora/bin),
-# using only the Go module proxy. Idempotent: a tool already there at the pinned version is kept.
-#   temporal  — Temporal CLI (dev server + Web UI + operator commands)
-#   ferretdb  — MongoDB wire-protocol server on PostgreSQL (scripts/ferretdb wraps FerretDB)
+# using only the Go module proxy — and only those the machine does not already provide, since a
+# first build takes minutes. Nothing is built when the stack would not use it:
+#   temporal  — Temporal CLI (dev server + Web UI + operator commands). Skipped when
+#               TEMPORAL_CLI_PATH, or a `temporal` on PATH, has the dev-server flags the stack
+#               passes (scripts/stack/temporal.ts), or the cached build is at the pinned version.
+#   ferretdb  — MongoDB wire-protocol server on PostgreSQL (scripts/ferretdb wraps FerretDB).
+#               Skipped when MONGO_URL answers a MongoDB ping (the stack and the tests then use
+#               it), when `mongod` is installed, when FERRETDB_PATH is an executable, or when the
+#               cached build is at the pinned version.
 #   tctl      — legacy operator CLI, best effort (see docs/decisions/0001-local-temporal.md)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,11 +26,27 @@ fi
 
 # Temporal CLI: the pinned release first, then the nearest ones whose go.mod has no replace directive.
 TEMPORAL_VERSIONS=(v1.5.1 v1.5.0 v1.4.1 v1.3.0)
+# The start-dev flags scripts/stack/temporal.ts passes: a CLI with all of them runs the stack.
+# (Version strings cannot tell: a `go install` build reports itself as 0.0.0-DEV.)
+TEMPORAL_FLAGS=(--ui-codec-endpoint --http-port --metrics-port --sqlite-pragma --search-attribute --dynamic-config-value)
+temporal_usable() {
+  local help
+  help=$("$1" server start-dev --help 2>/dev/null) || return 1
+  for flag in "${TEMPORAL_FLAGS[@]}"; do grep -q -- "$flag" <<<"$help" || return 1; done
+}
+on_path_temporal=$(command -v temporal || true)
 if [ -n "${TEMPORAL_CLI_PATH:-}" ] && [ -x "$TEMPORAL_CLI_PATH" ]; then
   say "temporal: using TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH"
 elif have temporal "${TEMPORAL_VERSIONS[0]}"; then
   say "temporal ${TEMPORAL_VERSIONS[0]}: present"
+elif [ -n "$on_path_temporal" ] && temporal_usable "$on_path_temporal"; then
+  say "temporal: using $on_path_temporal from PATH (it has every dev-server flag the stack uses)"
 else
+  if [ -n "$on_path_temporal" ]; then
+    # The stack looks on PATH before the tools folder (scripts/stack/tools.ts): say how to pick the build.
+    say "temporal on PATH ($on_path_temporal) lacks flags the stack needs (${TEMPORAL_FLAGS[*]});"
+    say "building one; run the stack with TEMPORAL_CLI_PATH=$TOOLS_DIR/temporal"
+  fi
   ok=
   for v in "${TEMPORAL_VERSIONS[@]}"; do
     say "temporal $v: go install (first build takes several minutes)"
@@ -36,8 +58,23 @@ fi
 
 # FerretDB through the project's wrapper module (pinned in scripts/ferretdb/go.mod).
 FERRET_VERSION=$(sed -n 's/^require github.com\/FerretDB\/FerretDB \(v[^ ]*\)$/\1/p' "$here/ferretdb/go.mod")
-if command -v mongod >/dev/null; then
+# True when MONGO_URL answers a ping within 3 s (the driver comes with npm ci; without it the
+# answer is no, and FerretDB is built as before).
+mongo_url_answers() {
+  [ -n "${MONGO_URL:-}" ] || return 1
+  (cd "$here/.." && node --input-type=module -e '
+    import { MongoClient } from "mongodb";
+    const client = new MongoClient(process.env.MONGO_URL, { serverSelectionTimeoutMS: 3000 });
+    try { await client.db("admin").command({ ping: 1 }); } catch { process.exitCode = 1; }
+    await client.close().catch(() => {});
+  ' 2>/dev/null)
+}
+if mongo_url_answers; then
+  say "MONGO_URL answers: FerretDB not needed (the stack and the tests use MONGO_URL)"
+elif command -v mongod >/dev/null; then
   say "mongod found: FerretDB not needed"
+elif [ -n "${FERRETDB_PATH:-}" ] && [ -x "$FERRETDB_PATH" ]; then
+  say "ferretdb: using FERRETDB_PATH=$FERRETDB_PATH"
 elif have ferretdb "$FERRET_VERSION"; then
   say "ferretdb $FERRET_VERSION: present"
 else

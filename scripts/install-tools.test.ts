@@ -1,0 +1,97 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testEnv } from '../test/support/test-env.js';
+
+const SCRIPT = fileURLToPath(new URL('./install-tools.sh', import.meta.url));
+
+/** Every flag of `temporal server start-dev` the stack passes (scripts/stack/temporal.ts). */
+const START_DEV_FLAGS =
+  '--ip --port --ui-port --ui-codec-endpoint --http-port --metrics-port --db-filename --namespace ' +
+  '--log-level --sqlite-pragma --search-attribute --dynamic-config-value';
+
+let dir: string;
+let bin: string;
+let tools: string;
+let goCalls: string;
+
+/** An executable shell script in the fake bin folder. */
+function fakeTool(name: string, body: string) {
+  const file = path.join(bin, name);
+  writeFileSync(file, `#!/bin/sh\n${body}\n`);
+  chmodSync(file, 0o755);
+}
+
+/**
+ * Runs install-tools.sh with a `go` that records its arguments and fails (nothing is built for
+ * real), an empty tools folder, and a PATH of the fake tools plus node's folder and the system's.
+ */
+function install(env: Record<string, string>) {
+  const result = spawnSync('bash', [SCRIPT], {
+    encoding: 'utf8',
+    env: {
+      HOME: dir,
+      PATH: [bin, path.dirname(process.execPath), '/usr/bin', '/bin'].join(':'),
+      VELORA_TOOLS_DIR: tools,
+      ...env,
+    },
+  });
+  const calls = readFileSync(goCalls, 'utf8');
+  return { status: result.status, output: result.stdout + result.stderr, goCalls: calls };
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'velora-install-tools-'));
+  bin = path.join(dir, 'bin');
+  tools = path.join(dir, 'tools');
+  goCalls = path.join(dir, 'go-calls');
+  spawnSync('mkdir', ['-p', bin, tools]);
+  writeFileSync(goCalls, '');
+  fakeTool('go', `echo "go $*" >> '${goCalls}'; exit 3`);
+  // tctl is best effort and noted once per machine: mark it tried, so only the two real tools count.
+  writeFileSync(path.join(tools, '.tctl.failed'), '');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('scripts/install-tools.sh', () => {
+  it('builds nothing when a usable temporal is on PATH and MONGO_URL answers', () => {
+    fakeTool('temporal', `echo 'Flags: ${START_DEV_FLAGS}'`);
+    const run = install({ MONGO_URL: testEnv('mongoUrl') });
+    expect(run.output).toContain(`temporal: using ${path.join(bin, 'temporal')} from PATH`);
+    expect(run.output).toContain('MONGO_URL answers: FerretDB not needed');
+    expect(run.goCalls).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('builds the Temporal CLI when the temporal on PATH lacks a flag the stack passes', () => {
+    fakeTool('temporal', `echo 'Flags: --ip --port --ui-port --db-filename --namespace'`);
+    const run = install({ MONGO_URL: testEnv('mongoUrl') });
+    expect(run.output).toContain('lacks flags the stack needs');
+    expect(run.output).toContain(`TEMPORAL_CLI_PATH=${path.join(tools, 'temporal')}`);
+    expect(run.goCalls).toContain('go install github.com/temporalio/cli/cmd/temporal@');
+  });
+
+  it('builds FerretDB when MONGO_URL does not answer and nothing else provides MongoDB', () => {
+    fakeTool('temporal', `echo 'Flags: ${START_DEV_FLAGS}'`);
+    const run = install({ MONGO_URL: 'mongodb://127.0.0.1:9/' });
+    expect(run.output).toContain('ferretdb v');
+    expect(run.goCalls).toMatch(/^go build -o .*ferretdb/m);
+    expect(run.goCalls).not.toContain('temporalio/cli');
+  });
+
+  it('builds nothing when TEMPORAL_CLI_PATH and FERRETDB_PATH name executables', () => {
+    fakeTool('my-temporal', 'exit 0');
+    fakeTool('my-ferretdb', 'exit 0');
+    const run = install({
+      TEMPORAL_CLI_PATH: path.join(bin, 'my-temporal'),
+      FERRETDB_PATH: path.join(bin, 'my-ferretdb'),
+    });
+    expect(run.output).toContain('temporal: using TEMPORAL_CLI_PATH=');
+    expect(run.output).toContain('ferretdb: using FERRETDB_PATH=');
+    expect(run.goCalls).toBe('');
+    expect(run.status).toBe(0);
+  });
+});
