@@ -30,7 +30,15 @@ export type TransferFailureCode =
   | 'otp_expired'
   | 'cancelled_by_user'
   | 'cancelled_by_operator'
-  | 'internal_error';
+  /** WalletService refused the hold: this transfer id was released before (an earlier run gave up). */
+  | 'transfer_released'
+  /** WalletService refused the hold: this transfer id already holds funds under another key. */
+  | 'transfer_already_reserved'
+  | 'internal_error'
+  /** Never set by the workflow: the gateway's reader reports a run an operator terminated… */
+  | 'terminated'
+  /** …or one Temporal closed at its run or execution timeout (gateway/transfers/transfer-reader.ts). */
+  | 'timed_out';
 
 export interface TransferStep {
   name: string;
@@ -78,7 +86,11 @@ export interface TransferInput {
   currency: string;
   description: string;
   initiated_by: TransferInitiator;
-  /** sha256 of the canonical request body: the gateway compares it on idempotent replays. */
+  /**
+   * sha256 of the canonical request body (the gateway's `requestHash`). Nothing reads it: an
+   * Idempotency-Key replay is recognised by comparing the transfer's own fields with the request
+   * (gateway `sameRequest`). Kept because the signature covers it and running transfers carry it.
+   */
   request_hash: string;
   created_at: string;
   /**
@@ -86,6 +98,12 @@ export interface TransferInput {
    * Defaults to 10 minutes; tests pass a few seconds.
    */
   otp_timeout_ms?: number;
+  /**
+   * First automatic retry of a transfer waiting in `needs_attention` (a failed release, or a
+   * capture whose retries ran out), after this many ms; each later one waits twice as long, up
+   * to 4 hours. Defaults to 15 minutes; tests pass less.
+   */
+  attention_retry_ms?: number;
   /**
    * The gateway's HMAC over the rest of the input (`signWorkflowInput` of
    * lib/workflow-input-signature.ts, key `WORKFLOW_INPUT_KEY`). The reserve step refuses an input
@@ -95,8 +113,11 @@ export interface TransferInput {
   signature: string;
 }
 
-/** Default wait for the step-up OTP. */
+/** Default wait for the step-up OTP (the challenge's own `expires_at` ends it earlier). */
 export const DEFAULT_OTP_TIMEOUT_MS = 10 * 60 * 1000;
+/** Default first automatic retry of a `needs_attention` transfer, and the longest wait between two. */
+export const DEFAULT_ATTENTION_RETRY_MS = 15 * 60 * 1000;
+export const MAX_ATTENTION_RETRY_MS = 4 * 60 * 60 * 1000;
 /** Wrong codes accepted before the transfer is cancelled with `otp_failed`. */
 export const MAX_OTP_TRIES = 3;
 
@@ -122,8 +143,19 @@ export const WAIT_FOR_TRANSFER_STATUSES: readonly TransferStatus[] = [
   'needs_attention',
   'awaiting_confirmation',
 ];
-/** Operator action on a `needs_attention` transfer: try the failed compensations again. */
+/**
+ * Operator action on a `needs_attention` transfer: try again now what it waits on (the failed
+ * release, or the capture). The transfer also retries by itself after a backoff.
+ */
 export const retryCompensation = defineSignal('retryCompensation');
+/**
+ * Operator action on a `needs_attention` transfer whose release found the hold captured
+ * (`hold_already_captured`: the money moved, a retry cannot fix it). The workflow reads the
+ * transfer's capture from WalletService's journal; when the destination was credited the amount
+ * the transfer ends `completed` and the update returns it, else it fails `not_captured` and the
+ * transfer keeps waiting.
+ */
+export const resolveAsCompleted = defineUpdate<Transfer, []>('resolveAsCompleted');
 
 /**
  * Failure types the updates report (the gateway maps them to HTTP):
@@ -133,7 +165,9 @@ export const retryCompensation = defineSignal('retryCompensation');
  * - `otp_invalid` (details `[{ attempts_left }]`) — wrong code, the transfer still waits;
  * - `otp_failed` / `otp_expired` — the transfer was cancelled because of this code;
  * - `upstream_unavailable` — AuthService could not check the code; try again;
- * - `cannot_cancel` — cancelTransfer after the funds were captured.
+ * - `cannot_cancel` — cancelTransfer after the funds were captured;
+ * - `not_resolvable` — resolveAsCompleted on a transfer that is not waiting on a captured hold;
+ * - `not_captured` — resolveAsCompleted, but the journal shows no capture of this transfer.
  */
 export const TRANSFER_UPDATE_ERRORS = [
   'validation_failed',
@@ -144,6 +178,8 @@ export const TRANSFER_UPDATE_ERRORS = [
   'otp_expired',
   'upstream_unavailable',
   'cannot_cancel',
+  'not_resolvable',
+  'not_captured',
 ] as const;
 
 /**

@@ -29,6 +29,8 @@ export const STEP_ERROR_MESSAGES: Record<StepErrorCode, string> = {
   otp_cooldown: 'a code was sent moments ago; wait before asking for another',
   cancelled_by_user: 'cancelled at your request',
   cancelled_by_operator: 'cancelled by an operator',
+  terminated: 'stopped by an operator; support will settle any funds it held',
+  timed_out: 'stopped because it ran for too long; support will settle any funds it held',
   cancelled: 'stopped because the transfer was cancelled',
   internal_error: 'the step failed for an internal reason',
   upstream_unavailable: 'a service was unavailable for too long',
@@ -67,6 +69,8 @@ const FAILURE_CODES: Record<TransferFailureCode, true> = {
   cancelled_by_user: true,
   cancelled_by_operator: true,
   internal_error: true,
+  terminated: true,
+  timed_out: true,
 };
 
 /** A known failure code as it is (e.g. read back from a search attribute), any other as `internal_error`. */

@@ -8,6 +8,7 @@ import {
   transferWorkflowId,
   TERMINAL_STATUSES,
   type Transfer,
+  type TransferFailureCode,
   type TransferStatus,
 } from '../../workflows/transfer-contract.js';
 import { isAdmin } from '../platform/authn.js';
@@ -74,9 +75,52 @@ const BY_EXECUTION_STATUS: Record<string, TransferStatus> = {
   COMPLETED: 'completed',
   FAILED: 'failed',
   CANCELLED: 'cancelled',
-  TERMINATED: 'failed',
-  TIMED_OUT: 'failed',
 };
+
+/**
+ * Runs the workflow did not end itself: terminated by an operator, or closed by Temporal at a
+ * run/execution timeout. Their search attributes and their last query answer still say
+ * whatever the workflow last wrote (`processing`, `needs_attention`…), forever; the execution
+ * status is the truth. Visibility spells these statuses `Terminated` / `TimedOut`.
+ */
+const ENDED_FROM_OUTSIDE = {
+  TERMINATED: { code: 'terminated', visibility: 'Terminated' },
+  TIMED_OUT: { code: 'timed_out', visibility: 'TimedOut' },
+} as const satisfies Record<string, { code: TransferFailureCode; visibility: string }>;
+
+const OUTSIDE_STATUSES = Object.values(ENDED_FROM_OUTSIDE)
+  .map((s) => `'${s.visibility}'`)
+  .join(', ');
+
+/**
+ * A transfer as its execution ended: a run stopped from outside is `failed` with the code
+ * `terminated` or `timed_out` (operators find it with that code; whether it held or moved money
+ * is what `npm run ops:terminated-transfers` answers), whatever its last view said.
+ */
+export function settledByExecution(t: Transfer, info: Pick<ExecutionView, 'status' | 'closeTime'>): Transfer {
+  const outside = Object.hasOwn(ENDED_FROM_OUTSIDE, info.status.name)
+    ? ENDED_FROM_OUTSIDE[info.status.name as keyof typeof ENDED_FROM_OUTSIDE]
+    : undefined;
+  if (!outside) return t;
+  return {
+    ...t,
+    status: 'failed',
+    failure_code: outside.code,
+    ...(info.closeTime ? { completed_at: info.closeTime.toISOString() } : {}),
+  };
+}
+
+/**
+ * The visibility clause of a status filter on transfer lists, agreeing with
+ * `settledByExecution`: `failed` includes runs stopped from outside, every other status
+ * excludes them (their `TransferStatus` attribute is stale).
+ */
+export function transferStatusClause(status: TransferStatus): string {
+  const attr = searchAttributes.TransferStatus.name;
+  return status === 'failed'
+    ? `(${attr} = 'failed' OR ExecutionStatus IN (${OUTSIDE_STATUSES}))`
+    : `${attr} = '${status}' AND ExecutionStatus NOT IN (${OUTSIDE_STATUSES})`;
+}
 
 /**
  * The transfer as visibility knows it, without asking a worker: status, wallets, amount,
@@ -91,30 +135,38 @@ export function transferFromExecution(info: ExecutionView): Transfer {
   const status = attrs.get(searchAttributes.TransferStatus) as TransferStatus | undefined;
   const amount = attrs.get(searchAttributes.TransferAmount);
   const failure = attrs.get(searchAttributes.TransferFailureCode);
-  return {
-    id: typeof memo?.transfer_id === 'string' ? memo.transfer_id : info.workflowId.replace(/^transfer-/, ''),
-    status: status ?? BY_EXECUTION_STATUS[info.status.name] ?? 'pending',
-    from_wallet_id: attrs.get(searchAttributes.FromWalletId) ?? '',
-    to_wallet_id: attrs.get(searchAttributes.ToWalletId) ?? '',
-    // Amounts are capped at 2^53 − 1 at the gateway, so the Int attribute is exact.
-    amount: amount === undefined ? '' : BigInt(amount).toString(),
-    currency: attrs.get(searchAttributes.TransferCurrency) ?? '',
-    description: typeof memo?.description === 'string' ? memo.description : '',
-    steps: [],
-    ...(failure === undefined ? {} : { failure_code: failureCode(failure) }),
-    created_at: info.startTime.toISOString(),
-    ...(info.closeTime ? { completed_at: info.closeTime.toISOString() } : {}),
-  };
+  return settledByExecution(
+    {
+      id:
+        typeof memo?.transfer_id === 'string' ? memo.transfer_id : info.workflowId.replace(/^transfer-/, ''),
+      status: status ?? BY_EXECUTION_STATUS[info.status.name] ?? 'pending',
+      from_wallet_id: attrs.get(searchAttributes.FromWalletId) ?? '',
+      to_wallet_id: attrs.get(searchAttributes.ToWalletId) ?? '',
+      // Amounts are capped at 2^53 − 1 at the gateway, so the Int attribute is exact.
+      amount: amount === undefined ? '' : BigInt(amount).toString(),
+      currency: attrs.get(searchAttributes.TransferCurrency) ?? '',
+      description: typeof memo?.description === 'string' ? memo.description : '',
+      steps: [],
+      ...(failure === undefined ? {} : { failure_code: failureCode(failure) }),
+      created_at: info.startTime.toISOString(),
+      ...(info.closeTime ? { completed_at: info.closeTime.toISOString() } : {}),
+    },
+    info,
+  );
 }
 
-/** The live view if a worker answers within `ms`, otherwise the visibility view. */
+/**
+ * The live view if a worker answers within `ms`, otherwise the visibility view; either one
+ * settled by how the execution ended (a terminated run still answers its last state).
+ */
 export async function readTransfer(
   client: Client,
   handle: WorkflowHandle,
   description: ExecutionView,
   ms: number,
 ): Promise<Transfer> {
-  return (await queryTransfer(client, handle, ms)) ?? transferFromExecution(description);
+  const live = await queryTransfer(client, handle, ms);
+  return live ? settledByExecution(live, description) : transferFromExecution(description);
 }
 
 /** `Prefer: wait=N` in seconds, capped at 30; 0 when absent or malformed. */

@@ -53,6 +53,7 @@ import {
   queryTransfer,
   readTransfer,
   transferFromExecution,
+  transferStatusClause,
   TRANSFER_WORKFLOW,
 } from './transfer-reader.js';
 
@@ -431,7 +432,7 @@ export function createTransferRoutes(deps: GatewayDeps) {
     requireUser(principal);
     const { status, limit, cursor } = c.req.valid('query');
     let query = `WorkflowType = '${TRANSFER_WORKFLOW}' AND ${searchAttributes.InitiatedBy.name} = ${literal(principal.subject)}`;
-    if (status) query += ` AND ${searchAttributes.TransferStatus.name} = '${status}'`;
+    if (status) query += ` AND ${transferStatusClause(status)}`;
     const page = await withinDeadline(temporal, rpcMs, () =>
       temporal.workflowService.listWorkflowExecutions({
         namespace: temporal.options.namespace,
