@@ -51,6 +51,25 @@ describe('payload codec', () => {
     expect(Buffer.from(again!.data!).equals(Buffer.from(encrypted!.data!))).toBe(false);
   });
 
+  it('never repeats an IV, across refills of its IV pool, and each payload owns its bytes', async () => {
+    const codec = codecWith(`k1:${NEW}`);
+    // 1,000 payloads: several refills of the 256-IV pool, in batches as the SDK sends them.
+    const batches = await Promise.all(
+      Array.from({ length: 10 }, () => codec.encode(Array.from({ length: 100 }, payload))),
+    );
+    const encrypted = batches.flat();
+    const ivs = new Set(encrypted.map((p) => Buffer.from(p.data!.subarray(0, 12)).toString('hex')));
+    expect(ivs.size).toBe(1000);
+    // An exact-size array, not a view into a shared slab (structured clone copies the whole buffer).
+    expect(
+      encrypted.every((p) => p.data!.byteOffset === 0 && p.data!.buffer.byteLength === p.data!.length),
+    ).toBe(true);
+    const decoded = await codec.decode(encrypted);
+    expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual(
+      Array.from({ length: 1000 }, () => SECRET_INPUT),
+    );
+  });
+
   it('decodes a payload encrypted with an old key after rotation', async () => {
     const [old] = await codecWith(`k1:${OLD}`).encode([payload()]);
     const rotated = codecWith(`k2:${NEW},k1:${OLD}`, 'k2');

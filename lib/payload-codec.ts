@@ -5,7 +5,7 @@
  * `dataConverter.payloadCodecs`, and by the codec server for the Web UI and the CLI.
  * See docs/decisions/0004-payload-encryption.md.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 // CommonJS module: Node's ESM loader cannot see its named exports, only the default one.
 import protos from '@temporalio/proto';
@@ -89,12 +89,14 @@ export class PayloadDecryptionError extends Error {
  * encrypted (histories recorded before the codec) decode unchanged.
  */
 export function createPayloadCodec(keyring: PayloadKeyring): PayloadCodec {
+  const encryptOne = encryptor(keyring);
+  const aad = additionalDataByKey(keyring);
   return {
     async encode(payloads) {
-      return payloads.map((payload) => encrypt(keyring, payload));
+      return payloads.map(encryptOne);
     },
     async decode(payloads) {
-      return payloads.map((payload) => decrypt(keyring, payload));
+      return payloads.map((payload) => decrypt(keyring, aad, payload));
     },
   };
 }
@@ -110,24 +112,53 @@ function additionalData(keyId: string): Buffer {
   return Buffer.from(`velora-payload-v1|${CIPHER}|${keyId}`);
 }
 
-function encrypt(keyring: PayloadKeyring, payload: Payload): Payload {
+/** The additional data of every key of the ring, built once (it is the same for every payload). */
+function additionalDataByKey(keyring: PayloadKeyring): ReadonlyMap<string, Buffer> {
+  return new Map([...keyring.keys.keys()].map((keyId) => [keyId, additionalData(keyId)]));
+}
+
+/** How many IVs one call to the CSPRNG yields (a sync call costs about as much as a small cipher). */
+const IVS_PER_FILL = 256;
+
+/**
+ * Encrypts one payload with the current key under a fresh random 96-bit IV. The IVs come from a
+ * private pool refilled from the CSPRNG; each pool byte is used once. The metadata values are
+ * the same bytes for every payload (never mutated: protobuf only reads them).
+ */
+function encryptor(keyring: PayloadKeyring): (payload: Payload) => Payload {
   const keyId = keyring.currentKeyId;
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', keyring.keys.get(keyId)!, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(additionalData(keyId));
-  const plain = protos.temporal.api.common.v1.Payload.encode(payload).finish();
-  const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-  return {
-    metadata: {
-      encoding: enc.encode(ENCRYPTED_ENCODING),
-      [KEY_ID_METADATA]: enc.encode(keyId),
-      [CIPHER_METADATA]: enc.encode(CIPHER),
-    },
-    data: new Uint8Array(data),
+  const key = keyring.keys.get(keyId)!;
+  const aad = additionalData(keyId);
+  const encoding = enc.encode(ENCRYPTED_ENCODING);
+  const keyIdBytes = enc.encode(keyId);
+  const cipherBytes = enc.encode(CIPHER);
+  const ivPool = Buffer.alloc(IV_BYTES * IVS_PER_FILL);
+  let ivOffset = ivPool.length;
+  return (payload) => {
+    if (ivOffset === ivPool.length) {
+      randomFillSync(ivPool);
+      ivOffset = 0;
+    }
+    const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
+    ivOffset += IV_BYTES;
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad);
+    const plain = protos.temporal.api.common.v1.Payload.encode(payload).finish();
+    // iv | ciphertext | tag, written into one exact-size array (no Buffer.concat, no pooled slab:
+    // a view into a shared slab would carry the whole slab through the worker's structured clone).
+    const data = new Uint8Array(IV_BYTES + plain.length + TAG_BYTES);
+    data.set(iv, 0);
+    data.set(cipher.update(plain), IV_BYTES); // GCM is a stream mode: as many bytes out as in
+    cipher.final();
+    data.set(cipher.getAuthTag(), IV_BYTES + plain.length);
+    return {
+      metadata: { encoding, [KEY_ID_METADATA]: keyIdBytes, [CIPHER_METADATA]: cipherBytes },
+      data,
+    };
   };
 }
 
-function decrypt(keyring: PayloadKeyring, payload: Payload): Payload {
+function decrypt(keyring: PayloadKeyring, aad: ReadonlyMap<string, Buffer>, payload: Payload): Payload {
   const encoding = payload.metadata?.encoding;
   if (!encoding || dec.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
   const cipher = payload.metadata?.[CIPHER_METADATA];
@@ -139,19 +170,20 @@ function decrypt(keyring: PayloadKeyring, payload: Payload): Payload {
   const key = keyring.keys.get(keyId);
   if (!key)
     throw new PayloadDecryptionError(`payload encrypted with unknown key id ${JSON.stringify(keyId)}`);
-  const data = Buffer.from(payload.data ?? new Uint8Array());
+  const raw = payload.data ?? new Uint8Array();
+  // A view, not a copy: the bytes are only read.
+  const data = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadDecryptionError('encrypted payload is truncated');
   const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES), {
     authTagLength: TAG_BYTES,
   });
-  decipher.setAAD(additionalData(keyId));
+  decipher.setAAD(aad.get(keyId)!);
   decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
   let plain: Buffer;
   try {
-    plain = Buffer.concat([
-      decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
-      decipher.final(),
-    ]);
+    // GCM is a stream mode: update() returns all of it; final() checks the tag.
+    plain = decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES));
+    decipher.final();
   } catch {
     throw new PayloadDecryptionError(`encrypted payload failed authentication (key id ${keyId})`);
   }
