@@ -5,6 +5,7 @@ import * as depositReferences from './0003-deposit-references.js';
 import * as systemAccountShards from './0004-system-account-shards.js';
 import * as transferClaims from './0005-transfer-claims.js';
 import * as outboxDeadLetters from './0006-outbox-dead-letters.js';
+import * as idempotencyOneWrite from './0007-idempotency-one-write.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0004-system-account-shards': systemAccountShards,
   '0005-transfer-claims': transferClaims,
   '0006-outbox-dead-letters': outboxDeadLetters,
+  '0007-idempotency-one-write': idempotencyOneWrite,
 };
