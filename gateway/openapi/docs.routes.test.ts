@@ -41,7 +41,9 @@ describe('/docs', () => {
     for (const reference of referencesOf(html)) {
       const res = await h.request(reference);
       expect(res.status, reference).toBe(200);
-      expect(res.headers.get('content-type'), reference).toMatch(/^(text\/css|text\/javascript)/);
+      expect(res.headers.get('content-type'), reference).toMatch(
+        /^(text\/css|text\/javascript|application\/json)/,
+      );
       expect((await res.arrayBuffer()).byteLength, reference).toBeGreaterThan(0);
     }
     const init = await (await h.request('/docs/assets/init.js')).text();
