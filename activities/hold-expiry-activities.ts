@@ -1,9 +1,15 @@
 /** The sweep the hold-expiry schedule runs every minute. */
+import type { Gauge } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
 import { callUpstream, idempotencyKey } from './upstream.js';
 
 export interface HoldExpiryActivityDeps {
   wallet: HttpClient;
+  /**
+   * Set to the time of each successful sweep (`/metrics` of the worker): the alert on a sweep
+   * that stopped running reads it (`max` over the workers, docs/runbook.md).
+   */
+  holdExpiryLastSuccess?: Gauge;
 }
 
 export function createHoldExpiryActivities(deps: HoldExpiryActivityDeps) {
@@ -22,6 +28,7 @@ export function createHoldExpiryActivities(deps: HoldExpiryActivityDeps) {
       },
     );
     const expired = res?.expired ?? res?.count;
+    deps.holdExpiryLastSuccess?.setToCurrentTime();
     return { expired: typeof expired === 'number' ? expired : null };
   }
 

@@ -3,7 +3,7 @@
  * with cached service tokens, config, metrics) and registers `createActivities(deps)`;
  * workflows import this module as types only.
  */
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
 import { createDepositActivities } from './deposit-activities.js';
 import { createHoldExpiryActivities } from './hold-expiry-activities.js';
@@ -29,6 +29,8 @@ export interface ActivityDeps {
   activityDuration?: Histogram<'activity' | 'outcome'>;
   /** Counts finished transfers by outcome and failure code (`/metrics` of the worker). */
   transfersFinished?: Counter<'outcome' | 'failure_code'>;
+  /** Time of this worker's last successful hold-expiry sweep (`/metrics` of the worker). */
+  holdExpiryLastSuccess?: Gauge;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -9,7 +9,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js';
 import { createLogger } from '../lib/logger.js';
 import { dataConverterFromConfig } from '../lib/payload-codec.js';
@@ -55,6 +55,11 @@ async function main(): Promise<void> {
     labelNames: ['outcome', 'failure_code'] as const,
     registers: [registry],
   });
+  const holdExpiryLastSuccess = new Gauge({
+    name: 'orchestrator_hold_expiry_last_success_timestamp_seconds',
+    help: 'Unix time of the last hold-expiry sweep this worker completed (alert on max over workers)',
+    registers: [registry],
+  });
   const activities = createActivities({
     auth,
     wallet,
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
     },
     activityDuration,
     transfersFinished,
+    holdExpiryLastSuccess,
   });
 
   log.info('bundling workflow code');
@@ -96,7 +102,8 @@ async function main(): Promise<void> {
       namespace: config.TEMPORAL_NAMESPACE,
       dataConverter,
     });
-    await ensureHoldExpirySchedule(client, config.TEMPORAL_TASK_QUEUE, log);
+    // The declared schedule (its own task queue), never this worker's queue.
+    await ensureHoldExpirySchedule(client, log);
   }
 
   const { app } = createServiceApp({
