@@ -1,12 +1,14 @@
 /**
  * The local stack's command line (called by scripts/velora):
- *   up [--detach] [--fresh]   bring the whole system up; without --detach, Ctrl-C stops it
+ *   up [--detach] [--fresh]   bring the whole system up and supervise it; without --detach, Ctrl-C stops it
  *   down                      stop everything `up` started (the machine's PostgreSQL/Redis keep running)
- *   status                    what runs where
- * `--profile test` addresses the copy the test suite runs (other ports and databases).
+ *   status                    what runs where, who started it, how often it was restarted
+ * `--profile test` addresses the copy the test suite runs (other ports and databases); `--profile
+ * scratch` a third copy for trying the stack itself. Each command holds the profile's lock.
  */
 import { parseArgs } from 'node:util';
-import { PROFILES, type StackProfile } from './profile.js';
+import { acquireStackLock, StackLockBusy } from './lock.js';
+import { isProfileName, PROFILES, type StackProfile } from './profile.js';
 import { stackDown, stackStatus, stackUp } from './stack.js';
 import { findTool } from './tools.js';
 
@@ -21,8 +23,8 @@ const { positionals, values } = parseArgs({
 
 const command = positionals[0] ?? 'status';
 const profileName = values.profile;
-if (profileName !== 'dev' && profileName !== 'test') {
-  console.error(`unknown profile ${profileName} (dev or test)`);
+if (!isProfileName(profileName)) {
+  console.error(`unknown profile ${profileName} (${Object.keys(PROFILES).join(', ')})`);
   process.exit(2);
 }
 const profile: StackProfile = PROFILES[profileName];
@@ -31,8 +33,13 @@ async function printStatus() {
   const rows = await stackStatus(profile);
   const width = Math.max(...rows.map((r) => r.name.length));
   for (const row of rows) {
+    const notes = [
+      row.pid ? `pid ${row.pid}` : undefined,
+      row.owner && row.owner !== 'stack' ? row.owner : undefined,
+      row.restarts ? `restarts ${row.restarts}` : undefined,
+    ].filter(Boolean);
     console.log(
-      `  ${row.name.padEnd(width)}  ${row.up ? 'up  ' : 'DOWN'}  ${row.url}${row.pid ? `  (pid ${row.pid})` : ''}`,
+      `  ${row.name.padEnd(width)}  ${row.up ? 'up  ' : 'DOWN'}  ${row.url}${notes.length ? `  (${notes.join(', ')})` : ''}`,
     );
   }
   const address = `127.0.0.1:${profile.ports.temporal}`;
@@ -69,31 +76,41 @@ Dev credentials (local stack only)
   await printStatus();
 }
 
+/** Restart counts as the foreground `up` reports them. */
+async function restartCounts(): Promise<Map<string, number>> {
+  return new Map((await stackStatus(profile)).map((r) => [r.name, r.restarts ?? 0]));
+}
+
 async function main() {
   switch (command) {
     case 'up': {
       try {
         await up();
       } catch (err) {
+        // stackUp has already stopped what it started itself; whatever ran before keeps running.
         console.error(`\nup failed: ${err instanceof Error ? err.message : String(err)}`);
-        console.error('stopping what was started …');
-        await stackDown(profile);
         process.exit(1);
       }
-      if (values.detach) return;
-      console.log('\nRunning in the foreground: Ctrl-C stops everything this command started.');
+      if (values.detach) {
+        console.log(
+          `\nThe supervisor keeps it running (restarts: \`velora status\`); \`velora down\` stops it.`,
+        );
+        return;
+      }
+      console.log('\nRunning in the foreground: Ctrl-C stops everything this stack started.');
       await new Promise<void>((resolve) => {
-        // Signal listeners alone do not keep Node alive: the watch timer does, and it also
-        // reports a component that died so the operator is not left guessing.
-        const reported = new Set<string>();
+        // The detached supervisor restarts what exits; this loop only tells the operator. It
+        // also keeps Node alive (signal listeners alone do not).
+        let seen: Map<string, number> | undefined;
         const watch = setInterval(() => {
-          void stackStatus(profile).then((rows) => {
-            for (const row of rows) {
-              if (!row.up && row.pid === undefined && !reported.has(row.name) && row.name !== 'temporal-ui') {
-                reported.add(row.name);
-                console.error(`${row.name} is not running (see .stack/${profile.name}/logs/${row.name}.log)`);
-              }
+          void restartCounts().then((counts) => {
+            for (const [name, count] of counts) {
+              if (seen && count > (seen.get(name) ?? 0))
+                console.error(
+                  `${name} exited and was restarted (${count} so far; see .stack/${profile.name}/logs/${name}.log)`,
+                );
             }
+            seen = counts;
           });
         }, 5000);
         const stop = () => {
@@ -110,9 +127,21 @@ async function main() {
     case 'down':
       await stackDown(profile);
       return;
-    case 'status':
-      await printStatus();
+    case 'status': {
+      // Status only reads, but it waits for a running `up`/`down` to say where things stand
+      // after it; if that takes long it says so and shows the state of the moment.
+      const lock = await acquireStackLock(profile.name, 'status', { waitMs: 5000 }).catch((err: unknown) => {
+        if (!(err instanceof StackLockBusy)) throw err;
+        console.log(`(${err.message}; showing the state of the moment)`);
+        return undefined;
+      });
+      try {
+        await printStatus();
+      } finally {
+        await lock?.release();
+      }
       return;
+    }
     default:
       console.error(`unknown command ${command}: up | down | status`);
       process.exit(2);

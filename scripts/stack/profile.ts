@@ -1,10 +1,11 @@
 /**
  * A stack profile: every port, database and URL one running copy of Velora uses. `dev` is the
  * system command one brings up; `test` is the copy the test suite starts, on other ports and
- * databases, so tests can run while a developer's stack is up.
+ * databases, so tests can run while a developer's stack is up; `scratch` is a third copy for
+ * trying the stack itself (or a destructive e2e file) without touching either.
  */
 export interface StackProfile {
-  name: 'dev' | 'test';
+  name: 'dev' | 'test' | 'scratch';
   ports: {
     gateway: number;
     auth: number;
@@ -60,7 +61,33 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
     // would throttle the suite's own registrations. The limiter itself is tested in gateway/.
     env: { RATE_LIMIT_AUTH_PER_MINUTE: '600', RATE_LIMIT_IP_PER_MINUTE: '6000' },
   },
+  scratch: {
+    name: 'scratch',
+    ports: {
+      gateway: 28080,
+      auth: 28081,
+      wallet: 28082,
+      worker: 28083,
+      temporal: 27233,
+      temporalUi: 28233,
+      codec: 28084,
+      mongo: 27019,
+    },
+    databases: {
+      auth: 'velora_auth_scratch',
+      wallet: 'velora_wallet_scratch',
+      ferret: 'velora_ferretdb_scratch',
+    },
+    redisUrl: 'redis://127.0.0.1:6379/13',
+    mongoDb: 'velora_wallet_scratch',
+    env: { RATE_LIMIT_AUTH_PER_MINUTE: '600', RATE_LIMIT_IP_PER_MINUTE: '6000' },
+  },
 };
+
+/** True when `name` is one of PROFILES' keys. */
+export function isProfileName(name: string): name is StackProfile['name'] {
+  return Object.hasOwn(PROFILES, name);
+}
 
 export const PG_HOST = process.env.PGHOST_VELORA ?? '127.0.0.1';
 export const PG_PORT = Number(process.env.PGPORT_VELORA ?? 5432);
