@@ -25,10 +25,7 @@ describe('transaction history (MongoDB)', () => {
     const a = await h.wallet('USD');
     const b = await h.wallet('USD');
     await deposit(a, '1000');
-    const hold = await h.call('POST', '/internal/holds', {
-      body: { wallet_id: a, amount: '300', currency: 'USD', transfer_id: 'tr-42' },
-      key: randomUUID(),
-    });
+    const hold = await h.hold(a, '300', { to: b, transferId: 'tr-42' });
     const cap = await h.call('POST', `/internal/holds/${hold.body.id}/capture`, {
       body: { to_wallet_id: b },
       key: randomUUID(),

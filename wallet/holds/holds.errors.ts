@@ -4,7 +4,6 @@ export enum HoldError {
   HoldNotActive = 'hold_not_active',
   HoldAlreadyCaptured = 'hold_already_captured',
   CaptureExceedsHold = 'capture_exceeds_hold',
-  InvalidExpiry = 'invalid_expiry',
 }
 
 export const holdErrorStatus: Record<HoldError, number> = {
@@ -12,7 +11,6 @@ export const holdErrorStatus: Record<HoldError, number> = {
   [HoldError.HoldNotActive]: 409,
   [HoldError.HoldAlreadyCaptured]: 409,
   [HoldError.CaptureExceedsHold]: 422,
-  [HoldError.InvalidExpiry]: 422,
 };
 
 export const holdErrorDetail: Record<HoldError, string> = {
@@ -20,5 +18,4 @@ export const holdErrorDetail: Record<HoldError, string> = {
   [HoldError.HoldNotActive]: 'the hold is no longer active (captured, released or expired)',
   [HoldError.HoldAlreadyCaptured]: 'the hold was captured and cannot be released',
   [HoldError.CaptureExceedsHold]: 'the capture amount exceeds the held amount',
-  [HoldError.InvalidExpiry]: 'expires_at must be in the future and within 7 days',
 };

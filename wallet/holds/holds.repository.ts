@@ -2,25 +2,6 @@ import { sql } from 'kysely';
 import type { Db } from '../database.js';
 import type { HoldRow, HoldStatus } from './holds.table.js';
 
-export async function insertHold(
-  db: Db,
-  hold: {
-    id: string;
-    wallet_id: string;
-    currency: string;
-    amount: bigint;
-    transfer_id: string;
-    expires_at: Date;
-  },
-): Promise<HoldRow> {
-  return db
-    .insertInto('holds')
-    .values({ ...hold, status: 'active', capture_transaction_id: null })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-}
-
-/** Reads a hold and locks it; holds are always locked before the wallets they touch. */
 export async function lockHold(db: Db, id: string): Promise<HoldRow | undefined> {
   return db.selectFrom('holds').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }

@@ -1,11 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database.js';
-import { WalletError } from '../wallets/wallets.errors.js';
-import { applyBalanceDelta, lockWallets } from '../wallets/wallets.repository.js';
-import { cannotSend, spendable } from '../wallets/wallets.service.js';
-import { HoldError } from './holds.errors.js';
-import { finishHold, insertHold, lockExpiredHolds, lockHold } from './holds.repository.js';
+import { applyBalanceDelta } from '../wallets/wallets.repository.js';
+import { finishHold, lockExpiredHolds } from './holds.repository.js';
 import type { HoldRow } from './holds.table.js';
 
 /** The public shape of a hold (docs/internal-api.md `Hold`). */
@@ -37,20 +33,7 @@ export function toHoldView(row: HoldRow): HoldView {
   };
 }
 
-const MAX_HOLD_MS = 7 * 24 * 3600 * 1000;
-
-export interface CreateHoldInput {
-  walletId: string;
-  amount: bigint;
-  currency: string;
-  transferId: string;
-  expiresAt: Date;
-}
-
 export interface HoldService {
-  create(trx: Db, input: CreateHoldInput): Promise<HoldRow | WalletError | HoldError>;
-  /** Voids the hold; releasing a released or expired hold succeeds again. */
-  release(trx: Db, holdId: string): Promise<HoldRow | HoldError>;
   /** Expires every active hold past its expiry; returns how many. */
   expireDue(now?: Date): Promise<number>;
 }
@@ -62,33 +45,6 @@ export function createHoldService(deps: { db: Kysely<Database> }): HoldService {
   }
 
   return {
-    async create(trx, input) {
-      const ttl = input.expiresAt.getTime() - Date.now();
-      if (ttl <= 0 || ttl > MAX_HOLD_MS) return HoldError.InvalidExpiry;
-      const wallet = (await lockWallets(trx, [input.walletId])).get(input.walletId);
-      const refused = cannotSend(wallet, input.currency);
-      if (refused) return refused;
-      if (spendable(wallet!) < input.amount) return WalletError.InsufficientFunds;
-      await applyBalanceDelta(trx, input.walletId, 0n, input.amount);
-      return insertHold(trx, {
-        id: randomUUID(),
-        wallet_id: input.walletId,
-        currency: input.currency,
-        amount: input.amount,
-        transfer_id: input.transferId,
-        expires_at: input.expiresAt,
-      });
-    },
-
-    async release(trx, holdId) {
-      const hold = await lockHold(trx, holdId);
-      if (!hold) return HoldError.HoldNotFound;
-      if (hold.status === 'captured') return HoldError.HoldAlreadyCaptured;
-      if (hold.status !== 'active') return hold;
-      await applyBalanceDelta(trx, hold.wallet_id, 0n, -hold.amount);
-      return finishHold(trx, hold.id, 'released');
-    },
-
     async expireDue(now = new Date()) {
       let total = 0;
       for (;;) {

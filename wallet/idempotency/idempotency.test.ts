@@ -28,11 +28,8 @@ async function postedOf(walletId: string) {
   return (await h.balance(walletId)).posted;
 }
 async function newHold(walletId: string, amount = '100') {
-  const res = await h.call('POST', '/internal/holds', {
-    body: { wallet_id: walletId, amount, currency: 'USD', transfer_id: randomUUID() },
-    key: randomUUID(),
-  });
-  return idOf(res.body);
+  const res = await h.hold(walletId, amount);
+  return { id: idOf(res.body), transferId: res.transferId };
 }
 
 const cases: Record<string, Case> = {
@@ -73,14 +70,24 @@ const cases: Record<string, Case> = {
       };
     },
   },
-  'create hold': {
+  'reserve transfer': {
     async setup() {
       const w = await h.wallet('USD', 1000n);
-      const body = { wallet_id: w, amount: '10', currency: 'USD', transfer_id: 't' };
+      const owner = json<{ user_id: string }>((await h.call('GET', `/internal/wallets/${w}`)).body);
+      const path = `/internal/transfers/${randomUUID()}/reserve`;
+      const body = {
+        user_id: owner.user_id,
+        from_wallet_id: w,
+        to_wallet_id: await h.wallet('USD'),
+        amount: '10',
+        currency: 'USD',
+        limits: { per_transfer: '1000', daily: '1000' },
+        hold_ttl_seconds: 900,
+      };
       return {
-        path: '/internal/holds',
+        path,
         body,
-        other: { path: '/internal/holds', body: { ...body, transfer_id: 'u' } },
+        other: { path, body: { ...body, amount: '11' } },
         effect: async () => (await h.balance(w)).pending,
       };
     },
@@ -89,7 +96,7 @@ const cases: Record<string, Case> = {
     async setup() {
       const a = await h.wallet('USD', 1000n);
       const b = await h.wallet('USD');
-      const hold = await newHold(a);
+      const hold = (await newHold(a)).id;
       return {
         path: `/internal/holds/${hold}/capture`,
         body: { to_wallet_id: b, amount: '40' },
@@ -98,14 +105,14 @@ const cases: Record<string, Case> = {
       };
     },
   },
-  release: {
+  'release transfer': {
     async setup() {
       const a = await h.wallet('USD', 1000n);
       const hold = await newHold(a);
       const other = await newHold(a, '5');
       return {
-        path: `/internal/holds/${hold}/release`,
-        other: { path: `/internal/holds/${other}/release` },
+        path: `/internal/transfers/${hold.transferId}/release`,
+        other: { path: `/internal/transfers/${other.transferId}/release` },
         effect: async () => (await h.balance(a)).pending,
       };
     },

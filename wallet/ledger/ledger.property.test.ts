@@ -58,7 +58,7 @@ describe('the books under random concurrent operations (property)', () => {
 
         await Promise.all(
           lanes.map(async (lane) => {
-            const holds: { id: string; w: number; amount: bigint; open: boolean }[] = [];
+            const holds: { id: string; transferId: string; w: number; amount: bigint; open: boolean }[] = [];
             const txs: { id: string; effect: Effect; reversed: boolean }[] = [];
             for (const o of lane) {
               switch (o.t) {
@@ -83,18 +83,14 @@ describe('the books under random concurrent operations (property)', () => {
                   break;
                 }
                 case 'hold': {
-                  const res = await h.call('POST', '/internal/holds', {
-                    body: {
-                      wallet_id: ids[o.w],
-                      amount: String(o.amount),
-                      currency: 'USD',
-                      transfer_id: randomUUID(),
-                    },
+                  const res = await h.hold(ids[o.w]!, String(o.amount), {
+                    to: ids[(o.w + 1) % ids.length],
                     key: key(),
                   });
                   if (res.status === 201) {
                     holds.push({
                       id: (res.body as { id: string }).id,
+                      transferId: res.transferId,
                       w: o.w,
                       amount: BigInt(o.amount),
                       open: true,
@@ -134,7 +130,9 @@ describe('the books under random concurrent operations (property)', () => {
                 case 'release': {
                   const hold = holds[o.hold % Math.max(1, holds.length)];
                   if (!hold) break;
-                  const res = await h.call('POST', `/internal/holds/${hold.id}/release`, { key: key() });
+                  const res = await h.call('POST', `/internal/transfers/${hold.transferId}/release`, {
+                    key: key(),
+                  });
                   if (res.status === 200) {
                     if (hold.open) expectedPending[hold.w]! -= hold.amount;
                     hold.open = false;

@@ -72,28 +72,6 @@ export async function hashedPostingsOf(
   return byTx;
 }
 
-/** Sum of a user's outgoing transfer postings in `currency` since `since` (minor units, positive). */
-export async function outgoingTransferVolume(
-  db: Db,
-  userId: string,
-  currency: string,
-  since: Date,
-): Promise<bigint> {
-  const row = await db
-    .selectFrom('postings as p')
-    .innerJoin('journal_transactions as t', 't.id', 'p.transaction_id')
-    .innerJoin('wallets as w', 'w.id', 'p.wallet_id')
-    .select(sql<string>`coalesce(sum(-p.amount), 0)::text`.as('total'))
-    .where('w.kind', '=', 'user')
-    .where('w.user_id', '=', userId)
-    .where('p.currency', '=', currency)
-    .where('t.kind', '=', 'transfer')
-    .where('p.amount', '<', 0n)
-    .where('p.created_at', '>=', since)
-    .executeTakeFirstOrThrow();
-  return BigInt(row.total);
-}
-
 /** The deposit already made for (wallet, reference), if any. */
 export async function findDepositReference(
   db: Db,

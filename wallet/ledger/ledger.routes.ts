@@ -1,10 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { requireWalletScope } from '../wallet-scopes.js';
-import { ProblemError } from '../../lib/problem.js';
 import { amountSchema, currencySchema } from '../../lib/money.js';
 import { respondIdempotently } from '../idempotency/idempotent-route.js';
-import { isUuid, parseBody, parseQuery, referenceSchema } from '../request-input.js';
+import { isUuid, parseBody, referenceSchema } from '../request-input.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { toWalletView } from '../wallets/wallets.service.js';
@@ -13,11 +12,9 @@ import type { LedgerService } from './ledger.service.js';
 
 const movementBody = z.object({ amount: amountSchema, currency: currencySchema, reference: referenceSchema });
 const reverseBody = z.object({ reason: referenceSchema });
-const volumeQuery = z.object({ currency: currencySchema, since: z.iso.datetime({ offset: true }) });
 
-/** Deposits, withdrawals, reversals and the outgoing-volume query. */
+/** Deposits, withdrawals and reversals. */
 export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
-  const read = requireWalletScope(deps.verifier, 'wallet:read');
   const write = requireWalletScope(deps.verifier, 'wallet:write');
   const app = new Hono<WalletEnv>();
 
@@ -60,14 +57,6 @@ export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
       async (trx) => (isUuid(id) ? ledger.reverse(trx, id, body.reason) : LedgerError.TransactionNotFound),
       (r) => ({ status: 201, body: { transaction_id: r.transactionId } }),
     );
-  });
-
-  app.get('/users/:user_id/volume', read, async (c) => {
-    const userId = c.req.param('user_id');
-    const q = parseQuery(c, volumeQuery);
-    if (!isUuid(userId)) throw new ProblemError(400, 'validation_failed', 'path.user_id: must be a UUID');
-    const amount = await ledger.outgoingVolume(deps.db, userId, q.currency, new Date(q.since));
-    return c.json({ amount: amount.toString(), currency: q.currency, since: q.since });
   });
   return app;
 }

@@ -10,7 +10,6 @@ import {
   findReversalOf,
   insertDepositReference,
   listPostingsOf,
-  outgoingTransferVolume,
   postJournalTransaction,
 } from './ledger.repository.js';
 import type { JournalKind } from './ledger.table.js';
@@ -86,7 +85,6 @@ export interface LedgerService {
   withdraw(trx: Db, input: MoneyMovementInput): Promise<MovementResult | WalletError>;
   /** A compensating transaction with every leg of the original negated. */
   reverse(trx: Db, transactionId: string, reason: string): Promise<{ transactionId: string } | LedgerError>;
-  outgoingVolume(db: Db, userId: string, currency: string, since: Date): Promise<bigint>;
   /** The id of a system account's shard, created on first use in the caller's transaction. */
   systemAccount(db: Db, name: SystemAccountName, currency: string, shard?: number): Promise<string>;
 }
@@ -189,9 +187,6 @@ export function createLedgerService(): LedgerService {
         legs: legs.map((l) => ({ walletId: l.wallet_id, amount: -l.amount })),
       });
       return { transactionId: reversalId };
-    },
-    async outgoingVolume(db, userId, currency, since) {
-      return outgoingTransferVolume(db, userId, currency, since);
     },
   };
 }

@@ -79,18 +79,12 @@ describe('reconciliation', () => {
         key: randomUUID(),
       })
     ).body.transaction_id;
-    const hold = await h.call('POST', '/internal/holds', {
-      body: { wallet_id: a, amount: '400', currency: 'USD', transfer_id: 't' },
-      key: randomUUID(),
-    });
+    const hold = await h.hold(a, '400', { to: b });
     await h.call('POST', `/internal/holds/${hold.body.id}/capture`, {
       body: { to_wallet_id: b, amount: '250' },
       key: randomUUID(),
     });
-    await h.call('POST', '/internal/holds', {
-      body: { wallet_id: a, amount: '100', currency: 'USD', transfer_id: 't2' },
-      key: randomUUID(),
-    });
+    await h.hold(a, '100', { to: b });
     await h.call('POST', `/internal/wallets/${b}/withdrawals`, {
       body: { amount: '50', currency: 'USD', reference: 'w' },
       key: randomUUID(),

@@ -109,9 +109,40 @@ export async function createWalletHarness(
     return (res.body as { balance: { posted: string; pending: string; available: string } }).balance;
   }
 
+  /**
+   * Places a transfer hold on `walletId` the way the orchestrator does (the reserve route), to
+   * `to` or a fresh wallet of the source's currency, with limits that never refuse. `body` is
+   * the hold on success, the problem otherwise.
+   */
+  async function hold(
+    walletId: string,
+    amount: unknown,
+    opts: { to?: string; currency?: string; transferId?: string; key?: string; ttlSeconds?: number } = {},
+  ): Promise<CallResult & { transferId: string }> {
+    const source = await call('GET', `/internal/wallets/${walletId}`);
+    const owner = source.status === 200 ? (source.body as { user_id: string; currency: string }) : undefined;
+    const currency = opts.currency ?? owner?.currency ?? 'USD';
+    const transferId = opts.transferId ?? randomUUID();
+    const res = await call('POST', `/internal/transfers/${transferId}/reserve`, {
+      body: {
+        user_id: owner?.user_id ?? randomUUID(),
+        from_wallet_id: walletId,
+        to_wallet_id: opts.to ?? (await wallet(owner?.currency ?? currency)),
+        amount,
+        currency,
+        limits: { per_transfer: '1000000000000', daily: '1000000000000' },
+        hold_ttl_seconds: opts.ttlSeconds ?? 900,
+      },
+      key: opts.key ?? randomUUID(),
+    });
+    const body: unknown = res.status === 201 ? (res.body as { hold: unknown }).hold : res.body;
+    return { ...res, body, transferId };
+  }
+
   return {
     wallet,
     balance,
+    hold,
     /** Where this harness's data lives, for child processes (the service, the reconcile command). */
     env: { WALLET_DATABASE_URL: url, MONGO_URL: testEnv('mongoUrl'), WALLET_MONGO_DB: mongo.databaseName },
     db,
