@@ -8,6 +8,7 @@ import { authorizeRoutes } from './oauth/authorize.routes.js';
 import { discoveryRoutes } from './oauth/discovery.routes.js';
 import { tokenRoutes } from './oauth/token.routes.js';
 import { devOutboxRoutes, internalOtpRoutes } from './otp/otp.routes.js';
+import { passwordRoutes } from './password/password.routes.js';
 import { createAuthServices, type AuthDeps, type AuthServices } from './services.js';
 import { internalUsersRoutes } from './users/internal-users.routes.js';
 import { usersRoutes } from './users/users.routes.js';
@@ -33,6 +34,7 @@ export function createAuthApp(deps: AuthDeps): { app: Hono<Env>; services: AuthS
   app.route('/.well-known', jwksRoutes(services));
   app.route('/.well-known', discoveryRoutes(services));
   app.route('/v1/auth', usersRoutes(services));
+  app.route('/v1/auth/password', passwordRoutes(services));
   app.route('/v1/auth', tokenRoutes(services));
   app.route('/v1/auth', authorizeRoutes(services));
   app.route('/v1/auth/keys', keyAdminRoutes(services));

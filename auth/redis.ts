@@ -22,6 +22,8 @@ export const redisKeys = {
   otpFailures: (purpose: string, subject: string) => `auth:otp-failures:${purpose}:${subject}`,
   loginConsecutive: 'auth:login-fail-ip-account',
   loginPerIpDay: 'auth:login-fail-ip-day',
+  /** The addresses with failures counted against an account, so a password reset can clear them all. */
+  loginFailedIps: (email: string) => `auth:login-fail-ips:${email}`,
   idempotency: (scope: string, key: string) => `auth:idem:${scope}:${key}`,
   authorizationRequest: (id: string) => `auth:authz-request:${id}`,
   authorizationCode: (hash: string) => `auth:authz-code:${hash}`,

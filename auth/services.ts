@@ -10,6 +10,7 @@ import { createKeyEncryption } from './keys/key-encryption.js';
 import { createKeyStore, type KeyStore } from './keys/keys.service.js';
 import { createDevNotifier, createLogNotifier, type Notifier, type OutboxItem } from './otp/notifier.js';
 import { createOtpService, type OtpService } from './otp/otp.service.js';
+import { createPasswordService, type PasswordService } from './password/password.service.js';
 import type { RedisClient } from './redis.js';
 import { createTokenService, type TokenService } from './tokens/tokens.service.js';
 import { createLoginThrottle, type LoginThrottle } from './users/login-throttle.js';
@@ -33,6 +34,7 @@ export interface AuthServices extends AuthDeps {
   tokens: TokenService;
   otp: OtpService;
   users: UserService;
+  passwords: PasswordService;
   throttle: LoginThrottle;
   notifier: Notifier;
   /** Present only with OTP_DELIVERY=dev. */
@@ -98,6 +100,7 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
       },
     },
   });
+  const passwords = createPasswordService({ db, redis, otp, tokens, throttle, notifier, audit });
   return {
     ...deps,
     audit,
@@ -105,6 +108,7 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
     tokens,
     otp,
     users,
+    passwords,
     throttle,
     notifier,
     devOutbox: dev ? (recipient) => dev.outbox(recipient) : undefined,

@@ -5,7 +5,7 @@ import { redisKeys, type RedisClient } from '../redis.js';
 import type { Notifier } from './notifier.js';
 import { OtpError } from './otp.errors.js';
 
-export const OTP_PURPOSES = ['login', 'verify_email', 'step_up'] as const;
+export const OTP_PURPOSES = ['login', 'verify_email', 'step_up', 'password_reset'] as const;
 export type OtpPurpose = (typeof OTP_PURPOSES)[number];
 
 export const OTP_TTL_SECONDS = 300;
@@ -54,6 +54,11 @@ export interface OtpService {
   }): Promise<OtpVerifyResult>;
   /** Which purpose and subject a challenge id was issued for (public verify endpoint). */
   challenge(challengeId: string): Promise<{ purpose: OtpPurpose; subject: string } | undefined>;
+  /**
+   * The live challenge of a (purpose, subject, reference) — the newest code sent — for flows
+   * whose client answers with the code alone (password reset: email + code, no challenge id).
+   */
+  currentChallenge(purpose: OtpPurpose, subject: string, reference: string): Promise<string | undefined>;
 }
 
 // Verify-and-consume in one script, so no interleaving can accept a code twice or skip a count.
@@ -206,6 +211,10 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
       const raw = await deps.redis.get(redisKeys.otpChallenge(challengeId));
       if (!raw) return undefined;
       return JSON.parse(raw) as { purpose: OtpPurpose; subject: string };
+    },
+
+    async currentChallenge(purpose, subject, reference) {
+      return (await deps.redis.get(redisKeys.otpCurrent(purpose, subject, reference))) ?? undefined;
     },
   };
 }

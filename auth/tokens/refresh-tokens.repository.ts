@@ -1,5 +1,6 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../database.js';
+import type { User } from '../users/users.table.js';
 import type { RefreshTokenRow, RefreshTokensTable } from './refresh-tokens.table.js';
 
 export async function insertRefreshToken(
@@ -28,6 +29,26 @@ export async function consumeRefreshToken(
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
     .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * The owner of a refresh token, with the user row share-locked until the caller's transaction
+ * ends. A refresh takes this lock before it consumes the token, and a password change or reset
+ * updates the user row before it revokes the families: so a refresh racing a revocation either
+ * finishes first (and its successor token is revoked too) or runs after it (and finds its token
+ * revoked) — never a successor row the revocation could not see.
+ */
+export async function lockRefreshTokenOwner(
+  db: Kysely<Database>,
+  tokenHash: string,
+): Promise<User | undefined> {
+  return db
+    .selectFrom('refresh_tokens')
+    .innerJoin('users', 'users.id', 'refresh_tokens.user_id')
+    .selectAll('users')
+    .where('refresh_tokens.token_hash', '=', tokenHash)
+    .forShare('users')
     .executeTakeFirst();
 }
 
@@ -71,17 +92,20 @@ export async function revokeFamilyOfUser(
   return Number(result.numUpdatedRows);
 }
 
+/** Revokes every family of `userId`, except `keepFamilyId` when given (the caller's own session). */
 export async function revokeAllForUser(
   db: Kysely<Database>,
   userId: string,
   reason: string,
   now: Date,
+  keepFamilyId?: string,
 ): Promise<number> {
-  const result = await db
+  let query = db
     .updateTable('refresh_tokens')
     .set({ revoked_at: now, revoked_reason: reason })
     .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
+    .where('revoked_at', 'is', null);
+  if (keepFamilyId !== undefined) query = query.where('family_id', '!=', keepFamilyId);
+  const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

@@ -6,11 +6,11 @@ import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import type { Database } from '../database.js';
 import { SIGNING_ALG, type KeyStore } from '../keys/keys.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
-import { findUserById } from '../users/users.repository.js';
 import {
   consumeRefreshToken,
   findRefreshToken,
   insertRefreshToken,
+  lockRefreshTokenOwner,
   revokeAllForUser,
   revokeFamily,
   revokeFamilyOfUser,
@@ -73,8 +73,16 @@ export interface TokenService {
   revokeFamily(familyId: string, reason: string): Promise<void>;
   /** Ends one session of `userId` (logout): its family is revoked only if it is the user's. */
   endSession(userId: string, familyId: string, reason: string): Promise<void>;
-  /** Ends every session of a user: refresh families revoked and live access tokens denylisted. */
-  revokeAllSessions(userId: string, reason: string): Promise<void>;
+  /**
+   * Ends every session of a user: refresh families revoked and live access tokens denylisted.
+   * `keepFamilyId` spares one session (a password change keeps the caller's own); `db` is the
+   * caller's transaction when the revocation must commit with another change (the new password).
+   */
+  revokeAllSessions(
+    userId: string,
+    reason: string,
+    options?: { keepFamilyId?: string; db?: Kysely<Database> },
+  ): Promise<void>;
   /** Puts a jti on the Redis denylist until the token would have expired anyway. */
   denylist(jti: string, expiresAt: number): Promise<void>;
   isRevoked(jti: string): Promise<boolean>;
@@ -217,9 +225,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       type Outcome =
         { tokens: TokenResponse; row: RefreshTokenRow } | { error: RefreshError; row?: RefreshTokenRow };
       const outcome = await deps.db.transaction().execute(async (trx): Promise<Outcome> => {
+        // The owner's row first (share lock), then the token: the order a password reset takes
+        // too, so it cannot miss the successor this refresh inserts (lockRefreshTokenOwner).
+        const user = await lockRefreshTokenOwner(trx, hash);
         const row = await consumeRefreshToken(trx, hash, clientId, now);
         if (!row) return { error: await explainRefusal(hash, clientId, now) };
-        const user = await findUserById(trx, row.user_id);
         if (user?.status !== 'active') {
           await revokeFamily(trx, row.family_id, 'user_inactive', now);
           return { error: RefreshError.UserInactive, row };
@@ -286,9 +296,18 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         await denylistTracked(redisKeys.familyTokens(familyId));
     },
 
-    async revokeAllSessions(userId, reason) {
-      await revokeAllForUser(deps.db, userId, reason, new Date());
-      await denylistTracked(redisKeys.userTokens(userId));
+    async revokeAllSessions(userId, reason, options = {}) {
+      const { keepFamilyId, db = deps.db } = options;
+      await revokeAllForUser(db, userId, reason, new Date(), keepFamilyId);
+      if (keepFamilyId === undefined) return denylistTracked(redisKeys.userTokens(userId));
+      // Every live access token of the user except those of the kept session.
+      const nowSec = Math.floor(Date.now() / 1000);
+      const [all, kept] = await Promise.all([
+        deps.redis.zRangeByScoreWithScores(redisKeys.userTokens(userId), nowSec, '+inf'),
+        deps.redis.zRange(redisKeys.familyTokens(keepFamilyId), 0, -1),
+      ]);
+      const keep = new Set(kept);
+      await Promise.all(all.filter((e) => !keep.has(e.value)).map((e) => denylist(e.value, e.score)));
     },
   };
 

@@ -19,16 +19,24 @@ export interface LoginThrottle {
   /** Counts a failure; reports whether this failure locked the pair (for the audit trail). */
   recordFailure(ip: string, email: string): Promise<{ locked: boolean }>;
   recordSuccess(ip: string, email: string): Promise<void>;
+  /**
+   * Clears the account's lockouts from every address (a completed password reset: whoever held
+   * the old password is out, the owner must not stay locked out). The per-IP daily budget
+   * belongs to the address, not the account, and stays.
+   */
+  clearAccount(email: string): Promise<void>;
 }
 
 export function createLoginThrottle(redis: RedisClient, options: LoginThrottleOptions): LoginThrottle {
+  // Consecutive failures of a pair are remembered this long (until a success clears them).
+  const accountTtlSeconds = 90 * 86_400;
   // points = max - 1: the max-th failure exceeds the budget and starts the block at once.
   const byIpAndAccount = new RateLimiterRedis({
     storeClient: redis,
     useRedisPackage: true,
     keyPrefix: redisKeys.loginConsecutive,
     points: options.maxConsecutiveFailures - 1,
-    duration: 90 * 86_400,
+    duration: accountTtlSeconds,
     blockDuration: options.lockSeconds,
   });
   const byIpPerDay = new RateLimiterRedis({
@@ -39,7 +47,8 @@ export function createLoginThrottle(redis: RedisClient, options: LoginThrottleOp
     duration: 86_400,
     blockDuration: 86_400,
   });
-  const pairKey = (ip: string, email: string) => `${email.slice(0, 320)}|${ip}`;
+  const account = (email: string) => email.slice(0, 320);
+  const pairKey = (ip: string, email: string) => `${account(email)}|${ip}`;
 
   return {
     async check(ip, email) {
@@ -53,6 +62,9 @@ export function createLoginThrottle(redis: RedisClient, options: LoginThrottleOp
     },
 
     async recordFailure(ip, email) {
+      // Remember which addresses hold a counter for this account (clearAccount deletes them).
+      const ipsKey = redisKeys.loginFailedIps(account(email));
+      await redis.multi().sAdd(ipsKey, ip).expire(ipsKey, accountTtlSeconds).exec();
       let locked = false;
       for (const [limiter, key] of [
         [byIpAndAccount, pairKey(ip, email)],
@@ -70,6 +82,13 @@ export function createLoginThrottle(redis: RedisClient, options: LoginThrottleOp
 
     async recordSuccess(ip, email) {
       await byIpAndAccount.delete(pairKey(ip, email));
+    },
+
+    async clearAccount(email) {
+      const ipsKey = redisKeys.loginFailedIps(account(email));
+      const ips = await redis.sMembers(ipsKey);
+      await Promise.all(ips.map((ip) => byIpAndAccount.delete(pairKey(ip, email))));
+      await redis.del(ipsKey);
     },
   };
 }

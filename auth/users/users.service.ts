@@ -1,10 +1,16 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import type { Database } from '../database.js';
 import type { Notifier } from '../otp/notifier.js';
 import { OtpError } from '../otp/otp.errors.js';
-import { OTP_MAX_PER_HOUR, OTP_RESEND_COOLDOWN_SECONDS, type OtpService } from '../otp/otp.service.js';
+import {
+  decoySubject,
+  emailKeyOf,
+  isDecoySubject,
+  limitRequestsForEmail,
+} from '../otp/email-request-limit.js';
+import type { OtpService } from '../otp/otp.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -24,10 +30,6 @@ import { UserError } from './users.errors.js';
 import type { User } from './users.table.js';
 
 export const REGISTRATION_TTL_SECONDS = 900;
-
-/** The OTP subject of a decoy challenge for an email without an account (never a user id). */
-const decoySubject = (emailKey: string) => `decoy-${emailKey.slice(0, 32)}`;
-const isDecoySubject = (subject: string) => subject.startsWith('decoy-');
 
 export interface TransferLimits {
   unverified: { perTransfer: bigint; daily: bigint };
@@ -359,29 +361,9 @@ export function createUserService(deps: UserServiceDeps): UserService {
 
     async sendEmailVerification(email, context) {
       const normalised = normaliseEmail(email);
-      // Cooldown and hourly cap are keyed by the email and applied before the lookup, so known
-      // and unknown emails hit them alike (no enumeration through 429s).
-      const emailKey = createHash('sha256').update(normalised).digest('hex');
-      const cooldownKey = redisKeys.otpCooldown('verify_email', emailKey, 'request');
-      const first = await deps.redis.set(cooldownKey, '1', {
-        expiration: { type: 'EX', value: OTP_RESEND_COOLDOWN_SECONDS },
-        condition: 'NX',
-      });
-      if (first === null) {
-        return {
-          error: OtpError.Cooldown,
-          retryAfterSeconds: Math.max(1, await deps.redis.ttl(cooldownKey)),
-        };
-      }
-      const hourlyKey = redisKeys.otpCooldown('verify_email', emailKey, 'hour');
-      const [sentThisHour] = (await deps.redis
-        .multi()
-        .incr(hourlyKey)
-        .expire(hourlyKey, 3600, 'NX')
-        .exec()) as unknown as [number];
-      if (sentThisHour > OTP_MAX_PER_HOUR) {
-        return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, await deps.redis.ttl(hourlyKey)) };
-      }
+      const emailKey = emailKeyOf(normalised);
+      const limit = await limitRequestsForEmail(deps.redis, 'verify_email', emailKey);
+      if ('error' in limit) return limit;
       const user = await findUserByEmail(deps.db, normalised);
       if (!user || user.status === 'disabled') {
         // A decoy challenge, keyed by the email: `/otp/verify` then answers `otp_invalid` with

@@ -1,0 +1,86 @@
+import { Hono } from 'hono';
+import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
+import { fail } from '../http/errors.js';
+import { jsonBody } from '../http/parse-body.js';
+import { OtpError, otpErrorDetail, otpErrorStatus } from '../otp/otp.errors.js';
+import type { AuthServices } from '../services.js';
+import { userErrorDetail, userErrorStatus, UserError } from '../users/users.errors.js';
+import { passwordChangeBody, passwordResetBody, passwordResetConfirmBody } from './password.schemas.js';
+import type { ChangeResult, ResetConfirmResult } from './password.service.js';
+
+type Env = { Variables: { principal: Principal } };
+
+type Failure = Extract<ChangeResult | ResetConfirmResult, { error: unknown }>;
+
+/** Renders an expected failure once, as problem+json with its stable code. */
+function refuse(failure: Failure): never {
+  if (failure.error === UserError.WeakPassword)
+    fail(userErrorStatus[failure.error], failure.error, userErrorDetail[failure.error], {
+      reason: failure.reason,
+    });
+  if (failure.error === UserError.AccountLocked)
+    fail(
+      userErrorStatus[failure.error],
+      failure.error,
+      userErrorDetail[failure.error],
+      {},
+      { 'retry-after': String(failure.retryAfterSeconds) },
+    );
+  if (failure.error === OtpError.Invalid)
+    fail(otpErrorStatus[failure.error], failure.error, otpErrorDetail[failure.error], {
+      attempts_left: failure.attemptsLeft,
+    });
+  if (failure.error === OtpError.Expired || failure.error === OtpError.Exhausted)
+    fail(otpErrorStatus[failure.error], failure.error, otpErrorDetail[failure.error]);
+  fail(userErrorStatus[failure.error], failure.error, userErrorDetail[failure.error]);
+}
+
+/** `/v1/auth/password/*`: change (signed in, current password) and reset by emailed code (public). */
+export function passwordRoutes(s: AuthServices) {
+  const app = new Hono<Env>();
+  const userToken = requireToken(s.tokens.verifyAccessToken);
+
+  app.post('/change', userToken, async (c) => {
+    const principal = c.var.principal;
+    if (principal.isService) fail(403, 'user_token_required', 'this endpoint needs a user token');
+    const body = await jsonBody(c, passwordChangeBody);
+    const result = await s.passwords.change(
+      {
+        userId: principal.subject,
+        keepSessionId: principal.sessionId,
+        current: body.current_password,
+        next: body.new_password,
+      },
+      s.requestContext(c),
+    );
+    if ('error' in result) refuse(result);
+    return c.body(null, 204);
+  });
+
+  app.post('/reset', async (c) => {
+    const body = await jsonBody(c, passwordResetBody);
+    const result = await s.passwords.requestReset(body.email, s.requestContext(c));
+    if ('error' in result)
+      fail(
+        otpErrorStatus[result.error],
+        result.error,
+        otpErrorDetail[result.error],
+        {},
+        { 'retry-after': String(result.retryAfterSeconds) },
+      );
+    // The same answer whether or not the email has an account.
+    return c.json({ expires_at: result.expiresAt.toISOString() }, 202);
+  });
+
+  app.post('/reset/confirm', async (c) => {
+    const body = await jsonBody(c, passwordResetConfirmBody);
+    const result = await s.passwords.confirmReset(
+      { email: body.email, code: body.code, next: body.new_password },
+      s.requestContext(c),
+    );
+    if ('error' in result) refuse(result);
+    return c.body(null, 204);
+  });
+
+  return app;
+}
