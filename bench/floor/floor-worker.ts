@@ -1,7 +1,9 @@
 /**
  * The bench's own Temporal worker (a child process of `npm run bench`, so its CPU is counted
  * apart): the real transfer workflow and an empty workflow, with no-op activities, on its own
- * task queue of the stack's Temporal, connected like the stack's worker (TLS, payload codec).
+ * task queue of the stack's Temporal, connected and tuned like the stack's worker (TLS, payload
+ * codec, the pollers of workers/worker-tuning.ts: the SDK's default 10 + 10 long polls would
+ * load the server differently from the worker the floor is compared with).
  * Prints `ready` once it polls; SIGTERM stops it.
  *
  *   node --import tsx bench/floor/floor-worker.ts <task queue>
@@ -9,6 +11,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { WORKER_TUNING } from '../../workers/worker-tuning.js';
 import { noopActivities } from './noop-activities.js';
 import { stackTemporal } from './stack-temporal.js';
 
@@ -45,6 +48,7 @@ const worker = await Worker.create({
   workflowBundle,
   dataConverter: temporal.dataConverter,
   activities: noopActivities(),
+  ...WORKER_TUNING,
 });
 const running = worker.run();
 console.log('ready');
