@@ -17,10 +17,15 @@ import {
   TokenOperationBody,
   MeResponse,
   OtpVerifyBody,
+  PasswordChangeBody,
+  PasswordResetAccepted,
+  PasswordResetBody,
+  PasswordResetConfirmBody,
   RegisterBody,
   RegisterResponse,
   TokenRequestBody,
   TokenResponse,
+  problemCodes,
   problemResponses,
 } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
@@ -133,6 +138,62 @@ const mfa = createRoute({
   responses: {
     200: { description: 'MFA setting', content: anyJson },
     ...problemResponses(400, 401, 403, 429, 503),
+  },
+});
+
+const passwordChange = createRoute({
+  method: 'post',
+  path: '/password/change',
+  tags: ['Auth'],
+  summary: 'Change the password (needs the current one); every other session ends',
+  description:
+    "The caller's own session stays signed in; every other refresh family is revoked and its access tokens stop working at once. Wrong current passwords count toward the login lockout. The owner is notified.",
+  security: bearerSecurity,
+  request: { body: { required: true, content: { 'application/json': { schema: PasswordChangeBody } } } },
+  responses: {
+    204: { description: 'password changed' },
+    ...problemResponses(400, 503),
+    ...problemCodes({
+      401: ['invalid_credentials', 'unauthorized', 'invalid_token', 'token_expired', 'token_revoked'],
+      403: ['user_token_required'],
+      422: ['weak_password'],
+      429: ['account_locked', 'rate_limited'],
+    }),
+  },
+});
+
+const passwordReset = createRoute({
+  method: 'post',
+  path: '/password/reset',
+  tags: ['Auth'],
+  summary: 'Ask for a password-reset code by email',
+  description:
+    'The same `202` for any email: a code (purpose `password_reset`, 5 minutes) goes only to an active account. One request per email per minute, 10 per hour.',
+  request: { body: { required: true, content: { 'application/json': { schema: PasswordResetBody } } } },
+  responses: {
+    202: { description: 'accepted', content: { 'application/json': { schema: PasswordResetAccepted } } },
+    ...problemResponses(400, 503),
+    ...problemCodes({ 429: ['otp_cooldown', 'rate_limited'] }),
+  },
+});
+
+const passwordResetConfirm = createRoute({
+  method: 'post',
+  path: '/password/reset/confirm',
+  tags: ['Auth'],
+  summary: 'Set a new password with the emailed code; every session ends',
+  description:
+    'Every session and refresh family of the account is revoked and its login lockouts are cleared; the owner is notified. 5 wrong codes per hour end the code (`otp_exhausted`). A weak password is refused before the code is checked, so it does not spend the code.',
+  request: {
+    body: { required: true, content: { 'application/json': { schema: PasswordResetConfirmBody } } },
+  },
+  responses: {
+    204: { description: 'password reset' },
+    ...problemResponses(400, 503),
+    ...problemCodes({
+      422: ['weak_password', 'otp_invalid', 'otp_expired', 'otp_exhausted'],
+      429: ['rate_limited'],
+    }),
   },
 });
 
@@ -338,6 +399,25 @@ export function createAuthRoutes(deps: GatewayDeps) {
         body: json(c.req.valid('json')),
         withAuthorization: true,
       }),
+    ),
+  );
+
+  app.use('/password/change', authenticate(deps.verifyToken, deps.isRevoked));
+  app.openapi(passwordChange, async (c) =>
+    relay(
+      forward(deps.auth, c, {
+        path: '/v1/auth/password/change',
+        body: json(c.req.valid('json')),
+        withAuthorization: true,
+      }),
+    ),
+  );
+  app.openapi(passwordReset, async (c) =>
+    relay(forward(deps.auth, c, { path: '/v1/auth/password/reset', body: json(c.req.valid('json')) })),
+  );
+  app.openapi(passwordResetConfirm, async (c) =>
+    relay(
+      forward(deps.auth, c, { path: '/v1/auth/password/reset/confirm', body: json(c.req.valid('json')) }),
     ),
   );
 

@@ -197,6 +197,32 @@ export const OtpSendBody = z
 
 export const MfaBody = z.strictObject({ password, enabled: z.boolean() }).openapi('MfaRequest');
 
+// Password change and reset: AuthService applies the password policy and the code checks; the
+// gateway bounds sizes and refuses unknown fields.
+export const PasswordChangeBody = z
+  .strictObject({ current_password: password, new_password: password })
+  .openapi('PasswordChangeRequest');
+
+export const PasswordResetBody = z
+  .strictObject({ email: z.string().max(254).openapi({ example: 'ada@example.com' }) })
+  .openapi('PasswordResetRequest');
+
+export const PasswordResetAccepted = z
+  .object({
+    expires_at: z
+      .string()
+      .openapi({ description: 'when a code sent now stops working (the same answer for any email)' }),
+  })
+  .openapi('PasswordResetAccepted');
+
+export const PasswordResetConfirmBody = z
+  .strictObject({
+    email: z.string().max(254).openapi({ example: 'ada@example.com' }),
+    code: z.string().min(1).max(16).openapi({ description: 'the emailed code', example: '123456' }),
+    new_password: password,
+  })
+  .openapi('PasswordResetConfirmRequest');
+
 /** RFC 7009 revocation / RFC 7662 introspection requests (client auth in the body or HTTP Basic). */
 export const TokenOperationBody = z
   .object({
