@@ -97,6 +97,18 @@ export interface ReleaseResult extends Attempted {
   released: boolean;
 }
 
+export interface LedgerCheckInput {
+  transfer_id: string;
+  to_wallet_id: string;
+  amount: string;
+}
+
+export interface LedgerCheckResult extends Attempted {
+  /** True when the journal holds this transfer's capture: `amount` credited to `to_wallet_id`. */
+  captured: boolean;
+  transaction_id?: string;
+}
+
 export interface SendOtpInput {
   user_id: string;
   transfer_id: string;
@@ -239,6 +251,25 @@ export function createTransferActivities(deps: TransferActivityDeps) {
     return { released: res.released, attempt: currentAttempt() };
   }
 
+  /**
+   * Reads the transfer's hold and capture from WalletService's journal (read-only): the check an
+   * operator's `resolveAsCompleted` needs before a transfer is closed as `completed`.
+   */
+  async function checkTransferCaptured(input: LedgerCheckInput): Promise<LedgerCheckResult> {
+    const res = await callUpstream<{
+      hold: Hold | null;
+      capture: { transaction_id: string; to_wallet_id: string; amount: string } | null;
+    }>(deps.wallet, 'GET', `/internal/transfers/${encodeURIComponent(input.transfer_id)}`);
+    const capture = res.capture;
+    const captured =
+      capture !== null && capture.to_wallet_id === input.to_wallet_id && capture.amount === input.amount;
+    return {
+      captured,
+      ...(captured ? { transaction_id: capture.transaction_id } : {}),
+      attempt: currentAttempt(),
+    };
+  }
+
   function countFinished(records: TransferRecords): void {
     const { outcome, failure_code } = records.auth_log;
     deps.transfersFinished?.inc({ outcome, failure_code: failure_code ?? '' });
@@ -250,6 +281,7 @@ export function createTransferActivities(deps: TransferActivityDeps) {
     verifyStepUpOtp,
     captureTransfer,
     releaseTransfer,
+    checkTransferCaptured,
   };
 }
 

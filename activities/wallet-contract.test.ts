@@ -298,4 +298,29 @@ describe('deposit and sweep against WalletService', () => {
     const res = await workflow(`hold-expiry-${randomUUID()}`).run(activities.expireHolds);
     expect(typeof res.expired).toBe('number');
   });
+
+  it('reads from the journal whether the transfer was captured (the check before resolveAsCompleted)', async () => {
+    const p = await payerAndPayee(10_000n);
+    const t = signed(p, '2500');
+    const wf = workflow(transferWorkflowId(t.transfer_id));
+    const check = { transfer_id: t.transfer_id, to_wallet_id: p.to, amount: '2500' };
+    expect(await wf.run(activities.checkTransferCaptured, check)).toMatchObject({ captured: false });
+    const { hold_id } = await wf.run(activities.reserveTransfer, { transfer: t, hold_ttl_seconds: 3600 });
+    expect(await wf.run(activities.checkTransferCaptured, check)).toMatchObject({ captured: false });
+    const { transaction_id } = await wf.run(activities.captureTransfer, {
+      hold_id,
+      to_wallet_id: p.to,
+      amount: '2500',
+      records: records(t, 'completed'),
+    });
+    expect(await wf.run(activities.checkTransferCaptured, check)).toEqual({
+      captured: true,
+      transaction_id,
+      attempt: 1,
+    });
+    // Another destination or amount than the transfer's is not its capture.
+    expect(await wf.run(activities.checkTransferCaptured, { ...check, amount: '2499' })).toMatchObject({
+      captured: false,
+    });
+  });
 });

@@ -33,6 +33,10 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'validation_failed',
   'idempotency_key_mismatch',
   'cannot_cancel',
+  // WalletService's reserve of a transfer id an earlier run released, or that holds funds under
+  // another key (a reused id after the key's retention): answers, not outages.
+  'transfer_released',
+  'transfer_already_reserved',
 ] as const;
 
 export type NonRetryableErrorType = (typeof NON_RETRYABLE_ERROR_TYPES)[number];
@@ -79,6 +83,24 @@ export const captureActivityOptions: LocalActivityOptions = {
   startToCloseTimeout: '15s',
   localRetryThreshold: '10s',
   retry: backoff('1m'),
+};
+
+/**
+ * One round of capture retries (the pivot since 2026-12-01): when WalletService has not answered
+ * for 10 minutes — down, or refusing our token (401/403 count as outages) — the transfer moves to
+ * `needs_attention`, where it retries after a backoff or on an operator's signal, with the same
+ * key and body. Retrying forever unseen is what `captureActivityOptions` did.
+ */
+export const captureRoundActivityOptions: LocalActivityOptions = {
+  ...captureActivityOptions,
+  scheduleToCloseTimeout: '10m',
+};
+
+/** Reads for an operator's decision (the ledger check of `resolveAsCompleted`). */
+export const ledgerCheckActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '10s',
+  scheduleToCloseTimeout: '1m',
+  retry: backoff('10s'),
 };
 
 /**

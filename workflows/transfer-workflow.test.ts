@@ -25,6 +25,7 @@ import {
   cancelTransfer,
   confirmOtp,
   getTransfer,
+  resolveAsCompleted,
   retryCompensation,
   transferStartOptions,
   waitForTransfer,
@@ -201,14 +202,23 @@ describe('transferWorkflow', () => {
     await handle.result();
     const history = await handle.fetchHistory();
     const events = history.events ?? [];
-    const upserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+    const upserted = events.flatMap((e) =>
+      Object.keys(
+        e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
+      ).sort(),
+    );
     const memos = events.filter((e) => e.workflowPropertiesModifiedEventAttributes);
-    // pending comes with the start; then processing and completed.
-    expect(upserts).toHaveLength(2);
+    // pending comes with the start; then processing and completed (the patch marker upserts
+    // TemporalChangeVersion once).
+    expect(upserted.filter((k) => k === 'TransferStatus')).toHaveLength(2);
+    expect(upserted.filter((k) => k === 'TemporalChangeVersion')).toHaveLength(1);
     expect(memos).toHaveLength(0);
-    // Reserve and capture are local activities: one workflow task, two markers, no activity tasks.
+    // Reserve and capture are local activities: one workflow task, two markers, no activity tasks
+    // (plus the marker of the capture-rounds patch, docs/orchestrator.md "Versioning rule").
     expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
-    expect(events.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(2);
+    const markers = events.flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
+    expect(markers.filter((m) => m === 'core_local_activity')).toHaveLength(2);
+    expect(markers.filter((m) => m !== 'core_local_activity')).toEqual(['core_patch']);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
   });
 
@@ -396,8 +406,9 @@ describe('transferWorkflow', () => {
 
     const update = await handle.startUpdate(cancelTransfer, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     fake.open(gate);
+    // Answered once the outcome is decided: the release of the hold is under way.
     const view = await update.result();
-    expect(view).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
+    expect(view).toMatchObject({ status: 'compensating', failure_code: 'cancelled_by_user' });
     const result = await handle.result();
     expect(result.status).toBe('cancelled');
     expect(step(result, 'reserve').status).toBe('compensated');
@@ -564,7 +575,7 @@ describe('transferWorkflow', () => {
       const handle = await start(transferInput(w, '150000'));
       await waitForStatus(handle, 'awaiting_confirmation');
       const view = await handle.executeUpdate(cancelTransfer);
-      expect(view).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
+      expect(view).toMatchObject({ status: 'compensating', failure_code: 'cancelled_by_user' });
       expect(step(view, 'step_up')).toMatchObject({
         status: 'failed',
         error_code: 'cancelled_by_user',
@@ -606,5 +617,204 @@ describe('transferWorkflow', () => {
     expect(fake.effects(handle.workflowId).filter((e) => e === 'capture')).toEqual(['capture']);
     expect(fake.balance(w.to).posted).toBe(150_000n);
     await recordHistory(handle, 'transfer-duplicate-start');
+  });
+
+  describe('sagas that can always be finished (issue 11)', () => {
+    it('ends the OTP wait when the challenge expires, not after the configured 10 minutes', async () => {
+      const w = wallets();
+      const input = transferInput(w, '150000');
+      fake.otpExpiresIn(idOf(input), 1_500);
+      const handle = await start(input);
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'cancelled', failure_code: 'otp_expired' });
+      expect(step(result, 'step_up')).toMatchObject({ status: 'failed', error_code: 'otp_expired' });
+      expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'otp_send', 'release']);
+      expect(fake.balance(w.from).available).toBe(1_000_000n);
+      await recordHistory(handle, 'transfer-step-up-challenge-expired');
+    });
+
+    it('answers a cancel as soon as it is decided, while the release is still running', async () => {
+      const w = wallets();
+      const input = transferInput(w, '150000');
+      const gate = `release-${input.transfer_id}`;
+      fake.inject(idOf(input), 'releaseTransfer', { kind: 'block', gate });
+      const handle = await start(input, { workflowTaskTimeout: '2s' });
+      await waitForStatus(handle, 'awaiting_confirmation');
+
+      const view = await handle.executeUpdate(cancelTransfer);
+      expect(view).toMatchObject({ status: 'compensating', failure_code: 'cancelled_by_user' });
+      fake.open(gate);
+      expect(await handle.result()).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
+      expect(fake.balance(w.from).available).toBe(1_000_000n);
+      await recordHistory(handle, 'transfer-cancel-answered-while-releasing');
+    });
+
+    it('answers the last wrong code as soon as the transfer is cancelled, while the release runs', async () => {
+      const w = wallets();
+      const input = transferInput(w, '150000');
+      const gate = `release-${input.transfer_id}`;
+      fake.inject(idOf(input), 'releaseTransfer', { kind: 'block', gate });
+      const handle = await start(input, { workflowTaskTimeout: '2s' });
+      await waitForStatus(handle, 'awaiting_confirmation');
+      for (let i = 0; i < 2; i++)
+        await updateError(handle.executeUpdate(confirmOtp, { args: [{ code: '111111' }] }));
+
+      const last = await updateError(handle.executeUpdate(confirmOtp, { args: [{ code: '111111' }] }));
+      expect(last.type).toBe('otp_failed');
+      expect(last.details?.[0]).toMatchObject({
+        transfer: { status: 'compensating', failure_code: 'otp_failed' },
+      });
+      fake.open(gate);
+      expect(await handle.result()).toMatchObject({ status: 'cancelled', failure_code: 'otp_failed' });
+    });
+
+    it('answers the right code sent again with the same success, checking it once', async () => {
+      const w = wallets();
+      const input = transferInput(w, '150000');
+      const gate = `capture-${input.transfer_id}`;
+      fake.inject(idOf(input), 'captureTransfer', { kind: 'block', gate });
+      const handle = await start(input, { workflowTaskTimeout: '2s' });
+      await waitForStatus(handle, 'awaiting_confirmation');
+
+      const first = await handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] });
+      const again = await handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] });
+      expect(first.status).toBe('processing');
+      expect(again.status).toBe('processing');
+      // Another code after the confirmation is still refused.
+      const other = await updateError(handle.executeUpdate(confirmOtp, { args: [{ code: '222222' }] }));
+      expect(other.type).toBe('not_awaiting_confirmation');
+      fake.open(gate);
+      expect((await handle.result()).status).toBe('completed');
+      expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'otp_send', 'otp_verify:1', 'capture']);
+      await recordHistory(handle, 'transfer-step-up-code-resent');
+    });
+
+    it('reattaches a retried confirmOtp to the same update id: one check, the same answer', async () => {
+      const w = wallets();
+      const input = transferInput(w, '150000', { otp_timeout_ms: 60_000 });
+      const gate = `verify-${input.transfer_id}`;
+      fake.inject(idOf(input), 'verifyStepUpOtp', { kind: 'block', gate });
+      const handle = await start(input);
+      await waitForStatus(handle, 'awaiting_confirmation');
+      const updateId = `confirm-${randomUUID()}`;
+      // The first call's answer is lost (the gateway's deadline passed while AuthService was slow).
+      const first = await handle.startUpdate(confirmOtp, {
+        args: [{ code: FAKE_OTP_CODE }],
+        updateId,
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      await fake.reached(gate);
+      const retried = handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }], updateId });
+      fake.open(gate);
+      expect((await retried).status).toBe('processing');
+      expect((await first.result()).status).toBe('processing');
+      expect((await handle.result()).status).toBe('completed');
+      expect(fake.effects(handle.workflowId).filter((e) => e.startsWith('otp_verify'))).toEqual([
+        'otp_verify:1',
+      ]);
+    });
+
+    it('retries a failed release by itself after a backoff, without an operator', async () => {
+      const w = wallets(10_000n);
+      const input = transferInput(w, '4000', { attention_retry_ms: 500 });
+      fake.inject(idOf(input), 'captureTransfer', { kind: 'domain', code: 'currency_mismatch' });
+      fake.inject(idOf(input), 'releaseTransfer', { kind: 'outage', times: 2 });
+      const handle = await start(input);
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'failed', failure_code: 'currency_mismatch' });
+      expect(step(result, 'reserve').status).toBe('compensated');
+      expect(fake.balance(w.from)).toEqual({ available: 10_000n, posted: 10_000n });
+      const statuses = (await handle.fetchHistory()).events!.flatMap((e) => {
+        const attrs = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+        const raw = attrs?.TransferStatus?.data;
+        return raw ? [JSON.parse(Buffer.from(raw).toString()) as string] : [];
+      });
+      expect(statuses.filter((st) => st === 'needs_attention')).toHaveLength(2);
+      await recordHistory(handle, 'transfer-needs-attention-auto-retried');
+    });
+
+    it('waits in needs_attention when a capture round gets no answer (not failed), cannot be cancelled, and completes on retry', async () => {
+      const w = wallets(10_000n);
+      const input = transferInput(w, '4000', { attention_retry_ms: 600_000 });
+      fake.inject(idOf(input), 'captureTransfer', { kind: 'outage', times: 1 });
+      const handle = await start(input);
+      const stuck = await waitForStatus(handle, 'needs_attention');
+      expect(stuck.failure_code).toBeUndefined();
+      expect(step(stuck, 'capture')).toMatchObject({ status: 'failed', error_code: 'upstream_unavailable' });
+      expect(fake.balance(w.from)).toEqual({ available: 6_000n, posted: 10_000n });
+      expect((await updateError(handle.executeUpdate(cancelTransfer))).type).toBe('cannot_cancel');
+
+      await handle.signal(retryCompensation);
+      const result = await handle.result();
+      expect(result.status).toBe('completed');
+      expect(step(result, 'capture').status).toBe('completed');
+      expect(fake.balance(w.to).posted).toBe(4_000n);
+      expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'capture']);
+      await recordHistory(handle, 'transfer-capture-needs-attention');
+    });
+
+    it('releases by transfer id when reserve answers idempotency_key_mismatch after the hold was placed', async () => {
+      const w = wallets(10_000n);
+      const input = transferInput(w, '4000');
+      fake.inject(idOf(input), 'reserveTransfer', {
+        kind: 'domain_after_effect',
+        code: 'idempotency_key_mismatch',
+      });
+      const handle = await start(input);
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'failed', failure_code: 'internal_error' });
+      expect(step(result, 'reserve')).toMatchObject({ status: 'compensated' });
+      expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'release']);
+      expect(fake.balance(w.from)).toEqual({ available: 10_000n, posted: 10_000n });
+    });
+
+    it('fails with the wallet’s own code when the transfer id was released before (transfer_released)', async () => {
+      const w = wallets(10_000n);
+      const input = transferInput(w, '4000');
+      fake.inject(idOf(input), 'reserveTransfer', { kind: 'domain', code: 'transfer_released' });
+      const result = await (await start(input)).result();
+      expect(result).toMatchObject({ status: 'failed', failure_code: 'transfer_released' });
+      expect(step(result, 'reserve').error_code).toBe('transfer_released');
+    });
+
+    it('closes as completed on resolveAsCompleted once the journal shows the capture (hold_already_captured)', async () => {
+      const w = wallets(10_000n);
+      const input = transferInput(w, '4000');
+      // A re-run capture whose body the wallet does not recognise, after the money moved.
+      fake.inject(idOf(input), 'captureTransfer', {
+        kind: 'domain_after_effect',
+        code: 'idempotency_key_mismatch',
+      });
+      const handle = await start(input);
+      const stuck = await waitForStatus(handle, 'needs_attention');
+      expect(step(stuck, 'reserve')).toMatchObject({
+        status: 'compensation_failed',
+        error_code: 'hold_already_captured',
+      });
+      const resolved = await handle.executeUpdate(resolveAsCompleted);
+      expect(resolved.status).toBe('completed');
+      expect(resolved.failure_code).toBeUndefined();
+      const result = await handle.result();
+      expect(result.status).toBe('completed');
+      expect(step(result, 'capture').status).toBe('completed');
+      expect(fake.balance(w.to).posted).toBe(4_000n);
+      expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'capture', 'check:captured']);
+      const described = await handle.describe();
+      expect(described.typedSearchAttributes.get(searchAttributes.TransferStatus)).toBe('completed');
+      await recordHistory(handle, 'transfer-resolved-as-completed');
+    });
+
+    it('refuses resolveAsCompleted unless the transfer waits on a captured hold (not_resolvable)', async () => {
+      const w = wallets(10_000n);
+      const input = transferInput(w, '4000', { attention_retry_ms: 600_000 });
+      fake.inject(idOf(input), 'captureTransfer', { kind: 'domain', code: 'currency_mismatch' });
+      fake.inject(idOf(input), 'releaseTransfer', { kind: 'outage', times: 1 });
+      const handle = await start(input);
+      await waitForStatus(handle, 'needs_attention');
+      expect((await updateError(handle.executeUpdate(resolveAsCompleted))).type).toBe('not_resolvable');
+      await handle.signal(retryCompensation);
+      expect(await handle.result()).toMatchObject({ status: 'failed', failure_code: 'currency_mismatch' });
+      expect(fake.balance(w.from)).toEqual({ available: 10_000n, posted: 10_000n });
+    });
   });
 });

@@ -18,6 +18,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -28,6 +29,8 @@ import {
 import type * as activities from '../activities/index.js';
 import {
   captureActivityOptions,
+  captureRoundActivityOptions,
+  ledgerCheckActivityOptions,
   otpActivityOptions,
   releaseActivityOptions,
   reserveActivityOptions,
@@ -38,9 +41,12 @@ import { Saga } from './saga.js';
 import {
   cancelTransfer,
   confirmOtp,
+  DEFAULT_ATTENTION_RETRY_MS,
   DEFAULT_OTP_TIMEOUT_MS,
   getTransfer,
+  MAX_ATTENTION_RETRY_MS,
   MAX_OTP_TRIES,
+  resolveAsCompleted,
   retryCompensation,
   TERMINAL_STATUSES,
   transferSearchAttributes,
@@ -74,10 +80,31 @@ const { captureTransfer } = proxyLocalActivities<Activities>({
   ...captureActivityOptions,
   summary: 'capture: debit the hold, credit the destination, record auth log and audit trace',
 });
+const { captureTransfer: captureTransferRound } = proxyLocalActivities<Activities>({
+  ...captureRoundActivityOptions,
+  summary: 'capture: debit the hold, credit the destination, record auth log and audit trace',
+});
 const { releaseTransfer } = proxyLocalActivities<Activities>({
   ...releaseActivityOptions,
   summary: 'release: free the hold if any, record auth log and audit trace',
 });
+const { checkTransferCaptured } = proxyActivities<Activities>({
+  ...ledgerCheckActivityOptions,
+  summary: 'resolve: read the transfer’s capture from the wallet’s journal',
+});
+
+/*
+ * Changes to the commands of the released transfer workflow (docs/orchestrator.md, "Versioning
+ * rule"): runs started before each one keep the old path when they replay.
+ */
+/** The OTP wait ends at the challenge's own `expires_at`, not after a fixed 10 minutes. */
+const PATCH_OTP_EXPIRY = '2026-12-01-otp-wait-ends-at-challenge-expiry';
+/** Cancel and OTP answers return once the outcome is decided, not after the release. */
+const PATCH_ANSWER_WHEN_DECIDED = '2026-12-01-answer-when-decided';
+/** `needs_attention` retries by itself after a backoff (it waited for a signal only). */
+const PATCH_ATTENTION_RETRY = '2026-12-01-needs-attention-retries-after-backoff';
+/** Capture retries in rounds of 10 minutes with `needs_attention` between them (it retried unseen forever). */
+const PATCH_CAPTURE_ROUNDS = '2026-12-01-capture-rounds-with-attention';
 
 /**
  * How long the hold lives (the wallet computes its expiry): it outlives any sane capture and
@@ -116,6 +143,8 @@ const FAILURE_CODE_OF_REFUSAL: Readonly<Record<NonRetryableErrorType, TransferFa
   hold_not_found: 'internal_error',
   hold_not_active: 'internal_error',
   hold_already_captured: 'internal_error',
+  transfer_released: 'transfer_released',
+  transfer_already_reserved: 'transfer_already_reserved',
   capture_exceeds_hold: 'internal_error',
   invalid_expiry: 'internal_error',
   reversal_not_possible: 'internal_error',
@@ -126,6 +155,13 @@ const FAILURE_CODE_OF_REFUSAL: Readonly<Record<NonRetryableErrorType, TransferFa
 
 /** Audit entries keep the operator's reason, bounded like the wallet's schema wants. */
 const MAX_AUDIT_ERROR_CHARS = 1000;
+
+/** An operator's `resolveAsCompleted` found the capture in the journal: the saga stops undoing. */
+class ResolvedAsCompleted extends Error {
+  constructor(readonly transactionId: string) {
+    super('resolved as completed');
+  }
+}
 
 /** Ends the forward path of the SAGA with a known failure code. */
 class TransferStopped extends Error {
@@ -167,6 +203,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   let cancelledByUser = false;
   let retryRequested = false;
   let stepUpRequired = false;
+  /** Automatic retries of what `needs_attention` waits on, so far (the backoff doubles each time). */
+  let attentionRounds = 0;
+  /** Set by `resolveAsCompleted` once the journal shows the capture. */
+  let resolution: { transaction_id: string } | undefined;
+  let resolving = false;
 
   const otp: {
     challengeId?: string;
@@ -174,6 +215,8 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     wrong: number;
     verifying: boolean;
     outcome?: 'confirmed' | 'otp_failed' | 'otp_expired';
+    /** The code that confirmed: sent again (a client's retry), it answers the same success. */
+    confirmedCode?: string;
   } = { tries: 0, wrong: 0, verifying: false };
 
   const view = (): Transfer => ({
@@ -196,6 +239,10 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     ...(completedAt === undefined ? {} : { completed_at: completedAt }),
   });
   const settled = () => TERMINAL_STATUSES.includes(status) || status === 'needs_attention';
+  /** The outcome is known (failure code set, the release may still be running) or settled. */
+  const decided = () => failureCode !== undefined || settled();
+  /** What an update answer waits for: old runs waited for the release to finish. */
+  const answerReady = () => (patched(PATCH_ANSWER_WHEN_DECIDED) ? decided : settled);
 
   /**
    * Every status change is visible: ONE search-attribute upsert (with the failure code when the
@@ -221,7 +268,10 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     ];
     if (failureCode) lines.push(`failure: \`${failureCode}\``);
     if (attentionReason)
-      lines.push(`needs attention: ${attentionReason} — signal \`retryCompensation\` after fixing`);
+      lines.push(
+        `needs attention: ${attentionReason} — signal \`retryCompensation\` after fixing` +
+          (attentionReason.includes('hold_already_captured') ? ', or update `resolveAsCompleted`' : ''),
+      );
     setCurrentDetails(lines.join('\n'));
   };
   const updateStep = (name: StepName, patch: Partial<StepRecord>) => {
@@ -307,14 +357,15 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         cancelledByUser = true;
         forward.cancel();
       }
-      await condition(settled);
+      await condition(answerReady());
       return view();
     },
     {
       validator: () => {
-        // Once capture is scheduled the transfer completes; a transfer already failing after a
-        // refused capture is answered with its view by the handler (nothing left to cancel).
-        if (status === 'completed' || (pastPivot && status === 'processing')) {
+        // Once capture is scheduled the transfer completes (also through needs_attention); a
+        // transfer already failing after a refused capture is answered with its view by the
+        // handler (nothing left to cancel).
+        if (status === 'completed' || (pastPivot && failureCode === undefined)) {
           throw ApplicationFailure.nonRetryable(
             'the funds were already captured; the transfer cannot be cancelled',
             'cannot_cancel',
@@ -327,6 +378,9 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   setHandler(
     confirmOtp,
     async ({ code }) => {
+      // The code that confirmed, sent again (a client that lost the answer): the same success.
+      // No command: the validator let it through only in this case.
+      if (otp.outcome === 'confirmed' && code === otp.confirmedCode) return view();
       otp.verifying = true;
       const tryNumber = ++otp.tries;
       try {
@@ -338,6 +392,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         });
         updateStep('step_up', { attempts: tryNumber, error_code: undefined, error: undefined });
         otp.outcome = 'confirmed';
+        otp.confirmedCode = code;
         log.info('step-up confirmed', { transferId: input.transfer_id, attempt: res.attempt });
         // Answer with the transfer moving on (processing), not the stale "awaiting" view.
         await condition(() => status !== 'awaiting_confirmation');
@@ -371,7 +426,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           );
         }
         const outcome = otp.outcome;
-        await condition(settled);
+        await condition(answerReady());
         throw ApplicationFailure.nonRetryable(
           outcome === 'otp_failed'
             ? 'too many wrong codes: the transfer was cancelled'
@@ -388,6 +443,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         if (typeof code !== 'string' || !/^[0-9]{6}$/.test(code)) {
           throw ApplicationFailure.nonRetryable('code must be exactly 6 digits', 'validation_failed');
         }
+        if (otp.outcome === 'confirmed' && code === otp.confirmedCode) return;
         if (
           status !== 'awaiting_confirmation' ||
           otp.challengeId === undefined ||
@@ -402,6 +458,48 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           throw ApplicationFailure.nonRetryable(
             'a code is being checked already',
             'otp_verification_in_progress',
+          );
+        }
+      },
+    },
+  );
+
+  setHandler(
+    resolveAsCompleted,
+    async () => {
+      resolving = true;
+      try {
+        const check = await checkTransferCaptured({
+          transfer_id: input.transfer_id,
+          to_wallet_id: input.to_wallet_id,
+          amount: input.amount,
+        });
+        if (!check.captured || check.transaction_id === undefined) {
+          throw ApplicationFailure.nonRetryable(
+            'the wallet’s journal shows no capture of this transfer: fix the cause, then retryCompensation',
+            'not_captured',
+          );
+        }
+        log.warn('resolved as completed by an operator', {
+          transferId: input.transfer_id,
+          transactionId: check.transaction_id,
+        });
+        resolution = { transaction_id: check.transaction_id };
+        await condition(() => status === 'completed');
+        return view();
+      } finally {
+        resolving = false;
+      }
+    },
+    {
+      validator: () => {
+        const waitsOnCapturedHold = [...steps.values()].some(
+          (s) => s.status === 'compensation_failed' && s.error_code === 'hold_already_captured',
+        );
+        if (status !== 'needs_attention' || !waitsOnCapturedHold || resolving) {
+          throw ApplicationFailure.nonRetryable(
+            'only a transfer waiting in needs_attention on a captured hold (hold_already_captured) can be resolved as completed',
+            'not_resolvable',
           );
         }
       },
@@ -459,17 +557,16 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     // nothing moved, so the hold is released; an outage is retried until the wallet answers.
     pastPivot = true;
     setStatus('processing');
-    const captureRecords = records('completed');
-    await CancellationScope.nonCancellable(() =>
-      runStep('capture', () =>
-        captureTransfer({
-          hold_id: holdId!,
-          to_wallet_id: input.to_wallet_id,
-          amount: input.amount,
-          records: captureRecords,
-        }),
-      ),
-    );
+    const captureInput = {
+      hold_id: holdId!,
+      to_wallet_id: input.to_wallet_id,
+      amount: input.amount,
+      records: records('completed'),
+    };
+    await CancellationScope.nonCancellable(async () => {
+      if (patched(PATCH_CAPTURE_ROUNDS)) await captureInRounds(captureInput);
+      else await runStep('capture', () => captureTransfer(captureInput));
+    });
   } catch (err) {
     const stop = toStop(err);
     failureCode = stop.code;
@@ -487,7 +584,17 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     releaseRecords = records(stop.outcome, stop.code);
     const { status: reserveStatus, error_code, error } = steps.get('reserve')!;
     reserveOutcome = { status: reserveStatus, error_code, error };
-    await compensate(saga);
+    try {
+      await compensate(saga);
+    } catch (resolved) {
+      if (!(resolved instanceof ResolvedAsCompleted)) throw resolved;
+      // The journal shows the capture: the money moved once; nothing was or will be undone.
+      failureCode = undefined;
+      attentionReason = undefined;
+      updateStep('reserve', { status: 'completed', error_code: undefined, error: undefined });
+      updateStep('capture', { status: 'completed', error_code: undefined, error: undefined });
+      return finish('completed');
+    }
     return finish(stop.outcome);
   }
 
@@ -507,12 +614,13 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     });
     otp.challengeId = challenge.challenge_id;
     setStatus('awaiting_confirmation');
-    const timeout = input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS;
-    const decided = await condition(() => otp.outcome !== undefined, timeout, {
+    const configured = input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS;
+    const timeout = patched(PATCH_OTP_EXPIRY) ? otpWaitMs(challenge.expires_at, configured) : configured;
+    const answered = await condition(() => otp.outcome !== undefined, timeout, {
       summary: 'step-up: OTP deadline',
     });
     // A code being checked when the timer fires still gets its answer.
-    if (!decided && otp.verifying) await condition(() => !otp.verifying);
+    if (!answered && otp.verifying) await condition(() => !otp.verifying);
     const outcome = otp.outcome ?? 'otp_expired';
     if (outcome === 'confirmed') {
       updateStep('step_up', { status: 'completed', ended_ms: Date.now() });
@@ -527,6 +635,50 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       error: outcome === 'otp_failed' ? 'too many wrong codes' : 'no valid code in time',
     });
     throw new TransferStopped(outcome, 'cancelled');
+  }
+
+  /**
+   * The pivot in rounds: each round retries until WalletService answers or 10 minutes pass. A
+   * refusal ends the forward path (nothing moved, the hold is released); a round that ran out
+   * (an outage, or 401/403 from a refused token) puts the transfer in `needs_attention` until
+   * the backoff or an operator's `retryCompensation`, then the same request is sent again.
+   */
+  async function captureInRounds(request: activities.CaptureInput): Promise<void> {
+    for (;;) {
+      try {
+        await runStep('capture', () => captureTransferRound(request));
+        return;
+      } catch (err) {
+        const type = failureType(err);
+        if (type !== undefined && Object.hasOwn(FAILURE_CODE_OF_REFUSAL, type)) throw err;
+        attentionReason = `capture got no answer from the wallet: ${failureMessage(err)}`;
+        log.error('capture round ran out; waiting in needs_attention', {
+          transferId: input.transfer_id,
+          reason: attentionReason,
+        });
+        await waitForAttention(true);
+        attentionReason = undefined;
+        setStatus('processing');
+      }
+    }
+  }
+
+  /**
+   * `needs_attention` until an operator signals `retryCompensation`, resolves the transfer, or
+   * (runs since the patch, when `retries`) the backoff passes: 15 min, doubling up to 4 h.
+   */
+  async function waitForAttention(retries: boolean): Promise<void> {
+    retryRequested = false;
+    setStatus('needs_attention');
+    const woken = () => retryRequested || resolution !== undefined;
+    if (retries && patched(PATCH_ATTENTION_RETRY)) {
+      const first = input.attention_retry_ms ?? DEFAULT_ATTENTION_RETRY_MS;
+      const backoff = Math.min(first * 2 ** attentionRounds, MAX_ATTENTION_RETRY_MS);
+      attentionRounds += 1;
+      await condition(woken, backoff, { summary: 'needs_attention: automatic retry' });
+    } else {
+      await condition(woken);
+    }
   }
 
   /** Records the outcome and returns once every update handler has answered. */
@@ -564,12 +716,23 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           error_code: stepErrorCode(err),
           error: failureMessage(err),
         });
-        retryRequested = false;
-        setStatus('needs_attention');
-        await condition(() => retryRequested);
+        // A captured hold is never released by a retry: the operator resolves it (the money moved).
+        await waitForAttention(stepErrorCode(err) !== 'hold_already_captured');
+        if (resolution !== undefined) throw new ResolvedAsCompleted(resolution.transaction_id);
         attentionReason = undefined;
         setStatus('compensating');
       },
     });
   }
+}
+
+/**
+ * How long to wait for the step-up code: until the challenge expires (AuthService's own
+ * `expires_at`), never longer than the configured wait, at least 1 ms (a timer of 0 waits
+ * forever). Workflow time is deterministic, so a replay computes the same timer.
+ */
+function otpWaitMs(expiresAt: string, configuredMs: number): number {
+  const left = Date.parse(expiresAt) - Date.now();
+  if (Number.isNaN(left)) return configuredMs;
+  return Math.max(1, Math.min(configuredMs, left));
 }

@@ -41,6 +41,8 @@ interface FakeHold {
  * - `domain` — a business refusal with the given code, before any effect;
  * - `outage` — an outage that outlived the retries, before any effect;
  * - `outage_after_effect` — the effect happened, then the answer was lost (a timeout);
+ * - `domain_after_effect` — the effect happened, then a refusal with the given code (a re-run
+ *   whose body differs from the one the wallet applied: `idempotency_key_mismatch`);
  * - `flaky` — one retryable outage, then success on the retry;
  * - `block` — the effect happens, then the activity waits until `release(gate)` is called.
  */
@@ -48,6 +50,7 @@ export type Injection =
   | { kind: 'domain'; code: string; times?: number }
   | { kind: 'outage'; times?: number }
   | { kind: 'outage_after_effect'; times?: number }
+  | { kind: 'domain_after_effect'; code: string; times?: number }
   | { kind: 'flaky' }
   | { kind: 'block'; gate: string };
 
@@ -76,6 +79,8 @@ export interface FakeServices {
   reached(gate: string): Promise<void>;
   /** The records (auth log + audit) the capture or release of a workflow carried. */
   recorded(workflowId: string): TransferRecords | undefined;
+  /** The step-up challenges of this workflow expire `ms` after they are sent (default 10 min). */
+  otpExpiresIn(workflowId: string, ms: number): void;
   /** The audit entries a deposit or onboarding workflow wrote. */
   audited(workflowId: string): unknown;
   users: Map<string, { user_id: string; status: string }>;
@@ -92,6 +97,7 @@ export function createFakeServices(): FakeServices {
     { opened: Promise<void>; open: () => void; hit: Promise<void>; reach: () => void }
   >();
   const recordsByWorkflow = new Map<string, TransferRecords>();
+  const otpTtlMs = new Map<string, number>();
   const auditPayloads = new Map<string, unknown>();
   let seq = 0;
 
@@ -142,6 +148,9 @@ export function createFakeServices(): FakeServices {
             details: [{ attempt: attempt() }],
           });
         }
+        case 'domain_after_effect':
+          run();
+          throw domain(inj.code, `injected ${inj.code} after the effect`);
         case 'flaky':
           if (attempt() === 1) {
             throw ApplicationFailure.create({
@@ -219,7 +228,7 @@ export function createFakeServices(): FakeServices {
         effect('otp_send');
         return {
           challenge_id: `challenge-${++seq}`,
-          expires_at: new Date(Date.now() + 600_000).toISOString(),
+          expires_at: new Date(Date.now() + (otpTtlMs.get(wfId()) ?? 600_000)).toISOString(),
           attempt: attempt(),
         };
       });
@@ -246,6 +255,14 @@ export function createFakeServices(): FakeServices {
         recordsByWorkflow.set(wfId(), input.records);
         effect('capture');
         return { transaction_id: `tx-${hold.id}`, attempt: attempt() };
+      });
+    },
+    async checkTransferCaptured(input) {
+      return guarded('checkTransferCaptured', () => {
+        const hold = holdOf(input.transfer_id);
+        const captured = hold?.status === 'captured' && hold.amount === BigInt(input.amount);
+        effect(`check:${captured ? 'captured' : 'not_captured'}`);
+        return { captured, ...(captured ? { transaction_id: `tx-${hold.id}` } : {}), attempt: attempt() };
       });
     },
     async releaseTransfer(input) {
@@ -372,6 +389,7 @@ export function createFakeServices(): FakeServices {
     open: (name) => gate(name).open(),
     reached: (name) => gate(name).hit,
     recorded: (id) => recordsByWorkflow.get(id),
+    otpExpiresIn: (id, ms) => otpTtlMs.set(id, ms),
     audited: (id) => auditPayloads.get(id),
   };
 }

@@ -45,6 +45,8 @@ export const STEP_ERROR_MESSAGES: Record<StepErrorCode, string> = {
   validation_failed: 'the step failed for an internal reason',
   idempotency_key_mismatch: 'the step failed for an internal reason',
   cannot_cancel: 'the funds were already moved: the transfer cannot be cancelled',
+  transfer_released: 'this transfer was already given up: start a new one',
+  transfer_already_reserved: 'this transfer already holds funds: start a new one',
 };
 
 function isStepErrorCode(code: string): code is StepErrorCode {
@@ -71,6 +73,8 @@ const FAILURE_CODES: Record<TransferFailureCode, true> = {
   internal_error: true,
   terminated: true,
   timed_out: true,
+  transfer_released: true,
+  transfer_already_reserved: true,
 };
 
 /** A known failure code as it is (e.g. read back from a search attribute), any other as `internal_error`. */
