@@ -36,7 +36,7 @@ const scope = (s: PublicScope, serviceScopes?: readonly string[]): RouteAccess =
  * Every route of the gateway and what it needs; the first matching rule wins. A route the app
  * serves without a rule here stops the gateway at start (see {@link routesWithoutRule}), so a
  * new route cannot ship unprotected. Rules for routes of API.md not built yet (withdrawals,
- * password, webhooks) are listed already so they are protected from their first commit.
+ * webhooks) are listed already so they are protected from their first commit.
  */
 export const ACCESS_RULES: readonly AccessRule[] = [
   // Skeleton, documentation, discovery.
