@@ -6,6 +6,7 @@ import * as systemAccountShards from './0004-system-account-shards.js';
 import * as transferClaims from './0005-transfer-claims.js';
 import * as outboxDeadLetters from './0006-outbox-dead-letters.js';
 import * as idempotencyOneWrite from './0007-idempotency-one-write.js';
+import * as dropUnreadPostingIndex from './0008-drop-unread-posting-index.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0005-transfer-claims': transferClaims,
   '0006-outbox-dead-letters': outboxDeadLetters,
   '0007-idempotency-one-write': idempotencyOneWrite,
+  '0008-drop-unread-posting-index': dropUnreadPostingIndex,
 };
