@@ -67,6 +67,8 @@ export interface CodecServerOptions {
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 const payloadsBody = z.object({
+  // Proto3 JSON leaves an empty list out: `temporal workflow query|metadata` encodes the query's
+  // (absent) arguments as `{}`, which is zero payloads, not a malformed request.
   payloads: z
     .array(
       z.object({
@@ -74,7 +76,8 @@ const payloadsBody = z.object({
         data: base64.optional(),
       }),
     )
-    .max(1000),
+    .max(1000)
+    .default([]),
 });
 
 /** Builds the codec server app; test it with `app.request()`. */
