@@ -33,6 +33,9 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts', 'test/support/stack-setup.ts'],
           // The e2e files share one running stack; run them one after another.
           fileParallelism: false,
+          // After the unit project: test/e2e/stack-supervision.test.ts SIGKILLs the Temporal
+          // server and the MongoDB wire server that the unit tests share with this stack.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackDir } from '../../scripts/stack/paths.js';
 import { PROFILES } from '../../scripts/stack/profile.js';
 import { runningPid } from '../../scripts/stack/processes.js';
-import { services, stackEnv, type ServiceSpec } from '../../scripts/stack/services.js';
-import { startService, waitServiceReady } from '../../scripts/stack/stack.js';
+import { services, type ServiceSpec } from '../../scripts/stack/services.js';
+import { waitServiceReady } from '../../scripts/stack/stack.js';
 import { api, eventually, login, registerAndLogin, type RegisteredUser } from '../support/api-client.js';
 import { expectCleanBooks } from '../support/books.js';
 import { requiredEnv } from '../support/test-env.js';
@@ -33,19 +33,20 @@ function service(name: ServiceSpec['name']): ServiceSpec {
 }
 
 /** SIGKILLs a service of the test stack: no graceful drain, in-flight work is simply lost. */
-function kill(name: ServiceSpec['name']) {
+function kill(name: ServiceSpec['name']): number {
   const pid = runningPid(stackDir(profile.name), name);
   if (pid === undefined) throw new Error(`${name} is not running`);
   process.kill(-pid, 'SIGKILL');
+  return pid;
 }
 
-async function restart(name: ServiceSpec['name']) {
+/** The stack's supervisor restarts a killed service (scripts/stack/supervisor.ts): wait for it. */
+async function restart(name: ServiceSpec['name'], killedPid?: number) {
   await eventually(
     async () => runningPid(stackDir(profile.name), name),
-    (pid) => pid === undefined,
-    10_000,
+    (pid) => pid !== undefined && pid !== killedPid,
+    60_000,
   );
-  startService(profile, service(name), stackEnv(profile, requiredEnv('TEST_STACK_MONGO_URL')));
   await waitServiceReady(profile, service(name));
 }
 
@@ -106,12 +107,12 @@ describe('transfers survive a killed worker and a killed wallet service', () => 
     for (const s of started) expect([200, 201, 202]).toContain(s.status);
 
     // Kill the worker mid-flight, bring it back; then the wallet service.
-    kill('worker');
+    const worker = kill('worker');
     await sleep(1500);
-    await restart('worker');
-    kill('wallet');
+    await restart('worker', worker);
+    const wallet = kill('wallet');
     await sleep(2000);
-    await restart('wallet');
+    await restart('wallet', wallet);
 
     const owners = new Map(users.map((u) => [u.walletId, u]));
     const finals = await Promise.all(
