@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Hono, type Context, type Env } from 'hono';
+import { Hono, type Context, type Env, type MiddlewareHandler, type TypedResponse } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { JSONParsed } from 'hono/utils/types';
 import { bodyLimit } from 'hono/body-limit';
 import { Registry, collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import type { Logger } from './logger.js';
@@ -27,30 +29,79 @@ export interface ServiceAppOptions {
 }
 
 /**
- * hono/secure-headers' defaults (it applies them after the handler, which costs the fast path).
- * A handler that returns its own `new Response(...)` must pass `c.res.headers` on to keep them
- * (gateway/platform/forward.ts does).
+ * hono/secure-headers' defaults, set by the skeleton on every response (after the handler: see
+ * {@link responseHeaders} for why not with `c.header()`).
  */
-const SECURITY_HEADERS: readonly (readonly [string, string])[] = [
-  ['cross-origin-resource-policy', 'same-origin'],
-  ['cross-origin-opener-policy', 'same-origin'],
-  ['origin-agent-cluster', '?1'],
-  ['referrer-policy', 'no-referrer'],
-  ['strict-transport-security', 'max-age=15552000; includeSubDomains'],
-  ['x-content-type-options', 'nosniff'],
-  ['x-dns-prefetch-control', 'off'],
-  ['x-download-options', 'noopen'],
-  ['x-frame-options', 'SAMEORIGIN'],
-  ['x-permitted-cross-domain-policies', 'none'],
-  ['x-xss-protection', '0'],
-];
+const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'cross-origin-resource-policy': 'same-origin',
+  'cross-origin-opener-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=15552000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+});
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const requestIds = new WeakMap<Request, string>();
+const BODYLESS = new Set(['GET', 'HEAD']);
+
+interface RequestState {
+  requestId: string;
+  headers: Record<string, string>;
+}
+// Keyed by the context: bodyLimit replaces `c.req.raw` when it had to read a chunked body.
+const requestStates = new WeakMap<object, RequestState>();
+/** Responses built by {@link respond}: they already carry the request's headers. */
+const completeResponses = new WeakSet<Response>();
 
 /** The id the skeleton gave this request (the caller's when well-formed, else a new one). */
 export function requestIdOf(c: Context): string | undefined {
-  return requestIds.get(c.req.raw);
+  return requestStates.get(c)?.requestId;
+}
+
+/**
+ * The headers every response to this request gets (request id, security headers, and what
+ * middleware adds, e.g. the rate-limit budget). Middleware writes here instead of calling
+ * `c.header()`: that builds a WHATWG Headers object per request (and the server converts it
+ * back), which cost more CPU than Hono's routing on a wallet read. The skeleton copies them onto
+ * the handler's response, where the handler's own headers win; {@link respond} sends them as
+ * they are.
+ */
+export function responseHeaders(c: Context): Record<string, string> {
+  const state = requestStates.get(c);
+  if (!state) throw new Error('responseHeaders: the request did not pass createServiceApp');
+  return state.headers;
+}
+
+/**
+ * The lightest response: a body that is already text, the request's headers as a plain object.
+ * @hono/node-server writes it with one `writeHead`, no Headers object on the way; hot routes
+ * (wallet reads) answer with it.
+ */
+export function respond(
+  c: Context,
+  status: number,
+  body: string,
+  contentType = 'application/json',
+): Response {
+  const headers = responseHeaders(c);
+  headers['content-type'] = contentType;
+  const res = new Response(body, { status, headers });
+  completeResponses.add(res);
+  return res;
+}
+
+/** {@link respond} with a JSON body, typed like `c.json()` so OpenAPI routes accept it. */
+export function respondJson<T, S extends ContentfulStatusCode>(
+  c: Context,
+  data: T,
+  status: S,
+): Response & TypedResponse<JSONParsed<T>, S, 'json'> {
+  return respond(c, status, JSON.stringify(data)) as Response & TypedResponse<JSONParsed<T>, S, 'json'>;
 }
 
 /**
@@ -72,40 +123,50 @@ export function createServiceApp<E extends Env = Env>(
     registers: [registry],
   });
 
+  // One child per (method, route, status): prom-client would otherwise hash the label set on
+  // every observation.
+  const durationOf = new Map<string, { observe(seconds: number): void }>();
+
   const app = new Hono<E>();
   app.use('*', async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    requestIds.set(c.req.raw, requestId);
-    // Set before the handler runs, so they go into the response the context builds: a header set
-    // after it would make @hono/node-server rebuild the response as a WHATWG Response and stream
-    // it back (the slow path; on a wallet read that doubled the CPU per request).
-    c.header('x-request-id', requestId);
-    for (const [name, value] of SECURITY_HEADERS) c.header(name, value);
+    const headers: Record<string, string> = { 'x-request-id': requestId, ...SECURITY_HEADERS };
+    requestStates.set(c, { requestId, headers });
     const started = performance.now();
     await next();
+    const res = c.res;
+    if (!completeResponses.has(res)) {
+      const target = res.headers;
+      for (const name in headers) if (!target.has(name)) target.set(name, headers[name]!);
+    }
     const seconds = (performance.now() - started) / 1000;
-    duration.observe({ method: c.req.method, route: c.req.routePath, status: String(c.res.status) }, seconds);
-    if (c.req.path !== '/healthz' && c.req.path !== '/metrics') {
+    const method = c.req.method;
+    const route = c.req.routePath;
+    const status = res.status;
+    const key = `${method} ${status} ${route}`;
+    let observe = durationOf.get(key);
+    if (!observe) {
+      observe = duration.labels({ method, route, status: String(status) });
+      durationOf.set(key, observe);
+    }
+    observe.observe(seconds);
+    if (options.log.isLevelEnabled('debug') && c.req.path !== '/healthz' && c.req.path !== '/metrics') {
       options.log.debug(
-        {
-          requestId,
-          method: c.req.method,
-          path: c.req.path,
-          status: c.res.status,
-          ms: Math.round(seconds * 1000),
-        },
+        { requestId, method, path: c.req.path, status, ms: Math.round(seconds * 1000) },
         'request',
       );
     }
   });
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: options.maxBodyBytes ?? 64 * 1024,
-      onError: (c) => problemResponse(c, problem(413, 'payload_too_large', 'request body is too large')),
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: options.maxBodyBytes ?? 64 * 1024,
+    onError: (c) => problemResponse(c, problem(413, 'payload_too_large', 'request body is too large')),
+  });
+  // GET and HEAD carry no body (@hono/node-server gives them none), and asking for one makes it
+  // build a whole WHATWG Request: a tenth of the gateway's CPU on a wallet read.
+  const limitBodyUnlessBodyless: MiddlewareHandler = (c, next) =>
+    BODYLESS.has(c.req.method) ? next() : limitBody(c, next);
+  app.use('*', limitBodyUnlessBodyless);
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   const dependencyUp = new Gauge({
     name: 'dependency_up',

@@ -66,10 +66,8 @@ export async function forward(
     const value = res.headers.get(name);
     if (value !== null) out.set(name, value);
   }
-  // Keep what the gateway already set (request id, security headers, rate-limit budget).
-  c.res.headers.forEach((value, name) => {
-    if (!out.has(name)) out.set(name, value);
-  });
+  // The skeleton adds what the gateway set (request id, security headers, rate-limit budget)
+  // where the upstream did not.
   return new Response(res.body, { status: res.status, headers: out });
 }
 

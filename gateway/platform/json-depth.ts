@@ -27,6 +27,8 @@ export function jsonDepth(text: string): number {
  */
 export function jsonDepthLimit(maxDepth = MAX_JSON_DEPTH): MiddlewareHandler {
   return async (c, next) => {
+    // GET/HEAD have no body; asking `c.req.raw` for one would build a WHATWG Request.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const type = c.req.header('content-type') ?? '';
     if (c.req.raw.body && /^application\/([a-z0-9.+-]*\+)?json/i.test(type)) {
       const text = await c.req.text();

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { ProblemError } from '../../lib/problem.js';
+import { responseHeaders } from '../../lib/service-app.js';
 import type { GatewayEnv } from './request-context.js';
 
 /** The three budgets: every route per client IP, auth routes per IP (stricter), per user. */
@@ -149,9 +150,8 @@ export function rateLimit(
       'ratelimit-policy': `${d.limit};w=60`,
     };
     // A later (narrower) budget overwrites the headers of an earlier one.
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    Object.assign(responseHeaders(c), headers);
     if (!d.allowed) {
-      c.header('retry-after', String(d.resetSeconds));
       throw new ProblemError(
         429,
         'rate_limited',

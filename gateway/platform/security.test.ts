@@ -285,14 +285,15 @@ describe('responses', () => {
 
   it('puts the security headers and the request id on every kind of response', async () => {
     const u = await h.user();
-    h.wallet.addWallet(u.id);
+    const w = h.wallet.addWallet(u.id);
     const responses = [
       await h.request('/v1/wallets', { headers: u.auth }), // built by a route
+      await h.request(`/v1/wallets/${w.id}`, { headers: u.auth }), // the light path (respondJson)
       await h.request('/v1/wallets'), // a thrown problem (401)
       await h.request('/v1/nope'), // not found
       await h.request('/.well-known/jwks.json'), // forwarded from AuthService
     ];
-    expect(responses.map((r) => r.status)).toEqual([200, 401, 404, 200]);
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 401, 404, 200]);
     for (const res of responses) {
       expect(res.headers.get('x-request-id')).toBeTruthy();
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');

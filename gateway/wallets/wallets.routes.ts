@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { authenticate, requireUser } from '../platform/authn.js';
+import { respondJson } from '../../lib/service-app.js';
 import { unwrap } from '../platform/forward.js';
 import { rateLimit } from '../platform/rate-limit.js';
 import { propagationHeaders } from '../platform/request-context.js';
@@ -120,7 +121,9 @@ export function createWalletRoutes(deps: GatewayDeps) {
 
   app.openapi(getWallet, async (c) => {
     const { wallet_id } = c.req.valid('param');
-    return c.json(await loadAccessibleWallet(deps.wallet, c, wallet_id, c.var.principal, 'read'), 200);
+    const wallet = await loadAccessibleWallet(deps.wallet, c, wallet_id, c.var.principal, 'read');
+    // The hot read: a plain-object response (lib/service-app.ts respondJson), no Headers built.
+    return respondJson(c, wallet, 200);
   });
 
   app.openapi(listTransactions, async (c) => {

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { respondJson } from '../../lib/service-app.js';
 import { z } from 'zod';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { MAX_AMOUNT, currencySchema } from '../../lib/money.js';
@@ -46,7 +47,8 @@ export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
     const id = c.req.param('id');
     const row = isUuid(id) ? await wallets.get(deps.db, id) : WalletError.WalletNotFound;
     if (typeof row === 'string') throw problemError(row);
-    return c.json(toWalletView(row));
+    // The gateway asks for this on every wallet read: the plain-object response, no Headers.
+    return respondJson(c, toWalletView(row), 200);
   });
 
   for (const [action, frozen] of [
