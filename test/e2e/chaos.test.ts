@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stackDir } from '../../scripts/stack/paths.js';
-import { PROFILES } from '../../scripts/stack/profile.js';
+import { isProfileName, PROFILES } from '../../scripts/stack/profile.js';
 import { runningPid } from '../../scripts/stack/processes.js';
 import { services, type ServiceSpec } from '../../scripts/stack/services.js';
 import { waitServiceReady } from '../../scripts/stack/stack.js';
@@ -22,7 +22,9 @@ interface Wallet {
   balance: { posted: string; pending: string; available: string };
 }
 
-const profile = PROFILES.test;
+const profileName = requiredEnv('TEST_STACK_PROFILE');
+if (!isProfileName(profileName)) throw new Error(`unknown profile ${profileName}`);
+const profile = PROFILES[profileName];
 const TERMINAL = ['completed', 'failed', 'cancelled'];
 const OPENING_BALANCE = 50_000n;
 
