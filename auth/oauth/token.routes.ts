@@ -5,6 +5,7 @@ import { ProblemError } from '../../lib/problem.js';
 import { NO_STORE } from '../http/errors.js';
 import { formBody } from '../http/parse-body.js';
 import { SIGNING_ALG } from '../keys/keys.service.js';
+import { passwordChangedSince } from '../password/password.service.js';
 import type { AuthServices } from '../services.js';
 import { FIRST_PARTY_CLIENT_ID, OPENID_SCOPE } from '../tokens/scopes.js';
 import type { TokenResponse } from '../tokens/tokens.service.js';
@@ -197,6 +198,14 @@ export function tokenRoutes(s: AuthServices) {
           const user = await findUserById(s.db, grant.user_id);
           if (user?.status !== 'active')
             return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the user is not active');
+          // The sign-in behind this code used a password that has been changed since (a reset):
+          // it must not open a session after the reset ended all the others.
+          if (await passwordChangedSince(s.redis, user.id, grant.auth_time))
+            return oauthErrorResponse(
+              c,
+              OAuthError.InvalidGrant,
+              'the password changed after this sign-in; sign in again',
+            );
           // What the user approved for this client, narrowed to what the user may hold (scopes.ts).
           const tokens: TokenResponse = await s.tokens.startSession(user, client.client_id, grant.scope);
           if (!client.grant_types.includes('refresh_token')) delete tokens.refresh_token;

@@ -10,7 +10,7 @@ import {
 } from '../otp/email-request-limit.js';
 import { OtpError } from '../otp/otp.errors.js';
 import type { OtpService } from '../otp/otp.service.js';
-import type { RedisClient } from '../redis.js';
+import { redisKeys, type RedisClient } from '../redis.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { LoginThrottle } from '../users/login-throttle.js';
 import { hashPassword, verifyPassword } from '../users/password-hasher.js';
@@ -78,6 +78,25 @@ export interface PasswordServiceDeps {
   audit: AuditLog;
 }
 
+/**
+ * How long a password change voids sign-ins that happened before it: longer than anything that
+ * carries a sign-in forward (an authorization code lives 60 s, a sign-in request 10 minutes).
+ */
+const PASSWORD_CHANGED_MEMORY_SECONDS = 3600;
+
+/**
+ * True when the user's password changed at or after `authTime` (epoch seconds): a sign-in made
+ * with the old password (an authorization code issued before a reset) must not start a session.
+ */
+export async function passwordChangedSince(
+  redis: RedisClient,
+  userId: string,
+  authTime: number,
+): Promise<boolean> {
+  const changedAt = await redis.get(redisKeys.passwordChanged(userId));
+  return changedAt !== null && Number(changedAt) >= authTime;
+}
+
 export function createPasswordService(deps: PasswordServiceDeps): PasswordService {
   /**
    * Stores the new hash and revokes the refresh families in one transaction. The UPDATE of the
@@ -86,6 +105,10 @@ export function createPasswordService(deps: PasswordServiceDeps): PasswordServic
    */
   async function replacePassword(user: User, password: string, reason: string, keepFamilyId?: string) {
     const hash = await hashPassword(password);
+    // Before the commit, so no sign-in from before the change can start a session in between.
+    await deps.redis.set(redisKeys.passwordChanged(user.id), String(Math.floor(Date.now() / 1000)), {
+      expiration: { type: 'EX', value: PASSWORD_CHANGED_MEMORY_SECONDS },
+    });
     await deps.db.transaction().execute(async (trx) => {
       await updatePasswordHash(trx, user.id, hash);
       await deps.tokens.revokeAllSessions(user.id, reason, {

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import argon2 from 'argon2';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuthEvents } from '../audit/audit.repository.js';
+import { issueAuthorizationCode } from '../oauth/authorization-codes.js';
+import { upsertClient } from '../oauth/clients.repository.js';
 import { OTP_MAX_ATTEMPTS } from '../otp/otp.service.js';
 import { redisKeys } from '../redis.js';
 import { createHarness, randomIp, strongPassword, uniqueEmail, type Harness } from '../test-support.js';
@@ -318,6 +321,61 @@ describe('password reset', () => {
     expect(done.status).toBe(204);
     expect((await h.login(user.email, next, { 'x-forwarded-for': ipA })).status).toBe(200);
     expect((await h.login(user.email, next, { 'x-forwarded-for': ipB })).status).toBe(200);
+  });
+});
+
+describe('sign-ins from before a reset', () => {
+  const client = { id: 'password-test-spa', redirect: 'https://spa.example/cb' };
+  const verifier = 'v'.repeat(43);
+  const challenge = createHash('sha256').update(verifier, 'ascii').digest('base64url');
+
+  /** An authorization code as the sign-in page issues it after a correct password at `authTime`. */
+  async function codeFor(userId: string, authTime: number) {
+    return issueAuthorizationCode(h.redis, {
+      client_id: client.id,
+      redirect_uri: client.redirect,
+      scope: 'openid wallet:read',
+      state: null,
+      nonce: null,
+      code_challenge: challenge,
+      user_id: userId,
+      auth_time: authTime,
+    });
+  }
+  const redeem = (code: string) =>
+    h.form('/v1/auth/token', {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: client.redirect,
+      client_id: client.id,
+    });
+
+  it('attack: an authorization code issued before a reset does not open a session after it', async () => {
+    await upsertClient(h.db, {
+      client_id: client.id,
+      name: 'Password test SPA',
+      secret_hash: null,
+      grant_types: ['authorization_code', 'refresh_token'],
+      scopes: ['openid', 'wallet:read'],
+      redirect_uris: [client.redirect],
+    });
+    const user = await h.createUser();
+    const now = Math.floor(Date.now() / 1000);
+    // Before any reset, such a code works (the control).
+    expect((await redeem(await codeFor(user.id, now))).status).toBe(200);
+
+    const before = await codeFor(user.id, now);
+    await requestReset(user.email);
+    expect(
+      (await confirmReset(user.email, await h.latestCode(user.email, 'password_reset'), strongPassword()))
+        .status,
+    ).toBe(204);
+    const refused = await redeem(before);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('invalid_grant');
+    // A sign-in after the reset is not affected.
+    expect((await redeem(await codeFor(user.id, Math.floor(Date.now() / 1000) + 1))).status).toBe(200);
   });
 });
 
