@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Db } from '../database.js';
 import type { SystemAccountName, WalletKind, WalletRow, WalletStatus } from './wallets.table.js';
 
@@ -17,8 +17,17 @@ export async function insertUserWallet(
     .executeTakeFirst();
 }
 
+/**
+ * The SQL of {@link findWallet}, compiled from the typed builder once: every wallet read runs it,
+ * and building and compiling Kysely's query tree per call cost WalletService more CPU than the
+ * rest of the route's own code.
+ */
+let findWalletSql: string | undefined;
+
 export async function findWallet(db: Db, id: string): Promise<WalletRow | undefined> {
-  return db.selectFrom('wallets').selectAll().where('id', '=', id).executeTakeFirst();
+  findWalletSql ??= db.selectFrom('wallets').selectAll().where('id', '=', id).compile().sql;
+  const { rows } = await db.executeQuery<WalletRow>(CompiledQuery.raw(findWalletSql, [id]));
+  return rows[0];
 }
 
 export async function findUserWallet(
