@@ -25,7 +25,9 @@ describe('transaction history (MongoDB)', () => {
     const a = await h.wallet('USD');
     const b = await h.wallet('USD');
     await deposit(a, '1000');
-    const hold = await h.hold(a, '300', { to: b, transferId: 'tr-42' });
+    // One hold per transfer id, and the test database outlives a run: a fresh id each time.
+    const transferId = `tr-${randomUUID()}`;
+    const hold = await h.hold(a, '300', { to: b, transferId });
     const cap = await h.call('POST', `/internal/holds/${hold.body.id}/capture`, {
       body: { to_wallet_id: b },
       key: randomUUID(),
@@ -42,7 +44,7 @@ describe('transaction history (MongoDB)', () => {
       direction: 'debit',
       kind: 'transfer',
       balance_after: '700',
-      transfer_id: 'tr-42',
+      transfer_id: transferId,
     });
     expect(res.body.items[1]).toMatchObject({
       amount: '1000',
@@ -55,7 +57,7 @@ describe('transaction history (MongoDB)', () => {
       direction: 'credit',
       amount: '300',
       balance_after: '300',
-      transfer_id: 'tr-42',
+      transfer_id: transferId,
     });
     expect((await h.call('GET', `/internal/wallets/${randomUUID()}/transactions`)).body.code).toBe(
       'wallet_not_found',
