@@ -7,6 +7,7 @@ import * as transferClaims from './0005-transfer-claims.js';
 import * as outboxDeadLetters from './0006-outbox-dead-letters.js';
 import * as idempotencyOneWrite from './0007-idempotency-one-write.js';
 import * as dropUnreadPostingIndex from './0008-drop-unread-posting-index.js';
+import * as checkedTypesForFixedColumns from './0009-checked-types-for-fixed-columns.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0006-outbox-dead-letters': outboxDeadLetters,
   '0007-idempotency-one-write': idempotencyOneWrite,
   '0008-drop-unread-posting-index': dropUnreadPostingIndex,
+  '0009-checked-types-for-fixed-columns': checkedTypesForFixedColumns,
 };
