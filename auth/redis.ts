@@ -24,7 +24,7 @@ export const redisKeys = {
   loginPerIpDay: 'auth:login-fail-ip-day',
   /** The addresses with failures counted against an account, so a password reset can clear them all. */
   loginFailedIps: (email: string) => `auth:login-fail-ips:${email}`,
-  /** When the user's password last changed (epoch seconds): sign-ins from before it are void. */
+  /** When the user's password last changed (epoch ms): sign-ins from before it are void. */
   passwordChanged: (userId: string) => `auth:password-changed:${userId}`,
   idempotency: (scope: string, key: string) => `auth:idem:${scope}:${key}`,
   authorizationRequest: (id: string) => `auth:authz-request:${id}`,

@@ -200,7 +200,7 @@ export function tokenRoutes(s: AuthServices) {
             return oauthErrorResponse(c, OAuthError.InvalidGrant, 'the user is not active');
           // The sign-in behind this code used a password that has been changed since (a reset):
           // it must not open a session after the reset ended all the others.
-          if (await passwordChangedSince(s.redis, user.id, grant.auth_time))
+          if (await passwordChangedSince(s.redis, user.id, grant.auth_time * 1000))
             return oauthErrorResponse(
               c,
               OAuthError.InvalidGrant,

@@ -85,16 +85,17 @@ export interface PasswordServiceDeps {
 const PASSWORD_CHANGED_MEMORY_SECONDS = 3600;
 
 /**
- * True when the user's password changed at or after `authTime` (epoch seconds): a sign-in made
- * with the old password (an authorization code issued before a reset) must not start a session.
+ * True when the user's password changed at or after `since` (epoch milliseconds): a sign-in
+ * whose password check began before a change (a `/login` racing a reset, an authorization code
+ * issued before it) must not start a session.
  */
 export async function passwordChangedSince(
   redis: RedisClient,
   userId: string,
-  authTime: number,
+  since: number,
 ): Promise<boolean> {
   const changedAt = await redis.get(redisKeys.passwordChanged(userId));
-  return changedAt !== null && Number(changedAt) >= authTime;
+  return changedAt !== null && Number(changedAt) >= since;
 }
 
 export function createPasswordService(deps: PasswordServiceDeps): PasswordService {
@@ -106,7 +107,7 @@ export function createPasswordService(deps: PasswordServiceDeps): PasswordServic
   async function replacePassword(user: User, password: string, reason: string, keepFamilyId?: string) {
     const hash = await hashPassword(password);
     // Before the commit, so no sign-in from before the change can start a session in between.
-    await deps.redis.set(redisKeys.passwordChanged(user.id), String(Math.floor(Date.now() / 1000)), {
+    await deps.redis.set(redisKeys.passwordChanged(user.id), String(Date.now()), {
       expiration: { type: 'EX', value: PASSWORD_CHANGED_MEMORY_SECONDS },
     });
     await deps.db.transaction().execute(async (trx) => {

@@ -379,6 +379,27 @@ describe('sign-ins from before a reset', () => {
   });
 });
 
+describe('a login racing a reset', () => {
+  it('attack: a login whose password check began before a reset recorded its change opens no session', async () => {
+    const user = await h.createUser();
+    // What a reset records before it revokes, as if it began while this login checked the password.
+    await h.redis.set(redisKeys.passwordChanged(user.id), String(Date.now() + 60_000), { EX: 60 });
+    const raced = await h.login(user.email, user.password);
+    expect(raced.status).toBe(401);
+    expect(raced.body.code).toBe('invalid_credentials');
+    const families = await h.db
+      .selectFrom('refresh_tokens')
+      .select(['family_id', 'revoked_at'])
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(families).toHaveLength(1);
+    expect(families[0]!.revoked_at).not.toBeNull();
+    // A login that begins after the change is not affected.
+    await h.redis.set(redisKeys.passwordChanged(user.id), String(Date.now() - 1), { EX: 60 });
+    expect((await h.login(user.email, user.password)).status).toBe(200);
+  });
+});
+
 describe('revocation races (lock order: the user row, then the refresh tokens)', () => {
   /** Waits until some other backend is blocked by the backend `pid` (a lock it holds). */
   async function untilSomeoneWaitsFor(pid: number) {

@@ -3,6 +3,7 @@ import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
 import { fail, NO_STORE } from '../http/errors.js';
 import { jsonBody } from '../http/parse-body.js';
 import { OtpError, otpErrorDetail, otpErrorStatus } from '../otp/otp.errors.js';
+import { passwordChangedSince } from '../password/password.service.js';
 import type { AuthServices } from '../services.js';
 import { FIRST_PARTY_CLIENT_ID, firstPartyScope } from '../tokens/scopes.js';
 import { userErrorDetail, userErrorStatus, UserError } from './users.errors.js';
@@ -38,6 +39,7 @@ export function usersRoutes(s: AuthServices) {
 
   app.post('/login', async (c) => {
     const body = await jsonBody(c, loginBody);
+    const startedAt = Date.now();
     const result = await s.users.authenticate(body, FIRST_PARTY_CLIENT_ID, s.requestContext(c));
     if ('error' in result) {
       if (result.error === UserError.AccountLocked) userFailure(result.error, result.retryAfterSeconds);
@@ -47,11 +49,20 @@ export function usersRoutes(s: AuthServices) {
     }
     if ('mfaRequired' in result)
       return c.json({ mfa_required: true, challenge_id: result.challengeId }, 200, NO_STORE);
-    return c.json(
-      await s.tokens.startSession(result.user, FIRST_PARTY_CLIENT_ID, firstPartyScope(result.user.roles)),
-      200,
-      NO_STORE,
+    const tokens = await s.tokens.startSession(
+      result.user,
+      FIRST_PARTY_CLIENT_ID,
+      firstPartyScope(result.user.roles),
     );
+    // A password change or reset that began while this password was being checked: the session
+    // was opened with the old password, so it ends. The change records its time before it
+    // revokes, so a session this check misses is one the revocation sees.
+    if (await passwordChangedSince(s.redis, result.user.id, startedAt)) {
+      const row = await s.tokens.inspectRefreshToken(tokens.refresh_token ?? '');
+      if (row) await s.tokens.endSession(result.user.id, row.family_id, 'password_changed');
+      userFailure(UserError.InvalidCredentials);
+    }
+    return c.json(tokens, 200, NO_STORE);
   });
 
   app.post('/otp/verify', async (c) => {
