@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Context } from 'hono';
 import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -39,6 +39,25 @@ export function deriveId(purpose: string, subject: string, key: string): string 
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * A stable Update id for one request to one workflow: the same (workflow, request) always gets
+ * the same id, so a retried call reattaches to the Update already running or answered (Temporal
+ * returns its outcome, also after the workflow closed) instead of running it twice. Keyed with a
+ * gateway secret, so the id (stored in clear in the history) reveals nothing of the request,
+ * which may hold an OTP code.
+ */
+export function deriveUpdateId(
+  secret: Uint8Array,
+  name: string,
+  workflowId: string,
+  request: string,
+): string {
+  const mac = createHmac('sha256', secret)
+    .update(`${name}\u0000${workflowId}\u0000${request}`)
+    .digest('base64url');
+  return `${name}-${mac}`;
 }
 
 /** sha256 of the request body in a canonical form (sorted keys), as hex. */

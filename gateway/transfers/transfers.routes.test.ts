@@ -477,7 +477,8 @@ describe('reading, confirming and cancelling transfers', () => {
       json: { code: VALID_OTP },
     });
     expect(right.status).toBe(200);
-    expect(['processing', 'completed']).toContain((await right.json()).status);
+    const confirmed = (await right.json()).status;
+    expect(['processing', 'completed']).toContain(confirmed);
 
     await vi.waitFor(
       async () => {
@@ -494,12 +495,45 @@ describe('reading, confirming and cancelling transfers', () => {
     expect(cancelCompleted.status).toBe(409);
     expect((await cancelCompleted.json()).code).toBe('cannot_cancel');
 
-    const late = await h.request(`/v1/transfers/${t.id}/confirm`, {
+    // The right code sent again (the client lost the answer) reattaches to its Update: the same
+    // success, also after the transfer finished. Another code is refused.
+    const resent = await h.request(`/v1/transfers/${t.id}/confirm`, {
       method: 'POST',
       headers: u.auth,
       json: { code: VALID_OTP },
     });
+    expect(resent.status).toBe(200);
+    expect((await resent.json()).status).toBe(confirmed);
+    const late = await h.request(`/v1/transfers/${t.id}/confirm`, {
+      method: 'POST',
+      headers: u.auth,
+      json: { code: '000001' },
+    });
     expect(late.status).toBe(409);
+    expect((await late.json()).code).toBe('not_awaiting_confirmation');
+  });
+
+  it('runs a retried confirm once: the same code reattaches to the same Update', async () => {
+    const { u, from, to } = await funded();
+    const t = await (
+      await post(
+        u.auth,
+        { from_wallet_id: from.id, to_wallet_id: to.id, amount: '150000', currency: 'USD' },
+        { 'idempotency-key': randomUUID(), prefer: 'wait=10' },
+      )
+    ).json();
+    expect(t.status).toBe('awaiting_confirmation');
+    for (let i = 0; i < 2; i++) {
+      const wrong = await h.request(`/v1/transfers/${t.id}/confirm`, {
+        method: 'POST',
+        headers: u.auth,
+        json: { code: '000000' },
+      });
+      expect(wrong.status).toBe(422);
+      expect((await wrong.json()).code).toBe('otp_invalid');
+    }
+    const { updates } = await workflowHistory(t.id);
+    expect(updates.filter((name) => name === 'confirmOtp')).toHaveLength(1);
   });
 
   it('refuses to cancel once funds were captured (409)', async () => {

@@ -10,8 +10,10 @@ import {
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time.js';
 import { ProblemError } from '../../lib/problem.js';
 import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
+import { otpActivityOptions } from '../../temporal-config/activity-options.js';
 import { searchAttributes } from '../../temporal-config/index.js';
 import {
   cancelTransfer,
@@ -37,6 +39,7 @@ import {
 import { bearerSecurity, createRouter } from '../openapi/router.js';
 import {
   deriveId,
+  deriveUpdateId,
   requestHash,
   requireIdempotencyKey,
   startOnce,
@@ -169,14 +172,24 @@ const UPDATE_DETAIL: Record<string, string> = {
   cannot_cancel: 'the funds were already captured; the transfer cannot be cancelled',
 };
 
+/** How long a cancel waits for its answer (the workflow answers once the outcome is decided). */
+const CANCEL_DEADLINE_MS = 15_000;
+/**
+ * A confirm outlives the OTP check it waits for (the verify activity's retries, 30 s): a code
+ * is not answered "unavailable" while AuthService is still being asked. Past it the client gets
+ * 503 and its retry reattaches to the same Update (stable id per transfer and code).
+ */
+const CONFIRM_DEADLINE_MS = msToNumber(otpActivityOptions.scheduleToCloseTimeout ?? '30s') + 5_000;
+
 /** Runs a transfer Update, turning its refusals into problems with the workflow's own code. */
 async function runUpdate(
   client: Client,
   fallbackCode: string,
   update: () => Promise<Transfer>,
+  deadlineMs = CANCEL_DEADLINE_MS,
 ): Promise<Transfer> {
   try {
-    return await client.withDeadline(Date.now() + 15_000, update);
+    return await client.withDeadline(Date.now() + deadlineMs, update);
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       const code = applicationFailureType(err) ?? fallbackCode;
@@ -193,6 +206,10 @@ async function runUpdate(
       (isGrpcServiceError(err) && [5, 9].includes(Number(err.code)))
     ) {
       throw new ProblemError(409, 'transfer_finalized', 'the transfer has already finished');
+    }
+    // Still running at the deadline: the Update goes on; a retry with the same id reattaches.
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) {
+      throw orchestratorBusy();
     }
     throw err;
   }
@@ -468,13 +485,22 @@ export function createTransferRoutes(deps: GatewayDeps) {
   app.openapi(confirmTransfer, async (c) => {
     const { transfer_id } = c.req.valid('param');
     const { code } = c.req.valid('json');
-    const { handle, description } = await findOwned(transfer_id, c.var.principal, 'act');
-    if (description.status.name !== 'RUNNING') {
-      throw new ProblemError(409, 'not_awaiting_confirmation', UPDATE_DETAIL.not_awaiting_confirmation!);
-    }
-    const transfer = await runUpdate(temporal, 'not_awaiting_confirmation', () =>
-      handle.executeUpdate(confirmOtp, { args: [{ code }] }),
-    );
+    const { handle } = await findOwned(transfer_id, c.var.principal, 'act');
+    // One Update per (transfer, code): a retried confirm — the answer lost, or the same code sent
+    // again — reattaches to the first one and gets its answer, even after the transfer closed;
+    // a wrong code retried does not count twice. A new code on a closed transfer is refused.
+    const updateId = deriveUpdateId(inputKey, 'confirm', handle.workflowId, code);
+    const transfer = await runUpdate(
+      temporal,
+      'not_awaiting_confirmation',
+      () => handle.executeUpdate(confirmOtp, { args: [{ code }], updateId }),
+      CONFIRM_DEADLINE_MS,
+    ).catch((err: unknown) => {
+      if (err instanceof ProblemError && err.problem.code === 'transfer_finalized') {
+        throw new ProblemError(409, 'not_awaiting_confirmation', UPDATE_DETAIL.not_awaiting_confirmation!);
+      }
+      throw err;
+    });
     return c.json(publicTransfer(transfer), 200);
   });
 
