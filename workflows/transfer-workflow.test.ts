@@ -691,26 +691,32 @@ describe('transferWorkflow', () => {
 
     it('reattaches a retried confirmOtp to the same update id: one check, the same answer', async () => {
       const w = wallets();
-      const input = transferInput(w, '150000', { otp_timeout_ms: 60_000 });
-      const gate = `verify-${input.transfer_id}`;
-      fake.inject(idOf(input), 'verifyStepUpOtp', { kind: 'block', gate });
-      const handle = await start(input);
+      const handle = await start(transferInput(w, '150000', { otp_timeout_ms: 60_000 }));
       await waitForStatus(handle, 'awaiting_confirmation');
-      const updateId = `confirm-${randomUUID()}`;
-      // The first call's answer is lost (the gateway's deadline passed while AuthService was slow).
-      const first = await handle.startUpdate(confirmOtp, {
+      // A wrong code retried under its id (the gateway's id per transfer and code) counts once.
+      const wrongId = `confirm-${randomUUID()}`;
+      for (let i = 0; i < 2; i++) {
+        const wrong = await updateError(
+          handle.executeUpdate(confirmOtp, { args: [{ code: '333333' }], updateId: wrongId }),
+        );
+        expect(wrong.type).toBe('otp_invalid');
+        expect(wrong.details?.[0]).toMatchObject({ attempts_left: 2 });
+      }
+      // The right code retried after the transfer finished: Temporal answers the first outcome.
+      const rightId = `confirm-${randomUUID()}`;
+      const first = await handle.executeUpdate(confirmOtp, {
         args: [{ code: FAKE_OTP_CODE }],
-        updateId,
-        waitForStage: WorkflowUpdateStage.ACCEPTED,
+        updateId: rightId,
       });
-      await fake.reached(gate);
-      const retried = handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }], updateId });
-      fake.open(gate);
-      expect((await retried).status).toBe('processing');
-      expect((await first.result()).status).toBe('processing');
       expect((await handle.result()).status).toBe('completed');
+      const again = await handle.executeUpdate(confirmOtp, {
+        args: [{ code: FAKE_OTP_CODE }],
+        updateId: rightId,
+      });
+      expect(again).toEqual(first);
       expect(fake.effects(handle.workflowId).filter((e) => e.startsWith('otp_verify'))).toEqual([
         'otp_verify:1',
+        'otp_verify:2',
       ]);
     });
 
