@@ -1,5 +1,5 @@
 /**
- * Bench users through the public API (../shared/API.md): register, fund with admin deposits,
+ * Bench users through the public API (docs/api.md): register, fund with admin deposits,
  * and mint a fresh access token per virtual user from the refresh-token grant (a login per
  * token would spend a whole Argon2 hash on setup, and tokens expire after 15 minutes, so each
  * scenario mints its own just before it starts).

@@ -26,7 +26,7 @@ export interface GatewayApps {
 }
 
 /**
- * Builds the public API of ../shared/API.md: one sub-app per resource over the shared service
+ * Builds the public API of docs/api.md: one sub-app per resource over the shared service
  * skeleton, every route behind its access rule (route-access.ts). Throws when a route has none.
  */
 export function createGatewayApp(gatewayDeps: GatewayDeps): GatewayApps {

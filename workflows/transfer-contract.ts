@@ -1,6 +1,6 @@
 /**
  * The public face of `transferWorkflow`: its input, the `Transfer` view (shape of
- * ../shared/API.md) and its query, updates and signal. The gateway imports these same
+ * docs/api.md) and its query, updates and signal. The gateway imports these same
  * definitions, so the two sides cannot drift.
  */
 import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';

@@ -1,6 +1,6 @@
 /**
  * Which scopes and roles a user's access token carries. The public scopes are the contract
- * with the gateway (../shared/API.md): it checks them per route, so this file decides what a
+ * with the gateway (docs/api.md): it checks them per route, so this file decides what a
  * client may do for a user. This module has no dependencies, so the gateway can import it.
  */
 

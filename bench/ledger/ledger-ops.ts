@@ -13,7 +13,7 @@ import type { Database } from '../../wallet/database.js';
 import { createJournalSealer } from '../../wallet/ledger/journal-sealer.js';
 
 const SCOPE = 'client:velora-bench';
-/** The unverified tier's limits of the local stack (../shared/API.md). */
+/** The unverified tier's limits of the local stack (docs/api.md). */
 const PER_TRANSFER_LIMIT = '500000';
 const DAILY_LIMIT = '2000000';
 const HOLD_TTL_SECONDS = 3600;

@@ -1,5 +1,5 @@
 /**
- * The scenarios driven through the gateway's public API (../shared/API.md): transfers with
+ * The scenarios driven through the gateway's public API (docs/api.md): transfers with
  * `Prefer: wait` counted when observed terminal, wallet reads with a fresh token per virtual
  * user, and login.
  */

@@ -1,5 +1,5 @@
 /**
- * The public contract (../shared/API.md) as zod schemas. The same objects validate requests
+ * The public contract (docs/api.md) as zod schemas. The same objects validate requests
  * and generate /openapi.json, so the document cannot drift from what the routes accept.
  */
 import { z } from '@hono/zod-openapi';

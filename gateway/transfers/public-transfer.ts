@@ -87,7 +87,7 @@ export interface PublicTransferStep extends Omit<TransferStep, 'error_code'> {
   error_code?: StepErrorCode;
 }
 
-/** The `Transfer` of ../shared/API.md as the gateway answers it. */
+/** The `Transfer` of docs/api.md as the gateway answers it. */
 export interface PublicTransfer extends Omit<Transfer, 'steps'> {
   steps: PublicTransferStep[];
 }
@@ -104,7 +104,7 @@ function publicStep(step: TransferStep): PublicTransferStep {
 }
 
 /**
- * The public `Transfer` (../shared/API.md) from the workflow's view: fields picked one by one,
+ * The public `Transfer` (docs/api.md) from the workflow's view: fields picked one by one,
  * so a field the workflow adds for operators never leaks by default.
  */
 export function publicTransfer(t: Transfer): PublicTransfer {

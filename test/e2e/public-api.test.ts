@@ -38,7 +38,7 @@ async function latestOtp(email: string, purpose: string): Promise<string> {
 }
 
 /**
- * Every route of ../shared/API.md through the running stack, as a client that knows only that
+ * Every route of docs/api.md through the running stack, as a client that knows only that
  * page: status codes, field names, idempotency, step-up, cancel, logout, and the attack list.
  */
 describe('the public API contract', () => {

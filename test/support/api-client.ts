@@ -8,7 +8,7 @@ export interface ApiResponse<T = Record<string, unknown>> {
   body: T;
 }
 
-/** Calls the gateway the way an outside client following ../shared/API.md would. */
+/** Calls the gateway the way an outside client following docs/api.md would. */
 export async function api<T = Record<string, unknown>>(
   method: string,
   path: string,
