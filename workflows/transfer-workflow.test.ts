@@ -690,8 +690,18 @@ describe('transferWorkflow', () => {
     });
 
     it('reattaches a retried confirmOtp to the same update id: one check, the same answer', async () => {
-      const w = wallets();
-      const handle = await start(transferInput(w, '150000', { otp_timeout_ms: 60_000 }));
+      // Its own payer: Alice's rolling daily limit is spent by the step-up tests before this one.
+      const carol = `user-carol-${randomUUID()}`;
+      fake.addUser({ user_id: carol });
+      const w = { from: `w-${randomUUID()}`, to: `w-${randomUUID()}` };
+      fake.addWallet({ id: w.from, user_id: carol, balance: 1_000_000n });
+      fake.addWallet({ id: w.to, user_id: BOB });
+      const handle = await start(
+        transferInput(w, '150000', {
+          otp_timeout_ms: 60_000,
+          initiated_by: { ...initiator(), user_id: carol },
+        }),
+      );
       await waitForStatus(handle, 'awaiting_confirmation');
       // A wrong code retried under its id (the gateway's id per transfer and code) counts once.
       const wrongId = `confirm-${randomUUID()}`;
