@@ -11,13 +11,6 @@ export const walletConfigSchema = z.object({
   AUTH_ISSUER: env.url('http://127.0.0.1:8081'),
   AUTH_JWKS_URL: env.url('http://127.0.0.1:8081/.well-known/jwks.json'),
   JWT_AUDIENCE: env.string('velora'),
-  /** Lifetime of a hold created without `expires_at`. */
-  WALLET_HOLD_TTL_SECONDS: env.int(900).pipe(
-    z
-      .number()
-      .min(1)
-      .max(7 * 24 * 3600),
-  ),
   /** How often the outbox relay polls (it is also woken after every commit). */
   WALLET_RELAY_INTERVAL_MS: env.int(500).pipe(z.number().min(10).max(60_000)),
   /** Outbox rows per relay batch (one claim, one unordered MongoDB insert per collection, one outcome). */

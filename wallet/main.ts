@@ -56,7 +56,6 @@ async function main() {
     verifier,
     log,
     registry,
-    holdTtlSeconds: config.WALLET_HOLD_TTL_SECONDS,
     onCommitted: () => {
       relay.kick();
       sealer.kick();

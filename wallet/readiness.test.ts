@@ -117,7 +117,6 @@ describe('WalletService readiness', () => {
         mongo: h.mongo,
         verifier: h.issuer.verifier,
         log,
-        holdTtlSeconds: 60,
       });
       const res = await app.request('/readyz');
       expect(res.status).toBe(503);
@@ -141,7 +140,6 @@ describe('WalletService readiness', () => {
         mongo: dead.db('unreachable'),
         verifier: h.issuer.verifier,
         log,
-        holdTtlSeconds: 60,
       });
       const res = await app.request('/readyz');
       expect(res.status).toBe(200);

@@ -15,8 +15,6 @@ export interface WalletDeps {
   mongo: MongoDb;
   verifier: AccessTokenVerifier;
   log: Logger;
-  /** Default lifetime of a hold created without `expires_at`. */
-  holdTtlSeconds: number;
   /** Called after a transaction that queued outbox rows committed (wakes the relay). */
   onCommitted?: () => void;
 }

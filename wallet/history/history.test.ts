@@ -98,7 +98,6 @@ describe('transaction history (MongoDB)', () => {
         mongo: dead.db('unreachable'),
         verifier: h.issuer.verifier,
         log: createLogger('wallet-test', 'silent'),
-        holdTtlSeconds: 60,
       });
       const w = await h.wallet('USD');
       const auth = { authorization: `Bearer ${h.token}` };

@@ -63,7 +63,6 @@ export async function createWalletHarness(
     mongo,
     verifier: issuer.verifier,
     log,
-    holdTtlSeconds: 900,
   });
   const token = await issuer.serviceToken('wallet:read wallet:write wallet:admin');
 
