@@ -13,7 +13,8 @@ import type { OtpService } from '../otp/otp.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { LoginThrottle } from '../users/login-throttle.js';
-import { hashPassword, verifyPassword } from '../users/password-hasher.js';
+import { reauthenticate } from '../users/reauthenticate.js';
+import { hashPassword } from '../users/password-hasher.js';
 import { checkPassword, normaliseEmail, type PasswordProblem } from '../users/password-policy.js';
 import { findUserByEmail, findUserById, isUuid, updatePasswordHash } from '../users/users.repository.js';
 import { UserError } from '../users/users.errors.js';
@@ -128,33 +129,12 @@ export function createPasswordService(deps: PasswordServiceDeps): PasswordServic
       const user = await findUserById(deps.db, userId);
       if (!user) return { error: UserError.NotFound };
       if (user.status !== 'active') return { error: UserError.AccountNotActive };
-      // A stolen access token must not make this an unthrottled password oracle: the login
-      // lockout applies, with the same IP+account and per-IP counters as a login.
-      const ip = context.ip ?? 'unknown';
-      const verdict = await deps.throttle.check(ip, user.email);
-      if (!verdict.allowed) {
-        await deps.audit({
-          event: 'password_changed',
-          outcome: 'failure',
-          subject: user.id,
-          context,
-          details: { reason: 'locked' },
-        });
-        return { error: UserError.AccountLocked, retryAfterSeconds: verdict.retryAfterSeconds };
-      }
-      if (!(await verifyPassword(user.password_hash, current))) {
-        const { locked } = await deps.throttle.recordFailure(ip, user.email);
-        await deps.audit({
-          event: 'password_changed',
-          outcome: 'failure',
-          subject: user.id,
-          context,
-          details: { reason: 'bad_password' },
-        });
-        if (locked) await deps.audit({ event: 'lockout', outcome: 'failure', subject: user.id, context });
-        return { error: UserError.InvalidCredentials };
-      }
-      await deps.throttle.recordSuccess(ip, user.email);
+      const refused = await reauthenticate(deps, user, current, context, {
+        locked: 'password_changed',
+        badPassword: 'password_changed',
+        badPasswordReason: 'bad_password',
+      });
+      if (refused) return refused;
       const problem = checkPassword(next, user.email);
       if (problem) {
         await deps.audit({

@@ -14,6 +14,7 @@ import type { OtpService } from '../otp/otp.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import type { TokenService } from '../tokens/tokens.service.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { reauthenticate } from './reauthenticate.js';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './password-hasher.js';
 import { checkPassword, normaliseEmail, type PasswordProblem } from './password-policy.js';
 import {
@@ -412,34 +413,13 @@ export function createUserService(deps: UserServiceDeps): UserService {
     async setMfa(userId, password, enabled, context) {
       const user = await findUserById(deps.db, userId);
       if (!user) return UserError.NotFound;
-      // A stolen access token must not turn this route into an unthrottled password oracle: the
-      // login lockout applies, with the same IP+account and per-IP counters as a login.
-      const ip = context.ip ?? 'unknown';
-      const verdict = await deps.throttle.check(ip, user.email);
-      if (!verdict.allowed) {
-        await deps.audit({
-          event: 'mfa_changed',
-          outcome: 'failure',
-          subject: user.id,
-          context,
-          details: { reason: 'locked' },
-        });
-        return { error: UserError.AccountLocked, retryAfterSeconds: verdict.retryAfterSeconds };
-      }
-      // Re-authentication before changing a security setting (ASVS 6.1.x / 7.5.x).
-      if (!(await verifyPassword(user.password_hash, password))) {
-        const { locked } = await deps.throttle.recordFailure(ip, user.email);
-        await deps.audit({
-          event: 'login',
-          outcome: 'failure',
-          subject: user.id,
-          context,
-          details: { reason: 'mfa_change_bad_password' },
-        });
-        if (locked) await deps.audit({ event: 'lockout', outcome: 'failure', subject: user.id, context });
-        return UserError.InvalidCredentials;
-      }
-      await deps.throttle.recordSuccess(ip, user.email);
+      const refused = await reauthenticate(deps, user, password, context, {
+        locked: 'mfa_changed',
+        badPassword: 'login',
+        badPasswordReason: 'mfa_change_bad_password',
+      });
+      if (refused?.error === UserError.InvalidCredentials) return UserError.InvalidCredentials;
+      if (refused) return refused;
       await setMfaEnabled(deps.db, user.id, enabled);
       // Through the same channel as every security notice: the owner learns of a change they
       // did not make.
