@@ -15,6 +15,7 @@ import { createReconciliationService } from './reconciliation/reconciliation.ser
 import type { WalletDeps, WalletEnv } from './wallet-env.js';
 import { createWalletRoutes } from './wallets/wallets.routes.js';
 import { createWalletService } from './wallets/wallets.service.js';
+import { createWithdrawalRoutes } from './withdrawals/withdrawals.routes.js';
 
 export type { WalletDeps } from './wallet-env.js';
 
@@ -47,6 +48,7 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
   app.route('/internal', createLedgerRoutes(deps, ledger));
   app.route('/internal/holds', createHoldRoutes(deps, holds));
   app.route('/internal/transfers', createTransferRoutes(deps));
+  app.route('/internal/withdrawals', createWithdrawalRoutes(deps));
   app.route('/internal', createAuditRoutes(deps, audit));
   app.route('/internal', createReconciliationRoutes(deps, reconciliation));
   return { app, registry, services: { wallets, ledger, holds, history, reconciliation, audit } };

@@ -8,6 +8,7 @@ import * as outboxDeadLetters from './0006-outbox-dead-letters.js';
 import * as idempotencyOneWrite from './0007-idempotency-one-write.js';
 import * as dropUnreadPostingIndex from './0008-drop-unread-posting-index.js';
 import * as checkedTypesForFixedColumns from './0009-checked-types-for-fixed-columns.js';
+import * as payoutWithdrawals from './0030-payout-withdrawals.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0007-idempotency-one-write': idempotencyOneWrite,
   '0008-drop-unread-posting-index': dropUnreadPostingIndex,
   '0009-checked-types-for-fixed-columns': checkedTypesForFixedColumns,
+  '0030-payout-withdrawals': payoutWithdrawals,
 };

@@ -1,0 +1,80 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { MAX_AMOUNT, amountSchema, currencySchema } from '../../lib/money.js';
+import { ProblemError } from '../../lib/problem.js';
+import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
+import { respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
+import { parseBody } from '../request-input.js';
+import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import { requireWalletScope } from '../wallet-scopes.js';
+import { captureWithdrawal, reserveWithdrawal } from './withdrawals.repository.js';
+
+const limitSchema = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a non-negative integer in minor units written as a string')
+  .transform(BigInt)
+  .refine((n) => n <= MAX_AMOUNT, 'exceeds the largest supported amount');
+
+const reserveBody = z.object({
+  user_id: z.uuid(),
+  wallet_id: z.uuid(),
+  amount: amountSchema,
+  currency: currencySchema,
+  limits: z.object({ per_transfer: limitSchema, daily: limitSchema }),
+  hold_ttl_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600),
+});
+const captureBody = z.object({
+  /** The payout provider's id of the payout: the journal transaction's reference. */
+  provider_reference: z.string().regex(/^[\x21-\x7E]{1,128}$/, '1 to 128 visible ASCII characters'),
+  records: transferRecordsSchema.optional(),
+});
+
+const WITHDRAWAL_ID = /^[\x21-\x7E]{1,128}$/;
+
+/**
+ * `/internal/withdrawals/:withdrawal_id/{reserve,capture}`: a withdrawal's hold on the user's
+ * wallet, and its capture into the `payouts` system account once the provider paid out
+ * (docs/internal-api.md). The release is `/internal/transfers/:id/release` with the withdrawal id.
+ */
+export function createWithdrawalRoutes(deps: WalletDeps) {
+  const write = requireWalletScope(deps.verifier, 'wallet:write');
+  const app = new Hono<WalletEnv>();
+
+  app.post('/:withdrawal_id/reserve', write, async (c) => {
+    const withdrawalId = withdrawalIdParam(c.req.param('withdrawal_id'));
+    const body = await parseBody(c, reserveBody);
+    return respondInOneRoundTrip(c, deps, body, (idem) =>
+      reserveWithdrawal(deps.db, idem, {
+        withdrawalId,
+        userId: body.user_id,
+        walletId: body.wallet_id,
+        amount: body.amount,
+        currency: body.currency,
+        perTransferLimit: body.limits.per_transfer,
+        dailyLimit: body.limits.daily,
+        holdTtlSeconds: body.hold_ttl_seconds,
+      }),
+    );
+  });
+
+  app.post('/:withdrawal_id/capture', write, async (c) => {
+    const withdrawalId = withdrawalIdParam(c.req.param('withdrawal_id'));
+    const { records, provider_reference } = await parseBody(c, captureBody);
+    const events = transferRecordEvents(records, c.get('principal').clientId);
+    // Records are metadata, outside the fingerprint (as for a transfer's capture).
+    return respondInOneRoundTrip(c, deps, { provider_reference }, (idem) =>
+      captureWithdrawal(deps.db, idem, { withdrawalId, providerReference: provider_reference, events }),
+    );
+  });
+  return app;
+}
+
+function withdrawalIdParam(id: string): string {
+  if (!WITHDRAWAL_ID.test(id))
+    throw new ProblemError(400, 'validation_failed', 'path.withdrawal_id: 1 to 128 visible ASCII characters');
+  return id;
+}
