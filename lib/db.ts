@@ -27,7 +27,13 @@ class StaticMigrationProvider implements MigrationProvider {
 
 /** Applies every pending migration, failing loudly with the name of the migration that broke. */
 export async function migrateToLatest<Database>(db: Kysely<Database>, migrations: Record<string, Migration>) {
-  const migrator = new Migrator({ db, provider: new StaticMigrationProvider(migrations) });
+  // Migration numbers are handed out in ranges to work done in parallel, so a lower number may
+  // land after a higher one was applied: it runs then instead of failing the start.
+  const migrator = new Migrator({
+    db,
+    provider: new StaticMigrationProvider(migrations),
+    allowUnorderedMigrations: true,
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
