@@ -9,6 +9,9 @@
 #               Skipped when MONGO_URL answers a MongoDB ping (the stack and the tests then use
 #               it), when `mongod` is installed, when FERRETDB_PATH is an executable, or when the
 #               cached build is at the pinned version.
+#   mailpit   — the SMTP catcher (with an HTTP API) AuthService delivers OTP codes to on the
+#               local stack and in the tests. Skipped when a `mailpit` is on PATH or the cached
+#               build is at the pinned version.
 #   tctl      — legacy operator CLI, best effort (see docs/decisions/0001-local-temporal.md)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -81,6 +84,18 @@ else
   say "ferretdb $FERRET_VERSION: go build"
   (cd "$here/ferretdb" && go build -o "$TOOLS_DIR/ferretdb" .)
   echo "$FERRET_VERSION" > "$(stamp ferretdb)"
+fi
+
+# Mailpit: AuthService's SMTP delivery goes to it on the local stack (scripts/stack/mailpit.ts).
+MAILPIT_VERSION=v1.33.1
+if have mailpit "$MAILPIT_VERSION"; then
+  say "mailpit $MAILPIT_VERSION: present"
+elif command -v mailpit >/dev/null; then
+  say "mailpit: using $(command -v mailpit) from PATH"
+else
+  say "mailpit $MAILPIT_VERSION: go install"
+  go install "github.com/axllent/mailpit@$MAILPIT_VERSION"
+  echo "$MAILPIT_VERSION" > "$(stamp mailpit)"
 fi
 
 # tctl is optional: the Go module proxy refuses github.com/temporalio/tctl here (403), so this

@@ -8,6 +8,9 @@ import { testEnv } from '../test/support/test-env.js';
 
 const SCRIPT = fileURLToPath(new URL('./install-tools.sh', import.meta.url));
 
+/** The Mailpit release install-tools.sh pins. */
+const MAILPIT_VERSION = /^MAILPIT_VERSION=(\S+)$/m.exec(readFileSync(SCRIPT, 'utf8'))![1]!;
+
 /** Every flag of `temporal server start-dev` the stack passes (scripts/stack/temporal.ts). */
 const START_DEV_FLAGS =
   '--ip --port --ui-port --ui-codec-endpoint --http-port --metrics-port --db-filename --namespace ' +
@@ -53,6 +56,9 @@ beforeEach(() => {
   fakeTool('go', `echo "go $*" >> '${goCalls}'; exit 3`);
   // tctl is best effort and noted once per machine: mark it tried, so only the two real tools count.
   writeFileSync(path.join(tools, '.tctl.failed'), '');
+  // Mailpit has no alternative to choose between: a cached build at the pinned version is present.
+  writeFileSync(path.join(tools, 'mailpit'), '#!/bin/sh\n', { mode: 0o755 });
+  writeFileSync(path.join(tools, '.mailpit.version'), `${MAILPIT_VERSION}\n`);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -80,6 +86,24 @@ describe('scripts/install-tools.sh', () => {
     expect(run.output).toContain('ferretdb v');
     expect(run.goCalls).toMatch(/^go build -o .*ferretdb/m);
     expect(run.goCalls).not.toContain('temporalio/cli');
+  });
+
+  it('builds Mailpit at the pinned version when the cached build is missing or older', () => {
+    fakeTool('temporal', `echo 'Flags: ${START_DEV_FLAGS}'`);
+    writeFileSync(path.join(tools, '.mailpit.version'), 'v1.0.0\n');
+    const run = install({ MONGO_URL: testEnv('mongoUrl') });
+    expect(run.goCalls).toBe(`go install github.com/axllent/mailpit@${MAILPIT_VERSION}\n`);
+    expect(run.status).not.toBe(0); // the fake go fails, and so does the script
+  });
+
+  it('uses a mailpit on PATH instead of building one', () => {
+    fakeTool('temporal', `echo 'Flags: ${START_DEV_FLAGS}'`);
+    fakeTool('mailpit', 'exit 0');
+    rmSync(path.join(tools, '.mailpit.version'));
+    const run = install({ MONGO_URL: testEnv('mongoUrl') });
+    expect(run.output).toContain(`mailpit: using ${path.join(bin, 'mailpit')} from PATH`);
+    expect(run.goCalls).toBe('');
+    expect(run.status).toBe(0);
   });
 
   it('builds nothing when TEMPORAL_CLI_PATH and FERRETDB_PATH name executables', () => {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { mongoAnswers } from './mongo.js';
+import { mailpitHealthy } from './mailpit.js';
 import { ROOT, stackDir } from './paths.js';
 import { type StackProfile } from './profile.js';
 import {
@@ -16,7 +17,8 @@ import { services } from './services.js';
 import { temporalHealthy } from './temporal.js';
 import { findTool } from './tools.js';
 
-export type ComponentName = 'temporal' | 'ferretdb' | 'mongod' | 'auth' | 'wallet' | 'worker' | 'gateway';
+export type ComponentName =
+  'temporal' | 'ferretdb' | 'mongod' | 'mailpit' | 'auth' | 'wallet' | 'worker' | 'gateway';
 
 /** One process of a stack profile, as `up`, `down`, `status` and the supervisor see it. */
 export interface Component {
@@ -57,6 +59,13 @@ export function components(profile: StackProfile): Component[] {
             proc.argv.includes(`--listen-addr=127.0.0.1:${p.mongo}`) &&
             underCheckout(proc),
       healthy: () => mongoAnswers(`mongodb://127.0.0.1:${p.mongo}/`),
+    },
+    {
+      name: 'mailpit',
+      port: p.mailpit,
+      ours: (proc) =>
+        path.basename(proc.argv[0] ?? '') === 'mailpit' && proc.argv.includes(`--smtp=127.0.0.1:${p.smtp}`),
+      healthy: () => mailpitHealthy(p.mailpit),
     },
     ...services(profile).map((svc): Component => ({
       name: svc.name,

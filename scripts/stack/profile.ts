@@ -16,6 +16,9 @@ export interface StackProfile {
     /** The payload codec server (served by the worker) the Web UI decodes through. */
     codec: number;
     mongo: number;
+    /** Mailpit's SMTP port (AuthService delivers there) and its HTTP API / web UI. */
+    smtp: number;
+    mailpit: number;
   };
   databases: { auth: string; wallet: string; ferret: string };
   redisUrl: string;
@@ -36,6 +39,8 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
       temporalUi: 8233,
       codec: 8084,
       mongo: 27017,
+      smtp: 1025,
+      mailpit: 8025,
     },
     databases: { auth: 'velora_auth', wallet: 'velora_wallet', ferret: 'velora_ferretdb' },
     redisUrl: 'redis://127.0.0.1:6379/0',
@@ -53,6 +58,8 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
       temporalUi: 18233,
       codec: 18084,
       mongo: 27018,
+      smtp: 11025,
+      mailpit: 18025,
     },
     databases: { auth: 'velora_auth_e2e', wallet: 'velora_wallet_e2e', ferret: 'velora_ferretdb_test' },
     redisUrl: 'redis://127.0.0.1:6379/14',
@@ -72,6 +79,8 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
       temporalUi: 28233,
       codec: 28084,
       mongo: 27019,
+      smtp: 21025,
+      mailpit: 28025,
     },
     databases: {
       auth: 'velora_auth_scratch',

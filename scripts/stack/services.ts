@@ -49,6 +49,8 @@ export function stackEnv(profile: StackProfile, mongoUrl: string): Record<string
     WALLET_DATABASE_URL: pgUrl('velora_wallet', profile.databases.wallet),
     MONGO_URL: mongoUrl,
     WALLET_MONGO_DB: profile.mongoDb,
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(p.smtp),
   };
   const env = { ...envExampleDefaults(), ...derived, ...profile.env };
   if (profile.name === 'dev') {

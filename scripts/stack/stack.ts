@@ -3,6 +3,7 @@ import path from 'node:path';
 import { components, describeProcess, mongoKind, ownership, type Component } from './components.js';
 import { ensureDatabase, ensurePostgres, ensureRedis, flushRedisDatabase } from './infrastructure.js';
 import { withStackLock, type LockHolder } from './lock.js';
+import { ensureMailpit } from './mailpit.js';
 import { dropMongoDatabase, ensureMongo } from './mongo.js';
 import { ROOT, stackDir } from './paths.js';
 import { type StackProfile } from './profile.js';
@@ -130,6 +131,9 @@ async function bringUp(
   // The logs in MongoDB are copies of the PostgreSQL journal: a fresh journal needs fresh copies,
   // or reconciliation rightly reports the old documents as unexpected.
   if (fresh) await dropMongoDatabase(mongo.url, profile.mongoDb);
+  log('Mailpit (SMTP catcher) …');
+  await claim(profile, byName.get('mailpit')!, log);
+  if (await ensureMailpit(dir, profile.ports)) started.push('mailpit');
 
   const env = stackEnv(profile, mongo.url);
   // Every service's port is claimed before any is started: a port held by someone else fails

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { components, describeProcess, ownership, type Component, type ComponentName } from './components.js';
 import { acquireStackLock } from './lock.js';
+import { ensureMailpit } from './mailpit.js';
 import { ensureMongo } from './mongo.js';
 import { ROOT, stackDir } from './paths.js';
 import { type StackProfile } from './profile.js';
@@ -120,6 +121,10 @@ async function startComponent(
   }
   if (component.name === 'ferretdb' || component.name === 'mongod') {
     await ensureMongo(dir, profile.ports.mongo, profile.databases.ferret, log);
+    return;
+  }
+  if (component.name === 'mailpit') {
+    await ensureMailpit(dir, profile.ports);
     return;
   }
   const svc = services(profile).find((s) => s.name === component.name);

@@ -7,7 +7,7 @@ import { TOOLS_DIR } from './paths.js';
  * (where scripts/install-tools.sh puts what it builds with `go install`).
  */
 export function findTool(
-  name: 'temporal' | 'tctl' | 'ferretdb' | 'mongod',
+  name: 'temporal' | 'tctl' | 'ferretdb' | 'mongod' | 'mailpit',
   envVar?: string,
 ): string | undefined {
   const explicit = envVar ? process.env[envVar] : undefined;
@@ -29,7 +29,7 @@ function executable(file: string): boolean {
   }
 }
 
-export function requireTool(name: 'temporal' | 'tctl' | 'ferretdb', envVar?: string): string {
+export function requireTool(name: 'temporal' | 'tctl' | 'ferretdb' | 'mailpit', envVar?: string): string {
   const found = findTool(name, envVar);
   if (!found)
     throw new Error(`${name} is not installed: run scripts/install-tools.sh (it builds it with go install)`);

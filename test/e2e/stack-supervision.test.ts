@@ -34,7 +34,7 @@ const dir = stackDir(profile.name);
 const TERMINAL = ['completed', 'failed', 'cancelled'];
 const OPENING_BALANCE = 50_000n;
 /** Killed in this order: the edge first, Temporal and the MongoDB wire server last. */
-const KILL_ORDER = ['gateway', 'auth', 'wallet', 'worker', 'temporal', 'ferretdb', 'mongod'];
+const KILL_ORDER = ['gateway', 'auth', 'wallet', 'worker', 'temporal', 'ferretdb', 'mongod', 'mailpit'];
 
 /**
  * Calls the gateway until it answers something other than "not there right now": a refused
@@ -104,7 +104,7 @@ describe('the supervised stack', () => {
     async () => {
       // Every component this stack runs is one the test kills (none is someone else's).
       expect(killed.map((c) => c.name).sort()).toEqual(
-        ['auth', 'gateway', 'temporal', 'wallet', 'worker', components(profile)[1]!.name].sort(),
+        ['auth', 'gateway', 'mailpit', 'temporal', 'wallet', 'worker', components(profile)[1]!.name].sort(),
       );
 
       // A steady trickle of transfers for as long as the kills last; amounts up to 12 000

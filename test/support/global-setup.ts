@@ -4,6 +4,7 @@ import {
   ensureRedis,
   flushRedisDatabase,
 } from '../../scripts/stack/infrastructure.js';
+import { ensureMailpit } from '../../scripts/stack/mailpit.js';
 import { dropMongoDatabase, ensureMongo } from '../../scripts/stack/mongo.js';
 import { stackDir } from '../../scripts/stack/paths.js';
 import { PROFILES, pgUrl } from '../../scripts/stack/profile.js';
@@ -22,8 +23,8 @@ const UNIT = {
 
 /**
  * Runs once per vitest project: provides the real infrastructure every test talks to —
- * PostgreSQL databases (dropped and recreated), Redis db 15 (flushed), a MongoDB wire server
- * and a Temporal dev server — and exports their addresses as TEST_* variables.
+ * PostgreSQL databases (dropped and recreated), Redis db 15 (flushed), a MongoDB wire server,
+ * a Temporal dev server and Mailpit (SMTP catcher) — and exports their addresses as TEST_* variables.
  */
 export default async function setup() {
   const log = (line: string) => console.log(`[test-setup] ${line}`);
@@ -45,6 +46,7 @@ export default async function setup() {
   const mongo = await ensureMongo(dir, profile.ports.mongo, profile.databases.ferret, log);
   if (first) await dropMongoDatabase(mongo.url, UNIT.mongoDb);
   const temporalStarted = await ensureTemporal(dir, profile.ports);
+  const mailpitStarted = await ensureMailpit(dir, profile.ports);
 
   Object.assign(process.env, {
     [TEST_ENV.authDatabaseUrl]: pgUrl('velora_auth', UNIT.authDb),
@@ -53,11 +55,14 @@ export default async function setup() {
     [TEST_ENV.mongoUrl]: mongo.url,
     [TEST_ENV.mongoDb]: UNIT.mongoDb,
     [TEST_ENV.temporalAddress]: `127.0.0.1:${profile.ports.temporal}`,
+    [TEST_ENV.smtpPort]: String(profile.ports.smtp),
+    [TEST_ENV.mailpitUrl]: `http://127.0.0.1:${profile.ports.mailpit}`,
   });
 
   return async () => {
     if (!stopAfter) return;
     if (temporalStarted) await stopProcess(dir, 'temporal');
     if (mongo.started) await stopProcess(dir, mongo.kind);
+    if (mailpitStarted) await stopProcess(dir, 'mailpit');
   };
 }

@@ -12,6 +12,9 @@ export const TEST_ENV = {
   gatewayUrl: 'TEST_GATEWAY_URL',
   authUrl: 'TEST_AUTH_URL',
   walletUrl: 'TEST_WALLET_URL',
+  /** Mailpit of the test profile: its SMTP port and the HTTP API that reads what it caught. */
+  smtpPort: 'TEST_SMTP_PORT',
+  mailpitUrl: 'TEST_MAILPIT_URL',
 } as const;
 
 export function testEnv(key: keyof typeof TEST_ENV): string {
