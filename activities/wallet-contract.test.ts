@@ -236,7 +236,10 @@ describe('transfer activities against WalletService and AuthService', () => {
     const t = signed(p, '3000');
     const wf = workflow(transferWorkflowId(t.transfer_id));
     const { hold_id } = await wf.run(activities.reserveTransfer, { transfer: t, hold_ttl_seconds: 3600 });
-    const frozen = await wallet.call('POST', `/internal/wallets/${p.to}/freeze`, { key: randomUUID() });
+    const frozen = await wallet.call('POST', `/internal/wallets/${p.to}/freeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect(frozen.status).toBe(200);
 
     const err = await failure(

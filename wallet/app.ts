@@ -1,6 +1,8 @@
 import type { Registry } from 'prom-client';
 import { sql } from 'kysely';
 import { createServiceApp, probe } from '../lib/service-app.js';
+import { createAdministrationRoutes } from './administration/administration.routes.js';
+import { createAdministrationService } from './administration/administration.service.js';
 import { createAuditRoutes } from './audit/audit.routes.js';
 import { createAuditService } from './audit/audit.service.js';
 import { createHistoryRoutes } from './history/history.routes.js';
@@ -42,8 +44,10 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
   const history = createHistoryService(deps);
   const reconciliation = createReconciliationService(deps);
   const audit = createAuditService();
+  const administration = createAdministrationService();
 
   app.route('/internal/wallets', createWalletRoutes(deps, wallets));
+  app.route('/internal/wallets', createAdministrationRoutes(deps, administration));
   app.route('/internal', createHistoryRoutes(deps, wallets, history));
   app.route('/internal', createLedgerRoutes(deps, ledger));
   app.route('/internal/holds', createHoldRoutes(deps, holds));
@@ -51,5 +55,9 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
   app.route('/internal/withdrawals', createWithdrawalRoutes(deps));
   app.route('/internal', createAuditRoutes(deps, audit));
   app.route('/internal', createReconciliationRoutes(deps, reconciliation));
-  return { app, registry, services: { wallets, ledger, holds, history, reconciliation, audit } };
+  return {
+    app,
+    registry,
+    services: { wallets, ledger, holds, history, reconciliation, audit, administration },
+  };
 }

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { WalletStatusChangesTable } from './administration/administration.table.js';
 import type { HoldsTable } from './holds/holds.table.js';
 import type { IdempotencyKeysTable } from './idempotency/idempotency.table.js';
 import type {
@@ -23,6 +24,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   outbox: OutboxTable;
   outbox_dead_letters: OutboxDeadLettersTable;
+  wallet_status_changes: WalletStatusChangesTable;
 }
 
 /** A handle repositories accept: the pool or an open transaction (the caller owns it). */

@@ -1,4 +1,9 @@
 import { problem, type Problem } from '../lib/problem.js';
+import {
+  AdministrationError,
+  administrationErrorDetail,
+  administrationErrorStatus,
+} from './administration/administration.errors.js';
 import { HoldError, holdErrorDetail, holdErrorStatus } from './holds/holds.errors.js';
 import {
   IdempotencyError,
@@ -10,7 +15,8 @@ import { TransferError, transferErrorDetail, transferErrorStatus } from './trans
 import { WalletError, walletErrorDetail, walletErrorStatus } from './wallets/wallets.errors.js';
 
 /** Every expected failure the wallet service can answer with. */
-export type DomainError = WalletError | LedgerError | HoldError | IdempotencyError | TransferError;
+export type DomainError =
+  WalletError | LedgerError | HoldError | IdempotencyError | TransferError | AdministrationError;
 
 const STATUS: Record<DomainError, number> = {
   ...walletErrorStatus,
@@ -18,6 +24,7 @@ const STATUS: Record<DomainError, number> = {
   ...holdErrorStatus,
   ...idempotencyErrorStatus,
   ...transferErrorStatus,
+  ...administrationErrorStatus,
 };
 const DETAIL: Record<DomainError, string> = {
   ...walletErrorDetail,
@@ -25,6 +32,7 @@ const DETAIL: Record<DomainError, string> = {
   ...holdErrorDetail,
   ...idempotencyErrorDetail,
   ...transferErrorDetail,
+  ...administrationErrorDetail,
 };
 const KNOWN: ReadonlySet<string> = new Set<string>([
   ...Object.values(WalletError),
@@ -32,6 +40,7 @@ const KNOWN: ReadonlySet<string> = new Set<string>([
   ...Object.values(HoldError),
   ...Object.values(IdempotencyError),
   ...Object.values(TransferError),
+  ...Object.values(AdministrationError),
 ]);
 
 /** True when a service result is an expected failure rather than a value. */

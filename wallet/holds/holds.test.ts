@@ -55,11 +55,17 @@ describe('holds', () => {
     const a = await h.wallet('USD', 100n);
     const b = await h.wallet('USD');
     const created = await hold(a, '60');
-    await h.call('POST', `/internal/wallets/${a}/freeze`, { key: randomUUID() });
+    await h.call('POST', `/internal/wallets/${a}/freeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect((await capture(created.body.id, b)).body.code).toBe('wallet_frozen');
     expect(await h.balance(a)).toEqual({ posted: '100', pending: '60', available: '40' });
     expect(await h.balance(b)).toEqual({ posted: '0', pending: '0', available: '0' });
-    await h.call('POST', `/internal/wallets/${a}/unfreeze`, { key: randomUUID() });
+    await h.call('POST', `/internal/wallets/${a}/unfreeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect((await capture(created.body.id, b)).status).toBe(200);
   });
 
@@ -98,9 +104,15 @@ describe('holds', () => {
     expect((await capture(created.body.id, eur)).body.code).toBe('currency_mismatch');
     expect((await capture(created.body.id, a)).body.code).toBe('same_wallet');
     expect((await capture(created.body.id, randomUUID())).body.code).toBe('wallet_not_found');
-    await h.call('POST', `/internal/wallets/${b}/freeze`, { key: randomUUID() });
+    await h.call('POST', `/internal/wallets/${b}/freeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect((await capture(created.body.id, b)).body.code).toBe('wallet_frozen');
-    await h.call('POST', `/internal/wallets/${a}/freeze`, { key: randomUUID() });
+    await h.call('POST', `/internal/wallets/${a}/freeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect((await hold(a, '10')).body.code).toBe('wallet_frozen');
     expect((await hold(await h.wallet('USD', 10n), '10', { currency: 'EUR' })).body.code).toBe(
       'currency_mismatch',

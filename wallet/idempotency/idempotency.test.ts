@@ -138,7 +138,11 @@ const cases: Record<string, Case> = {
       const w = await h.wallet('USD');
       return {
         path: `/internal/wallets/${w}/freeze`,
-        other: { path: `/internal/wallets/${w}/unfreeze` },
+        body: { reason: 'suspected fraud', requested_by: 'admin' },
+        other: {
+          path: `/internal/wallets/${w}/unfreeze`,
+          body: { reason: 'cleared', requested_by: 'admin' },
+        },
         effect: async () =>
           json<{ status: string }>((await h.call('GET', `/internal/wallets/${w}`)).body).status,
       };

@@ -127,10 +127,16 @@ describe('deposits and withdrawals', () => {
 
   it('refuses frozen wallets in both directions', async () => {
     const w = await h.wallet('USD', 100n);
-    await h.call('POST', `/internal/wallets/${w}/freeze`, { key: randomUUID() });
+    await h.call('POST', `/internal/wallets/${w}/freeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect((await dep(w, '10')).body.code).toBe('wallet_frozen');
     expect((await wd(w, '10')).body.code).toBe('wallet_frozen');
-    await h.call('POST', `/internal/wallets/${w}/unfreeze`, { key: randomUUID() });
+    await h.call('POST', `/internal/wallets/${w}/unfreeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect((await wd(w, '10')).status).toBe(201);
   });
 

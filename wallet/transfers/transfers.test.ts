@@ -196,12 +196,24 @@ describe('reserve: authorize and reserve in one call', () => {
     expect(daily.limit).toBe('daily');
     await refused(await reserve(randomUUID(), a, b, '1001'), 422, 'insufficient_funds');
 
-    await h.call('POST', `/internal/wallets/${b.wallet}/freeze`, { key: randomUUID() });
+    await h.call('POST', `/internal/wallets/${b.wallet}/freeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     await refused(await reserve(randomUUID(), a, b, '1'), 409, 'wallet_frozen');
-    await h.call('POST', `/internal/wallets/${b.wallet}/unfreeze`, { key: randomUUID() });
-    await h.call('POST', `/internal/wallets/${a.wallet}/freeze`, { key: randomUUID() });
+    await h.call('POST', `/internal/wallets/${b.wallet}/unfreeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
+    await h.call('POST', `/internal/wallets/${a.wallet}/freeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     await refused(await reserve(randomUUID(), a, b, '1'), 409, 'wallet_frozen');
-    await h.call('POST', `/internal/wallets/${a.wallet}/unfreeze`, { key: randomUUID() });
+    await h.call('POST', `/internal/wallets/${a.wallet}/unfreeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     // No route closes a wallet yet; an operator's direct change is enough to test the refusal.
     const closed = await party();
     await sql`update wallets set status = 'closed' where id = ${closed.wallet}`.execute(h.db);

@@ -19,7 +19,10 @@ const overdraftBody = z.object({
 });
 const listQuery = z.object({ user_id: z.uuid() });
 
-/** `/internal/wallets`: create, read, list, freeze. */
+/**
+ * `/internal/wallets`: create, read, list, overdraft. Freeze, unfreeze and close (audited, with a
+ * reason) are wallet/administration's.
+ */
 export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
   const read = requireWalletScope(deps.verifier, 'wallet:read');
   const write = requireWalletScope(deps.verifier, 'wallet:write');
@@ -51,21 +54,6 @@ export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
     return respondJson(c, toWalletView(row), 200);
   });
 
-  for (const [action, frozen] of [
-    ['freeze', true],
-    ['unfreeze', false],
-  ] as const) {
-    app.post(`/:id/${action}`, admin, async (c) => {
-      const id = c.req.param('id');
-      return respondIdempotently(
-        c,
-        deps,
-        {},
-        async (trx) => (isUuid(id) ? wallets.setFrozen(trx, id, frozen) : WalletError.WalletNotFound),
-        (row) => ({ status: 200, body: toWalletView(row) }),
-      );
-    });
-  }
   app.post('/:id/overdraft', admin, async (c) => {
     const id = c.req.param('id');
     const body = await parseBody(c, overdraftBody);

@@ -8,7 +8,6 @@ import {
   listUserWallets,
   lockWallets,
   setOverdraftLimit,
-  setWalletStatus,
 } from './wallets.repository.js';
 import type { WalletRow } from './wallets.table.js';
 
@@ -64,8 +63,6 @@ export interface WalletService {
   create(db: Db, userId: string, currency: string): Promise<{ wallet: WalletRow; created: boolean }>;
   get(db: Db, id: string): Promise<WalletRow | WalletError>;
   listByUser(db: Db, userId: string): Promise<WalletRow[]>;
-  /** Operators: a frozen wallet can neither send nor receive. Idempotent. */
-  setFrozen(db: Db, id: string, frozen: boolean): Promise<WalletRow | WalletError>;
   /**
    * Operators: how far below zero the wallet's available balance may go. Lowering it below what
    * the wallet already uses is refused (`insufficient_funds`): the constraint would break.
@@ -89,12 +86,6 @@ export function createWalletService(): WalletService {
     },
     async listByUser(db, userId) {
       return listUserWallets(db, userId);
-    },
-    async setFrozen(db, id, frozen) {
-      const row = (await lockWallets(db, [id])).get(id);
-      if (!row || row.kind !== 'user') return WalletError.WalletNotFound;
-      if (row.status === 'closed') return WalletError.WalletClosed;
-      return (await setWalletStatus(db, id, frozen ? 'frozen' : 'active')) ?? WalletError.WalletNotFound;
     },
     async setOverdraft(db, id, limit) {
       const row = (await lockWallets(db, [id])).get(id);

@@ -134,12 +134,21 @@ describe('wallets', () => {
       body: { user_id: user, currency: 'USD' },
       key: randomUUID(),
     });
-    const frozen = await h.call('POST', `/internal/wallets/${w.body.id}/freeze`, { key: randomUUID() });
+    const frozen = await h.call('POST', `/internal/wallets/${w.body.id}/freeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect(frozen.status).toBe(200);
     expect(frozen.body.status).toBe('frozen');
-    const thawed = await h.call('POST', `/internal/wallets/${w.body.id}/unfreeze`, { key: randomUUID() });
+    const thawed = await h.call('POST', `/internal/wallets/${w.body.id}/unfreeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect(thawed.body.status).toBe('active');
-    const missing = await h.call('POST', `/internal/wallets/${randomUUID()}/freeze`, { key: randomUUID() });
+    const missing = await h.call('POST', `/internal/wallets/${randomUUID()}/freeze`, {
+      body: { reason: 'test', requested_by: 'test' },
+      key: randomUUID(),
+    });
     expect(missing.status).toBe(404);
   });
 

@@ -1,0 +1,52 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { respondIdempotently } from '../idempotency/idempotent-route.js';
+import { isUuid, parseBody } from '../request-input.js';
+import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import { requireWalletScope } from '../wallet-scopes.js';
+import { WalletError } from '../wallets/wallets.errors.js';
+import { toWalletView } from '../wallets/wallets.service.js';
+import type { AdministrationService } from './administration.service.js';
+import type { WalletAction } from './administration.table.js';
+
+const ACTIONS: readonly WalletAction[] = ['freeze', 'unfreeze', 'close'];
+
+const statusChangeBody = z.strictObject({
+  reason: z.string().trim().min(1).max(500),
+  requested_by: z.string().trim().min(1).max(200),
+});
+
+/**
+ * `/internal/wallets/:id/{freeze,unfreeze,close}` (wallet:admin): the operator's reason and
+ * identity are required and recorded with the change (docs/internal-api.md).
+ */
+export function createAdministrationRoutes(deps: WalletDeps, administration: AdministrationService) {
+  const admin = requireWalletScope(deps.verifier, 'wallet:admin');
+  const app = new Hono<WalletEnv>();
+  for (const action of ACTIONS) {
+    app.post(`/:id/${action}`, admin, async (c) => {
+      const id = c.req.param('id');
+      const body = await parseBody(c, statusChangeBody);
+      return respondIdempotently(
+        c,
+        deps,
+        body,
+        async (trx) =>
+          isUuid(id)
+            ? administration.changeStatus(trx, {
+                walletId: id,
+                action,
+                reason: body.reason,
+                requestedBy: body.requested_by,
+                recordedBy: c.get('principal').clientId,
+              })
+            : WalletError.WalletNotFound,
+        ({ wallet, change }) => ({
+          status: 200,
+          body: { ...toWalletView(wallet), status_changed: change !== null },
+        }),
+      );
+    });
+  }
+  return app;
+}
