@@ -1,5 +1,6 @@
 import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely';
 import pg from 'pg';
+import { traceSqlQuery } from './telemetry.js';
 
 // bigint columns (int8, OID 20) are parsed as JS bigint: money never passes through a float.
 pg.types.setTypeParser(20, (value) => BigInt(value));
@@ -14,7 +15,9 @@ export function createDb<Database>(connectionString: string, options: { max?: nu
     statement_timeout: 15_000,
     idle_in_transaction_session_timeout: 30_000,
   });
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
+  // With tracing on, every statement is a span of the request that sent it (lib/telemetry.ts).
+  const log = traceSqlQuery(options.name ?? 'velora');
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log && { log }) }), pool };
 }
 
 /** Migrations are listed in code (not discovered on disk) so they work the same from `tsx` and from a build. */

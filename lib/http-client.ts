@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Problem } from './problem.js';
+import { startClientSpan } from './telemetry.js';
 
 /** A response the upstream gave: success with its JSON body, or a problem it reported. */
 export type UpstreamResult<T> =
@@ -166,8 +167,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const url = new URL(`${base}${path}`);
       const send = async (): Promise<RawResponse> => {
         if (options.token) headers.authorization = `Bearer ${await options.token()}`;
+        const span = startClientSpan(options.name, method, url, headers);
         try {
-          return await exchange(
+          const res = await exchange(
             url,
             method,
             headers,
@@ -175,7 +177,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             req.timeoutMs ?? options.timeoutMs ?? 10_000,
             req.signal,
           );
+          span?.end(res.status);
+          return res;
         } catch (err) {
+          span?.end(undefined, err);
           const reason =
             err instanceof TimeoutError ? 'timed out' : err instanceof Error ? err.message : String(err);
           throw new UpstreamUnavailableError(options.name, `${method} ${path} failed: ${reason}`, {

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { activeTraceIds } from './telemetry.js';
 
 export type { Logger };
 
@@ -38,12 +39,17 @@ const REDACT = [
   'headers.cookie',
 ];
 
-/** Creates the structured JSON logger of one service. */
+/**
+ * Creates the structured JSON logger of one service. A line written while a span is active
+ * (tracing on: a request, an activity) carries its `trace_id` and `span_id`, so the collector's
+ * trace and the log lines of every service it crossed find each other.
+ */
 export function createLogger(service: string, level = 'info'): Logger {
   return pino({
     name: service,
     level,
     base: { service },
+    mixin: () => activeTraceIds() ?? {},
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   });

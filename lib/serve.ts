@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { Logger } from './logger.js';
+import { shutdownTelemetry } from './telemetry.js';
 
 export interface ServeOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Env: the server only needs fetch()
@@ -42,6 +43,9 @@ export function serveApp(options: ServeOptions): Promise<ServerType> {
       server.close(() => {
         void (options.onClose?.() ?? Promise.resolve())
           .catch((err: unknown) => options.log.error({ err }, 'error while closing'))
+          // Spans still batched go to the collector before the process ends.
+          .then(() => shutdownTelemetry())
+          .catch((err: unknown) => options.log.warn({ err }, 'spans not flushed'))
           .finally(() => {
             clearTimeout(force);
             process.exit(0);

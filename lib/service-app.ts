@@ -6,6 +6,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { Registry, collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import type { Logger } from './logger.js';
 import { createErrorHandler, notFoundHandler, problem, problemResponse } from './problem.js';
+import { traceHttpRequests } from './telemetry.js';
 
 export interface ServiceAppOptions {
   service: string;
@@ -128,6 +129,8 @@ export function createServiceApp<E extends Env = Env>(
   const durationOf = new Map<string, { observe(seconds: number): void }>();
 
   const app = new Hono<E>();
+  const traced = traceHttpRequests();
+  if (traced) app.use('*', traced);
   app.use('*', async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
