@@ -8,6 +8,7 @@ import * as outboxDeadLetters from './0006-outbox-dead-letters.js';
 import * as idempotencyOneWrite from './0007-idempotency-one-write.js';
 import * as dropUnreadPostingIndex from './0008-drop-unread-posting-index.js';
 import * as checkedTypesForFixedColumns from './0009-checked-types-for-fixed-columns.js';
+import * as reconciliationCheckpoints from './0020-reconciliation-checkpoints.js';
 import * as walletStatusChanges from './0025-wallet-status-changes.js';
 import * as payoutWithdrawals from './0030-payout-withdrawals.js';
 
@@ -22,6 +23,7 @@ export const walletMigrations: Record<string, Migration> = {
   '0007-idempotency-one-write': idempotencyOneWrite,
   '0008-drop-unread-posting-index': dropUnreadPostingIndex,
   '0009-checked-types-for-fixed-columns': checkedTypesForFixedColumns,
+  '0020-reconciliation-checkpoints': reconciliationCheckpoints,
   '0025-wallet-status-changes': walletStatusChanges,
   '0030-payout-withdrawals': payoutWithdrawals,
 };

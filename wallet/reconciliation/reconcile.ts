@@ -1,8 +1,11 @@
 /**
- * Operator command: `node --import tsx wallet/reconciliation/reconcile.ts`. Reads the same
- * environment as the service (WALLET_DATABASE_URL, MONGO_URL, WALLET_MONGO_DB), prints the report
- * as JSON and exits 0 when the books are clean, 1 when there is any discrepancy, 2 on error.
+ * Operator command: `node --import tsx wallet/reconciliation/reconcile.ts [--incremental]
+ * [--max-transactions N]`. Reads the same environment as the service (WALLET_DATABASE_URL,
+ * MONGO_URL, WALLET_MONGO_DB), prints the report as JSON and exits 0 when the books are clean,
+ * 1 when there is any discrepancy, 2 on error. A clean run stores a checkpoint; `--incremental`
+ * verifies only what changed since the last one (a full run when there is none yet).
  */
+import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { createDb } from '../../lib/db.js';
 import { loadWalletConfig } from '../config.js';
@@ -10,6 +13,14 @@ import type { Database } from '../database.js';
 import { createReconciliationService } from './reconciliation.service.js';
 
 async function reconcile(): Promise<number> {
+  const { values } = parseArgs({
+    options: { incremental: { type: 'boolean', default: false }, 'max-transactions': { type: 'string' } },
+  });
+  const maxTransactions =
+    values['max-transactions'] === undefined ? undefined : Number(values['max-transactions']);
+  if (maxTransactions !== undefined && !(Number.isInteger(maxTransactions) && maxTransactions > 0)) {
+    throw new Error('--max-transactions takes a positive integer');
+  }
   const config = loadWalletConfig();
   const { db } = createDb<Database>(config.WALLET_DATABASE_URL, { max: 2, name: 'velora-wallet-reconcile' });
   const mongoClient = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
@@ -18,7 +29,7 @@ async function reconcile(): Promise<number> {
     const report = await createReconciliationService({
       db,
       mongo: mongoClient.db(config.WALLET_MONGO_DB),
-    }).run();
+    }).run({ mode: values.incremental ? 'incremental' : 'full', storeCheckpoint: true, maxTransactions });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.ok ? 0 : 1;
   } finally {
