@@ -23,6 +23,8 @@ export type TransferFailureCode =
   | 'insufficient_funds'
   | 'limit_exceeded'
   | 'wallet_frozen'
+  /** A wallet of the transfer is closed (final; since PATCH_WALLET_CLOSED_CODE, before that `wallet_frozen`). */
+  | 'wallet_closed'
   | 'wallet_not_found'
   | 'currency_mismatch'
   | 'not_authorized'

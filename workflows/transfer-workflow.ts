@@ -105,6 +105,11 @@ const PATCH_ANSWER_WHEN_DECIDED = '2026-12-01-answer-when-decided';
 const PATCH_ATTENTION_RETRY = '2026-12-01-needs-attention-retries-after-backoff';
 /** Capture retries in rounds of 10 minutes with `needs_attention` between them (it retried unseen forever). */
 const PATCH_CAPTURE_ROUNDS = '2026-12-01-capture-rounds-with-attention';
+/**
+ * A closed wallet ends the transfer with `wallet_closed` (it said `wallet_frozen`). Asked only on
+ * that refusal's path, so no other transfer records its marker or pays for it.
+ */
+const PATCH_WALLET_CLOSED_CODE = '2026-12-01-wallet-closed-failure-code';
 
 /**
  * How long the hold lives (the wallet computes its expiry): it outlives any sane capture and
@@ -133,6 +138,7 @@ const FAILURE_CODE_OF_REFUSAL: Readonly<Record<NonRetryableErrorType, TransferFa
   not_authorized: 'not_authorized',
   // The same to the user as a code above.
   user_not_found: 'not_authorized',
+  // Runs before PATCH_WALLET_CLOSED_CODE said `wallet_frozen`; toStop gives the own code since.
   wallet_closed: 'wallet_frozen',
   // Never the forward path's answer (OTP updates, other workflows), or a bug: nothing to tell.
   registration_not_found: 'internal_error',
@@ -696,6 +702,9 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     if (isCancellation(err)) return cancelled();
     const type = failureType(err);
     log.warn('transfer step failed', { transferId: input.transfer_id, type, error: failureMessage(err) });
+    if (type === 'wallet_closed' && patched(PATCH_WALLET_CLOSED_CODE)) {
+      return new TransferStopped('wallet_closed', 'failed');
+    }
     const code =
       type !== undefined && Object.hasOwn(FAILURE_CODE_OF_REFUSAL, type)
         ? FAILURE_CODE_OF_REFUSAL[type as NonRetryableErrorType]

@@ -19,6 +19,7 @@ export const DOMAIN_STATUS: Record<string, number> = {
   registration_not_found: 404,
   transfer_not_found: 404,
   wallet_frozen: 409,
+  wallet_closed: 409,
   hold_already_captured: 409,
   hold_not_active: 409,
   already_captured: 409,

@@ -7,7 +7,7 @@ import type { Transfer, TransferFailureCode, TransferStep } from '../../workflow
  * `internal_error`.
  */
 export type StepErrorCode =
-  TransferFailureCode | NonRetryableErrorType | 'wallet_closed' | 'cancelled' | 'upstream_unavailable';
+  TransferFailureCode | NonRetryableErrorType | 'cancelled' | 'upstream_unavailable';
 
 /**
  * The only words the public API says about a failed step. Fixed per code, so nothing the
@@ -63,6 +63,7 @@ const FAILURE_CODES: Record<TransferFailureCode, true> = {
   insufficient_funds: true,
   limit_exceeded: true,
   wallet_frozen: true,
+  wallet_closed: true,
   wallet_not_found: true,
   currency_mismatch: true,
   not_authorized: true,
