@@ -2,6 +2,7 @@ import { createClient } from 'redis';
 import { createDb, migrateToLatest } from '../lib/db.js';
 import { createLogger } from '../lib/logger.js';
 import { serveApp } from '../lib/serve.js';
+import { startTelemetry } from '../lib/telemetry.js';
 import { createAuthApp } from './app.js';
 import { loadAuthConfig } from './config.js';
 import type { Database } from './database.js';
@@ -10,6 +11,7 @@ import { startHousekeeping } from './housekeeping.js';
 import { seedFromConfig } from './seed.js';
 
 // The only place AuthService is wired: config → pools → migrations → keys and seed data → HTTP.
+await startTelemetry('auth');
 const config = loadAuthConfig();
 const log = createLogger('auth', config.LOG_LEVEL);
 

@@ -10,6 +10,7 @@ import { createLogger } from '../lib/logger.js';
 import { dataConverterFromConfig } from '../lib/payload-codec.js';
 import { serveApp } from '../lib/serve.js';
 import { probe } from '../lib/service-app.js';
+import { startTelemetry, temporalClientInterceptors } from '../lib/telemetry.js';
 import { temporalTlsFromConfig } from '../lib/temporal-tls.js';
 import { createGatewayApp } from './app.js';
 import { loadGatewayConfig, metricsListener } from './config.js';
@@ -18,6 +19,7 @@ import { createGatewayJwks } from './platform/jwks.js';
 import { createSyncedRateLimiter } from './platform/rate-limit.js';
 import { createUpstream } from './platform/upstream.js';
 
+await startTelemetry('gateway');
 const config = loadGatewayConfig();
 const log = createLogger('gateway', config.LOG_LEVEL);
 
@@ -39,6 +41,7 @@ const temporal = new Client({
   connection,
   namespace: config.TEMPORAL_NAMESPACE,
   dataConverter: dataConverterFromConfig(config),
+  interceptors: { workflow: await temporalClientInterceptors() },
 });
 
 const serviceToken = clientCredentialsToken({

@@ -4,6 +4,7 @@ import { createDb } from '../lib/db.js';
 import { createAccessTokenVerifier } from '../lib/jwt-verifier.js';
 import { createLogger } from '../lib/logger.js';
 import { serveApp } from '../lib/serve.js';
+import { startTelemetry } from '../lib/telemetry.js';
 import { createWalletApp } from './app.js';
 import { loadWalletConfig } from './config.js';
 import type { Database } from './database.js';
@@ -16,6 +17,7 @@ import { purgeRelayedOutbox } from './outbox/outbox.repository.js';
 
 /** The only wiring of WalletService: config, pools, migrations, indexes, relay, sealer, HTTP. */
 async function main() {
+  await startTelemetry('wallet');
   const config = loadWalletConfig();
   const log = createLogger('wallet', config.LOG_LEVEL);
   const { db } = createDb<Database>(config.WALLET_DATABASE_URL, {

@@ -14,19 +14,23 @@ import { clientCredentialsToken, createHttpClient } from '../lib/http-client.js'
 import { createLogger } from '../lib/logger.js';
 import { dataConverterFromConfig } from '../lib/payload-codec.js';
 import { serveApp } from '../lib/serve.js';
+import { startTelemetry } from '../lib/telemetry.js';
 import { temporalTlsFromConfig } from '../lib/temporal-tls.js';
 import { createServiceApp } from '../lib/service-app.js';
 import { workflowInputKey } from '../lib/workflow-input-signature.js';
 import { createActivities } from '../activities/index.js';
+import { createActiveUserCache } from '../activities/active-user-cache.js';
 import { startCodecServer } from './codec-server.js';
 import { loadWorkerConfig } from './config.js';
 import { ensureHoldExpirySchedule } from './hold-expiry-schedule.js';
 import { temporalLogger } from './temporal-logger.js';
 import { WORKER_TUNING } from './worker-tuning.js';
+import { workerTracing } from './worker-tracing.js';
 
 const SERVICE_SCOPE = 'auth:internal wallet:read wallet:write';
 
 async function main(): Promise<void> {
+  const tracing = workerTracing(await startTelemetry('orchestrator-worker'));
   const config = loadWorkerConfig();
   const log = createLogger('orchestrator-worker', config.LOG_LEVEL);
   // Our SIGTERM handler (serveApp's onClose) drains the worker; the SDK must not race it.
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
     activityDuration,
     transfersFinished,
     holdExpiryLastSuccess,
+    activeUsers: createActiveUserCache({ ttlMs: config.ACTIVE_USER_CACHE_MS }),
   });
 
   log.info('bundling workflow code');
@@ -77,6 +82,7 @@ async function main(): Promise<void> {
     // Same extension as this module: .ts under tsx (local stack), .js in the built image.
     workflowsPath: fileURLToPath(new URL(`../workflows/index${extname(import.meta.url)}`, import.meta.url)),
     logger: temporalLogger(log),
+    workflowInterceptorModules: tracing.workflowInterceptorModules,
   });
 
   // Mutual TLS and payload encryption when configured (always in production).
@@ -91,6 +97,8 @@ async function main(): Promise<void> {
     activities,
     shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE_MS,
     dataConverter,
+    interceptors: tracing.interceptors,
+    sinks: tracing.sinks,
     // Measured choices, explained in workers/worker-tuning.ts.
     ...WORKER_TUNING,
   });

@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { requestIdOf } from '../../lib/service-app.js';
+import { activeTraceparent } from '../../lib/telemetry.js';
 
 /** Per-request values every route and upstream call needs. */
 export interface GatewayVariables {
@@ -89,7 +90,8 @@ export function requestContext(trustedProxies: readonly string[]): MiddlewareHan
     // createServiceApp has already chosen the (echoed or new) id. Reading it from c.res would
     // build the response object early and push every response off the server's fast path.
     c.set('requestId', requestIdOf(c) ?? 'unknown');
-    c.set('traceparent', nextTraceparent(c.req.header('traceparent')));
+    // Tracing on: the request's own span (lib/telemetry.ts), so upstream spans are its children.
+    c.set('traceparent', activeTraceparent() ?? nextTraceparent(c.req.header('traceparent')));
     c.set('clientIp', clientIp(peerAddress(c), c.req.header('x-forwarded-for'), trusted));
     await next();
   };
