@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, parseConfig, secret } from '../lib/config.js';
+import { env, parseConfig, requiredInProduction, secret } from '../lib/config.js';
 import { parseTrustedProxies } from './http/trusted-proxies.js';
 
 const base64Key32 = z
@@ -26,7 +26,22 @@ export const authConfigSchema = z.object({
   JWT_AUDIENCE: env.string('velora'),
   AUTH_KEY_ENCRYPTION_KEY: secret(base64Key32),
   OTP_PEPPER: env.secret(32),
-  OTP_DELIVERY: z.enum(['dev', 'log']).default('log'),
+  /**
+   * How codes and notices reach a person: `smtp` (email, production), `log` (a stub that logs
+   * metadata only), `dev` (kept for GET /dev/outbox; local only). Production must say smtp.
+   */
+  OTP_DELIVERY: requiredInProduction(z.enum(['dev', 'log', 'smtp'])).default('log'),
+  /** The mail relay of OTP_DELIVERY=smtp (the local stack's is Mailpit). */
+  SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+  SMTP_PORT: env.port(587),
+  /** `starttls` (upgrade required), `implicit` (TLS from the first byte, port 465), `none` (local catcher only). */
+  SMTP_TLS: z.enum(['starttls', 'implicit', 'none']).default('starttls'),
+  SMTP_USER: env.optional(z.string().min(1)),
+  SMTP_PASSWORD: env.optional(secret(z.string().min(1), { requiredInProduction: false })),
+  /** The From of every message, e.g. `Velora <no-reply@example.com>`. */
+  SMTP_FROM: z.string().min(3).default('Velora <no-reply@velora.local>'),
+  /** PEM of the CA that signed the relay's certificate, when it is not a public one. */
+  SMTP_TLS_CA_PATH: env.optional(z.string().min(1)),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(900),
   REFRESH_TOKEN_TTL_SECONDS: z.coerce
     .number()

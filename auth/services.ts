@@ -10,6 +10,7 @@ import { createKeyEncryption } from './keys/key-encryption.js';
 import { createKeyStore, type KeyStore } from './keys/keys.service.js';
 import { createDevNotifier, createLogNotifier, type Notifier, type OutboxItem } from './otp/notifier.js';
 import { createOtpService, type OtpService } from './otp/otp.service.js';
+import { createSmtpNotifier } from './otp/smtp-notifier.js';
 import { createPasswordService, type PasswordService } from './password/password.service.js';
 import type { RedisClient } from './redis.js';
 import { createTokenService, type TokenService } from './tokens/tokens.service.js';
@@ -74,7 +75,10 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
     refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
   });
   const dev = config.OTP_DELIVERY === 'dev' ? createDevNotifier(redis) : undefined;
-  const notifier = deps.notifier ?? dev ?? createLogNotifier(log);
+  const notifier =
+    deps.notifier ??
+    dev ??
+    (config.OTP_DELIVERY === 'smtp' ? createSmtpNotifier(config, log) : createLogNotifier(log));
   const otp = createOtpService({ redis, pepper: config.OTP_PEPPER, notifier, audit });
   const throttle = createLoginThrottle(redis, {
     maxConsecutiveFailures: config.AUTH_LOGIN_MAX_CONSECUTIVE_FAILURES,

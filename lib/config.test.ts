@@ -49,7 +49,7 @@ const SERVICES: ServiceCase[] = [
       { name: 'GATEWAY_CLIENT_SECRET', required: true },
       { name: 'VELORA_ADMIN_PASSWORD', required: false },
     ],
-    requiredSettings: [],
+    requiredSettings: ['OTP_DELIVERY'],
   },
   {
     name: 'wallet',
@@ -110,6 +110,13 @@ describe.each(SERVICES)('$name with NODE_ENV=production', (service) => {
     const message = refusal(() => service.load({ ...production, OTP_DELIVERY: 'dev' }));
     expect(message).toBe(
       `${service.name === 'worker' ? 'orchestrator-worker' : service.name}: refusing to start with NODE_ENV=production: OTP_DELIVERY=dev is for the local stack only`,
+    );
+  });
+
+  it('refuses SMTP_TLS=none (codes in the clear) in one line naming the variable', () => {
+    const message = refusal(() => service.load({ ...production, SMTP_TLS: 'none' }));
+    expect(message).toMatch(
+      /refusing to start with NODE_ENV=production: SMTP_TLS=none is for the local stack only$/,
     );
   });
 

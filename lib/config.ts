@@ -68,6 +68,8 @@ export function requiredInProduction<T extends z.ZodType>(schema: T): T {
 /** Values only the local stack may use, whichever service reads them. */
 const DEV_ONLY_VALUES: Record<string, string[]> = {
   OTP_DELIVERY: ['dev'],
+  // Codes in the clear on the wire: only to the local stack's catcher.
+  SMTP_TLS: ['none'],
 };
 
 /**

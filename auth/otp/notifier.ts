@@ -1,12 +1,15 @@
 import type { Logger } from '../../lib/logger.js';
 import { redisKeys, type RedisClient } from '../redis.js';
+import type { OtpPurpose } from './otp.service.js';
 
-/** What AuthService sends to a person: an OTP code, or a notice without one. */
-export interface NotifierMessage {
-  recipient: string;
-  purpose: string;
-  code?: string;
-}
+/** Messages that tell a person something happened to their account; they carry no code. */
+export const NOTICES = ['account_exists', 'mfa_enabled', 'mfa_disabled', 'password_changed'] as const;
+export type Notice = (typeof NOTICES)[number];
+
+/** What AuthService sends to a person: an OTP code for a purpose, or a notice without one. */
+export type NotifierMessage =
+  | { recipient: string; purpose: OtpPurpose; code: string }
+  | { recipient: string; purpose: Notice; code?: undefined };
 
 /** Delivery channel for codes and notices (email/SMS provider in production). */
 export interface Notifier {
@@ -53,13 +56,18 @@ export function createDevNotifier(
   };
 }
 
+/** An address as logs may show it: `a***@example.com`. */
+export function maskRecipient(recipient: string): string {
+  const [local = '', domain = ''] = recipient.split('@');
+  return `${local.slice(0, 1)}***@${domain}`;
+}
+
 /** OTP_DELIVERY=log: a delivery stub that records that a message went out, never its code. */
 export function createLogNotifier(log: Logger): Notifier {
   return {
     async send(message) {
-      const [local = '', domain = ''] = message.recipient.split('@');
       log.info(
-        { recipient: `${local.slice(0, 1)}***@${domain}`, purpose: message.purpose },
+        { recipient: maskRecipient(message.recipient), purpose: message.purpose },
         'message delivered (stub)',
       );
     },
