@@ -5,20 +5,25 @@
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
+import type { ActiveUserCache } from './active-user-cache.js';
 import { createDepositActivities } from './deposit-activities.js';
 import { createHoldExpiryActivities } from './hold-expiry-activities.js';
 import { createOnboardingActivities } from './onboarding-activities.js';
 import { createTransferActivities } from './transfer-activities.js';
+import { createWithdrawalActivities } from './withdrawal-activities.js';
 
 export type * from './transfer-activities.js';
 export type * from './deposit-activities.js';
 export type * from './upstream-types.js';
+export type * from './withdrawal-activities.js';
 
 export interface ActivityDeps {
   /** AuthService client, authenticated with the orchestrator's client_credentials token. */
   auth: HttpClient;
   /** WalletService client, same token. */
   wallet: HttpClient;
+  /** The payout provider (withdrawals), with its API key; absent, a withdrawal's submit fails. */
+  payouts?: HttpClient;
   config: {
     /** TRANSFER_STEP_UP_THRESHOLD in minor units. */
     transferStepUpThreshold: bigint;
@@ -31,6 +36,8 @@ export interface ActivityDeps {
   transfersFinished?: Counter<'outcome' | 'failure_code'>;
   /** Time of this worker's last successful hold-expiry sweep (`/metrics` of the worker). */
   holdExpiryLastSuccess?: Gauge;
+  /** The reserve step's short memory of active users (active-user-cache.ts). */
+  activeUsers?: ActiveUserCache;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -41,10 +48,18 @@ export function createActivities(deps: ActivityDeps) {
       stepUpThreshold: deps.config.transferStepUpThreshold,
       workflowInputKey: deps.config.workflowInputKey,
       ...(deps.transfersFinished ? { transfersFinished: deps.transfersFinished } : {}),
+      ...(deps.activeUsers ? { activeUsers: deps.activeUsers } : {}),
     }),
     ...createOnboardingActivities(deps),
     ...createDepositActivities({ wallet: deps.wallet, workflowInputKey: deps.config.workflowInputKey }),
     ...createHoldExpiryActivities(deps),
+    ...createWithdrawalActivities({
+      auth: deps.auth,
+      wallet: deps.wallet,
+      ...(deps.payouts ? { payouts: deps.payouts } : {}),
+      stepUpThreshold: deps.config.transferStepUpThreshold,
+      workflowInputKey: deps.config.workflowInputKey,
+    }),
   };
   return deps.activityDuration ? instrument(activities, deps.activityDuration) : activities;
 }

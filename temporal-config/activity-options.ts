@@ -96,6 +96,16 @@ export const captureRoundActivityOptions: LocalActivityOptions = {
   scheduleToCloseTimeout: '10m',
 };
 
+/**
+ * Submit of a withdrawal to the payout provider: retried on 5xx and timeouts for 10 minutes with
+ * the same reference and key (the provider pays a reference once); a refusal (4xx) is final.
+ */
+export const payoutSubmitActivityOptions: ActivityOptions = {
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '10m',
+  retry: backoff('1m'),
+};
+
 /** Reads for an operator's decision (the ledger check of `resolveAsCompleted`). */
 export const ledgerCheckActivityOptions: ActivityOptions = {
   startToCloseTimeout: '10s',

@@ -17,6 +17,8 @@ export const searchAttributes = {
   InitiatedBy: defineSearchAttributeKey('InitiatedBy', SearchAttributeType.KEYWORD),
   /** Set with the terminal status of a failed or cancelled transfer (its `failure_code`). */
   TransferFailureCode: defineSearchAttributeKey('TransferFailureCode', SearchAttributeType.KEYWORD),
+  /** A withdrawal's status (workflows/withdrawal-contract.ts); it shares the other keys with transfers. */
+  WithdrawalStatus: defineSearchAttributeKey('WithdrawalStatus', SearchAttributeType.KEYWORD),
 } as const;
 
 /** `name=Type` pairs in the form `temporal server start-dev --search-attribute` takes. */
@@ -28,4 +30,5 @@ export const SEARCH_ATTRIBUTE_DECLARATIONS: Record<keyof typeof searchAttributes
   TransferCurrency: 'Keyword',
   InitiatedBy: 'Keyword',
   TransferFailureCode: 'Keyword',
+  WithdrawalStatus: 'Keyword',
 };

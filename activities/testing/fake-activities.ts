@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { verifyWorkflowInput } from '../../lib/workflow-input-signature.js';
 import { transferWorkflowId } from '../../workflows/transfer-contract.js';
+import { withdrawalWorkflowId } from '../../workflows/withdrawal-contract.js';
 import type { Activities, TransferRecords } from '../index.js';
 
 export const FAKE_OTP_CODE = '424242';
@@ -84,6 +85,8 @@ export interface FakeServices {
   /** The audit entries a deposit or onboarding workflow wrote. */
   audited(workflowId: string): unknown;
   users: Map<string, { user_id: string; status: string }>;
+  /** What withdrawals captured into `payouts:<ccy>`, and the payouts the provider accepted (by reference). */
+  payouts: { captured: bigint; submitted: Map<string, number> };
 }
 
 export function createFakeServices(): FakeServices {
@@ -100,6 +103,7 @@ export function createFakeServices(): FakeServices {
   const otpTtlMs = new Map<string, number>();
   const auditPayloads = new Map<string, unknown>();
   let seq = 0;
+  const payouts = { captured: 0n, submitted: new Map<string, number>() };
 
   const wfId = () => Context.current().info.workflowExecution!.workflowId;
   const attempt = () => Context.current().info.attempt;
@@ -366,6 +370,79 @@ export function createFakeServices(): FakeServices {
         effect('audit');
       });
     },
+    async reserveWithdrawal(input) {
+      return guarded('reserveWithdrawal', () => {
+        const w = input.withdrawal;
+        if (
+          !verifyWorkflowInput(w, FAKE_WORKFLOW_INPUT_KEY) ||
+          wfId() !== withdrawalWorkflowId(w.withdrawal_id)
+        )
+          throw domain('not_authorized', 'the withdrawal input is not signed by the gateway');
+        const step_up_required = BigInt(w.amount) >= FAKE_STEP_UP_THRESHOLD;
+        const existing = holdOf(w.withdrawal_id);
+        if (existing) return { hold_id: existing.id, step_up_required, attempt: attempt() };
+        const user = users.get(w.initiated_by.user_id);
+        if (!user || user.status !== 'active') throw domain('not_authorized');
+        const from = wallets.get(w.wallet_id);
+        if (!from) throw domain('wallet_not_found');
+        if (from.user_id !== w.initiated_by.user_id) throw domain('not_authorized');
+        if (from.currency !== w.currency) throw domain('currency_mismatch');
+        if (from.status === 'frozen') throw domain('wallet_frozen');
+        const amount = BigInt(w.amount);
+        if (amount > FAKE_PER_TRANSFER_LIMIT) throw domain('limit_exceeded');
+        if (from.available < amount) throw domain('insufficient_funds');
+        from.available -= amount;
+        const hold: FakeHold = {
+          id: `hold-${++seq}`,
+          transfer_id: w.withdrawal_id,
+          user_id: w.initiated_by.user_id,
+          wallet_id: from.id,
+          amount,
+          status: 'active',
+        };
+        holds.set(hold.id, hold);
+        effect('reserve');
+        return { hold_id: hold.id, step_up_required, attempt: attempt() };
+      });
+    },
+    async submitPayout(input) {
+      return guarded('submitPayout', () => {
+        // The provider pays a reference once: a retried submit finds its payout.
+        const n = payouts.submitted.get(input.reference) ?? 0;
+        if (n === 0) effect('submit');
+        payouts.submitted.set(input.reference, n + 1);
+        return { provider_payout_id: `po-${input.reference}`, status: 'pending', attempt: attempt() };
+      });
+    },
+    async captureWithdrawal(input) {
+      return guarded('captureWithdrawal', () => {
+        const hold = holdOf(input.withdrawal_id);
+        if (!hold) throw domain('hold_not_found');
+        if (hold.status === 'captured') return { transaction_id: `tx-${hold.id}`, attempt: attempt() };
+        if (hold.status !== 'active') throw domain('hold_not_active');
+        hold.status = 'captured';
+        wallets.get(hold.wallet_id)!.posted -= hold.amount;
+        payouts.captured += hold.amount;
+        recordsByWorkflow.set(wfId(), input.records);
+        effect('capture');
+        return { transaction_id: `tx-${hold.id}`, attempt: attempt() };
+      });
+    },
+    async releaseWithdrawal(input) {
+      return guarded('releaseWithdrawal', () => {
+        const hold = holdOf(input.withdrawal_id);
+        if (hold?.status === 'captured') throw domain('hold_already_captured');
+        if (!recordsByWorkflow.has(wfId())) recordsByWorkflow.set(wfId(), input.records);
+        if (!hold || hold.status === 'released') {
+          effect('release:none');
+          return { released: false, attempt: attempt() };
+        }
+        hold.status = 'released';
+        wallets.get(hold.wallet_id)!.available += hold.amount;
+        effect('release');
+        return { released: true, attempt: attempt() };
+      });
+    },
     async expireHolds() {
       return guarded('expireHolds', () => {
         effect('expire_holds');
@@ -391,5 +468,6 @@ export function createFakeServices(): FakeServices {
     recorded: (id) => recordsByWorkflow.get(id),
     otpExpiresIn: (id, ms) => otpTtlMs.set(id, ms),
     audited: (id) => auditPayloads.get(id),
+    payouts,
   };
 }

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createFakeServices,
+  FAKE_OTP_CODE,
+  FAKE_WORKFLOW_INPUT_KEY,
+  type FakeServices,
+} from '../activities/testing/fake-activities.js';
+import { signWorkflowInput } from '../lib/workflow-input-signature.js';
+import { searchAttributes } from '../temporal-config/index.js';
+import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
+import {
+  confirmWithdrawalOtp,
+  getWithdrawal,
+  payoutResult,
+  resolveWithdrawal,
+  withdrawalStartOptions,
+  type PayoutResult,
+  type Withdrawal,
+  type WithdrawalInput,
+  type WithdrawalStatus,
+} from './withdrawal-contract.js';
+import { withdrawalWorkflow } from './withdrawal-workflow.js';
+
+const ALICE = 'user-alice';
+let ctx: WorkflowTestContext;
+let fake: FakeServices;
+
+beforeAll(async () => {
+  fake = createFakeServices();
+  fake.addUser({ user_id: ALICE });
+  ctx = await startWorkflowTestWorker(`withdrawal-test-${randomUUID()}`, fake.activities);
+});
+afterAll(async () => {
+  await ctx?.stop();
+});
+
+function wallet(balance = 1_000_000n): string {
+  const id = `w-${randomUUID()}`;
+  fake.addWallet({ id, user_id: ALICE, balance });
+  return id;
+}
+
+function input(walletId: string, amount: string, extra: Partial<WithdrawalInput> = {}): WithdrawalInput {
+  return signWorkflowInput(
+    {
+      withdrawal_id: randomUUID(),
+      wallet_id: walletId,
+      amount,
+      currency: 'USD',
+      destination: { account_holder: 'Alice Example', iban: 'DE89370400440532013000' },
+      description: 'to my bank',
+      initiated_by: {
+        user_id: ALICE,
+        client_id: 'velora-web',
+        token_jti: randomUUID(),
+        ip: '203.0.113.7',
+        user_agent: 'vitest',
+      },
+      created_at: new Date().toISOString(),
+      payout_timeout_ms: 60_000,
+      late_result_window_ms: 60_000,
+      ...extra,
+    },
+    FAKE_WORKFLOW_INPUT_KEY,
+  );
+}
+
+function start(i: WithdrawalInput): Promise<WorkflowHandle<typeof withdrawalWorkflow>> {
+  return ctx.env.client.workflow.start(withdrawalWorkflow, {
+    ...withdrawalStartOptions(i),
+    taskQueue: ctx.taskQueue,
+  });
+}
+
+async function reach(handle: WorkflowHandle, status: WithdrawalStatus): Promise<Withdrawal> {
+  for (;;) {
+    const w = await handle.query(getWithdrawal);
+    if (w.status === status) return w;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const result = (
+  i: WithdrawalInput,
+  status: 'settled' | 'rejected',
+  extra: Partial<PayoutResult> = {},
+): PayoutResult => ({
+  event_id: `evt-${i.withdrawal_id}-${status}`,
+  status,
+  provider_payout_id: `po-${i.withdrawal_id}`,
+  amount: i.amount,
+  currency: i.currency,
+  occurred_at: new Date().toISOString(),
+  ...extra,
+});
+
+describe('withdrawalWorkflow', () => {
+  it('settled: reserve, submit once, capture into payouts:USD; the books are exact', async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '2500');
+    const captured = fake.payouts.captured;
+    const handle = await start(i);
+    await reach(handle, 'submitted');
+    await handle.signal(payoutResult, result(i, 'settled'));
+    const done = await handle.result();
+    expect(done).toMatchObject({ status: 'completed', provider_reference: `po-${i.withdrawal_id}` });
+    expect(done.destination).toEqual({ account_holder: 'Alice Example', iban_last4: '3000' });
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'capture']);
+    expect(fake.balance(w)).toEqual({ available: 7_500n, posted: 7_500n });
+    expect(fake.payouts.captured - captured).toBe(2_500n);
+    const described = await handle.describe();
+    expect(described.typedSearchAttributes.get(searchAttributes.WithdrawalStatus)).toBe('completed');
+  });
+
+  it('a duplicate webhook (same event twice) captures once', async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '1000');
+    const handle = await start(i);
+    await reach(handle, 'submitted');
+    await handle.signal(payoutResult, result(i, 'settled'));
+    await handle.signal(payoutResult, result(i, 'settled'));
+    expect((await handle.result()).status).toBe('completed');
+    expect(fake.effects(handle.workflowId).filter((e) => e === 'capture')).toHaveLength(1);
+    expect(fake.balance(w)).toEqual({ available: 9_000n, posted: 9_000n });
+  });
+
+  it('rejected by the provider: the hold is released, failed payout_rejected, nothing moved', async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '4000');
+    const handle = await start(i);
+    await reach(handle, 'submitted');
+    await handle.signal(payoutResult, result(i, 'rejected', { reason: 'beneficiary_account_closed' }));
+    const done = await handle.result();
+    expect(done).toMatchObject({ status: 'failed', failure_code: 'payout_rejected' });
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'release']);
+    expect(fake.balance(w)).toEqual({ available: 10_000n, posted: 10_000n });
+  });
+
+  it('the provider answers 5xx then accepts: one payout at the provider, completed', async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '1500');
+    const handle = await start(i);
+    fake.inject(handle.workflowId, 'submitPayout', { kind: 'flaky' });
+    await reach(handle, 'submitted');
+    await handle.signal(payoutResult, result(i, 'settled'));
+    const done = await handle.result();
+    expect(done.status).toBe('completed');
+    // The 503 recorded nothing at the provider; the retry (attempt 2) was its only payout.
+    expect(done.steps.find((s) => s.name === 'submit')).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(fake.payouts.submitted.get(i.withdrawal_id)).toBe(1);
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'capture']);
+  });
+
+  it('provider timeout: the funds are released (payout_timeout); a late settlement parks it in needs_attention with the evidence', async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '3000', { payout_timeout_ms: 1_000, late_result_window_ms: 600_000 });
+    const handle = await start(i);
+    const failed = await reach(handle, 'failed');
+    expect(failed.failure_code).toBe('payout_timeout');
+    expect(fake.balance(w)).toEqual({ available: 10_000n, posted: 10_000n });
+
+    const late = result(i, 'settled');
+    await handle.signal(payoutResult, late);
+    const parked = await reach(handle, 'needs_attention');
+    expect(parked.attention).toMatchObject({ reason: 'late_settlement', evidence: late });
+    expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.WithdrawalStatus)).toBe(
+      'needs_attention',
+    );
+    // The operator debited the wallet by hand (runbook) and closes it as completed.
+    await handle.signal(resolveWithdrawal, { outcome: 'completed', note: 'debited by ops ticket 42' });
+    expect((await handle.result()).status).toBe('completed');
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'release']);
+  });
+
+  it('provider timeout with no late result: failed payout_timeout once the watch ends', async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '3000', { payout_timeout_ms: 500, late_result_window_ms: 500 });
+    const handle = await start(i);
+    expect(await handle.result()).toMatchObject({ status: 'failed', failure_code: 'payout_timeout' });
+    expect(fake.balance(w)).toEqual({ available: 10_000n, posted: 10_000n });
+  });
+
+  it('a forged input (not signed by the gateway) moves nothing and never reaches the provider', async () => {
+    const w = wallet(10_000n);
+    const i = { ...input(w, '1000'), amount: '9000' };
+    const handle = await start(i);
+    expect(await handle.result()).toMatchObject({ status: 'failed', failure_code: 'not_authorized' });
+    expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
+    expect(fake.payouts.submitted.has(i.withdrawal_id)).toBe(false);
+  });
+
+  it('insufficient funds: failed before the provider is asked', async () => {
+    const w = wallet(100n);
+    const i = input(w, '1000');
+    const handle = await start(i);
+    expect(await handle.result()).toMatchObject({ status: 'failed', failure_code: 'insufficient_funds' });
+    expect(fake.payouts.submitted.has(i.withdrawal_id)).toBe(false);
+  });
+
+  it('a large withdrawal waits for the OTP step-up before it is submitted', async () => {
+    const w = wallet(1_000_000n);
+    const i = input(w, '150000');
+    const handle = await start(i);
+    await reach(handle, 'awaiting_confirmation');
+    expect(fake.payouts.submitted.has(i.withdrawal_id)).toBe(false);
+    const confirmed = await handle.executeUpdate(confirmWithdrawalOtp, { args: [{ code: FAKE_OTP_CODE }] });
+    expect(confirmed.status).not.toBe('awaiting_confirmation');
+    await reach(handle, 'submitted');
+    await handle.signal(payoutResult, result(i, 'settled'));
+    expect((await handle.result()).status).toBe('completed');
+    expect(fake.balance(w).posted).toBe(850_000n);
+  });
+});
