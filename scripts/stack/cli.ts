@@ -71,7 +71,7 @@ Dev credentials (local stack only)
   admin                  ${env.VELORA_ADMIN_EMAIL} / ${env.VELORA_ADMIN_PASSWORD}
   orchestrator client    ${env.ORCHESTRATOR_CLIENT_ID} / ${env.ORCHESTRATOR_CLIENT_SECRET}
   codec operator token   ${env.CODEC_SERVER_OPERATOR_TOKEN}
-  OTP codes              http://127.0.0.1:${p.auth}/dev/outbox?recipient=<email>
+  Mail (OTP codes)       http://127.0.0.1:${p.mailpit}      (Mailpit: every email AuthService sends)
 `);
   await printStatus();
 }

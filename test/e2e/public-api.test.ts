@@ -11,6 +11,8 @@ import {
 } from '../support/api-client.js';
 import { requiredEnv, testEnv } from '../support/test-env.js';
 import { expectCleanBooks } from '../support/books.js';
+import { codeIn, latestMail } from '../support/mailpit-client.js';
+import { messageSubject } from '../../auth/otp/message-templates.js';
 
 interface Transfer {
   id: string;
@@ -24,17 +26,12 @@ interface Wallet {
   balance: { posted: string; pending: string; available: string };
 }
 
-/** Reads the newest OTP the dev notifier "sent" to `email` for `purpose`. */
-async function latestOtp(email: string, purpose: string): Promise<string> {
-  const outbox = await eventually(
-    async () => {
-      const res = await fetch(`${testEnv('authUrl')}/dev/outbox?recipient=${encodeURIComponent(email)}`);
-      return (await res.json()) as { items: { purpose: string; code: string }[] };
-    },
-    (o) => o.items.some((i) => i.purpose === purpose),
-    20_000,
-  );
-  return outbox.items.find((i) => i.purpose === purpose)!.code;
+/**
+ * Reads the newest OTP AuthService emailed to `email` for `purpose`, from the stack's Mailpit:
+ * the SMTP path production uses, read the way the person would read it.
+ */
+async function latestOtp(email: string, purpose: 'step_up'): Promise<string> {
+  return codeIn(await latestMail(requiredEnv('TEST_STACK_MAILPIT_URL'), email, messageSubject(purpose)));
 }
 
 /**
