@@ -5,7 +5,9 @@ import { createClient } from 'redis';
 import { PG_HOST, PG_PORT } from './profile.js';
 import { waitFor } from './processes.js';
 
-const ADMIN_URL = process.env.VELORA_PG_ADMIN_URL ?? `postgres://postgres@${PG_HOST}:${PG_PORT}/postgres`;
+/** The superuser connection that creates roles and databases (and backs them up: scripts/ops/). */
+export const ADMIN_URL =
+  process.env.VELORA_PG_ADMIN_URL ?? `postgres://postgres@${PG_HOST}:${PG_PORT}/postgres`;
 
 async function pgAnswers(): Promise<boolean> {
   const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
