@@ -17,7 +17,7 @@ let h: Harness;
 
 beforeAll(async () => {
   wallet = await createWalletHarness({ isolated: 'gateway_wallet_status' });
-  walletServer = await serveStub(wallet.app);
+  walletServer = await serveStub(wallet.app as unknown as Parameters<typeof serveStub>[0]);
   // The gateway presents a wallet:admin service token the real WalletService accepts.
   h = await createHarness({ env: { WALLET_URL: walletServer.url }, serviceToken: wallet.token });
 });
