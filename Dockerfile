@@ -1,7 +1,9 @@
 # One multi-stage image for every Velora service; the service is chosen by the command.
 #   docker build -t velora .
 #   docker run velora node dist/auth/main.js
-FROM node:20-bookworm-slim AS deps
+# Node 24, the current LTS (Node 20 left support in April 2026), pinned to a release; the code
+# runs on it (package.json engines; docs/deployment.md says how that was checked).
+FROM node:24.21.0-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -18,7 +20,7 @@ COPY gateway gateway
 COPY temporal-config temporal-config
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24.21.0-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 RUN useradd --system --uid 10001 velora
@@ -30,5 +32,9 @@ COPY .env.example .env.example
 # Non-code data some services read at run time (e.g. the common-password list, workflow sources for bundling).
 COPY --from=build /app/auth auth
 COPY --from=build /app/temporal-config temporal-config
-USER velora
+USER 10001:10001
+# Ready when the service in this container answers /readyz on its own port (each sets one of
+# these; none set: the gateway's 8080). Kubernetes uses its own probes instead.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "const e=process.env,p=e.GATEWAY_PORT||e.AUTH_PORT||e.WALLET_PORT||e.WORKER_HEALTH_PORT||'8080';fetch('http://127.0.0.1:'+p+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/gateway/main.js"]

@@ -17,6 +17,7 @@ interface ComposeService {
   image?: string;
   build?: unknown;
   command?: string[];
+  entrypoint?: string[];
   environment?: Record<string, string | number>;
   ports?: string[];
   volumes?: string[];
@@ -98,9 +99,50 @@ describe('docker-compose.yml', () => {
     expect(images.postgres).toMatch(/^postgres:/);
     expect(images.redis).toMatch(/^redis:/);
     expect(images.mongo).toMatch(/^mongo:/);
-    expect(images.temporal).toMatch(/^temporalio\//);
+    // The server image with admin-tools setup jobs, not the deprecated auto-setup (issue 15).
+    expect(images.temporal).toMatch(/^temporalio\/server:/);
     expect(images['temporal-ui']).toMatch(/^temporalio\/ui:/);
-    expect(images['temporal-admin-tools']).toMatch(/^temporalio\/admin-tools:/);
+    for (const job of ['temporal-schema', 'temporal-setup', 'temporal-admin-tools']) {
+      expect(images[job]).toMatch(/^temporalio\/admin-tools:/);
+    }
+  });
+
+  it('sets Temporal up in jobs the server, the worker and the gateway wait for', () => {
+    const waitsFor = (name: string, job: string) =>
+      (compose.services[name]!.depends_on?.[job] as { condition?: string } | undefined)?.condition;
+    expect(waitsFor('temporal', 'temporal-schema')).toBe('service_completed_successfully');
+    for (const name of ['worker', 'gateway']) {
+      expect(waitsFor(name, 'temporal-setup')).toBe('service_completed_successfully');
+    }
+    // The job registers the search attributes of temporal-config/index.ts (deploy-check.test.ts
+    // compares the lists) with retries, and creates the namespace with its retention.
+    const setup = compose.services['temporal-setup']!;
+    expect(setup.volumes?.join(' ')).toContain('./deploy/k8s/base/search-attributes.sh:');
+    expect(setup.entrypoint).toEqual(['sh', '/search-attributes.sh', 'register']);
+    expect(rawEnv(setup).TEMPORAL_NAMESPACE_RETENTION).toBe('720h');
+    expect(readFileSync(path.join(ROOT, 'scripts/compose/temporal-schema.sh'), 'utf8')).toContain(
+      'update-schema',
+    );
+  });
+
+  it('keeps what must survive a restart: named volumes, Redis with AOF, PostgreSQL checked over TCP', () => {
+    expect(compose.services.redis!.command?.join(' ')).toContain('appendonly yes');
+    expect(compose.services.redis!.volumes).toContain('redis-data:/data');
+    expect(compose.services.mongo!.volumes).toContain('mongo-data:/data/db');
+    expect(compose.services.postgres!.healthcheck?.test.join(' ')).toMatch(/pg_isready -h /);
+  });
+
+  it("gives AUTH_ISSUER the public URL the gateway is reached on, not a container's name", () => {
+    for (const app of APPS) {
+      const issuer = containerEnv(compose.services[app.name]!, operatorEnv).AUTH_ISSUER;
+      expect(issuer, app.name).toBe('http://localhost:8080');
+      expect(
+        containerEnv(compose.services[app.name]!, {
+          ...operatorEnv,
+          VELORA_PUBLIC_URL: 'https://pay.example',
+        }).AUTH_ISSUER,
+      ).toBe('https://pay.example');
+    }
   });
 
   it('publishes only the gateway on every interface; the Web UI and the codec server on 127.0.0.1 only', () => {
@@ -108,19 +150,22 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       for (const entry of service.ports ?? []) (exposed[name] ??= []).push(entry);
     }
-    expect(Object.keys(exposed).sort()).toEqual(['gateway', 'temporal-ui', 'worker']);
+    expect(Object.keys(exposed).sort()).toEqual(['gateway', 'grafana', 'temporal-ui', 'worker']);
     expect(exposed.gateway!.map(published)).toEqual([
       { hostIp: '0.0.0.0', hostPort: '8080', containerPort: '8080' },
     ]);
     expect(exposed['temporal-ui']!.map(published)).toEqual([
       { hostIp: '127.0.0.1', hostPort: '8233', containerPort: '8080' },
     ]);
+    expect(exposed.grafana!.map(published)).toEqual([
+      { hostIp: '127.0.0.1', hostPort: '3000', containerPort: '3000' },
+    ]);
     // The worker's only published port is the codec server's, on loopback.
     const codecPort = rawEnv(compose.services.worker!).CODEC_SERVER_PORT;
     expect(exposed.worker!.map(published)).toEqual([
       { hostIp: '127.0.0.1', hostPort: codecPort, containerPort: codecPort },
     ]);
-    for (const name of [...DATASTORES, 'temporal', 'auth', 'wallet']) {
+    for (const name of [...DATASTORES, 'temporal', 'auth', 'wallet', 'prometheus']) {
       expect(compose.services[name]!.ports, `${name} must stay on the compose network`).toBeUndefined();
     }
   });
@@ -194,7 +239,10 @@ describe('docker-compose.yml', () => {
     expect(temporal.TEMPORAL_TLS_REQUIRE_CLIENT_AUTH).toBe('true');
     expect(temporal.TEMPORAL_TLS_FRONTEND_CERT).toBe('/certs/temporal.pem');
     expect(temporal.TEMPORAL_TLS_CLIENT1_CA_CERT).toBe('/certs/ca.pem');
-    expect(compose.services.temporal!.healthcheck?.test).toContain('--tls_cert_path');
+    // The setup job and the operators' container present the admin certificate.
+    for (const name of ['temporal-setup', 'temporal-admin-tools']) {
+      expect(rawEnv(compose.services[name]!).TEMPORAL_TLS_CERT_PATH).toBe('/certs/admin.pem');
+    }
     for (const name of ['gateway', 'worker'] as const) {
       const env = containerEnv(compose.services[name]!, { ...operatorEnv, TEMPORAL_CERTS_DIR: certsDir });
       expect(env.TEMPORAL_TLS_CERT_PATH).toBe(`/certs/${name}.pem`);
@@ -225,11 +273,13 @@ describe('docker-compose.yml', () => {
   });
 
   it.each(APPS)(
-    '$name: built from the Dockerfile, starts in production with the operator env, health check on its port',
+    '$name: runs the one image built from the Dockerfile, starts in production with the operator env, health check on its port',
     (app) => {
       const service = compose.services[app.name];
       expect(service, `service ${app.name}`).toBeDefined();
-      expect(service!.build).toBeDefined();
+      const builders = Object.values(compose.services).filter((s) => s.build !== undefined);
+      expect(builders).toHaveLength(1);
+      expect(service!.image).toBe(builders[0]!.image);
       expect(service!.command).toEqual(['node', app.entry]);
       const env = containerEnv(service!, operatorEnv);
       // The service's own schema, with NODE_ENV=production's refusals, accepts the compose environment.
@@ -257,6 +307,16 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^ENV NODE_ENV=production$/m);
     expect(dockerfile).toMatch(/^COPY \.env\.example \.env\.example$/m);
+    // A pinned release of Node 24 (the LTS; Node 20 is out of support), which engines admits.
+    const bases = [...dockerfile.matchAll(/^FROM node:(\S+)/gm)].map((m) => m[1]);
+    expect(bases.length).toBeGreaterThan(0);
+    for (const tag of bases) expect(tag).toMatch(/^24\.\d+\.\d+-bookworm-slim$/);
+    const engines = (
+      JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }
+    ).engines.node;
+    expect(engines).toMatch(/>=22/);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/readyz/m);
+    expect(dockerfile).toMatch(/^USER 10001/m);
   });
 
   it('uses only variables documented in .env.example (the same names as the local stack)', () => {

@@ -29,5 +29,8 @@ GATEWAY_CLIENT_SECRET=$(hex 32)
 WORKFLOW_INPUT_KEY=$(b64 32)
 PAYLOAD_CODEC_KEYS=k$(date -u +%Y%m%d):$(b64 32)
 CODEC_SERVER_OPERATOR_TOKEN=$(hex 32)
+GRAFANA_ADMIN_PASSWORD=$(hex 16)
+# The public URL in front of the gateway (the tokens' issuer); compose's default is http://localhost:8080.
+# VELORA_PUBLIC_URL=https://pay.example.com
 ENV
 echo "wrote $file (mode 600)"
