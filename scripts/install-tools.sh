@@ -113,3 +113,14 @@ elif [ ! -f "$TOOLS_DIR/.tctl.failed" ]; then
 else
   say "tctl: unavailable on this machine (see $TOOLS_DIR/.tctl.log); operators use 'temporal'"
 fi
+
+# deploy-check (tools/deploy-check): validates deploy/ and docker-compose.yml offline. Building
+# it here puts its modules in the Go module cache, so its test builds it again with GOPROXY=off
+# (nothing fetched at validation time). Rebuilt when a source is newer than the binary.
+checker="$here/../tools/deploy-check"
+if [ -x "$TOOLS_DIR/deploy-check" ] && [ -z "$(find "$checker" \( -name '*.go' -o -name 'go.*' \) -newer "$TOOLS_DIR/deploy-check")" ]; then
+  say "deploy-check: present"
+else
+  say "deploy-check: go build (modules from the Go module proxy)"
+  (cd "$checker" && go build -o "$TOOLS_DIR/deploy-check" .)
+fi

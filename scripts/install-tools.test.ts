@@ -59,6 +59,8 @@ beforeEach(() => {
   // Mailpit has no alternative to choose between: a cached build at the pinned version is present.
   writeFileSync(path.join(tools, 'mailpit'), '#!/bin/sh\n', { mode: 0o755 });
   writeFileSync(path.join(tools, '.mailpit.version'), `${MAILPIT_VERSION}\n`);
+  // A deploy-check build newer than its sources is kept.
+  writeFileSync(path.join(tools, 'deploy-check'), '#!/bin/sh\n', { mode: 0o755 });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
