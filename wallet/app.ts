@@ -14,6 +14,8 @@ import { createLedgerService } from './ledger/ledger.service.js';
 import { createTransferRoutes } from './transfers/transfers.routes.js';
 import { createReconciliationRoutes } from './reconciliation/reconciliation.routes.js';
 import { createReconciliationService } from './reconciliation/reconciliation.service.js';
+import { createReversalRoutes } from './reversals/reversals.routes.js';
+import { createReversalService } from './reversals/reversals.service.js';
 import type { WalletDeps, WalletEnv } from './wallet-env.js';
 import { createWalletRoutes } from './wallets/wallets.routes.js';
 import { createWalletService } from './wallets/wallets.service.js';
@@ -45,6 +47,7 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
   const reconciliation = createReconciliationService(deps);
   const audit = createAuditService();
   const administration = createAdministrationService();
+  const reversals = createReversalService();
 
   app.route('/internal/wallets', createWalletRoutes(deps, wallets));
   app.route('/internal/wallets', createAdministrationRoutes(deps, administration));
@@ -52,12 +55,13 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
   app.route('/internal', createLedgerRoutes(deps, ledger));
   app.route('/internal/holds', createHoldRoutes(deps, holds));
   app.route('/internal/transfers', createTransferRoutes(deps));
+  app.route('/internal/transfers', createReversalRoutes(deps, reversals));
   app.route('/internal/withdrawals', createWithdrawalRoutes(deps));
   app.route('/internal', createAuditRoutes(deps, audit));
   app.route('/internal', createReconciliationRoutes(deps, reconciliation));
   return {
     app,
     registry,
-    services: { wallets, ledger, holds, history, reconciliation, audit, administration },
+    services: { wallets, ledger, holds, history, reconciliation, audit, administration, reversals },
   };
 }

@@ -10,6 +10,7 @@ import type {
   PostingsTable,
 } from './ledger/ledger.table.js';
 import type { OutboxDeadLettersTable, OutboxTable } from './outbox/outbox.table.js';
+import type { TransferReversalsTable } from './reversals/reversals.table.js';
 import type { WalletsTable } from './wallets/wallets.table.js';
 
 /** Every table of velora_wallet. */
@@ -25,6 +26,7 @@ export interface Database {
   outbox: OutboxTable;
   outbox_dead_letters: OutboxDeadLettersTable;
   wallet_status_changes: WalletStatusChangesTable;
+  transfer_reversals: TransferReversalsTable;
 }
 
 /** A handle repositories accept: the pool or an open transaction (the caller owns it). */

@@ -11,12 +11,19 @@ import {
   idempotencyErrorStatus,
 } from './idempotency/idempotency.errors.js';
 import { LedgerError, ledgerErrorDetail, ledgerErrorStatus } from './ledger/ledger.errors.js';
+import { ReversalError, reversalErrorDetail, reversalErrorStatus } from './reversals/reversals.errors.js';
 import { TransferError, transferErrorDetail, transferErrorStatus } from './transfers/transfers.errors.js';
 import { WalletError, walletErrorDetail, walletErrorStatus } from './wallets/wallets.errors.js';
 
 /** Every expected failure the wallet service can answer with. */
 export type DomainError =
-  WalletError | LedgerError | HoldError | IdempotencyError | TransferError | AdministrationError;
+  | WalletError
+  | LedgerError
+  | HoldError
+  | IdempotencyError
+  | TransferError
+  | AdministrationError
+  | ReversalError;
 
 const STATUS: Record<DomainError, number> = {
   ...walletErrorStatus,
@@ -25,6 +32,7 @@ const STATUS: Record<DomainError, number> = {
   ...idempotencyErrorStatus,
   ...transferErrorStatus,
   ...administrationErrorStatus,
+  ...reversalErrorStatus,
 };
 const DETAIL: Record<DomainError, string> = {
   ...walletErrorDetail,
@@ -33,6 +41,7 @@ const DETAIL: Record<DomainError, string> = {
   ...idempotencyErrorDetail,
   ...transferErrorDetail,
   ...administrationErrorDetail,
+  ...reversalErrorDetail,
 };
 const KNOWN: ReadonlySet<string> = new Set<string>([
   ...Object.values(WalletError),
@@ -41,6 +50,7 @@ const KNOWN: ReadonlySet<string> = new Set<string>([
   ...Object.values(IdempotencyError),
   ...Object.values(TransferError),
   ...Object.values(AdministrationError),
+  ...Object.values(ReversalError),
 ]);
 
 /** True when a service result is an expected failure rather than a value. */

@@ -10,6 +10,7 @@ import * as dropUnreadPostingIndex from './0008-drop-unread-posting-index.js';
 import * as checkedTypesForFixedColumns from './0009-checked-types-for-fixed-columns.js';
 import * as reconciliationCheckpoints from './0020-reconciliation-checkpoints.js';
 import * as walletStatusChanges from './0025-wallet-status-changes.js';
+import * as transferReversals from './0026-transfer-reversals.js';
 import * as payoutWithdrawals from './0030-payout-withdrawals.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
@@ -25,5 +26,6 @@ export const walletMigrations: Record<string, Migration> = {
   '0009-checked-types-for-fixed-columns': checkedTypesForFixedColumns,
   '0020-reconciliation-checkpoints': reconciliationCheckpoints,
   '0025-wallet-status-changes': walletStatusChanges,
+  '0026-transfer-reversals': transferReversals,
   '0030-payout-withdrawals': payoutWithdrawals,
 };

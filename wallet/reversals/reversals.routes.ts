@@ -1,0 +1,81 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { ProblemError } from '../../lib/problem.js';
+import { respondIdempotently } from '../idempotency/idempotent-route.js';
+import { parseBody } from '../request-input.js';
+import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import { requireWalletScope } from '../wallet-scopes.js';
+import { toReversalView, type ReversalService } from './reversals.service.js';
+
+const holdBody = z.strictObject({
+  allow_partial: z.boolean(),
+  reason: z.string().trim().min(1).max(500),
+  requested_by: z.string().trim().min(1).max(200),
+  hold_ttl_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600),
+});
+
+const TRANSFER_ID = /^[\x21-\x7E]{1,128}$/;
+
+function transferIdParam(id: string): string {
+  if (!TRANSFER_ID.test(id))
+    throw new ProblemError(400, 'validation_failed', 'path.transfer_id: 1 to 128 visible ASCII characters');
+  return id;
+}
+
+/**
+ * `/internal/transfers/:transfer_id/reversal/{hold,capture,release}` (wallet:admin): the steps
+ * of an operator's reversal, each idempotent per key (docs/internal-api.md).
+ */
+export function createReversalRoutes(deps: WalletDeps, reversals: ReversalService) {
+  const admin = requireWalletScope(deps.verifier, 'wallet:admin');
+  const app = new Hono<WalletEnv>();
+
+  app.post('/:transfer_id/reversal/hold', admin, async (c) => {
+    const transferId = transferIdParam(c.req.param('transfer_id'));
+    const body = await parseBody(c, holdBody);
+    return respondIdempotently(
+      c,
+      deps,
+      body,
+      (trx) =>
+        reversals.hold(trx, {
+          transferId,
+          allowPartial: body.allow_partial,
+          reason: body.reason,
+          requestedBy: body.requested_by,
+          holdTtlSeconds: body.hold_ttl_seconds,
+        }),
+      (row) => ({ status: 201, body: { reversal: toReversalView(row) } }),
+    );
+  });
+
+  app.post('/:transfer_id/reversal/capture', admin, async (c) => {
+    const transferId = transferIdParam(c.req.param('transfer_id'));
+    return respondIdempotently(
+      c,
+      deps,
+      {},
+      (trx) => reversals.capture(trx, transferId),
+      (row) => ({ status: 200, body: { reversal: toReversalView(row) } }),
+    );
+  });
+
+  app.post('/:transfer_id/reversal/release', admin, async (c) => {
+    const transferId = transferIdParam(c.req.param('transfer_id'));
+    return respondIdempotently(
+      c,
+      deps,
+      {},
+      (trx) => reversals.release(trx, transferId),
+      ({ released, reversal }) => ({
+        status: 200,
+        body: { released, reversal: reversal ? toReversalView(reversal) : null },
+      }),
+    );
+  });
+  return app;
+}
