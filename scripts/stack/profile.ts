@@ -19,6 +19,8 @@ export interface StackProfile {
     /** Mailpit's SMTP port (AuthService delivers there) and its HTTP API / web UI. */
     smtp: number;
     mailpit: number;
+    /** The payout provider simulator (payout-sim/), which the worker pays withdrawals through. */
+    payoutSim: number;
   };
   databases: { auth: string; wallet: string; ferret: string };
   redisUrl: string;
@@ -41,6 +43,7 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
       mongo: 27017,
       smtp: 1025,
       mailpit: 8025,
+      payoutSim: 8085,
     },
     databases: { auth: 'velora_auth', wallet: 'velora_wallet', ferret: 'velora_ferretdb' },
     redisUrl: 'redis://127.0.0.1:6379/0',
@@ -60,13 +63,21 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
       mongo: 27018,
       smtp: 11025,
       mailpit: 18025,
+      payoutSim: 18085,
     },
     databases: { auth: 'velora_auth_e2e', wallet: 'velora_wallet_e2e', ferret: 'velora_ferretdb_test' },
     redisUrl: 'redis://127.0.0.1:6379/14',
     mongoDb: 'velora_wallet_e2e',
     // Every e2e request comes from 127.0.0.1: the per-IP auth-route limit (20/min by default)
     // would throttle the suite's own registrations. The limiter itself is tested in gateway/.
-    env: { RATE_LIMIT_AUTH_PER_MINUTE: '600', RATE_LIMIT_IP_PER_MINUTE: '6000' },
+    // Traced: spans go to the OTLP receiver test/e2e/tracing.test.ts runs on this port (while it
+    // does not listen, the exporter's batches are dropped; nothing waits on them).
+    env: {
+      RATE_LIMIT_AUTH_PER_MINUTE: '600',
+      RATE_LIMIT_IP_PER_MINUTE: '6000',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:18318',
+      OTEL_BSP_SCHEDULE_DELAY: '500',
+    },
   },
   scratch: {
     name: 'scratch',
@@ -81,6 +92,7 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
       mongo: 27019,
       smtp: 21025,
       mailpit: 28025,
+      payoutSim: 28085,
     },
     databases: {
       auth: 'velora_auth_scratch',
