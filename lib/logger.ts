@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { activeTraceIds } from './telemetry.js';
 
 export type { Logger };
@@ -42,15 +42,17 @@ const REDACT = [
 /**
  * Creates the structured JSON logger of one service. A line written while a span is active
  * (tracing on: a request, an activity) carries its `trace_id` and `span_id`, so the collector's
- * trace and the log lines of every service it crossed find each other.
+ * trace and the log lines of every service it crossed find each other. `destination` defaults to
+ * stdout.
  */
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({
+export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     name: service,
     level,
     base: { service },
     mixin: () => activeTraceIds() ?? {},
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

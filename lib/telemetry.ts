@@ -91,9 +91,10 @@ export async function startTelemetry(
   const resource = new resources.Resource({
     [semconv.ATTR_SERVICE_NAME]: config.OTEL_SERVICE_NAME ?? `velora-${service}`,
   });
-  // The exporter reads the endpoint (adding /v1/traces to the generic one), headers and timeout
-  // from the standard OTEL_EXPORTER_OTLP_* variables; the batch processor its OTEL_BSP_* ones.
-  const spanProcessor = new sdk.BatchSpanProcessor(new OTLPTraceExporter());
+  // The collector's traces path under the generic endpoint, as the OTLP exporter spec says. Its
+  // headers and timeout come from OTEL_EXPORTER_OTLP_*, the batch processor's from OTEL_BSP_*.
+  const url = config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${endpoint.replace(/\/+$/, '')}/v1/traces`;
+  const spanProcessor = new sdk.BatchSpanProcessor(new OTLPTraceExporter({ url }));
   const provider = new sdk.BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
   provider.register({
     contextManager: new AsyncLocalStorageContextManager().enable(),
