@@ -179,6 +179,18 @@ describe('migrations on a copy of the previous schema with data in it', () => {
           );
           expect(rows[0]!.status_code).toBeLessThan(300);
         },
+        // A transfer reserved and captured by the 0007 functions: 0010 counts it for the daily limit.
+        '0009-checked-types-for-fixed-columns': async (db) => {
+          const { rows } = await sql<{ response: { hold: { id: string } } }>`
+            select response from velora_reserve_transfer('client:velora-orchestrator', 'reserve-0009', 'fp',
+              'transfer-0009', ${aliceUser}::uuid, ${alice}::uuid, ${bob}::uuid, 1000, 'USD', 500000, 2000000, 900)`.execute(
+            db,
+          );
+          const { rows: captured } = await sql<{ status_code: number }>`
+            select status_code from velora_capture_hold('client:velora-orchestrator', 'capture-0009', 'fp',
+              ${rows[0]!.response.hold.id}::uuid, ${bob}::uuid, null, null)`.execute(db);
+          expect(captured[0]!.status_code).toBe(200);
+        },
       },
       {
         '0002-sealed-journal-and-transfer-functions': async (db) => {
@@ -198,6 +210,11 @@ describe('migrations on a copy of the previous schema with data in it', () => {
             select state from transfer_claims where transfer_id = 'transfer-0002'`.execute(db);
           expect(rows).toEqual([{ state: 'reserved' }]);
         },
+        '0010-daily-limit-counter-and-transfer-bundles': async (db) => {
+          const { rows } = await sql<{ amount: bigint }>`
+            select amount from daily_limit_debits where wallet_id = ${alice}`.execute(db);
+          expect(rows).toEqual([{ amount: 1000n }]);
+        },
       },
     );
 
@@ -214,8 +231,8 @@ describe('migrations on a copy of the previous schema with data in it', () => {
     const { rows: balances } = await sql<{ id: string; posted: bigint; pending: bigint }>`
       select id, posted, pending from wallets where id in (${alice}, ${bob})`.execute(wallet);
     expect(Object.fromEntries(balances.map((w) => [w.id, [w.posted, w.pending]]))).toEqual({
-      [alice]: [100500n, 5000n],
-      [bob]: [2500n, 0n],
+      [alice]: [99500n, 5000n],
+      [bob]: [3500n, 0n],
     });
   });
 

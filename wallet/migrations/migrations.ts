@@ -8,6 +8,8 @@ import * as outboxDeadLetters from './0006-outbox-dead-letters.js';
 import * as idempotencyOneWrite from './0007-idempotency-one-write.js';
 import * as dropUnreadPostingIndex from './0008-drop-unread-posting-index.js';
 import * as checkedTypesForFixedColumns from './0009-checked-types-for-fixed-columns.js';
+import * as dailyLimitCounterAndTransferBundles from './0010-daily-limit-counter-and-transfer-bundles.js';
+import * as fewerTableChecks from './0011-fewer-table-checks.js';
 import * as reconciliationCheckpoints from './0020-reconciliation-checkpoints.js';
 import * as walletStatusChanges from './0025-wallet-status-changes.js';
 import * as transferReversals from './0026-transfer-reversals.js';
@@ -24,6 +26,8 @@ export const walletMigrations: Record<string, Migration> = {
   '0007-idempotency-one-write': idempotencyOneWrite,
   '0008-drop-unread-posting-index': dropUnreadPostingIndex,
   '0009-checked-types-for-fixed-columns': checkedTypesForFixedColumns,
+  '0010-daily-limit-counter-and-transfer-bundles': dailyLimitCounterAndTransferBundles,
+  '0011-fewer-table-checks': fewerTableChecks,
   '0020-reconciliation-checkpoints': reconciliationCheckpoints,
   '0025-wallet-status-changes': walletStatusChanges,
   '0026-transfer-reversals': transferReversals,

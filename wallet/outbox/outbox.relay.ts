@@ -12,6 +12,7 @@ import { createBatchLoop, type BatchLoop } from '../../lib/batch-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
 import {
+  OUTBOX_BUNDLE,
   claimOutboxBatch,
   countOutboxDeadLetters,
   outboxBacklog,
@@ -116,38 +117,52 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   /** Writes the batch; returns the rows MongoDB refused (every other row is in MongoDB). */
   async function writeBatch(rows: readonly OutboxRow[]): Promise<OutboxFailure[]> {
-    const byCollection = new Map<string, OutboxRow[]>();
+    const failed = new Map<bigint, string>();
+    const byCollection = new Map<string, PendingDocument[]>();
     for (const row of rows) {
-      const group = byCollection.get(row.collection) ?? [];
-      group.push(row);
-      byCollection.set(row.collection, group);
+      const documents = documentsOf(row);
+      if (typeof documents === 'string') {
+        failed.set(row.id, documents);
+        continue;
+      }
+      for (const d of documents) {
+        const group = byCollection.get(d.collection) ?? [];
+        group.push(d);
+        byCollection.set(d.collection, group);
+      }
     }
-    const failed: OutboxFailure[] = [];
     for (const [collection, group] of byCollection) {
-      failed.push(...(await insertGroup(collection, group)));
+      // A bundle row is refused when any of its documents is; its others are then duplicates on retry.
+      for (const f of await insertGroup(collection, group)) if (!failed.has(f.id)) failed.set(f.id, f.error);
     }
-    return failed;
+    return [...failed].map(([id, error]) => ({ id, error }));
   }
 
-  async function insertGroup(collection: string, group: readonly OutboxRow[]): Promise<OutboxFailure[]> {
+  async function insertGroup(
+    collection: string,
+    group: readonly PendingDocument[],
+  ): Promise<OutboxFailure[]> {
     try {
-      await mongo.collection(collection).insertMany(group.map(toMongoDocument), { ordered: false });
+      await mongo.collection(collection).insertMany(
+        group.map((d) => d.document),
+        { ordered: false },
+      );
       return [];
     } catch (err) {
       if (isOutage(err)) throw err;
       if (err instanceof MongoBulkWriteError && writeErrorsOf(err).length > 0) {
         return writeErrorsOf(err)
           .filter((e) => e.code !== DUPLICATE_KEY)
-          .map((e) => ({ id: group[e.index]!.id, error: `${String(e.code)}: ${e.errmsg ?? ''}` }));
+          .map((e) => ({ id: group[e.index]!.rowId, error: `${String(e.code)}: ${e.errmsg ?? ''}` }));
       }
       // Refused as a whole (e.g. a document the driver cannot encode): find which ones, one by one.
       if (group.length > 1) {
         const failed: OutboxFailure[] = [];
-        for (const row of group) failed.push(...(await insertGroup(collection, [row])));
+        for (const d of group) failed.push(...(await insertGroup(collection, [d])));
         return failed;
       }
       if (isDuplicate(err)) return [];
-      return [{ id: group[0]!.id, error: describe(err) }];
+      return [{ id: group[0]!.rowId, error: describe(err) }];
     }
   }
 
@@ -205,9 +220,43 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
 }
 
+/** One MongoDB document of an outbox row, and the row it came from. */
+interface PendingDocument {
+  rowId: bigint;
+  collection: string;
+  document: Record<string, unknown>;
+}
+
+/**
+ * The documents of an outbox row: the row's own document, or each event of a bundle (migration
+ * 0010: one row per transfer step). A malformed bundle is refused like a bad document (a string
+ * saying why), so it ends in the dead letters instead of blocking the queue.
+ */
+function documentsOf(row: OutboxRow): PendingDocument[] | string {
+  if (row.collection !== OUTBOX_BUNDLE) {
+    return [
+      { rowId: row.id, collection: row.collection, document: toMongoDocument(row.event_id, row.document) },
+    ];
+  }
+  const events = row.document.events;
+  if (!Array.isArray(events)) return 'bundle: no events array';
+  const documents: PendingDocument[] = [];
+  for (const e of events as unknown[]) {
+    const { event_id, collection, document } = (e ?? {}) as Record<string, unknown>;
+    if (typeof event_id !== 'string' || typeof collection !== 'string' || !isObject(document))
+      return 'bundle: an event without a string event_id and collection and an object document';
+    documents.push({ rowId: row.id, collection, document: toMongoDocument(event_id, document) });
+  }
+  return documents;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** JSON from PostgreSQL back to BSON types: timestamps become dates. */
-function toMongoDocument(row: OutboxRow): Record<string, unknown> {
-  const doc: Record<string, unknown> = { ...row.document, _id: row.event_id };
+function toMongoDocument(eventId: string, document: Record<string, unknown>): Record<string, unknown> {
+  const doc: Record<string, unknown> = { ...document, _id: eventId };
   for (const field of ['created_at', 'recorded_at']) {
     const v = doc[field];
     if (typeof v === 'string') doc[field] = new Date(v);

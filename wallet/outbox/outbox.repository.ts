@@ -5,6 +5,13 @@ import type { OutboxRow } from './outbox.table.js';
 /** A MongoDB collection the relay writes to. */
 export type OutboxCollection = 'transaction_history' | 'transaction_auth_log' | 'audit_trace';
 
+/**
+ * The `collection` of an outbox row that carries several documents, `{ "events": [{ event_id,
+ * collection, document }] }`: the transfer functions queue one per step (migration 0010); the
+ * relay writes each event to its collection with `_id` = its event id.
+ */
+export const OUTBOX_BUNDLE = 'bundle';
+
 export interface OutboxEvent {
   /** Becomes the document's `_id`, which makes the relay's writes idempotent. */
   eventId: string;

@@ -284,6 +284,144 @@ describe('outbox relay', () => {
   });
 });
 
+describe('bundles (one outbox row per transfer step, migration 0010)', () => {
+  it('a capture queues one row; both history documents and every record reach MongoDB', async () => {
+    const a = await h.wallet('USD', 1000n);
+    const b = await h.wallet('USD');
+    const hold = await h.hold(a, '400', { to: b });
+    const transferId = hold.transferId;
+    const res = await h.call('POST', `/internal/holds/${hold.body.id}/capture`, {
+      body: {
+        to_wallet_id: b,
+        amount: '250',
+        records: {
+          auth_log: {
+            transfer_id: transferId,
+            workflow_id: `transfer-${transferId}`,
+            user_id: randomUUID(),
+            step_up: false,
+            outcome: 'completed',
+          },
+          audit: [
+            { step: 'reserve', status: 'completed', attempt: 1, duration_ms: 3 },
+            { step: 'capture', status: 'running', attempt: 0, duration_ms: 0 },
+          ],
+        },
+      },
+      key: randomUUID(),
+    });
+    expect(res.status).toBe(200);
+    const tx = String(res.body.transaction_id);
+    const postings = await h.db
+      .selectFrom('postings')
+      .select(['id', 'wallet_id', 'seq'])
+      .where('transaction_id', '=', tx)
+      .orderBy('position')
+      .execute();
+    const rows = await h.db
+      .selectFrom('outbox')
+      .select(['collection', 'event_id'])
+      .where('event_id', 'in', [tx, ...postings.map((p) => p.id), `${transferId}:auth-log`])
+      .execute();
+    expect(rows).toEqual([{ collection: 'bundle', event_id: tx }]);
+
+    await h.relay.drainAll();
+    const history = await h.mongo
+      .collection<{ _id: string }>(HISTORY)
+      .find({ transaction_id: tx })
+      .sort({ seq: 1 })
+      .toArray();
+    expect(history).toEqual([
+      expect.objectContaining({
+        _id: postings[0]!.id,
+        seq: Number(postings[0]!.seq),
+        wallet_id: a,
+        amount: '250',
+        direction: 'debit',
+        balance_after: '750',
+        kind: 'transfer',
+        transfer_id: transferId,
+        reference: `hold:${String(hold.body.id)}`,
+        created_at: expect.any(Date),
+      }),
+      expect.objectContaining({
+        _id: postings[1]!.id,
+        wallet_id: b,
+        direction: 'credit',
+        balance_after: '250',
+      }),
+    ]);
+    expect(
+      await h.mongo
+        .collection<{ _id: string }>('transaction_auth_log')
+        .findOne({ _id: `${transferId}:auth-log` }),
+    ).toMatchObject({ outcome: 'completed', recorded_at: expect.any(Date) });
+    expect(
+      (await h.mongo.collection('audit_trace').find({ transfer_id: transferId }).toArray())
+        .map((d) => d._id)
+        .sort(),
+    ).toEqual([`${transferId}:audit:0:reserve:completed`, `${transferId}:audit:1:capture:running`]);
+  });
+
+  it('a bundle with a refused document is retried whole: the others land once, all land after the fix', async () => {
+    const good = `good-${randomUUID()}`;
+    const bad = `bad-${randomUUID()}`;
+    const row = `bundle-${randomUUID()}`;
+    const events = [
+      { event_id: good, collection: 'audit_trace', document: { n: 1 } },
+      { event_id: bad, collection: 'audit_trace', document: { $where: 'refused field name', n: 2 } },
+    ];
+    const malformed = `bundle-${randomUUID()}`;
+    await sql`insert into outbox (event_id, collection, document) values
+      (${row}, 'bundle', ${JSON.stringify({ events })}::jsonb),
+      (${malformed}, 'bundle', '{"events": [{"event_id": 7}]}'::jsonb)`.execute(h.db);
+    const relay = createOutboxRelay({
+      db: h.db,
+      mongo: h.mongo,
+      log: createLogger('bundle', 'silent'),
+      retryDelayMs: 60_000,
+    });
+    await relay.drainAll();
+    const found = async () =>
+      (
+        await h.mongo
+          .collection<{ _id: string }>('audit_trace')
+          .find({ _id: { $in: [good, bad] } })
+          .toArray()
+      )
+        .map((d) => d._id)
+        .sort();
+    expect(await found()).toEqual([good]);
+    const refused = await h.db
+      .selectFrom('outbox')
+      .select(['event_id', 'relayed_at', 'attempts', 'last_error'])
+      .where('event_id', 'in', [row, malformed])
+      .orderBy('event_id')
+      .execute();
+    expect(refused.map((r) => [r.event_id, r.relayed_at, r.attempts])).toEqual(
+      [
+        [row, null, 1],
+        [malformed, null, 1],
+      ].sort(([x], [y]) => String(x).localeCompare(String(y))),
+    );
+    expect(refused.find((r) => r.event_id === row)!.last_error).toMatch(/\$where/);
+    expect(refused.find((r) => r.event_id === malformed)!.last_error).toMatch(/^bundle: /);
+
+    // Fixed (as the runbook fixes a document) and retried: the good one is a duplicate, ignored.
+    await sql`update outbox set document = jsonb_set(document, '{events,1,document}', '{"n": 2}'), claimed_until = null
+      where event_id = ${row}`.execute(h.db);
+    await relay.drainAll();
+    expect(await found()).toEqual([bad, good].sort());
+    const relayed = await h.db
+      .selectFrom('outbox')
+      .select('relayed_at')
+      .where('event_id', '=', row)
+      .executeTakeFirstOrThrow();
+    expect(relayed.relayed_at).not.toBeNull();
+    await h.db.deleteFrom('outbox').where('event_id', '=', malformed).execute();
+  });
+});
+
 describe('purges', () => {
   it('deletes relayed outbox rows past retention and keeps unrelayed and recent ones', async () => {
     const [oldRelayed, recentRelayed, oldPending] = [1, 2, 3].map(() => `purge-${randomUUID()}`);

@@ -1,0 +1,251 @@
+/**
+ * PostgreSQL instructions per reserve + capture pair, counted by callgrind: the figure of the
+ * table in docs/wallet.md ("What a reserve + capture costs PostgreSQL"). Wall-clock rates on a
+ * shared 2-core machine say little; an instruction count of the same statements on the same data
+ * says exactly what a schema change saves.
+ *
+ *   node --import tsx bench/ledger/callgrind.ts [--upto <migration>] [--pairs 100] [--seed 2000]
+ *     [--wallets 50] [--relay] [--keep]
+ *
+ * 1. A private PostgreSQL cluster (initdb in a temporary folder, its own port), migrated up to
+ *    `--upto` (default: every migration), seeded with `--wallets` funded wallets and `--seed`
+ *    earlier pairs made by the same functions, sealed, relayed (outbox rows marked) and vacuumed.
+ * 2. The cluster is stopped; `postgres --single` runs under callgrind on two copies of it: one
+ *    with 1 pair, one with `--pairs` + 1 pairs, each pair as two statements (one transaction
+ *    each, as the service sends them). Per pair = (second − first) / pairs, so the start-up cost
+ *    cancels. `--relay` adds the relay's claim and mark statements for the pairs' outbox rows.
+ *
+ * Each capture carries the records the orchestrator sends for a transfer without step-up (the
+ * auth log, and audit entries for reserve, step_up, capture), built by `transferRecordEvents`.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { sql, type Kysely } from 'kysely';
+import { createDb, migrateToLatest } from '../../lib/db.js';
+import { createLogger } from '../../lib/logger.js';
+import { transferRecordEvents } from '../../wallet/audit/audit-records.js';
+import type { Database } from '../../wallet/database.js';
+import { createJournalSealer } from '../../wallet/ledger/journal-sealer.js';
+import { walletMigrations } from '../../wallet/migrations/migrations.js';
+
+const DATABASE = 'velora_cg';
+const SCOPE = 'client:velora-orchestrator';
+
+const { values: args } = parseArgs({
+  options: {
+    upto: { type: 'string' },
+    pairs: { type: 'string', default: '100' },
+    seed: { type: 'string', default: '2000' },
+    wallets: { type: 'string', default: '50' },
+    relay: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const PAIRS = Number(args.pairs);
+const SEED = Number(args.seed);
+const WALLETS = Number(args.wallets);
+
+interface Wallet {
+  id: string;
+  userId: string;
+}
+
+/** The statements of one pair, as literal SQL (single-user mode has no parameters). */
+function pairStatements(from: Wallet, to: Wallet, amount: number): [reserve: string, capture: string] {
+  const transferId = randomUUID();
+  const workflowId = `transfer-${transferId}`;
+  const events = transferRecordEvents(
+    {
+      auth_log: {
+        transfer_id: transferId,
+        workflow_id: workflowId,
+        user_id: from.userId,
+        client_id: 'velora-gateway',
+        token_jti: randomUUID(),
+        ip: '127.0.0.1',
+        user_agent: 'velora-callgrind',
+        step_up: false,
+        outcome: 'completed',
+      },
+      audit: [
+        { step: 'reserve', status: 'completed', attempt: 1, duration_ms: 4 },
+        { step: 'step_up', status: 'skipped', attempt: 0, duration_ms: 0 },
+        { step: 'capture', status: 'running', attempt: 0, duration_ms: 0 },
+      ],
+    },
+    'velora-orchestrator',
+  ).map((e) => ({ event_id: e.eventId, collection: e.collection, document: e.document }));
+  const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  const reserve =
+    `select * from velora_reserve_transfer(${q(SCOPE)}, ${q(`${workflowId}:reserve`)}, ${q(randomUUID())}, ` +
+    `${q(transferId)}, ${q(from.userId)}, ${q(from.id)}, ${q(to.id)}, ${amount}, 'USD', 500000, 2000000000, 3600)`;
+  const capture =
+    `select * from velora_capture_hold(${q(SCOPE)}, ${q(`${workflowId}:capture`)}, ${q(randomUUID())}, ` +
+    `(select h.id from holds h where h.transfer_id = ${q(transferId)} and h.kind = 'transfer'), ${q(to.id)}, ` +
+    `null, ${q(JSON.stringify(events))}::jsonb)`;
+  return [reserve, capture];
+}
+
+/** The relay's claim and mark, as outbox.repository.ts runs them, until nothing is left. */
+function relayStatements(rounds: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rounds; i++) {
+    out.push(
+      `update outbox set claimed_until = now() + make_interval(secs => 60) where id in (select id from outbox ` +
+        `where relayed_at is null and (claimed_until is null or claimed_until < now()) order by id limit 200 ` +
+        `for update skip locked) returning *`,
+      `update outbox set relayed_at = now(), claimed_until = null where relayed_at is null and claimed_until is not null`,
+    );
+  }
+  return out;
+}
+
+function randomPair(wallets: Wallet[]): [Wallet, Wallet] {
+  const a = Math.floor(Math.random() * wallets.length);
+  const b = (a + 1 + Math.floor(Math.random() * (wallets.length - 1))) % wallets.length;
+  return [wallets[a]!, wallets[b]!];
+}
+
+function asPostgres(cmd: string, argv: string[], input?: string): string {
+  const r = spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...argv], {
+    input,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+async function seed(db: Kysely<Database>): Promise<Wallet[]> {
+  const names = Object.keys(walletMigrations);
+  const upto = args.upto ? names.indexOf(args.upto) : names.length - 1;
+  if (upto < 0) throw new Error(`no migration named ${args.upto}`);
+  await migrateToLatest(
+    db,
+    Object.fromEntries(names.slice(0, upto + 1).map((n) => [n, walletMigrations[n]!])),
+  );
+  const { rows: funding } = await sql<{ id: string }>`
+    insert into wallets (id, kind, user_id, system_name, currency)
+    values (gen_random_uuid(), 'system', null, 'funding', 'USD') returning id`.execute(db);
+  const wallets: Wallet[] = [];
+  for (let i = 0; i < WALLETS; i++) {
+    const userId = randomUUID();
+    const { rows } = await sql<{ id: string }>`
+      insert into wallets (id, kind, user_id, system_name, currency)
+      values (gen_random_uuid(), 'user', ${userId}::uuid, null, 'USD') returning id`.execute(db);
+    const legs = JSON.stringify([
+      { wallet_id: funding[0]!.id, amount: '-1000000000' },
+      { wallet_id: rows[0]!.id, amount: '1000000000' },
+    ]);
+    await sql`select velora_post_journal('deposit', 'USD', ${`seed-${i}`}, null, null, null, ${legs}::jsonb)`.execute(
+      db,
+    );
+    wallets.push({ id: rows[0]!.id, userId });
+  }
+  for (let i = 0; i < SEED; i++) {
+    const [from, to] = randomPair(wallets);
+    for (const statement of pairStatements(from, to, 100)) await sql.raw(statement).execute(db);
+  }
+  await createJournalSealer({ db, log: createLogger('callgrind', 'silent') }).sealAll();
+  await sql`update outbox set relayed_at = now() where relayed_at is null`.execute(db);
+  return wallets;
+}
+
+function countInstructions(dataDir: string, statements: string[], outFile: string): number {
+  const input = statements.join('\n') + '\n';
+  const r = spawnSync(
+    'runuser',
+    [
+      '-u',
+      'postgres',
+      '--',
+      'valgrind',
+      '--tool=callgrind',
+      `--callgrind-out-file=${outFile}`,
+      'postgres',
+      '--single',
+      '-D',
+      dataDir,
+      '-c',
+      'fsync=off',
+      DATABASE,
+    ],
+    { input, encoding: 'utf8', maxBuffer: 1 << 28 },
+  );
+  if (r.status !== 0) throw new Error(`callgrind run failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const errors = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /ERROR:/.test(l));
+  if (errors.length > 0)
+    throw new Error(`statements failed under --single: ${errors.slice(0, 3).join(' | ')}`);
+  const refused = (r.stdout.match(/status_code = "\d+"/g) ?? []).filter((s) => !/"(200|201)"$/.test(s));
+  if (refused.length > 0) throw new Error(`a pair was refused: ${refused.slice(0, 3).join(', ')}`);
+  const totals = /^(?:totals|summary): (\d+)/m.exec(readFileSync(outFile, 'utf8'));
+  if (!totals) throw new Error(`no totals in ${outFile}`);
+  return Number(totals[1]);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'velora-callgrind-'));
+  chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), 0);
+  const data = path.join(dir, 'data');
+  const port = 40_000 + Math.floor(Math.random() * 20_000);
+  asPostgres('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+  asPostgres('pg_ctl', [
+    '-D',
+    data,
+    '-w',
+    '-l',
+    path.join(dir, 'server.log'),
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+    'start',
+  ]);
+  try {
+    asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', DATABASE]);
+    const { db } = createDb<Database>(`postgres://postgres@127.0.0.1:${port}/${DATABASE}`, {
+      max: 2,
+      name: 'callgrind-seed',
+    });
+    let wallets: Wallet[];
+    try {
+      wallets = await seed(db);
+      await sql`vacuum analyze`.execute(db);
+    } finally {
+      await db.destroy();
+    }
+    asPostgres('pg_ctl', ['-D', data, '-w', '-m', 'fast', 'stop']);
+
+    const pairs = (n: number) =>
+      Array.from({ length: n }, () => pairStatements(...randomPair(wallets), 100)).flat();
+    const relay = (n: number) => (args.relay ? relayStatements(Math.ceil((n * 8) / 200) + 1) : []);
+    const counts: number[] = [];
+    for (const [i, n] of [1, PAIRS + 1].entries()) {
+      const copy = path.join(dir, `run-${i}`);
+      asPostgres('cp', ['-a', data, copy]);
+      counts.push(countInstructions(copy, [...pairs(n), ...relay(n)], path.join(dir, `callgrind.out.${i}`)));
+    }
+    const perPair = (counts[1]! - counts[0]!) / PAIRS;
+    const report = {
+      upto: args.upto ?? Object.keys(walletMigrations).at(-1),
+      seed_pairs: SEED,
+      wallets: WALLETS,
+      measured_pairs: PAIRS,
+      relay: args.relay,
+      instructions: counts,
+      per_pair_millions: Number((perPair / 1e6).toFixed(3)),
+      profile: path.join(dir, 'callgrind.out.1'),
+    };
+    writeFileSync(path.join(dir, 'report.json'), JSON.stringify(report, null, 2));
+    console.log(JSON.stringify(report));
+  } finally {
+    spawnSync('runuser', ['-u', 'postgres', '--', 'pg_ctl', '-D', data, '-m', 'immediate', 'stop'], {
+      stdio: 'ignore',
+    });
+    if (!args.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
