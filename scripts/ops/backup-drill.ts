@@ -18,7 +18,7 @@ import { ROOT } from '../stack/paths.js';
 import { PROFILES, type StackProfile } from '../stack/profile.js';
 import { stackEnv } from '../stack/services.js';
 import { stackDown, stackUp } from '../stack/stack.js';
-import { backupStack, type BackupManifest } from './backup.js';
+import { backupStack, type BackupEntry, type BackupManifest } from './backup.js';
 import { dropDatabases, removeTemporalDb, restoreStack } from './restore.js';
 
 const execFileAsync = promisify(execFile);
@@ -37,12 +37,14 @@ export async function runBackupDrill(options: {
   backupDir: string;
   log?: (line: string) => void;
   onDestroyed?: (profile: StackProfile) => Promise<void>;
+  /** Runs after each store's copy: traffic between two copies is what the order is for. */
+  afterCopy?: (entry: BackupEntry) => Promise<void>;
 }): Promise<DrillResult> {
   const profile = PROFILES.scratch;
   const log = options.log ?? console.log;
   const { mongo } = await stackUp(profile, { log });
   log(`backing up the ${profile.name} stack into ${options.backupDir}`);
-  const manifest = await backupStack(profile, options.backupDir, log);
+  const manifest = await backupStack(profile, options.backupDir, { log, afterCopy: options.afterCopy });
 
   log('stopping the stack and destroying its stores');
   await stackDown(profile, log);

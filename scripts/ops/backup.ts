@@ -70,12 +70,16 @@ export function mongoStore(profile: StackProfile): { method: 'pg_dump' | 'mongod
     : { method: 'mongodump', database: profile.mongoDb };
 }
 
-/** Backs up every store of `profile` into the empty or new folder `out`; returns the manifest. */
+/**
+ * Backs up every store of `profile` into the empty or new folder `out`; returns the manifest.
+ * `afterCopy` runs after each store's copy (the drill's test moves money between two copies).
+ */
 export async function backupStack(
   profile: StackProfile,
   out: string,
-  log: (line: string) => void = console.log,
+  options: { log?: (line: string) => void; afterCopy?: (entry: BackupEntry) => Promise<void> } = {},
 ): Promise<BackupManifest> {
+  const log = options.log ?? console.log;
   mkdirSync(out, { recursive: true });
   if (readdirSync(out).length > 0)
     throw new Error(`${out} is not empty: a backup goes into a folder of its own`);
@@ -88,8 +92,10 @@ export async function backupStack(
     const started = new Date().toISOString();
     const file = path.join(out, entry.file);
     await copy(file);
-    entries.push({ ...entry, bytes: statSync(file).size, started_at: started });
-    log(`${entry.store}: ${entry.file} (${statSync(file).size} bytes)`);
+    const done: BackupEntry = { ...entry, bytes: statSync(file).size, started_at: started };
+    entries.push(done);
+    log(`${entry.store}: ${entry.file} (${done.bytes} bytes)`);
+    await options.afterCopy?.(done);
   };
   const pgDump = (database: string) => (file: string) =>
     run('pg_dump', ['--format=custom', `--file=${file}`, `--dbname=${adminUrlFor(database)}`]);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackupDrill } from '../../scripts/ops/backup-drill.js';
-import { temporalDbFile } from '../../scripts/ops/backup.js';
+import { temporalDbFile, type BackupEntry } from '../../scripts/ops/backup.js';
 import { ADMIN_URL } from '../../scripts/stack/infrastructure.js';
 import { stackDir } from '../../scripts/stack/paths.js';
 import { PROFILES } from '../../scripts/stack/profile.js';
@@ -97,12 +97,46 @@ describe('backup and restore drill', () => {
       await expectCleanBooks();
       const balance = async (user: RegisteredUser) =>
         (await api<Wallet>('GET', `/v1/wallets/${user.walletId}`, { token: user.token })).body.balance;
-      const before = { alice: await balance(alice), bob: await balance(bob) };
-      expect(before.alice.posted).toBe(String(90_000 - 12_500 - 3_000 + 1_000));
+      expect((await balance(alice)).posted).toBe(String(90_000 - 12_500 - 3_000 + 1_000));
+
+      // Money that moves between the MongoDB copy and the wallet's: the wallet backup holds its
+      // postings and their outbox rows marked relayed, the MongoDB backup lacks the documents.
+      // The restore must re-send them, or reconciliation reports them missing.
+      let midBackup: Transfer | undefined;
+      const drillLines: string[] = [];
+      const afterCopy = async (entry: BackupEntry) => {
+        if (entry.store !== 'mongo') return;
+        const res = await api<Transfer>('POST', '/v1/transfers', {
+          token: alice.token,
+          idempotencyKey: randomUUID(),
+          headers: { prefer: 'wait=20' },
+          body: {
+            from_wallet_id: alice.walletId,
+            to_wallet_id: bob.walletId,
+            amount: '700',
+            currency: 'USD',
+          },
+        });
+        expect([200, 201, 202]).toContain(res.status);
+        midBackup = res.body;
+        await eventually(
+          () => api<Transfer>('GET', `/v1/transfers/${res.body.id}`, { token: alice.token }),
+          (r) => r.body.status === 'completed',
+        );
+        await expectCleanBooks(); // waits for the relay: MongoDB (live) has the documents now
+      };
+      let before: { alice: Wallet['balance']; bob: Wallet['balance'] } | undefined;
 
       const { manifest, reconciliation } = await runBackupDrill({
         backupDir,
-        log: (line) => appendFileSync(drillLog, `${line}\n`),
+        afterCopy: async (entry) => {
+          await afterCopy(entry);
+          if (entry.store === 'mongo') before = { alice: await balance(alice), bob: await balance(bob) };
+        },
+        log: (line) => {
+          drillLines.push(line);
+          appendFileSync(drillLog, `${line}\n`);
+        },
         // While the stores are gone, they really are: no database, no Temporal file, no service.
         onDestroyed: async (profile) => {
           const client = new pg.Client({ connectionString: ADMIN_URL });
@@ -120,6 +154,9 @@ describe('backup and restore drill', () => {
         },
       });
       expect(manifest.entries.map((e) => e.store)).toEqual(['temporal', 'auth', 'mongo', 'wallet']);
+      expect(midBackup).toBeDefined();
+      const resent = /wallet outbox: ([0-9]+) rows/.exec(drillLines.join('\n'));
+      expect(Number(resent?.[1])).toBeGreaterThan(0);
       expect(reconciliation.discrepancies).toEqual([]);
       expect(reconciliation.ok).toBe(true);
 
@@ -131,6 +168,8 @@ describe('backup and restore drill', () => {
         expect(read.status).toBe(200);
         expect(read.body).toMatchObject({ id: transfer.id, status: 'completed', amount: transfer.amount });
       }
+      // The wallet was copied last: it holds the mid-backup transfer too.
+      expect(before!.alice.posted).toBe(String(90_000 - 12_500 - 3_000 + 1_000 - 700));
       expect({ alice: await balance(alice), bob: await balance(bob) }).toEqual(before);
       await expectCleanBooks();
 
@@ -146,7 +185,7 @@ describe('backup and restore drill', () => {
         () => api<Transfer>('GET', `/v1/transfers/${after.body.id}`, { token: alice.token }),
         (r) => r.body.status === 'completed',
       );
-      expect((await balance(alice)).posted).toBe(String(BigInt(before.alice.posted) - 500n));
+      expect((await balance(alice)).posted).toBe(String(BigInt(before!.alice.posted) - 500n));
       await expectCleanBooks();
     },
   );
