@@ -14,6 +14,8 @@ import { requestContext, type GatewayEnv } from './platform/request-context.js';
 import { authorize, routesWithoutRule } from './platform/route-access.js';
 import { createTransferRoutes } from './transfers/transfers.routes.js';
 import { createWalletRoutes } from './wallets/wallets.routes.js';
+import { createPayoutWebhookRoutes } from './withdrawals/payout-webhook.routes.js';
+import { createWithdrawalRoutes } from './withdrawals/withdrawals.routes.js';
 
 export type { GatewayDeps } from './gateway-deps.js';
 
@@ -98,6 +100,10 @@ export function createGatewayApp(gatewayDeps: GatewayDeps): GatewayApps {
   api.route('/.well-known', createWellKnownRoutes(deps));
   api.route('/v1/wallets', createWalletRoutes(deps));
   api.route('/v1/transfers', createTransferRoutes(deps));
+  const withdrawals = createWithdrawalRoutes(deps);
+  api.route('/v1/wallets', withdrawals.wallets);
+  api.route('/v1/withdrawals', withdrawals.withdrawals);
+  api.route('/v1/webhooks', createPayoutWebhookRoutes(deps));
   api.route('/v1/admin', createAdminRoutes(deps));
   app.route('/', createDocsRoutes(api));
   app.route('/', api);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, parseConfig } from '../lib/config.js';
+import { env, parseConfig, secret } from '../lib/config.js';
 import { payloadCodecEnv } from '../lib/payload-codec.js';
 import { temporalTlsEnv } from '../lib/temporal-tls.js';
 import { MIN_WORKFLOW_INPUT_KEY_BYTES } from '../lib/workflow-input-signature.js';
@@ -52,6 +52,13 @@ export const gatewayConfigSchema = z.object({
   /** How long register / deposit wait for their workflow before answering. */
   WORKFLOW_WAIT_MS: env.int(20_000),
   /** Base64 key (≥ 32 bytes) that signs transfer and deposit workflow inputs; the workers hold it too. */
+  /**
+   * HMAC key of the payout provider's webhook signature (`POST /v1/webhooks/payouts`); unset, the
+   * webhook answers 503. payout-sim signs with the same variable.
+   */
+  PAYOUT_WEBHOOK_SECRET: env.optional(
+    secret(z.string().min(32, 'must be at least 32 characters'), { requiredInProduction: false }),
+  ),
   WORKFLOW_INPUT_KEY: env
     .secret(44)
     .refine(

@@ -22,6 +22,11 @@ export interface GatewayDeps {
   /** The gateway's client_credentials access token (auth:internal wallet:read wallet:admin). */
   serviceToken: () => Promise<string>;
   rateLimiter: RateLimiter;
+  /**
+   * True the first time a payout-webhook signature is seen (Redis `SET NX EX` in main.ts, so
+   * every gateway copy refuses a replay); absent, each process remembers its own.
+   */
+  payoutWebhookReplays?: (signature: string, ttlSeconds: number) => Promise<boolean>;
   /** Extra readiness checks (Redis, Temporal) for /readyz. */
   readiness?: () => Promise<Record<string, boolean>>;
 }

@@ -83,6 +83,9 @@ const { app, metricsApp } = createGatewayApp({
   wallet: createUpstream({ name: 'wallet', baseUrl: config.WALLET_URL, token: serviceToken, ...breaker }),
   serviceToken,
   rateLimiter,
+  // SET NX: the first gateway copy to see a payout-webhook signature wins; a replay is refused.
+  payoutWebhookReplays: async (signature, ttlSeconds) =>
+    (await redis.set(signature, '1', { NX: true, EX: ttlSeconds })) === 'OK',
   readiness: async () => ({
     redis: await probe(() => redis.ping()),
     temporal: await probe(() => connection.healthService.check({})),

@@ -1,6 +1,6 @@
 /** Configuration of an orchestrator worker, parsed once from the environment. */
 import { z } from 'zod';
-import { env, parseConfig } from '../lib/config.js';
+import { env, parseConfig, secret } from '../lib/config.js';
 import { payloadCodecEnv } from '../lib/payload-codec.js';
 import { temporalTlsEnv } from '../lib/temporal-tls.js';
 import { MIN_WORKFLOW_INPUT_KEY_BYTES } from '../lib/workflow-input-signature.js';
@@ -19,6 +19,11 @@ export const workerConfigSchema = z.object({
   TEMPORAL_TASK_QUEUE: env.string(TASK_QUEUE),
   AUTH_URL: env.url('http://127.0.0.1:8081'),
   WALLET_URL: env.url('http://127.0.0.1:8082'),
+  /** The payout provider withdrawals are paid through (payout-sim locally) and its API key. */
+  PAYOUT_PROVIDER_URL: env.url('http://127.0.0.1:8085'),
+  PAYOUT_PROVIDER_API_KEY: env.optional(
+    secret(z.string().min(16, 'must be at least 16 characters'), { requiredInProduction: false }),
+  ),
   ORCHESTRATOR_CLIENT_ID: env.string('velora-orchestrator'),
   ORCHESTRATOR_CLIENT_SECRET: env.secret(16),
   /**

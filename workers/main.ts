@@ -44,6 +44,11 @@ async function main(): Promise<void> {
   });
   const auth = createHttpClient({ name: 'auth', baseUrl: config.AUTH_URL, token });
   const wallet = createHttpClient({ name: 'wallet', baseUrl: config.WALLET_URL, token });
+  const payouts = createHttpClient({
+    name: 'payouts',
+    baseUrl: config.PAYOUT_PROVIDER_URL,
+    defaultHeaders: () => ({ authorization: `Bearer ${config.PAYOUT_PROVIDER_API_KEY ?? ''}` }),
+  });
 
   const registry = new Registry();
   const activityDuration = new Histogram({
@@ -67,6 +72,7 @@ async function main(): Promise<void> {
   const activities = createActivities({
     auth,
     wallet,
+    payouts,
     config: {
       transferStepUpThreshold: config.TRANSFER_STEP_UP_THRESHOLD,
       workflowInputKey: workflowInputKey(config.WORKFLOW_INPUT_KEY),

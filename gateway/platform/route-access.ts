@@ -60,6 +60,8 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   { method: 'POST', path: '/v1/auth/authorize', access: publicRoute },
   { method: 'POST', path: '/v1/auth/password/reset', access: publicRoute },
   { method: 'POST', path: '/v1/auth/password/reset/confirm', access: publicRoute },
+  // The payout provider authenticates by its HMAC signature (checked by the route), not a token.
+  { method: 'POST', path: '/v1/webhooks/payouts', access: publicRoute },
   // The signed-in user's own account: any valid token (AuthService re-checks the password on /mfa).
   { method: 'GET', path: '/v1/auth/me', access: anyToken },
   { method: 'POST', path: '/v1/auth/mfa', access: anyToken },

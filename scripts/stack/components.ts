@@ -18,7 +18,7 @@ import { temporalHealthy } from './temporal.js';
 import { findTool } from './tools.js';
 
 export type ComponentName =
-  'temporal' | 'ferretdb' | 'mongod' | 'mailpit' | 'auth' | 'wallet' | 'worker' | 'gateway';
+  'temporal' | 'ferretdb' | 'mongod' | 'mailpit' | 'auth' | 'wallet' | 'payout-sim' | 'worker' | 'gateway';
 
 /** One process of a stack profile, as `up`, `down`, `status` and the supervisor see it. */
 export interface Component {

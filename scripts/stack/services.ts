@@ -6,7 +6,7 @@ import { pgUrl, type StackProfile } from './profile.js';
 
 /** One of Velora's own processes as the stack runs it. */
 export interface ServiceSpec {
-  name: 'auth' | 'wallet' | 'worker' | 'gateway';
+  name: 'auth' | 'wallet' | 'payout-sim' | 'worker' | 'gateway';
   entry: string;
   port: number;
 }
@@ -15,6 +15,7 @@ export function services(profile: StackProfile): ServiceSpec[] {
   return [
     { name: 'auth', entry: 'auth/main.ts', port: profile.ports.auth },
     { name: 'wallet', entry: 'wallet/main.ts', port: profile.ports.wallet },
+    { name: 'payout-sim', entry: 'payout-sim/main.ts', port: profile.ports.payoutSim },
     { name: 'worker', entry: 'workers/main.ts', port: profile.ports.worker },
     { name: 'gateway', entry: 'gateway/main.ts', port: profile.ports.gateway },
   ];
@@ -51,6 +52,9 @@ export function stackEnv(profile: StackProfile, mongoUrl: string): Record<string
     WALLET_MONGO_DB: profile.mongoDb,
     SMTP_HOST: '127.0.0.1',
     SMTP_PORT: String(p.smtp),
+    PAYOUT_SIM_PORT: String(p.payoutSim),
+    PAYOUT_PROVIDER_URL: `http://127.0.0.1:${p.payoutSim}`,
+    PAYOUT_SIM_WEBHOOK_URL: `http://127.0.0.1:${p.gateway}/v1/webhooks/payouts`,
   };
   const env = { ...envExampleDefaults(), ...derived, ...profile.env };
   if (profile.name === 'dev') {
