@@ -38,10 +38,15 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256')
-    .update(`${method.toUpperCase()} ${path}\n${canonicalJson(body)}`)
-    .digest('hex');
+/**
+ * SHA-256 of method, path and canonical body. Version 1 (every route's) is the bare hex digest,
+ * as stored since the first release; a later version of a route's fingerprint (one that leaves
+ * a field out) is prefixed `v<n>:`, so a stored key says which version made it.
+ */
+export function requestFingerprint(method: string, path: string, body: unknown, version = 1): string {
+  const text = `${method.toUpperCase()} ${path}\n${canonicalJson(body)}`;
+  if (version === 1) return createHash('sha256').update(text).digest('hex');
+  return `v${version}:${createHash('sha256').update(`v${version} ${text}`).digest('hex')}`;
 }
 
 const RETRYABLE = new Set<string>([PgCode.deadlockDetected, PgCode.serializationFailure]);

@@ -69,6 +69,15 @@ export interface LedgerFunctionOutcome {
 }
 
 /**
+ * A route's fingerprint after its first version: `version` (≥ 2) of `fingerprintBody`, and the
+ * body as version 1 fingerprinted it, so a key stored before the change still replays.
+ */
+export interface FingerprintVersion {
+  version: number;
+  version1Body: unknown;
+}
+
+/**
  * Like {@link respondIdempotently} for work done by one server-side function that checks and
  * stores the idempotency record itself (one round trip). `fingerprintBody` is what must match
  * on a replay (the money fields); the function gets the key, scope and fingerprint.
@@ -78,13 +87,20 @@ export async function respondInOneRoundTrip(
   deps: WalletDeps,
   fingerprintBody: unknown,
   run: (request: IdempotentRequest) => Promise<LedgerFunctionOutcome>,
+  fingerprint?: FingerprintVersion,
 ): Promise<Response> {
+  const { method, path } = c.req;
   const request: IdempotentRequest = {
     scope: c.get('principal').subject,
     key: idempotencyKey(c),
-    fingerprint: requestFingerprint(c.req.method, c.req.path, fingerprintBody),
+    fingerprint: requestFingerprint(method, path, fingerprintBody, fingerprint?.version),
   };
-  const result = await withDeadlockRetry(() => run(request)).catch(outOfRange);
+  let result = await withDeadlockRetry(() => run(request)).catch(outOfRange);
+  if (result.outcome === 'mismatch' && fingerprint) {
+    // The key may have been stored by version 1: the same request as that version saw it replays.
+    const v1 = { ...request, fingerprint: requestFingerprint(method, path, fingerprint.version1Body) };
+    result = await withDeadlockRetry(() => run(v1)).catch(outOfRange);
+  }
   if (result.outcome === 'mismatch') throw problemError(IdempotencyError.KeyMismatch);
   if (result.outcome === 'new') deps.onCommitted?.();
   const { code, ...extensions } = result.response;

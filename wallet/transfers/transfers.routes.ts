@@ -52,18 +52,27 @@ export function createTransferRoutes(deps: WalletDeps) {
   app.post('/:transfer_id/reserve', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
     const body = await parseBody(c, reserveBody);
-    return respondInOneRoundTrip(c, deps, body, (idem) =>
-      reserveTransfer(deps.db, idem, {
-        transferId,
-        userId: body.user_id,
-        fromWalletId: body.from_wallet_id,
-        toWalletId: body.to_wallet_id,
-        amount: body.amount,
-        currency: body.currency,
-        perTransferLimit: body.limits.per_transfer,
-        dailyLimit: body.limits.daily,
-        holdTtlSeconds: body.hold_ttl_seconds,
-      }),
+    // Version 2 leaves the user's limits out: they are read from AuthService when the request is
+    // built, so a reserve re-sent after a limits change (a workflow reset) is still the same
+    // transfer; the limits decide whether it passes, not which transfer it is.
+    const { limits: _limits, ...transfer } = body;
+    return respondInOneRoundTrip(
+      c,
+      deps,
+      transfer,
+      (idem) =>
+        reserveTransfer(deps.db, idem, {
+          transferId,
+          userId: body.user_id,
+          fromWalletId: body.from_wallet_id,
+          toWalletId: body.to_wallet_id,
+          amount: body.amount,
+          currency: body.currency,
+          perTransferLimit: body.limits.per_transfer,
+          dailyLimit: body.limits.daily,
+          holdTtlSeconds: body.hold_ttl_seconds,
+        }),
+      { version: 2, version1Body: body },
     );
   });
 
