@@ -1,6 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -14,6 +15,7 @@ import { loadWorkerConfig } from '../workers/config.js';
 import { ensureDatabase } from './stack/infrastructure.js';
 import { ROOT } from './stack/paths.js';
 import { pgUrl } from './stack/profile.js';
+import { requireTool } from './stack/tools.js';
 
 /**
  * tools/deploy-check, the offline validator of deploy/ and docker-compose.yml
@@ -339,4 +341,87 @@ describe('what the deployment files name exists in the code', () => {
     expect(names.length).toBeGreaterThanOrEqual(8);
     for (const name of names) expect(sources, name).toContain(`name: '${name}'`);
   });
+});
+
+/** A TCP port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('deploy/k8s/base/search-attributes.sh against a Temporal server', () => {
+  it('waits in vain while they are missing, registers them with the namespace, then finds them all', async () => {
+    const temporalCli = requireTool('temporal', 'TEMPORAL_CLI_PATH');
+    const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+    const server = spawn(
+      temporalCli,
+      ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port)].concat([
+        '--http-port',
+        String(httpPort),
+        '--metrics-port',
+        String(metricsPort),
+        '--log-level',
+        'error',
+      ]),
+      { stdio: 'ignore' },
+    );
+    const script = path.join(ROOT, 'deploy/k8s/base/search-attributes.sh');
+    const run = (mode: string, env: Record<string, string>) =>
+      spawnSync('sh', [script, mode], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          PATH: `${path.dirname(temporalCli)}${path.delimiter}${process.env.PATH ?? ''}`,
+          TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+          SEARCH_ATTRIBUTES_SLEEP_SECONDS: '1',
+          ...env,
+        },
+      });
+    try {
+      // Nothing answers yet, or the attributes are missing: `wait` gives up loudly, naming them.
+      const waited = run('wait', { SEARCH_ATTRIBUTES_ATTEMPTS: '3', TEMPORAL_NAMESPACE: 'velora-sa' });
+      expect(waited.status).toBe(1);
+      expect(waited.stderr).toMatch(/still missing after 3 attempts: .*(TransferStatus|not answering)/);
+      const registered = run('register', {
+        SEARCH_ATTRIBUTES_ATTEMPTS: '60',
+        TEMPORAL_NAMESPACE: 'velora-sa',
+        TEMPORAL_NAMESPACE_RETENTION: '720h',
+      });
+      expect(registered.stderr).not.toContain('still missing');
+      expect(registered.status).toBe(0);
+      expect(registered.stdout).toContain('search attributes on namespace velora-sa: all registered');
+      const again = run('wait', { SEARCH_ATTRIBUTES_ATTEMPTS: '1', TEMPORAL_NAMESPACE: 'velora-sa' });
+      expect(again.status).toBe(0);
+      const listed = execFileSync(
+        temporalCli,
+        [
+          'operator',
+          'search-attribute',
+          'list',
+          '--address',
+          `127.0.0.1:${port}`,
+          '-n',
+          'velora-sa',
+          '-o',
+          'json',
+        ],
+        { encoding: 'utf8' },
+      );
+      const custom = (JSON.parse(listed) as { customAttributes: Record<string, string> }).customAttributes;
+      for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_DECLARATIONS)) {
+        expect(custom[name], name).toBe(`INDEXED_VALUE_TYPE_${type.toUpperCase()}`);
+      }
+      const described = execFileSync(
+        temporalCli,
+        ['operator', 'namespace', 'describe', '--address', `127.0.0.1:${port}`, '-n', 'velora-sa'],
+        { encoding: 'utf8' },
+      );
+      expect(described).toMatch(/RetentionTtl\s+720h/);
+    } finally {
+      server.kill('SIGTERM');
+    }
+  }, 180_000);
 });
