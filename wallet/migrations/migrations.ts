@@ -14,6 +14,7 @@ import * as reconciliationCheckpoints from './0020-reconciliation-checkpoints.js
 import * as walletStatusChanges from './0025-wallet-status-changes.js';
 import * as transferReversals from './0026-transfer-reversals.js';
 import * as payoutWithdrawals from './0030-payout-withdrawals.js';
+import * as withdrawalsDailyLimitCounter from './0031-withdrawals-daily-limit-counter.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0025-wallet-status-changes': walletStatusChanges,
   '0026-transfer-reversals': transferReversals,
   '0030-payout-withdrawals': payoutWithdrawals,
+  '0031-withdrawals-daily-limit-counter': withdrawalsDailyLimitCounter,
 };

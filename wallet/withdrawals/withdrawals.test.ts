@@ -119,4 +119,26 @@ describe('withdrawal ledger operations', () => {
     expect(res.body.code).toBe('currency_mismatch');
     expect(await h.balance(wallet)).toMatchObject({ pending: '0' });
   });
+
+  it('withdrawals and transfers share one daily limit: a captured withdrawal is counted by a transfer reserve', async () => {
+    const wallet = await h.wallet('USD', 20000n);
+    const id = randomUUID();
+    expect((await reserve(id, wallet, '7000')).status).toBe(201);
+    expect((await capture(id)).status).toBe(200);
+    const transfer = await h.call('POST', `/internal/transfers/${randomUUID()}/reserve`, {
+      body: {
+        user_id: await owner(wallet),
+        from_wallet_id: wallet,
+        to_wallet_id: await h.wallet('USD'),
+        amount: '4000',
+        currency: 'USD',
+        limits: LIMITS,
+        hold_ttl_seconds: 3600,
+      },
+      key: randomUUID(),
+    });
+    // 7000 withdrawn + 4000 > the daily 10000.
+    expect(transfer.status).toBe(422);
+    expect(transfer.body).toMatchObject({ code: 'limit_exceeded', limit: 'daily' });
+  });
 });
