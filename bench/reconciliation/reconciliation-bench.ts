@@ -16,6 +16,7 @@
  * PostgreSQL backends (read from /proc while it runs).
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,8 @@ const { values } = parseArgs({
     postings: { type: 'string', default: '10000000' },
     transfers: { type: 'string', default: '1000' },
     accounts: { type: 'string', default: '90000' },
+    /** Suffix of the scratch database (`velora_wallet_test_<name>`), recreated empty. */
+    name: { type: 'string', default: 'recon_bench' },
   },
 });
 const POSTINGS = Number(values.postings);
@@ -213,7 +216,8 @@ async function runCommand(env: Record<string, string>, args: string[], database:
   );
   while (!done) {
     const { rows } = await admin.query<{ pid: number }>(
-      `select pid from pg_stat_activity where application_name = 'velora-wallet-reconcile'`,
+      `select pid from pg_stat_activity
+        where application_name = 'velora-wallet-reconcile' and datname = current_database()`,
     );
     for (const { pid } of rows) {
       const t = ticksOf(pid);
@@ -242,8 +246,53 @@ function summary(r: RunResult) {
   return { ...r, report: { ...report, discrepancies: discrepancies.length } };
 }
 
+/**
+ * Funds 20 user wallets and moves money between them: reserve + capture, as the orchestrator
+ * does. With a token issued now (the harness's own may have expired during the full run).
+ */
+async function transfers(h: Awaited<ReturnType<typeof createWalletHarness>>): Promise<void> {
+  const token = await h.issuer.serviceToken('wallet:read wallet:write wallet:admin');
+  const call = async (path: string, body: unknown, expected: number) => {
+    const res = await h.call('POST', path, { body, key: randomUUID(), token });
+    if (res.status !== expected)
+      throw new Error(`${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body as Record<string, unknown>;
+  };
+  const users: { id: string; user_id: string }[] = [];
+  for (let i = 0; i < 20; i++) {
+    const user_id = randomUUID();
+    const wallet = await call('/internal/wallets', { user_id, currency: 'USD' }, 201);
+    const id = String(wallet.id);
+    await call(
+      `/internal/wallets/${id}/deposits`,
+      { amount: '10000000', currency: 'USD', reference: 'bench' },
+      201,
+    );
+    users.push({ id, user_id });
+  }
+  for (let i = 0; i < TRANSFERS; i++) {
+    const from = users[i % users.length]!;
+    const to = users[(i + 1 + (i % 7)) % users.length]!;
+    const reserved = await call(
+      `/internal/transfers/${randomUUID()}/reserve`,
+      {
+        user_id: from.user_id,
+        from_wallet_id: from.id,
+        to_wallet_id: to.id,
+        amount: String(1 + (i % 500)),
+        currency: 'USD',
+        limits: { per_transfer: '1000000000000', daily: '1000000000000' },
+        hold_ttl_seconds: 900,
+      },
+      201,
+    );
+    const hold = reserved.hold as { id: string };
+    await call(`/internal/holds/${hold.id}/capture`, { to_wallet_id: to.id }, 200);
+  }
+}
+
 async function main() {
-  const h = await createWalletHarness({ isolated: 'recon_bench', poolMax: 4 });
+  const h = await createWalletHarness({ isolated: values.name, poolMax: 4 });
   const database = new URL(h.env.WALLET_DATABASE_URL).pathname.slice(1);
   try {
     log(`generating ${POSTINGS} postings over ${ACCOUNTS} accounts in ${database}`);
@@ -253,17 +302,7 @@ async function main() {
     log(JSON.stringify(summary(fullRun)));
 
     log(`${TRANSFERS} transfers through WalletService`);
-    const wallets = await Promise.all(Array.from({ length: 20 }, () => h.wallet('USD', 10_000_000n)));
-    for (let i = 0; i < TRANSFERS; i++) {
-      const from = wallets[i % wallets.length]!;
-      const to = wallets[(i + 1 + (i % 7)) % wallets.length]!;
-      const hold = await h.hold(from, String(1 + (i % 500)), { to });
-      const capture = await h.call('POST', `/internal/holds/${hold.body.id}/capture`, {
-        body: { to_wallet_id: to },
-        key: `bench-capture-${i}`,
-      });
-      if (capture.status !== 200) throw new Error(`capture answered ${capture.status}`);
-    }
+    await transfers(h);
     await h.sealer.sealAll();
     await h.relay.drainAll();
     log('incremental run');
