@@ -9,11 +9,13 @@ import type { ActiveUserCache } from './active-user-cache.js';
 import { createDepositActivities } from './deposit-activities.js';
 import { createHoldExpiryActivities } from './hold-expiry-activities.js';
 import { createOnboardingActivities } from './onboarding-activities.js';
+import { createReversalActivities } from './reversal-activities.js';
 import { createTransferActivities } from './transfer-activities.js';
 import { createWithdrawalActivities } from './withdrawal-activities.js';
 
 export type * from './transfer-activities.js';
 export type * from './deposit-activities.js';
+export type * from './reversal-activities.js';
 export type * from './upstream-types.js';
 export type * from './withdrawal-activities.js';
 
@@ -53,6 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOnboardingActivities(deps),
     ...createDepositActivities({ wallet: deps.wallet, workflowInputKey: deps.config.workflowInputKey }),
     ...createHoldExpiryActivities(deps),
+    ...createReversalActivities({ wallet: deps.wallet, workflowInputKey: deps.config.workflowInputKey }),
     ...createWithdrawalActivities({
       auth: deps.auth,
       wallet: deps.wallet,

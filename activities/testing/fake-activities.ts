@@ -200,6 +200,9 @@ export function createFakeServices(): FakeServices {
     return from;
   }
 
+  const notFaked = (): Promise<never> =>
+    Promise.reject(new Error('not faked: reversal tests run the real WalletService'));
+
   const activities: Activities = {
     async reserveTransfer(input) {
       return guarded('reserveTransfer', () => {
@@ -449,6 +452,10 @@ export function createFakeServices(): FakeServices {
         return { expired: 0 };
       });
     },
+    // The reversal saga is tested against the real WalletService (workflows/reversal-workflow.test.ts).
+    holdReversal: notFaked,
+    captureReversal: notFaked,
+    releaseReversal: notFaked,
   };
 
   return {

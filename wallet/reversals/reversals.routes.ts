@@ -27,14 +27,14 @@ function transferIdParam(id: string): string {
 }
 
 /**
- * `/internal/transfers/:transfer_id/reversal/{hold,capture,release}` (wallet:admin): the steps
+ * `/internal/transfers/:transfer_id/reversal/{hold,capture,release}` (wallet:write, as a transfer's steps): the steps
  * of an operator's reversal, each idempotent per key (docs/internal-api.md).
  */
 export function createReversalRoutes(deps: WalletDeps, reversals: ReversalService) {
-  const admin = requireWalletScope(deps.verifier, 'wallet:admin');
+  const write = requireWalletScope(deps.verifier, 'wallet:write');
   const app = new Hono<WalletEnv>();
 
-  app.post('/:transfer_id/reversal/hold', admin, async (c) => {
+  app.post('/:transfer_id/reversal/hold', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
     const body = await parseBody(c, holdBody);
     return respondIdempotently(
@@ -53,7 +53,7 @@ export function createReversalRoutes(deps: WalletDeps, reversals: ReversalServic
     );
   });
 
-  app.post('/:transfer_id/reversal/capture', admin, async (c) => {
+  app.post('/:transfer_id/reversal/capture', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
     return respondIdempotently(
       c,
@@ -64,7 +64,7 @@ export function createReversalRoutes(deps: WalletDeps, reversals: ReversalServic
     );
   });
 
-  app.post('/:transfer_id/reversal/release', admin, async (c) => {
+  app.post('/:transfer_id/reversal/release', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
     return respondIdempotently(
       c,
