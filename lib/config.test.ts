@@ -37,7 +37,7 @@ const SERVICES: ServiceCase[] = [
       REDIS_URL: 'redis://:pw@redis:6379/0',
       AUTH_KEY_ENCRYPTION_KEY: fresh(),
       OTP_PEPPER: fresh(),
-      OTP_DELIVERY: 'log',
+      OTP_DELIVERY: 'smtp',
       VELORA_ADMIN_PASSWORD: fresh(),
       ORCHESTRATOR_CLIENT_SECRET: fresh(),
       GATEWAY_CLIENT_SECRET: fresh(),
@@ -110,6 +110,13 @@ describe.each(SERVICES)('$name with NODE_ENV=production', (service) => {
     const message = refusal(() => service.load({ ...production, OTP_DELIVERY: 'dev' }));
     expect(message).toBe(
       `${service.name === 'worker' ? 'orchestrator-worker' : service.name}: refusing to start with NODE_ENV=production: OTP_DELIVERY=dev is for the local stack only`,
+    );
+  });
+
+  it('refuses OTP_DELIVERY=log (no code would reach anyone) in one line naming the variable', () => {
+    const message = refusal(() => service.load({ ...production, OTP_DELIVERY: 'log' }));
+    expect(message).toMatch(
+      /refusing to start with NODE_ENV=production: OTP_DELIVERY=log is for the local stack only$/,
     );
   });
 

@@ -67,7 +67,8 @@ export function requiredInProduction<T extends z.ZodType>(schema: T): T {
 
 /** Values only the local stack may use, whichever service reads them. */
 const DEV_ONLY_VALUES: Record<string, string[]> = {
-  OTP_DELIVERY: ['dev'],
+  // dev shows codes to anyone at /dev/outbox; log delivers nothing: production sends email.
+  OTP_DELIVERY: ['dev', 'log'],
   // Codes in the clear on the wire: only to the local stack's catcher.
   SMTP_TLS: ['none'],
 };
@@ -75,7 +76,7 @@ const DEV_ONLY_VALUES: Record<string, string[]> = {
 /**
  * Why `env` may not run in production, one line per variable (empty when it may): a secret that
  * is missing or reuses a dev default from .env.example, a required production setting left to
- * its local default, or a dev-only switch such as `OTP_DELIVERY=dev`.
+ * its local default, or a dev-only switch such as `OTP_DELIVERY=dev` or `log`.
  */
 export function productionRefusals(schema: z.ZodObject, env: Record<string, string | undefined>): string[] {
   const refusals: string[] = [];

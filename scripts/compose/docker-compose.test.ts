@@ -150,7 +150,10 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       for (const entry of service.ports ?? []) (exposed[name] ??= []).push(entry);
     }
-    expect(Object.keys(exposed).sort()).toEqual(['gateway', 'grafana', 'temporal-ui', 'worker']);
+    expect(Object.keys(exposed).sort()).toEqual(['gateway', 'grafana', 'mailpit', 'temporal-ui', 'worker']);
+    expect(exposed.mailpit!.map(published)).toEqual([
+      { hostIp: '127.0.0.1', hostPort: '8025', containerPort: '8025' },
+    ]);
     expect(exposed.gateway!.map(published)).toEqual([
       { hostIp: '0.0.0.0', hostPort: '8080', containerPort: '8080' },
     ]);

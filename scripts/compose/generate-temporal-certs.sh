@@ -3,6 +3,7 @@
 #   temporal        the frontend (and internode) certificate, for the names temporal and localhost
 #   gateway, worker the clients that start and run workflows
 #   ui, admin       the Web UI and the admin tools / health check
+#   mailpit         the SMTP catcher's STARTTLS certificate (AuthService verifies it against ca.pem)
 # Usage: sh scripts/compose/generate-temporal-certs.sh [dir]   (default: .compose/certs)
 # Production: issue these from your own PKI and mount them at the same paths instead.
 set -eu
@@ -35,6 +36,7 @@ issue() {
 # The server certificate also authenticates the server to itself (internode), hence clientAuth.
 issue temporal serverAuth,clientAuth "DNS:temporal,DNS:localhost,IP:127.0.0.1"
 for client in gateway worker ui admin; do issue "$client" clientAuth; done
+issue mailpit serverAuth "DNS:mailpit"
 
 # The containers run as different users; the directory is mounted read-only into them.
 rm -f ca.srl
