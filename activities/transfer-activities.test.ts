@@ -9,6 +9,7 @@ import {
 import { problem } from '../lib/problem.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import { Counter, Registry } from 'prom-client';
+import { createActiveUserCache } from './active-user-cache.js';
 import { createActivities, type ActivityDeps } from './index.js';
 import { failure } from './testing/mock-activity.js';
 
@@ -246,6 +247,47 @@ describe('reserveTransfer', () => {
     );
     expect(err.type).toBe('upstream_unavailable');
     expect(err.nonRetryable).toBe(false);
+  });
+});
+
+describe('reserveTransfer with the active-user cache', () => {
+  const authCalls = (sent: Sent[]) => sent.filter((s) => s.service === 'auth').length;
+  const reserveTwice = async (user: typeof USER, clock: { now: number }, gapMs: number) => {
+    const { sent, activities, env } = setup(
+      { auth: () => ok(user), wallet: () => ok({ hold: HOLD }, 201) },
+      { activeUsers: createActiveUserCache({ ttlMs: 5000, now: () => clock.now }) },
+    );
+    const outcomes: (string | null | undefined)[] = [];
+    for (const _ of [1, 2]) {
+      const run = env().run(activities.reserveTransfer, {
+        transfer: signedTransfer(),
+        hold_ttl_seconds: 3600,
+      });
+      const result = await run.catch(() => undefined);
+      outcomes.push(result ? (result as { hold_id: string }).hold_id : (await failure(run)).type);
+      clock.now += gapMs;
+    }
+    return { sent, outcomes };
+  };
+
+  it('asks AuthService once for an active user who reserves again within the cache time', async () => {
+    const { sent, outcomes } = await reserveTwice(USER, { now: 0 }, 4999);
+    expect(outcomes).toEqual(['h1', 'h1']);
+    expect(authCalls(sent)).toBe(1);
+    // The wallet call carries the limits of the remembered answer, every time.
+    expect(sent.filter((s) => s.service === 'wallet')).toHaveLength(2);
+  });
+
+  it('asks again once the cache time has passed', async () => {
+    const { sent } = await reserveTwice(USER, { now: 0 }, 5000);
+    expect(authCalls(sent)).toBe(2);
+  });
+
+  it('never remembers a user who is not active: each reserve asks and is refused', async () => {
+    const { sent, outcomes } = await reserveTwice({ ...USER, status: 'disabled' }, { now: 0 }, 1);
+    expect(outcomes).toEqual(['not_authorized', 'not_authorized']);
+    expect(authCalls(sent)).toBe(2);
+    expect(sent.filter((s) => s.service === 'wallet')).toHaveLength(0);
   });
 });
 

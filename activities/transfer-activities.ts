@@ -11,6 +11,7 @@ import type { Counter } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
 import { verifyWorkflowInput } from '../lib/workflow-input-signature.js';
 import { transferWorkflowId, type TransferInput } from '../workflows/transfer-contract.js';
+import type { ActiveUserCache } from './active-user-cache.js';
 import type { AuthUser, Hold, OtpChallenge } from './upstream-types.js';
 import {
   callUpstream,
@@ -29,6 +30,11 @@ export interface TransferActivityDeps {
   workflowInputKey: Uint8Array;
   /** Counts finished transfers by outcome and failure code. */
   transfersFinished?: Counter<'outcome' | 'failure_code'>;
+  /**
+   * Remembers an active user's status and limits for a few seconds (active-user-cache.ts says
+   * what may be stale and for how long); without it every reserve asks AuthService.
+   */
+  activeUsers?: ActiveUserCache;
 }
 
 /** Every activity result carries the attempt that produced it, for the `Transfer.steps` view. */
@@ -131,7 +137,7 @@ export function createTransferActivities(deps: TransferActivityDeps) {
   /**
    * Reserve: the input must carry the gateway's signature and run under its own workflow id (a
    * workflow started by anyone else is refused `not_authorized` before any call). AuthService says whether the initiator is active
-   * and what their limits are; then ONE WalletService call checks ownership, wallet statuses,
+   * and what their limits are (an active user's answer may come from `activeUsers`); then ONE WalletService call checks ownership, wallet statuses,
    * currency, the per-transfer and rolling-24h limits (captured volume and active holds) and
    * places the hold, atomically. Decides whether an OTP step-up is needed.
    */
@@ -145,15 +151,16 @@ export function createTransferActivities(deps: TransferActivityDeps) {
     if (!boundToWorkflow(transfer.transfer_id)) {
       throw domainFailure('not_authorized', 'the transfer input belongs to another workflow');
     }
-    const user = await callUpstream<AuthUser>(
-      deps.auth,
-      'GET',
-      `/internal/users/${encodeURIComponent(transfer.initiated_by.user_id)}`,
-    ).catch((err: unknown) => {
-      throw err instanceof ApplicationFailure && err.type === 'user_not_found'
-        ? domainFailure('not_authorized', 'the initiator is not a known user')
-        : err;
-    });
+    const userId = transfer.initiated_by.user_id;
+    const lookUp = () =>
+      callUpstream<AuthUser>(deps.auth, 'GET', `/internal/users/${encodeURIComponent(userId)}`);
+    const user = await (deps.activeUsers ? deps.activeUsers.get(userId, lookUp) : lookUp()).catch(
+      (err: unknown) => {
+        throw err instanceof ApplicationFailure && err.type === 'user_not_found'
+          ? domainFailure('not_authorized', 'the initiator is not a known user')
+          : err;
+      },
+    );
     if (user.status !== 'active')
       throw domainFailure('not_authorized', `the initiator's account is ${user.status}`);
 

@@ -43,6 +43,12 @@ export const workerConfigSchema = z.object({
     .regex(/^[0-9]{1,19}$/, 'must be a whole number of minor units')
     .default('100000')
     .transform((v) => BigInt(v)),
+  /**
+   * How long the reserve step reuses AuthService's answer for an active user (status and
+   * limits; activities/active-user-cache.ts): a disabled user's tokens are denylisted at once,
+   * this only bounds how late a transfer accepted just before is refused. 0 asks every time.
+   */
+  ACTIVE_USER_CACHE_MS: env.int(5000),
   /** Create or update the hold-expiry schedule at start (every worker may; it is idempotent). */
   HOLD_EXPIRY_SCHEDULE: env.bool(true),
   /** How long SIGTERM waits for running activities before cancelling them. */
