@@ -197,6 +197,26 @@ describe('POST /v1/transfers', () => {
     expect((await res.json()).code).toBe('wallet_not_found');
   });
 
+  it('reads a source wallet from WalletService once: owner and currency never change', async () => {
+    const { u, from, to } = await funded();
+    const reads = () => h.wallet.seen.filter((s) => s.path === `/internal/wallets/${from.id}`).length;
+    const body = { from_wallet_id: from.id, to_wallet_id: to.id, amount: '100', currency: 'USD' };
+    for (const _ of [1, 2]) {
+      const res = await post(u.auth, body, { 'idempotency-key': randomUUID() });
+      expect(res.status).toBe(202);
+    }
+    expect(reads()).toBe(1);
+    // The remembered owner still refuses everyone else, and the currency still has to match.
+    const thief = await h.user();
+    const stolen = await post(thief.auth, body, { 'idempotency-key': randomUUID() });
+    expect(stolen.status).toBe(404);
+    expect((await stolen.json()).code).toBe('wallet_not_found');
+    const eur = await post(u.auth, { ...body, currency: 'EUR' }, { 'idempotency-key': randomUUID() });
+    expect(eur.status).toBe(422);
+    expect((await eur.json()).code).toBe('currency_mismatch');
+    expect(reads()).toBe(1);
+  });
+
   it('refuses bad amounts, wrong currencies and smuggled fields', async () => {
     const { u, from, to } = await funded();
     const base = { from_wallet_id: from.id, to_wallet_id: to.id, currency: 'USD' };

@@ -46,7 +46,7 @@ import {
   withinDeadline,
 } from '../temporal/idempotency.js';
 import type { Principal } from '../../lib/jwt-verifier.js';
-import { loadAccessibleWallet } from '../wallets/wallet-access.js';
+import { createSpendCheck } from '../wallets/wallet-access.js';
 import type { GatewayDeps } from '../gateway-deps.js';
 import { publicTransfer } from './public-transfer.js';
 import {
@@ -288,6 +288,9 @@ export function createTransferRoutes(deps: GatewayDeps) {
   const temporal = deps.temporal;
   const rpcMs = deps.config.TEMPORAL_RPC_TIMEOUT_MS;
   const inputKey = workflowInputKey(deps.config.WORKFLOW_INPUT_KEY);
+  // Owner and currency of a wallet never change: one WalletService read per source wallet, not
+  // one per transfer.
+  const spendableWallet = createSpendCheck(deps.wallet);
   /**
    * The contract's start options; the gateway adds its task queue and, to the memo written once
    * at start, the request's correlation ids.
@@ -394,7 +397,7 @@ export function createTransferRoutes(deps: GatewayDeps) {
       throw new ProblemError(422, 'same_wallet', 'from_wallet_id and to_wallet_id must differ');
     }
     // BOLA: the source must be the caller's own wallet; the destination may be anyone's.
-    const source = await loadAccessibleWallet(deps.wallet, c, body.from_wallet_id, principal, 'spend');
+    const source = await spendableWallet(c, body.from_wallet_id, principal);
     if (source.currency !== body.currency) {
       throw new ProblemError(422, 'currency_mismatch', `the source wallet holds ${source.currency}`);
     }

@@ -36,3 +36,68 @@ export async function loadAccessibleWallet(
   if (owner || (access === 'read' && isAdmin(principal))) return found;
   throw notFound();
 }
+
+/** What a spend check needs of a wallet: who owns it and its currency, both fixed at creation. */
+export interface SpendableWallet {
+  id: string;
+  user_id: string;
+  currency: string;
+}
+
+export type SpendCheck = (
+  c: Context<GatewayEnv>,
+  walletId: string,
+  principal: Principal,
+) => Promise<SpendableWallet>;
+
+/**
+ * The transfer route's BOLA check (`loadAccessibleWallet(…, 'spend')`) with a memory of the two
+ * facts it reads, owner and currency, which no route or function of WalletService ever changes
+ * after the wallet is created: a wallet seen once is not fetched again for `ttlMs` (a safety
+ * bound, not a staleness one). Only wallets that exist are remembered (an unknown id asks every
+ * time); status (frozen, closed), balance and limits are not the gateway's to check — the
+ * reserve checks them under the wallet's lock.
+ */
+export function createSpendCheck(
+  wallet: Upstream,
+  options: { ttlMs?: number; maxEntries?: number } = {},
+): SpendCheck {
+  const ttlMs = options.ttlMs ?? 10 * 60_000;
+  const maxEntries = options.maxEntries ?? 50_000;
+  const known = new Map<string, { wallet: SpendableWallet; until: number }>();
+  // Concurrent requests for a wallet not yet known share one read.
+  const reading = new Map<string, Promise<SpendableWallet>>();
+
+  async function read(c: Context<GatewayEnv>, walletId: string): Promise<SpendableWallet> {
+    const result = await wallet.client.request<Wallet>(
+      'GET',
+      `/internal/wallets/${encodeURIComponent(walletId)}`,
+      { headers: propagationHeaders(c) },
+    );
+    if (!result.ok && result.status === 404) throw notFound();
+    const { id, user_id, currency } = unwrap(wallet.name, result);
+    const found = { id, user_id, currency };
+    if (known.size >= maxEntries) known.delete(known.keys().next().value!);
+    known.set(walletId, { wallet: found, until: Date.now() + ttlMs });
+    return found;
+  }
+
+  return async (c, walletId, principal) => {
+    const hit = known.get(walletId);
+    let found: SpendableWallet;
+    if (hit && Date.now() < hit.until) {
+      found = hit.wallet;
+    } else {
+      if (hit) known.delete(walletId);
+      let pending = reading.get(walletId);
+      if (!pending) {
+        pending = read(c, walletId).finally(() => reading.delete(walletId));
+        reading.set(walletId, pending);
+      }
+      found = await pending;
+    }
+    // Same answer as loadAccessibleWallet(…, 'spend'): someone else's wallet is "not found".
+    if (found.user_id === principal.subject && !principal.isService) return found;
+    throw notFound();
+  };
+}
