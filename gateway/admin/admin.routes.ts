@@ -22,6 +22,7 @@ import {
   withinDeadline,
 } from '../temporal/idempotency.js';
 import type { GatewayDeps } from '../gateway-deps.js';
+import { registerReversalRoutes } from './reversal.routes.js';
 import { registerWalletStatusRoutes } from './wallet-status.routes.js';
 
 export const DEPOSIT_WORKFLOW = 'depositWorkflow';
@@ -158,5 +159,6 @@ export function createAdminRoutes(deps: GatewayDeps) {
   });
 
   registerWalletStatusRoutes(app, deps);
+  registerReversalRoutes(app, deps);
   return app;
 }
