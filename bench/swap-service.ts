@@ -8,8 +8,9 @@
  *   node --import tsx bench/swap-service.ts worker --from /tmp/velora-a      # another checkout
  *   node --import tsx bench/swap-service.ts worker --cpu-prof .stack/prof    # profile until the next swap
  *
- * The copy gets the stack's pid file, so the supervisor, `velora down` and bench/cpu.ts treat
- * it as the stack's own; it is stopped with SIGTERM (the services exit cleanly, which is when
+ * The copy gets the stack's pid file, so the supervisor and bench/cpu.ts treat it as the
+ * stack's own (`velora down` stops only this checkout's processes: swap a copy from elsewhere
+ * back before it); a copy is stopped with SIGTERM (the services exit cleanly, which is when
  * `--cpu-prof` writes its `.cpuprofile`, one per thread). Only the dev stack's processes are
  * touched, and only one whose pid file this stack wrote.
  */
