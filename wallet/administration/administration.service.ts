@@ -63,7 +63,7 @@ export function createAdministrationService(): AdministrationService {
       }
       const wallet = await setWalletStatus(trx, row.id, target);
       if (!wallet) return WalletError.WalletNotFound;
-      const change = await insertStatusChange(trx, {
+      const record = {
         wallet_id: row.id,
         action: input.action,
         from_status: row.status,
@@ -71,21 +71,16 @@ export function createAdministrationService(): AdministrationService {
         reason: input.reason,
         requested_by: input.requestedBy,
         recorded_by: input.recordedBy,
-      });
+      };
+      const change = await insertStatusChange(trx, record);
       await enqueueOutbox(trx, [
         {
           eventId: `wallet-status:${change.id}`,
           collection: 'audit_trace',
           document: {
             kind: 'wallet_status_change',
-            wallet_id: row.id,
             user_id: row.user_id,
-            action: input.action,
-            from_status: row.status,
-            to_status: target,
-            reason: input.reason,
-            requested_by: input.requestedBy,
-            recorded_by: input.recordedBy,
+            ...record,
             recorded_at: change.created_at.toISOString(),
           },
         },
