@@ -30,13 +30,9 @@ class StaticMigrationProvider implements MigrationProvider {
 
 /** Applies every pending migration, failing loudly with the name of the migration that broke. */
 export async function migrateToLatest<Database>(db: Kysely<Database>, migrations: Record<string, Migration>) {
-  // Migration numbers are handed out in ranges to work done in parallel, so a lower number may
-  // land after a higher one was applied: it runs then instead of failing the start.
-  const migrator = new Migrator({
-    db,
-    provider: new StaticMigrationProvider(migrations),
-    allowUnorderedMigrations: true,
-  });
+  // In number order only: every database must have applied the same migrations in the same
+  // order, so a fresh one and an upgraded one end with the same schema.
+  const migrator = new Migrator({ db, provider: new StaticMigrationProvider(migrations) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
