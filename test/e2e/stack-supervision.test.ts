@@ -34,7 +34,17 @@ const dir = stackDir(profile.name);
 const TERMINAL = ['completed', 'failed', 'cancelled'];
 const OPENING_BALANCE = 50_000n;
 /** Killed in this order: the edge first, Temporal and the MongoDB wire server last. */
-const KILL_ORDER = ['gateway', 'auth', 'wallet', 'worker', 'temporal', 'ferretdb', 'mongod', 'mailpit'];
+const KILL_ORDER = [
+  'gateway',
+  'auth',
+  'wallet',
+  'worker',
+  'payout-sim',
+  'temporal',
+  'ferretdb',
+  'mongod',
+  'mailpit',
+];
 
 /**
  * Calls the gateway until it answers something other than "not there right now": a refused
@@ -99,12 +109,21 @@ describe('the supervised stack', () => {
   });
 
   it(
-    'brings back gateway, auth, wallet, worker, Temporal and the MongoDB wire server killed mid-transfer, with exact books',
+    'brings back gateway, auth, wallet, worker, payout-sim, Temporal, the MongoDB wire server and Mailpit killed mid-transfer, with exact books',
     { timeout: 600_000 },
     async () => {
       // Every component this stack runs is one the test kills (none is someone else's).
       expect(killed.map((c) => c.name).sort()).toEqual(
-        ['auth', 'gateway', 'mailpit', 'temporal', 'wallet', 'worker', components(profile)[1]!.name].sort(),
+        [
+          'auth',
+          'gateway',
+          'mailpit',
+          'payout-sim',
+          'temporal',
+          'wallet',
+          'worker',
+          components(profile)[1]!.name,
+        ].sort(),
       );
 
       // A steady trickle of transfers for as long as the kills last; amounts up to 12 000
