@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { sql } from 'kysely';
 import type { Principal } from '../lib/jwt-verifier.js';
 import { createServiceApp, probe } from '../lib/service-app.js';
-import { requireServiceToken } from './http/service-token.js';
+import { cacheVerifiedServiceTokens, keyPublishedIn, requireServiceToken } from './http/service-token.js';
 import { jwksRoutes, keyAdminRoutes } from './keys/keys.routes.js';
 import { authorizeRoutes } from './oauth/authorize.routes.js';
 import { discoveryRoutes } from './oauth/discovery.routes.js';
@@ -40,7 +40,15 @@ export function createAuthApp(deps: AuthDeps): { app: Hono<Env>; services: AuthS
   app.route('/v1/auth/keys', keyAdminRoutes(services));
 
   const internal = new Hono<Env>();
-  internal.use('*', requireServiceToken(services.tokens.verifyAccessToken));
+  internal.use(
+    '*',
+    requireServiceToken(
+      cacheVerifiedServiceTokens(services.tokens.verifyAccessToken, {
+        keyPublished: keyPublishedIn(services.keys),
+        isRevoked: (jti) => services.tokens.isRevoked(jti),
+      }),
+    ),
+  );
   internal.route('/', internalUsersRoutes(services));
   internal.route('/otp', internalOtpRoutes(services));
   app.route('/internal', internal);
