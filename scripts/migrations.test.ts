@@ -215,6 +215,15 @@ describe('migrations on a copy of the previous schema with data in it', () => {
             select amount from daily_limit_debits where wallet_id = ${alice}`.execute(db);
           expect(rows).toEqual([{ amount: 1000n }]);
         },
+        // The daily limit's debit index is gone; the counter it was replaced by is kept.
+        '0032-one-daily-limit-counter-write': async (db) => {
+          const { rows } = await sql<{ n: number }>`
+            select count(*)::int as n from pg_indexes where indexname = 'postings_wallet_debits'`.execute(db);
+          expect(rows).toEqual([{ n: 0 }]);
+          const { rows: counter } = await sql<{ amount: bigint }>`
+            select amount from daily_limit_debits where wallet_id = ${alice}`.execute(db);
+          expect(counter).toEqual([{ amount: 1000n }]);
+        },
       },
     );
 
@@ -234,6 +243,12 @@ describe('migrations on a copy of the previous schema with data in it', () => {
       [alice]: [99500n, 5000n],
       [bob]: [3500n, 0n],
     });
+    // ... and counts it for the daily limit (velora_count_daily_debit, 0032).
+    const { rows: counted } = await sql<{ amount: bigint }>`
+      select sum(amount)::bigint as amount from daily_limit_debits where wallet_id = ${alice}`.execute(
+      wallet,
+    );
+    expect(counted).toEqual([{ amount: 3500n }]);
   });
 
   it('AuthService: every migration keeps users, clients, signing keys, sessions and the audit trail', async () => {

@@ -15,6 +15,7 @@ import * as walletStatusChanges from './0025-wallet-status-changes.js';
 import * as transferReversals from './0026-transfer-reversals.js';
 import * as payoutWithdrawals from './0030-payout-withdrawals.js';
 import * as withdrawalsDailyLimitCounter from './0031-withdrawals-daily-limit-counter.js';
+import * as oneDailyLimitCounterWrite from './0032-one-daily-limit-counter-write.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -34,4 +35,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0026-transfer-reversals': transferReversals,
   '0030-payout-withdrawals': payoutWithdrawals,
   '0031-withdrawals-daily-limit-counter': withdrawalsDailyLimitCounter,
+  '0032-one-daily-limit-counter-write': oneDailyLimitCounterWrite,
 };
