@@ -224,6 +224,12 @@ describe('migrations on a copy of the previous schema with data in it', () => {
             select amount from daily_limit_debits where wallet_id = ${alice}`.execute(db);
           expect(counter).toEqual([{ amount: 1000n }]);
         },
+        // Nothing archived yet: the sweep's first window starts at the epoch.
+        '0036-transfer-records': async (db) => {
+          const { rows } = await sql<{ closed_through: Date; window_until: Date | null }>`
+            select closed_through, window_until from transfer_archive_checkpoint`.execute(db);
+          expect(rows).toEqual([{ closed_through: new Date(0), window_until: null }]);
+        },
       },
     );
 

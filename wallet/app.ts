@@ -16,6 +16,7 @@ import { createReconciliationRoutes } from './reconciliation/reconciliation.rout
 import { createReconciliationService } from './reconciliation/reconciliation.service.js';
 import { createReversalRoutes } from './reversals/reversals.routes.js';
 import { createReversalService } from './reversals/reversals.service.js';
+import { createTransferRecordRoutes } from './transfer-records/transfer-records.routes.js';
 import type { WalletDeps, WalletEnv } from './wallet-env.js';
 import { createWalletRoutes } from './wallets/wallets.routes.js';
 import { createWalletService } from './wallets/wallets.service.js';
@@ -57,6 +58,7 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
   app.route('/internal/transfers', createTransferRoutes(deps));
   app.route('/internal/transfers', createReversalRoutes(deps, reversals));
   app.route('/internal/withdrawals', createWithdrawalRoutes(deps));
+  app.route('/internal/transfer-records', createTransferRecordRoutes(deps));
   app.route('/internal', createAuditRoutes(deps, audit));
   app.route('/internal', createReconciliationRoutes(deps, reconciliation));
   return {

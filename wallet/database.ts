@@ -11,6 +11,10 @@ import type {
 } from './ledger/ledger.table.js';
 import type { OutboxDeadLettersTable, OutboxTable } from './outbox/outbox.table.js';
 import type { TransferReversalsTable } from './reversals/reversals.table.js';
+import type {
+  TransferArchiveCheckpointTable,
+  TransferRecordsTable,
+} from './transfer-records/transfer-records.table.js';
 import type { WalletsTable } from './wallets/wallets.table.js';
 
 /** Every table of velora_wallet. */
@@ -27,6 +31,8 @@ export interface Database {
   outbox_dead_letters: OutboxDeadLettersTable;
   wallet_status_changes: WalletStatusChangesTable;
   transfer_reversals: TransferReversalsTable;
+  transfer_records: TransferRecordsTable;
+  transfer_archive_checkpoint: TransferArchiveCheckpointTable;
 }
 
 /** A handle repositories accept: the pool or an open transaction (the caller owns it). */
