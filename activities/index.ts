@@ -3,6 +3,7 @@
  * with cached service tokens, config, metrics) and registers `createActivities(deps)`;
  * workflows import this module as types only.
  */
+import type { Client } from '@temporalio/client';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
 import type { ActiveUserCache } from './active-user-cache.js';
@@ -11,6 +12,7 @@ import { createHoldExpiryActivities } from './hold-expiry-activities.js';
 import { createOnboardingActivities } from './onboarding-activities.js';
 import { createReversalActivities } from './reversal-activities.js';
 import { createTransferActivities } from './transfer-activities.js';
+import { createTransferArchiveActivities } from './transfer-archive-activities.js';
 import { createWithdrawalActivities } from './withdrawal-activities.js';
 
 export type * from './transfer-activities.js';
@@ -38,6 +40,10 @@ export interface ActivityDeps {
   transfersFinished?: Counter<'outcome' | 'failure_code'>;
   /** Time of this worker's last successful hold-expiry sweep (`/metrics` of the worker). */
   holdExpiryLastSuccess?: Gauge;
+  /** The archive sweep reads closed transfers with it (its data converter decodes results). */
+  temporal?: Client;
+  /** Time of this worker's last finished transfer-archive sweep (`/metrics` of the worker). */
+  transferArchiveLastSuccess?: Gauge;
   /** The reserve step's short memory of active users (active-user-cache.ts). */
   activeUsers?: ActiveUserCache;
 }
@@ -55,6 +61,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOnboardingActivities(deps),
     ...createDepositActivities({ wallet: deps.wallet, workflowInputKey: deps.config.workflowInputKey }),
     ...createHoldExpiryActivities(deps),
+    ...createTransferArchiveActivities(deps),
     ...createReversalActivities({ wallet: deps.wallet, workflowInputKey: deps.config.workflowInputKey }),
     ...createWithdrawalActivities({
       auth: deps.auth,

@@ -51,6 +51,8 @@ export const workerConfigSchema = z.object({
   ACTIVE_USER_CACHE_MS: env.int(5000),
   /** Create or update the hold-expiry schedule at start (every worker may; it is idempotent). */
   HOLD_EXPIRY_SCHEDULE: env.bool(true),
+  /** Create or update the transfer-archive schedule at start (idempotent like the one above). */
+  TRANSFER_ARCHIVE_SCHEDULE: env.bool(true),
   /** How long SIGTERM waits for running activities before cancelling them. */
   WORKER_SHUTDOWN_GRACE_MS: env.int(8000),
 });

@@ -6,7 +6,6 @@
  * a canary) cannot steal the sweep from the production queue.
  */
 import {
-  ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
   type Client,
   type ScheduleDescription,
@@ -16,6 +15,7 @@ import { msToNumber } from '@temporalio/common/lib/time.js';
 import type { Logger } from '../lib/logger.js';
 import { TASK_QUEUE } from '../temporal-config/index.js';
 import { HOLD_EXPIRY_SCHEDULE_ID } from '../workflows/hold-expiry-workflow.js';
+import { convergeSchedule } from './converge-schedule.js';
 
 /** A duration in seconds or minutes, as Temporal's options take it. */
 type Duration = `${number}${'s' | 'm'}`;
@@ -89,22 +89,5 @@ export async function ensureHoldExpirySchedule(
   log: Logger,
   spec: HoldExpirySpec = HOLD_EXPIRY_SCHEDULE,
 ): Promise<'created' | 'updated' | 'unchanged'> {
-  const options = holdExpirySchedule(spec);
-  try {
-    await client.schedule.create(options);
-    log.info({ scheduleId: spec.scheduleId }, 'schedule created');
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-  }
-  const handle = client.schedule.getHandle(spec.scheduleId);
-  if (matches(await handle.describe(), spec)) return 'unchanged';
-  await handle.update((previous) => ({
-    ...previous,
-    spec: options.spec,
-    action: options.action,
-    policies: { ...previous.policies, ...options.policies },
-  }));
-  log.info({ scheduleId: spec.scheduleId, taskQueue: spec.taskQueue }, 'schedule updated to its declaration');
-  return 'updated';
+  return convergeSchedule(client, log, holdExpirySchedule(spec), (described) => matches(described, spec));
 }

@@ -23,6 +23,7 @@ import { createActiveUserCache } from '../activities/active-user-cache.js';
 import { startCodecServer } from './codec-server.js';
 import { loadWorkerConfig } from './config.js';
 import { ensureHoldExpirySchedule } from './hold-expiry-schedule.js';
+import { ensureTransferArchiveSchedule } from './transfer-archive-schedule.js';
 import { temporalLogger } from './temporal-logger.js';
 import { WORKER_TUNING } from './worker-tuning.js';
 import { workerTracing } from './worker-tracing.js';
@@ -69,6 +70,20 @@ async function main(): Promise<void> {
     help: 'Unix time of the last hold-expiry sweep this worker completed (alert on max over workers)',
     registers: [registry],
   });
+  const transferArchiveLastSuccess = new Gauge({
+    name: 'orchestrator_transfer_archive_last_success_timestamp_seconds',
+    help: 'Unix time of the last transfer-archive sweep this worker finished (alert on max over workers)',
+    registers: [registry],
+  });
+  // Mutual TLS and payload encryption when configured (always in production).
+  const tls = temporalTlsFromConfig(config);
+  const dataConverter = dataConverterFromConfig(config);
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, tls });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    dataConverter,
+  });
   const activities = createActivities({
     auth,
     wallet,
@@ -80,6 +95,8 @@ async function main(): Promise<void> {
     activityDuration,
     transfersFinished,
     holdExpiryLastSuccess,
+    temporal: client,
+    transferArchiveLastSuccess,
     activeUsers: createActiveUserCache({ ttlMs: config.ACTIVE_USER_CACHE_MS }),
   });
 
@@ -91,9 +108,6 @@ async function main(): Promise<void> {
     workflowInterceptorModules: tracing.workflowInterceptorModules,
   });
 
-  // Mutual TLS and payload encryption when configured (always in production).
-  const tls = temporalTlsFromConfig(config);
-  const dataConverter = dataConverterFromConfig(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS, tls });
   const worker = await Worker.create({
     connection,
@@ -109,16 +123,9 @@ async function main(): Promise<void> {
     ...WORKER_TUNING,
   });
 
-  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, tls });
-  if (config.HOLD_EXPIRY_SCHEDULE) {
-    const client = new Client({
-      connection: clientConnection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      dataConverter,
-    });
-    // The declared schedule (its own task queue), never this worker's queue.
-    await ensureHoldExpirySchedule(client, log);
-  }
+  // The declared schedules (their own task queue), never this worker's queue.
+  if (config.HOLD_EXPIRY_SCHEDULE) await ensureHoldExpirySchedule(client, log);
+  if (config.TRANSFER_ARCHIVE_SCHEDULE) await ensureTransferArchiveSchedule(client, log);
 
   const { app } = createServiceApp({
     service: 'orchestrator-worker',

@@ -5,3 +5,4 @@ export { depositWorkflow } from './deposit-workflow.js';
 export { holdExpiryWorkflow } from './hold-expiry-workflow.js';
 export { reversalWorkflow } from './reversal-workflow.js';
 export { withdrawalWorkflow } from './withdrawal-workflow.js';
+export { transferArchiveWorkflow } from './transfer-archive-workflow.js';

@@ -456,6 +456,8 @@ export function createFakeServices(): FakeServices {
     holdReversal: notFaked,
     captureReversal: notFaked,
     releaseReversal: notFaked,
+    // The archive sweep is tested against the real Temporal and WalletService (transfer-archive-activities.test.ts).
+    archiveClosedTransfers: notFaked,
   };
 
   return {
