@@ -66,6 +66,14 @@ export function createFakeWallet() {
     if (existing) return c.json(existing, 200);
     return c.json(addWallet(body.user_id, body.currency), 201);
   });
+  // The archive of closed transfers (wallet/transfer-records): empty, nothing archived yet, so
+  // every transfer is read and listed from Temporal as before.
+  app.get('/internal/transfer-records', (c) =>
+    c.json({ items: [], archived_through: new Date(0).toISOString() }),
+  );
+  app.get('/internal/transfer-records/:id', (c) =>
+    c.json({ ...missing, detail: 'no record of this transfer', code: 'transfer_record_not_found' }, 404),
+  );
   app.get('/boom', () => {
     throw new Error('internal detail at db-primary.internal:5432');
   });

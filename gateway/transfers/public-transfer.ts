@@ -1,4 +1,5 @@
 import type { NonRetryableErrorType } from '../../temporal-config/activity-options.js';
+import { failureCode } from '../../activities/transfer-archive-view.js';
 import type { Transfer, TransferFailureCode, TransferStep } from '../../workflows/transfer-contract.js';
 
 /**
@@ -56,31 +57,6 @@ function isStepErrorCode(code: string): code is StepErrorCode {
 /** A known code as it is, any other as `internal_error` (the set above is the whole vocabulary). */
 export function publicErrorCode(code: string): StepErrorCode {
   return isStepErrorCode(code) ? code : 'internal_error';
-}
-
-/** The transfer failure codes, as a set the compiler keeps complete. */
-const FAILURE_CODES: Record<TransferFailureCode, true> = {
-  insufficient_funds: true,
-  limit_exceeded: true,
-  wallet_frozen: true,
-  wallet_closed: true,
-  wallet_not_found: true,
-  currency_mismatch: true,
-  not_authorized: true,
-  otp_failed: true,
-  otp_expired: true,
-  cancelled_by_user: true,
-  cancelled_by_operator: true,
-  internal_error: true,
-  terminated: true,
-  timed_out: true,
-  transfer_released: true,
-  transfer_already_reserved: true,
-};
-
-/** A known failure code as it is (e.g. read back from a search attribute), any other as `internal_error`. */
-export function failureCode(code: string): TransferFailureCode {
-  return Object.hasOwn(FAILURE_CODES, code) ? (code as TransferFailureCode) : 'internal_error';
 }
 
 /** A step as clients see it: its code and that code's fixed message, never the raw reason. */

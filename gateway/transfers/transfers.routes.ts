@@ -50,6 +50,13 @@ import { createSpendCheck } from '../wallets/wallet-access.js';
 import type { GatewayDeps } from '../gateway-deps.js';
 import { publicTransfer } from './public-transfer.js';
 import {
+  decodeListCursor,
+  encodeListCursor,
+  listRecords,
+  mergeListPage,
+  readOwnedRecord,
+} from './transfer-records.js';
+import {
   describeOwnedTransfer,
   isTerminal,
   preferWaitSeconds,
@@ -112,7 +119,7 @@ const listTransfers = createRoute({
   tags: ['Transfers'],
   summary: "The caller's transfers, newest first",
   description:
-    'Read from visibility in one call: `steps` is empty in list items; `GET /v1/transfers/{transfer_id}` has the full steps.',
+    'Transfers from their durable records, merged with those still running or just closed: `steps` is empty in list items (`GET /v1/transfers/{transfer_id}` has the full steps). The cursor is a position in the list, stable while transfers close and are archived.',
   security: bearerSecurity,
   request: {
     query: z.object({
@@ -233,12 +240,11 @@ const orchestratorBusy = () =>
     },
   );
 
-function decodeCursor(cursor: string | undefined): Uint8Array | undefined {
-  if (!cursor) return undefined;
-  const bytes = Buffer.from(cursor, 'base64url');
-  if (bytes.length === 0) throw new ProblemError(400, 'invalid_cursor', 'the cursor is not valid');
-  return bytes;
-}
+/**
+ * The runs of one user that visibility answers in a list: running, or closed within the
+ * archive sweep's lag (about a minute). More than this many running at once would be cut short.
+ */
+const LIVE_PAGE_SIZE = 1000;
 
 /** The fields of a create request; `Idempotency-Key` replays must carry the same ones. */
 type TransferRequest = Pick<
@@ -293,11 +299,16 @@ export function createTransferRoutes(deps: GatewayDeps) {
   const spendableWallet = createSpendCheck(deps.wallet);
   /**
    * The contract's start options; the gateway adds its task queue and, to the memo written once
-   * at start, the request's correlation ids.
+   * at start, the request's correlation ids and `created_at` (so a list item read from
+   * visibility has the same position as the same transfer's record later; transfer-records.ts).
    */
   const startOptions = (input: TransferInput, trace: { request_id: string; traceparent: string }) => {
     const options = transferStartOptions(input);
-    return { ...options, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, memo: { ...options.memo, ...trace } };
+    return {
+      ...options,
+      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+      memo: { ...options.memo, created_at: input.created_at, ...trace },
+    };
   };
   type StartOptions = ReturnType<typeof startOptions>;
   const findOwned = (id: string, principal: Principal, access: 'read' | 'act') =>
@@ -443,46 +454,67 @@ export function createTransferRoutes(deps: GatewayDeps) {
 
   app.openapi(getTransferRoute, async (c) => {
     const { transfer_id } = c.req.valid('param');
-    const { handle, description } = await findOwned(transfer_id, c.var.principal, 'read');
-    return c.json(publicTransfer(await readTransfer(temporal, handle, description, 3000)), 200);
+    const principal = c.var.principal;
+    let owned;
+    try {
+      owned = await findOwned(transfer_id, principal, 'read');
+    } catch (err) {
+      // Temporal does not know it (retention passed, or deleted): its durable record, same
+      // shape, same ownership rule.
+      if (!(err instanceof ProblemError && err.problem.code === 'transfer_not_found')) throw err;
+      const archived = await readOwnedRecord(deps, c, transfer_id, principal);
+      if (!archived) throw err;
+      return c.json(publicTransfer(archived), 200);
+    }
+    return c.json(publicTransfer(await readTransfer(temporal, owned.handle, owned.description, 3000)), 200);
   });
 
   app.openapi(listTransfers, async (c) => {
     const principal = c.var.principal;
     requireUser(principal);
-    const { status, limit, cursor } = c.req.valid('query');
-    let query = `WorkflowType = '${TRANSFER_WORKFLOW}' AND ${searchAttributes.InitiatedBy.name} = ${literal(principal.subject)}`;
+    const { status, limit = 20, cursor } = c.req.valid('query');
+    const after = decodeListCursor(cursor);
+    // The archive first (one more than the page, to know whether another follows), then the
+    // runs it may not hold yet: running, or closed after the close time it is complete up to.
+    const archive = await listRecords(deps, c, {
+      user: principal.subject,
+      ...(status ? { status } : {}),
+      ...(after ? { after } : {}),
+      limit: limit + 1,
+    });
+    let query =
+      `WorkflowType = '${TRANSFER_WORKFLOW}' AND ${searchAttributes.InitiatedBy.name} = ${literal(principal.subject)}` +
+      ` AND (ExecutionStatus = 'Running' OR CloseTime > ${literal(archive.archivedThrough)})`;
     if (status) query += ` AND ${transferStatusClause(status)}`;
     const page = await withinDeadline(temporal, rpcMs, () =>
       temporal.workflowService.listWorkflowExecutions({
         namespace: temporal.options.namespace,
-        pageSize: limit ?? 20,
-        nextPageToken: decodeCursor(cursor),
+        pageSize: LIVE_PAGE_SIZE,
         query,
       }),
     );
-    // One visibility call for the whole page: each row is decoded (memo through the client's
-    // data converter, search attributes) the way `client.workflow.list()` does, which does not
-    // expose the page token the cursor needs.
-    const items = await Promise.all(
-      (page.executions ?? []).map(async (raw) =>
-        publicTransfer(
-          transferFromExecution(
-            await executionInfoFromRaw(
-              raw,
-              temporal.options.loadedDataConverter,
-              raw,
-              temporal.options.namespace,
-            ),
-          ),
-        ),
-      ),
+    // One visibility call: each row is decoded (memo through the client's data converter,
+    // search attributes) the way `client.workflow.list()` does.
+    const live = await Promise.all(
+      (page.executions ?? []).map(async (raw) => {
+        const info = await executionInfoFromRaw(
+          raw,
+          temporal.options.loadedDataConverter,
+          raw,
+          temporal.options.namespace,
+        );
+        return { transfer: transferFromExecution(info), running: info.status.name === 'RUNNING' };
+      }),
     );
-    const token =
-      page.nextPageToken && page.nextPageToken.length > 0
-        ? Buffer.from(page.nextPageToken).toString('base64url')
-        : null;
-    return c.json({ items, next_cursor: token }, 200);
+    const merged = mergeListPage(archive.items, live, after, limit);
+    return c.json(
+      {
+        // Items carry no steps (GET /v1/transfers/{id} has them), whichever source they came from.
+        items: merged.items.map((t) => publicTransfer({ ...t, steps: [] })),
+        next_cursor: merged.next ? encodeListCursor(merged.next) : null,
+      },
+      200,
+    );
   });
 
   app.openapi(confirmTransfer, async (c) => {

@@ -6,7 +6,8 @@
  *   auth.dump     PostgreSQL velora_auth (pg_dump custom format)
  *   mongo.dump    the MongoDB wire server's store: FerretDB keeps it in its own PostgreSQL
  *                 database (pg_dump); a real mongod is dumped with mongodump
- *   wallet.dump   PostgreSQL velora_wallet, last
+ *   wallet.dump   PostgreSQL velora_wallet, last (the ledger, and the transfer records that
+ *                 outlive Temporal's retention: nothing special, they are rows like the rest)
  * The order is the point: each store is copied no later than the stores it depends on, so a
  * restore can only be behind, never ahead. A restored workflow that is behind the wallet re-runs
  * a step and WalletService answers it from its idempotency records; MongoDB behind the wallet's
