@@ -230,6 +230,21 @@ describe('migrations on a copy of the previous schema with data in it', () => {
             select closed_through, window_until from transfer_archive_checkpoint`.execute(db);
           expect(rows).toEqual([{ closed_through: new Date(0), window_until: null }]);
         },
+        // Postings are tied to their wallet's and their transaction's currency, and every
+        // journal transaction written before has postings (the keys were validated on them).
+        '0042-currency-in-the-schema': async (db) => {
+          const err = await db
+            .transaction()
+            .execute(async (tx) => {
+              const id = randomUUID();
+              await sql`insert into journal_transactions (id, kind, currency, created_at)
+                values (${id}, 'deposit', 'EUR', now())`.execute(tx);
+              await sql`insert into postings (id, transaction_id, position, wallet_id, currency, amount, balance_after, created_at)
+                values (${randomUUID()}, ${id}, 0, ${alice}, 'EUR', 1, 1, now())`.execute(tx);
+            })
+            .catch((e: unknown) => e);
+          expect(String(err)).toContain('postings_wallet_currency');
+        },
       },
     );
 

@@ -213,15 +213,47 @@ describe('reconciliation', () => {
       }),
     );
     await tamper('postings', sql`update postings set amount = amount - 1 where id = ${posting.id}`);
-    await tamper('postings', sql`update postings set currency = 'EUR' where id = ${posting.id}`);
-    expect((await report()).discrepancies).toContainEqual({
-      check: 'posting_currency',
-      posting_id: posting.id,
-      posting: 'EUR',
-      transaction: 'USD',
-      wallet: 'USD',
-    });
-    await tamper('postings', sql`update postings set currency = 'USD' where id = ${posting.id}`);
+    expect((await report()).ok).toBe(true);
+  });
+
+  it("detects a posting in another currency than its wallet and transaction, once the schema's keys are dropped", async () => {
+    const posting = await h.db
+      .selectFrom('postings')
+      .select(['id'])
+      .where('transaction_id', '=', depositTx)
+      .where('wallet_id', '=', a)
+      .executeTakeFirstOrThrow();
+    const edit = (currency: string) =>
+      tamper('postings', sql`update postings set currency = ${currency} where id = ${posting.id}`);
+    // The composite keys (0042) refuse it even with the triggers off...
+    await expect(edit('EUR')).rejects.toThrow(/postings_(wallet|transaction)_currency/);
+    // ...so only the tables' owner, dropping them first, can store it; reconciliation still sees it.
+    await sql`alter table postings drop constraint postings_wallet_currency,
+      drop constraint postings_transaction_currency`.execute(h.db);
+    try {
+      await edit('EUR');
+      const { discrepancies } = await report();
+      expect(discrepancies).toEqual(
+        expect.arrayContaining([
+          {
+            check: 'posting_currency',
+            posting_id: posting.id,
+            posting: 'EUR',
+            transaction: 'USD',
+            wallet: 'USD',
+          },
+          expect.objectContaining({ check: 'currency_unbalanced', currency: 'EUR', source: 'postings' }),
+          expect.objectContaining({ check: 'currency_unbalanced', currency: 'USD', source: 'postings' }),
+        ]),
+      );
+      expect(discrepancies).toHaveLength(3);
+    } finally {
+      await edit('USD');
+      await sql`alter table postings
+        add constraint postings_wallet_currency foreign key (wallet_id, currency) references wallets (id, currency),
+        add constraint postings_transaction_currency foreign key (transaction_id, currency)
+          references journal_transactions (id, currency)`.execute(h.db);
+    }
     expect((await report()).ok).toBe(true);
   });
 
