@@ -230,6 +230,30 @@ describe('migrations on a copy of the previous schema with data in it', () => {
             select closed_through, window_until from transfer_archive_checkpoint`.execute(db);
           expect(rows).toEqual([{ closed_through: new Date(0), window_until: null }]);
         },
+        // Rows queued before events existed count as published: events start after the upgrade.
+        '0038-domain-event-publishing': async (db) => {
+          const { rows } = await sql<{ n: number }>`
+            select count(*)::int as n from outbox where published_at is null`.execute(db);
+          expect(rows).toEqual([{ n: 0 }]);
+        },
+        // A new user wallet and a new hold queue their events for the publisher.
+        '0039-hold-and-wallet-events': async (db) => {
+          const wallet = randomUUID();
+          const hold = randomUUID();
+          await sql`insert into wallets (id, kind, user_id, currency) values (${wallet}, 'user', ${randomUUID()}, 'USD')`.execute(
+            db,
+          );
+          await sql`insert into holds (id, wallet_id, currency, amount, status, transfer_id, expires_at)
+            values (${hold}, ${wallet}, 'USD', 10, 'active', 'events-0039', now() + interval '1 hour')`.execute(
+            db,
+          );
+          const { rows } = await sql<{ source_id: string; type: string }>`
+            select source_id, document->>'type' as type from event_queue order by id`.execute(db);
+          expect(rows).toEqual([
+            { source_id: `wallet.created:${wallet}`, type: 'wallet.created' },
+            { source_id: `hold.created:${hold}`, type: 'hold.created' },
+          ]);
+        },
         // Postings are tied to their wallet's and their transaction's currency, and every
         // journal transaction written before has postings (the keys were validated on them).
         '0042-currency-in-the-schema': async (db) => {

@@ -5,6 +5,7 @@ import { createAdministrationRoutes } from './administration/administration.rout
 import { createAdministrationService } from './administration/administration.service.js';
 import { createAuditRoutes } from './audit/audit.routes.js';
 import { createAuditService } from './audit/audit.service.js';
+import type { EventPublisher } from './events/event-publisher.js';
 import { createHistoryRoutes } from './history/history.routes.js';
 import { createHistoryService } from './history/history.service.js';
 import { createHoldRoutes } from './holds/holds.routes.js';
@@ -29,7 +30,9 @@ export type { WalletDeps } from './wallet-env.js';
  * scope, and every mutating one an `Idempotency-Key`. Pass `registry` to expose relay metrics
  * on the same `/metrics`.
  */
-export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
+export function createWalletApp(
+  deps: WalletDeps & { registry?: Registry; events?: Pick<EventPublisher, 'connected'> },
+) {
   const { app, registry } = createServiceApp<WalletEnv>({
     service: 'wallet',
     log: deps.log,
@@ -39,6 +42,8 @@ export function createWalletApp(deps: WalletDeps & { registry?: Registry }) {
     readiness: async () => ({ postgres: await probe(() => sql`select 1`.execute(deps.db)) }),
     degradable: async () => ({
       mongo: { up: await probe(() => deps.mongo.command({ ping: 1 })), feature: 'history' },
+      // Domain events wait in the outbox while RabbitMQ is away (docs/events.md).
+      ...(deps.events ? { rabbitmq: { up: deps.events.connected(), feature: 'events' } } : {}),
     }),
   });
   const wallets = createWalletService();

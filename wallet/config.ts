@@ -26,6 +26,17 @@ export const walletConfigSchema = z.object({
   /** Idempotency keys older than this are forgotten (checked hourly). */
   WALLET_IDEMPOTENCY_RETENTION_DAYS: env.int(30).pipe(z.number().min(1).max(3650)),
   WALLET_DB_POOL_MAX: env.int(10).pipe(z.number().min(1).max(200)),
+  /**
+   * RabbitMQ for domain events (`amqp[s]://user:password@host:port/vhost`, docs/events.md). Unset:
+   * no events are published, and the outbox's retention no longer waits for them.
+   */
+  RABBITMQ_URL: env.optional(z.string().regex(/^amqps?:\/\//, 'must be an amqp:// or amqps:// URL')),
+  /** How often the event publisher polls (it is also woken after every commit). */
+  WALLET_EVENTS_INTERVAL_MS: env.int(500).pipe(z.number().min(10).max(60_000)),
+  /** Outbox rows per event batch (one claim, one wait for the broker's confirms, one mark). */
+  WALLET_EVENTS_BATCH_SIZE: env.int(200).pipe(z.number().min(1).max(5000)),
+  /** How long a claimed event batch is the publisher's before another service copy may take it. */
+  WALLET_EVENTS_LEASE_MS: env.int(60_000).pipe(z.number().min(500).max(3_600_000)),
 });
 
 export type WalletConfig = Readonly<z.infer<typeof walletConfigSchema>>;

@@ -11,6 +11,7 @@ import type { Database } from './database.js';
 import { ensureMongoIndexesEventually } from './history/history.collections.js';
 import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
 import { purgeIdempotencyKeys } from './idempotency/idempotency.service.js';
+import { createEventPublisher } from './events/event-publisher.js';
 import { createJournalSealer } from './ledger/journal-sealer.js';
 import { createOutboxRelay } from './outbox/outbox.relay.js';
 import { purgeRelayedOutbox } from './outbox/outbox.repository.js';
@@ -46,6 +47,19 @@ async function main() {
   relay.start(config.WALLET_RELAY_INTERVAL_MS);
   const sealer = createJournalSealer({ db, log });
   sealer.start(config.WALLET_SEAL_INTERVAL_MS);
+  // Domain events (docs/events.md): their own loop, so a broker outage never slows the relay.
+  const events = config.RABBITMQ_URL
+    ? createEventPublisher({
+        db,
+        url: config.RABBITMQ_URL,
+        log,
+        registry,
+        batchSize: config.WALLET_EVENTS_BATCH_SIZE,
+        leaseMs: config.WALLET_EVENTS_LEASE_MS,
+      })
+    : undefined;
+  if (events) events.start(config.WALLET_EVENTS_INTERVAL_MS);
+  else log.warn('RABBITMQ_URL is not set: no domain events are published');
 
   const verifier = createAccessTokenVerifier({
     jwksUrl: config.AUTH_JWKS_URL,
@@ -58,16 +72,18 @@ async function main() {
     verifier,
     log,
     registry,
+    events,
     onCommitted: () => {
       relay.kick();
       sealer.kick();
+      events?.kick();
     },
   });
   const purge = setInterval(() => {
     purgeIdempotencyKeys(db, config.WALLET_IDEMPOTENCY_RETENTION_DAYS)
       .then((n) => n > 0 && log.info({ purged: n }, 'forgot old idempotency keys'))
       .catch((err: unknown) => log.warn({ err }, 'idempotency key purge failed'));
-    purgeRelayedOutbox(db, config.WALLET_OUTBOX_RETENTION_DAYS)
+    purgeRelayedOutbox(db, config.WALLET_OUTBOX_RETENTION_DAYS, new Date(), 1000, events !== undefined)
       .then((n) => n > 0 && log.info({ purged: n }, 'deleted relayed outbox rows past retention'))
       .catch((err: unknown) => log.warn({ err }, 'outbox purge failed'));
   }, 3_600_000).unref();
@@ -82,6 +98,7 @@ async function main() {
       clearInterval(purge);
       await relay.stop();
       await sealer.stop();
+      await events?.close();
       await mongoClient.close();
       await db.destroy();
     },

@@ -17,6 +17,8 @@ import * as payoutWithdrawals from './0030-payout-withdrawals.js';
 import * as withdrawalsDailyLimitCounter from './0031-withdrawals-daily-limit-counter.js';
 import * as oneDailyLimitCounterWrite from './0032-one-daily-limit-counter-write.js';
 import * as transferRecords from './0036-transfer-records.js';
+import * as domainEventPublishing from './0038-domain-event-publishing.js';
+import * as holdAndWalletEvents from './0039-hold-and-wallet-events.js';
 import * as currencyInTheSchema from './0042-currency-in-the-schema.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
@@ -39,5 +41,7 @@ export const walletMigrations: Record<string, Migration> = {
   '0031-withdrawals-daily-limit-counter': withdrawalsDailyLimitCounter,
   '0032-one-daily-limit-counter-write': oneDailyLimitCounterWrite,
   '0036-transfer-records': transferRecords,
+  '0038-domain-event-publishing': domainEventPublishing,
+  '0039-hold-and-wallet-events': holdAndWalletEvents,
   '0042-currency-in-the-schema': currencyInTheSchema,
 };

@@ -120,35 +120,46 @@ export async function releaseOutboxClaims(db: Db, ids: readonly bigint[]): Promi
     .execute();
 }
 
-/** The purge's statement (exported so a test can EXPLAIN it): reads index `outbox_relayed`. */
-export function relayedOutboxPurge(before: Date, limit: number) {
+/**
+ * The purge's statement (exported so a test can EXPLAIN it): reads index `outbox_relayed`. With
+ * `waitForEvents` (domain events on, docs/events.md) a row also waits for the event publisher.
+ */
+export function relayedOutboxPurge(before: Date, limit: number, waitForEvents = false) {
+  const published = waitForEvents ? sql`and published_at is not null` : sql``;
   return sql`
     delete from outbox where id in (
-      select id from outbox where relayed_at < ${before} limit ${limit}
+      select id from outbox where relayed_at < ${before} ${published} limit ${limit}
     )`;
 }
 
-/** Deletes up to `limit` rows relayed before `before`; returns how many. */
-export async function deleteRelayedOutboxBefore(db: Db, before: Date, limit: number): Promise<number> {
-  const result = await relayedOutboxPurge(before, limit).execute(db);
+/** Deletes up to `limit` rows relayed (and, with `waitForEvents`, published) before `before`. */
+export async function deleteRelayedOutboxBefore(
+  db: Db,
+  before: Date,
+  limit: number,
+  waitForEvents = false,
+): Promise<number> {
+  const result = await relayedOutboxPurge(before, limit, waitForEvents).execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
 
 /**
  * Forgets rows relayed more than `retentionDays` ago, in batches of `batch` (each its own short
  * statement, so the purge never holds many locks). Their documents stay in MongoDB, where
- * reconciliation keeps checking them. Returns how many rows were deleted.
+ * reconciliation keeps checking them. With `waitForEvents` a row whose domain events RabbitMQ has
+ * not confirmed yet is kept however old it is. Returns how many rows were deleted.
  */
 export async function purgeRelayedOutbox(
   db: Db,
   retentionDays: number,
   now = new Date(),
   batch = 1000,
+  waitForEvents = false,
 ): Promise<number> {
   const before = new Date(now.getTime() - retentionDays * 86_400_000);
   let total = 0;
   for (;;) {
-    const n = await deleteRelayedOutboxBefore(db, before, batch);
+    const n = await deleteRelayedOutboxBefore(db, before, batch, waitForEvents);
     total += n;
     if (n < batch) return total;
   }

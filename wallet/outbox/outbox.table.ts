@@ -13,6 +13,10 @@ export interface OutboxTable {
   /** Times MongoDB refused the document. */
   attempts: ColumnType<number, never, number>;
   last_error: ColumnType<string | null, never, string | null>;
+  /** When the event publisher settled the row (its events confirmed by RabbitMQ, or none). */
+  published_at: ColumnType<Date | null, never, Date | null>;
+  /** The event publisher's lease on the row, like `claimed_until` is the relay's. */
+  publish_claimed_until: ColumnType<Date | null, never, Date | null>;
 }
 
 /** An outbox row MongoDB refused too many times, set aside so the rows after it flow. */
