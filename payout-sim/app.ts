@@ -59,7 +59,7 @@ export interface PayoutSimDeps {
 
 export function createPayoutSimApp(deps: PayoutSimDeps) {
   const { config, log } = deps;
-  const book = deps.book ?? createPayoutBook();
+  const book = deps.book ?? createPayoutBook(config.PAYOUT_SIM_STATE_FILE);
   const random = deps.random ?? Math.random;
   const timers = new Set<NodeJS.Timeout>();
   const later = (ms: number, fn: () => void) => {
@@ -92,15 +92,31 @@ export function createPayoutSimApp(deps: PayoutSimDeps) {
         status === 'rejected' ? 'beneficiary_account_closed' : undefined,
       );
       log.info({ reference, status }, 'payout decided');
-      if (book.fault('no_result', reference)) return;
-      const event = payoutEvent(payout);
-      const send = () => void deliver(event, delivery);
-      const late = book.fault('late', reference);
-      later(late?.delay_ms ?? 0, () => {
-        send();
-        if (book.fault('duplicate', reference)) later(200, send);
-      });
+      report(payout);
     });
+  }
+
+  /** Sends a decided payout's result when the faults say (`late`: that long after the decision). */
+  function report(payout: Payout): void {
+    if (book.fault('no_result', payout.reference)) return;
+    const event = payoutEvent(payout);
+    const send = () =>
+      void deliver(event, delivery).then((attempts) => {
+        if (attempts > 0) book.reported(payout.reference);
+      });
+    const late = book.fault('late', payout.reference);
+    const due = Date.parse(payout.decided_at ?? payout.accepted_at) + (late?.delay_ms ?? 0);
+    later(Math.max(0, due - Date.now()), () => {
+      send();
+      if (book.fault('duplicate', payout.reference)) later(200, send);
+    });
+  }
+
+  // A restarted simulator goes on where the last one stopped: a payout accepted but not decided
+  // is decided, a result never acknowledged is sent (the same event id: a repeat at worst).
+  for (const payout of book.list()) {
+    if (payout.status === 'pending') schedule(payout.reference);
+    else if (payout.reported_at === undefined) report(payout);
   }
 
   const { app, registry } = createServiceApp({

@@ -12,6 +12,11 @@ export const payoutSimConfigSchema = z.object({
   PAYOUT_WEBHOOK_SECRET: env.secret(32),
   /** Bearer key the orchestrator's payout calls (and the admin endpoint) must carry. */
   PAYOUT_PROVIDER_API_KEY: env.secret(16),
+  /**
+   * Where the simulator keeps its payouts and fault rules across restarts (the local stack sets
+   * one per profile); unset: in memory only.
+   */
+  PAYOUT_SIM_STATE_FILE: env.optional(z.string().min(1)),
   /** How long after acceptance a payout settles or is rejected. */
   PAYOUT_SIM_SETTLE_DELAY_MS: env.int(2000),
   /** Share of payouts rejected (0…1), e.g. 0.1 for one in ten. */

@@ -1,10 +1,14 @@
 /**
  * The simulated provider's books: payouts by the caller's reference (the idempotency key of the
- * rail), the fault rules tests set, and when each payout's result goes out. Kept in memory: the
- * simulator stands in for a third party in development and tests, and a restart forgets every
- * payout (a real provider would not; docs/runbook.md, "Payouts stuck at the provider").
+ * rail), the fault rules tests set, and whether each result was reported. With a state file
+ * (`PAYOUT_SIM_STATE_FILE`, which the local stack sets) every change is written to it before the
+ * caller gets an answer, so a restarted simulator still knows every payout it accepted — as a
+ * real provider would — and a retried submit after a crash finds its payout instead of paying
+ * again. Without one the book lives in memory (unit tests).
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 export interface PayoutRequest {
   reference: string;
@@ -21,6 +25,8 @@ export interface Payout extends PayoutRequest {
   reason?: string;
   accepted_at: string;
   decided_at?: string;
+  /** When the webhook acknowledged the result (absent: not yet, or never sent). */
+  reported_at?: string;
 }
 
 /**
@@ -58,6 +64,10 @@ export interface PayoutBook {
   /** Records a new payout; the existing one for a known reference (`conflict` when it differs). */
   accept(request: PayoutRequest): { payout: Payout; created: boolean } | 'conflict';
   decide(reference: string, status: 'settled' | 'rejected', reason?: string): Payout;
+  /** Records that the webhook acknowledged the payout's result. */
+  reported(reference: string): void;
+  /** Every payout, in the order they were accepted. */
+  list(): readonly Payout[];
   addFault(rule: FaultRule): void;
   clearFaults(): void;
   faults(): readonly FaultRule[];
@@ -65,9 +75,27 @@ export interface PayoutBook {
   fault(kind: FaultKind, reference: string, consume?: boolean): FaultRule | undefined;
 }
 
-export function createPayoutBook(): PayoutBook {
-  const payouts = new Map<string, Payout>();
-  let rules: FaultRule[] = [];
+interface BookState {
+  payouts: Payout[];
+  faults: FaultRule[];
+}
+
+/** A book kept in `stateFile` when given (loaded now, written on every change), else in memory. */
+export function createPayoutBook(stateFile?: string): PayoutBook {
+  const loaded: BookState =
+    stateFile && existsSync(stateFile)
+      ? (JSON.parse(readFileSync(stateFile, 'utf8')) as BookState)
+      : { payouts: [], faults: [] };
+  const payouts = new Map<string, Payout>(loaded.payouts.map((p) => [p.reference, p]));
+  let rules: FaultRule[] = loaded.faults;
+  /** Whole-file rewrite through a rename: a crash leaves the old state or the new one, never half. */
+  const save = () => {
+    if (!stateFile) return;
+    mkdirSync(path.dirname(stateFile), { recursive: true });
+    const state: BookState = { payouts: [...payouts.values()], faults: rules };
+    writeFileSync(`${stateFile}.tmp`, JSON.stringify(state));
+    renameSync(`${stateFile}.tmp`, stateFile);
+  };
   const same = (a: PayoutRequest, b: PayoutRequest) =>
     a.amount === b.amount &&
     a.currency === b.currency &&
@@ -86,6 +114,7 @@ export function createPayoutBook(): PayoutBook {
         accepted_at: new Date().toISOString(),
       };
       payouts.set(request.reference, payout);
+      save();
       return { payout, created: true };
     },
     decide(reference, status, reason) {
@@ -93,10 +122,24 @@ export function createPayoutBook(): PayoutBook {
       payout.status = status;
       payout.decided_at = new Date().toISOString();
       if (reason !== undefined) payout.reason = reason;
+      save();
       return payout;
     },
-    addFault: (rule) => void rules.push(rule),
-    clearFaults: () => void (rules = []),
+    reported(reference) {
+      const payout = payouts.get(reference);
+      if (!payout) return;
+      payout.reported_at = new Date().toISOString();
+      save();
+    },
+    list: () => [...payouts.values()],
+    addFault(rule) {
+      rules.push(rule);
+      save();
+    },
+    clearFaults() {
+      rules = [];
+      save();
+    },
     faults: () => rules,
     fault(kind, reference, consume = true) {
       const rule =
@@ -105,6 +148,7 @@ export function createPayoutBook(): PayoutBook {
       if (rule && consume && rule.times !== undefined) {
         rule.times -= 1;
         if (rule.times <= 0) rules = rules.filter((r) => r !== rule);
+        save();
       }
       return rule;
     },

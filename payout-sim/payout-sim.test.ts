@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../lib/logger.js';
@@ -150,5 +153,42 @@ describe('payout-sim', () => {
     await s.call('POST', '/v1/payouts', payout('retried'));
     await until(() => received.length === 3);
     expect(received.every((r) => r.valid && r.event.reference === 'retried')).toBe(true);
+  });
+
+  it('a restart keeps every accepted payout (state file): a retried submit finds it, an undecided one is decided and reported', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'payout-sim-state-'));
+    try {
+      const file = path.join(dir, 'state.json');
+      // The first process accepts two payouts and reports one; it stops before deciding the other.
+      const first = sim({ PAYOUT_SIM_STATE_FILE: file, PAYOUT_SIM_SETTLE_DELAY_MS: '600000' });
+      const reported = (await first.call('POST', '/v1/payouts', payout('before-crash'))).body;
+      const undecided = (await first.call('POST', '/v1/payouts', payout('undecided'))).body;
+      first.book.decide('before-crash', 'settled');
+      first.book.reported('before-crash');
+      first.close();
+
+      const second = sim({ PAYOUT_SIM_STATE_FILE: file });
+      const again = await second.call('POST', '/v1/payouts', payout('undecided'));
+      expect(again.status).toBe(200);
+      expect(again.body.provider_payout_id).toBe(undecided.provider_payout_id);
+      expect((await second.call('POST', '/v1/payouts', payout('before-crash', '999'))).body.code).toBe(
+        'payout_reference_conflict',
+      );
+      await until(() => received.length === 1);
+      expect(received[0]!.event).toMatchObject({
+        reference: 'undecided',
+        provider_payout_id: undecided.provider_payout_id,
+        status: 'settled',
+      });
+      // The one already acknowledged is not sent again.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(received.map((r) => r.event.reference)).toEqual(['undecided']);
+      expect((await second.call('GET', '/v1/payouts/before-crash')).body).toMatchObject({
+        status: 'settled',
+        provider_payout_id: reported.provider_payout_id,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

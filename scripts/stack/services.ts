@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEnvFile } from '../../lib/config.js';
-import { ROOT } from './paths.js';
+import { ROOT, stackDir } from './paths.js';
 import { pgUrl, type StackProfile } from './profile.js';
 
 /** One of Velora's own processes as the stack runs it. */
@@ -55,6 +55,7 @@ export function stackEnv(profile: StackProfile, mongoUrl: string): Record<string
     PAYOUT_SIM_PORT: String(p.payoutSim),
     PAYOUT_PROVIDER_URL: `http://127.0.0.1:${p.payoutSim}`,
     PAYOUT_SIM_WEBHOOK_URL: `http://127.0.0.1:${p.gateway}/v1/webhooks/payouts`,
+    PAYOUT_SIM_STATE_FILE: path.join(stackDir(profile.name), 'payout-sim-state.json'),
   };
   const env = { ...envExampleDefaults(), ...derived, ...profile.env };
   if (profile.name === 'dev') {
