@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { MAX_AMOUNT, amountSchema, currencySchema } from '../../lib/money.js';
+import { amountSchema, currencySchema, limitSchema } from '../../lib/money.js';
 import { ProblemError } from '../../lib/problem.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
 import { respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
@@ -9,12 +9,6 @@ import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { toHoldView } from '../holds/holds.service.js';
 import { releaseTransfer, reserveTransfer, transferLedgerState } from './transfers.repository.js';
-
-const limitSchema = z
-  .string()
-  .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a non-negative integer in minor units written as a string')
-  .transform(BigInt)
-  .refine((n) => n <= MAX_AMOUNT, 'exceeds the largest supported amount');
 
 const reserveBody = z.object({
   user_id: z.uuid(),
