@@ -271,7 +271,7 @@ describe('reserveTransfer with the active-user cache', () => {
   };
 
   it('asks AuthService once for an active user who reserves again within the cache time', async () => {
-    const { sent, outcomes } = await reserveTwice(USER, { now: 0 }, 4999);
+    const { sent, outcomes } = await reserveTwice(USER, { now: 1_000 }, 4999);
     expect(outcomes).toEqual(['h1', 'h1']);
     expect(authCalls(sent)).toBe(1);
     // The wallet call carries the limits of the remembered answer, every time.
@@ -279,12 +279,12 @@ describe('reserveTransfer with the active-user cache', () => {
   });
 
   it('asks again once the cache time has passed', async () => {
-    const { sent } = await reserveTwice(USER, { now: 0 }, 5000);
+    const { sent } = await reserveTwice(USER, { now: 1_000 }, 5001);
     expect(authCalls(sent)).toBe(2);
   });
 
   it('never remembers a user who is not active: each reserve asks and is refused', async () => {
-    const { sent, outcomes } = await reserveTwice({ ...USER, status: 'disabled' }, { now: 0 }, 1);
+    const { sent, outcomes } = await reserveTwice({ ...USER, status: 'disabled' }, { now: 1_000 }, 1);
     expect(outcomes).toEqual(['not_authorized', 'not_authorized']);
     expect(authCalls(sent)).toBe(2);
     expect(sent.filter((s) => s.service === 'wallet')).toHaveLength(0);

@@ -46,7 +46,8 @@ export const workerConfigSchema = z.object({
   /**
    * How long the reserve step reuses AuthService's answer for an active user (status and
    * limits; activities/active-user-cache.ts): a disabled user's tokens are denylisted at once,
-   * this only bounds how late a transfer accepted just before is refused. 0 asks every time.
+   * this bounds how late a transfer accepted just before is refused, and how late limits an
+   * operator lowered apply to a user who was just asked about. 0 asks every time.
    */
   ACTIVE_USER_CACHE_MS: env.int(5000),
   /** Create or update the hold-expiry schedule at start (every worker may; it is idempotent). */

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { LRUCache } from 'lru-cache';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
 import { isAdmin } from '../platform/authn.js';
@@ -62,42 +63,29 @@ export function createSpendCheck(
   wallet: Upstream,
   options: { ttlMs?: number; maxEntries?: number } = {},
 ): SpendCheck {
-  const ttlMs = options.ttlMs ?? 10 * 60_000;
-  const maxEntries = options.maxEntries ?? 50_000;
-  const known = new Map<string, { wallet: SpendableWallet; until: number }>();
-  // Concurrent requests for a wallet not yet known share one read.
-  const reading = new Map<string, Promise<SpendableWallet>>();
-
-  async function read(c: Context<GatewayEnv>, walletId: string): Promise<SpendableWallet> {
-    const result = await wallet.client.request<Wallet>(
-      'GET',
-      `/internal/wallets/${encodeURIComponent(walletId)}`,
-      { headers: propagationHeaders(c) },
-    );
-    if (!result.ok && result.status === 404) throw notFound();
-    const { id, user_id, currency } = unwrap(wallet.name, result);
-    const found = { id, user_id, currency };
-    if (known.size >= maxEntries) known.delete(known.keys().next().value!);
-    known.set(walletId, { wallet: found, until: Date.now() + ttlMs });
-    return found;
-  }
+  // fetch() shares one read among concurrent requests for a wallet not yet known; a read that
+  // fails (404, an outage) is not remembered.
+  const known = new LRUCache<string, SpendableWallet, Context<GatewayEnv>>({
+    max: options.maxEntries ?? 50_000,
+    ttl: options.ttlMs ?? 10 * 60_000,
+    // An eviction while the read is in flight must not fail the request waiting for it.
+    ignoreFetchAbort: true,
+    fetchMethod: async (walletId, _stale, { context: c }) => {
+      const result = await wallet.client.request<Wallet>(
+        'GET',
+        `/internal/wallets/${encodeURIComponent(walletId)}`,
+        { headers: propagationHeaders(c) },
+      );
+      if (!result.ok && result.status === 404) throw notFound();
+      const { id, user_id, currency } = unwrap(wallet.name, result);
+      return { id, user_id, currency };
+    },
+  });
 
   return async (c, walletId, principal) => {
-    const hit = known.get(walletId);
-    let found: SpendableWallet;
-    if (hit && Date.now() < hit.until) {
-      found = hit.wallet;
-    } else {
-      if (hit) known.delete(walletId);
-      let pending = reading.get(walletId);
-      if (!pending) {
-        pending = read(c, walletId).finally(() => reading.delete(walletId));
-        reading.set(walletId, pending);
-      }
-      found = await pending;
-    }
+    const found = await known.fetch(walletId, { context: c });
     // Same answer as loadAccessibleWallet(…, 'spend'): someone else's wallet is "not found".
-    if (found.user_id === principal.subject && !principal.isService) return found;
+    if (found && found.user_id === principal.subject && !principal.isService) return found;
     throw notFound();
   };
 }
