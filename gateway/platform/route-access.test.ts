@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depositWorkflowId } from '../../workflows/deposit-workflow.js';
 import { deriveId } from '../temporal/idempotency.js';
 import { createHarness, type Harness, type TestResponse } from '../test-support/harness.js';
-import { ACCESS_RULES, routesWithoutRule } from './route-access.js';
+import { ACCESS_RULES, compileAccessRules, routesWithoutRule } from './route-access.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -47,6 +47,33 @@ describe('every route has an access rule', () => {
     expect(routesWithoutRule(h.app.routes, withoutTransfers)).toEqual(
       expect.arrayContaining(['POST /v1/transfers', 'GET /v1/transfers/:transfer_id']),
     );
+  });
+});
+
+describe('finding the rule of a request', () => {
+  const ruleFor = compileAccessRules(ACCESS_RULES);
+
+  it('takes the first matching rule, as listed', () => {
+    // The deposit rule comes before the catch-all of /v1/admin/* and lets service clients in.
+    expect(ruleFor('POST', '/v1/admin/wallets/w1/deposits')?.access).toEqual({
+      kind: 'scope',
+      scope: 'admin',
+      serviceScopes: ['wallet:admin', 'wallet:write'],
+    });
+    expect(ruleFor('POST', '/v1/admin/wallets/w1/freeze')?.access).toEqual({ kind: 'scope', scope: 'admin' });
+    expect(ruleFor('GET', '/v1/wallets/w1/transactions')?.path).toBe('/v1/wallets/:wallet_id/transactions');
+  });
+
+  it('treats HEAD as GET and one trailing slash as the same path', () => {
+    expect(ruleFor('HEAD', '/v1/wallets/w1')?.path).toBe('/v1/wallets/:wallet_id');
+    expect(ruleFor('GET', '/v1/wallets/w1/')?.path).toBe('/v1/wallets/:wallet_id');
+  });
+
+  it('matches a parameter to one non-empty segment only, and the method exactly', () => {
+    expect(ruleFor('GET', '/v1/wallets//transactions')).toBeUndefined();
+    expect(ruleFor('GET', '/v1/wallets/w1/transactions/extra')).toBeUndefined();
+    expect(ruleFor('PUT', '/v1/wallets/w1')).toBeUndefined();
+    expect(ruleFor('GET', '/V1/wallets/w1')).toBeUndefined();
   });
 });
 
