@@ -67,3 +67,40 @@ describe('http client with service credentials', () => {
     await expect(client.request('GET', '/x')).rejects.toBeInstanceOf(UpstreamUnavailableError);
   });
 });
+
+describe('http client timeouts', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      // /silent never answers; /stalled sends its headers and half a body, then nothing.
+      if (req.url === '/stalled') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"partial":');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('gives up on an upstream that does not answer, and on a body that stops coming', async () => {
+    const client = createHttpClient({ name: 'slow', baseUrl: base, timeoutMs: 300 });
+    for (const path of ['/silent', '/stalled']) {
+      const failed = client.request('GET', path);
+      await expect(failed, path).rejects.toBeInstanceOf(UpstreamUnavailableError);
+      await expect(failed, path).rejects.toThrow(`slow: GET ${path} failed: timed out`);
+    }
+  });
+
+  it("stops when the caller's signal aborts", async () => {
+    const client = createHttpClient({ name: 'slow', baseUrl: base, timeoutMs: 60_000 });
+    const controller = new AbortController();
+    const failed = client.request('GET', '/silent', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(failed).rejects.toThrow('slow: GET /silent failed: aborted');
+  });
+});

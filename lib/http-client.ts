@@ -1,5 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
+import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import { Pool } from 'undici';
 import type { Problem } from './problem.js';
 import { startClientSpan } from './telemetry.js';
 
@@ -58,29 +59,53 @@ export interface HttpClientOptions {
 }
 
 /**
- * Keep-alive connection pools shared by every client of the process. Node's agent honours the
- * server's `Keep-Alive: timeout` hint, so an idle socket is dropped before the server closes it.
+ * Keep-alive connection pools (undici), one per origin, shared by every client of the process.
+ * undici honours the server's `Keep-Alive: timeout` hint, so an idle socket is dropped before
+ * the server closes it. Against node:http with a keep-alive agent it costs about 40 % less CPU
+ * per exchange on the gateway's read path (docs/benchmarks.md, "Reads").
  */
-const AGENTS = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' }),
-};
+const POOLS = new Map<string, Pool>();
+function poolFor(origin: string): Pool {
+  let pool = POOLS.get(origin);
+  if (!pool) {
+    pool = new Pool(origin, { connections: 256, pipelining: 1 });
+    POOLS.set(origin, pool);
+  }
+  return pool;
+}
+
+type ResponseHeaders = Record<string, string | string[] | undefined>;
 
 interface RawResponse {
   status: number;
   statusText: string;
-  headers: http.IncomingHttpHeaders;
+  headers: ResponseHeaders;
   text: string;
 }
 
 class TimeoutError extends Error {}
 
 /**
- * One HTTP exchange on node:http with a pooled keep-alive socket: no WHATWG Request/Response,
- * Headers or AbortSignal objects per call (on the gateway's read path they cost more CPU than
- * the rest of the request). The body is read inside the timeout.
+ * Ends one exchange when its time is up or the caller's signal fires. undici takes an
+ * EventEmitter as the signal; an AbortController per request doubled the client's CPU.
  */
-function exchange(
+class Deadline extends EventEmitter {
+  aborted = false;
+  reason: Error | undefined;
+  abort(reason: Error): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
+/**
+ * One HTTP exchange on a pooled keep-alive connection: no WHATWG Request/Response, Headers or
+ * AbortSignal objects per call (on the gateway's read path they cost more CPU than the rest of
+ * the request). The body is read inside the timeout.
+ */
+async function exchange(
   url: URL,
   method: string,
   headers: Record<string, string>,
@@ -88,49 +113,34 @@ function exchange(
   timeoutMs: number,
   signal: AbortSignal | undefined,
 ): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const agent = url.protocol === 'https:' ? AGENTS['https:'] : AGENTS['http:'];
-    const request = (url.protocol === 'https:' ? https : http).request(
-      url,
-      { method, headers, agent },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', fail);
-        res.on('end', () => {
-          done();
-          resolve({
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage ?? '',
-            headers: res.headers,
-            text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
-          });
-        });
-      },
-    );
-    const timer = setTimeout(() => request.destroy(new TimeoutError('timed out')), timeoutMs);
-    const onAbort = () => request.destroy(new Error('aborted'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-    function fail(err: Error) {
-      done();
-      reject(err);
-    }
-    request.on('error', fail);
-    if (signal?.aborted) {
-      request.destroy(new Error('aborted'));
-      return;
-    }
-    if (body !== undefined) request.setHeader('content-length', Buffer.byteLength(body));
-    request.end(body);
-  });
+  const deadline = new Deadline();
+  const timer = setTimeout(() => deadline.abort(new TimeoutError('timed out')), timeoutMs);
+  const onAbort = () => deadline.abort(new Error('aborted'));
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const res = await poolFor(url.origin).request({
+      method,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      body,
+      signal: deadline,
+    });
+    const text = await res.body.text();
+    return {
+      status: res.statusCode,
+      statusText: STATUS_CODES[res.statusCode] ?? '',
+      headers: res.headers,
+      text,
+    };
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** A response's headers as WHATWG Headers, built only when a caller asks for them. */
-function lazyHeaders(raw: http.IncomingHttpHeaders): () => Headers {
+function lazyHeaders(raw: ResponseHeaders): () => Headers {
   let built: Headers | undefined;
   return () => {
     if (!built) {
