@@ -55,11 +55,12 @@ const SERVICES: ServiceCase[] = [
     name: 'wallet',
     load: loadWalletConfig,
     env: {
-      WALLET_DATABASE_URL: 'postgres://velora_wallet:pw@postgres:5432/velora_wallet',
+      WALLET_DATABASE_URL: 'postgres://velora_wallet_service:pw@postgres:5432/velora_wallet',
+      WALLET_MIGRATION_DATABASE_URL: 'postgres://velora_wallet:pw@postgres:5432/velora_wallet',
       MONGO_URL: 'mongodb://velora:pw@mongo:27017/',
     },
     secrets: [],
-    requiredSettings: ['WALLET_DATABASE_URL', 'MONGO_URL'],
+    requiredSettings: ['WALLET_DATABASE_URL', 'WALLET_MIGRATION_DATABASE_URL', 'MONGO_URL'],
   },
   {
     name: 'gateway',

@@ -13,6 +13,10 @@
 #               local stack and in the tests. Skipped when a `mailpit` is on PATH or the cached
 #               build is at the pinned version.
 #   tctl      — legacy operator CLI, best effort (see docs/decisions/0001-local-temporal.md)
+#   chromium  — the headless browser test/e2e/web-ui.test.ts drives the Temporal Web UI with
+#               (playwright-core has no browser of its own): Debian's package, apt-get installed
+#               when neither CHROMIUM_PATH nor a `chromium` on PATH exists. Not fatal: the stack
+#               runs without it, and the browser test fails saying so.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 TOOLS_DIR=${VELORA_TOOLS_DIR:-$HOME/.cache/velora/bin}
@@ -112,6 +116,24 @@ elif [ ! -f "$TOOLS_DIR/.tctl.failed" ]; then
   fi
 else
   say "tctl: unavailable on this machine (see $TOOLS_DIR/.tctl.log); operators use 'temporal'"
+fi
+
+# Chromium from Debian's archive (apt-get as root, else through sudo when it asks no password).
+if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then
+  say "chromium: using CHROMIUM_PATH=$CHROMIUM_PATH"
+elif command -v chromium >/dev/null; then
+  say "chromium: using $(command -v chromium)"
+else
+  as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo -n)
+  say "chromium: apt-get install chromium (Debian's package, for test/e2e/web-ui.test.ts)"
+  if "${as_root[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium &&
+    command -v chromium >/dev/null; then
+    say "chromium: installed $(command -v chromium)"
+  else
+    say "chromium could not be installed (needs root or passwordless sudo); test/e2e/web-ui.test.ts needs it"
+  fi
 fi
 
 # deploy-check (tools/deploy-check): validates deploy/ and docker-compose.yml offline. Building

@@ -1,9 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testEnv } from '../test/support/test-env.js';
 
 const SCRIPT = fileURLToPath(new URL('./install-tools.sh', import.meta.url));
@@ -16,10 +27,33 @@ const START_DEV_FLAGS =
   '--ip --port --ui-port --ui-codec-endpoint --http-port --metrics-port --db-filename --namespace ' +
   '--log-level --sqlite-pragma --search-attribute --dynamic-config-value';
 
+/**
+ * What the machine's PATH would give the script, minus what the tests stand in for: the real
+ * chromium (this machine may have it), apt-get and sudo (never run for real from a test).
+ */
+const HIDDEN_SYSTEM_TOOLS = new Set(['chromium', 'chromium-browser', 'apt-get', 'sudo']);
+let system: string;
+
+beforeAll(() => {
+  system = mkdtempSync(path.join(tmpdir(), 'velora-install-tools-system-'));
+  const folders = new Set(
+    [path.dirname(process.execPath), '/usr/bin', '/bin'].filter(existsSync).map((d) => realpathSync(d)),
+  );
+  for (const folder of folders) {
+    for (const name of readdirSync(folder)) {
+      const link = path.join(system, name);
+      if (HIDDEN_SYSTEM_TOOLS.has(name) || existsSync(link)) continue;
+      symlinkSync(path.join(folder, name), link);
+    }
+  }
+});
+afterAll(() => rmSync(system, { recursive: true, force: true }));
+
 let dir: string;
 let bin: string;
 let tools: string;
 let goCalls: string;
+let aptCalls: string;
 
 /** An executable shell script in the fake bin folder. */
 function fakeTool(name: string, body: string) {
@@ -28,22 +62,39 @@ function fakeTool(name: string, body: string) {
   chmodSync(file, 0o755);
 }
 
+/** A passwordless sudo (used when the tests do not run as root): drops its `-n` and runs the rest. */
+function fakeSudo() {
+  fakeTool('sudo', 'shift; exec "$@"');
+}
+
 /**
  * Runs install-tools.sh with a `go` that records its arguments and fails (nothing is built for
- * real), an empty tools folder, and a PATH of the fake tools plus node's folder and the system's.
+ * real), an empty tools folder, and a PATH of the fake tools plus the system's (without chromium,
+ * apt-get and sudo).
  */
 function install(env: Record<string, string>) {
   const result = spawnSync('bash', [SCRIPT], {
     encoding: 'utf8',
     env: {
       HOME: dir,
-      PATH: [bin, path.dirname(process.execPath), '/usr/bin', '/bin'].join(':'),
+      PATH: [bin, system].join(':'),
       VELORA_TOOLS_DIR: tools,
       ...env,
     },
   });
   const calls = readFileSync(goCalls, 'utf8');
-  return { status: result.status, output: result.stdout + result.stderr, goCalls: calls };
+  const apt = readFileSync(aptCalls, 'utf8');
+  return { status: result.status, output: result.stdout + result.stderr, goCalls: calls, aptCalls: apt };
+}
+
+/** install-tools.sh with a Temporal CLI and a FerretDB given: only the browser is in question. */
+function installWithGoTools() {
+  fakeTool('my-temporal', 'exit 0');
+  fakeTool('my-ferretdb', 'exit 0');
+  return install({
+    TEMPORAL_CLI_PATH: path.join(bin, 'my-temporal'),
+    FERRETDB_PATH: path.join(bin, 'my-ferretdb'),
+  });
 }
 
 beforeEach(() => {
@@ -51,9 +102,16 @@ beforeEach(() => {
   bin = path.join(dir, 'bin');
   tools = path.join(dir, 'tools');
   goCalls = path.join(dir, 'go-calls');
-  spawnSync('mkdir', ['-p', bin, tools]);
+  aptCalls = path.join(dir, 'apt-calls');
+  mkdirSync(bin, { recursive: true });
+  mkdirSync(tools, { recursive: true });
   writeFileSync(goCalls, '');
+  writeFileSync(aptCalls, '');
   fakeTool('go', `echo "go $*" >> '${goCalls}'; exit 3`);
+  // apt-get records its arguments and fails unless a test makes it install something.
+  fakeTool('apt-get', `echo "apt-get $*" >> '${aptCalls}'; exit 100`);
+  // A browser is present unless a test removes it.
+  fakeTool('chromium', 'exit 0');
   // tctl is best effort and noted once per machine: mark it tried, so only the two real tools count.
   writeFileSync(path.join(tools, '.tctl.failed'), '');
   // Mailpit has no alternative to choose between: a cached build at the pinned version is present.
@@ -118,6 +176,38 @@ describe('scripts/install-tools.sh', () => {
     expect(run.output).toContain('temporal: using TEMPORAL_CLI_PATH=');
     expect(run.output).toContain('ferretdb: using FERRETDB_PATH=');
     expect(run.goCalls).toBe('');
+    expect(run.status).toBe(0);
+  });
+  it('installs nothing for the browser when chromium is on PATH', () => {
+    const run = installWithGoTools();
+    expect(run.output).toContain(`chromium: using ${path.join(bin, 'chromium')}`);
+    expect(run.aptCalls).toBe('');
+  });
+
+  it("installs Debian's chromium with apt-get when there is none", () => {
+    rmSync(path.join(bin, 'chromium'));
+    // An apt-get that "installs" the package by putting a chromium on PATH.
+    fakeTool(
+      'apt-get',
+      `echo "apt-get $*" >> '${aptCalls}'
+case "$*" in *' install '*) printf '#!/bin/sh\\n' > '${path.join(bin, 'chromium')}'; chmod +x '${path.join(bin, 'chromium')}';; esac`,
+    );
+    fakeSudo();
+    const run = installWithGoTools();
+    const calls = run.aptCalls.trim().split('\n');
+    expect(calls.at(-1)).toMatch(/apt-get .*install -y .*--no-install-recommends chromium$/);
+    expect(calls.some((c) => / update( |$)/.test(c))).toBe(true);
+    expect(run.output).toContain(`chromium: installed ${path.join(bin, 'chromium')}`);
+    expect(run.status).toBe(0);
+  });
+
+  it('goes on without chromium when apt-get cannot install it, and says what needs it', () => {
+    rmSync(path.join(bin, 'chromium'));
+    fakeSudo();
+    const run = installWithGoTools();
+    expect(run.aptCalls).toContain('apt-get');
+    expect(run.output).toContain('chromium could not be installed');
+    expect(run.output).toContain('test/e2e/web-ui.test.ts needs it');
     expect(run.status).toBe(0);
   });
 });

@@ -221,7 +221,18 @@ describe('docker-compose.yml', () => {
     const wallet = containerEnv(compose.services.wallet!, operatorEnv);
     expect(new URL(auth.AUTH_DATABASE_URL!).password).toBe(operatorEnv.AUTH_DB_PASSWORD);
     expect(new URL(auth.REDIS_URL!).password).toBe(operatorEnv.REDIS_PASSWORD);
-    expect(new URL(wallet.WALLET_DATABASE_URL!).password).toBe(operatorEnv.WALLET_DB_PASSWORD);
+    // WalletService serves as its service role and migrates as the owner (migration 0043).
+    expect(new URL(wallet.WALLET_DATABASE_URL!)).toMatchObject({
+      username: 'velora_wallet_service',
+      password: operatorEnv.WALLET_SERVICE_DB_PASSWORD,
+    });
+    expect(new URL(wallet.WALLET_MIGRATION_DATABASE_URL!)).toMatchObject({
+      username: 'velora_wallet',
+      password: operatorEnv.WALLET_DB_PASSWORD,
+    });
+    expect(readFileSync(path.join(ROOT, 'scripts/compose/init-databases.sh'), 'utf8')).toMatch(
+      /velora_wallet_service LOGIN PASSWORD :'wallet_service_pw'/,
+    );
     expect(new URL(wallet.MONGO_URL!).password).toBe(operatorEnv.MONGO_PASSWORD);
   });
 

@@ -20,6 +20,8 @@ import * as transferRecords from './0036-transfer-records.js';
 import * as domainEventPublishing from './0038-domain-event-publishing.js';
 import * as holdAndWalletEvents from './0039-hold-and-wallet-events.js';
 import * as currencyInTheSchema from './0042-currency-in-the-schema.js';
+import * as serviceRoleCannotRewriteTheJournal from './0043-service-role-cannot-rewrite-the-journal.js';
+import * as journalHashVersion from './0044-journal-hash-version.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -44,4 +46,6 @@ export const walletMigrations: Record<string, Migration> = {
   '0038-domain-event-publishing': domainEventPublishing,
   '0039-hold-and-wallet-events': holdAndWalletEvents,
   '0042-currency-in-the-schema': currencyInTheSchema,
+  '0043-service-role-cannot-rewrite-the-journal': serviceRoleCannotRewriteTheJournal,
+  '0044-journal-hash-version': journalHashVersion,
 };
