@@ -218,7 +218,8 @@ describe('the production overlay, rendered', () => {
     return {
       ...operator,
       AUTH_DATABASE_URL: `postgres://velora_auth:${operator.AUTH_DB_PASSWORD}@postgres:5432/velora_auth`,
-      WALLET_DATABASE_URL: `postgres://velora_wallet:${operator.WALLET_DB_PASSWORD}@postgres:5432/velora_wallet`,
+      WALLET_DATABASE_URL: `postgres://velora_wallet_service:${operator.WALLET_SERVICE_DB_PASSWORD}@postgres:5432/velora_wallet`,
+      WALLET_MIGRATION_DATABASE_URL: `postgres://velora_wallet:${operator.WALLET_DB_PASSWORD}@postgres:5432/velora_wallet`,
       REDIS_URL: `redis://:${operator.REDIS_PASSWORD}@redis:6379/0`,
       MONGO_URL: `mongodb://velora:${operator.MONGO_PASSWORD}@mongo:27017/?authSource=admin`,
       SMTP_USER: 'velora',
@@ -288,7 +289,7 @@ describe('the production overlay, rendered', () => {
           env: {
             ...process.env,
             AUTH_DATABASE_URL: pgUrl('velora_auth', names.velora_auth),
-            WALLET_DATABASE_URL: pgUrl('velora_wallet', names.velora_wallet),
+            WALLET_MIGRATION_DATABASE_URL: pgUrl('velora_wallet', names.velora_wallet),
           },
         },
       );

@@ -269,6 +269,15 @@ describe('migrations on a copy of the previous schema with data in it', () => {
             .catch((e: unknown) => e);
           expect(String(err)).toContain('postings_wallet_currency');
         },
+        '0043-service-role-cannot-rewrite-the-journal': async (db) => {
+          await expect(sql`truncate postings`.execute(db)).rejects.toThrow('table postings is append-only');
+        },
+        // Every seal written before keeps verifying as version 1.
+        '0044-journal-hash-version': async (db) => {
+          const { rows } = await sql<{ hash_version: number; n: number }>`
+            select hash_version, count(*)::int as n from journal_seals group by 1`.execute(db);
+          expect(rows).toEqual([{ hash_version: 1, n: 1 }]);
+        },
       },
     );
 

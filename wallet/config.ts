@@ -5,7 +5,16 @@ export const walletConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   WALLET_HOST: env.string('127.0.0.1'),
   WALLET_PORT: env.port(8082),
+  /**
+   * The role WalletService serves as: SELECT/INSERT on the journal, never UPDATE, DELETE or
+   * TRUNCATE (migration 0043; the stack, Compose and Kubernetes give `velora_wallet_service`).
+   */
   WALLET_DATABASE_URL: requiredInProduction(env.url('postgres://velora_wallet@127.0.0.1:5432/velora_wallet')),
+  /**
+   * The owner of the tables: runs the migrations and grants the service role its rights, at start.
+   * Unset: WALLET_DATABASE_URL does both, which production refuses (that role could rewrite history).
+   */
+  WALLET_MIGRATION_DATABASE_URL: env.optional(requiredInProduction(z.url())),
   MONGO_URL: requiredInProduction(env.string('mongodb://127.0.0.1:27017/')),
   WALLET_MONGO_DB: env.string('velora_wallet'),
   AUTH_ISSUER: env.url('http://127.0.0.1:8081'),
@@ -23,6 +32,8 @@ export const walletConfigSchema = z.object({
   WALLET_OUTBOX_RETENTION_DAYS: env.int(7).pipe(z.number().min(1).max(3650)),
   /** How often the journal sealer chains committed transactions (it is also woken after every commit). */
   WALLET_SEAL_INTERVAL_MS: env.int(200).pipe(z.number().min(10).max(60_000)),
+  /** How often the chain head is anchored in MongoDB (`journal_anchors`; reconciliation compares). */
+  WALLET_ANCHOR_INTERVAL_MS: env.int(60_000).pipe(z.number().min(1000).max(3_600_000)),
   /** Idempotency keys older than this are forgotten (checked hourly). */
   WALLET_IDEMPOTENCY_RETENTION_DAYS: env.int(30).pipe(z.number().min(1).max(3650)),
   WALLET_DB_POOL_MAX: env.int(10).pipe(z.number().min(1).max(200)),

@@ -6,12 +6,14 @@ import { createLogger } from '../lib/logger.js';
 import { serveApp } from '../lib/serve.js';
 import { startTelemetry } from '../lib/telemetry.js';
 import { createWalletApp } from './app.js';
+import { grantServiceRole } from './database-roles.js';
 import { loadWalletConfig } from './config.js';
 import type { Database } from './database.js';
 import { ensureMongoIndexesEventually } from './history/history.collections.js';
 import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
 import { purgeIdempotencyKeys } from './idempotency/idempotency.service.js';
 import { createEventPublisher } from './events/event-publisher.js';
+import { createJournalAnchorer } from './ledger/journal-anchors.js';
 import { createJournalSealer } from './ledger/journal-sealer.js';
 import { createOutboxRelay } from './outbox/outbox.relay.js';
 import { purgeRelayedOutbox } from './outbox/outbox.repository.js';
@@ -25,7 +27,18 @@ async function main() {
     max: config.WALLET_DB_POOL_MAX,
     name: 'velora-wallet',
   });
-  await migrateWalletDb(db);
+  // Migrations and grants as the owner; everything else as the service role, which cannot
+  // rewrite the journal (migration 0043, docs/security.md).
+  const owner = createDb<Database>(config.WALLET_MIGRATION_DATABASE_URL ?? config.WALLET_DATABASE_URL, {
+    max: 1,
+    name: 'velora-wallet-owner',
+  });
+  try {
+    await migrateWalletDb(owner.db);
+    await grantServiceRole(owner.db, db, { log, production: process.env.NODE_ENV === 'production' });
+  } finally {
+    await owner.db.destroy();
+  }
 
   // Money never waits for MongoDB: the driver connects on first use, the relay retries, and
   // indexes are created as soon as the server answers (readyz reports it meanwhile).
@@ -47,6 +60,9 @@ async function main() {
   relay.start(config.WALLET_RELAY_INTERVAL_MS);
   const sealer = createJournalSealer({ db, log });
   sealer.start(config.WALLET_SEAL_INTERVAL_MS);
+  // The chain head leaves PostgreSQL: a rewrite that recomputes every hash there still differs.
+  const anchorer = createJournalAnchorer({ db, mongo, log });
+  anchorer.start(config.WALLET_ANCHOR_INTERVAL_MS);
   // Domain events (docs/events.md): their own loop, so a broker outage never slows the relay.
   const events = config.RABBITMQ_URL
     ? createEventPublisher({
@@ -98,6 +114,7 @@ async function main() {
       clearInterval(purge);
       await relay.stop();
       await sealer.stop();
+      await anchorer.stop();
       await events?.close();
       await mongoClient.close();
       await db.destroy();

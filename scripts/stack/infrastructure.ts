@@ -81,8 +81,7 @@ export async function ensureDatabase(
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
   try {
-    const roleRow = await client.query('select 1 from pg_roles where rolname = $1', [role]);
-    if (roleRow.rowCount === 0) await client.query(`create role ${role} login`).catch(ignoreDuplicate);
+    await createRoleIfMissing(client, role);
     if (options.fresh) await client.query(`drop database if exists ${database} with (force)`);
     const dbRow = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (dbRow.rowCount === 0)
@@ -90,6 +89,26 @@ export async function ensureDatabase(
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Creates `role` (LOGIN, owning nothing) when missing: a service role that the owner of its
+ * database grants what it may do (WalletService's `velora_wallet_service`, migration 0043).
+ */
+export async function ensureRole(role: string): Promise<void> {
+  if (!IDENT.test(role)) throw new Error(`unsafe identifier: ${role}`);
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await createRoleIfMissing(client, role);
+  } finally {
+    await client.end();
+  }
+}
+
+async function createRoleIfMissing(client: pg.Client, role: string): Promise<void> {
+  const row = await client.query('select 1 from pg_roles where rolname = $1', [role]);
+  if (row.rowCount === 0) await client.query(`create role ${role} login`).catch(ignoreDuplicate);
 }
 
 // Two stacks starting at once may race to create the same role or database.

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { components, describeProcess, mongoKind, ownership, type Component } from './components.js';
-import { ensureDatabase, ensurePostgres, ensureRedis, flushRedisDatabase } from './infrastructure.js';
+import { ensureDatabase, ensurePostgres, ensureRedis, ensureRole, flushRedisDatabase } from './infrastructure.js';
 import { withStackLock, type LockHolder } from './lock.js';
 import { ensureMailpit } from './mailpit.js';
 import { dropMongoDatabase, ensureMongo } from './mongo.js';
@@ -118,6 +118,8 @@ async function bringUp(
   await ensureRedis(log);
   await ensureDatabase('velora_auth', profile.databases.auth, { fresh });
   await ensureDatabase('velora_wallet', profile.databases.wallet, { fresh });
+  // WalletService serves as this role; velora_wallet (the owner) migrates and grants it its rights.
+  await ensureRole('velora_wallet_service');
   // Fresh also means no OTP codes, rate-limit counters or denylist entries from earlier runs.
   if (fresh) await flushRedisDatabase(profile.redisUrl);
 

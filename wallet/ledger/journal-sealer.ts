@@ -2,7 +2,8 @@ import { sql, type Kysely } from 'kysely';
 import { createBatchLoop, type BatchLoop } from '../../lib/batch-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
-import { GENESIS_HASH, journalHash } from './journal-hash.js';
+import { chainHead } from './journal-anchors.js';
+import { CURRENT_HASH_VERSION, GENESIS_HASH, journalHash, type HashVersion } from './journal-hash.js';
 import { hashedPostingsOf } from './ledger.repository.js';
 import type { JournalSealRow } from './ledger.table.js';
 
@@ -14,6 +15,8 @@ export interface JournalSealerOptions {
   log: Logger;
   /** Journal transactions sealed per database transaction. */
   batchSize?: number;
+  /** The hash version of new seals (tests seal older versions to prove they still verify). */
+  hashVersion?: HashVersion;
 }
 
 export interface JournalSealer extends BatchLoop {
@@ -26,7 +29,7 @@ export interface JournalSealer extends BatchLoop {
 /**
  * Chains committed journal transactions off the commit path. Postings commit without any global
  * lock; this sealer then assigns each committed, unsealed transaction the next sequence number
- * and hash (`journalHash` over its content, its postings and the previous hash) and appends them
+ * and hash (`journalHash`, current version, over its content, its postings and the previous hash) and appends them
  * to `journal_seals`, removing them from the `journal_unsealed` queue in the same transaction.
  * A transaction-scoped advisory lock keeps one sealer active at a time across all service
  * copies, so the chain stays linear; a sealer that dies mid-batch rolls back and the next one
@@ -35,6 +38,7 @@ export interface JournalSealer extends BatchLoop {
 export function createJournalSealer(options: JournalSealerOptions): JournalSealer {
   const { db, log } = options;
   const batchSize = options.batchSize ?? 500;
+  const hashVersion = options.hashVersion ?? CURRENT_HASH_VERSION;
 
   async function sealOnce(): Promise<number> {
     return db.transaction().execute(async (trx) => {
@@ -53,19 +57,14 @@ export function createJournalSealer(options: JournalSealerOptions): JournalSeale
       if (queue.length === 0) return 0;
       const ids = queue.map((t) => t.id);
       const byTx = await hashedPostingsOf(trx, ids);
-      const head = await trx
-        .selectFrom('journal_seals')
-        .select(['seq', 'hash'])
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const head = await chainHead(trx);
       let seq = head?.seq ?? 0n;
       let prevHash = head?.hash ?? GENESIS_HASH;
       const seals: Omit<JournalSealRow, 'sealed_at'>[] = [];
       for (const tx of queue) {
         seq += 1n;
-        const hash = journalHash({ ...tx, seq, prev_hash: prevHash }, byTx.get(tx.id) ?? []);
-        seals.push({ seq, transaction_id: tx.id, prev_hash: prevHash, hash });
+        const hash = journalHash({ ...tx, seq, prev_hash: prevHash }, byTx.get(tx.id) ?? [], hashVersion);
+        seals.push({ seq, transaction_id: tx.id, prev_hash: prevHash, hash, hash_version: hashVersion });
         prevHash = hash;
       }
       await trx.insertInto('journal_seals').values(seals).execute();

@@ -37,6 +37,8 @@ export interface JournalSealsTable {
   prev_hash: string;
   hash: string;
   sealed_at: ColumnType<Date, Date | undefined, never>;
+  /** How `hash` was computed (journal-hash.ts); 1 for every seal written before migration 0044. */
+  hash_version: ColumnType<number, number | undefined, never>;
 }
 
 /** The sealer's queue: committed journal transactions not sealed yet. */

@@ -218,7 +218,8 @@ describe('incremental reconciliation', () => {
       await tamper(h.db, 'postings', sql`update postings set amount = amount - 3 where id = ${old.id}`);
     }
 
-    // The seal the checkpoint ends on is compared with the hash the checkpoint verified.
+    // The seal the checkpoint ends on is compared with the hash the checkpoint verified, and
+    // with the anchor that checkpoint left in MongoDB.
     const checkpoint = await latestCheckpoint();
     const seal = await h.db
       .selectFrom('journal_seals')
@@ -237,6 +238,13 @@ describe('incremental reconciliation', () => {
           seq: checkpoint!.seal_seq,
           transaction_id: seal.transaction_id,
           problem: 'seal differs from the one the last checkpoint verified',
+        },
+        {
+          check: 'anchor_mismatch',
+          seq: checkpoint!.seal_seq,
+          anchored_hash: seal.hash,
+          found_hash: 'e'.repeat(64),
+          anchored_at: expect.any(String),
         },
       ]);
     } finally {

@@ -2,7 +2,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Db as MongoDb } from 'mongodb';
 import type { Database, Db } from '../database.js';
 import { HISTORY, type HistoryDocument } from '../history/history.collections.js';
-import { GENESIS_HASH, journalHash, type HashablePosting } from '../ledger/journal-hash.js';
+import { compareAnchors, writeAnchor, type ChainHead } from '../ledger/journal-anchors.js';
+import { GENESIS_HASH, isHashVersion, journalHash, type HashablePosting } from '../ledger/journal-hash.js';
 import { hashedPostingsOf } from '../ledger/ledger.repository.js';
 import { isUuid } from '../request-input.js';
 
@@ -19,6 +20,13 @@ export type Discrepancy =
   | { check: 'mongo_mismatch'; posting_id: string; field: string; expected: string; found: string }
   | { check: 'outbox_missing'; posting_id: string; transaction_id: string }
   | { check: 'hash_chain'; seq: string; transaction_id: string; problem: string }
+  | {
+      check: 'anchor_mismatch';
+      seq: string;
+      anchored_hash: string;
+      found_hash: string | null;
+      anchored_at: string;
+    }
   | { check: 'journal_unsealed'; transaction_id: string; created_at: string };
 
 /**
@@ -48,10 +56,15 @@ export interface ReconciliationReport {
     pending_relay: number;
     /** Journal transactions not sealed yet (normally the last few hundred ms of traffic). */
     unsealed: number;
+    /** Chain heads anchored in MongoDB that were compared with the seals. */
+    anchors: number;
   };
   /** Seals verified by this run: after `from_seq` up to `to_seq`; `complete` when that is the head. */
   range: { from_seq: string; to_seq: string; complete: boolean };
-  /** The checkpoint this run stored, or null (not asked, not clean, or another run was first). */
+  /**
+   * The checkpoint this run stored, or null (not asked, not clean, or another run was first);
+   * its seal is anchored in MongoDB too.
+   */
   checkpoint: { id: string; seal_seq: string } | null;
 }
 
@@ -80,7 +93,7 @@ export function createReconciliationService(deps: {
 }): ReconciliationService {
   const unsealedAfterSeconds = deps.unsealedAfterSeconds ?? 60;
 
-  async function inSnapshot(trx: Db, options: ReconciliationRunOptions): Promise<ReconciliationReport> {
+  async function inSnapshot(trx: Db, options: ReconciliationRunOptions): Promise<Outcome> {
     // A full run over millions of postings outlives the service's 15 s statement timeout.
     await sql`set local statement_timeout = '30min'`.execute(trx);
     if (!options.storeCheckpoint) await sql`set transaction read only`.execute(trx);
@@ -93,7 +106,7 @@ export function createReconciliationService(deps: {
 
   return {
     async run(options = {}) {
-      const report = options.storeCheckpoint
+      const { report, stored } = options.storeCheckpoint
         ? await deps.db.connection().execute(async (conn) => {
             // Taken before the snapshot, so this run sees the checkpoint the previous one stored.
             await sql`select pg_advisory_lock(${RECONCILIATION_LOCK})`.execute(conn);
@@ -116,11 +129,52 @@ export function createReconciliationService(deps: {
           deps.mongo,
           report.discrepancies,
         );
-        report.ok = report.discrepancies.length === 0;
       }
+      // Anchored after the snapshot was taken: compared with the seals as they are now (an anchor
+      // beyond every seal means seals were removed).
+      report.checked.anchors += await checkAnchors(
+        deps.db,
+        deps.mongo,
+        { from: BigInt(report.range.to_seq) + 1n },
+        report.discrepancies,
+      );
+      report.ok = report.discrepancies.length === 0;
+      // The checkpoint's seal leaves PostgreSQL: a later rewrite of everything up to it, hashes
+      // recomputed, no longer matches this anchor.
+      if (stored && stored.seq > 0n) await writeAnchor(deps.mongo, stored, 'reconciliation');
       return report;
     },
   };
+}
+
+/** A run's report, and the seal its stored checkpoint verified (to anchor). */
+interface Outcome {
+  report: ReconciliationReport;
+  stored?: ChainHead;
+}
+
+/**
+ * Compares the MongoDB anchors in `range` with the seals `db` sees and reports every anchor
+ * PostgreSQL contradicts: a seal whose hash changed since it was anchored, or one that is gone.
+ * Returns how many anchors it compared.
+ */
+async function checkAnchors(
+  db: Db,
+  mongo: MongoDb,
+  range: { from: bigint; to?: bigint },
+  out: Discrepancy[],
+): Promise<number> {
+  const { checked, mismatches } = await compareAnchors(db, mongo, range);
+  for (const m of mismatches) {
+    out.push({
+      check: 'anchor_mismatch',
+      seq: m.seq.toString(),
+      anchored_hash: m.anchored,
+      found_hash: m.found,
+      anchored_at: m.anchored_at.toISOString(),
+    });
+  }
+  return checked;
 }
 
 interface Checkpoint {
@@ -151,10 +205,11 @@ async function full(
   last: Checkpoint | undefined,
   options: ReconciliationRunOptions,
   unsealedAfterSeconds: number,
-): Promise<ReconciliationReport> {
+): Promise<Outcome> {
   const out: Discrepancy[] = [];
   const balances = await checkBalances(trx, out);
   const chain = await walkChain(trx, GENESIS, out, Number.POSITIVE_INFINITY, hashedPostingsOf);
+  const anchors = await checkAnchors(trx, mongo, { from: 1n, to: chain.head.seq }, out);
   const unsealed = await checkUnsealed(trx, out, unsealedAfterSeconds, 'all');
   const documents = await checkMongoHasPostings(trx, mongo, out);
   const report: ReconciliationReport = {
@@ -167,11 +222,12 @@ async function full(
       mongo_documents: 0,
       pending_relay: documents.pending.length,
       unsealed: unsealed.length,
+      anchors,
     },
     range: { from_seq: '0', to_seq: chain.head.seq.toString(), complete: true },
     checkpoint: null,
   };
-  if (!options.storeCheckpoint || !report.ok) return report;
+  if (!options.storeCheckpoint || !report.ok) return { report };
 
   // Verified up to the seal before the first one whose MongoDB documents are still on their way.
   const verified = await verifiedUpTo(trx, chain.head, documents.pending);
@@ -197,7 +253,7 @@ async function full(
         group by p.wallet_id) t on t.wallet_id = w.id`.execute(trx);
   }
   report.checkpoint = stored;
-  return report;
+  return { report, ...(stored && { stored: verified }) };
 }
 
 /**
@@ -213,7 +269,7 @@ async function incremental(
   last: Checkpoint,
   options: ReconciliationRunOptions,
   unsealedAfterSeconds: number,
-): Promise<ReconciliationReport> {
+): Promise<Outcome> {
   const out: Discrepancy[] = [];
   const from: ChainPosition = { seq: last.seal_seq, hash: last.seal_hash };
   if (from.seq > 0n) {
@@ -268,6 +324,13 @@ async function incremental(
     },
   );
   const unsealed = await checkUnsealed(trx, out, unsealedAfterSeconds, 'queued');
+  // From the checkpoint's own seal (anchored when it was stored) to the head.
+  const anchors = await checkAnchors(
+    trx,
+    mongo,
+    { from: from.seq > 0n ? from.seq : 1n, to: chain.head.seq },
+    out,
+  );
   const walletsChecked = chain.complete
     ? await checkTouchedWallets(trx, last.snapshot_xmin, sumMaps(verifiedDelta, laterDelta), out)
     : 0;
@@ -282,11 +345,12 @@ async function incremental(
       mongo_documents: documents,
       pending_relay: chain.pending,
       unsealed: unsealed.length,
+      anchors,
     },
     range: { from_seq: from.seq.toString(), to_seq: chain.head.seq.toString(), complete: chain.complete },
     checkpoint: null,
   };
-  if (!options.storeCheckpoint || !report.ok) return report;
+  if (!options.storeCheckpoint || !report.ok) return { report };
 
   const verified =
     firstPending === undefined
@@ -318,7 +382,7 @@ async function incremental(
     }
   }
   report.checkpoint = stored;
-  return report;
+  return { report, ...(stored && { stored: verified }) };
 }
 
 function sumMaps(a: Map<string, bigint>, b: Map<string, bigint>): Map<string, bigint> {
@@ -503,6 +567,7 @@ interface SealRow {
   transaction_id: string;
   prev_hash: string;
   hash: string;
+  hash_version: number;
   id: string | null;
   kind: string | null;
   currency: string | null;
@@ -550,6 +615,7 @@ async function walkChain<L extends HashablePosting>(
         's.transaction_id',
         's.prev_hash',
         's.hash',
+        's.hash_version',
         't.id',
         't.kind',
         't.currency',
@@ -592,7 +658,13 @@ async function walkChain<L extends HashablePosting>(
         reverses_id: s.reverses_id,
         created_at: s.created_at!,
       };
-      if (!content || journalHash(content, byTx.get(s.transaction_id) ?? []) !== s.hash) {
+      // Each seal verifies with the version it was written with (journal-hash.ts).
+      if (!isHashVersion(s.hash_version)) {
+        out.push({ check: 'hash_chain', ...at, problem: `unknown hash version ${s.hash_version}` });
+      } else if (
+        !content ||
+        journalHash(content, byTx.get(s.transaction_id) ?? [], s.hash_version) !== s.hash
+      ) {
         out.push({ check: 'hash_chain', ...at, problem: 'hash does not match the transaction content' });
       }
       prevHash = s.hash;
@@ -605,7 +677,6 @@ async function walkChain<L extends HashablePosting>(
 
 /** A posting as the incremental run verifies it: its legs' hash input plus what (a) and (c) read. */
 interface LedgerPosting extends HashablePosting, MongoPosting {
-  currency: string;
   wallet_kind: string;
   wallet_currency: string;
 }
@@ -613,7 +684,7 @@ interface LedgerPosting extends HashablePosting, MongoPosting {
 async function postingsToVerify(trx: Db, transactionIds: string[]): Promise<Map<string, LedgerPosting[]>> {
   const { rows } = await sql<LedgerPosting>`
     select p.id, p.position, p.wallet_id, p.amount, p.currency, p.transaction_id,
-      p.balance_after::text, w.kind as wallet_kind, w.currency as wallet_currency,
+      p.balance_after, p.created_at, w.kind as wallet_kind, w.currency as wallet_currency,
       ${relayedColumn} as relayed
     from postings p
     join wallets w on w.id = p.wallet_id
@@ -698,7 +769,7 @@ interface MongoPosting {
   transaction_id: string;
   wallet_id: string;
   amount: bigint;
-  balance_after: string;
+  balance_after: bigint;
   relayed: boolean | null;
 }
 
@@ -714,7 +785,7 @@ async function checkMongoHasPostings(trx: Db, mongo: MongoDb, out: Discrepancy[]
   const pending: PendingPosting[] = [];
   for (;;) {
     const rows = await sql<MongoPosting & { seq: bigint }>`
-      select p.id, p.seq, p.transaction_id, p.wallet_id, p.amount, p.balance_after::text,
+      select p.id, p.seq, p.transaction_id, p.wallet_id, p.amount, p.balance_after,
         ${relayedColumn} as relayed
       from postings p
       join wallets w on w.id = p.wallet_id and w.kind = 'user'
@@ -773,7 +844,7 @@ async function checkDocuments<P extends MongoPosting>(
         wallet_id: p.wallet_id,
         amount: (amount < 0n ? -amount : amount).toString(),
         direction: amount < 0n ? 'debit' : 'credit',
-        balance_after: p.balance_after,
+        balance_after: p.balance_after.toString(),
       };
       for (const [field, value] of Object.entries(want)) {
         const got = String(doc[field]);

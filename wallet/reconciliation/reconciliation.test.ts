@@ -6,7 +6,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HISTORY } from '../history/history.collections.js';
 import { createLogger } from '../../lib/logger.js';
-import { journalHash } from '../ledger/journal-hash.js';
+import { ANCHORS, createJournalAnchorer, type AnchorDocument } from '../ledger/journal-anchors.js';
+import { GENESIS_HASH, journalHash, type HashVersion } from '../ledger/journal-hash.js';
+import type { JournalSealRow } from '../ledger/ledger.table.js';
 import { createJournalSealer } from '../ledger/journal-sealer.js';
 import { createReconciliationService } from './reconciliation.service.js';
 import { tamper as tamperWith } from './testing/tamper.js';
@@ -58,6 +60,76 @@ function runCommand(): Promise<{ code: number | null; report: { ok: boolean; dis
 /** Runs a statement with the append-only triggers off, as an attacker with table rights could. */
 function tamper(table: string, statement: ReturnType<typeof sql>) {
   return tamperWith(h.db, table, statement);
+}
+
+type Seal = JournalSealRow;
+
+/** The posting of a journal transaction on one wallet. */
+function postingOf(transactionId: string, walletId: string) {
+  return h.db
+    .selectFrom('postings')
+    .select(['id', 'amount'])
+    .where('transaction_id', '=', transactionId)
+    .where('wallet_id', '=', walletId)
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Recomputes every seal's hash and link from the journal as it is now (what an owner who
+ * rewrote history would do), and returns the new hash per sequence number.
+ */
+async function rehash(seals: Seal[]): Promise<Map<bigint, string>> {
+  const txs = await h.db.selectFrom('journal_transactions').selectAll().execute();
+  const byId = new Map(txs.map((t) => [t.id, t]));
+  const legs = await h.db.selectFrom('postings').selectAll().execute();
+  let prev = GENESIS_HASH;
+  const hashes = new Map<bigint, string>();
+  for (const s of seals) {
+    const tx = byId.get(s.transaction_id)!;
+    const hash = journalHash(
+      { ...tx, seq: s.seq, prev_hash: prev },
+      legs.filter((p) => p.transaction_id === tx.id),
+      s.hash_version as HashVersion,
+    );
+    hashes.set(s.seq, hash);
+    prev = hash;
+  }
+  await writeSeals(
+    seals.map((s, i) => ({
+      seq: s.seq,
+      hash: hashes.get(s.seq)!,
+      prev_hash: i === 0 ? GENESIS_HASH : hashes.get(seals[i - 1]!.seq)!,
+    })),
+  );
+  return hashes;
+}
+
+/** Puts seals back as they were (re-inserting the ones that were deleted). */
+async function restoreSeals(seals: Seal[]): Promise<void> {
+  await writeSeals(seals);
+  for (const s of seals) {
+    await tamper(
+      'journal_seals',
+      sql`insert into journal_seals (seq, transaction_id, prev_hash, hash, sealed_at, hash_version)
+        values (${s.seq}, ${s.transaction_id}, ${s.prev_hash}, ${s.hash}, ${s.sealed_at}, ${s.hash_version})
+        on conflict (seq) do nothing`,
+    );
+  }
+}
+
+async function writeSeals(seals: { seq: bigint; prev_hash: string; hash: string }[]): Promise<void> {
+  // Moved aside first: the new hashes must not collide with old ones under the unique index.
+  await tamper(
+    'journal_seals',
+    sql`update journal_seals s set hash = 'x' || s.seq where s.seq = any(${seals.map((s) => s.seq.toString())}::bigint[])`,
+  );
+  await tamper(
+    'journal_seals',
+    sql`update journal_seals s set prev_hash = v.prev_hash, hash = v.hash
+      from unnest(${seals.map((s) => s.seq.toString())}::bigint[], ${seals.map((s) => s.prev_hash)}::text[],
+        ${seals.map((s) => s.hash)}::text[]) as v(seq, prev_hash, hash)
+      where s.seq = v.seq`,
+  );
 }
 
 describe('reconciliation', () => {
@@ -217,17 +289,13 @@ describe('reconciliation', () => {
   });
 
   it("detects a posting in another currency than its wallet and transaction, once the schema's keys are dropped", async () => {
-    const posting = await h.db
-      .selectFrom('postings')
-      .select(['id'])
-      .where('transaction_id', '=', depositTx)
-      .where('wallet_id', '=', a)
-      .executeTakeFirstOrThrow();
+    const posting = await postingOf(depositTx, a);
     const edit = (currency: string) =>
       tamper('postings', sql`update postings set currency = ${currency} where id = ${posting.id}`);
     // The composite keys (0042) refuse it even with the triggers off...
     await expect(edit('EUR')).rejects.toThrow(/postings_(wallet|transaction)_currency/);
-    // ...so only the tables' owner, dropping them first, can store it; reconciliation still sees it.
+    // ...so only the tables' owner, dropping them first, can store it; reconciliation still sees
+    // it, and the seal (hash version 2 covers a posting's currency) no longer matches.
     await sql`alter table postings drop constraint postings_wallet_currency,
       drop constraint postings_transaction_currency`.execute(h.db);
     try {
@@ -244,15 +312,177 @@ describe('reconciliation', () => {
           },
           expect.objectContaining({ check: 'currency_unbalanced', currency: 'EUR', source: 'postings' }),
           expect.objectContaining({ check: 'currency_unbalanced', currency: 'USD', source: 'postings' }),
+          expect.objectContaining({
+            check: 'hash_chain',
+            transaction_id: depositTx,
+            problem: 'hash does not match the transaction content',
+          }),
         ]),
       );
-      expect(discrepancies).toHaveLength(3);
+      expect(discrepancies).toHaveLength(4);
     } finally {
       await edit('USD');
       await sql`alter table postings
         add constraint postings_wallet_currency foreign key (wallet_id, currency) references wallets (id, currency),
         add constraint postings_transaction_currency foreign key (transaction_id, currency)
           references journal_transactions (id, currency)`.execute(h.db);
+    }
+    expect((await report()).ok).toBe(true);
+  });
+
+  it.each([
+    ['balance_after', sql`balance_after = balance_after + 1`, sql`balance_after = balance_after - 1`],
+    [
+      'created_at',
+      sql`created_at = created_at + interval '1 second'`,
+      sql`created_at = created_at - interval '1 second'`,
+    ],
+  ])("detects a posting's %s edited: the version 2 hash covers it", async (column, edit, undo) => {
+    const posting = await postingOf(depositTx, a);
+    await tamper('postings', sql`update postings set ${edit} where id = ${posting.id}`);
+    try {
+      expect((await report()).discrepancies).toEqual(
+        expect.arrayContaining([
+          {
+            check: 'hash_chain',
+            seq: expect.any(String),
+            transaction_id: depositTx,
+            problem: 'hash does not match the transaction content',
+          },
+        ]),
+      );
+    } finally {
+      await tamper('postings', sql`update postings set ${undo} where id = ${posting.id}`);
+    }
+    expect((await report()).ok, column).toBe(true);
+  });
+
+  it('verifies seals of hash version 1 as version 1, and a version changed on a seal breaks its hash', async () => {
+    const w = await h.wallet('USD');
+    const old = await h.call('POST', `/internal/wallets/${w}/deposits`, {
+      body: { amount: '9', currency: 'USD', reference: 'sealed as version 1' },
+      key: randomUUID(),
+    });
+    // Sealed as a sealer before migration 0044 did: version 1.
+    const v1 = createJournalSealer({ db: h.db, log: createLogger('v1-sealer', 'silent'), hashVersion: 1 });
+    expect(await v1.sealAll()).toBe(1);
+    await h.call('POST', `/internal/wallets/${w}/deposits`, {
+      body: { amount: '1', currency: 'USD', reference: 'sealed as version 2' },
+      key: randomUUID(),
+    });
+    await h.relay.drainAll();
+    expect((await report()).ok).toBe(true);
+    const { rows } = await sql<{ seq: string; hash_version: number }>`
+      select seq::text, hash_version from journal_seals order by seq desc limit 2`.execute(h.db);
+    expect(rows.map((r) => r.hash_version)).toEqual([2, 1]);
+
+    // Version 1 does not cover balance_after: only its MongoDB copy tells.
+    const posting = await postingOf(old.body.transaction_id, w);
+    await tamper(
+      'postings',
+      sql`update postings set balance_after = balance_after + 1 where id = ${posting.id}`,
+    );
+    try {
+      expect((await report()).discrepancies).toEqual([
+        expect.objectContaining({ check: 'mongo_mismatch', posting_id: posting.id, field: 'balance_after' }),
+      ]);
+    } finally {
+      await tamper(
+        'postings',
+        sql`update postings set balance_after = balance_after - 1 where id = ${posting.id}`,
+      );
+    }
+    // Claiming the newer version for an old seal (or the reverse) changes what its hash must be.
+    const seq = rows[1]!.seq;
+    await tamper('journal_seals', sql`update journal_seals set hash_version = 2 where seq = ${seq}`);
+    try {
+      expect((await report()).discrepancies).toEqual([
+        {
+          check: 'hash_chain',
+          seq,
+          transaction_id: old.body.transaction_id,
+          problem: 'hash does not match the transaction content',
+        },
+      ]);
+    } finally {
+      await tamper('journal_seals', sql`update journal_seals set hash_version = 1 where seq = ${seq}`);
+    }
+    expect((await report()).ok).toBe(true);
+  });
+
+  it('detects history rewritten inside PostgreSQL with every later hash recomputed, by the anchors in MongoDB', async () => {
+    await h.sealer.sealAll();
+    const anchorer = createJournalAnchorer({
+      db: h.db,
+      mongo: h.mongo,
+      log: createLogger('anchorer', 'silent'),
+    });
+    expect(await anchorer.anchorOnce()).toBe(1);
+    // The same head is anchored once, whoever asks.
+    expect(await anchorer.anchorOnce()).toBe(0);
+    const before = await report();
+    expect(before.ok).toBe(true);
+    expect(before.checked.anchors).toBeGreaterThanOrEqual(1);
+
+    // As the tables' owner could: the deposit's reference rewritten, its seal and every later
+    // one recomputed, so the chain inside PostgreSQL is consistent again.
+    const original = await h.db
+      .selectFrom('journal_transactions')
+      .select('reference')
+      .where('id', '=', depositTx)
+      .executeTakeFirstOrThrow();
+    const seals = await h.db.selectFrom('journal_seals').selectAll().orderBy('seq').execute();
+    await tamper(
+      'journal_transactions',
+      sql`update journal_transactions set reference = 'rewritten' where id = ${depositTx}`,
+    );
+    const rewritten = await rehash(seals);
+    try {
+      const r = await report();
+      // Nothing inside PostgreSQL shows it...
+      expect(r.discrepancies.filter((d) => d.check !== 'anchor_mismatch')).toEqual([]);
+      // ...but every anchored seal now differs from its anchor.
+      const anchored = await h.mongo.collection<AnchorDocument>(ANCHORS).find().sort({ _id: 1 }).toArray();
+      expect(anchored.length).toBeGreaterThanOrEqual(1);
+      expect(r.discrepancies).toEqual(
+        anchored.map((anchor) => ({
+          check: 'anchor_mismatch',
+          seq: String(anchor._id),
+          anchored_hash: anchor.hash,
+          found_hash: rewritten.get(BigInt(anchor._id)),
+          anchored_at: anchor.anchored_at.toISOString(),
+        })),
+      );
+      // The incremental run sees it from its checkpoint on, and stores no checkpoint.
+      const incremental = await createReconciliationService({ db: h.db, mongo: h.mongo }).run({
+        mode: 'incremental',
+        storeCheckpoint: true,
+      });
+      expect(incremental.discrepancies).toContainEqual(expect.objectContaining({ check: 'anchor_mismatch' }));
+      expect(incremental.checkpoint).toBeNull();
+    } finally {
+      await tamper(
+        'journal_transactions',
+        sql`update journal_transactions set reference = ${original.reference} where id = ${depositTx}`,
+      );
+      await restoreSeals(seals);
+    }
+    expect((await report()).ok).toBe(true);
+
+    // Seals removed from the end of the chain: their anchor names them.
+    const head = seals.at(-1)!;
+    await tamper('journal_seals', sql`delete from journal_seals where seq = ${head.seq}`);
+    try {
+      const r = await createReconciliationService({
+        db: h.db,
+        mongo: h.mongo,
+        unsealedAfterSeconds: 3600,
+      }).run();
+      expect(r.discrepancies).toContainEqual(
+        expect.objectContaining({ check: 'anchor_mismatch', seq: String(head.seq), found_hash: null }),
+      );
+    } finally {
+      await restoreSeals([head]);
     }
     expect((await report()).ok).toBe(true);
   });
@@ -341,8 +571,9 @@ describe('reconciliation', () => {
     } finally {
       await tamper(
         'journal_seals',
-        sql`insert into journal_seals (seq, transaction_id, prev_hash, hash, sealed_at)
-          values (${seal.seq}, ${seal.transaction_id}, ${seal.prev_hash}, ${seal.hash}, ${seal.sealed_at})`,
+        sql`insert into journal_seals (seq, transaction_id, prev_hash, hash, sealed_at, hash_version)
+          values (${seal.seq}, ${seal.transaction_id}, ${seal.prev_hash}, ${seal.hash}, ${seal.sealed_at},
+            ${seal.hash_version})`,
       );
     }
     expect((await report()).ok).toBe(true);

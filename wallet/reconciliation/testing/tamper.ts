@@ -2,8 +2,9 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../../database.js';
 
 /**
- * Runs a statement with the table's append-only triggers off, as an attacker with table rights
- * could (reconciliation tests damage the books on purpose, in their own database).
+ * Runs a statement with the table's append-only triggers off, as the tables' owner
+ * could (the service role cannot: migration 0043; reconciliation tests damage the books on
+ * purpose, in their own database).
  */
 export async function tamper(
   db: Kysely<Database>,
