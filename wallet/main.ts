@@ -13,6 +13,7 @@ import { ensureMongoIndexesEventually } from './history/history.collections.js';
 import { migrateWalletDb } from './migrations/migrate-wallet-db.js';
 import { purgeIdempotencyKeys } from './idempotency/idempotency.service.js';
 import { createEventPublisher } from './events/event-publisher.js';
+import { purgeUnpublishedEventQueue } from './events/events.repository.js';
 import { createJournalAnchorer } from './ledger/journal-anchors.js';
 import { createJournalSealer } from './ledger/journal-sealer.js';
 import { createOutboxRelay } from './outbox/outbox.relay.js';
@@ -102,6 +103,11 @@ async function main() {
     purgeRelayedOutbox(db, config.WALLET_OUTBOX_RETENTION_DAYS, new Date(), 1000, events !== undefined)
       .then((n) => n > 0 && log.info({ purged: n }, 'deleted relayed outbox rows past retention'))
       .catch((err: unknown) => log.warn({ err }, 'outbox purge failed'));
+    // Events off: nobody drains the triggers' queue, so it keeps the same retention as the outbox.
+    if (!events)
+      purgeUnpublishedEventQueue(db, config.WALLET_OUTBOX_RETENTION_DAYS)
+        .then((n) => n > 0 && log.info({ purged: n }, 'deleted unpublished queued events past retention'))
+        .catch((err: unknown) => log.warn({ err }, 'event queue purge failed'));
   }, 3_600_000).unref();
 
   await serveApp({

@@ -139,3 +139,32 @@ export async function countEventDeadLetters(db: Db): Promise<number> {
   const { rows } = await sql<{ n: string }>`select count(*) as n from event_dead_letters`.execute(db);
   return Number(rows[0]?.n ?? 0);
 }
+
+/**
+ * With events off (no RABBITMQ_URL) nobody drains `event_queue`, while the triggers keep filling
+ * it: the hourly purge forgets queued events older than the outbox's retention, in batches.
+ * Returns how many rows were deleted.
+ */
+export async function purgeUnpublishedEventQueue(
+  db: Db,
+  retentionDays: number,
+  now = new Date(),
+  batch = 1000,
+): Promise<number> {
+  const before = new Date(now.getTime() - retentionDays * 86_400_000);
+  // Rows are queued in id order, so the first row young enough (read along the key, stopping
+  // there) bounds what goes: each batch then reads the key only, never the whole queue.
+  const { rows } = await sql<{ id: string }>`
+    select id from event_queue where created_at >= ${before} order by id limit 1`.execute(db);
+  const bound = rows[0]?.id;
+  let total = 0;
+  for (;;) {
+    const result = await sql`
+      delete from event_queue where id in (
+        select id from event_queue where ${bound === undefined ? sql`true` : sql`id < ${bound}`}
+        order by id limit ${batch})`.execute(db);
+    const n = Number(result.numAffectedRows ?? 0n);
+    total += n;
+    if (n < batch) return total;
+  }
+}

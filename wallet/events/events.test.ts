@@ -11,6 +11,7 @@ import { purgeRelayedOutbox } from '../outbox/outbox.repository.js';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 import { EVENTS_EXCHANGE, eventIdOf, type DomainEvent, type EventType } from './domain-event.js';
 import { createEventPublisher, type EventPublisherOptions } from './event-publisher.js';
+import { purgeUnpublishedEventQueue } from './events.repository.js';
 
 /** The broker the stack gives services (.env.example), i.e. the machine's RabbitMQ. */
 const BROKER_URL = process.env.RABBITMQ_URL || envExampleDefaults().RABBITMQ_URL!;
@@ -401,6 +402,19 @@ describe('domain events on RabbitMQ', () => {
     await sql`update outbox set published_at = now() where event_id = ${id}`.execute(h.db);
     await purgeRelayedOutbox(h.db, 7, new Date(), 1000, true);
     expect(await h.db.selectFrom('outbox').select('id').where('event_id', '=', id).execute()).toHaveLength(0);
+  });
+
+  it('with events off, queued events older than the retention are forgotten and younger ones kept', async () => {
+    const [old, young] = [`hold.created:${randomUUID()}`, `hold.created:${randomUUID()}`];
+    await sql`insert into event_queue (source_id, document, created_at)
+      values (${old}, '{}', now() - interval '8 days'), (${young}, '{}', now() - interval '6 days')`.execute(
+      h.db,
+    );
+    expect(await purgeUnpublishedEventQueue(h.db, 7, new Date(), 1)).toBeGreaterThanOrEqual(1);
+    const { rows } = await sql<{ source_id: string }>`
+      select source_id from event_queue where source_id in (${old}, ${young})`.execute(h.db);
+    expect(rows).toEqual([{ source_id: young }]);
+    await sql`delete from event_queue where source_id = ${young}`.execute(h.db);
   });
 
   it('readiness stays 200 while the broker is away and lists events as degraded', async () => {
