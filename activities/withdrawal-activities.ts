@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { HttpClient } from '../lib/http-client.js';
 import { verifyWorkflowInput } from '../lib/workflow-input-signature.js';
 import {
+  latePayoutBookingId,
   withdrawalWorkflowId,
   type WithdrawalDestination,
   type WithdrawalInput,
@@ -60,6 +61,15 @@ export interface CaptureWithdrawalInput {
   provider_reference: string;
   records: TransferRecords;
 }
+
+export interface CaptureLatePayoutInput {
+  withdrawal: WithdrawalInput;
+  provider_reference: string;
+  records: TransferRecords;
+}
+
+/** Limits do not apply to booking money the rail already paid out: the largest bigint. */
+const NO_LIMIT = '9223372036854775807';
 
 export interface ReleaseWithdrawalInput {
   withdrawal_id: string;
@@ -152,6 +162,43 @@ export function createWithdrawalActivities(deps: WithdrawalActivityDeps) {
     return { transaction_id: res.transaction_id, attempt: currentAttempt() };
   }
 
+  /**
+   * An operator's booking of a payout settled after the release: the same reserve and capture as
+   * a withdrawal's, under `<withdrawal id>:late` (the withdrawal's own hold was released and its
+   * claim is spent), without limits — the money already left. Each call has its own key, so a
+   * retry replays the reserve and captures once. Refusals (`insufficient_funds`, `wallet_frozen`,
+   * `wallet_closed`) come back as they are: the operator's cue for a collection case.
+   */
+  async function captureLatePayout(
+    input: CaptureLatePayoutInput,
+  ): Promise<Attempted & { transaction_id: string }> {
+    const w = input.withdrawal;
+    if (!verifyWorkflowInput(w, deps.workflowInputKey) || !boundToWorkflow(w.withdrawal_id))
+      throw domainFailure('not_authorized', "the withdrawal input is not this workflow's signed input");
+    const id = encodeURIComponent(latePayoutBookingId(w.withdrawal_id));
+    await callUpstream<{ hold: Hold }>(deps.wallet, 'POST', `/internal/withdrawals/${id}/reserve`, {
+      body: {
+        user_id: w.initiated_by.user_id,
+        wallet_id: w.wallet_id,
+        amount: w.amount,
+        currency: w.currency,
+        limits: { per_transfer: NO_LIMIT, daily: NO_LIMIT },
+        hold_ttl_seconds: 3600,
+      },
+      idempotencyKey: idempotencyKey('late-reserve'),
+    });
+    const res = await callUpstream<{ transaction_id: string }>(
+      deps.wallet,
+      'POST',
+      `/internal/withdrawals/${id}/capture`,
+      {
+        body: { provider_reference: input.provider_reference, records: input.records },
+        idempotencyKey: idempotencyKey('late-capture'),
+      },
+    );
+    return { transaction_id: res.transaction_id, attempt: currentAttempt() };
+  }
+
   /** Release: the transfer's release by id (the hold is kept under the withdrawal id). */
   async function releaseWithdrawal(
     input: ReleaseWithdrawalInput,
@@ -171,7 +218,7 @@ export function createWithdrawalActivities(deps: WithdrawalActivityDeps) {
     return { released: res.released, attempt: currentAttempt() };
   }
 
-  return { reserveWithdrawal, submitPayout, captureWithdrawal, releaseWithdrawal };
+  return { reserveWithdrawal, submitPayout, captureWithdrawal, captureLatePayout, releaseWithdrawal };
 }
 
 function boundToWorkflow(withdrawalId: string): boolean {

@@ -51,7 +51,6 @@ export const gatewayConfigSchema = z.object({
   TEMPORAL_RPC_TIMEOUT_MS: env.int(5000),
   /** How long register / deposit wait for their workflow before answering. */
   WORKFLOW_WAIT_MS: env.int(20_000),
-  /** Base64 key (≥ 32 bytes) that signs transfer and deposit workflow inputs; the workers hold it too. */
   /**
    * HMAC key of the payout provider's webhook signature (`POST /v1/webhooks/payouts`); unset, the
    * webhook answers 503. payout-sim signs with the same variable.
@@ -59,6 +58,22 @@ export const gatewayConfigSchema = z.object({
   PAYOUT_WEBHOOK_SECRET: env.optional(
     secret(z.string().min(32, 'must be at least 32 characters'), { requiredInProduction: false }),
   ),
+  /**
+   * A withdrawal's wait for the payout provider's result before it releases the funds, and how
+   * long after that release a late settlement is still watched for. Both go into the signed
+   * workflow input; the test stack shortens them so its e2e reaches both branches in seconds.
+   */
+  WITHDRAWAL_PAYOUT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(30 * 60 * 1000),
+  WITHDRAWAL_LATE_RESULT_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(24 * 60 * 60 * 1000),
+  /** Base64 key (≥ 32 bytes) that signs transfer and deposit workflow inputs; the workers hold it too. */
   WORKFLOW_INPUT_KEY: env
     .secret(44)
     .refine(

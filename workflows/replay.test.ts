@@ -34,6 +34,7 @@ describe('workflow histories replay deterministically', () => {
       'holdExpiryWorkflow',
       'onboardUserWorkflow',
       'transferWorkflow',
+      'withdrawalWorkflow',
     ]);
   });
 

@@ -43,6 +43,8 @@ export type WithdrawalFailureCode =
   | 'not_authorized'
   | 'otp_failed'
   | 'otp_expired'
+  /** The user cancelled it before it was submitted to the provider. */
+  | 'cancelled_by_user'
   | 'transfer_released'
   | 'transfer_already_reserved'
   /** The provider refused the payout (its answer to the submit, or a `rejected` result). */
@@ -129,6 +131,13 @@ export function withdrawalWorkflowId(withdrawalId: string): string {
 export const getWithdrawal = defineQuery<Withdrawal>('getWithdrawal');
 /** Step-up: carries the OTP code (same rules as a transfer's `confirmOtp`). */
 export const confirmWithdrawalOtp = defineUpdate<Withdrawal, [{ code: string }]>('confirmWithdrawalOtp');
+/**
+ * The user's cancel: only before the withdrawal is submitted to the provider (the hold is
+ * released, `cancelled`, `cancelled_by_user`); from the submit on the rail decides and the
+ * update is refused `cannot_cancel`. A cancel of a withdrawal that already failed or was
+ * cancelled answers its view.
+ */
+export const cancelWithdrawal = defineUpdate<Withdrawal, []>('cancelWithdrawal');
 /** Answers once the withdrawal is submitted to the provider, settled, or awaits its code. */
 export const waitForWithdrawal = defineUpdate<Withdrawal, []>('waitForWithdrawal');
 export const WAIT_FOR_WITHDRAWAL_STATUSES: readonly WithdrawalStatus[] = [
@@ -148,6 +157,25 @@ export const retryWithdrawal = defineSignal('retryWithdrawal');
  */
 export const resolveWithdrawal =
   defineSignal<[{ outcome: 'completed' | 'failed'; note: string }]>('resolveWithdrawal');
+
+/**
+ * Operator: book a payout the provider settled after the withdrawal's funds were given back
+ * (`needs_attention` for `late_settlement` or `settled_hold_not_capturable`): the wallet is
+ * debited for it into payouts:<ccy> in one WalletService booking, and the withdrawal completes.
+ * Refused when the wallet no longer has the funds (`insufficient_funds`: a collection case) or
+ * is frozen or closed; the withdrawal then stays in `needs_attention` (docs/runbook.md,
+ * "Payouts stuck at the provider").
+ */
+export const settleLatePayout = defineUpdate<Withdrawal, [{ note: string }]>('settleLatePayout');
+/** The attention reasons whose fix is the mechanical booking of `settleLatePayout`. */
+export const LATE_PAYOUT_REASONS: readonly WithdrawalAttention['reason'][] = [
+  'late_settlement',
+  'settled_hold_not_capturable',
+];
+/** The id under which a late payout is held and captured on WalletService (not the withdrawal's own). */
+export function latePayoutBookingId(withdrawalId: string): string {
+  return `${withdrawalId}:late`;
+}
 
 /** Start options: id, summary, details, memo and search attributes from the first moment. */
 export function withdrawalStartOptions(input: WithdrawalInput) {

@@ -9,12 +9,18 @@ import {
 } from '../activities/testing/fake-activities.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import { searchAttributes } from '../temporal-config/index.js';
-import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
 import {
+  recordHistory,
+  startWorkflowTestWorker,
+  type WorkflowTestContext,
+} from '../workers/testing/workflow-test-env.js';
+import {
+  cancelWithdrawal,
   confirmWithdrawalOtp,
   getWithdrawal,
   payoutResult,
   resolveWithdrawal,
+  settleLatePayout,
   withdrawalStartOptions,
   type PayoutResult,
   type Withdrawal,
@@ -110,6 +116,7 @@ describe('withdrawalWorkflow', () => {
     expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'capture']);
     expect(fake.balance(w)).toEqual({ available: 7_500n, posted: 7_500n });
     expect(fake.payouts.captured - captured).toBe(2_500n);
+    await recordHistory(handle, 'withdrawal-completed');
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(searchAttributes.WithdrawalStatus)).toBe('completed');
   });
@@ -123,6 +130,7 @@ describe('withdrawalWorkflow', () => {
     await handle.signal(payoutResult, result(i, 'settled'));
     expect((await handle.result()).status).toBe('completed');
     expect(fake.effects(handle.workflowId).filter((e) => e === 'capture')).toHaveLength(1);
+    await recordHistory(handle, 'withdrawal-duplicate-result');
     expect(fake.balance(w)).toEqual({ available: 9_000n, posted: 9_000n });
   });
 
@@ -136,6 +144,7 @@ describe('withdrawalWorkflow', () => {
     expect(done).toMatchObject({ status: 'failed', failure_code: 'payout_rejected' });
     expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'release']);
     expect(fake.balance(w)).toEqual({ available: 10_000n, posted: 10_000n });
+    await recordHistory(handle, 'withdrawal-rejected');
   });
 
   it('the provider answers 5xx then accepts: one payout at the provider, completed', async () => {
@@ -151,6 +160,7 @@ describe('withdrawalWorkflow', () => {
     expect(done.steps.find((s) => s.name === 'submit')).toMatchObject({ status: 'completed', attempts: 2 });
     expect(fake.payouts.submitted.get(i.withdrawal_id)).toBe(1);
     expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'capture']);
+    await recordHistory(handle, 'withdrawal-submit-retried');
   });
 
   it('provider timeout: the funds are released (payout_timeout); a late settlement parks it in needs_attention with the evidence', async () => {
@@ -172,6 +182,94 @@ describe('withdrawalWorkflow', () => {
     await handle.signal(resolveWithdrawal, { outcome: 'completed', note: 'debited by ops ticket 42' });
     expect((await handle.result()).status).toBe('completed');
     expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'release']);
+    await recordHistory(handle, 'withdrawal-late-settlement-resolved');
+  });
+
+  it("a late settlement is booked by the operator's settleLatePayout: the wallet is debited into payouts:USD once, completed", async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '3000', { payout_timeout_ms: 1_000, late_result_window_ms: 600_000 });
+    const captured = fake.payouts.captured;
+    const handle = await start(i);
+    await reach(handle, 'failed');
+    // Not parked yet: nothing to book.
+    await expect(
+      handle.executeUpdate(settleLatePayout, { args: [{ note: 'ticket 7' }] }),
+    ).rejects.toMatchObject({
+      cause: { type: 'not_awaiting_late_payout' },
+    });
+    await handle.signal(payoutResult, result(i, 'settled'));
+    await reach(handle, 'needs_attention');
+    const booked = await handle.executeUpdate(settleLatePayout, { args: [{ note: 'ticket 7' }] });
+    expect(booked).toMatchObject({ status: 'completed', provider_reference: `po-${i.withdrawal_id}` });
+    expect(booked.failure_code).toBeUndefined();
+    expect(booked.attention).toBeUndefined();
+    expect(booked.steps.find((s) => s.name === 'capture')).toMatchObject({ status: 'completed' });
+    expect((await handle.result()).status).toBe('completed');
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'release', 'late-capture']);
+    expect(fake.balance(w)).toEqual({ available: 7_000n, posted: 7_000n });
+    expect(fake.payouts.captured - captured).toBe(3_000n);
+    await recordHistory(handle, 'withdrawal-late-settlement-booked');
+  });
+
+  it('a late settlement the wallet can no longer cover: settleLatePayout is refused, the withdrawal stays parked', async () => {
+    const w = wallet(3_000n);
+    const late = input(w, '3000', { payout_timeout_ms: 1_000, late_result_window_ms: 600_000 });
+    const handle = await start(late);
+    await reach(handle, 'failed');
+    // The released funds are spent on a second withdrawal before the provider's late answer.
+    const second = await start(input(w, '3000'));
+    await reach(second, 'submitted');
+    await handle.signal(payoutResult, result(late, 'settled'));
+    await reach(handle, 'needs_attention');
+    await expect(
+      handle.executeUpdate(settleLatePayout, { args: [{ note: 'ticket 8' }] }),
+    ).rejects.toMatchObject({
+      cause: { type: 'insufficient_funds' },
+    });
+    const parked = await handle.query(getWithdrawal);
+    expect(parked).toMatchObject({ status: 'needs_attention', attention: { reason: 'late_settlement' } });
+    expect(parked.steps.find((s) => s.name === 'capture')).toMatchObject({
+      status: 'failed',
+      error_code: 'insufficient_funds',
+    });
+    expect(fake.balance(w)).toEqual({ available: 0n, posted: 3_000n });
+    // The operator recovered the payout from the provider instead.
+    await handle.signal(resolveWithdrawal, { outcome: 'failed', note: 'recalled, ticket 8' });
+    expect(await handle.result()).toMatchObject({ status: 'failed', failure_code: 'payout_timeout' });
+    await recordHistory(handle, 'withdrawal-late-settlement-refused');
+    await second.terminate('test over');
+  });
+
+  it('cancelled by the user while it awaits its code: released, cancelled_by_user, never submitted', async () => {
+    const w = wallet(1_000_000n);
+    const i = input(w, '150000');
+    const handle = await start(i);
+    await reach(handle, 'awaiting_confirmation');
+    const cancelled = await handle.executeUpdate(cancelWithdrawal);
+    expect(cancelled).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
+    expect(cancelled.steps.find((s) => s.name === 'step_up')).toMatchObject({
+      status: 'failed',
+      error_code: 'cancelled_by_user',
+    });
+    expect((await handle.result()).status).toBe('cancelled');
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'otp_send', 'release']);
+    expect(fake.payouts.submitted.has(i.withdrawal_id)).toBe(false);
+    expect(fake.balance(w)).toEqual({ available: 1_000_000n, posted: 1_000_000n });
+    await recordHistory(handle, 'withdrawal-cancelled-awaiting-otp');
+  });
+
+  it('a cancel once submitted is refused (cannot_cancel): the provider decides', async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '2000');
+    const handle = await start(i);
+    await reach(handle, 'submitted');
+    await expect(handle.executeUpdate(cancelWithdrawal)).rejects.toMatchObject({
+      cause: { type: 'cannot_cancel' },
+    });
+    await handle.signal(payoutResult, result(i, 'settled'));
+    expect((await handle.result()).status).toBe('completed');
+    expect(fake.balance(w)).toEqual({ available: 8_000n, posted: 8_000n });
+    await recordHistory(handle, 'withdrawal-cancel-refused');
   });
 
   it('provider timeout with no late result: failed payout_timeout once the watch ends', async () => {
@@ -180,6 +278,7 @@ describe('withdrawalWorkflow', () => {
     const handle = await start(i);
     expect(await handle.result()).toMatchObject({ status: 'failed', failure_code: 'payout_timeout' });
     expect(fake.balance(w)).toEqual({ available: 10_000n, posted: 10_000n });
+    await recordHistory(handle, 'withdrawal-timeout');
   });
 
   it('a forged input (not signed by the gateway) moves nothing and never reaches the provider', async () => {
@@ -189,6 +288,7 @@ describe('withdrawalWorkflow', () => {
     expect(await handle.result()).toMatchObject({ status: 'failed', failure_code: 'not_authorized' });
     expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
     expect(fake.payouts.submitted.has(i.withdrawal_id)).toBe(false);
+    await recordHistory(handle, 'withdrawal-forged-signature');
   });
 
   it('insufficient funds: failed before the provider is asked', async () => {
@@ -211,5 +311,6 @@ describe('withdrawalWorkflow', () => {
     await handle.signal(payoutResult, result(i, 'settled'));
     expect((await handle.result()).status).toBe('completed');
     expect(fake.balance(w).posted).toBe(850_000n);
+    await recordHistory(handle, 'withdrawal-step-up-confirmed');
   });
 });

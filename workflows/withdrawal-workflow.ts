@@ -28,6 +28,7 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import {
+  captureActivityOptions,
   captureRoundActivityOptions,
   otpActivityOptions,
   payoutSubmitActivityOptions,
@@ -44,13 +45,17 @@ import {
 } from './transfer-contract.js';
 import type { TransferStep } from './transfer-contract.js';
 import {
+  cancelWithdrawal,
   confirmWithdrawalOtp,
   DEFAULT_LATE_RESULT_WINDOW_MS,
   DEFAULT_PAYOUT_TIMEOUT_MS,
   getWithdrawal,
+  LATE_PAYOUT_REASONS,
+  latePayoutBookingId,
   payoutResult,
   resolveWithdrawal,
   retryWithdrawal,
+  settleLatePayout,
   WAIT_FOR_WITHDRAWAL_STATUSES,
   waitForWithdrawal,
   withdrawalSearchAttributes,
@@ -80,6 +85,13 @@ const { submitPayout } = proxyActivities<Activities>({
 const { captureWithdrawal } = proxyLocalActivities<Activities>({
   ...captureRoundActivityOptions,
   summary: 'capture: debit the hold into payouts:<ccy>, record auth log and audit trace',
+});
+// An operator waits on the update that runs it: one minute of retries, then the update fails
+// and the withdrawal stays parked (the operator tries again; the keys make it book once).
+const { captureLatePayout } = proxyLocalActivities<Activities>({
+  ...captureActivityOptions,
+  scheduleToCloseTimeout: '1m',
+  summary: 'late capture: debit the wallet for a payout settled after the release',
 });
 const { releaseWithdrawal } = proxyLocalActivities<Activities>({
   ...releaseActivityOptions,
@@ -133,6 +145,8 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
   let attention: WithdrawalAttention | undefined;
   let stepUpRequired = false;
   let retryRequested = false;
+  /** Set by `cancelWithdrawal`; honoured at every point before the submit starts. */
+  let cancelRequested = false;
   let resolution: { outcome: 'completed' | 'failed'; note: string } | undefined;
   /** Every distinct result the provider sent, first one first (repeats of an event id dropped). */
   const results: PayoutResult[] = [];
@@ -252,6 +266,24 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
       })),
   });
 
+  /** The late booking's auth log and audit entry: its own booking id, so the release's records stay. */
+  const latePayoutRecords = (note: string): activities.TransferRecords => {
+    const base = records('completed');
+    return {
+      auth_log: { ...base.auth_log, transfer_id: latePayoutBookingId(input.withdrawal_id) },
+      audit: [
+        {
+          step: 'withdrawal:late_capture',
+          status: 'completed',
+          attempt: 1,
+          duration_ms: 0,
+          // The entry has no field for a note; `error` carries it (the ticket the operator gave).
+          error: `booked by an operator: ${note}`,
+        },
+      ],
+    };
+  };
+
   // --- messages -----------------------------------------------------------------------------
   setHandler(getWithdrawal, view);
   setHandler(waitForWithdrawal, async () => {
@@ -273,6 +305,85 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
   setHandler(resolveWithdrawal, (r) => {
     if (status === 'needs_attention') resolution = r;
   });
+  setHandler(
+    cancelWithdrawal,
+    async () => {
+      if (failureCode === undefined) cancelRequested = true;
+      await condition(() => WITHDRAWAL_TERMINAL_STATUSES.includes(status) || status === 'needs_attention');
+      return view();
+    },
+    {
+      validator: () => {
+        // From the submit on, the provider may pay out whatever Velora says: its result decides.
+        // A withdrawal that already failed or was cancelled is answered as it is (the handler).
+        const ended = status === 'failed' || status === 'cancelled';
+        if (status === 'completed' || (steps.get('submit')!.status !== 'pending' && !ended))
+          throw ApplicationFailure.nonRetryable(
+            'the withdrawal was submitted to the payout provider; it can no longer be cancelled',
+            'cannot_cancel',
+          );
+      },
+    },
+  );
+  let bookingLatePayout = false;
+  setHandler(
+    settleLatePayout,
+    async ({ note }) => {
+      const evidence = attention!.evidence!;
+      bookingLatePayout = true;
+      try {
+        await runStep('capture', () =>
+          captureLatePayout({
+            withdrawal: input,
+            provider_reference: evidence.provider_payout_id,
+            records: latePayoutRecords(note),
+          }),
+        );
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(
+          `the late payout was not booked: ${failureMessage(err)}`,
+          failureType(err) ?? 'upstream_unavailable',
+        );
+      } finally {
+        bookingLatePayout = false;
+      }
+      log.warn('late payout booked by an operator', { withdrawalId: input.withdrawal_id, note });
+      resolution = { outcome: 'completed', note };
+      await condition(() => status !== 'needs_attention');
+      return view();
+    },
+    {
+      validator: ({ note }) => {
+        if (typeof note !== 'string' || note.trim().length === 0 || note.length > 500)
+          throw ApplicationFailure.nonRetryable(
+            'note: 1 to 500 characters (the ticket)',
+            'validation_failed',
+          );
+        const evidence = attention?.evidence;
+        if (
+          status !== 'needs_attention' ||
+          resolution !== undefined ||
+          !attention ||
+          !LATE_PAYOUT_REASONS.includes(attention.reason) ||
+          !evidence
+        )
+          throw ApplicationFailure.nonRetryable(
+            'this withdrawal does not wait for a late payout to be booked',
+            'not_awaiting_late_payout',
+          );
+        if (evidence.amount !== input.amount || evidence.currency !== input.currency)
+          throw ApplicationFailure.nonRetryable(
+            `the provider paid ${evidence.amount} ${evidence.currency}, not the withdrawal's amount: book it by hand`,
+            'settlement_mismatch',
+          );
+        if (bookingLatePayout)
+          throw ApplicationFailure.nonRetryable(
+            'the late payout is being booked already',
+            'booking_in_progress',
+          );
+      },
+    },
+  );
   setHandler(
     confirmWithdrawalOtp,
     async ({ code }) => {
@@ -352,10 +463,13 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
       reserveWithdrawal({ withdrawal: input, hold_ttl_seconds: withdrawalHoldTtlSeconds(input) }),
     );
     stepUpRequired = reserved.step_up_required;
+    if (cancelRequested) throw new WithdrawalStopped('cancelled_by_user', 'cancelled');
     if (stepUpRequired) await stepUp();
     else updateStep('step_up', { status: 'skipped' });
 
     setStatus('processing');
+    // The last moment a cancel is honoured: the submit step starts in the same activation.
+    if (cancelRequested) throw new WithdrawalStopped('cancelled_by_user', 'cancelled');
     try {
       const submitted = await runStep('submit', () =>
         submitPayout({
@@ -446,10 +560,23 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     const configured = input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS;
     const left = Date.parse(challenge.expires_at) - Date.now();
     const wait = Number.isNaN(left) ? configured : Math.max(1, Math.min(configured, left));
-    const answered = await condition(() => otp.outcome !== undefined, wait, {
+    await condition(() => otp.outcome !== undefined || cancelRequested, wait, {
       summary: 'step-up: OTP deadline',
     });
-    if (!answered && otp.verifying) await condition(() => !otp.verifying);
+    // A code being checked at the deadline or the cancel still gets its answer first.
+    // (Its handler keeps `verifying` until the outcome is acted on: an outcome ends the wait too.)
+    if (otp.outcome === undefined && otp.verifying)
+      await condition(() => !otp.verifying || otp.outcome !== undefined);
+    if (otp.outcome === undefined && cancelRequested) {
+      updateStep('step_up', {
+        status: 'failed',
+        attempts: Math.max(1, otp.tries),
+        ended_ms: Date.now(),
+        error_code: 'cancelled_by_user',
+        error: 'cancelled_by_user',
+      });
+      throw new WithdrawalStopped('cancelled_by_user', 'cancelled');
+    }
     const outcome = otp.outcome ?? 'otp_expired';
     if (outcome === 'confirmed') {
       updateStep('step_up', { status: 'completed', ended_ms: Date.now() });
@@ -528,6 +655,8 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     if (resolution !== undefined) {
       log.warn('withdrawal resolved by an operator', { withdrawalId: input.withdrawal_id, ...resolution });
       failureCode = resolution.outcome === 'failed' ? (failureCode ?? 'internal_error') : undefined;
+      // Resolved: nothing waits for an operator any more (the evidence stays in the history and log).
+      attention = undefined;
       completedAt = new Date().toISOString();
       setStatus(resolution.outcome);
       return false;

@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { verifyWorkflowInput } from '../../lib/workflow-input-signature.js';
 import { transferWorkflowId } from '../../workflows/transfer-contract.js';
-import { withdrawalWorkflowId } from '../../workflows/withdrawal-contract.js';
+import { latePayoutBookingId, withdrawalWorkflowId } from '../../workflows/withdrawal-contract.js';
 import type { Activities, TransferRecords } from '../index.js';
 
 export const FAKE_OTP_CODE = '424242';
@@ -428,6 +428,32 @@ export function createFakeServices(): FakeServices {
         payouts.captured += hold.amount;
         recordsByWorkflow.set(wfId(), input.records);
         effect('capture');
+        return { transaction_id: `tx-${hold.id}`, attempt: attempt() };
+      });
+    },
+    async captureLatePayout(input) {
+      return guarded('captureLatePayout', () => {
+        const w = input.withdrawal;
+        const id = latePayoutBookingId(w.withdrawal_id);
+        const booked = holdOf(id);
+        if (booked) return { transaction_id: `tx-${booked.id}`, attempt: attempt() };
+        const from = wallets.get(w.wallet_id)!;
+        if (from.status === 'frozen') throw domain('wallet_frozen');
+        const amount = BigInt(w.amount);
+        if (from.available < amount) throw domain('insufficient_funds');
+        from.available -= amount;
+        from.posted -= amount;
+        payouts.captured += amount;
+        const hold: FakeHold = {
+          id: `hold-${++seq}`,
+          transfer_id: id,
+          user_id: w.initiated_by.user_id,
+          wallet_id: from.id,
+          amount,
+          status: 'captured',
+        };
+        holds.set(hold.id, hold);
+        effect('late-capture');
         return { transaction_id: `tx-${hold.id}`, attempt: attempt() };
       });
     },

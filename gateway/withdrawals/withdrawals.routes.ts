@@ -4,6 +4,7 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcDeadlineError,
+  isGrpcServiceError,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
@@ -13,6 +14,7 @@ import { ProblemError } from '../../lib/problem.js';
 import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
 import { searchAttributes } from '../../temporal-config/index.js';
 import {
+  cancelWithdrawal,
   confirmWithdrawalOtp,
   getWithdrawal,
   WITHDRAWAL_STATUSES,
@@ -175,6 +177,28 @@ const confirmWithdrawal = createRoute({
     ...problemResponses(400, 401, 404, 409, 422, 429, 503),
   },
 });
+
+const cancelWithdrawalRoute = createRoute({
+  method: 'post',
+  path: '/{withdrawal_id}/cancel',
+  tags: ['Withdrawals'],
+  summary: 'Cancel a withdrawal before it is submitted to the payout provider',
+  description:
+    'The hold is released and the withdrawal ends `cancelled` (`cancelled_by_user`). Once submitted, the provider decides: `409 cannot_cancel`. A withdrawal that already failed or was cancelled answers as it is.',
+  security: bearerSecurity,
+  request: { params: WithdrawalParams },
+  responses: {
+    200: { description: 'withdrawal', content: withdrawalJson },
+    ...problemResponses(401, 404, 409, 429, 503),
+  },
+});
+
+const cannotCancel = () =>
+  new ProblemError(
+    409,
+    'cannot_cancel',
+    'the withdrawal was submitted to the payout provider; it can no longer be cancelled',
+  );
 
 const notFound = () => new ProblemError(404, 'withdrawal_not_found', 'no such withdrawal');
 const keyMismatch = () =>
@@ -342,6 +366,8 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
           user_agent: (c.req.header('user-agent') ?? '').slice(0, 256),
         },
         created_at: new Date().toISOString(),
+        payout_timeout_ms: deps.config.WITHDRAWAL_PAYOUT_TIMEOUT_MS,
+        late_result_window_ms: deps.config.WITHDRAWAL_LATE_RESULT_WINDOW_MS,
       },
       inputKey,
     );
@@ -455,6 +481,38 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
       }
       if (err instanceof WorkflowNotFoundError) {
         throw new ProblemError(409, 'not_awaiting_confirmation', 'this withdrawal is not waiting for a code');
+      }
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) throw busy();
+      throw err;
+    }
+  });
+
+  withdrawals.openapi(cancelWithdrawalRoute, async (c) => {
+    const { withdrawal_id } = c.req.valid('param');
+    const { handle, description } = await findOwned(withdrawal_id, c.var.principal, 'act');
+    if (description.status.name !== 'RUNNING') {
+      const finished = (await query(handle, 3000)) ?? fromExecution(description);
+      if (finished.status === 'completed') throw cannotCancel();
+      return c.json(publicWithdrawal(finished), 200);
+    }
+    try {
+      const w = await temporal.withDeadline(Date.now() + 15_000, () =>
+        handle.executeUpdate(cancelWithdrawal),
+      );
+      return c.json(publicWithdrawal(w), 200);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        if (applicationFailureType(err) === 'cannot_cancel') throw cannotCancel();
+        throw err;
+      }
+      // It closed meanwhile (NOT_FOUND "already completed" or FAILED_PRECONDITION): answer it as it ended.
+      if (
+        err instanceof WorkflowNotFoundError ||
+        (isGrpcServiceError(err) && [5, 9].includes(Number(err.code)))
+      ) {
+        const ended = (await query(handle, 3000)) ?? fromExecution(await handle.describe());
+        if (ended.status === 'completed') throw cannotCancel();
+        return c.json(publicWithdrawal(ended), 200);
       }
       if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) throw busy();
       throw err;

@@ -77,6 +77,11 @@ export const PROFILES: Record<StackProfile['name'], StackProfile> = {
       RATE_LIMIT_IP_PER_MINUTE: '6000',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:18318',
       OTEL_BSP_SCHEDULE_DELAY: '500',
+      // A withdrawal's provider deadline (30 min) and late-settlement watch (24 h) in seconds, so
+      // test/e2e/withdrawals.test.ts drives both branches; a result the simulator sends in ~2 s
+      // still has ample time on a loaded machine.
+      WITHDRAWAL_PAYOUT_TIMEOUT_MS: '15000',
+      WITHDRAWAL_LATE_RESULT_WINDOW_MS: '40000',
     },
   },
   scratch: {

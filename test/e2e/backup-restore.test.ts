@@ -13,6 +13,7 @@ import { httpOk } from '../../scripts/stack/processes.js';
 import { stackDown, stackUp } from '../../scripts/stack/stack.js';
 import { api, eventually, login, registerAndLogin, type RegisteredUser } from '../support/api-client.js';
 import { expectCleanBooks } from '../support/books.js';
+import { depositAsAdmin } from '../support/funding.js';
 import { requiredEnv, TEST_ENV } from '../support/test-env.js';
 
 interface Transfer {
@@ -62,16 +63,7 @@ describe('backup and restore drill', () => {
     'backs up, destroys, restores and reconciles clean, and every transfer and balance reads back the same',
     { timeout: 900_000 },
     async () => {
-      const admin = await login(
-        requiredEnv('TEST_STACK_ADMIN_EMAIL'),
-        requiredEnv('TEST_STACK_ADMIN_PASSWORD'),
-      );
-      const deposit = await api('POST', `/v1/admin/wallets/${alice.walletId}/deposits`, {
-        token: admin,
-        idempotencyKey: randomUUID(),
-        body: { amount: '90000', currency: 'USD', reference: `drill-${randomUUID()}` },
-      });
-      expect(deposit.status).toBe(201);
+      await depositAsAdmin(alice.walletId, '90000', 'drill');
       const transfers: { transfer: Transfer; payer: RegisteredUser }[] = [];
       for (const [from, to, amount] of [
         [alice, bob, '12500'],
