@@ -224,6 +224,13 @@ describe('migrations on a copy of the previous schema with data in it', () => {
             select amount from daily_limit_debits where wallet_id = ${alice}`.execute(db);
           expect(counter).toEqual([{ amount: 1000n }]);
         },
+        // The epoch hour can be inlined, and an outbox row up to 8 kB is stored uncompressed.
+        '0033-ledger-cheaper-per-pair': async (db) => {
+          const { rows } = await sql<{ volatility: string; options: string[] | null }>`
+            select (select provolatile from pg_proc where proname = 'velora_epoch_hour') as volatility,
+              (select reloptions from pg_class where relname = 'outbox') as options`.execute(db);
+          expect(rows).toEqual([{ volatility: 's', options: ['toast_tuple_target=8160'] }]);
+        },
         // Nothing archived yet: the sweep's first window starts at the epoch.
         '0036-transfer-records': async (db) => {
           const { rows } = await sql<{ closed_through: Date; window_until: Date | null }>`

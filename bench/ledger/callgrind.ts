@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/ledger/callgrind.ts [--upto <migration>] [--pairs 100] [--seed 2000]
  *     [--wallets 50] [--relay] [--keep]
+ *   node --import tsx bench/ledger/callgrind.ts --pgbench [--pairs 100] [--seed 2000]
  *
  * 1. A private PostgreSQL cluster (initdb in a temporary folder, its own port), migrated up to
  *    `--upto` (default: every migration), seeded with `--wallets` funded wallets and `--seed`
@@ -17,6 +18,13 @@
  *
  * Each capture carries the records the orchestrator sends for a transfer without step-up (the
  * auth log, and audit entries for reserve, step_up, capture), built by `transferRecordEvents`.
+ * The capture names its hold by a sub-select on the transfer id (single-user mode cannot feed
+ * the reserve's answer back); the service passes the id.
+ *
+ * `--pgbench`: the reference of the ledger bench, pgbench's built-in TPC-B-like transaction
+ * (BEGIN, 3 UPDATEs, a SELECT, an INSERT, END: one statement per line, as pgbench's default
+ * simple protocol sends them) on a `pgbench -i -s 8` database (the bench's scale for 8 clients)
+ * after `--seed` earlier transactions; per transaction, the same subtraction.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -42,6 +50,7 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '2000' },
     wallets: { type: 'string', default: '50' },
     relay: { type: 'boolean', default: false },
+    pgbench: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -103,6 +112,23 @@ function relayStatements(rounds: number): string[] {
   }
   return out;
 }
+
+/** pgbench's tpcb-like script (pgbench.c) with its random draws made here, for scale `scale`. */
+function tpcbStatements(scale: number): string[] {
+  const draw = (n: number) => 1 + Math.floor(Math.random() * n);
+  const [aid, tid, bid, delta] = [draw(100_000 * scale), draw(10 * scale), draw(scale), draw(10_001) - 5001];
+  return [
+    'BEGIN;',
+    `UPDATE pgbench_accounts SET abalance = abalance + ${delta} WHERE aid = ${aid};`,
+    `SELECT abalance FROM pgbench_accounts WHERE aid = ${aid};`,
+    `UPDATE pgbench_tellers SET tbalance = tbalance + ${delta} WHERE tid = ${tid};`,
+    `UPDATE pgbench_branches SET bbalance = bbalance + ${delta} WHERE bid = ${bid};`,
+    `INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (${tid}, ${bid}, ${aid}, ${delta}, CURRENT_TIMESTAMP);`,
+    'END;',
+  ];
+}
+
+const PGBENCH_SCALE = 8;
 
 function randomPair(wallets: Wallet[]): [Wallet, Wallet] {
   const a = Math.floor(Math.random() * wallets.length);
@@ -205,31 +231,43 @@ async function main(): Promise<void> {
   ]);
   try {
     asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', DATABASE]);
-    const { db } = createDb<Database>(`postgres://postgres@127.0.0.1:${port}/${DATABASE}`, {
-      max: 2,
-      name: 'callgrind-seed',
-    });
-    let wallets: Wallet[];
-    try {
-      wallets = await seed(db);
-      await sql`vacuum analyze`.execute(db);
-    } finally {
-      await db.destroy();
+    let units: (n: number) => string[];
+    if (args.pgbench) {
+      const conn = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'];
+      asPostgres('pgbench', [...conn, '-i', '-q', '-s', String(PGBENCH_SCALE), DATABASE]);
+      asPostgres('pgbench', [...conn, '-n', '-t', String(SEED), DATABASE]);
+      asPostgres('psql', [...conn, '-qc', 'vacuum analyze', DATABASE]);
+      units = (n) => Array.from({ length: n }, () => tpcbStatements(PGBENCH_SCALE)).flat();
+    } else {
+      const { db } = createDb<Database>(`postgres://postgres@127.0.0.1:${port}/${DATABASE}`, {
+        max: 2,
+        name: 'callgrind-seed',
+      });
+      let wallets: Wallet[];
+      try {
+        wallets = await seed(db);
+        await sql`vacuum analyze`.execute(db);
+      } finally {
+        await db.destroy();
+      }
+      const relay = (n: number) => (args.relay ? relayStatements(Math.ceil((n * 8) / 200) + 1) : []);
+      units = (n) => [
+        ...Array.from({ length: n }, () => pairStatements(...randomPair(wallets), 100)).flat(),
+        ...relay(n),
+      ];
     }
     asPostgres('pg_ctl', ['-D', data, '-w', '-m', 'fast', 'stop']);
 
-    const pairs = (n: number) =>
-      Array.from({ length: n }, () => pairStatements(...randomPair(wallets), 100)).flat();
-    const relay = (n: number) => (args.relay ? relayStatements(Math.ceil((n * 8) / 200) + 1) : []);
     const counts: number[] = [];
     for (const [i, n] of [1, PAIRS + 1].entries()) {
       const copy = path.join(dir, `run-${i}`);
       asPostgres('cp', ['-a', data, copy]);
-      counts.push(countInstructions(copy, [...pairs(n), ...relay(n)], path.join(dir, `callgrind.out.${i}`)));
+      counts.push(countInstructions(copy, units(n), path.join(dir, `callgrind.out.${i}`)));
     }
     const perPair = (counts[1]! - counts[0]!) / PAIRS;
     const report = {
-      upto: args.upto ?? Object.keys(walletMigrations).at(-1),
+      what: args.pgbench ? `pgbench tpcb-like, scale ${PGBENCH_SCALE}` : 'reserve + capture',
+      upto: args.pgbench ? null : (args.upto ?? Object.keys(walletMigrations).at(-1)),
       seed_pairs: SEED,
       wallets: WALLETS,
       measured_pairs: PAIRS,

@@ -16,6 +16,7 @@ import * as transferReversals from './0026-transfer-reversals.js';
 import * as payoutWithdrawals from './0030-payout-withdrawals.js';
 import * as withdrawalsDailyLimitCounter from './0031-withdrawals-daily-limit-counter.js';
 import * as oneDailyLimitCounterWrite from './0032-one-daily-limit-counter-write.js';
+import * as ledgerCheaperPerPair from './0033-ledger-cheaper-per-pair.js';
 import * as transferRecords from './0036-transfer-records.js';
 import * as domainEventPublishing from './0038-domain-event-publishing.js';
 import * as holdAndWalletEvents from './0039-hold-and-wallet-events.js';
@@ -42,6 +43,7 @@ export const walletMigrations: Record<string, Migration> = {
   '0030-payout-withdrawals': payoutWithdrawals,
   '0031-withdrawals-daily-limit-counter': withdrawalsDailyLimitCounter,
   '0032-one-daily-limit-counter-write': oneDailyLimitCounterWrite,
+  '0033-ledger-cheaper-per-pair': ledgerCheaperPerPair,
   '0036-transfer-records': transferRecords,
   '0038-domain-event-publishing': domainEventPublishing,
   '0039-hold-and-wallet-events': holdAndWalletEvents,
