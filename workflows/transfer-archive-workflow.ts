@@ -23,7 +23,7 @@ export const TRANSFER_ARCHIVE_SCHEDULE_ID = 'transfer-archive';
  */
 const { archiveClosedTransfers } = proxyActivities<Activities>({
   startToCloseTimeout: '4m',
-  scheduleToCloseTimeout: '4m30s',
+  scheduleToCloseTimeout: '270s',
   heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });

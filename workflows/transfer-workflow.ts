@@ -18,7 +18,7 @@ import {
   condition,
   isCancellation,
   log,
-  patched,
+  deprecatePatch,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -28,7 +28,6 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import {
-  captureActivityOptions,
   captureRoundActivityOptions,
   ledgerCheckActivityOptions,
   otpActivityOptions,
@@ -76,10 +75,6 @@ const { verifyStepUpOtp } = proxyActivities<Activities>({
   ...otpActivityOptions,
   summary: 'step-up: verify the OTP',
 });
-const { captureTransfer } = proxyLocalActivities<Activities>({
-  ...captureActivityOptions,
-  summary: 'capture: debit the hold, credit the destination, record auth log and audit trace',
-});
 const { captureTransfer: captureTransferRound } = proxyLocalActivities<Activities>({
   ...captureRoundActivityOptions,
   summary: 'capture: debit the hold, credit the destination, record auth log and audit trace',
@@ -95,7 +90,12 @@ const { checkTransferCaptured } = proxyActivities<Activities>({
 
 /*
  * Changes to the commands of the released transfer workflow (docs/orchestrator.md, "Versioning
- * rule"): runs started before each one keep the old path when they replay.
+ * rule"). Deprecated: every open run started after the 2026-12-01 release, so the new path is
+ * the only one; `deprecatePatch` still writes each marker, so the workers of that release (which
+ * ask `patched`) replay the runs of this one, and the next release removes the calls. Runs
+ * started before the 2026-12-01 release no longer replay: deploy only once
+ * `node --import tsx scripts/ops/drain-check.ts --before <that release's deploy time>` finds
+ * none open.
  */
 /** The OTP wait ends at the challenge's own `expires_at`, not after a fixed 10 minutes. */
 const PATCH_OTP_EXPIRY = '2026-12-01-otp-wait-ends-at-challenge-expiry';
@@ -138,8 +138,8 @@ const FAILURE_CODE_OF_REFUSAL: Readonly<Record<NonRetryableErrorType, TransferFa
   not_authorized: 'not_authorized',
   // The same to the user as a code above.
   user_not_found: 'not_authorized',
-  // Runs before PATCH_WALLET_CLOSED_CODE said `wallet_frozen`; toStop gives the own code since.
-  wallet_closed: 'wallet_frozen',
+  // Runs before PATCH_WALLET_CLOSED_CODE said `wallet_frozen`.
+  wallet_closed: 'wallet_closed',
   // Never the forward path's answer (OTP updates, other workflows), or a bug: nothing to tell.
   registration_not_found: 'internal_error',
   otp_invalid: 'internal_error',
@@ -247,8 +247,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   const settled = () => TERMINAL_STATUSES.includes(status) || status === 'needs_attention';
   /** The outcome is known (failure code set, the release may still be running) or settled. */
   const decided = () => failureCode !== undefined || settled();
-  /** What an update answer waits for: old runs waited for the release to finish. */
-  const answerReady = () => (patched(PATCH_ANSWER_WHEN_DECIDED) ? decided : settled);
+  /** What an update answer waits for: the outcome decided, not the release finished. */
+  const answerReady = () => {
+    deprecatePatch(PATCH_ANSWER_WHEN_DECIDED);
+    return decided;
+  };
 
   /**
    * Every status change is visible: ONE search-attribute upsert (with the failure code when the
@@ -570,8 +573,8 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       records: records('completed'),
     };
     await CancellationScope.nonCancellable(async () => {
-      if (patched(PATCH_CAPTURE_ROUNDS)) await captureInRounds(captureInput);
-      else await runStep('capture', () => captureTransfer(captureInput));
+      deprecatePatch(PATCH_CAPTURE_ROUNDS);
+      await captureInRounds(captureInput);
     });
   } catch (err) {
     const stop = toStop(err);
@@ -621,7 +624,8 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     otp.challengeId = challenge.challenge_id;
     setStatus('awaiting_confirmation');
     const configured = input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS;
-    const timeout = patched(PATCH_OTP_EXPIRY) ? otpWaitMs(challenge.expires_at, configured) : configured;
+    deprecatePatch(PATCH_OTP_EXPIRY);
+    const timeout = otpWaitMs(challenge.expires_at, configured);
     const answered = await condition(() => otp.outcome !== undefined, timeout, {
       summary: 'step-up: OTP deadline',
     });
@@ -671,13 +675,14 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
 
   /**
    * `needs_attention` until an operator signals `retryCompensation`, resolves the transfer, or
-   * (runs since the patch, when `retries`) the backoff passes: 15 min, doubling up to 4 h.
+   * (when `retries`) the backoff passes: 15 min, doubling up to 4 h.
    */
   async function waitForAttention(retries: boolean): Promise<void> {
     retryRequested = false;
     setStatus('needs_attention');
     const woken = () => retryRequested || resolution !== undefined;
-    if (retries && patched(PATCH_ATTENTION_RETRY)) {
+    if (retries) {
+      deprecatePatch(PATCH_ATTENTION_RETRY);
       const first = input.attention_retry_ms ?? DEFAULT_ATTENTION_RETRY_MS;
       const backoff = Math.min(first * 2 ** attentionRounds, MAX_ATTENTION_RETRY_MS);
       attentionRounds += 1;
@@ -702,9 +707,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     if (isCancellation(err)) return cancelled();
     const type = failureType(err);
     log.warn('transfer step failed', { transferId: input.transfer_id, type, error: failureMessage(err) });
-    if (type === 'wallet_closed' && patched(PATCH_WALLET_CLOSED_CODE)) {
-      return new TransferStopped('wallet_closed', 'failed');
-    }
+    if (type === 'wallet_closed') deprecatePatch(PATCH_WALLET_CLOSED_CODE);
     const code =
       type !== undefined && Object.hasOwn(FAILURE_CODE_OF_REFUSAL, type)
         ? FAILURE_CODE_OF_REFUSAL[type as NonRetryableErrorType]

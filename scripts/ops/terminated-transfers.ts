@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { env, parseConfig } from '../../lib/config.js';
 import { clientCredentialsToken, createHttpClient, type HttpClient } from '../../lib/http-client.js';
 import { DEFAULT_NAMESPACE } from '../../temporal-config/index.js';
+import { listExecutions } from './visibility.js';
 
 const { temporal } = protos;
 
@@ -93,31 +94,21 @@ async function main(): Promise<number> {
     let query = `WorkflowType = 'transferWorkflow' AND ExecutionStatus IN ('Terminated', 'TimedOut')`;
     if (config.SINCE) query += ` AND CloseTime > '${new Date(config.SINCE).toISOString()}'`;
     const transfers: StoppedTransfer[] = [];
-    let nextPageToken: Uint8Array | undefined;
-    do {
-      const page = await connection.workflowService.listWorkflowExecutions({
-        namespace: config.TEMPORAL_NAMESPACE,
-        query,
-        pageSize: 100,
-        nextPageToken,
+    for await (const wf of listExecutions(connection, config.TEMPORAL_NAMESPACE, query)) {
+      const workflowId = wf.execution?.workflowId ?? '';
+      const transferId = workflowId.replace(/^transfer-/, '');
+      const state = await ledgerState(wallet, transferId);
+      const closed = wf.closeTime ? tsToDate(wf.closeTime) : undefined;
+      transfers.push({
+        transfer_id: transferId,
+        workflow_id: workflowId,
+        execution_status: temporal.api.enums.v1.WorkflowExecutionStatus[wf.status ?? 0] ?? 'unknown',
+        closed_at: closed?.toISOString() ?? null,
+        finding: finding(state),
+        hold: state.hold,
+        capture: state.capture,
       });
-      for (const wf of page.executions ?? []) {
-        const workflowId = wf.execution?.workflowId ?? '';
-        const transferId = workflowId.replace(/^transfer-/, '');
-        const state = await ledgerState(wallet, transferId);
-        const closed = wf.closeTime ? tsToDate(wf.closeTime) : undefined;
-        transfers.push({
-          transfer_id: transferId,
-          workflow_id: workflowId,
-          execution_status: temporal.api.enums.v1.WorkflowExecutionStatus[wf.status ?? 0] ?? 'unknown',
-          closed_at: closed?.toISOString() ?? null,
-          finding: finding(state),
-          hold: state.hold,
-          capture: state.capture,
-        });
-      }
-      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
-    } while (nextPageToken);
+    }
     const flagged = transfers.filter((t) => t.finding !== 'settled');
     process.stdout.write(
       `${JSON.stringify({ ok: flagged.length === 0, checked: transfers.length, flagged }, null, 2)}\n`,

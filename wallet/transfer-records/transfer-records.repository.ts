@@ -13,10 +13,18 @@ export type NewTransferRecord = Insertable<TransferRecordsTable>;
  * closed at the same time or later (a reset's new run), so an old view never overwrites a newer.
  */
 export async function upsertTransferRecords(db: Db, records: NewTransferRecord[]): Promise<number> {
-  if (records.length === 0) return 0;
+  // One row per transfer id (PostgreSQL refuses to upsert a row twice in one statement): a page
+  // may hold two runs of one id (a reset), the one that closed last is the record.
+  const latest = new Map<string, NewTransferRecord>();
+  for (const r of records) {
+    const seen = latest.get(r.transfer_id);
+    if (!seen || new Date(seen.closed_at).getTime() <= new Date(r.closed_at).getTime())
+      latest.set(r.transfer_id, r);
+  }
+  if (latest.size === 0) return 0;
   const result = await db
     .insertInto('transfer_records')
-    .values(records)
+    .values([...latest.values()])
     .onConflict((oc) =>
       oc
         .column('transfer_id')

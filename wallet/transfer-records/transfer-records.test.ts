@@ -101,6 +101,20 @@ describe('transfer records (the archive of closed transfers)', () => {
       expect(res.status).toBe(200);
     };
     await write(first);
+    // Both runs in one page (a reset closed again before the sweep came by): the later one wins.
+    const cp = await checkpoint();
+    const both = await h.call('POST', '/internal/transfer-records', {
+      body: {
+        records: [
+          { ...first, run_id: randomUUID(), status: 'cancelled', closed_at: '2026-11-30T10:05:00.000Z' },
+          { ...first, closed_at: '2026-11-30T10:00:05.000Z' },
+        ],
+        checkpoint: { expected: cp, next: cp },
+      },
+      key: randomUUID(),
+    });
+    expect(both.status).toBe(200);
+    expect((await h.call('GET', `/internal/transfer-records/${first.id}`)).body.status).toBe('cancelled');
     const reset = {
       ...first,
       run_id: randomUUID(),

@@ -127,6 +127,25 @@ const PROFILES: Record<string, Partial<WorkerOptions>> = {
   'few-pollers': WORKER_TUNING,
 };
 
+/**
+ * Server variants besides the stack's own flags (`dev-stack`). `BENCH_SERVERS=dev-stack,one-partition`
+ * picks some (default: dev-stack only).
+ */
+const SERVER_VARIANTS: Record<string, string[]> = {
+  'dev-stack': [],
+  // One partition per task queue instead of the dev server's 4: on a single node the partitions
+  // only forward polls and tasks to each other.
+  'one-partition': [
+    '--dynamic-config-value',
+    'matching.numTaskqueueReadPartitions=1',
+    '--dynamic-config-value',
+    'matching.numTaskqueueWritePartitions=1',
+  ],
+};
+const SERVERS = (process.env.BENCH_SERVERS ?? 'dev-stack').split(',');
+/** `BENCH_PROFILES=few-pollers` narrows a run to some worker profiles. */
+const PROFILE_NAMES = process.env.BENCH_PROFILES?.split(',');
+
 const ALL_WORKFLOWS = ['emptyWorkflow', 'leanRegular', 'leanLocal', 'leanMixed', 'transferWorkflow'] as const;
 type WorkflowName = (typeof ALL_WORKFLOWS)[number];
 /** `BENCH_WORKFLOWS=transferWorkflow,leanRegular` narrows a run to some workflows. */
@@ -219,7 +238,12 @@ async function main() {
     workflowsPath: fileURLToPath(new URL('./activity-kinds-workflows.ts', import.meta.url)),
     logger: { log: silent, trace: silent, debug: silent, info: silent, warn: silent, error: console.error },
   });
-  const servers = [await startServer('dev-stack', [])];
+  const servers: Server[] = [];
+  for (const name of SERVERS) {
+    const flags = SERVER_VARIANTS[name];
+    if (!flags) throw new Error(`unknown server variant ${name}`);
+    servers.push(await startServer(name, flags));
+  }
   const rows: string[] = [];
   interface Setup {
     server: string;
@@ -234,6 +258,7 @@ async function main() {
   try {
     for (const server of servers) {
       for (const [profile, options] of Object.entries(PROFILES)) {
+        if (PROFILE_NAMES && !PROFILE_NAMES.includes(profile)) continue;
         const taskQueue = `activity-bench-${profile}-${randomUUID()}`;
         const connection = await NativeConnection.connect({ address: server.address });
         const worker = await Worker.create({
