@@ -10,7 +10,11 @@ import {
   type LiveUpstreams,
 } from '../activities/testing/live-upstreams.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
-import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
+import {
+  recordHistory,
+  startWorkflowTestWorker,
+  type WorkflowTestContext,
+} from '../workers/testing/workflow-test-env.js';
 import { reversalStartOptions, type SignedReversalInput } from './reversal-contract.js';
 import { reversalWorkflow } from './reversal-workflow.js';
 
@@ -41,7 +45,11 @@ async function completedTransfer(amount: string) {
   return { from, to, transferId: hold.transferId };
 }
 
-function reverse(transferId: string, options: { allowPartial?: boolean; signature?: string } = {}) {
+/** Runs the reversal to its end; `history` names its recorded history (VELORA_RECORD_HISTORIES=1). */
+async function reverse(
+  transferId: string,
+  options: { allowPartial?: boolean; signature?: string; history?: string } = {},
+) {
   const unsigned = {
     transfer_id: transferId,
     reason: 'sent to the wrong person (ticket 9)',
@@ -53,16 +61,19 @@ function reverse(transferId: string, options: { allowPartial?: boolean; signatur
     options.signature === undefined
       ? signWorkflowInput(unsigned, LIVE_WORKFLOW_INPUT_KEY)
       : { ...unsigned, signature: options.signature };
-  return ctx.env.client.workflow.execute(reversalWorkflow, {
+  const handle = await ctx.env.client.workflow.start(reversalWorkflow, {
     ...reversalStartOptions(input),
     taskQueue: ctx.taskQueue,
   });
+  const result = await handle.result();
+  if (options.history) await recordHistory(handle, options.history);
+  return result;
 }
 
 describe('reversalWorkflow with the real WalletService', () => {
   it('moves the amount back from the destination to the source, once', async () => {
     const t = await completedTransfer('2500');
-    const result = await reverse(t.transferId);
+    const result = await reverse(t.transferId, { history: 'reversal-completed' });
     expect(result).toMatchObject({
       status: 'completed',
       transfer_id: t.transferId,
@@ -85,7 +96,7 @@ describe('reversalWorkflow with the real WalletService', () => {
       body: { to_wallet_id: await upstreams.wallet.wallet('USD') },
       key: randomUUID(),
     });
-    const refused = await reverse(t.transferId);
+    const refused = await reverse(t.transferId, { history: 'reversal-insufficient-funds' });
     expect(refused).toMatchObject({ status: 'failed', failure_code: 'reversal_insufficient_funds' });
     expect(await upstreams.wallet.balance(t.to)).toEqual({ posted: '1000', pending: '0', available: '1000' });
     expect((await upstreams.wallet.balance(t.from)).posted).toBe('7000');
@@ -98,7 +109,7 @@ describe('reversalWorkflow with the real WalletService', () => {
       body: { to_wallet_id: await upstreams.wallet.wallet('USD') },
       key: randomUUID(),
     });
-    const partial = await reverse(t.transferId, { allowPartial: true });
+    const partial = await reverse(t.transferId, { allowPartial: true, history: 'reversal-partial' });
     expect(partial).toMatchObject({ status: 'completed', amount: '2000', transfer_amount: '3000' });
     expect(await upstreams.wallet.balance(t.to)).toEqual({ posted: '0', pending: '0', available: '0' });
     expect((await upstreams.wallet.balance(t.from)).posted).toBe('9000');
@@ -106,7 +117,7 @@ describe('reversalWorkflow with the real WalletService', () => {
 
   it('refuses a start without the gateway’s signature and moves nothing', async () => {
     const t = await completedTransfer('800');
-    const result = await reverse(t.transferId, { signature: 'forged' });
+    const result = await reverse(t.transferId, { signature: 'forged', history: 'reversal-forged-signature' });
     expect(result).toMatchObject({ status: 'failed', failure_code: 'not_authorized' });
     expect(await upstreams.wallet.balance(t.to)).toEqual({ posted: '800', pending: '0', available: '800' });
     expect((await upstreams.wallet.balance(t.from)).posted).toBe('9200');

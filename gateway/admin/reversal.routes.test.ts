@@ -2,6 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../test-support/harness.js';
 
+/** A transfer through the gateway, finished within the wait (`linger`: stays running afterwards). */
+async function transfer(amount: string, description = ''): Promise<string> {
+  const u = await h.user();
+  const from = h.wallet.addWallet(u.id, 'USD');
+  const payee = await h.user();
+  const to = h.wallet.addWallet(payee.id, 'USD');
+  const res = await h.request('/v1/transfers', {
+    method: 'POST',
+    headers: { ...u.auth, 'idempotency-key': randomUUID(), prefer: 'wait=10' },
+    json: { from_wallet_id: from.id, to_wallet_id: to.id, amount, currency: 'USD', description },
+  });
+  const body = await res.json();
+  return body.id as string;
+}
+
 let h: Harness;
 beforeAll(async () => {
   h = await createHarness({ temporal: true });
@@ -36,5 +51,55 @@ describe('POST /v1/admin/transfers/:transfer_id/reversal', () => {
     });
     expect(unknown.status).toBe(404);
     expect((await unknown.json()).code).toBe('transfer_not_found');
+  });
+
+  it('starts one reversal per transfer: the same body answers the same reversal, another reason is 409 reversal_exists', async () => {
+    const admin = await h.user({ roles: ['admin'] });
+    const transferId = await transfer('1000');
+    const path = `/v1/admin/transfers/${transferId}/reversal`;
+    const post = (json: Record<string, unknown>) =>
+      h.request(path, { method: 'POST', headers: { ...admin.auth, 'idempotency-key': randomUUID() }, json });
+    const started = await post({ reason: 'paid the wrong person' });
+    expect(started.status).toBe(202);
+    const reversal = await started.json();
+    expect(reversal).toMatchObject({
+      id: `reversal-${transferId}`,
+      transfer_id: transferId,
+      status: 'completed',
+      reason: 'paid the wrong person',
+      requested_by: admin.id,
+    });
+    expect(reversal).not.toHaveProperty('signature');
+    const again = await post({ reason: 'paid the wrong person' });
+    expect(again.status).toBe(202);
+    expect((await again.json()).id).toBe(reversal.id);
+    const other = await post({ reason: 'another story' });
+    expect(other.status).toBe(409);
+    expect((await other.json()).code).toBe('reversal_exists');
+  });
+
+  it('answers a refused reversal with its failure code', async () => {
+    const admin = await h.user({ roles: ['admin'] });
+    const transferId = await transfer('1000');
+    const res = await h.request(`/v1/admin/transfers/${transferId}/reversal`, {
+      method: 'POST',
+      headers: { ...admin.auth, 'idempotency-key': randomUUID() },
+      json: { reason: 'refuse:reversal_insufficient_funds' },
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ status: 'failed', failure_code: 'reversal_insufficient_funds' });
+  });
+
+  it('refuses a transfer that did not complete: 409 transfer_not_completed, nothing started', async () => {
+    const admin = await h.user({ roles: ['admin'] });
+    const transferId = await transfer('150000'); // waits for its OTP
+    const res = await h.request(`/v1/admin/transfers/${transferId}/reversal`, {
+      method: 'POST',
+      headers: { ...admin.auth, 'idempotency-key': randomUUID() },
+      json: { reason: 'too early' },
+    });
+    expect(res.status).toBe(409);
+    expect((await res.json()).code).toBe('transfer_not_completed');
+    await expect(h.temporal.workflow.getHandle(`reversal-${transferId}`).describe()).rejects.toThrow();
   });
 });

@@ -25,6 +25,12 @@ import {
   type TransferInput,
   type TransferStatus,
 } from '../../workflows/transfer-contract.js';
+import {
+  getReversal,
+  reversalWorkflowId,
+  type Reversal,
+  type ReversalInput,
+} from '../../workflows/reversal-contract.js';
 
 export const STEP_UP_THRESHOLD = 100_000n;
 
@@ -169,4 +175,25 @@ export async function depositWorkflow(input: {
   if (input.reference === 'taken-at-wallet')
     throw ApplicationFailure.nonRetryable('reference already used', 'duplicate_reference');
   return { transaction_id: uuid4(), wallet: { id: input.wallet_id, balance: { posted: input.amount } } };
+}
+
+/**
+ * The reversal's stand-in: a reason `refuse:<code>` ends `failed` with that code, anything else
+ * `completed` with the whole amount (the real one moves money through WalletService).
+ */
+export async function reversalWorkflow(input: ReversalInput & { signature: string }): Promise<Reversal> {
+  const refused = /^refuse:([a-z_]+)$/.exec(input.reason)?.[1];
+  const { signature: _signed, ...fields } = input;
+  const view: Reversal = {
+    ...fields,
+    id: reversalWorkflowId(input.transfer_id),
+    status: refused ? 'failed' : 'completed',
+    amount: '1000',
+    transfer_amount: '1000',
+    currency: 'USD',
+    ...(refused ? { failure_code: refused } : { transaction_id: uuid4() }),
+    completed_at: new Date(Date.now()).toISOString(),
+  };
+  setHandler(getReversal, () => view);
+  return view;
 }
