@@ -24,6 +24,7 @@ import { startCodecServer } from './codec-server.js';
 import { loadWorkerConfig } from './config.js';
 import { ensureHoldExpirySchedule } from './hold-expiry-schedule.js';
 import { ensureTransferArchiveSchedule } from './transfer-archive-schedule.js';
+import { registerParkedTransfersGauge } from './parked-transfers.js';
 import { temporalLogger } from './temporal-logger.js';
 import { WORKER_TUNING } from './worker-tuning.js';
 import { workerTracing } from './worker-tracing.js';
@@ -126,6 +127,8 @@ async function main(): Promise<void> {
   // The declared schedules (their own task queue), never this worker's queue.
   if (config.HOLD_EXPIRY_SCHEDULE) await ensureHoldExpirySchedule(client, log);
   if (config.TRANSFER_ARCHIVE_SCHEDULE) await ensureTransferArchiveSchedule(client, log);
+  // orchestrator_transfers_needs_attention, counted in visibility when a scrape finds it stale.
+  registerParkedTransfersGauge({ client, registry, log });
 
   const { app } = createServiceApp({
     service: 'orchestrator-worker',
