@@ -85,7 +85,7 @@ describe('tools/deploy-check on the repository', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/overlays\/production: \d+ objects decode strictly into the Kubernetes 1\.37/);
-    expect(run.stdout).toContain('rules.yml: 3 groups, 6 alerts parse and validate');
+    expect(run.stdout).toContain('rules.yml: 3 groups, 7 alerts parse and validate');
     expect(run.stdout).toMatch(/rules\.test\.yml: \d+ rule unit tests run/);
     expect(run.stdout).toContain('valid against the Compose Specification');
     expect(run.stdout).toContain('deploy/temporal/values.yaml: every key is one the Temporal chart');
