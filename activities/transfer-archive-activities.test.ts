@@ -17,6 +17,7 @@ import {
   type Transfer,
   type TransferInput,
 } from '../workflows/transfer-contract.js';
+import { transferArchiveWorkflow } from '../workflows/transfer-archive-workflow.js';
 import { transferWorkflow } from '../workflows/transfer-workflow.js';
 import { createFakeServices, FAKE_WORKFLOW_INPUT_KEY, type FakeServices } from './testing/fake-activities.js';
 import {
@@ -237,6 +238,23 @@ describe('transfer archive sweep', () => {
     ).sql<{ n: string }>`
       select count(*)::text as n from transfer_records where initiated_by = ${ALICE}`.execute(wallet.db);
     expect(rows[0]!.n).toBe('5');
+
+    // What the schedule starts: the workflow with its activity options, on a worker of its own.
+    const archiver = await startWorkflowTestWorker(
+      `transfer-archiver-test-${randomUUID()}`,
+      createTransferArchiveActivities({ wallet: walletClient, temporal: ctx.env.client }),
+    );
+    try {
+      const scheduled = await archiver.env.client.workflow.execute(transferArchiveWorkflow, {
+        taskQueue: archiver.taskQueue,
+        workflowId: `transfer-archive-test-${randomUUID()}`,
+        args: [{ task_queue: ctx.taskQueue, lag_ms: 0 }],
+        workflowRunTimeout: '2m',
+      });
+      expect(scheduled).toMatchObject({ archived: 0, caught_up: true });
+    } finally {
+      await archiver.stop();
+    }
 
     const idle = await sweep(walletClient);
     expect(idle.archived).toBe(0);

@@ -265,16 +265,16 @@ export function createTransferArchiveActivities(deps: TransferArchiveActivityDep
       if (!(pageToken && isGrpcServiceError(err) && Number(err.code) === 3)) throw err;
       response = await request(null);
     }
-    const executions = await Promise.all(
-      (response.executions ?? []).map(async (raw) => ({
-        ...(await executionInfoFromRaw(
-          raw,
-          client.options.loadedDataConverter,
-          raw,
-          client.options.namespace,
-        )),
-      })),
+    // A row whose memo this deployment's codec cannot open was not started by its gateway
+    // (which shares the keys): it is left out rather than failing the page for good.
+    const decoded = await Promise.all(
+      (response.executions ?? []).map((raw) =>
+        executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, client.options.namespace).catch(
+          () => undefined,
+        ),
+      ),
     );
+    const executions = decoded.filter((info) => info !== undefined);
     const token = response.nextPageToken?.length
       ? Buffer.from(response.nextPageToken).toString('base64url')
       : null;
