@@ -1,7 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { components, describeProcess, mongoKind, ownership, type Component } from './components.js';
-import { ensureDatabase, ensurePostgres, ensureRedis, ensureRole, flushRedisDatabase } from './infrastructure.js';
+import {
+  ensureDatabase,
+  ensurePostgres,
+  ensureRedis,
+  ensureRole,
+  flushRedisDatabase,
+} from './infrastructure.js';
 import { withStackLock, type LockHolder } from './lock.js';
 import { ensureMailpit } from './mailpit.js';
 import { dropMongoDatabase, ensureMongo } from './mongo.js';

@@ -61,7 +61,16 @@ export async function hashedPostingsOf(
   if (transactionIds.length === 0) return byTx;
   const rows = await db
     .selectFrom('postings')
-    .select(['id', 'position', 'wallet_id', 'amount', 'currency', 'balance_after', 'created_at', 'transaction_id'])
+    .select([
+      'id',
+      'position',
+      'wallet_id',
+      'amount',
+      'currency',
+      'balance_after',
+      'created_at',
+      'transaction_id',
+    ])
     .where('transaction_id', 'in', [...transactionIds])
     .execute();
   for (const { transaction_id, ...leg } of rows) {
