@@ -36,6 +36,9 @@ describe('workers/main.ts', () => {
         ORCHESTRATOR_CLIENT_SECRET: 'dev-orchestrator-secret-0123456789abcdef',
         WORKFLOW_INPUT_KEY: randomBytes(32).toString('base64'),
         HOLD_EXPIRY_SCHEDULE: 'false',
+        // The test stack's worker owns the archive schedule on this shared Temporal, encrypted with
+        // the stack's codec key, which this worker does not hold: describing it would fail.
+        TRANSFER_ARCHIVE_SCHEDULE: 'false',
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
