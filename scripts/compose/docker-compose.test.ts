@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { authConfigSchema, loadAuthConfig } from '../../auth/config.js';
 import { gatewayConfigSchema, loadGatewayConfig } from '../../gateway/config.js';
 import { parseEnvFile } from '../../lib/config.js';
+import { loadPayoutSimConfig, payoutSimConfigSchema } from '../../payout-sim/config.js';
 import { loadWalletConfig, walletConfigSchema } from '../../wallet/config.js';
 import { loadWorkerConfig, workerConfigSchema } from '../../workers/config.js';
 import { ROOT } from '../stack/paths.js';
@@ -32,12 +33,46 @@ const compose = parse(composeText, { merge: true }) as {
   networks: Record<string, { ipam?: { config?: { subnet: string }[] } }>;
 };
 
-/** The four Velora processes: compose name, config loader, and the variable holding its port. */
+/**
+ * The Velora processes (the four services and the payout provider simulator): compose name,
+ * config schema and loader, and the variable holding its port.
+ */
 const APPS = [
-  { name: 'auth', load: loadAuthConfig, portVar: 'AUTH_PORT', entry: 'dist/auth/main.js' },
-  { name: 'wallet', load: loadWalletConfig, portVar: 'WALLET_PORT', entry: 'dist/wallet/main.js' },
-  { name: 'worker', load: loadWorkerConfig, portVar: 'WORKER_HEALTH_PORT', entry: 'dist/workers/main.js' },
-  { name: 'gateway', load: loadGatewayConfig, portVar: 'GATEWAY_PORT', entry: 'dist/gateway/main.js' },
+  {
+    name: 'auth',
+    schema: authConfigSchema,
+    load: loadAuthConfig,
+    portVar: 'AUTH_PORT',
+    entry: 'dist/auth/main.js',
+  },
+  {
+    name: 'wallet',
+    schema: walletConfigSchema,
+    load: loadWalletConfig,
+    portVar: 'WALLET_PORT',
+    entry: 'dist/wallet/main.js',
+  },
+  {
+    name: 'payout-sim',
+    schema: payoutSimConfigSchema,
+    load: loadPayoutSimConfig,
+    portVar: 'PAYOUT_SIM_PORT',
+    entry: 'dist/payout-sim/main.js',
+  },
+  {
+    name: 'worker',
+    schema: workerConfigSchema,
+    load: loadWorkerConfig,
+    portVar: 'WORKER_HEALTH_PORT',
+    entry: 'dist/workers/main.js',
+  },
+  {
+    name: 'gateway',
+    schema: gatewayConfigSchema,
+    load: loadGatewayConfig,
+    portVar: 'GATEWAY_PORT',
+    entry: 'dist/gateway/main.js',
+  },
 ] as const;
 
 const DATASTORES = ['postgres', 'redis', 'mongo'] as const;
@@ -133,7 +168,8 @@ describe('docker-compose.yml', () => {
   });
 
   it("gives AUTH_ISSUER the public URL the gateway is reached on, not a container's name", () => {
-    for (const app of APPS) {
+    // Every app that checks tokens (payout-sim checks only its API key).
+    for (const app of APPS.filter((a) => 'AUTH_ISSUER' in a.schema.shape)) {
       const issuer = containerEnv(compose.services[app.name]!, operatorEnv).AUTH_ISSUER;
       expect(issuer, app.name).toBe('http://localhost:8080');
       expect(
@@ -178,7 +214,15 @@ describe('docker-compose.yml', () => {
     expect(exposed.worker!.map(published)).toEqual([
       { hostIp: '127.0.0.1', hostPort: codecPort, containerPort: codecPort },
     ]);
-    for (const name of [...DATASTORES, 'temporal', 'auth', 'wallet', 'prometheus', 'otel-collector']) {
+    for (const name of [
+      ...DATASTORES,
+      'temporal',
+      'auth',
+      'wallet',
+      'payout-sim',
+      'prometheus',
+      'otel-collector',
+    ]) {
       expect(compose.services[name]!.ports, `${name} must stay on the compose network`).toBeUndefined();
     }
   });
@@ -289,6 +333,35 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it('pays withdrawals through payout-sim: the worker calls it with its API key, it signs results for the gateway', () => {
+    const sim = containerEnv(compose.services['payout-sim']!, operatorEnv);
+    const worker = containerEnv(compose.services.worker!, operatorEnv);
+    const gateway = containerEnv(compose.services.gateway!, operatorEnv);
+    const simConfig = loadPayoutSimConfig(sim);
+    const workerConfig = loadWorkerConfig(worker);
+    const gatewayConfig = loadGatewayConfig(gateway);
+    expect(new URL(workerConfig.PAYOUT_PROVIDER_URL)).toMatchObject({
+      hostname: 'payout-sim',
+      port: String(simConfig.PAYOUT_SIM_PORT),
+    });
+    expect(workerConfig.PAYOUT_PROVIDER_API_KEY).toBe(operatorEnv.PAYOUT_PROVIDER_API_KEY);
+    expect(simConfig.PAYOUT_PROVIDER_API_KEY).toBe(operatorEnv.PAYOUT_PROVIDER_API_KEY);
+    // Results go to the gateway's webhook on the compose network, signed with the key it checks.
+    expect(new URL(simConfig.PAYOUT_SIM_WEBHOOK_URL)).toMatchObject({
+      hostname: 'gateway',
+      port: String(gatewayConfig.GATEWAY_PORT),
+      pathname: '/v1/webhooks/payouts',
+    });
+    expect(gatewayConfig.PAYOUT_WEBHOOK_SECRET).toBe(operatorEnv.PAYOUT_WEBHOOK_SECRET);
+    expect(simConfig.PAYOUT_WEBHOOK_SECRET).toBe(operatorEnv.PAYOUT_WEBHOOK_SECRET);
+    // Its payouts survive a restart: the state file sits on a named volume.
+    const stateDir = path.posix.dirname(simConfig.PAYOUT_SIM_STATE_FILE!);
+    expect(compose.services['payout-sim']!.volumes).toContain(`payout-sim-data:${stateDir}`);
+    expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toMatch(
+      new RegExp(`^RUN mkdir -p ${stateDir} && chown 10001:10001 ${stateDir}$`, 'm'),
+    );
+  });
+
   it('gives the gateway and the worker the same payload keys', () => {
     const gateway = containerEnv(compose.services.gateway!, operatorEnv);
     const worker = containerEnv(compose.services.worker!, operatorEnv);
@@ -305,6 +378,11 @@ describe('docker-compose.yml', () => {
       expect(builders).toHaveLength(1);
       expect(service!.image).toBe(builders[0]!.image);
       expect(service!.command).toEqual(['node', app.entry]);
+      // The image is built with the app's sources.
+      const folder = app.entry.split('/')[1]!;
+      expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toMatch(
+        new RegExp(`^COPY ${folder} ${folder}$`, 'm'),
+      );
       const env = containerEnv(service!, operatorEnv);
       // The service's own schema, with NODE_ENV=production's refusals, accepts the compose environment.
       expect(() => app.load(env)).not.toThrow();
@@ -358,9 +436,7 @@ describe('docker-compose.yml', () => {
 describe('.env.example and the local stack', () => {
   it('documents every variable the services read', () => {
     const documented = new Set(Object.keys(envExampleDefaults()));
-    const read = [authConfigSchema, walletConfigSchema, workerConfigSchema, gatewayConfigSchema].flatMap(
-      (s) => Object.keys(s.shape),
-    );
+    const read = APPS.flatMap((app) => Object.keys(app.schema.shape));
     expect(read.filter((k) => !documented.has(k))).toEqual([]);
   });
 

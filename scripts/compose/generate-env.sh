@@ -32,6 +32,8 @@ WORKFLOW_INPUT_KEY=$(b64 32)
 PAYLOAD_CODEC_KEYS=k$(date -u +%Y%m%d):$(b64 32)
 CODEC_SERVER_OPERATOR_TOKEN=$(hex 32)
 GRAFANA_ADMIN_PASSWORD=$(hex 16)
+PAYOUT_PROVIDER_API_KEY=$(hex 32)
+PAYOUT_WEBHOOK_SECRET=$(hex 32)
 # The public URL in front of the gateway (the tokens' issuer); compose's default is http://localhost:8080.
 # VELORA_PUBLIC_URL=https://pay.example.com
 ENV
