@@ -8,6 +8,11 @@
  *     [--wallets 50] [--relay] [--keep]
  *   node --import tsx bench/ledger/callgrind.ts --pgbench [--pairs 100] [--seed 2000]
  *
+ * `--sql '<statements>'` runs after the migrations, before seeding: a suspect undone or a
+ * candidate change measured without a migration; `--variant <name>` runs one of
+ * `wal-variants.ts` (the regression's suspects, each undone). `--prepared` sends the two calls
+ * as prepared statements (PREPARE once, then EXECUTE), as WalletService's named statements do.
+ *
  * 1. A private PostgreSQL cluster (initdb in a temporary folder, its own port), migrated up to
  *    `--upto` (default: every migration), seeded with `--wallets` funded wallets and `--seed`
  *    earlier pairs made by the same functions, sealed, relayed (outbox rows marked) and vacuumed.
@@ -39,6 +44,7 @@ import { transferRecordEvents } from '../../wallet/audit/audit-records.js';
 import type { Database } from '../../wallet/database.js';
 import { createJournalSealer } from '../../wallet/ledger/journal-sealer.js';
 import { walletMigrations } from '../../wallet/migrations/migrations.js';
+import { VARIANTS } from './wal-variants.js';
 
 const DATABASE = 'velora_cg';
 const SCOPE = 'client:velora-orchestrator';
@@ -52,8 +58,13 @@ const { values: args } = parseArgs({
     relay: { type: 'boolean', default: false },
     pgbench: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    sql: { type: 'string' },
+    variant: { type: 'string' },
+    prepared: { type: 'boolean', default: false },
   },
 });
+if (args.variant && !(args.variant in VARIANTS)) throw new Error(`no variant ${args.variant}`);
+const EXTRA_SQL = args.sql ?? (args.variant ? VARIANTS[args.variant] : undefined);
 const PAIRS = Number(args.pairs);
 const SEED = Number(args.seed);
 const WALLETS = Number(args.wallets);
@@ -64,7 +75,12 @@ interface Wallet {
 }
 
 /** The statements of one pair, as literal SQL (single-user mode has no parameters). */
-function pairStatements(from: Wallet, to: Wallet, amount: number): [reserve: string, capture: string] {
+function pairStatements(
+  from: Wallet,
+  to: Wallet,
+  amount: number,
+  prepared = args.prepared,
+): [reserve: string, capture: string] {
   const transferId = randomUUID();
   const workflowId = `transfer-${transferId}`;
   const events = transferRecordEvents(
@@ -89,15 +105,34 @@ function pairStatements(from: Wallet, to: Wallet, amount: number): [reserve: str
     'velora-orchestrator',
   ).map((e) => ({ event_id: e.eventId, collection: e.collection, document: e.document }));
   const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
-  const reserve =
-    `select * from velora_reserve_transfer(${q(SCOPE)}, ${q(`${workflowId}:reserve`)}, ${q(randomUUID())}, ` +
-    `${q(transferId)}, ${q(from.userId)}, ${q(from.id)}, ${q(to.id)}, ${amount}, 'USD', 500000, 2000000000, 3600)`;
-  const capture =
-    `select * from velora_capture_hold(${q(SCOPE)}, ${q(`${workflowId}:capture`)}, ${q(randomUUID())}, ` +
-    `(select h.id from holds h where h.transfer_id = ${q(transferId)} and h.kind = 'transfer'), ${q(to.id)}, ` +
-    `null, ${q(JSON.stringify(events))}::jsonb)`;
+  const reserveArgs =
+    `${q(SCOPE)}, ${q(`${workflowId}:reserve`)}, ${q(randomUUID())}, ` +
+    `${q(transferId)}, ${q(from.userId)}, ${q(from.id)}, ${q(to.id)}, ${amount}, 'USD', 500000, 2000000000, 3600`;
+  const holdOf = `(select h.id from holds h where h.transfer_id = ${q(transferId)} and h.kind = 'transfer')`;
+  const captureArgs = (hold: string) =>
+    `${q(SCOPE)}, ${q(`${workflowId}:capture`)}, ${q(randomUUID())}, ${hold}, ${q(to.id)}, ` +
+    `null, ${q(JSON.stringify(events))}::jsonb`;
+  const reserve = prepared
+    ? `execute velora_reserve(${reserveArgs})`
+    : `select * from velora_reserve_transfer(${reserveArgs})`;
+  const capture = prepared
+    ? `execute velora_capture(${captureArgs(q(transferId))})`
+    : `select * from velora_capture_hold(${captureArgs(holdOf)})`;
   return [reserve, capture];
 }
+
+/**
+ * `--prepared`: the two calls as prepared statements, parsed and planned once per session as
+ * WalletService's named statements are (wallet/transfers/transfers.repository.ts); the capture's
+ * prepared form takes the transfer id and finds the hold itself (EXECUTE takes no sub-select).
+ */
+const PREPARE = [
+  `prepare velora_reserve(text, text, text, text, uuid, uuid, uuid, bigint, text, bigint, bigint, integer) as ` +
+    `select status_code, response, outcome from velora_reserve_transfer($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+  `prepare velora_capture(text, text, text, text, uuid, bigint, jsonb) as ` +
+    `select status_code, response, outcome from velora_capture_hold($1, $2, $3, ` +
+    `(select h.id from holds h where h.transfer_id = $4 and h.kind = 'transfer'), $5, $6, $7)`,
+];
 
 /** The relay's claim and mark, as outbox.repository.ts runs them, until nothing is left. */
 function relayStatements(rounds: number): string[] {
@@ -154,6 +189,7 @@ async function seed(db: Kysely<Database>): Promise<Wallet[]> {
     db,
     Object.fromEntries(names.slice(0, upto + 1).map((n) => [n, walletMigrations[n]!])),
   );
+  if (EXTRA_SQL) await sql.raw(EXTRA_SQL).execute(db);
   const { rows: funding } = await sql<{ id: string }>`
     insert into wallets (id, kind, user_id, system_name, currency)
     values (gen_random_uuid(), 'system', null, 'funding', 'USD') returning id`.execute(db);
@@ -174,7 +210,7 @@ async function seed(db: Kysely<Database>): Promise<Wallet[]> {
   }
   for (let i = 0; i < SEED; i++) {
     const [from, to] = randomPair(wallets);
-    for (const statement of pairStatements(from, to, 100)) await sql.raw(statement).execute(db);
+    for (const statement of pairStatements(from, to, 100, false)) await sql.raw(statement).execute(db);
   }
   await createJournalSealer({ db, log: createLogger('callgrind', 'silent') }).sealAll();
   await sql`update outbox set relayed_at = now() where relayed_at is null`.execute(db);
@@ -252,6 +288,7 @@ async function main(): Promise<void> {
       }
       const relay = (n: number) => (args.relay ? relayStatements(Math.ceil((n * 8) / 200) + 1) : []);
       units = (n) => [
+        ...(args.prepared ? PREPARE : []),
         ...Array.from({ length: n }, () => pairStatements(...randomPair(wallets), 100)).flat(),
         ...relay(n),
       ];
@@ -272,6 +309,9 @@ async function main(): Promise<void> {
       wallets: WALLETS,
       measured_pairs: PAIRS,
       relay: args.relay,
+      prepared: args.prepared,
+      variant: args.variant ?? (args.sql ? 'custom' : null),
+      sql: EXTRA_SQL ?? null,
       instructions: counts,
       per_pair_millions: Number((perPair / 1e6).toFixed(3)),
       profile: path.join(dir, 'callgrind.out.1'),

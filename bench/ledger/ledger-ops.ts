@@ -1,6 +1,8 @@
 /**
  * The ledger operations the `ledger` scenario drives: WalletService's server-side functions
- * (docs/wallet.md, migration 0002), called exactly as WalletService calls them for a transfer —
+ * (docs/wallet.md, migration 0002), called through WalletService's own repository functions
+ * (wallet/transfers/transfers.repository.ts), so the bench sends what the service sends for a
+ * transfer —
  * `velora_reserve_transfer` (authorize + reserve with the idempotency record) and
  * `velora_capture_hold` (capture with the auth-log and audit-trace outbox rows), one round trip
  * each. The journal sealer runs alongside, as it does in the service, so its share of the work
@@ -10,21 +12,24 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { createLogger } from '../../lib/logger.js';
 import type { Database } from '../../wallet/database.js';
+import type { LedgerFunctionOutcome } from '../../wallet/idempotency/idempotent-route.js';
 import { createJournalSealer } from '../../wallet/ledger/journal-sealer.js';
+import type { OutboxEvent } from '../../wallet/outbox/outbox.repository.js';
+import { captureHold, reserveTransfer } from '../../wallet/transfers/transfers.repository.js';
 
 const SCOPE = 'client:velora-bench';
 /** The unverified tier's limits of the local stack (docs/api.md). */
-const PER_TRANSFER_LIMIT = '500000';
-const DAILY_LIMIT = '2000000';
+const PER_TRANSFER_LIMIT = 500_000n;
+const DAILY_LIMIT = 2_000_000n;
 const HOLD_TTL_SECONDS = 3600;
 /** How often the service's sealer runs by default (WALLET_SEAL_INTERVAL_MS). */
 const SEAL_INTERVAL_MS = 200;
 
 interface FunctionOutcome {
-  status_code: number;
   response: { code?: string; hold?: { id: string } };
-  outcome: string;
 }
+
+const code = (r: LedgerFunctionOutcome) => (r.response as FunctionOutcome['response']).code;
 
 export interface BenchWallet {
   id: string;
@@ -93,32 +98,40 @@ export async function createLedgerOps(db: Kysely<Database>): Promise<LedgerOps> 
     async reserveAndCapture(from, to, amount) {
       const transferId = randomUUID();
       const workflowId = `transfer-${transferId}`;
-      const { rows: reserved } = await sql<FunctionOutcome>`
-        select * from velora_reserve_transfer(${SCOPE}, ${`${workflowId}:reserve`}, ${randomUUID()},
-          ${transferId}, ${from.userId}::uuid, ${from.id}::uuid, ${to.id}::uuid, ${amount.toString()}::bigint,
-          'USD', ${PER_TRANSFER_LIMIT}::bigint, ${DAILY_LIMIT}::bigint, ${HOLD_TTL_SECONDS}::integer)`.execute(
+      const r = await reserveTransfer(
         db,
+        { scope: SCOPE, key: `${workflowId}:reserve`, fingerprint: randomUUID() },
+        {
+          transferId,
+          userId: from.userId,
+          fromWalletId: from.id,
+          toWalletId: to.id,
+          amount,
+          currency: 'USD',
+          perTransferLimit: PER_TRANSFER_LIMIT,
+          dailyLimit: DAILY_LIMIT,
+          holdTtlSeconds: HOLD_TTL_SECONDS,
+        },
       );
-      const r = reserved[0]!;
-      if (r.status_code !== 201 || !r.response.hold) return r.response.code ?? `reserve_${r.status_code}`;
-      const { rows: captured } = await sql<FunctionOutcome>`
-        select * from velora_capture_hold(${SCOPE}, ${`${workflowId}:capture`}, ${randomUUID()},
-          ${r.response.hold.id}::uuid, ${to.id}::uuid, null, ${records(transferId, from, amount)}::jsonb)`.execute(
+      const hold = (r.response as FunctionOutcome['response']).hold;
+      if (r.status_code !== 201 || !hold) return code(r) ?? `reserve_${r.status_code}`;
+      const c = await captureHold(
         db,
+        { scope: SCOPE, key: `${workflowId}:capture`, fingerprint: randomUUID() },
+        { holdId: hold.id, toWalletId: to.id, events: records(transferId, from, amount) },
       );
-      const c = captured[0]!;
-      return c.status_code === 200 ? undefined : (c.response.code ?? `capture_${c.status_code}`);
+      return c.status_code === 200 ? undefined : (code(c) ?? `capture_${c.status_code}`);
     },
     stop: () => sealer.stop(),
   };
 }
 
 /** The auth-log and audit-trace documents a capture queues, of the size the orchestrator sends. */
-function records(transferId: string, from: BenchWallet, amount: bigint): string {
+function records(transferId: string, from: BenchWallet, amount: bigint): OutboxEvent[] {
   const at = new Date().toISOString();
-  return JSON.stringify([
+  return [
     {
-      event_id: `${transferId}:auth_log`,
+      eventId: `${transferId}:auth_log`,
       collection: 'transaction_auth_log',
       document: {
         _id: `${transferId}:auth_log`,
@@ -136,7 +149,7 @@ function records(transferId: string, from: BenchWallet, amount: bigint): string 
       },
     },
     {
-      event_id: `${transferId}:audit`,
+      eventId: `${transferId}:audit`,
       collection: 'audit_trace',
       document: {
         _id: `${transferId}:audit`,
@@ -151,5 +164,5 @@ function records(transferId: string, from: BenchWallet, amount: bigint): string 
         at,
       },
     },
-  ]);
+  ];
 }
