@@ -5,9 +5,43 @@ import { traceSqlQuery } from './telemetry.js';
 // bigint columns (int8, OID 20) are parsed as JS bigint: money never passes through a float.
 pg.types.setTypeParser(20, (value) => BigInt(value));
 
+/** SQL texts registered with {@link namedStatement}, by text: the name each is prepared under. */
+const NAMED_STATEMENTS = new Map<string, string>();
+
+/**
+ * Registers `sql` as a named prepared statement and returns it: run through Kysely as usual
+ * (`db.executeQuery(CompiledQuery.raw(sql, params))`), each pooled connection parses and plans
+ * it once and then only binds and executes it. For the hottest reads (a wallet read per
+ * gateway request): parsing and planning a one-row primary-key select cost PostgreSQL about as
+ * much as running it. Name the columns rather than `*`, so a column added by a later migration
+ * does not change a prepared statement's result type under a running copy.
+ */
+export function namedStatement(name: string, sql: string): string {
+  const existing = [...NAMED_STATEMENTS].find(([, n]) => n === name);
+  if (existing && existing[0] !== sql)
+    throw new Error(`namedStatement: ${name} is already another statement`);
+  NAMED_STATEMENTS.set(sql, name);
+  return sql;
+}
+
+/**
+ * The pool's connection: Kysely sends every statement as `query(text, values)`; a text
+ * registered by {@link namedStatement} goes out under its name, everything else unchanged.
+ */
+class NamingClient extends pg.Client {
+  // pg's query() has many overloads; Kysely uses (text, values) and gets a promise back.
+  override query(...args: unknown[]): never {
+    const [text, values] = args;
+    const name = typeof text === 'string' && args.length === 2 ? NAMED_STATEMENTS.get(text) : undefined;
+    const query = (...a: unknown[]) => (super.query as (...b: unknown[]) => never).apply(this, a);
+    return name ? query({ name, text, values }) : query(...args);
+  }
+}
+
 /** Opens a Kysely handle on a pooled PostgreSQL connection. */
 export function createDb<Database>(connectionString: string, options: { max?: number; name?: string } = {}) {
   const pool = new pg.Pool({
+    Client: NamingClient,
     connectionString,
     max: options.max ?? 10,
     application_name: options.name ?? 'velora',

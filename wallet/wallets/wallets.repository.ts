@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql } from 'kysely';
+import { namedStatement } from '../../lib/db.js';
 import type { Db } from '../database.js';
 import type { SystemAccountName, WalletKind, WalletRow, WalletStatus } from './wallets.table.js';
 
@@ -17,15 +18,38 @@ export async function insertUserWallet(
     .executeTakeFirst();
 }
 
+/** Every column of a wallet row, named: a prepared statement's result must not change shape. */
+const WALLET_COLUMNS = [
+  'id',
+  'kind',
+  'user_id',
+  'system_name',
+  'currency',
+  'status',
+  'posted',
+  'pending',
+  'overdraft_limit',
+  'shard',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof WalletRow)[];
+// A column added to WalletsTable and not listed above fails to compile here.
+type UnlistedColumn = Exclude<keyof WalletRow, (typeof WALLET_COLUMNS)[number]>;
+export const everyWalletColumnListed: [UnlistedColumn] extends [never] ? true : UnlistedColumn = true;
+
 /**
- * The SQL of {@link findWallet}, compiled from the typed builder once: every wallet read runs it,
- * and building and compiling Kysely's query tree per call cost WalletService more CPU than the
- * rest of the route's own code.
+ * The SQL of {@link findWallet}, compiled from the typed builder once and run as a named
+ * prepared statement (lib/db.ts): every wallet read runs it, and building Kysely's query tree
+ * per call cost WalletService more CPU than the rest of the route's own code, and parsing and
+ * planning it per call cost PostgreSQL as much as running it.
  */
 let findWalletSql: string | undefined;
 
 export async function findWallet(db: Db, id: string): Promise<WalletRow | undefined> {
-  findWalletSql ??= db.selectFrom('wallets').selectAll().where('id', '=', id).compile().sql;
+  findWalletSql ??= namedStatement(
+    'velora_find_wallet',
+    db.selectFrom('wallets').select(WALLET_COLUMNS).where('id', '=', id).compile().sql,
+  );
   const { rows } = await db.executeQuery<WalletRow>(CompiledQuery.raw(findWalletSql, [id]));
   return rows[0];
 }
