@@ -12,8 +12,11 @@ export type ReversalStatus =
 
 /** The `Reversal` object of the public API. Amounts are strings of digits (minor units). */
 export interface Reversal {
+  /** The attempt's workflow id ({@link reversalWorkflowId}). */
   id: string;
   transfer_id: string;
+  /** 1 for the first reversal of the transfer; n after n − 1 refused ones ({@link ReversalInput.attempt}). */
+  attempt: number;
   status: ReversalStatus;
   /** What was (or is being) moved back; absent until the destination's funds are held. */
   amount?: string;
@@ -37,6 +40,13 @@ export interface ReversalInput {
   /** The admin's user id: kept with the reversal and in the audit trace. */
   requested_by: string;
   created_at: string;
+  /**
+   * Which attempt at reversing the transfer this is (absent: 1). A reversal that ended `failed`
+   * moved nothing, so it can be asked again later (e.g. once the payee holds the amount again):
+   * each attempt is its own workflow, started only after the previous one failed; WalletService
+   * still moves a transfer's money back at most once.
+   */
+  attempt?: number;
 }
 
 /**
@@ -46,25 +56,34 @@ export interface ReversalInput {
  */
 export type SignedReversalInput = Signed<ReversalInput>;
 
-/** Workflow id of a transfer's reversal: one per transfer, whoever asks and with whatever key. */
-export function reversalWorkflowId(transferId: string): string {
-  return `reversal-${transferId}`;
+/**
+ * Workflow id of a transfer's reversal attempt: `reversal-<transfer id>` for the first (one per
+ * transfer, whoever asks and with whatever key), `reversal-<transfer id>.attempt-<n>` for the
+ * n-th after refusals (a `.` never appears in a transfer id, so no two transfers share an id).
+ */
+export function reversalWorkflowId(transferId: string, attempt = 1): string {
+  return attempt === 1 ? `reversal-${transferId}` : `reversal-${transferId}.attempt-${attempt}`;
 }
 
 export const getReversal = defineQuery<Reversal>('getReversal');
-/** Operator action on a `needs_attention` reversal (its release failed): try the release again now. */
+/**
+ * Operator action on a `needs_attention` reversal: try the step it waits on (the capture that got
+ * no answer, or the release of its hold) again now, with the same request.
+ */
 export const retryReversalCompensation = defineSignal('retryReversalCompensation');
 
-/** Start options: the id derived from the transfer, never reused (a transfer is reversed at most once). */
+/** Start options: the id derived from the transfer and the attempt, never reused. */
 export function reversalStartOptions(input: SignedReversalInput) {
+  const attempt = input.attempt ?? 1;
   return {
     taskQueue: TASK_QUEUE,
-    workflowId: reversalWorkflowId(input.transfer_id),
+    workflowId: reversalWorkflowId(input.transfer_id, attempt),
     args: [input] as [SignedReversalInput],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    staticSummary: `Reversal of transfer ${input.transfer_id}`,
+    staticSummary:
+      `Reversal of transfer ${input.transfer_id}` + (attempt === 1 ? '' : ` (attempt ${attempt})`),
     staticDetails: [
-      `**Reversal** of transfer \`${input.transfer_id}\``,
+      `**Reversal** of transfer \`${input.transfer_id}\`` + (attempt === 1 ? '' : `, attempt ${attempt}`),
       `- requested by: \`${input.requested_by}\``,
       `- partial allowed: ${input.allow_partial}`,
     ].join('\n'),

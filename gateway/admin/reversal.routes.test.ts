@@ -64,6 +64,7 @@ describe('POST /v1/admin/transfers/:transfer_id/reversal', () => {
     const reversal = await started.json();
     expect(reversal).toMatchObject({
       id: `reversal-${transferId}`,
+      attempt: 1,
       transfer_id: transferId,
       status: 'completed',
       reason: 'paid the wrong person',
@@ -88,6 +89,71 @@ describe('POST /v1/admin/transfers/:transfer_id/reversal', () => {
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ status: 'failed', failure_code: 'reversal_insufficient_funds' });
+  });
+
+  it('asks a refused reversal again with a new key: the next attempt, and once one completed no more', async () => {
+    const admin = await h.user({ roles: ['admin'] });
+    const transferId = await transfer('1000');
+    const path = `/v1/admin/transfers/${transferId}/reversal`;
+    const post = async (key: string, json: Record<string, unknown>) => {
+      const res = await h.request(path, {
+        method: 'POST',
+        headers: { ...admin.auth, 'idempotency-key': key },
+        json,
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    const firstKey = randomUUID();
+    const refused = { reason: 'refuse:reversal_insufficient_funds' };
+    const first = await post(firstKey, refused);
+    expect(first).toMatchObject({
+      status: 202,
+      body: {
+        id: `reversal-${transferId}`,
+        attempt: 1,
+        status: 'failed',
+        failure_code: 'reversal_insufficient_funds',
+      },
+    });
+    // The same request again (its key): the same refused attempt, nothing new started.
+    expect((await post(firstKey, refused)).body).toMatchObject({ id: `reversal-${transferId}`, attempt: 1 });
+    await expect(
+      h.temporal.workflow.getHandle(`reversal-${transferId}.attempt-2`).describe(),
+    ).rejects.toThrow();
+
+    // A new key asks again, with whatever reason and option: attempt 2.
+    const secondKey = randomUUID();
+    const second = await post(secondKey, {
+      reason: 'the payee holds it again (ticket 12)',
+      allow_partial: true,
+    });
+    expect(second).toMatchObject({
+      status: 202,
+      body: {
+        id: `reversal-${transferId}.attempt-2`,
+        attempt: 2,
+        transfer_id: transferId,
+        status: 'completed',
+        allow_partial: true,
+      },
+    });
+    expect(second.body).not.toHaveProperty('signature');
+    // Completed: any key with the same body answers it, another body is reversal_exists, and the
+    // first key still answers its own attempt.
+    expect(
+      (await post(randomUUID(), { reason: 'the payee holds it again (ticket 12)', allow_partial: true }))
+        .body,
+    ).toMatchObject({
+      id: `reversal-${transferId}.attempt-2`,
+      status: 'completed',
+    });
+    const other = await post(randomUUID(), refused);
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe('reversal_exists');
+    expect((await post(firstKey, refused)).body).toMatchObject({ attempt: 1, status: 'failed' });
+    await expect(
+      h.temporal.workflow.getHandle(`reversal-${transferId}.attempt-3`).describe(),
+    ).rejects.toThrow();
   });
 
   it('refuses a transfer that did not complete: 409 transfer_not_completed, nothing started', async () => {

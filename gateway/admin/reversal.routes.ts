@@ -1,10 +1,16 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { isGrpcDeadlineError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  isGrpcDeadlineError,
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ProblemError } from '../../lib/problem.js';
 import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
 import { searchAttributes } from '../../temporal-config/index.js';
 import {
   reversalStartOptions,
+  reversalWorkflowId,
   type Reversal,
   type ReversalInput,
 } from '../../workflows/reversal-contract.js';
@@ -12,7 +18,13 @@ import { transferWorkflowId } from '../../workflows/transfer-contract.js';
 import { IdempotencyKeyHeader, problemCodes, problemResponses, resourceId } from '../openapi/schemas.js';
 import { bearerSecurity } from '../openapi/router.js';
 import type { GatewayEnv } from '../platform/request-context.js';
-import { requestHash, requireIdempotencyKey, startOnce, withinDeadline } from '../temporal/idempotency.js';
+import {
+  deriveId,
+  requestHash,
+  requireIdempotencyKey,
+  startOnce,
+  withinDeadline,
+} from '../temporal/idempotency.js';
 import type { GatewayDeps } from '../gateway-deps.js';
 
 export const REVERSAL_WORKFLOW = 'reversalWorkflow';
@@ -30,6 +42,10 @@ const ReversalSchema = z
   .object({
     id: z.string(),
     transfer_id: z.string(),
+    attempt: z
+      .number()
+      .int()
+      .openapi({ description: '1, or n after n − 1 refused reversals of the transfer' }),
     status: z.string(),
     amount: z.string().optional(),
     reason: z.string(),
@@ -44,7 +60,7 @@ const reversalRoute = createRoute({
   tags: ['Admin'],
   summary: 'Reverse a completed transfer: move its amount back from the destination to the source (admin)',
   description:
-    'Starts `reversalWorkflow`, one per transfer whoever asks and with whatever key: a repeat with the same body answers the same reversal, another body → `409 reversal_exists`. The answer is the reversal as it stands after a short wait (`status` `completed` or `failed` with `failure_code` when it finished, else `pending`/`processing`). Fails with `reversal_insufficient_funds` when the destination no longer holds the amount, unless `allow_partial`.',
+    'Starts `reversalWorkflow`: one reversal per transfer whoever asks — a repeat with the same body answers the same reversal, another body → `409 reversal_exists`. The answer is the reversal as it stands after a short wait (`status` `completed` or `failed` with `failure_code` when it finished, else `pending`/`processing`). Fails with `reversal_insufficient_funds` when the destination no longer holds the amount, unless `allow_partial`. A reversal that ended `failed` moved nothing and can be asked again: a request with an `Idempotency-Key` no attempt of this transfer was started with starts the next attempt (`attempt` 2, 3, …; any reason and `allow_partial`); a key that started one answers that attempt. The money moves back at most once.',
   security: bearerSecurity,
   request: {
     params: z.object({ transfer_id: resourceId.openapi({ param: { name: 'transfer_id', in: 'path' } }) }),
@@ -58,63 +74,150 @@ const reversalRoute = createRoute({
   },
 });
 
+/** One attempt at reversing a transfer, as Temporal describes its workflow. */
+interface ReversalAttempt {
+  attempt: number;
+  handle: WorkflowHandle;
+  description: WorkflowExecutionDescription;
+}
+
 /**
  * `POST /v1/admin/transfers/:transfer_id/reversal`: only a completed transfer is reversed (its
  * workflow says so); the input is signed, so the worker moves only what the gateway asked for.
+ * Each attempt is its own workflow (`reversalWorkflowId`); the next one starts only after the
+ * last ended `failed` and only for a key no attempt was started with.
  */
 export function registerReversalRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDeps): void {
   const rpcMs = deps.config.TEMPORAL_RPC_TIMEOUT_MS;
   const inputKey = workflowInputKey(deps.config.WORKFLOW_INPUT_KEY);
 
   app.openapi(reversalRoute, async (c) => {
-    requireIdempotencyKey(c);
+    const key = requireIdempotencyKey(c);
     const principal = c.var.principal;
     const { transfer_id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const input: ReversalInput = {
+    const hash = requestHash({
       transfer_id,
       reason: body.reason,
       allow_partial: body.allow_partial ?? false,
-      requested_by: principal.subject,
-      created_at: new Date().toISOString(),
-    };
-    const hash = requestHash({ transfer_id, reason: input.reason, allow_partial: input.allow_partial });
-    const options = reversalStartOptions(signWorkflowInput(input, inputKey));
-    const existing = deps.temporal.workflow.getHandle(options.workflowId);
-    const known = await withinDeadline(deps.temporal, rpcMs, () => existing.describe()).catch(
+    });
+    // Kept in each attempt's memo: the request that started it, without the key itself.
+    const requestKey = deriveId('reversal-request', principal.subject, key);
+    const attempts = await reversalAttempts(deps, transfer_id, rpcMs);
+    const last = attempts.at(-1);
+    const sameRequest = attempts.find((a) => memoOf(a.description).request_key === requestKey);
+    const existing =
+      sameRequest ?? (last !== undefined && !(await endedRefused(deps, last, rpcMs)) ? last : undefined);
+
+    let handle: WorkflowHandle;
+    let pending: Reversal;
+    if (existing) {
+      requireSameBody(existing.description, hash);
+      handle = existing.handle;
+      pending = pendingView(existing.attempt);
+    } else {
+      if (last === undefined) await requireCompletedTransfer(deps, transfer_id, rpcMs);
+      const attempt = (last?.attempt ?? 0) + 1;
+      const input: ReversalInput = {
+        transfer_id,
+        reason: body.reason,
+        allow_partial: body.allow_partial ?? false,
+        requested_by: principal.subject,
+        created_at: new Date().toISOString(),
+        // Absent on the first attempt: its input is what it was before attempts existed.
+        ...(attempt === 1 ? {} : { attempt }),
+      };
+      const options = reversalStartOptions(signWorkflowInput(input, inputKey));
+      const start = await startOnce(
+        deps.temporal,
+        REVERSAL_WORKFLOW,
+        {
+          ...options,
+          taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+          memo: { request_hash: hash, request_key: requestKey },
+        },
+        rpcMs,
+      );
+      handle = start.handle;
+      // Another request started this attempt a moment ago: the same body joins it.
+      if (!start.started)
+        requireSameBody(await withinDeadline(deps.temporal, rpcMs, () => handle.describe()), hash);
+      pending = { ...input, id: options.workflowId, attempt, status: 'pending' };
+    }
+    let view = pending;
+    try {
+      const result = await deps.temporal.withDeadline(
+        Date.now() + deps.config.WORKFLOW_WAIT_MS,
+        () => handle.result() as Promise<Reversal>,
+      );
+      // A reversal that finished before attempts existed has no `attempt` in its result.
+      view = { ...result, attempt: result.attempt ?? pending.attempt };
+    } catch (err) {
+      if (!isGrpcDeadlineError(err)) throw err;
+    }
+    return c.json(view, 202);
+
+    function pendingView(attempt: number): Reversal {
+      return {
+        id: reversalWorkflowId(transfer_id, attempt),
+        transfer_id,
+        attempt,
+        status: 'pending',
+        reason: body.reason,
+        allow_partial: body.allow_partial ?? false,
+        requested_by: principal.subject,
+        created_at: new Date().toISOString(),
+      };
+    }
+  });
+}
+
+function memoOf(description: WorkflowExecutionDescription): {
+  request_hash?: unknown;
+  request_key?: unknown;
+} {
+  return description.memo ?? {};
+}
+
+/** 409 unless the attempt is a reversal started with this body. */
+function requireSameBody(description: WorkflowExecutionDescription, hash: string): void {
+  if (description.type !== REVERSAL_WORKFLOW || memoOf(description).request_hash !== hash) {
+    throw new ProblemError(
+      409,
+      'reversal_exists',
+      'this transfer already has a reversal with another reason or option',
+    );
+  }
+}
+
+/**
+ * The transfer's reversal attempts, first to last: each next one exists only after the one
+ * before it was refused, so the chain stops at the first id Temporal does not know.
+ */
+async function reversalAttempts(
+  deps: GatewayDeps,
+  transferId: string,
+  rpcMs: number,
+): Promise<ReversalAttempt[]> {
+  const attempts: ReversalAttempt[] = [];
+  for (let attempt = 1; ; attempt += 1) {
+    const handle = deps.temporal.workflow.getHandle(reversalWorkflowId(transferId, attempt));
+    const description = await withinDeadline(deps.temporal, rpcMs, () => handle.describe()).catch(
       (err: unknown) => {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;
       },
     );
-    if (known === undefined) await requireCompletedTransfer(deps, transfer_id, rpcMs);
-    const { handle, started } = await startOnce(
-      deps.temporal,
-      REVERSAL_WORKFLOW,
-      { ...options, taskQueue: deps.config.TEMPORAL_TASK_QUEUE, memo: { request_hash: hash } },
-      rpcMs,
-    );
-    if (!started) {
-      const description = known ?? (await withinDeadline(deps.temporal, rpcMs, () => handle.describe()));
-      if (description.type !== REVERSAL_WORKFLOW || description.memo?.request_hash !== hash) {
-        throw new ProblemError(
-          409,
-          'reversal_exists',
-          'this transfer already has a reversal with another reason or option',
-        );
-      }
-    }
-    let view: Reversal = { ...input, id: options.workflowId, status: 'pending' };
-    try {
-      view = await deps.temporal.withDeadline(
-        Date.now() + deps.config.WORKFLOW_WAIT_MS,
-        () => handle.result() as Promise<Reversal>,
-      );
-    } catch (err) {
-      if (!isGrpcDeadlineError(err)) throw err;
-    }
-    return c.json(view, 202);
-  });
+    if (description === undefined) return attempts;
+    attempts.push({ attempt, handle, description });
+  }
+}
+
+/** The attempt closed with its reversal `failed`: nothing moved, so it may be asked again. */
+async function endedRefused(deps: GatewayDeps, last: ReversalAttempt, rpcMs: number): Promise<boolean> {
+  if (last.description.status.name !== 'COMPLETED') return false;
+  const result = (await withinDeadline(deps.temporal, rpcMs, () => last.handle.result())) as Reversal;
+  return result.status === 'failed';
 }
 
 /** 404 when there is no such transfer, 409 unless it completed (only moved money is moved back). */

@@ -186,7 +186,8 @@ export async function reversalWorkflow(input: ReversalInput & { signature: strin
   const { signature: _signed, ...fields } = input;
   const view: Reversal = {
     ...fields,
-    id: reversalWorkflowId(input.transfer_id),
+    id: reversalWorkflowId(input.transfer_id, input.attempt),
+    attempt: input.attempt ?? 1,
     status: refused ? 'failed' : 'completed',
     amount: '1000',
     transfer_amount: '1000',

@@ -25,6 +25,24 @@ export async function insertReversal(
     .executeTakeFirst();
 }
 
+/**
+ * Takes a released reversal up again with a new hold (the reversal asked again after it gave
+ * up); undefined when it is no longer released.
+ */
+export async function reholdReversal(
+  db: Db,
+  transferId: string,
+  set: Pick<TransferReversalsTable, 'amount' | 'hold_id' | 'reason' | 'requested_by'>,
+): Promise<TransferReversalRow | undefined> {
+  return db
+    .updateTable('transfer_reversals')
+    .set({ ...set, status: 'held', updated_at: sql<Date>`now()` })
+    .where('transfer_id', '=', transferId)
+    .where('status', '=', 'released')
+    .returningAll()
+    .executeTakeFirst();
+}
+
 export async function updateReversal(
   db: Db,
   transferId: string,

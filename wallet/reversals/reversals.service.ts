@@ -9,7 +9,7 @@ import { transferLedgerState } from '../transfers/transfers.repository.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { applyBalanceDelta, lockWallets } from '../wallets/wallets.repository.js';
 import { ReversalError } from './reversals.errors.js';
-import { findReversal, insertReversal, updateReversal } from './reversals.repository.js';
+import { findReversal, insertReversal, reholdReversal, updateReversal } from './reversals.repository.js';
 import type { TransferReversalRow } from './reversals.table.js';
 
 /** The reversal as WalletService answers it (docs/internal-api.md). */
@@ -67,7 +67,8 @@ export interface ReversalService {
    * reversal runs) and records the reversal. A partial amount only with `allowPartial`, and only
    * what the destination still has available; never below zero (the hold is counted in its
    * pending, under the wallet CHECK). A frozen wallet is reversed (a freeze is what an operator
-   * does while investigating the transfer); a closed one is not.
+   * does while investigating the transfer); a closed one is not. A reversal that gave up
+   * (`released`: nothing moved) may be asked again; one held or completed may not.
    */
   hold(trx: Db, input: HoldReversalInput): Promise<TransferReversalRow | Refusal>;
   /** The pivot: moves the held amount back to the source as a `reversal` journal transaction. */
@@ -83,10 +84,12 @@ export function createReversalService(): ReversalService {
   async function audit(trx: Db, row: TransferReversalRow, event: string, recordedBy = 'wallet') {
     await enqueueOutbox(trx, [
       {
-        eventId: `reversal:${row.transfer_id}:${event}`,
+        // Per hold: a reversal asked again after it gave up has its own `held`, `completed`…
+        eventId: `reversal:${row.transfer_id}:${row.hold_id}:${event}`,
         collection: 'audit_trace',
         document: {
           kind: 'transfer_reversal',
+          hold_id: row.hold_id,
           event,
           transfer_id: row.transfer_id,
           workflow_id: `reversal-${row.transfer_id}`,
@@ -108,7 +111,9 @@ export function createReversalService(): ReversalService {
     async hold(trx, input) {
       const { hold: transferHold, capture } = await transferLedgerState(trx, input.transferId);
       if (!transferHold || !capture) return ReversalError.TransferNotCaptured;
-      if (await findReversal(trx, input.transferId)) return ReversalError.TransferAlreadyReversed;
+      // Locked: two attempts after a released one cannot both take it.
+      const earlier = await findReversal(trx, input.transferId, { lock: true });
+      if (earlier && earlier.status !== 'released') return ReversalError.TransferAlreadyReversed;
       const source = transferHold.wallet_id;
       const destination = capture.to_wallet_id;
       const wallets = await lockWallets(trx, [source, destination]);
@@ -135,20 +140,20 @@ export function createReversalService(): ReversalService {
         })
         .execute();
       await applyBalanceDelta(trx, destination, 0n, amount);
-      const row = await insertReversal(trx, {
-        transfer_id: input.transferId,
-        original_transaction_id: capture.transaction_id,
-        from_wallet_id: destination,
-        to_wallet_id: source,
-        currency: from.currency,
-        transfer_amount: transferAmount,
-        amount,
-        hold_id: holdId,
-        status: 'held',
-        transaction_id: null,
-        reason: input.reason,
-        requested_by: input.requestedBy,
-      });
+      const fields = { amount, hold_id: holdId, reason: input.reason, requested_by: input.requestedBy };
+      const row = earlier
+        ? await reholdReversal(trx, input.transferId, fields)
+        : await insertReversal(trx, {
+            ...fields,
+            transfer_id: input.transferId,
+            original_transaction_id: capture.transaction_id,
+            from_wallet_id: destination,
+            to_wallet_id: source,
+            currency: from.currency,
+            transfer_amount: transferAmount,
+            status: 'held',
+            transaction_id: null,
+          });
       // A concurrent first reversal of the same transfer committed meanwhile: this one rolls back.
       if (!row) throw new Error(`transfer ${input.transferId} was reversed concurrently`);
       await audit(trx, row, 'held');

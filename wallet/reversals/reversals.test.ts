@@ -105,7 +105,8 @@ describe('transfer reversal', () => {
 
   it('is one per transfer, and a released reversal gives the hold back and never captures', async () => {
     const t = await completedTransfer('500');
-    expect((await step(t.transferId, 'hold', holdBody())).status).toBe(201);
+    const first = await step(t.transferId, 'hold', holdBody());
+    expect(first.status).toBe(201);
     const second = await step(t.transferId, 'hold', holdBody());
     expect(second.status).toBe(409);
     expect(second.body.code).toBe('transfer_already_reversed');
@@ -113,8 +114,49 @@ describe('transfer reversal', () => {
     expect(released.body).toMatchObject({ released: true, reversal: { status: 'released' } });
     expect(await h.balance(t.to)).toEqual({ posted: '500', pending: '0', available: '500' });
     expect((await step(t.transferId, 'capture')).body.code).toBe('reversal_released');
-    expect((await step(t.transferId, 'hold', holdBody())).body.code).toBe('transfer_already_reversed');
+    const hold = await h.db
+      .selectFrom('holds')
+      .select('status')
+      .where('id', '=', first.body.reversal.hold_id)
+      .executeTakeFirstOrThrow();
+    expect(hold.status).toBe('released');
     expect(await h.balance(t.to)).toEqual({ posted: '500', pending: '0', available: '500' });
+  });
+
+  it('takes a reversal that gave up again with a new hold, and moves the money back once', async () => {
+    const t = await completedTransfer('600');
+    const first = await step(t.transferId, 'hold', holdBody());
+    await step(t.transferId, 'release');
+    const again = await step(t.transferId, 'hold', { ...holdBody(), reason: 'asked again (ticket 78)' });
+    expect(again.status).toBe(201);
+    expect(again.body.reversal).toMatchObject({
+      status: 'held',
+      amount: '600',
+      reason: 'asked again (ticket 78)',
+      original_transaction_id: first.body.reversal.original_transaction_id,
+    });
+    expect(again.body.reversal.hold_id).not.toBe(first.body.reversal.hold_id);
+    expect(await h.balance(t.to)).toEqual({ posted: '600', pending: '600', available: '0' });
+    expect((await step(t.transferId, 'capture')).body.reversal.status).toBe('completed');
+    expect(await h.balance(t.to)).toEqual({ posted: '0', pending: '0', available: '0' });
+    expect((await h.balance(t.from)).posted).toBe('10000');
+    // Completed: never again, and never released.
+    expect((await step(t.transferId, 'hold', holdBody())).body.code).toBe('transfer_already_reversed');
+    expect((await step(t.transferId, 'release')).body.code).toBe('reversal_already_captured');
+    await h.relay.drainAll();
+    const audit = await h.mongo
+      .collection('audit_trace')
+      .find({ kind: 'transfer_reversal', transfer_id: t.transferId })
+      .toArray();
+    expect(audit.map((d) => [d.event, d.hold_id])).toEqual(
+      expect.arrayContaining([
+        ['held', first.body.reversal.hold_id],
+        ['released', first.body.reversal.hold_id],
+        ['held', again.body.reversal.hold_id],
+        ['completed', again.body.reversal.hold_id],
+      ]),
+    );
+    expect(audit).toHaveLength(4);
   });
 
   it('reverses out of a frozen wallet, and only captured transfers', async () => {
