@@ -85,7 +85,7 @@ describe('tools/deploy-check on the repository', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/overlays\/production: \d+ objects decode strictly into the Kubernetes 1\.37/);
-    expect(run.stdout).toContain('rules.yml: 3 groups, 7 alerts parse and validate');
+    expect(run.stdout).toContain('rules.yml: 4 groups, 10 alerts parse and validate');
     expect(run.stdout).toMatch(/rules\.test\.yml: \d+ rule unit tests run/);
     expect(run.stdout).toContain('valid against the Compose Specification');
     expect(run.stdout).toContain('deploy/temporal/values.yaml: every key is one the Temporal chart');
@@ -129,6 +129,31 @@ describe('tools/deploy-check refuses', () => {
     expect(run.stderr).toContain('Deployment wallet container wallet: MONGO_URL must come from a Secret');
     expect(run.stderr).toContain('container auth: root filesystem is writable');
     expect(run.stderr).toContain('NetworkPolicy auth opens Deployment auth to every source');
+  });
+
+  it("the wallet's events: a broker URL inlined, an egress that reaches neither the broker nor DNS", () => {
+    const root = copyOfRepository();
+    const base = path.join(root, 'deploy/k8s/base');
+    edit(
+      path.join(base, 'wallet.yaml'),
+      `            - name: RABBITMQ_URL\n              valueFrom: { secretKeyRef: { name: velora-wallet, key: RABBITMQ_URL } }`,
+      `            - { name: RABBITMQ_URL, value: 'amqps://velora:hunter2@rabbitmq:5671/' }`,
+    );
+    const policies = path.join(base, 'network-policies.yaml');
+    // The broker's management port instead of its AMQP ports; DNS over TCP only.
+    edit(
+      policies,
+      '        - { protocol: TCP, port: 5671 }\n        - { protocol: TCP, port: 5672 }\n',
+      '        - { protocol: TCP, port: 15672 }\n',
+    );
+    edit(policies, '        - { protocol: UDP, port: 53 }\n', '');
+    const run = check('-kustomize', path.join(root, 'deploy/k8s/overlays/production'));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('Deployment wallet container wallet: RABBITMQ_URL must come from a Secret');
+    expect(run.stderr).toContain('Deployment wallet: its egress policies allow no DNS (UDP 53)');
+    expect(run.stderr).toContain(
+      'Deployment wallet: publishes events (RABBITMQ_URL) but its egress policies allow neither amqps 5671 nor amqp 5672',
+    );
   });
 
   it('an alert rule whose unit test no longer holds, and PromQL that does not parse', () => {
@@ -222,6 +247,7 @@ describe('the production overlay, rendered', () => {
       WALLET_MIGRATION_DATABASE_URL: `postgres://velora_wallet:${operator.WALLET_DB_PASSWORD}@postgres:5432/velora_wallet`,
       REDIS_URL: `redis://:${operator.REDIS_PASSWORD}@redis:6379/0`,
       MONGO_URL: `mongodb://velora:${operator.MONGO_PASSWORD}@mongo:27017/?authSource=admin`,
+      RABBITMQ_URL: `amqps://velora:${operator.RABBITMQ_PASSWORD}@rabbitmq.rabbitmq.svc:5671/`,
       SMTP_USER: 'velora',
       SMTP_PASSWORD: randomBytes(16).toString('hex'),
       PAYOUT_WEBHOOK_SECRET: randomBytes(32).toString('hex'),
@@ -265,6 +291,8 @@ describe('the production overlay, rendered', () => {
       expect(env.TEMPORAL_TLS_CERT_PATH).toBe('/certs/tls.crt');
     }
     expect(containerEnv('auth').AUTH_TRUSTED_PROXIES).toBe('10.244.0.0/16');
+    // Events are on: WalletService publishes to the broker of its Secret.
+    expect(containerEnv('wallet').RABBITMQ_URL).toMatch(/^amqps:\/\/velora:[0-9a-f]+@/);
   });
 
   it("runs the migration Job's own script: it migrates fresh velora_auth and velora_wallet databases", async () => {
@@ -337,7 +365,7 @@ describe('what the deployment files name exists in the code', () => {
       readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/velora-transfers.json'), 'utf8'),
     ]
       .join('\n')
-      .match(/\b(?:orchestrator|wallet_outbox|gateway|http_server|auth)_[a-z_]+\b/g)!;
+      .match(/\b(?:orchestrator|wallet_outbox|wallet_events|gateway|http_server|auth)_[a-z_]+\b/g)!;
     const names = [...new Set(used.map((m) => m.replace(/_(bucket|count|sum)$/, '')))];
     expect(names.length).toBeGreaterThanOrEqual(8);
     for (const name of names) expect(sources, name).toContain(`name: '${name}'`);

@@ -40,7 +40,7 @@ var strictDecoder = serializer.NewCodecFactory(scheme, serializer.EnableStrict).
 
 // Variable names that hold a secret (or a URL with a password in it): their value must come
 // from a Secret, never from a literal or a ConfigMap.
-var secretName = regexp.MustCompile(`(SECRET|PASSWORD|PEPPER|TOKEN|_KEY|_KEYS|DATABASE_URL|REDIS_URL|MONGO_URL)$`)
+var secretName = regexp.MustCompile(`(SECRET|PASSWORD|PEPPER|TOKEN|_KEY|_KEYS|DATABASE_URL|REDIS_URL|MONGO_URL|RABBITMQ_URL)$`)
 
 // kubernetesVersion names the Kubernetes release whose API types this binary was built with.
 func kubernetesVersion() string {
@@ -272,6 +272,7 @@ func checkNetworkPolicies(r *report, dir string, policies []*networkingv1.Networ
 			}
 		}
 	}
+	checkEgress(r, dir, policies, pods)
 	for _, p := range pods {
 		if p.kind != "Deployment" {
 			continue
@@ -287,6 +288,70 @@ func checkNetworkPolicies(r *report, dir string, policies []*networkingv1.Networ
 			r.fail("%s: Deployment %s has no NetworkPolicy of its own", dir, p.name)
 		}
 	}
+}
+
+// checkEgress: a pod whose egress a policy restricts (only what its policies list is allowed)
+// must still resolve names (DNS, port 53) and, when it publishes events (RABBITMQ_URL), reach
+// the broker's amqp or amqps port; a pod no Egress policy selects may go anywhere.
+func checkEgress(r *report, dir string, policies []*networkingv1.NetworkPolicy, pods []podOwner) {
+	for _, p := range pods {
+		var rules []networkingv1.NetworkPolicyEgressRule
+		restricted := false
+		for _, np := range policies {
+			sel, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+			if err != nil || !hasPolicyType(np, networkingv1.PolicyTypeEgress) || !sel.Matches(labels.Set(p.labels)) {
+				continue
+			}
+			restricted = true
+			rules = append(rules, np.Spec.Egress...)
+		}
+		if !restricted {
+			continue
+		}
+		if !egressAllows(rules, corev1.ProtocolUDP, 53) {
+			r.fail("%s: %s %s: its egress policies allow no DNS (UDP 53): it cannot resolve a service name", dir, p.kind, p.name)
+		}
+		if usesEnv(p.spec, "RABBITMQ_URL") && !egressAllows(rules, corev1.ProtocolTCP, 5671) && !egressAllows(rules, corev1.ProtocolTCP, 5672) {
+			r.fail("%s: %s %s: publishes events (RABBITMQ_URL) but its egress policies allow neither amqps 5671 nor amqp 5672", dir, p.kind, p.name)
+		}
+	}
+}
+
+// egressAllows says whether one of the rules lets the port out (to some destination): a rule
+// without ports allows every port, a port without a protocol is TCP.
+func egressAllows(rules []networkingv1.NetworkPolicyEgressRule, protocol corev1.Protocol, port int32) bool {
+	for _, rule := range rules {
+		if len(rule.Ports) == 0 {
+			return true
+		}
+		for _, p := range rule.Ports {
+			proto := corev1.ProtocolTCP
+			if p.Protocol != nil {
+				proto = *p.Protocol
+			}
+			if proto != protocol {
+				continue
+			}
+			if p.Port == nil {
+				return true
+			}
+			if p.Port.IntVal == port || (p.EndPort != nil && p.Port.IntVal <= port && port <= *p.EndPort) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func usesEnv(spec *corev1.PodSpec, name string) bool {
+	for _, c := range spec.Containers {
+		for _, e := range c.Env {
+			if e.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasPolicyType(np *networkingv1.NetworkPolicy, t networkingv1.PolicyType) bool {
