@@ -1,8 +1,8 @@
 /**
  * The ledger operations the `ledger` scenario drives: WalletService's server-side functions
  * (docs/wallet.md, migration 0002), called through WalletService's own repository functions
- * (wallet/transfers/transfers.repository.ts), so the bench sends what the service sends for a
- * transfer —
+ * (wallet/transfers/transfers.repository.ts: named prepared statements), so the bench sends
+ * what the service sends for a transfer —
  * `velora_reserve_transfer` (authorize + reserve with the idempotency record) and
  * `velora_capture_hold` (capture with the auth-log and audit-trace outbox rows), one round trip
  * each. The journal sealer runs alongside, as it does in the service, so its share of the work

@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
+import { namedStatement } from '../../lib/db.js';
 import type { Db } from '../database.js';
 import type { HoldRow } from '../holds/holds.table.js';
 import type { IdempotentRequest } from '../idempotency/idempotency.service.js';
@@ -23,17 +24,52 @@ export interface ReserveInput {
   holdTtlSeconds: number;
 }
 
+/**
+ * The three calls as named prepared statements (lib/db.ts): each pooled connection parses,
+ * analyses and plans them once, then only binds and runs them. Sent unnamed, every call paid
+ * for resolving the function and planning its scan again (`bench/ledger/callgrind.ts
+ * --prepared` measures the difference, docs/wallet.md). The columns are named, so the
+ * statements' result type is the functions' `returns table`, which the migrations keep.
+ */
+const RESERVE_SQL = namedStatement(
+  'velora_reserve_transfer',
+  `select status_code, response, outcome from velora_reserve_transfer($1, $2, $3, $4, $5::uuid, $6::uuid,
+    $7::uuid, $8::bigint, $9, $10::bigint, $11::bigint, $12::integer)`,
+);
+const CAPTURE_SQL = namedStatement(
+  'velora_capture_hold',
+  `select status_code, response, outcome from velora_capture_hold($1, $2, $3, $4::uuid, $5::uuid, $6::bigint,
+    $7::jsonb)`,
+);
+const RELEASE_SQL = namedStatement(
+  'velora_release_transfer',
+  `select status_code, response, outcome from velora_release_transfer($1, $2, $3, $4, $5::jsonb)`,
+);
+
+async function callLedgerFunction(db: Db, text: string, params: unknown[]): Promise<LedgerFunctionOutcome> {
+  const { rows } = await db.executeQuery<LedgerFunctionOutcome>(CompiledQuery.raw(text, params));
+  return rows[0]!;
+}
+
 export async function reserveTransfer(
   db: Db,
   idem: IdempotentRequest,
   input: ReserveInput,
 ): Promise<LedgerFunctionOutcome> {
-  const { rows } = await sql<LedgerFunctionOutcome>`
-    select * from velora_reserve_transfer(${idem.scope}, ${idem.key}, ${idem.fingerprint},
-      ${input.transferId}, ${input.userId}::uuid, ${input.fromWalletId}::uuid, ${input.toWalletId}::uuid,
-      ${input.amount.toString()}::bigint, ${input.currency}, ${input.perTransferLimit.toString()}::bigint,
-      ${input.dailyLimit.toString()}::bigint, ${input.holdTtlSeconds}::integer)`.execute(db);
-  return rows[0]!;
+  return callLedgerFunction(db, RESERVE_SQL, [
+    idem.scope,
+    idem.key,
+    idem.fingerprint,
+    input.transferId,
+    input.userId,
+    input.fromWalletId,
+    input.toWalletId,
+    input.amount.toString(),
+    input.currency,
+    input.perTransferLimit.toString(),
+    input.dailyLimit.toString(),
+    input.holdTtlSeconds,
+  ]);
 }
 
 export async function captureHold(
@@ -41,11 +77,15 @@ export async function captureHold(
   idem: IdempotentRequest,
   input: { holdId: string; toWalletId: string; amount?: bigint; events: readonly OutboxEvent[] },
 ): Promise<LedgerFunctionOutcome> {
-  const { rows } = await sql<LedgerFunctionOutcome>`
-    select * from velora_capture_hold(${idem.scope}, ${idem.key}, ${idem.fingerprint},
-      ${input.holdId}::uuid, ${input.toWalletId}::uuid, ${input.amount?.toString() ?? null}::bigint,
-      ${outboxJson(input.events)}::jsonb)`.execute(db);
-  return rows[0]!;
+  return callLedgerFunction(db, CAPTURE_SQL, [
+    idem.scope,
+    idem.key,
+    idem.fingerprint,
+    input.holdId,
+    input.toWalletId,
+    input.amount?.toString() ?? null,
+    outboxJson(input.events),
+  ]);
 }
 
 export async function releaseTransfer(
@@ -53,10 +93,13 @@ export async function releaseTransfer(
   idem: IdempotentRequest,
   input: { transferId: string; events: readonly OutboxEvent[] },
 ): Promise<LedgerFunctionOutcome> {
-  const { rows } = await sql<LedgerFunctionOutcome>`
-    select * from velora_release_transfer(${idem.scope}, ${idem.key}, ${idem.fingerprint},
-      ${input.transferId}, ${outboxJson(input.events)}::jsonb)`.execute(db);
-  return rows[0]!;
+  return callLedgerFunction(db, RELEASE_SQL, [
+    idem.scope,
+    idem.key,
+    idem.fingerprint,
+    input.transferId,
+    outboxJson(input.events),
+  ]);
 }
 
 /** Where a transfer stands in the ledger: its hold and, once captured, the credit it posted. */
