@@ -5,17 +5,11 @@
  * otherwise. A worker never points it at its own task queue, so an isolated worker pool (tests,
  * a canary) cannot steal the sweep from the production queue.
  */
-import {
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleDescription,
-  type ScheduleOptions,
-} from '@temporalio/client';
+import { ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time.js';
-import type { Logger } from '../lib/logger.js';
 import { TASK_QUEUE } from '../temporal-config/index.js';
 import { HOLD_EXPIRY_SCHEDULE_ID } from '../workflows/hold-expiry-workflow.js';
-import { convergeSchedule } from './converge-schedule.js';
+import { convergeSchedule, type ConvergeOutcome, type ScheduleDeps } from './converge-schedule.js';
 
 /** A duration in seconds or minutes, as Temporal's options take it. */
 type Duration = `${number}${'s' | 'm'}`;
@@ -81,13 +75,13 @@ function matches(described: ScheduleDescription, spec: HoldExpirySpec): boolean 
 
 /**
  * Makes the server's schedule the declared one: creates it, or updates it when it differs
- * (keeping its paused state and notes: pausing is an operator's call). Any number of workers may
- * call this at once; they all write the same declaration.
+ * (keeping its paused state and notes: pausing is an operator's call), or creates it again when
+ * this worker's payload keys cannot read it. Any number of workers may call this at once; they
+ * all write the same declaration.
  */
 export async function ensureHoldExpirySchedule(
-  client: Client,
-  log: Logger,
+  deps: ScheduleDeps,
   spec: HoldExpirySpec = HOLD_EXPIRY_SCHEDULE,
-): Promise<'created' | 'updated' | 'unchanged'> {
-  return convergeSchedule(client, log, holdExpirySchedule(spec), (described) => matches(described, spec));
+): Promise<ConvergeOutcome> {
+  return convergeSchedule(deps, holdExpirySchedule(spec), (described) => matches(described, spec));
 }

@@ -22,6 +22,7 @@ import { createActivities } from '../activities/index.js';
 import { createActiveUserCache } from '../activities/active-user-cache.js';
 import { startCodecServer } from './codec-server.js';
 import { loadWorkerConfig } from './config.js';
+import { scheduleRewritesCounter } from './converge-schedule.js';
 import { ensureHoldExpirySchedule } from './hold-expiry-schedule.js';
 import { ensureTransferArchiveSchedule } from './transfer-archive-schedule.js';
 import { registerParkedTransfersGauge } from './parked-transfers.js';
@@ -125,8 +126,10 @@ async function main(): Promise<void> {
   });
 
   // The declared schedules (their own task queue), never this worker's queue.
-  if (config.HOLD_EXPIRY_SCHEDULE) await ensureHoldExpirySchedule(client, log);
-  if (config.TRANSFER_ARCHIVE_SCHEDULE) await ensureTransferArchiveSchedule(client, log);
+  // A schedule written with a payload key this worker no longer holds is created again.
+  const schedules = { client, log, rewrites: scheduleRewritesCounter(registry) };
+  if (config.HOLD_EXPIRY_SCHEDULE) await ensureHoldExpirySchedule(schedules);
+  if (config.TRANSFER_ARCHIVE_SCHEDULE) await ensureTransferArchiveSchedule(schedules);
   // orchestrator_transfers_needs_attention, counted in visibility when a scrape finds it stale.
   registerParkedTransfersGauge({ client, registry, log });
 

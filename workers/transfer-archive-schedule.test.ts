@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe('transfer-archive schedule', () => {
   it('is the declared one, written once: every minute on the production queue, one sweep at a time, with a run timeout', async () => {
-    expect(await ensureTransferArchiveSchedule(client, log, declared)).toBe('created');
+    expect(await ensureTransferArchiveSchedule({ client, log }, declared)).toBe('created');
     const described = await client.schedule.getHandle(declared.scheduleId).describe();
     expect(described.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
     expect(described.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
@@ -38,8 +38,8 @@ describe('transfer-archive schedule', () => {
       workflowRunTimeout: 300_000,
     });
     // Another worker starting: nothing to change. A changed declaration (a new release): updated.
-    expect(await ensureTransferArchiveSchedule(client, log, declared)).toBe('unchanged');
-    expect(await ensureTransferArchiveSchedule(client, log, { ...declared, runTimeout: '4m' })).toBe(
+    expect(await ensureTransferArchiveSchedule({ client, log }, declared)).toBe('unchanged');
+    expect(await ensureTransferArchiveSchedule({ client, log }, { ...declared, runTimeout: '4m' })).toBe(
       'updated',
     );
   });

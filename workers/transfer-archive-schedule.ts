@@ -4,17 +4,11 @@
  * action and policies rewritten when they differ, its paused state and notes left to operators),
  * like the hold-expiry schedule: a worker never points it at its own task queue.
  */
-import {
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleDescription,
-  type ScheduleOptions,
-} from '@temporalio/client';
+import { ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time.js';
-import type { Logger } from '../lib/logger.js';
 import { TASK_QUEUE } from '../temporal-config/index.js';
 import { TRANSFER_ARCHIVE_SCHEDULE_ID } from '../workflows/transfer-archive-workflow.js';
-import { convergeSchedule } from './converge-schedule.js';
+import { convergeSchedule, type ConvergeOutcome, type ScheduleDeps } from './converge-schedule.js';
 
 const WORKFLOW_TYPE = 'transferArchiveWorkflow';
 
@@ -69,13 +63,13 @@ function declared(described: ScheduleDescription, spec: TransferArchiveSpec): bo
   );
 }
 
-/** Makes the server's schedule the declared one; any number of workers may call it at once. */
+/**
+ * Makes the server's schedule the declared one (created again when this worker's payload keys
+ * cannot read it); any number of workers may call it at once.
+ */
 export async function ensureTransferArchiveSchedule(
-  client: Client,
-  log: Logger,
+  deps: ScheduleDeps,
   spec = TRANSFER_ARCHIVE_SCHEDULE,
-): Promise<'created' | 'updated' | 'unchanged'> {
-  return convergeSchedule(client, log, transferArchiveSchedule(spec), (described) =>
-    declared(described, spec),
-  );
+): Promise<ConvergeOutcome> {
+  return convergeSchedule(deps, transferArchiveSchedule(spec), (described) => declared(described, spec));
 }
