@@ -8,13 +8,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { historyFromJson } from '../workers/testing/history-json.js';
-import { HISTORIES_DIR, WORKFLOWS_PATH, workflowBundle } from '../workers/testing/workflow-test-env.js';
+import { HISTORIES_DIR, workflowBundle } from '../workers/testing/workflow-test-env.js';
 
-// Top level only: test/histories/retired-*/ holds histories of runs this code no longer replays
-// (their README says why); they are kept as a record, not replayed.
+// Top level only: test/histories/retired-before-<date>/ holds histories of runs this code no
+// longer replays (their README says why); the last test proves that they fail.
 const files = readdirSync(HISTORIES_DIR)
   .filter((f) => f.endsWith('.json'))
   .sort();
@@ -22,6 +22,36 @@ const files = readdirSync(HISTORIES_DIR)
 function load(file: string) {
   return historyFromJson(JSON.parse(readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
 }
+
+async function replayEach(bundle: WorkflowBundle, names: string[]) {
+  const results: { workflowId: string; error?: unknown }[] = [];
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: bundle },
+    names.map((file) => ({ workflowId: file, history: load(file) })),
+  )) {
+    results.push(result);
+  }
+  return results;
+}
+
+/**
+ * The retired histories this code must refuse, per folder: a run like them could not go on
+ * after a deploy, which is why each release in between waited for the drain check
+ * (docs/runbook.md, "Releases that retire a patch").
+ */
+const RETIRED_AND_FAILING: Record<string, string[] | 'all'> = {
+  // Recorded by the 2026-12-01 release: markers of patches the code no longer asks, not flagged
+  // deprecated, which the SDK refuses to skip.
+  'retired-before-2026-12-02': 'all',
+  // Recorded before the 2026-12-01 patches: these took an old path the code no longer has (the
+  // README says why; the other 14 issue the same commands on both paths and replay by accident).
+  'retired-before-2026-12-01': [
+    'transfer-cancelled-awaiting-otp.json',
+    'transfer-cancelled-before-capture.json',
+    'transfer-needs-attention-retried.json',
+    'transfer-step-up-otp-failed.json',
+  ],
+};
 
 describe('workflow histories replay deterministically', () => {
   it('cover every workflow', () => {
@@ -41,19 +71,9 @@ describe('workflow histories replay deterministically', () => {
   });
 
   it('replay with the current code', async () => {
-    const histories = files.map((file) => ({
-      workflowId: path.basename(file, '.json'),
-      history: load(file),
-    }));
-    const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories(
-      { workflowBundle: await workflowBundle() },
-      histories,
-    )) {
-      if (result.error) failures.push(`${result.workflowId}: ${String(result.error)}`);
-    }
-    expect(failures).toEqual([]);
-    expect(histories.length).toBeGreaterThanOrEqual(15);
+    const failures = (await replayEach(await workflowBundle(), files)).filter((r) => r.error);
+    expect(failures.map((r) => `${r.workflowId}: ${String(r.error)}`)).toEqual([]);
+    expect(files.length).toBeGreaterThanOrEqual(15);
   });
 
   it('fail for a non-deterministic edit (the guard works)', async () => {
@@ -63,64 +83,28 @@ describe('workflow histories replay deterministically', () => {
       ),
       logger: new DefaultLogger('ERROR'),
     });
-    const file = files.find((f) => f === 'transfer-completed.json')!;
-    const results = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: changed }, [
-      { workflowId: 'transfer-completed', history: load(file) },
-    ])) {
-      results.push(result);
-    }
+    const results = await replayEach(changed, ['transfer-completed.json']);
     expect(results).toHaveLength(1);
     expect(results[0]!.error).toBeInstanceOf(DeterminismViolationError);
   });
 
-  describe('the release after the deprecation removes the deprecatePatch calls', () => {
-    // The transfer workflow bundled as that release will be: the SDK module in the bundle
-    // replaced by one whose deprecatePatch does nothing (workers/testing/patch-calls-removed.ts).
-    const withoutPatchCalls = () =>
-      bundleWorkflowCode({
-        workflowsPath: WORKFLOWS_PATH,
-        logger: new DefaultLogger('ERROR'),
-        webpackConfigHook: (config) => ({
-          ...config,
-          resolve: {
-            ...config.resolve,
-            alias: {
-              ...(config.resolve?.alias as Record<string, string> | undefined),
-              '@temporalio/workflow$': fileURLToPath(
-                new URL('../workers/testing/patch-calls-removed.ts', import.meta.url),
-              ),
-            },
-          },
-        }),
-      });
-    const transferFiles = (patchedRelease: boolean) =>
-      files.filter((f) => f.startsWith('transfer-') && f.endsWith('.patched.json') === patchedRelease);
-
-    async function replayEach(bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>, names: string[]) {
-      const results: { workflowId: string; error?: unknown }[] = [];
-      for await (const result of Worker.runReplayHistories(
-        { workflowBundle: bundle },
-        names.map((file) => ({ workflowId: file, history: load(file) })),
-      )) {
-        results.push(result);
-      }
-      return results;
-    }
-
-    it('replays every history this release records', async () => {
-      const names = transferFiles(false);
-      expect(names.length).toBeGreaterThanOrEqual(20);
-      const failures = (await replayEach(await withoutPatchCalls(), names)).filter((r) => r.error);
-      expect(failures.map((r) => `${r.workflowId}: ${String(r.error)}`)).toEqual([]);
-    });
-
-    it('cannot replay a run of the patched release: those must drain before it is deployed', async () => {
-      const names = transferFiles(true);
-      expect(names.length).toBeGreaterThanOrEqual(6);
-      const results = await replayEach(await withoutPatchCalls(), names);
+  it.each(Object.entries(RETIRED_AND_FAILING))(
+    'fail for the retired histories of %s',
+    async (folder, failing) => {
+      const inFolder = readdirSync(path.join(HISTORIES_DIR, folder))
+        .filter((f) => f.endsWith('.json'))
+        .sort();
+      const names = failing === 'all' ? inFolder : failing;
+      expect(names.length).toBeGreaterThanOrEqual(4);
+      expect(inFolder).toEqual(expect.arrayContaining(names));
+      const results = await replayEach(
+        await workflowBundle(),
+        names.map((f) => path.join(folder, f)),
+      );
       expect(results).toHaveLength(names.length);
-      for (const result of results) expect(result.error).toBeInstanceOf(DeterminismViolationError);
-    });
-  });
+      for (const result of results) {
+        expect(result.error, result.workflowId).toBeInstanceOf(DeterminismViolationError);
+      }
+    },
+  );
 });

@@ -23,7 +23,7 @@ export type TransferFailureCode =
   | 'insufficient_funds'
   | 'limit_exceeded'
   | 'wallet_frozen'
-  /** A wallet of the transfer is closed (final; since PATCH_WALLET_CLOSED_CODE, before that `wallet_frozen`). */
+  /** A wallet of the transfer is closed (final; runs started before 2026-12-01 said `wallet_frozen`). */
   | 'wallet_closed'
   | 'wallet_not_found'
   | 'currency_mismatch'

@@ -208,17 +208,16 @@ describe('transferWorkflow', () => {
       ).sort(),
     );
     const memos = events.filter((e) => e.workflowPropertiesModifiedEventAttributes);
-    // pending comes with the start; then processing and completed (the patch marker upserts
-    // TemporalChangeVersion once).
+    // pending comes with the start; then processing and completed. No patch marker upserts
+    // TemporalChangeVersion: the workflow asks no patch (docs/orchestrator.md "Versioning rule").
     expect(upserted.filter((k) => k === 'TransferStatus')).toHaveLength(2);
-    expect(upserted.filter((k) => k === 'TemporalChangeVersion')).toHaveLength(1);
+    expect(upserted.filter((k) => k === 'TemporalChangeVersion')).toHaveLength(0);
     expect(memos).toHaveLength(0);
-    // Reserve and capture are local activities: one workflow task, two markers, no activity tasks
-    // (plus the marker of the capture-rounds patch, docs/orchestrator.md "Versioning rule").
+    // Reserve and capture are local activities: one workflow task, their two markers and nothing
+    // else, no activity tasks.
     expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
     const markers = events.flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
-    expect(markers.filter((m) => m === 'core_local_activity')).toHaveLength(2);
-    expect(markers.filter((m) => m !== 'core_local_activity')).toEqual(['core_patch']);
+    expect(markers).toEqual(['core_local_activity', 'core_local_activity']);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
   });
 

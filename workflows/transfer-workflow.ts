@@ -18,7 +18,6 @@ import {
   condition,
   isCancellation,
   log,
-  deprecatePatch,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -89,27 +88,11 @@ const { checkTransferCaptured } = proxyActivities<Activities>({
 });
 
 /*
- * Changes to the commands of the released transfer workflow (docs/orchestrator.md, "Versioning
- * rule"). Deprecated: every open run started after the 2026-12-01 release, so the new path is
- * the only one; `deprecatePatch` still writes each marker, so the workers of that release (which
- * ask `patched`) replay the runs of this one, and the next release removes the calls. Runs
- * started before the 2026-12-01 release no longer replay: deploy only once
- * `node --import tsx scripts/ops/drain-check.ts --before <that release's deploy time>` finds
- * none open.
+ * Changes to the commands of this released workflow go behind `patched('<yyyy-mm-dd>-<what>')`
+ * (docs/orchestrator.md, "Versioning rule"). No patch is open: the five of 2026-12-01 went
+ * through their three releases, and the histories of the runs this code no longer replays are
+ * kept under test/histories/ in the retired-before-<date> folders, each README saying why.
  */
-/** The OTP wait ends at the challenge's own `expires_at`, not after a fixed 10 minutes. */
-const PATCH_OTP_EXPIRY = '2026-12-01-otp-wait-ends-at-challenge-expiry';
-/** Cancel and OTP answers return once the outcome is decided, not after the release. */
-const PATCH_ANSWER_WHEN_DECIDED = '2026-12-01-answer-when-decided';
-/** `needs_attention` retries by itself after a backoff (it waited for a signal only). */
-const PATCH_ATTENTION_RETRY = '2026-12-01-needs-attention-retries-after-backoff';
-/** Capture retries in rounds of 10 minutes with `needs_attention` between them (it retried unseen forever). */
-const PATCH_CAPTURE_ROUNDS = '2026-12-01-capture-rounds-with-attention';
-/**
- * A closed wallet ends the transfer with `wallet_closed` (it said `wallet_frozen`). Asked only on
- * that refusal's path, so no other transfer records its marker or pays for it.
- */
-const PATCH_WALLET_CLOSED_CODE = '2026-12-01-wallet-closed-failure-code';
 
 /**
  * How long the hold lives (the wallet computes its expiry): it outlives any sane capture and
@@ -138,7 +121,6 @@ const FAILURE_CODE_OF_REFUSAL: Readonly<Record<NonRetryableErrorType, TransferFa
   not_authorized: 'not_authorized',
   // The same to the user as a code above.
   user_not_found: 'not_authorized',
-  // Runs before PATCH_WALLET_CLOSED_CODE said `wallet_frozen`.
   wallet_closed: 'wallet_closed',
   // Never the forward path's answer (OTP updates, other workflows), or a bug: nothing to tell.
   registration_not_found: 'internal_error',
@@ -245,13 +227,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     ...(completedAt === undefined ? {} : { completed_at: completedAt }),
   });
   const settled = () => TERMINAL_STATUSES.includes(status) || status === 'needs_attention';
-  /** The outcome is known (failure code set, the release may still be running) or settled. */
+  /**
+   * What an update answer waits for: the outcome known (failure code set, the release may still
+   * be running) or settled, not the release finished.
+   */
   const decided = () => failureCode !== undefined || settled();
-  /** What an update answer waits for: the outcome decided, not the release finished. */
-  const answerReady = () => {
-    deprecatePatch(PATCH_ANSWER_WHEN_DECIDED);
-    return decided;
-  };
 
   /**
    * Every status change is visible: ONE search-attribute upsert (with the failure code when the
@@ -366,7 +346,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         cancelledByUser = true;
         forward.cancel();
       }
-      await condition(answerReady());
+      await condition(decided);
       return view();
     },
     {
@@ -435,7 +415,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           );
         }
         const outcome = otp.outcome;
-        await condition(answerReady());
+        await condition(decided);
         throw ApplicationFailure.nonRetryable(
           outcome === 'otp_failed'
             ? 'too many wrong codes: the transfer was cancelled'
@@ -572,10 +552,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       amount: input.amount,
       records: records('completed'),
     };
-    await CancellationScope.nonCancellable(async () => {
-      deprecatePatch(PATCH_CAPTURE_ROUNDS);
-      await captureInRounds(captureInput);
-    });
+    await CancellationScope.nonCancellable(() => captureInRounds(captureInput));
   } catch (err) {
     const stop = toStop(err);
     failureCode = stop.code;
@@ -624,7 +601,6 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     otp.challengeId = challenge.challenge_id;
     setStatus('awaiting_confirmation');
     const configured = input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS;
-    deprecatePatch(PATCH_OTP_EXPIRY);
     const timeout = otpWaitMs(challenge.expires_at, configured);
     const answered = await condition(() => otp.outcome !== undefined, timeout, {
       summary: 'step-up: OTP deadline',
@@ -682,7 +658,6 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     setStatus('needs_attention');
     const woken = () => retryRequested || resolution !== undefined;
     if (retries) {
-      deprecatePatch(PATCH_ATTENTION_RETRY);
       const first = input.attention_retry_ms ?? DEFAULT_ATTENTION_RETRY_MS;
       const backoff = Math.min(first * 2 ** attentionRounds, MAX_ATTENTION_RETRY_MS);
       attentionRounds += 1;
@@ -707,7 +682,6 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     if (isCancellation(err)) return cancelled();
     const type = failureType(err);
     log.warn('transfer step failed', { transferId: input.transfer_id, type, error: failureMessage(err) });
-    if (type === 'wallet_closed') deprecatePatch(PATCH_WALLET_CLOSED_CODE);
     const code =
       type !== undefined && Object.hasOwn(FAILURE_CODE_OF_REFUSAL, type)
         ? FAILURE_CODE_OF_REFUSAL[type as NonRetryableErrorType]
