@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Kysely } from 'kysely';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { createBatchLoop, type BatchLoop } from '../../lib/batch-loop.js';
+import { createDrainLoop, type DrainLoop } from '../../lib/drain-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
 import {
@@ -39,11 +39,8 @@ export interface EventPublisherOptions {
   afterConfirm?: (events: readonly DomainEvent[]) => Promise<void>;
 }
 
-export interface EventPublisher extends BatchLoop {
-  /** Publishes one batch; returns the larger of its two sources' row counts. Throws when the broker is away. */
-  drainOnce(): Promise<number>;
-  /** Publishes until no row is ready to be claimed. */
-  drainAll(): Promise<number>;
+/** `drainOnce` publishes one batch, returns the larger of its two sources' row counts, throws when the broker is away. */
+export interface EventPublisher extends DrainLoop {
   /** Whether a confirmed channel to the broker is open now (readiness reports it). */
   connected(): boolean;
   /** Stops the loop and closes the connection. */
@@ -126,8 +123,6 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
 
   let model: ChannelModel | undefined;
   let channel: ConfirmChannel | undefined;
-  let failuresInARow = 0;
-  let nextAttemptAt = 0;
   let closed = false;
 
   function forget(reason: string) {
@@ -259,38 +254,21 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     return Math.max(rows.length, queued.length);
   }
 
-  const loop = createBatchLoop({
-    // Waits out the backoff after a failure, so a broker outage costs one attempt per delay.
-    runOnce: async () => {
-      if (Date.now() < nextAttemptAt) return 0;
-      const n = await drainOnce();
-      failuresInARow = 0;
-      return n;
-    },
+  const loop = createDrainLoop({
+    drainOnce,
     batchSize,
-    onError: (err) => {
+    // A broker outage costs one attempt per delay, not one per tick and kick.
+    backoff: { firstMs: retryDelayMs, maxMs: 30_000 },
+    onError: (err, failuresInARow) => {
       failures.inc();
-      failuresInARow++;
-      nextAttemptAt = Date.now() + Math.min(30_000, retryDelayMs * 2 ** Math.min(failuresInARow - 1, 10));
       // Once per outage, not once per attempt; the lag metric and broker_up tell the rest.
       if (failuresInARow === 1) log.warn({ err: describe(err) }, 'event publishing failed; will retry');
     },
   });
 
   return {
-    drainOnce,
-    async drainAll() {
-      let total = 0;
-      for (;;) {
-        const n = await drainOnce();
-        total += n;
-        if (n === 0) return total;
-      }
-    },
+    ...loop,
     connected: () => channel !== undefined,
-    start: loop.start,
-    kick: loop.kick,
-    stop: loop.stop,
     async close() {
       if (closed) return;
       closed = true;

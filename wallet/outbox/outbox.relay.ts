@@ -8,7 +8,7 @@ import {
   type Db as MongoDb,
 } from 'mongodb';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { createBatchLoop, type BatchLoop } from '../../lib/batch-loop.js';
+import { createDrainLoop, type DrainLoop } from '../../lib/drain-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
 import {
@@ -40,12 +40,8 @@ export interface OutboxRelayOptions {
   afterMongoWrite?: (rows: readonly OutboxRow[]) => Promise<void>;
 }
 
-export interface OutboxRelay extends BatchLoop {
-  /** Relays one batch; returns how many rows it claimed (relayed or refused). */
-  drainOnce(): Promise<number>;
-  /** Relays until no row is ready to be claimed. */
-  drainAll(): Promise<number>;
-}
+/** `drainOnce` relays one batch and returns how many rows it claimed (relayed or refused). */
+export type OutboxRelay = DrainLoop;
 
 /**
  * Moves outbox rows to MongoDB exactly once, without ever stopping on one bad document.
@@ -72,22 +68,30 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     help: 'Outbox rows written to MongoDB',
     registers,
   });
-  const pending = new Gauge({
+  // Both sampled on each /metrics scrape, so the backlog shows even while the relay is stuck. A
+  // scrape collects every metric at once: the two share one query.
+  let sampling: ReturnType<typeof sampleBacklog> | undefined;
+  const sampleBacklog = () => outboxBacklog(db).catch(() => undefined);
+  const backlog = () =>
+    (sampling ??= sampleBacklog().finally(() => {
+      sampling = undefined;
+    }));
+  new Gauge({
     name: 'wallet_outbox_pending',
     help: 'Outbox rows waiting for the relay',
     registers,
+    async collect() {
+      const sample = await backlog();
+      if (sample) this.set(sample.pending);
+    },
   });
-  // Sampled on each /metrics scrape, so the lag is visible even while the relay is stuck.
   new Gauge({
     name: 'wallet_outbox_lag_seconds',
     help: 'Age of the oldest outbox row not yet in MongoDB (0 when drained)',
     registers,
     async collect() {
-      const backlog = await outboxBacklog(db).catch(() => undefined);
-      if (backlog) {
-        this.set(backlog.oldestAgeSeconds);
-        pending.set(backlog.pending);
-      }
+      const sample = await backlog();
+      if (sample) this.set(sample.oldestAgeSeconds);
     },
   });
   const failures = new Counter({
@@ -195,29 +199,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return rows.length;
   }
 
-  const loop = createBatchLoop({
-    runOnce: drainOnce,
+  // A failed batch is retried on the next tick or kick.
+  return createDrainLoop({
+    drainOnce,
     batchSize,
     onError: (err) => {
       failures.inc();
       log.warn({ err }, 'outbox relay batch failed; will retry');
     },
   });
-
-  return {
-    drainOnce,
-    async drainAll() {
-      let total = 0;
-      for (;;) {
-        const n = await drainOnce();
-        total += n;
-        if (n === 0) return total;
-      }
-    },
-    start: loop.start,
-    kick: loop.kick,
-    stop: loop.stop,
-  };
 }
 
 /** One MongoDB document of an outbox row, and the row it came from. */

@@ -11,7 +11,7 @@ import type { Database } from '../database.js';
 import { HISTORY } from '../history/history.collections.js';
 import { idempotencyKeyPurge } from '../idempotency/idempotency.repository.js';
 import { createOutboxRelay } from './outbox.relay.js';
-import { enqueueOutbox, purgeRelayedOutbox, relayedOutboxPurge } from './outbox.repository.js';
+import { enqueueOutbox, outboxBacklog, purgeRelayedOutbox, relayedOutboxPurge } from './outbox.repository.js';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 import { createLogger } from '../../lib/logger.js';
 
@@ -281,6 +281,40 @@ describe('outbox relay', () => {
     expect(await h.mongo.collection<{ _id: string }>('audit_trace').findOne({ _id: bad })).toMatchObject({
       n: 0,
     });
+  });
+});
+
+describe('backlog metrics', () => {
+  it('a scrape reports the backlog as it is at that scrape, not as the scrape before saw it', async () => {
+    // Its own database: the shared one's backlog moves with every other test file.
+    const own = await createWalletHarness({ isolated: 'outbox_metrics' });
+    try {
+      const registry = new Registry();
+      const relay = createOutboxRelay({
+        db: own.db,
+        mongo: own.mongo,
+        log: createLogger('metrics', 'silent'),
+        registry,
+      });
+      const waiting = (await outboxBacklog(own.db)).pending + 3;
+      await enqueueOutbox(
+        own.db,
+        [1, 2, 3].map((n) => ({
+          eventId: randomUUID(),
+          collection: 'audit_trace' as const,
+          document: { n },
+        })),
+      );
+      // The first scrape printed 0 here: the gauge was set by the lag's collect, after it was printed.
+      expect(await registry.metrics()).toMatch(new RegExp(`^wallet_outbox_pending ${waiting}$`, 'm'));
+
+      await relay.drainAll();
+      const drained = await registry.metrics();
+      expect(drained).toMatch(/^wallet_outbox_pending 0$/m); // printed the previous scrape's count
+      expect(drained).toMatch(/^wallet_outbox_lag_seconds 0$/m);
+    } finally {
+      await own.close();
+    }
   });
 });
 
