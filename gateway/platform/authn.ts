@@ -45,7 +45,7 @@ export function authenticate(
   isRevoked: DenylistCheck,
 ): MiddlewareHandler<GatewayEnv> {
   return async (c, next) => {
-    if (c.var.principal) return next();
+    if (c.get('principal')) return next();
     const principal = await verify(bearerToken(c.req.header('authorization')));
     if (await isRevoked(principal.tokenId)) {
       throw new ProblemError(

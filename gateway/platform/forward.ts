@@ -40,7 +40,7 @@ export async function forward(
 ): Promise<Response> {
   const headers: Record<string, string> = {
     accept: c.req.header('accept') ?? 'application/json',
-    'x-forwarded-for': c.var.clientIp,
+    'x-forwarded-for': c.get('clientIp'),
     ...propagationHeaders(c),
   };
   const userAgent = c.req.header('user-agent');

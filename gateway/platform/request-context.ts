@@ -99,5 +99,5 @@ export function requestContext(trustedProxies: readonly string[]): MiddlewareHan
 
 /** Headers that carry the request's identity to an upstream service. */
 export function propagationHeaders(c: Context<GatewayEnv>): Record<string, string> {
-  return { 'x-request-id': c.var.requestId, traceparent: c.var.traceparent };
+  return { 'x-request-id': c.get('requestId'), traceparent: c.get('traceparent') };
 }

@@ -141,7 +141,7 @@ export function authorize(
     if (!rule || rule.access.kind === 'public') return next();
     const access = rule.access;
     return authenticated(c, async () => {
-      if (!isAllowed(c.var.principal, access)) {
+      if (!isAllowed(c.get('principal'), access)) {
         const needed = access.kind === 'scope' ? access.scope : '';
         throw new ProblemError(
           403,

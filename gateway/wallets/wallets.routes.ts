@@ -88,11 +88,11 @@ export function createWalletRoutes(deps: GatewayDeps) {
   app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
   app.use(
     '*',
-    rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject),
+    rateLimit(deps.rateLimiter, 'user', (c) => c.get('principal').subject),
   );
 
   app.openapi(listWallets, async (c) => {
-    const principal = c.var.principal;
+    const principal = c.get('principal');
     requireUser(principal);
     const result = await deps.wallet.client.request<{ items: Wallet[] }>(
       'GET',
@@ -105,7 +105,7 @@ export function createWalletRoutes(deps: GatewayDeps) {
   });
 
   app.openapi(createWallet, async (c) => {
-    const principal = c.var.principal;
+    const principal = c.get('principal');
     requireUser(principal);
     const { currency } = c.req.valid('json');
     const result = await deps.wallet.client.request<Wallet>('POST', '/internal/wallets', {
@@ -121,7 +121,7 @@ export function createWalletRoutes(deps: GatewayDeps) {
 
   app.openapi(getWallet, async (c) => {
     const { wallet_id } = c.req.valid('param');
-    const wallet = await loadAccessibleWallet(deps.wallet, c, wallet_id, c.var.principal, 'read');
+    const wallet = await loadAccessibleWallet(deps.wallet, c, wallet_id, c.get('principal'), 'read');
     // The hot read: a plain-object response (lib/service-app.ts respondJson), no Headers built.
     return respondJson(c, wallet, 200);
   });
@@ -129,7 +129,7 @@ export function createWalletRoutes(deps: GatewayDeps) {
   app.openapi(listTransactions, async (c) => {
     const { wallet_id } = c.req.valid('param');
     const { limit, cursor } = c.req.valid('query');
-    await loadAccessibleWallet(deps.wallet, c, wallet_id, c.var.principal, 'read');
+    await loadAccessibleWallet(deps.wallet, c, wallet_id, c.get('principal'), 'read');
     const qs = new URLSearchParams();
     if (limit !== undefined) qs.set('limit', String(limit));
     if (cursor !== undefined) qs.set('cursor', cursor);
