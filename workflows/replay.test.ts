@@ -65,6 +65,7 @@ describe('workflow histories replay deterministically', () => {
       'depositWorkflow',
       'holdExpiryWorkflow',
       'onboardUserWorkflow',
+      'reversalWorkflow',
       'transferWorkflow',
       'withdrawalWorkflow',
     ]);
