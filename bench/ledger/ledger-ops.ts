@@ -61,7 +61,8 @@ export async function createLedgerOps(db: Kysely<Database>): Promise<LedgerOps> 
   const sealer = createJournalSealer({ db, log: createLogger('bench-sealer', 'silent') });
   sealer.start(SEAL_INTERVAL_MS);
   return {
-    driver: 'velora_reserve_transfer + velora_capture_hold (one round trip each), journal sealer running',
+    driver:
+      'velora_reserve_transfer + velora_capture_hold (one named prepared statement each), journal sealer running',
     async fundedWallets(n, funds) {
       const { rows: funding } = await sql<{ id: string }>`
         insert into wallets (id, kind, user_id, system_name, currency)
