@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,18 +10,12 @@ import { stackDir } from '../../scripts/stack/paths.js';
 import { PROFILES } from '../../scripts/stack/profile.js';
 import { httpOk } from '../../scripts/stack/processes.js';
 import { stackDown, stackUp } from '../../scripts/stack/stack.js';
-import { api, eventually, login, registerAndLogin, type RegisteredUser } from '../support/api-client.js';
+import type { Transfer } from '../../workflows/transfer-contract.js';
+import { api, login, type RegisteredUser } from '../support/api-client.js';
 import { expectCleanBooks } from '../support/books.js';
-import { depositAsAdmin } from '../support/funding.js';
 import { requiredEnv, TEST_ENV } from '../support/test-env.js';
+import { fundedPair, sendTransfer, untilStatus } from '../support/transfers.js';
 
-interface Transfer {
-  id: string;
-  status: string;
-  amount: string;
-  from_wallet_id: string;
-  to_wallet_id: string;
-}
 interface Wallet {
   balance: { posted: string; pending: string; available: string };
 }
@@ -51,7 +44,7 @@ describe('backup and restore drill', () => {
       [TEST_ENV.authUrl]: `http://127.0.0.1:${scratch.ports.auth}`,
       [TEST_ENV.walletUrl]: `http://127.0.0.1:${scratch.ports.wallet}`,
     });
-    [alice, bob] = await Promise.all([registerAndLogin('drill-alice'), registerAndLogin('drill-bob')]);
+    ({ payer: alice, payee: bob } = await fundedPair('drill', '90000'));
   });
 
   afterAll(async () => {
@@ -63,27 +56,18 @@ describe('backup and restore drill', () => {
     'backs up, destroys, restores and reconciles clean, and every transfer and balance reads back the same',
     { timeout: 900_000 },
     async () => {
-      await depositAsAdmin(alice.walletId, '90000', 'drill');
       const transfers: { transfer: Transfer; payer: RegisteredUser }[] = [];
       for (const [from, to, amount] of [
         [alice, bob, '12500'],
         [alice, bob, '3000'],
         [bob, alice, '1000'],
       ] as const) {
-        const res = await api<Transfer>('POST', '/v1/transfers', {
-          token: from.token,
-          idempotencyKey: randomUUID(),
-          headers: { prefer: 'wait=20' },
-          body: { from_wallet_id: from.walletId, to_wallet_id: to.walletId, amount, currency: 'USD' },
-        });
+        const res = await sendTransfer(from, to, amount);
         expect([200, 201, 202], JSON.stringify(res.body)).toContain(res.status);
         transfers.push({ transfer: res.body, payer: from });
       }
       for (const { transfer, payer } of transfers) {
-        const settled = await eventually(
-          () => api<Transfer>('GET', `/v1/transfers/${transfer.id}`, { token: payer.token }),
-          (r) => r.body.status === 'completed',
-        );
+        const settled = await untilStatus(payer, transfer.id);
         expect(settled.body.amount).toBe(transfer.amount);
       }
       await expectCleanBooks();
@@ -98,23 +82,10 @@ describe('backup and restore drill', () => {
       const drillLines: string[] = [];
       const afterCopy = async (entry: BackupEntry) => {
         if (entry.store !== 'mongo') return;
-        const res = await api<Transfer>('POST', '/v1/transfers', {
-          token: alice.token,
-          idempotencyKey: randomUUID(),
-          headers: { prefer: 'wait=20' },
-          body: {
-            from_wallet_id: alice.walletId,
-            to_wallet_id: bob.walletId,
-            amount: '700',
-            currency: 'USD',
-          },
-        });
+        const res = await sendTransfer(alice, bob, '700');
         expect([200, 201, 202]).toContain(res.status);
         midBackup = res.body;
-        await eventually(
-          () => api<Transfer>('GET', `/v1/transfers/${res.body.id}`, { token: alice.token }),
-          (r) => r.body.status === 'completed',
-        );
+        await untilStatus(alice, res.body.id);
         await expectCleanBooks(); // waits for the relay: MongoDB (live) has the documents now
       };
       let before: { alice: Wallet['balance']; bob: Wallet['balance'] } | undefined;
@@ -166,17 +137,9 @@ describe('backup and restore drill', () => {
       await expectCleanBooks();
 
       // And the restored system keeps working: a new transfer settles on top of the restored books.
-      const after = await api<Transfer>('POST', '/v1/transfers', {
-        token: alice.token,
-        idempotencyKey: randomUUID(),
-        headers: { prefer: 'wait=20' },
-        body: { from_wallet_id: alice.walletId, to_wallet_id: bob.walletId, amount: '500', currency: 'USD' },
-      });
+      const after = await sendTransfer(alice, bob, '500');
       expect([200, 201, 202]).toContain(after.status);
-      await eventually(
-        () => api<Transfer>('GET', `/v1/transfers/${after.body.id}`, { token: alice.token }),
-        (r) => r.body.status === 'completed',
-      );
+      await untilStatus(alice, after.body.id);
       expect((await balance(alice)).posted).toBe(String(BigInt(before!.alice.posted) - 500n));
       await expectCleanBooks();
     },

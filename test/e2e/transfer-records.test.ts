@@ -13,10 +13,10 @@ import { dataConverterFromConfig } from '../../lib/payload-codec.js';
 import { envExampleDefaults } from '../../scripts/stack/services.js';
 import { TASK_QUEUE } from '../../temporal-config/index.js';
 import { transferWorkflowId, type Transfer } from '../../workflows/transfer-contract.js';
-import { api, eventually, registerAndLogin, type RegisteredUser } from '../support/api-client.js';
+import { api, eventually, type RegisteredUser } from '../support/api-client.js';
 import { expectCleanBooks } from '../support/books.js';
-import { depositAsAdmin } from '../support/funding.js';
 import { requiredEnv, testEnv } from '../support/test-env.js';
+import { fundedPair, sendTransfer, untilStatus } from '../support/transfers.js';
 
 describe('transfer records outlive the workflow', () => {
   let alice: RegisteredUser;
@@ -30,9 +30,7 @@ describe('transfer records outlive the workflow', () => {
   });
 
   beforeAll(async () => {
-    alice = await registerAndLogin('archived-payer');
-    bob = await registerAndLogin('archived-payee');
-    await depositAsAdmin(alice.walletId, '200000', 'e2e-transfer-records');
+    ({ payer: alice, payee: bob } = await fundedPair('archived', '200000'));
     const connection = await Connection.connect({ address: requiredEnv('TEST_STACK_TEMPORAL_ADDRESS') });
     temporal = new Client({
       connection,
@@ -43,19 +41,7 @@ describe('transfer records outlive the workflow', () => {
     await temporal?.connection.close();
   });
 
-  const pay = (amount: string, description: string) =>
-    api<Transfer>('POST', '/v1/transfers', {
-      token: alice.token,
-      idempotencyKey: randomUUID(),
-      headers: { prefer: 'wait=20' },
-      body: {
-        from_wallet_id: alice.walletId,
-        to_wallet_id: bob.walletId,
-        amount,
-        currency: 'USD',
-        description,
-      },
-    });
+  const pay = (amount: string, description: string) => sendTransfer(alice, bob, amount, description);
   const read = (id: string, token = alice.token) => api<Transfer>('GET', `/v1/transfers/${id}`, { token });
   const archived = async (id: string) => {
     const res = await fetch(`${testEnv('walletUrl')}/internal/transfer-records/${id}`, {
@@ -177,10 +163,7 @@ describe('transfer records outlive the workflow', () => {
     });
     // The cancel answers once it is decided; the release may still be running.
     expect(['compensating', 'cancelled']).toContain(cancel.body.status);
-    await eventually(
-      () => read(waiting.body.id),
-      (r) => r.body.status === 'cancelled',
-    );
+    await untilStatus(alice, waiting.body.id, 'cancelled');
     await expectCleanBooks();
   }, 300_000);
 });
