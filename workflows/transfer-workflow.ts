@@ -11,7 +11,7 @@
  * capture moves the money and records the auth log and audit trace in one transaction. Every
  * failure path ends with one release by transfer id that records the same way.
  */
-import { ApplicationFailure, type SearchAttributePair } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   allHandlersFinished,
   CancellationScope,
@@ -47,7 +47,7 @@ import {
   resolveAsCompleted,
   retryCompensation,
   TERMINAL_STATUSES,
-  transferSearchAttributes,
+  transferStatusAttributes,
   WAIT_FOR_TRANSFER_STATUSES,
   waitForTransfer,
   type Transfer,
@@ -234,17 +234,16 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   const decided = () => failureCode !== undefined || settled();
 
   /**
-   * Every status change is visible: ONE search-attribute upsert (with the failure code when the
-   * status is terminal), the current details, the query.
+   * Every status change is visible: ONE search-attribute upsert of the status (with the failure
+   * code when the status is terminal; the other attributes were set at start and never change),
+   * the current details, the query. The upsert's contents are not compared on replay, only that
+   * it is one (sdk-core's UpsertSearchAttributesMachine), so what it carries may change unpatched.
    */
   const setStatus = (next: TransferStatus) => {
     status = next;
-    const pairs: SearchAttributePair[] = transferSearchAttributes(
-      input,
-      next,
-      TERMINAL_STATUSES.includes(next) ? failureCode : undefined,
+    upsertSearchAttributes(
+      transferStatusAttributes(next, TERMINAL_STATUSES.includes(next) ? failureCode : undefined),
     );
-    upsertSearchAttributes(pairs);
     showDetails();
   };
   const showDetails = () => {
