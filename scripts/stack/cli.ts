@@ -64,7 +64,7 @@ Velora is up (${profile.name} profile)
   Orchestrator worker    http://127.0.0.1:${p.worker}/readyz
   Temporal gRPC          127.0.0.1:${p.temporal}
   Temporal Web UI        http://127.0.0.1:${p.temporalUi}
-  Payload codec server   http://127.0.0.1:${p.codec}   (open it once to let the Web UI decode payloads)
+  Payload codec server   http://127.0.0.1:${p.codec}   (sign in there, then turn on credentials in the Web UI: docs/runbook.md, "Web UI")
   Logs                   .stack/${profile.name}/logs/
 
 Dev credentials (local stack only)
