@@ -285,6 +285,15 @@ describe('migrations on a copy of the previous schema with data in it', () => {
             select hash_version, count(*)::int as n from journal_seals group by 1`.execute(db);
           expect(rows).toEqual([{ hash_version: 1, n: 1 }]);
         },
+        // Outbox documents past 2 kB go out of line, uncompressed; the rows written before stay.
+        '0045-outbox-documents-out-of-line': async (db) => {
+          const { rows } = await sql<{ storage: string; options: string[] | null; n: number }>`
+            select (select attstorage from pg_attribute where attrelid = 'outbox'::regclass and attname = 'document') as storage,
+              (select reloptions from pg_class where relname = 'outbox') as options,
+              (select count(*)::int from outbox) as n`.execute(db);
+          expect(rows).toEqual([{ storage: 'e', options: null, n: rows[0]!.n }]);
+          expect(rows[0]!.n).toBeGreaterThan(0);
+        },
       },
     );
 

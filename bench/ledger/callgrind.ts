@@ -12,6 +12,8 @@
  * candidate change measured without a migration; `--variant <name>` runs one of
  * `wal-variants.ts` (the regression's suspects, each undone). `--prepared` sends the two calls
  * as prepared statements (PREPARE once, then EXECUTE), as WalletService's named statements do.
+ * `--publish` adds the event publisher's claim and settle of the pairs' rows (seeded ones count
+ * as published).
  *
  * 1. A private PostgreSQL cluster (initdb in a temporary folder, its own port), migrated up to
  *    `--upto` (default: every migration), seeded with `--wallets` funded wallets and `--seed`
@@ -61,6 +63,7 @@ const { values: args } = parseArgs({
     sql: { type: 'string' },
     variant: { type: 'string' },
     prepared: { type: 'boolean', default: false },
+    publish: { type: 'boolean', default: false },
   },
 });
 if (args.variant && !(args.variant in VARIANTS)) throw new Error(`no variant ${args.variant}`);
@@ -148,6 +151,31 @@ function relayStatements(rounds: number): string[] {
   return out;
 }
 
+/**
+ * `--publish`: the event publisher's claim and settle (wallet/events/events.repository.ts) of the
+ * pairs' outbox rows and `event_queue` rows, until nothing is left; the settle names the
+ * claimed rows by their lease (single-user mode cannot feed the claim's ids back).
+ */
+function publishStatements(rounds: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rounds; i++) {
+    out.push(
+      `update outbox set publish_claimed_until = now() + make_interval(secs => 30) where id in (select id from outbox ` +
+        `where published_at is null and (publish_claimed_until is null or publish_claimed_until < now()) order by id ` +
+        `limit 100 for update skip locked) returning id, event_id, collection, document, created_at`,
+      `update event_queue set claimed_until = now() + make_interval(secs => 30) where id in (select id from event_queue ` +
+        `where claimed_until is null or claimed_until < now() order by id limit 100 for update skip locked) ` +
+        `returning id, source_id, document, created_at`,
+      `begin`,
+      `update outbox set published_at = now(), publish_claimed_until = null where published_at is null ` +
+        `and publish_claimed_until is not null`,
+      `delete from event_queue where claimed_until is not null`,
+      `commit`,
+    );
+  }
+  return out;
+}
+
 /** pgbench's tpcb-like script (pgbench.c) with its random draws made here, for scale `scale`. */
 function tpcbStatements(scale: number): string[] {
   const draw = (n: number) => 1 + Math.floor(Math.random() * n);
@@ -214,6 +242,11 @@ async function seed(db: Kysely<Database>): Promise<Wallet[]> {
   }
   await createJournalSealer({ db, log: createLogger('callgrind', 'silent') }).sealAll();
   await sql`update outbox set relayed_at = now() where relayed_at is null`.execute(db);
+  if (args.publish) {
+    // The seed's events count as published, so the measured runs publish only their own.
+    await sql`update outbox set published_at = now() where published_at is null`.execute(db);
+    await sql`delete from event_queue`.execute(db);
+  }
   return wallets;
 }
 
@@ -286,7 +319,10 @@ async function main(): Promise<void> {
       } finally {
         await db.destroy();
       }
-      const relay = (n: number) => (args.relay ? relayStatements(Math.ceil((n * 8) / 200) + 1) : []);
+      const relay = (n: number) => [
+        ...(args.relay ? relayStatements(Math.ceil((n * 8) / 200) + 1) : []),
+        ...(args.publish ? publishStatements(Math.ceil((n * 2) / 100) + 1) : []),
+      ];
       units = (n) => [
         ...(args.prepared ? PREPARE : []),
         ...Array.from({ length: n }, () => pairStatements(...randomPair(wallets), 100)).flat(),
@@ -309,6 +345,7 @@ async function main(): Promise<void> {
       wallets: WALLETS,
       measured_pairs: PAIRS,
       relay: args.relay,
+      publish: args.publish,
       prepared: args.prepared,
       variant: args.variant ?? (args.sql ? 'custom' : null),
       sql: EXTRA_SQL ?? null,

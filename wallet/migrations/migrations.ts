@@ -23,6 +23,7 @@ import * as holdAndWalletEvents from './0039-hold-and-wallet-events.js';
 import * as currencyInTheSchema from './0042-currency-in-the-schema.js';
 import * as serviceRoleCannotRewriteTheJournal from './0043-service-role-cannot-rewrite-the-journal.js';
 import * as journalHashVersion from './0044-journal-hash-version.js';
+import * as outboxDocumentsOutOfLine from './0045-outbox-documents-out-of-line.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -50,4 +51,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0042-currency-in-the-schema': currencyInTheSchema,
   '0043-service-role-cannot-rewrite-the-journal': serviceRoleCannotRewriteTheJournal,
   '0044-journal-hash-version': journalHashVersion,
+  '0045-outbox-documents-out-of-line': outboxDocumentsOutOfLine,
 };
