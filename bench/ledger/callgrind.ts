@@ -33,10 +33,9 @@
  * simple protocol sends them) on a `pgbench -i -s 8` database (the bench's scale for 8 clients)
  * after `--seed` earlier transactions; per transaction, the same subtraction.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql, type Kysely } from 'kysely';
@@ -46,6 +45,7 @@ import { transferRecordEvents } from '../../wallet/audit/audit-records.js';
 import type { Database } from '../../wallet/database.js';
 import { createJournalSealer } from '../../wallet/ledger/journal-sealer.js';
 import { walletMigrations } from '../../wallet/migrations/migrations.js';
+import { asPostgres, startPrivateCluster } from './private-cluster.js';
 import { VARIANTS } from './wal-variants.js';
 
 const DATABASE = 'velora_cg';
@@ -199,16 +199,6 @@ function randomPair(wallets: Wallet[]): [Wallet, Wallet] {
   return [wallets[a]!, wallets[b]!];
 }
 
-function asPostgres(cmd: string, argv: string[], input?: string): string {
-  const r = spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...argv], {
-    input,
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-  });
-  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
 async function seed(db: Kysely<Database>): Promise<Wallet[]> {
   const names = Object.keys(walletMigrations);
   const upto = args.upto ? names.indexOf(args.upto) : names.length - 1;
@@ -283,21 +273,8 @@ function countInstructions(dataDir: string, statements: string[], outFile: strin
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'velora-callgrind-'));
-  chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), 0);
-  const data = path.join(dir, 'data');
-  const port = 40_000 + Math.floor(Math.random() * 20_000);
-  asPostgres('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
-  asPostgres('pg_ctl', [
-    '-D',
-    data,
-    '-w',
-    '-l',
-    path.join(dir, 'server.log'),
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-    'start',
-  ]);
+  const cluster = startPrivateCluster('velora-callgrind-', '-c fsync=off');
+  const { dir, data, port } = cluster;
   try {
     asPostgres('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', DATABASE]);
     let units: (n: number) => string[];
@@ -356,10 +333,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(dir, 'report.json'), JSON.stringify(report, null, 2));
     console.log(JSON.stringify(report));
   } finally {
-    spawnSync('runuser', ['-u', 'postgres', '--', 'pg_ctl', '-D', data, '-m', 'immediate', 'stop'], {
-      stdio: 'ignore',
-    });
-    if (!args.keep) rmSync(dir, { recursive: true, force: true });
+    cluster.discard(args.keep);
   }
 }
 

@@ -29,10 +29,8 @@
  *
  * Variants are in `wal-variants.ts`; `--sql name='<statements>'` adds one (a candidate change).
  */
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import { sql, type Kysely } from 'kysely';
@@ -40,6 +38,7 @@ import { createDb } from '../../lib/db.js';
 import type { Database } from '../../wallet/database.js';
 import { migrateWalletDb } from '../../wallet/migrations/migrate-wallet-db.js';
 import { createLedgerOps, type BenchWallet, type LedgerOps } from './ledger-ops.js';
+import { asPostgres, startPrivateCluster } from './private-cluster.js';
 import { VARIANTS } from './wal-variants.js';
 
 const run = promisify(execFile);
@@ -67,15 +66,6 @@ const SECONDS = Number(args.seconds);
 for (const extra of args.sql ?? []) {
   const at = extra.indexOf('=');
   VARIANTS[extra.slice(0, at)] = extra.slice(at + 1);
-}
-
-function asPostgres(cmd: string, argv: string[]): string {
-  const r = spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...argv], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
 }
 
 /** CPU ticks of the whole cluster: the postmaster, its live children and those it reaped. */
@@ -361,26 +351,14 @@ async function pgbench(
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'velora-wal-'));
-  chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), 0);
-  const data = path.join(dir, 'data');
-  const port = 40_000 + Math.floor(Math.random() * 20_000);
-  asPostgres('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
-  asPostgres('pg_ctl', [
-    '-D',
-    data,
-    '-w',
-    '-l',
-    path.join(dir, 'server.log'),
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements ` +
-      `-c max_wal_size=4GB -c wal_keep_size=16GB -c checkpoint_timeout=30min -c autovacuum_naptime=60s -c track_wal_io_timing=on ` +
-      `-c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on`,
-    'start',
-  ]);
-  postmasterPid = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const conn = ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'];
-  const url = (name: string) => `postgres://postgres@127.0.0.1:${port}/${name}`;
+  const cluster = startPrivateCluster(
+    'velora-wal-',
+    '-c shared_preload_libraries=pg_stat_statements ' +
+      '-c max_wal_size=4GB -c wal_keep_size=16GB -c checkpoint_timeout=30min -c autovacuum_naptime=60s -c track_wal_io_timing=on ' +
+      '-c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on',
+  );
+  postmasterPid = cluster.postmasterPid;
+  const { conn, url } = cluster;
   const { db: admin } = createDb<Database>(url('postgres'), { max: 2, name: 'wal-admin' });
   const report: Record<string, unknown> = { pairs: PAIRS, clients: CLIENTS, wallets: WALLETS };
   try {
@@ -473,10 +451,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(report, null, 1));
   } finally {
     await admin.destroy().catch(() => undefined);
-    spawnSync('runuser', ['-u', 'postgres', '--', 'pg_ctl', '-D', data, '-m', 'immediate', 'stop'], {
-      stdio: 'ignore',
-    });
-    if (!args.keep) rmSync(dir, { recursive: true, force: true });
+    cluster.discard(args.keep);
   }
 }
 
