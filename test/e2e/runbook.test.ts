@@ -167,7 +167,13 @@ describe('docs/runbook.md, executed', () => {
   });
 
   it('runs every bash block against the test stack', async () => {
-    const fill = { '<user id>': alice.userId, '<wallet id>': alice.walletId };
+    const fill = {
+      '<user id>': alice.userId,
+      '<wallet id>': alice.walletId,
+      // drain-check's --before, which an operator takes from the deploy log: the 2026-12-01
+      // release's deploy, before anything this stack ran.
+      '<time>': '2026-12-01T17:12:22Z',
+    };
     let terminatedId: string | undefined;
     let checkBlock: string | undefined;
     // The test Temporal server is shared with the unit tests' workflows: check this run's only.
