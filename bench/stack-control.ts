@@ -1,5 +1,7 @@
 /**
- * The stack the bench measures: the dev stack (`scripts/velora up --detach`), started if its
+ * The stack the bench measures: the dev stack (`scripts/velora up --detach`), or the profile
+ * `VELORA_PROFILE` names (as `scripts/velora` reads it: `scratch` measures a second copy while
+ * someone works on the dev one), started if its
  * gateway does not answer, with the rate limits raised (all load comes from one IP and a few
  * users; the limiter is tested elsewhere). Whatever was already running stays running; what the
  * bench started, it stops at the end.
@@ -8,10 +10,18 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, stackDir } from '../scripts/stack/paths.js';
-import { PROFILES } from '../scripts/stack/profile.js';
+import { isProfileName, PROFILES, type StackProfile } from '../scripts/stack/profile.js';
 import { httpOk, runningPid, stopProcess, tcpOpen, waitFor } from '../scripts/stack/processes.js';
 
-export const STACK = PROFILES.dev;
+/** The profile `VELORA_PROFILE` names (as `scripts/velora` reads it), else `dev`. */
+export function benchProfile(): StackProfile {
+  const name = process.env.VELORA_PROFILE ?? 'dev';
+  if (!isProfileName(name))
+    throw new Error(`VELORA_PROFILE=${name}: unknown profile (${Object.keys(PROFILES).join(', ')})`);
+  return PROFILES[name];
+}
+
+export const STACK = benchProfile();
 export const STACK_DIR = stackDir(STACK.name);
 export const GATEWAY_URL = `http://127.0.0.1:${STACK.ports.gateway}`;
 
@@ -62,13 +72,17 @@ export async function ensureStack(log: (line: string) => void): Promise<StackHan
       release: async () => undefined,
     };
   }
-  log('the dev stack is not up: scripts/velora up --detach (rate limits raised for the bench) …');
+  log(`the ${STACK.name} stack is not up: scripts/velora up --detach (rate limits raised for the bench) …`);
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('bash', [path.join(ROOT, 'scripts', 'velora'), 'up', '--detach'], {
-      cwd: ROOT,
-      env: { ...process.env, ...BENCH_RATE_LIMITS },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'bash',
+      [path.join(ROOT, 'scripts', 'velora'), 'up', '--detach', '--profile', STACK.name],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...BENCH_RATE_LIMITS },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
     child.once('exit', (code) =>

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, stackDir } from '../scripts/stack/paths.js';
-import { PROFILES } from '../scripts/stack/profile.js';
+import { benchProfile } from './stack-control.js';
 import { httpOk, runningPid, startProcess, stopProcess, waitFor } from '../scripts/stack/processes.js';
 import { services } from '../scripts/stack/services.js';
 
@@ -29,7 +29,7 @@ const { values, positionals } = parseArgs({
     'cpu-prof': { type: 'string' },
   },
 });
-const profile = PROFILES.dev;
+const profile = benchProfile();
 const svc = services(profile).find((s) => s.name === positionals[0]);
 if (!svc) {
   console.error('usage: bench/swap-service.ts gateway|auth|wallet|worker [--from DIR] [--cpu-prof DIR]');

@@ -7,7 +7,7 @@ import type { TLSConfig } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromConfig } from '../../lib/payload-codec.js';
 import { temporalTlsFromConfig } from '../../lib/temporal-tls.js';
-import { PROFILES } from '../../scripts/stack/profile.js';
+import { benchProfile } from '../stack-control.js';
 import { stackEnv } from '../../scripts/stack/services.js';
 import { loadWorkerConfig } from '../../workers/config.js';
 
@@ -20,7 +20,7 @@ export interface StackTemporal {
 
 export function stackTemporal(): StackTemporal {
   // The MongoDB URL is irrelevant here; everything else is what `scripts/velora up` passes.
-  const config = loadWorkerConfig(stackEnv(PROFILES.dev, 'mongodb://127.0.0.1:27017/'));
+  const config = loadWorkerConfig(stackEnv(benchProfile(), 'mongodb://127.0.0.1:27017/'));
   return {
     address: config.TEMPORAL_ADDRESS,
     namespace: config.TEMPORAL_NAMESPACE,
