@@ -4,6 +4,8 @@ import { requireWalletScope } from '../wallet-scopes.js';
 import { amountSchema } from '../../lib/money.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
 import { problemError, respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
+import type { IdempotentRequest } from '../idempotency/idempotency.service.js';
+import { capturedAtReserveFingerprint } from '../transfers/captured-at-reserve.js';
 import { captureHold } from '../transfers/transfers.repository.js';
 import { isUuid, parseBody } from '../request-input.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
@@ -36,15 +38,26 @@ export function createHoldRoutes(deps: WalletDeps, holds: HoldService) {
     const { records, ...money } = await parseBody(c, captureBody);
     if (!isUuid(id)) throw problemError(HoldError.HoldNotFound);
     const events = transferRecordEvents(records, c.get('principal').clientId);
-    // One round trip (velora_capture_hold); records are metadata, outside the fingerprint.
-    return respondInOneRoundTrip(c, deps, money, (idem) =>
+    const capture = (idem: IdempotentRequest) =>
       captureHold(deps.db, idem, {
         holdId: id,
         toWalletId: money.to_wallet_id,
         amount: money.amount,
         events,
-      }),
-    );
+      });
+    // One round trip (velora_capture_hold); records are metadata, outside the fingerprint.
+    return respondInOneRoundTrip(c, deps, money, async (idem) => {
+      const first = await capture(idem);
+      if (first.outcome !== 'mismatch' || money.amount === undefined) return first;
+      // The key may hold the capture a reserve made at once (migration 0046): the same success,
+      // if it is this hold's. A second lookup only, on a path that is otherwise a refusal.
+      const atReserve = await capture({
+        ...idem,
+        fingerprint: capturedAtReserveFingerprint(money.to_wallet_id, money.amount),
+      });
+      const hold = (atReserve.response as { hold?: { id?: unknown } }).hold;
+      return atReserve.outcome === 'replayed' && hold?.id === id ? atReserve : first;
+    });
   });
   return app;
 }

@@ -24,6 +24,7 @@ import * as currencyInTheSchema from './0042-currency-in-the-schema.js';
 import * as serviceRoleCannotRewriteTheJournal from './0043-service-role-cannot-rewrite-the-journal.js';
 import * as journalHashVersion from './0044-journal-hash-version.js';
 import * as outboxDocumentsOutOfLine from './0045-outbox-documents-out-of-line.js';
+import * as reserveCapturesWithoutStepUp from './0046-reserve-captures-without-step-up.js';
 
 /** Every migration of velora_wallet, in order. Names never change once released. */
 export const walletMigrations: Record<string, Migration> = {
@@ -52,4 +53,5 @@ export const walletMigrations: Record<string, Migration> = {
   '0043-service-role-cannot-rewrite-the-journal': serviceRoleCannotRewriteTheJournal,
   '0044-journal-hash-version': journalHashVersion,
   '0045-outbox-documents-out-of-line': outboxDocumentsOutOfLine,
+  '0046-reserve-captures-without-step-up': reserveCapturesWithoutStepUp,
 };

@@ -7,7 +7,7 @@ import type { LedgerFunctionOutcome } from '../idempotency/idempotent-route.js';
 import type { OutboxEvent } from '../outbox/outbox.repository.js';
 
 /**
- * The three ledger operations of a transfer, each ONE round trip to PostgreSQL: a server-side
+ * The ledger operations of a transfer, each ONE round trip to PostgreSQL: a server-side
  * function (migration 0002) that checks and stores the idempotency record, does the work and
  * queues its outbox rows in one transaction. The SQL signatures are in docs/wallet.md.
  */
@@ -41,6 +41,11 @@ const CAPTURE_SQL = namedStatement(
   `select status_code, response, outcome from velora_capture_hold($1, $2, $3, $4::uuid, $5::uuid, $6::bigint,
     $7::jsonb)`,
 );
+const RESERVE_CAPTURE_SQL = namedStatement(
+  'velora_reserve_capture_transfer',
+  `select status_code, response, outcome from velora_reserve_capture_transfer($1, $2, $3, $4, $5, $6,
+    $7::uuid, $8::uuid, $9::uuid, $10::bigint, $11, $12::bigint, $13::bigint, $14::integer, $15::jsonb)`,
+);
 const RELEASE_SQL = namedStatement(
   'velora_release_transfer',
   `select status_code, response, outcome from velora_release_transfer($1, $2, $3, $4, $5::jsonb)`,
@@ -69,6 +74,36 @@ export async function reserveTransfer(
     input.perTransferLimit.toString(),
     input.dailyLimit.toString(),
     input.holdTtlSeconds,
+  ]);
+}
+
+/**
+ * Reserve and capture in ONE transaction (migration 0046), for a transfer that needs no step-up:
+ * the reserve's checks, then the capture's writes and records. The capture's answer is stored
+ * under `capture` (its key and fingerprint) as well, so a capture sent later replays it.
+ */
+export async function reserveAndCaptureTransfer(
+  db: Db,
+  idem: IdempotentRequest,
+  capture: { key: string; fingerprint: string },
+  input: ReserveInput & { events: readonly OutboxEvent[] },
+): Promise<LedgerFunctionOutcome> {
+  return callLedgerFunction(db, RESERVE_CAPTURE_SQL, [
+    idem.scope,
+    idem.key,
+    idem.fingerprint,
+    capture.key,
+    capture.fingerprint,
+    input.transferId,
+    input.userId,
+    input.fromWalletId,
+    input.toWalletId,
+    input.amount.toString(),
+    input.currency,
+    input.perTransferLimit.toString(),
+    input.dailyLimit.toString(),
+    input.holdTtlSeconds,
+    outboxJson(input.events),
   ]);
 }
 

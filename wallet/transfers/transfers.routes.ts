@@ -8,7 +8,13 @@ import { parseBody } from '../request-input.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { toHoldView } from '../holds/holds.service.js';
-import { releaseTransfer, reserveTransfer, transferLedgerState } from './transfers.repository.js';
+import { capturedAtReserveFingerprint } from './captured-at-reserve.js';
+import {
+  releaseTransfer,
+  reserveAndCaptureTransfer,
+  reserveTransfer,
+  transferLedgerState,
+} from './transfers.repository.js';
 
 const reserveBody = z.object({
   user_id: z.uuid(),
@@ -22,6 +28,17 @@ const reserveBody = z.object({
     .int()
     .min(1)
     .max(7 * 24 * 3600),
+  /**
+   * Opt-in (migration 0046): capture in the same transaction, for a transfer the orchestrator
+   * decided needs no step-up. `idempotency_key` is the capture's own key (a capture sent later
+   * with it replays this capture); `records` are what the capture records.
+   */
+  capture: z
+    .object({
+      idempotency_key: z.string().regex(/^[\x21-\x7E]{1,255}$/, '1 to 255 visible ASCII characters'),
+      records: transferRecordsSchema,
+    })
+    .optional(),
 });
 const releaseBody = z.object({ records: transferRecordsSchema.optional() }).default({});
 
@@ -29,7 +46,8 @@ const TRANSFER_ID = /^[\x21-\x7E]{1,128}$/;
 
 /**
  * `/internal/transfers/:transfer_id/{reserve,release}`: the transfer's first and (on a failure
- * path) last WalletService call, each one PostgreSQL round trip (docs/internal-api.md).
+ * path) last WalletService call, each one PostgreSQL round trip (docs/internal-api.md). A reserve
+ * with `capture` is also its last on the happy path: it captures in the same transaction.
  */
 export function createTransferRoutes(deps: WalletDeps) {
   const write = requireWalletScope(deps.verifier, 'wallet:write');
@@ -49,25 +67,37 @@ export function createTransferRoutes(deps: WalletDeps) {
     // Version 2 leaves the user's limits out: they are read from AuthService when the request is
     // built, so a reserve re-sent after a limits change (a workflow reset) is still the same
     // transfer; the limits decide whether it passes, not which transfer it is.
-    const { limits: _limits, ...transfer } = body;
-    return respondInOneRoundTrip(
-      c,
-      deps,
-      transfer,
-      (idem) =>
-        reserveTransfer(deps.db, idem, {
-          transferId,
-          userId: body.user_id,
-          fromWalletId: body.from_wallet_id,
-          toWalletId: body.to_wallet_id,
-          amount: body.amount,
-          currency: body.currency,
-          perTransferLimit: body.limits.per_transfer,
-          dailyLimit: body.limits.daily,
-          holdTtlSeconds: body.hold_ttl_seconds,
-        }),
-      { version: 2, version1Body: body },
-    );
+    const { limits: _limits, capture, ...transfer } = body;
+    const input = {
+      transferId,
+      userId: body.user_id,
+      fromWalletId: body.from_wallet_id,
+      toWalletId: body.to_wallet_id,
+      amount: body.amount,
+      currency: body.currency,
+      perTransferLimit: body.limits.per_transfer,
+      dailyLimit: body.limits.daily,
+      holdTtlSeconds: body.hold_ttl_seconds,
+    };
+    if (capture) {
+      // One call, one transaction: answers `captured: true` with the capture's transaction. The
+      // fingerprint is the transfer and the capture's key; the records are metadata.
+      const events = transferRecordEvents(capture.records, c.get('principal').clientId);
+      const captureIdem = {
+        key: capture.idempotency_key,
+        fingerprint: capturedAtReserveFingerprint(body.to_wallet_id, body.amount),
+      };
+      return respondInOneRoundTrip(
+        c,
+        deps,
+        { ...transfer, capture: { idempotency_key: capture.idempotency_key } },
+        (idem) => reserveAndCaptureTransfer(deps.db, idem, captureIdem, { ...input, events }),
+      );
+    }
+    return respondInOneRoundTrip(c, deps, transfer, (idem) => reserveTransfer(deps.db, idem, input), {
+      version: 2,
+      version1Body: body,
+    });
   });
 
   app.post('/:transfer_id/release', write, async (c) => {
