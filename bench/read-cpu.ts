@@ -17,6 +17,7 @@ import { createBenchHttp } from './http.js';
 import { runOpenLoop } from './open-loop.js';
 import { walletReads } from './scenarios/gateway-scenarios.js';
 import { GATEWAY_URL, STACK, STACK_DIR, STACK_PROCESSES } from './stack-control.js';
+import { latencies, percentile } from './stats.js';
 import { createUsers, freshTokens, login } from './users.js';
 
 const { values } = parseArgs({
@@ -54,9 +55,11 @@ try {
   for (const s of result.samples) if (!s.ok) errors[s.error ?? '?'] = (errors[s.error ?? '?'] ?? 0) + 1;
   const perRead = (cores: number) => ((cores * cpu.seconds * 1000) / Math.max(1, ok)).toFixed(3);
   // One line, so rounds of an A/B alternation can be collected with grep.
+  const lat = latencies(result.samples);
+  const p = (q: number) => percentile(lat, q).toFixed(1);
   const groups = Object.entries(cpu.cores).map(([group, cores]) => `${group}=${perRead(cores)}`);
   console.log(
-    `reads ok=${ok}/${result.samples.length} rate=${rate} s=${cpu.seconds} ms/read ${groups.join(' ')} machine=${cpu.machineBusy} other=${cpu.other} errors=${JSON.stringify(errors)}`,
+    `reads ok=${ok}/${result.samples.length} rate=${rate} s=${cpu.seconds} ms/read ${groups.join(' ')} p50=${p(0.5)} p99=${p(0.99)} max=${p(1)} machine=${cpu.machineBusy} other=${cpu.other} errors=${JSON.stringify(errors)}`,
   );
 } finally {
   api.close();

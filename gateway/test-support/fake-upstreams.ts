@@ -32,6 +32,8 @@ export function createFakeWallet() {
     code: 'wallet_not_found',
   };
   app.get('/internal/wallets', (c) => {
+    const ids = c.req.query('ids');
+    if (ids !== undefined) return c.json({ items: ids.split(',').flatMap((id) => wallets.get(id) ?? []) });
     const userId = c.req.query('user_id');
     return c.json({ items: [...wallets.values()].filter((w) => w.user_id === userId) });
   });

@@ -7,6 +7,7 @@ import { unwrap } from '../platform/forward.js';
 import { propagationHeaders, type GatewayEnv } from '../platform/request-context.js';
 import type { Upstream } from '../platform/upstream.js';
 import type { Wallet } from '../../lib/wallet-api-types.js';
+import type { WalletReader } from './wallet-reader.js';
 
 export type { Wallet };
 
@@ -32,7 +33,25 @@ export async function loadAccessibleWallet(
     },
   );
   if (!result.ok && result.status === 404) throw notFound();
-  const found = unwrap(wallet.name, result);
+  return checkAccess(unwrap(wallet.name, result), principal, access);
+}
+
+/**
+ * {@link loadAccessibleWallet} for reads through the batched reader (wallet-reader.ts): the same
+ * check, the same 404 for a wallet that is missing or someone else's.
+ */
+export async function readAccessibleWallet(
+  read: WalletReader,
+  c: Context<GatewayEnv>,
+  walletId: string,
+  principal: Principal,
+): Promise<Wallet> {
+  return checkAccess(await read(walletId, propagationHeaders(c)), principal, 'read');
+}
+
+/** The BOLA rule: the owner (a user, never a service) may use it; an admin may read any. */
+function checkAccess(found: Wallet | undefined, principal: Principal, access: 'read' | 'spend'): Wallet {
+  if (!found) throw notFound();
   const owner = found.user_id === principal.subject && !principal.isService;
   if (owner || (access === 'read' && isAdmin(principal))) return found;
   throw notFound();

@@ -41,6 +41,37 @@ describe('/v1/wallets', () => {
     expect(history.status).toBe(404);
   });
 
+  it('answers concurrent reads of several owners each by its own rule (reads are batched)', async () => {
+    const ada = await h.user();
+    const bob = await h.user();
+    const admin = await h.user({ roles: ['admin'] });
+    const adas = h.wallet.addWallet(ada.id);
+    const bobs = h.wallet.addWallet(bob.id);
+    const unknown = randomUUID();
+    const cases = [
+      { who: ada, id: adas.id, status: 200 },
+      { who: ada, id: bobs.id, status: 404 },
+      { who: bob, id: bobs.id, status: 200 },
+      { who: bob, id: adas.id, status: 404 },
+      { who: admin, id: adas.id, status: 200 },
+      { who: ada, id: unknown, status: 404 },
+      { who: bob, id: 'not-a-uuid', status: 404 },
+      { who: ada, id: adas.id.toUpperCase(), status: 200 },
+    ];
+    const answers = await Promise.all(
+      [...cases, ...cases].map(async (t) => {
+        const res = await h.request(`/v1/wallets/${t.id}`, { headers: t.who.auth });
+        return { status: res.status, body: await res.json() };
+      }),
+    );
+    answers.forEach((a, i) => {
+      const t = cases[i % cases.length]!;
+      expect(a.status, `${i}`).toBe(t.status);
+      if (t.status === 200) expect(a.body.id).toBe(t.id.toLowerCase());
+      else expect(a.body.code).toBe('wallet_not_found');
+    });
+  });
+
   it('lets an admin read any wallet', async () => {
     const admin = await h.user({ roles: ['admin'] });
     const bob = await h.user();

@@ -14,7 +14,8 @@ import {
 } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
 import type { GatewayDeps } from '../gateway-deps.js';
-import { loadAccessibleWallet, type Wallet } from './wallet-access.js';
+import { readAccessibleWallet, type Wallet } from './wallet-access.js';
+import { createWalletReader } from './wallet-reader.js';
 
 const WalletList = z.object({ items: z.array(WalletSchema) }).openapi('WalletList');
 const EntryPage = z
@@ -85,6 +86,8 @@ const listTransactions = createRoute({
 /** `/v1/wallets`: reads come from WalletService, always filtered to the caller. */
 export function createWalletRoutes(deps: GatewayDeps) {
   const app = createRouter();
+  // Wallet reads that arrive together share one WalletService call (wallet-reader.ts).
+  const readWallet = createWalletReader(deps.wallet);
   app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
   app.use(
     '*',
@@ -121,7 +124,7 @@ export function createWalletRoutes(deps: GatewayDeps) {
 
   app.openapi(getWallet, async (c) => {
     const { wallet_id } = c.req.valid('param');
-    const wallet = await loadAccessibleWallet(deps.wallet, c, wallet_id, c.get('principal'), 'read');
+    const wallet = await readAccessibleWallet(readWallet, c, wallet_id, c.get('principal'));
     // The hot read: a plain-object response (lib/service-app.ts respondJson), no Headers built.
     return respondJson(c, wallet, 200);
   });
@@ -129,7 +132,7 @@ export function createWalletRoutes(deps: GatewayDeps) {
   app.openapi(listTransactions, async (c) => {
     const { wallet_id } = c.req.valid('param');
     const { limit, cursor } = c.req.valid('query');
-    await loadAccessibleWallet(deps.wallet, c, wallet_id, c.get('principal'), 'read');
+    await readAccessibleWallet(readWallet, c, wallet_id, c.get('principal'));
     const qs = new URLSearchParams();
     if (limit !== undefined) qs.set('limit', String(limit));
     if (cursor !== undefined) qs.set('cursor', cursor);

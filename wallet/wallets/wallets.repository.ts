@@ -54,6 +54,26 @@ export async function findWallet(db: Db, id: string): Promise<WalletRow | undefi
   return rows[0];
 }
 
+/** The SQL of {@link findWallets}: one statement for a batch of ids, prepared once per connection. */
+let findWalletsSql: string | undefined;
+
+/**
+ * The wallets among `ids` that exist (any kind), in no particular order: the gateway's batched
+ * reads (`GET /internal/wallets?ids=`), one `id = any($1)` lookup however many ids.
+ */
+export async function findWallets(db: Db, ids: readonly string[]): Promise<WalletRow[]> {
+  findWalletsSql ??= namedStatement(
+    'velora_find_wallets',
+    db
+      .selectFrom('wallets')
+      .select(WALLET_COLUMNS)
+      .where((eb) => eb('id', '=', eb.fn<string>('any', [eb.val(ids)])))
+      .compile().sql,
+  );
+  const { rows } = await db.executeQuery<WalletRow>(CompiledQuery.raw(findWalletsSql, [ids]));
+  return rows;
+}
+
 export async function findUserWallet(
   db: Db,
   userId: string,

@@ -17,7 +17,17 @@ const overdraftBody = z.object({
     .transform(BigInt)
     .refine((n) => n <= MAX_AMOUNT, 'exceeds the largest supported amount'),
 });
-const listQuery = z.object({ user_id: z.uuid() });
+/** Most ids one batched read may name: the gateway sends at most this many (gateway/wallets/wallet-reader.ts). */
+export const MAX_BATCH_IDS = 100;
+const listQuery = z.union([
+  z.strictObject({ user_id: z.uuid() }),
+  z.strictObject({
+    ids: z
+      .string()
+      .transform((s) => s.split(','))
+      .pipe(z.array(z.uuid()).min(1).max(MAX_BATCH_IDS)),
+  }),
+]);
 
 /**
  * `/internal/wallets`: create, read, list, overdraft. Freeze, unfreeze and close (audited, with a
@@ -40,9 +50,16 @@ export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
     );
   });
 
+  // `?user_id=`: a user's wallets. `?ids=a,b,…`: the gateway's batched wallet reads, one
+  // statement for every read that arrived together; the ids that are not user wallets are left
+  // out, and the gateway answers those callers 404 (and checks each caller's ownership itself).
   app.get('/', read, async (c) => {
-    const { user_id } = parseQuery(c, listQuery);
-    const rows = await wallets.listByUser(deps.db, user_id);
+    const query = parseQuery(c, listQuery);
+    if ('ids' in query) {
+      const rows = await wallets.getMany(deps.db, [...new Set(query.ids.map((id) => id.toLowerCase()))]);
+      return respondJson(c, { items: rows.map(toWalletView) }, 200);
+    }
+    const rows = await wallets.listByUser(deps.db, query.user_id);
     return c.json({ items: rows.map(toWalletView) });
   });
 

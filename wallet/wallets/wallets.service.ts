@@ -4,6 +4,7 @@ import { WalletError } from './wallets.errors.js';
 import {
   findUserWallet,
   findWallet,
+  findWallets,
   insertUserWallet,
   listUserWallets,
   lockWallets,
@@ -62,6 +63,8 @@ export interface WalletService {
   /** Creates the user's wallet in `currency`, or returns the existing one (`created: false`). */
   create(db: Db, userId: string, currency: string): Promise<{ wallet: WalletRow; created: boolean }>;
   get(db: Db, id: string): Promise<WalletRow | WalletError>;
+  /** The user wallets among `ids` (unknown ids and system accounts are left out), in no order. */
+  getMany(db: Db, ids: readonly string[]): Promise<WalletRow[]>;
   listByUser(db: Db, userId: string): Promise<WalletRow[]>;
   /**
    * Operators: how far below zero the wallet's available balance may go. Lowering it below what
@@ -83,6 +86,9 @@ export function createWalletService(): WalletService {
     async get(db, id) {
       const row = await findWallet(db, id);
       return row && row.kind === 'user' ? row : WalletError.WalletNotFound;
+    },
+    async getMany(db, ids) {
+      return (await findWallets(db, ids)).filter((row) => row.kind === 'user');
     },
     async listByUser(db, userId) {
       return listUserWallets(db, userId);

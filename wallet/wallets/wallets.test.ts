@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-call -- response bodies are untyped JSON in tests */
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
@@ -71,6 +72,56 @@ describe('wallets', () => {
       expect(res.headers.get('content-type')).toContain('application/problem+json');
       expect(res.body.code).toBe('wallet_not_found');
     }
+  });
+
+  it('reads a batch of wallets of several owners by id in one call, leaving out unknown ids and system accounts', async () => {
+    const a = await h.wallet('USD', 500n);
+    const b = await h.wallet('EUR');
+    const c = await h.wallet('JPY');
+    const unknown = randomUUID();
+    const { rows } = await sql<{ id: string }>`
+      select id from wallets where kind = 'system' limit 1`.execute(h.db);
+    const system = rows[0]!.id;
+    const res = await h.call(
+      'GET',
+      `/internal/wallets?ids=${[a, unknown, b, system, a.toUpperCase(), c].join(',')}`,
+    );
+    expect(res.status).toBe(200);
+    const byId = new Map((res.body.items as { id: string }[]).map((w) => [w.id, w]));
+    expect([...byId.keys()].sort()).toEqual([a, b, c].sort());
+    expect(res.body.items).toHaveLength(3);
+    // Each item is what the single read answers, owner and balance included.
+    for (const id of [a, b, c])
+      expect(byId.get(id)).toEqual((await h.call('GET', `/internal/wallets/${id}`)).body);
+    expect(byId.get(a)).toMatchObject({ balance: { posted: '500', available: '500' } });
+  });
+
+  it('refuses a malformed batch read as validation_failed, and user tokens', async () => {
+    const a = await h.wallet();
+    const tooMany = Array.from({ length: 101 }, () => randomUUID()).join(',');
+    for (const query of [
+      'ids=',
+      `ids=${a},not-a-uuid`,
+      `ids=${a},`,
+      `ids=${tooMany}`,
+      `ids=${a}&user_id=${randomUUID()}`,
+      `ids=${a}&limit=5`,
+    ]) {
+      const res = await h.call('GET', `/internal/wallets?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+    }
+    const hundred = Array.from({ length: 99 }, (): string => randomUUID())
+      .concat(a)
+      .join(',');
+    expect((await h.call('GET', `/internal/wallets?ids=${hundred}`)).body.items).toHaveLength(1);
+    const userToken = await h.issuer.mint({
+      sub: randomUUID(),
+      scope: 'wallet:read',
+      client_id: 'velora-web',
+    });
+    const refused = await h.call('GET', `/internal/wallets?ids=${a}`, { token: userToken });
+    expect(refused.status).toBe(403);
   });
 
   it('rejects bad input as validation_failed', async () => {
