@@ -118,7 +118,8 @@ export function transferShapeScenario(client: Client, plan: SearchPlan): Scenari
     send: async () => {
       const input = floorInput();
       try {
-        const result = await client.workflow.execute<typeof transferWorkflow>('transferWorkflow', {
+        // Its own type name, so the stack's archive sweep leaves the floor's runs alone (floor-workflows.ts).
+        const result = await client.workflow.execute<typeof transferWorkflow>('floorTransferWorkflow', {
           ...transferStartOptions(input),
           taskQueue: FLOOR_TASK_QUEUE,
           workflowId: `bench-floor-${input.transfer_id}`,
