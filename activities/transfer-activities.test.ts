@@ -164,6 +164,54 @@ describe('reserveTransfer', () => {
     ]);
   });
 
+  it('captures in the same wallet call when asked and no step-up is needed (migration 0046)', async () => {
+    const captured = { ...HOLD, status: 'captured', capture_transaction_id: 'tx1' };
+    const { sent, activities, env } = setup({
+      auth: () => ok(USER),
+      wallet: () => ok({ hold: captured, transaction_id: 'tx1', captured: true }, 201),
+    });
+    const asked = {
+      ...RECORDS,
+      audit: [
+        { step: 'reserve', status: 'completed', attempt: 1, duration_ms: 0 },
+        { step: 'step_up', status: 'skipped', attempt: 0, duration_ms: 0 },
+      ],
+    };
+    const result = await env(3).run(activities.reserveTransfer, {
+      transfer: signedTransfer({ amount: '2500' }),
+      hold_ttl_seconds: 3600,
+      capture: { records: asked },
+    });
+    expect(result).toEqual({
+      hold_id: 'h1',
+      step_up_required: false,
+      captured: true,
+      transaction_id: 'tx1',
+      attempt: 3,
+    });
+    const call = sent.find((x) => x.service === 'wallet')!;
+    expect(call.idempotencyKey).toBe('transfer-t1:reserve');
+    const body = call.body as { capture: { idempotency_key: string; records: typeof asked } };
+    expect(body.capture.idempotency_key).toBe('transfer-t1:capture');
+    // The reserve's audit entry carries the attempt that captured; the rest as the workflow sent it.
+    expect(body.capture.records.auth_log).toEqual(RECORDS.auth_log);
+    expect(body.capture.records.audit.map((a) => `${a.step}:${a.status}:${a.attempt}`)).toEqual([
+      'reserve:completed:3',
+      'step_up:skipped:0',
+    ]);
+  });
+
+  it('asks for no capture when the transfer needs a step-up, even when the workflow offers one', async () => {
+    const { sent, activities, env } = setup({ auth: () => ok(USER), wallet: () => ok({ hold: HOLD }, 201) });
+    const result = await env().run(activities.reserveTransfer, {
+      transfer: signedTransfer(),
+      hold_ttl_seconds: 3600,
+      capture: { records: RECORDS },
+    });
+    expect(result).toEqual({ hold_id: 'h1', step_up_required: true, attempt: 1 });
+    expect(sent.find((x) => x.service === 'wallet')!.body).not.toHaveProperty('capture');
+  });
+
   it('does not ask for step-up below the threshold', async () => {
     const { activities, env } = setup({ auth: () => ok(USER), wallet: () => ok({ hold: HOLD }, 201) });
     const result = await env().run(activities.reserveTransfer, {

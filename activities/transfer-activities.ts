@@ -76,11 +76,21 @@ export interface ReserveInput {
   transfer: TransferInput;
   /** The wallet computes `expires_at = now() + ttl`; the body stays the same on every retry. */
   hold_ttl_seconds: number;
+  /**
+   * Set (behind the workflow's `2026-12-02-reserve-captures-without-step-up` patch): when no
+   * step-up is needed, capture in the same wallet call and transaction with these records, the
+   * ones the capture would record (the reserve's audit entry gets this call's attempt and time).
+   */
+  capture?: { records: TransferRecords };
 }
 
 export interface ReserveResult extends Attempted {
   hold_id: string;
   step_up_required: boolean;
+  /** True when the wallet captured in the same call (`capture` asked, no step-up needed). */
+  captured?: boolean;
+  /** The capture's journal transaction, when `captured`. */
+  transaction_id?: string;
 }
 
 export interface CaptureInput {
@@ -139,9 +149,11 @@ export function createTransferActivities(deps: TransferActivityDeps) {
    * workflow started by anyone else is refused `not_authorized` before any call). AuthService says whether the initiator is active
    * and what their limits are (an active user's answer may come from `activeUsers`); then ONE WalletService call checks ownership, wallet statuses,
    * currency, the per-transfer and rolling-24h limits (captured volume and active holds) and
-   * places the hold, atomically. Decides whether an OTP step-up is needed.
+   * places the hold, atomically. Decides whether an OTP step-up is needed; when none is and the
+   * workflow asked (`capture`), the same call and transaction also captures (migration 0046).
    */
   async function reserveTransfer(input: ReserveInput): Promise<ReserveResult> {
+    const startedMs = Date.now();
     const transfer = input.transfer;
     if (!verifyWorkflowInput(transfer, deps.workflowInputKey)) {
       throw domainFailure('not_authorized', 'the transfer input is not signed by the gateway');
@@ -164,7 +176,10 @@ export function createTransferActivities(deps: TransferActivityDeps) {
     if (user.status !== 'active')
       throw domainFailure('not_authorized', `the initiator's account is ${user.status}`);
 
-    const res = await callUpstream<{ hold: Hold }>(
+    const stepUpRequired = BigInt(transfer.amount) >= deps.stepUpThreshold;
+    const records =
+      input.capture && !stepUpRequired ? withReserveEntry(input.capture.records, startedMs) : undefined;
+    const res = await callUpstream<{ hold: Hold; captured?: boolean; transaction_id?: string }>(
       deps.wallet,
       'POST',
       `/internal/transfers/${encodeURIComponent(transfer.transfer_id)}/reserve`,
@@ -177,14 +192,41 @@ export function createTransferActivities(deps: TransferActivityDeps) {
           currency: transfer.currency,
           limits: { per_transfer: user.limits.per_transfer, daily: user.limits.daily },
           hold_ttl_seconds: input.hold_ttl_seconds,
+          // The capture's own key: a capture sent later for this transfer replays this one.
+          ...(records ? { capture: { idempotency_key: idempotencyKey('capture'), records } } : {}),
         },
         idempotencyKey: idempotencyKey('reserve'),
       },
     );
-    return {
-      hold_id: res.hold.id,
-      step_up_required: BigInt(transfer.amount) >= deps.stepUpThreshold,
+    if (records && res.captured === true && res.transaction_id !== undefined) {
+      countFinished(records);
+      return {
+        hold_id: res.hold.id,
+        step_up_required: false,
+        captured: true,
+        transaction_id: res.transaction_id,
+        attempt: currentAttempt(),
+      };
+    }
+    return { hold_id: res.hold.id, step_up_required: stepUpRequired, attempt: currentAttempt() };
+  }
+
+  /**
+   * The records as the capture would write them after this reserve: its audit entry carries the
+   * attempt that captured and how long this attempt has run so far (the workflow cannot know
+   * either before the call). A retry may send other figures: records are not fingerprinted, and
+   * the first commit's are the ones kept.
+   */
+  function withReserveEntry(records: TransferRecords, startedMs: number): TransferRecords {
+    const reserve: AuditEntry = {
+      step: 'reserve',
+      status: 'completed',
       attempt: currentAttempt(),
+      duration_ms: Math.max(0, Date.now() - startedMs),
+    };
+    return {
+      ...records,
+      audit: records.audit.map((entry) => (entry.step === 'reserve' ? reserve : entry)),
     };
   }
 

@@ -148,7 +148,7 @@ async function updateError(promise: Promise<unknown>): Promise<ApplicationFailur
 }
 
 describe('transferWorkflow', () => {
-  it('moves the money once in two wallet calls: reserve → capture (with the records)', async () => {
+  it('moves the money once in ONE wallet call when no step-up is needed: reserve captures (with the records)', async () => {
     const w = wallets(1_000_000n);
     const input = transferInput(w, '2500');
     const handle = await start(input);
@@ -164,7 +164,7 @@ describe('transferWorkflow', () => {
     ]);
     expect(fake.balance(w.from)).toEqual({ available: 997_500n, posted: 997_500n });
     expect(fake.balance(w.to)).toEqual({ available: 2_500n, posted: 2_500n });
-    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'capture']);
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve+capture']);
     expect(await handle.query(getTransfer)).toEqual(result);
 
     // Visible in the Web UI: search attributes and memo.
@@ -198,6 +198,72 @@ describe('transferWorkflow', () => {
     await recordHistory(handle, 'transfer-completed');
   });
 
+  it('moves the money in two wallet calls when the wallet does not capture at reserve: reserve → capture', async () => {
+    const w = wallets(1_000_000n);
+    const input = transferInput(w, '2500');
+    fake.walletWithoutOneCall(idOf(input));
+    const handle = await start(input);
+    const result = await handle.result();
+    expect(result.steps.map((s) => [s.name, s.status])).toEqual([
+      ['reserve', 'completed'],
+      ['step_up', 'skipped'],
+      ['capture', 'completed'],
+    ]);
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'capture']);
+    expect(fake.balance(w.to)).toEqual({ available: 2_500n, posted: 2_500n });
+    const records = fake.recorded(handle.workflowId)!;
+    expect(records.auth_log).toMatchObject({ step_up: false, outcome: 'completed' });
+    expect(records.audit.map((a) => `${a.step}:${a.status}:${a.attempt}`)).toEqual([
+      'reserve:completed:1',
+      'step_up:skipped:0',
+    ]);
+    await recordHistory(handle, 'transfer-completed-two-calls');
+  });
+
+  it('one-call reserve whose answer was lost after the wallet captured: release is refused, needs_attention, resolveAsCompleted', async () => {
+    const w = wallets(10_000n);
+    const input = transferInput(w, '4000');
+    fake.inject(idOf(input), 'reserveTransfer', { kind: 'outage_after_effect' });
+    const handle = await start(input);
+    const stuck = await waitForStatus(handle, 'needs_attention');
+    expect(step(stuck, 'reserve')).toMatchObject({
+      status: 'compensation_failed',
+      error_code: 'hold_already_captured',
+    });
+    expect(fake.balance(w.to).posted).toBe(4_000n); // the money moved once; nothing is undone
+    const resolved = await handle.executeUpdate(resolveAsCompleted);
+    expect(resolved).toMatchObject({ status: 'completed' });
+    const result = await handle.result();
+    expect(result.steps.map((s) => [s.name, s.status])).toEqual([
+      ['reserve', 'completed'],
+      ['step_up', 'pending'],
+      ['capture', 'completed'],
+    ]);
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve+capture', 'check:captured']);
+    expect(fake.balance(w.from)).toEqual({ available: 6_000n, posted: 6_000n });
+    await recordHistory(handle, 'transfer-one-call-lost-answer-resolved');
+  });
+
+  it('one-call reserve: a cancel while it runs waits for its answer, which captured: the transfer completes', async () => {
+    const w = wallets(10_000n);
+    const input = transferInput(w, '3000');
+    const gate = `reserve-${input.transfer_id}`;
+    fake.inject(idOf(input), 'reserveTransfer', { kind: 'block', gate });
+    const handle = await start(input, { workflowTaskTimeout: '2s' });
+    await fake.reached(gate);
+    const update = await handle.startUpdate(cancelTransfer, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    fake.open(gate);
+    expect(await update.result()).toMatchObject({ status: 'completed' });
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(result.failure_code).toBeUndefined();
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve+capture']);
+    expect(fake.balance(w.to).posted).toBe(3_000n);
+    // The auth log says completed, not cancelled: the cancel came too late for this transfer.
+    expect(fake.recorded(handle.workflowId)!.auth_log).toMatchObject({ outcome: 'completed' });
+    await recordHistory(handle, 'transfer-one-call-cancel-during-reserve');
+  });
+
   it('costs one workflow task and upserts once per status change, the memo never', async () => {
     const w = wallets(1_000_000n);
     const handle = await start(transferInput(w, '2500'));
@@ -210,17 +276,18 @@ describe('transferWorkflow', () => {
       ).sort(),
     );
     const memos = events.filter((e) => e.workflowPropertiesModifiedEventAttributes);
-    // pending comes with the start; then processing and completed. No patch marker upserts
-    // TemporalChangeVersion: the workflow asks no patch (docs/orchestrator.md "Versioning rule").
-    // Each upsert carries the status only: the parties, amount and initiator came with the start
-    // and stay (the test above reads them back after the upserts).
-    expect(upserted).toEqual(['TransferStatus', 'TransferStatus']);
+    // pending comes with the start; then processing and completed. The open patch
+    // (2026-12-02-reserve-captures-without-step-up) upserts TemporalChangeVersion once with its
+    // marker (docs/orchestrator.md "Versioning rule"). Each status upsert carries the status
+    // only: the parties, amount and initiator came with the start and stay (the test above reads
+    // them back after the upserts).
+    expect(upserted).toEqual(['TemporalChangeVersion', 'TransferStatus', 'TransferStatus']);
     expect(memos).toHaveLength(0);
-    // Reserve and capture are local activities: one workflow task, their two markers and nothing
-    // else, no activity tasks.
+    // The reserve, which captures, is one local activity: one workflow task, the patch's marker
+    // and the reserve's, no activity tasks.
     expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
     const markers = events.flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
-    expect(markers).toEqual(['core_local_activity', 'core_local_activity']);
+    expect(markers).toEqual(['core_patch', 'core_local_activity']);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
   });
 
@@ -337,6 +404,7 @@ describe('transferWorkflow', () => {
   it('releases a hold whose reserve answer was lost (found by transfer id)', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '4000');
+    fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
     fake.inject(idOf(input), 'reserveTransfer', { kind: 'outage_after_effect' });
     const handle = await start(input);
     const result = await handle.result();
@@ -351,6 +419,7 @@ describe('transferWorkflow', () => {
   it('releases the hold when capture is refused (destination frozen meanwhile)', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '4000');
+    fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
     fake.inject(idOf(input), 'captureTransfer', { kind: 'domain', code: 'wallet_frozen' });
     const handle = await start(input);
     const result = await handle.result();
@@ -374,6 +443,7 @@ describe('transferWorkflow', () => {
   it('waits in needs_attention when the release fails, and finishes after the operator retries', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '4000');
+    fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
     fake.inject(idOf(input), 'captureTransfer', { kind: 'domain', code: 'currency_mismatch' });
     fake.inject(idOf(input), 'releaseTransfer', { kind: 'outage', times: 1 });
     const handle = await start(input);
@@ -401,6 +471,7 @@ describe('transferWorkflow', () => {
   it('cancels before capture: a cancel during reserve waits for the hold, then releases it', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '3000');
+    fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
     const gate = `reserve-${input.transfer_id}`;
     fake.inject(idOf(input), 'reserveTransfer', { kind: 'block', gate });
     const handle = await start(input, { workflowTaskTimeout: '2s' });
@@ -427,6 +498,7 @@ describe('transferWorkflow', () => {
   it('refuses to cancel after capture (cannot_cancel) and completes', async () => {
     const w = wallets(10_000n);
     const input = transferInput(w, '3000');
+    fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
     const gate = `capture-${input.transfer_id}`;
     fake.inject(idOf(input), 'captureTransfer', { kind: 'block', gate });
     const handle = await start(input, { workflowTaskTimeout: '2s' });
@@ -735,6 +807,7 @@ describe('transferWorkflow', () => {
     it('retries a failed release by itself after a backoff, without an operator', async () => {
       const w = wallets(10_000n);
       const input = transferInput(w, '4000', { attention_retry_ms: 500 });
+      fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
       fake.inject(idOf(input), 'captureTransfer', { kind: 'domain', code: 'currency_mismatch' });
       fake.inject(idOf(input), 'releaseTransfer', { kind: 'outage', times: 2 });
       const handle = await start(input);
@@ -754,6 +827,7 @@ describe('transferWorkflow', () => {
     it('waits in needs_attention when a capture round gets no answer (not failed), cannot be cancelled, and completes on retry', async () => {
       const w = wallets(10_000n);
       const input = transferInput(w, '4000', { attention_retry_ms: 600_000 });
+      fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
       fake.inject(idOf(input), 'captureTransfer', { kind: 'outage', times: 1 });
       const handle = await start(input);
       const stuck = await waitForStatus(handle, 'needs_attention');
@@ -774,6 +848,7 @@ describe('transferWorkflow', () => {
     it('releases by transfer id when reserve answers idempotency_key_mismatch after the hold was placed', async () => {
       const w = wallets(10_000n);
       const input = transferInput(w, '4000');
+      fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
       fake.inject(idOf(input), 'reserveTransfer', {
         kind: 'domain_after_effect',
         code: 'idempotency_key_mismatch',
@@ -798,6 +873,7 @@ describe('transferWorkflow', () => {
     it('closes as completed on resolveAsCompleted once the journal shows the capture (hold_already_captured)', async () => {
       const w = wallets(10_000n);
       const input = transferInput(w, '4000');
+      fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
       // A re-run capture whose body the wallet does not recognise, after the money moved.
       fake.inject(idOf(input), 'captureTransfer', {
         kind: 'domain_after_effect',
@@ -825,6 +901,7 @@ describe('transferWorkflow', () => {
     it('refuses resolveAsCompleted unless the transfer waits on a captured hold (not_resolvable)', async () => {
       const w = wallets(10_000n);
       const input = transferInput(w, '4000', { attention_retry_ms: 600_000 });
+      fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
       fake.inject(idOf(input), 'captureTransfer', { kind: 'domain', code: 'currency_mismatch' });
       fake.inject(idOf(input), 'releaseTransfer', { kind: 'outage', times: 1 });
       const handle = await start(input);

@@ -18,6 +18,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -64,7 +65,8 @@ type Activities = ReturnType<typeof activities.createActivities>;
 // the user waits anyway and stay regular (docs/orchestrator.md, "Regular or local activity").
 const { reserveTransfer } = proxyLocalActivities<Activities>({
   ...reserveActivityOptions,
-  summary: 'reserve: verify the input, user status and limits, hold the funds (one wallet call)',
+  summary:
+    'reserve: verify the input, user status and limits, hold the funds, capture them when no step-up is needed (one wallet call)',
 });
 const { sendStepUpOtp } = proxyActivities<Activities>({
   ...otpActivityOptions,
@@ -89,10 +91,17 @@ const { checkTransferCaptured } = proxyActivities<Activities>({
 
 /*
  * Changes to the commands of this released workflow go behind `patched('<yyyy-mm-dd>-<what>')`
- * (docs/orchestrator.md, "Versioning rule"). No patch is open: the five of 2026-12-01 went
- * through their three releases, and the histories of the runs this code no longer replays are
- * kept under test/histories/ in the retired-before-<date> folders, each README saying why.
+ * (docs/orchestrator.md, "Versioning rule"). The five of 2026-12-01 went through their three
+ * releases, and the histories of the runs this code no longer replays are kept under
+ * test/histories/ in the retired-before-<date> folders, each README saying why. Open:
  */
+
+/**
+ * P (2026-12-02): a transfer that needs no step-up is reserved and captured by ONE wallet call
+ * (migration 0046), so its `captureTransfer` local activity is not scheduled. Old runs (no
+ * marker) ask for the reserve alone and capture as before.
+ */
+export const RESERVE_CAPTURES_PATCH = '2026-12-02-reserve-captures-without-step-up';
 
 /**
  * How long the hold lives (the wallet computes its expiry): it outlives any sane capture and
@@ -196,6 +205,8 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   /** Set by `resolveAsCompleted` once the journal shows the capture. */
   let resolution: { transaction_id: string } | undefined;
   let resolving = false;
+  /** Set when the reserve captured in the same wallet call (no step-up, RESERVE_CAPTURES_PATCH). */
+  let capturedAtReserve = false;
 
   const otp: {
     challengeId?: string;
@@ -297,10 +308,16 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   }
 
   /**
-   * The auth log and audit trace of the transfer as it stands: a pure function of the input and
-   * the workflow's state, so a retried capture or release sends the very same body.
+   * The auth log and audit trace of the transfer as it stands (or, for the one-call reserve, as
+   * it will stand: `stepList` and `stepUp` given): a pure function of the input and the workflow's
+   * state, so a retried capture or release sends the very same body.
    */
-  const records = (outcome: Outcome, code?: TransferFailureCode): Records => ({
+  const records = (
+    outcome: Outcome,
+    code?: TransferFailureCode,
+    stepList: readonly StepRecord[] = [...steps.values()],
+    stepUp = stepUpRequired,
+  ): Records => ({
     auth_log: {
       transfer_id: input.transfer_id,
       workflow_id: workflowInfo().workflowId,
@@ -309,11 +326,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       token_jti: input.initiated_by.token_jti,
       ip: input.initiated_by.ip,
       user_agent: input.initiated_by.user_agent,
-      step_up: stepUpRequired,
+      step_up: stepUp,
       outcome,
       ...(code === undefined ? {} : { failure_code: code }),
     },
-    audit: [...steps.values()]
+    audit: stepList
       .filter((s) => s.status !== 'pending')
       .map((s) => ({
         step: s.name,
@@ -521,15 +538,33 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           updateStep('reserve', { ...reserveOutcome });
         }
       });
+      // Since the patch the reserve captures at once when no step-up is needed, with the records
+      // the capture would write after a completed reserve and a skipped step-up.
+      const oneCall = patched(RESERVE_CAPTURES_PATCH);
+      const capture = oneCall ? { capture: { records: capturedAtReserveRecords() } } : {};
       // Not cancellable: a cancel during the wallet call waits for its answer, so the release
-      // that follows always sees the hold the call placed.
+      // that follows always sees the hold the call placed (or the transfer completes, when the
+      // call captured: past the pivot, as after a capture).
       const reserved = await CancellationScope.nonCancellable(() =>
         runStep('reserve', () =>
-          reserveTransfer({ transfer: input, hold_ttl_seconds: holdTtlSeconds(input) }),
+          reserveTransfer({ transfer: input, hold_ttl_seconds: holdTtlSeconds(input), ...capture }),
         ),
       );
       holdId = reserved.hold_id;
       stepUpRequired = reserved.step_up_required;
+      if (reserved.captured === true) {
+        pastPivot = true;
+        capturedAtReserve = true;
+        const reserveStep = steps.get('reserve')!;
+        updateStep('step_up', { status: 'skipped' });
+        updateStep('capture', {
+          status: 'completed',
+          attempts: reserved.attempt,
+          started_ms: reserveStep.started_ms,
+          ended_ms: reserveStep.ended_ms,
+        });
+        return;
+      }
       if (forward.consideredCancelled) throw cancelled();
 
       // The hold is in place while the user finds the code, as a card payment's authorization is.
@@ -540,6 +575,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
       }
     });
 
+    if (capturedAtReserve) {
+      // The money moved with the reserve: the statuses a capture passes through, in this task.
+      setStatus('processing');
+      return finish('completed');
+    }
     if (cancelledByUser || forward.consideredCancelled) throw cancelled();
     // The pivot: not cancellable. A domain refusal (destination frozen, hold expired) means
     // nothing moved, so the hold is released; an outage is retried until the wallet answers.
@@ -586,6 +626,18 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   return finish('completed');
 
   // --- steps and helpers ----------------------------------------------------------------------
+
+  /**
+   * What a capture after this reserve would record: the reserve completed (its attempt and time
+   * are filled in by the activity), the step-up skipped, no step-up in the auth log.
+   */
+  function capturedAtReserveRecords(): Records {
+    const stepList: StepRecord[] = [
+      { name: 'reserve', status: 'completed', attempts: 1 },
+      { name: 'step_up', status: 'skipped', attempts: 0 },
+    ];
+    return records('completed', undefined, stepList, false);
+  }
 
   function cancelled(): TransferStopped {
     return new TransferStopped(cancelledByUser ? 'cancelled_by_user' : 'cancelled_by_operator', 'cancelled');

@@ -84,6 +84,12 @@ export interface FakeServices {
   otpExpiresIn(workflowId: string, ms: number): void;
   /** The audit entries a deposit or onboarding workflow wrote. */
   audited(workflowId: string): unknown;
+  /**
+   * This workflow's reserve meets a WalletService from before migration 0046, which ignores
+   * `capture` (its schema strips the field): the reserve only holds and the workflow captures
+   * with a second call, as after a step-up (a rolling deploy's mixed versions).
+   */
+  walletWithoutOneCall(workflowId: string): void;
   users: Map<string, { user_id: string; status: string }>;
   /** What withdrawals captured into `payouts:<ccy>`, and the payouts the provider accepted (by reference). */
   payouts: { captured: bigint; submitted: Map<string, number> };
@@ -94,6 +100,7 @@ export function createFakeServices(): FakeServices {
   const wallets = new Map<string, FakeWallet>();
   const holds = new Map<string, FakeHold>();
   const effectLog = new Map<string, string[]>();
+  const withoutOneCall = new Set<string>();
   const injections = new Map<string, Injection & { used: number }>();
   const gates = new Map<
     string,
@@ -211,10 +218,39 @@ export function createFakeServices(): FakeServices {
         if (!verifyWorkflowInput(t, FAKE_WORKFLOW_INPUT_KEY) || wfId() !== transferWorkflowId(t.transfer_id))
           throw domain('not_authorized', 'the transfer input is not signed by the gateway');
         const step_up_required = BigInt(t.amount) >= FAKE_STEP_UP_THRESHOLD;
+        // As the wallet's migration 0046: captured in the same call when asked and no step-up.
+        const captures = input.capture !== undefined && !step_up_required && !withoutOneCall.has(wfId());
         // The same key again (a retry after a lost answer) answers the hold it placed.
         const existing = holdOf(t.transfer_id);
-        if (existing) return { hold_id: existing.id, step_up_required, attempt: attempt() };
+        if (existing) {
+          if (captures && existing.status === 'captured') {
+            const answer = { captured: true, transaction_id: `tx-${existing.id}` };
+            return { hold_id: existing.id, step_up_required, ...answer, attempt: attempt() };
+          }
+          return { hold_id: existing.id, step_up_required, attempt: attempt() };
+        }
         const from = checkReserve(input);
+        if (captures) {
+          const to = wallets.get(t.to_wallet_id)!;
+          const amount = BigInt(t.amount);
+          const hold: FakeHold = {
+            id: `hold-${++seq}`,
+            transfer_id: t.transfer_id,
+            user_id: t.initiated_by.user_id,
+            wallet_id: from.id,
+            amount,
+            status: 'captured',
+          };
+          holds.set(hold.id, hold);
+          from.available -= amount;
+          from.posted -= amount;
+          to.available += amount;
+          to.posted += amount;
+          recordsByWorkflow.set(wfId(), input.capture!.records);
+          effect('reserve+capture');
+          const answer = { captured: true, transaction_id: `tx-${hold.id}` };
+          return { hold_id: hold.id, step_up_required, ...answer, attempt: attempt() };
+        }
         const amount = BigInt(t.amount);
         from.available -= amount;
         const hold: FakeHold = {
@@ -503,6 +539,7 @@ export function createFakeServices(): FakeServices {
     recorded: (id) => recordsByWorkflow.get(id),
     otpExpiresIn: (id, ms) => otpTtlMs.set(id, ms),
     audited: (id) => auditPayloads.get(id),
+    walletWithoutOneCall: (id) => withoutOneCall.add(id),
     payouts,
   };
 }
