@@ -13,7 +13,9 @@
  * `wal-variants.ts` (the regression's suspects, each undone). `--prepared` sends the two calls
  * as prepared statements (PREPARE once, then EXECUTE), as WalletService's named statements do.
  * `--publish` adds the event publisher's claim and settle of the pairs' rows (seeded ones count
- * as published).
+ * as published). `--one-call` sends each pair as ONE call, `velora_reserve_capture_transfer`
+ * (migration 0046: a transfer without step-up reserved and captured in one transaction), with
+ * the same records; the seed is made of two-call pairs either way.
  *
  * 1. A private PostgreSQL cluster (initdb in a temporary folder, its own port), migrated up to
  *    `--upto` (default: every migration), seeded with `--wallets` funded wallets and `--seed`
@@ -64,6 +66,7 @@ const { values: args } = parseArgs({
     variant: { type: 'string' },
     prepared: { type: 'boolean', default: false },
     publish: { type: 'boolean', default: false },
+    'one-call': { type: 'boolean', default: false },
   },
 });
 if (args.variant && !(args.variant in VARIANTS)) throw new Error(`no variant ${args.variant}`);
@@ -83,7 +86,8 @@ function pairStatements(
   to: Wallet,
   amount: number,
   prepared = args.prepared,
-): [reserve: string, capture: string] {
+  oneCall = args['one-call'],
+): string[] {
   const transferId = randomUUID();
   const workflowId = `transfer-${transferId}`;
   const events = transferRecordEvents(
@@ -115,6 +119,17 @@ function pairStatements(
   const captureArgs = (hold: string) =>
     `${q(SCOPE)}, ${q(`${workflowId}:capture`)}, ${q(randomUUID())}, ${hold}, ${q(to.id)}, ` +
     `null, ${q(JSON.stringify(events))}::jsonb`;
+  if (oneCall) {
+    const oneCallArgs =
+      `${q(SCOPE)}, ${q(`${workflowId}:reserve`)}, ${q(randomUUID())}, ${q(`${workflowId}:capture`)}, ` +
+      `${q(randomUUID())}, ${q(transferId)}, ${q(from.userId)}, ${q(from.id)}, ${q(to.id)}, ${amount}, 'USD', ` +
+      `500000, 2000000000, 3600, ${q(JSON.stringify(events))}::jsonb`;
+    return [
+      prepared
+        ? `execute velora_reserve_capture(${oneCallArgs})`
+        : `select * from velora_reserve_capture_transfer(${oneCallArgs})`,
+    ];
+  }
   const reserve = prepared
     ? `execute velora_reserve(${reserveArgs})`
     : `select * from velora_reserve_transfer(${reserveArgs})`;
@@ -135,6 +150,9 @@ const PREPARE = [
   `prepare velora_capture(text, text, text, text, uuid, bigint, jsonb) as ` +
     `select status_code, response, outcome from velora_capture_hold($1, $2, $3, ` +
     `(select h.id from holds h where h.transfer_id = $4 and h.kind = 'transfer'), $5, $6, $7)`,
+  `prepare velora_reserve_capture(text, text, text, text, text, text, uuid, uuid, uuid, bigint, text, bigint, ` +
+    `bigint, integer, jsonb) as select status_code, response, outcome from velora_reserve_capture_transfer(` +
+    `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 ];
 
 /** The relay's claim and mark, as outbox.repository.ts runs them, until nothing is left. */
@@ -228,7 +246,7 @@ async function seed(db: Kysely<Database>): Promise<Wallet[]> {
   }
   for (let i = 0; i < SEED; i++) {
     const [from, to] = randomPair(wallets);
-    for (const statement of pairStatements(from, to, 100, false)) await sql.raw(statement).execute(db);
+    for (const statement of pairStatements(from, to, 100, false, false)) await sql.raw(statement).execute(db);
   }
   await createJournalSealer({ db, log: createLogger('callgrind', 'silent') }).sealAll();
   await sql`update outbox set relayed_at = now() where relayed_at is null`.execute(db);
@@ -316,7 +334,11 @@ async function main(): Promise<void> {
     }
     const perPair = (counts[1]! - counts[0]!) / PAIRS;
     const report = {
-      what: args.pgbench ? `pgbench tpcb-like, scale ${PGBENCH_SCALE}` : 'reserve + capture',
+      what: args.pgbench
+        ? `pgbench tpcb-like, scale ${PGBENCH_SCALE}`
+        : args['one-call']
+          ? 'reserve capturing in one call (0046)'
+          : 'reserve + capture',
       upto: args.pgbench ? null : (args.upto ?? Object.keys(walletMigrations).at(-1)),
       seed_pairs: SEED,
       wallets: WALLETS,

@@ -7,7 +7,9 @@
  * does for a textbook debit/credit transaction.
  *
  * Each reserve and capture runs exactly what WalletService runs for one request: the
- * idempotency record and the hold service's work, in one transaction (`ledger-ops.ts`).
+ * idempotency record and the hold service's work, in one transaction (`ledger-ops.ts`). The
+ * one-call form (migration 0046, a transfer without step-up) runs next, the same clients and
+ * time: one call and one transaction per transfer.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -47,6 +49,10 @@ export interface LedgerResult {
   pgbench: ClosedLoopResult & { scale: number };
   /** Reserve+capture pairs per second ÷ pgbench TPC-B transactions per second. */
   ratio: number;
+  /** The same transfers as one call each (`velora_reserve_capture_transfer`, migration 0046). */
+  oneCall: ClosedLoopResult & { wallets: number; driver: string };
+  /** One-call transfers per second ÷ pgbench TPC-B transactions per second. */
+  oneCallRatio: number;
 }
 
 export async function runLedgerScenario(
@@ -61,20 +67,27 @@ export async function runLedgerScenario(
   log(
     `  reserve+capture  ${ledger.perSecond} pairs/s  p50 ${ledger.p50} ms  p99 ${ledger.p99} ms  (${ledger.driver})`,
   );
+  const oneCall = await runLedgerPairs(options, cpuSources, 'one-call');
+  log(
+    `  reserve+capture in one call  ${oneCall.perSecond} transfers/s  p50 ${oneCall.p50} ms  p99 ${oneCall.p99} ms`,
+  );
   const pgbench = await runPgbench(options, cpuSources);
   log(`  pgbench tpcb     ${pgbench.perSecond} tps  p50 ${pgbench.p50} ms  p99 ${pgbench.p99} ms`);
   return {
     name: 'ledger',
-    what: 'reserve+capture pairs (closed loop, unthrottled) vs pgbench tpcb-like, same clients, same PostgreSQL',
+    what: 'reserve+capture pairs, and the one-call form, (closed loop, unthrottled) vs pgbench tpcb-like, same clients, same PostgreSQL',
     ledger,
     pgbench,
     ratio: Number((ledger.perSecond / pgbench.perSecond).toFixed(3)),
+    oneCall,
+    oneCallRatio: Number((oneCall.perSecond / pgbench.perSecond).toFixed(3)),
   };
 }
 
 async function runLedgerPairs(
   options: { clients: number; seconds: number; wallets: number },
   cpuSources: CpuSources,
+  form: 'pair' | 'one-call' = 'pair',
 ): Promise<LedgerResult['ledger']> {
   await ensureDatabase('velora_wallet', LEDGER_DATABASE, { fresh: true });
   const { db, pool } = createDb<Database>(pgUrl('velora_wallet', LEDGER_DATABASE), {
@@ -97,7 +110,10 @@ async function runLedgerPairs(
           const b = (a + 1 + Math.floor(Math.random() * (wallets.length - 1))) % wallets.length;
           const start = performance.now();
           try {
-            const failed = await ops.reserveAndCapture(wallets[a]!, wallets[b]!, 100n);
+            const failed =
+              form === 'pair'
+                ? await ops.reserveAndCapture(wallets[a]!, wallets[b]!, 100n)
+                : await ops.reserveCapturingOnce(wallets[a]!, wallets[b]!, 100n);
             if (failed) errors[failed] = (errors[failed] ?? 0) + 1;
             else latencies.push(performance.now() - start);
           } catch (err) {
@@ -120,7 +136,7 @@ async function runLedgerPairs(
       errors,
       cpu,
       wallets: options.wallets,
-      driver: ops.driver,
+      driver: form === 'pair' ? ops.driver : 'velora_reserve_capture_transfer (one named prepared statement)',
     };
   } finally {
     await db.destroy().catch(() => undefined);

@@ -6,7 +6,8 @@
  * `velora_reserve_transfer` (authorize + reserve with the idempotency record) and
  * `velora_capture_hold` (capture with the auth-log and audit-trace outbox rows), one round trip
  * each. The journal sealer runs alongside, as it does in the service, so its share of the work
- * is in the figure too.
+ * is in the figure too. `reserveCapturingOnce` sends what the service sends for a transfer
+ * without step-up since migration 0046: `velora_reserve_capture_transfer`, one round trip.
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
@@ -15,7 +16,11 @@ import type { Database } from '../../wallet/database.js';
 import type { LedgerFunctionOutcome } from '../../wallet/idempotency/idempotent-route.js';
 import { createJournalSealer } from '../../wallet/ledger/journal-sealer.js';
 import type { OutboxEvent } from '../../wallet/outbox/outbox.repository.js';
-import { captureHold, reserveTransfer } from '../../wallet/transfers/transfers.repository.js';
+import {
+  captureHold,
+  reserveAndCaptureTransfer,
+  reserveTransfer,
+} from '../../wallet/transfers/transfers.repository.js';
 
 const SCOPE = 'client:velora-bench';
 /** The unverified tier's limits of the local stack (docs/api.md). */
@@ -43,6 +48,8 @@ export interface LedgerOps {
   fundedWallets(n: number, funds: bigint): Promise<BenchWallet[]>;
   /** Reserve `amount` on `from` for a transfer to `to`, then capture it; a refusal is returned by code. */
   reserveAndCapture(from: BenchWallet, to: BenchWallet, amount: bigint): Promise<string | undefined>;
+  /** The same transfer as ONE call and transaction (migration 0046); a refusal is returned by code. */
+  reserveCapturingOnce(from: BenchWallet, to: BenchWallet, amount: bigint): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
@@ -122,6 +129,28 @@ export async function createLedgerOps(db: Kysely<Database>): Promise<LedgerOps> 
         { holdId: hold.id, toWalletId: to.id, events: records(transferId, from, amount) },
       );
       return c.status_code === 200 ? undefined : (code(c) ?? `capture_${c.status_code}`);
+    },
+    async reserveCapturingOnce(from, to, amount) {
+      const transferId = randomUUID();
+      const workflowId = `transfer-${transferId}`;
+      const r = await reserveAndCaptureTransfer(
+        db,
+        { scope: SCOPE, key: `${workflowId}:reserve`, fingerprint: randomUUID() },
+        { key: `${workflowId}:capture`, fingerprint: randomUUID() },
+        {
+          transferId,
+          userId: from.userId,
+          fromWalletId: from.id,
+          toWalletId: to.id,
+          amount,
+          currency: 'USD',
+          perTransferLimit: PER_TRANSFER_LIMIT,
+          dailyLimit: DAILY_LIMIT,
+          holdTtlSeconds: HOLD_TTL_SECONDS,
+          events: records(transferId, from, amount),
+        },
+      );
+      return r.status_code === 201 ? undefined : (code(r) ?? `reserve_capture_${r.status_code}`);
     },
     stop: () => sealer.stop(),
   };
