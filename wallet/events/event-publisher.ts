@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Kysely } from 'kysely';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { createDrainLoop, type DrainLoop } from '../../lib/drain-loop.js';
+import { YIELD_EVERY, createDrainLoop, yieldToEventLoop, type DrainLoop } from '../../lib/drain-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
 import {
@@ -164,7 +164,8 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
   }
 
   async function publish(ch: ConfirmChannel, events: readonly DomainEvent[]): Promise<void> {
-    for (const event of events) {
+    for (const [i, event] of events.entries()) {
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToEventLoop();
       const ok = ch.publish(EVENTS_EXCHANGE, event.type, Buffer.from(JSON.stringify(event)), {
         persistent: true,
         messageId: event.event_id,
@@ -210,20 +211,26 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     const claimed = { outbox: rows.map((r) => r.id), queue: queued.map((r) => r.id) };
     const dead: DeadEventRow[] = [];
     // Oldest first across both sources (the same transaction's rows keep their source order).
-    const sources = [
-      ...rows.map((row) => ({
+    const sources: { at: number; events: DomainEvent[] }[] = [];
+    for (const [i, row] of rows.entries()) {
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToEventLoop();
+      sources.push({
         at: row.created_at.getTime(),
         events: convert(row, eventsOfOutboxRow, (error) => dead.push({ source: 'outbox', row, error })),
-      })),
-      ...queued.map((row) => ({
+      });
+    }
+    for (const [i, row] of queued.entries()) {
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToEventLoop();
+      sources.push({
         at: row.created_at.getTime(),
         events: convert(
           row,
           (r) => [eventOfQueuedRow(r)],
           (error) => dead.push({ source: 'event_queue', row, error }),
         ),
-      })),
-    ].sort((a, b) => a.at - b.at);
+      });
+    }
+    sources.sort((a, b) => a.at - b.at);
     const events = sources.flatMap((s) => s.events);
     try {
       if (events.length > 0) await publish(ch, events);

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { createBatchLoop, type BatchLoop } from '../../lib/batch-loop.js';
+import { YIELD_EVERY, yieldToEventLoop } from '../../lib/drain-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
 import { chainHead } from './journal-anchors.js';
@@ -61,7 +62,9 @@ export function createJournalSealer(options: JournalSealerOptions): JournalSeale
       let seq = head?.seq ?? 0n;
       let prevHash = head?.hash ?? GENESIS_HASH;
       const seals: Omit<JournalSealRow, 'sealed_at'>[] = [];
-      for (const tx of queue) {
+      for (const [i, tx] of queue.entries()) {
+        // Hashing 500 transactions is one long synchronous stretch otherwise (lib/drain-loop.ts).
+        if (i > 0 && i % YIELD_EVERY === 0) await yieldToEventLoop();
         seq += 1n;
         const hash = journalHash({ ...tx, seq, prev_hash: prevHash }, byTx.get(tx.id) ?? [], hashVersion);
         seals.push({ seq, transaction_id: tx.id, prev_hash: prevHash, hash, hash_version: hashVersion });

@@ -8,7 +8,7 @@ import {
   type Db as MongoDb,
 } from 'mongodb';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { createDrainLoop, type DrainLoop } from '../../lib/drain-loop.js';
+import { YIELD_EVERY, createDrainLoop, yieldToEventLoop, type DrainLoop } from '../../lib/drain-loop.js';
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../database.js';
 import {
@@ -23,6 +23,8 @@ import {
 import type { OutboxRow } from './outbox.table.js';
 
 const DUPLICATE_KEY = 11000;
+/** Documents per MongoDB insert. */
+const INSERT_PIECE = 100;
 
 export interface OutboxRelayOptions {
   db: Kysely<Database>;
@@ -123,7 +125,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function writeBatch(rows: readonly OutboxRow[]): Promise<OutboxFailure[]> {
     const failed = new Map<bigint, string>();
     const byCollection = new Map<string, PendingDocument[]>();
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
+      if (i > 0 && i % YIELD_EVERY === 0) await yieldToEventLoop();
       const documents = documentsOf(row);
       if (typeof documents === 'string') {
         failed.set(row.id, documents);
@@ -136,8 +139,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
     }
     for (const [collection, group] of byCollection) {
-      // A bundle row is refused when any of its documents is; its others are then duplicates on retry.
-      for (const f of await insertGroup(collection, group)) if (!failed.has(f.id)) failed.set(f.id, f.error);
+      // In pieces: the driver encodes a whole insert synchronously (lib/drain-loop.ts). Not
+      // smaller: each insert is a FerretDB transaction in PostgreSQL, and 25 documents per insert
+      // doubled PostgreSQL's CPU for draining a backlog.
+      for (let i = 0; i < group.length; i += INSERT_PIECE) {
+        const piece = group.slice(i, i + INSERT_PIECE);
+        // A bundle row is refused when any of its documents is; its others are then duplicates on retry.
+        for (const f of await insertGroup(collection, piece))
+          if (!failed.has(f.id)) failed.set(f.id, f.error);
+      }
     }
     return [...failed].map(([id, error]) => ({ id, error }));
   }
