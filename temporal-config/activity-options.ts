@@ -66,7 +66,13 @@ export const otpActivityOptions: ActivityOptions = {
  * `localRetryThreshold` happen in the worker; longer backoffs become workflow timers.
  */
 
-/** Reserve (authorize + hold): retried for 5 minutes, then the transfer fails and releases. */
+/**
+ * Reserve (authorize + hold, and the capture too when no step-up is needed): retried for 5
+ * minutes, then the transfer fails and releases. A one-call reserve that committed but whose
+ * answers were all lost is found by that release (`hold_already_captured`): the transfer waits
+ * in `needs_attention` for an operator's `resolveAsCompleted`, nothing moves twice (the same
+ * key replays the capture to every retry that does get through).
+ */
 export const reserveActivityOptions: LocalActivityOptions = {
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
