@@ -23,7 +23,7 @@ import { getTransfer, type Transfer } from '../workflows/transfer-contract.js';
 import { callUpstream } from './upstream.js';
 
 /** The workflow type the sweep archives (the gateway's `TRANSFER_WORKFLOW`). */
-const TRANSFER_WORKFLOW_TYPE = 'transferWorkflow';
+export const TRANSFER_WORKFLOW_TYPE = 'transferWorkflow';
 
 /** Where the sweep stands, as WalletService keeps it (`transfer_archive_checkpoint`). */
 export interface ArchiveCheckpoint {
