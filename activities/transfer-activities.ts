@@ -77,7 +77,7 @@ export interface ReserveInput {
   /** The wallet computes `expires_at = now() + ttl`; the body stays the same on every retry. */
   hold_ttl_seconds: number;
   /**
-   * Set (behind the workflow's `2026-12-02-reserve-captures-without-step-up` patch): when no
+   * Set by the workflow since 2026-12-02 (the one-call reserve): when no
    * step-up is needed, capture in the same wallet call and transaction with these records, the
    * ones the capture would record (the reserve's audit entry gets this call's attempt and time).
    */

@@ -276,18 +276,18 @@ describe('transferWorkflow', () => {
       ).sort(),
     );
     const memos = events.filter((e) => e.workflowPropertiesModifiedEventAttributes);
-    // pending comes with the start; then processing and completed. The open patch
-    // (2026-12-02-reserve-captures-without-step-up) upserts TemporalChangeVersion once with its
-    // marker (docs/orchestrator.md "Versioning rule"). Each status upsert carries the status
-    // only: the parties, amount and initiator came with the start and stay (the test above reads
-    // them back after the upserts).
-    expect(upserted).toEqual(['TemporalChangeVersion', 'TransferStatus', 'TransferStatus']);
+    // pending comes with the start; the reserve captured in the same task, so the status goes
+    // straight to completed (processing is upserted only where a capture round can be seen
+    // retrying). The upsert carries the status only: the parties, amount and initiator came
+    // with the start and stay (the test above reads them back after the upsert).
+    expect(upserted).toEqual(['TransferStatus']);
     expect(memos).toHaveLength(0);
-    // The reserve, which captures, is one local activity: one workflow task, the patch's marker
-    // and the reserve's, no activity tasks.
+    // The reserve, which captures, is one local activity: one workflow task, one marker, no
+    // activity tasks, no patch marker: 7 events in all.
     expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
     const markers = events.flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
-    expect(markers).toEqual(['core_patch', 'core_local_activity']);
+    expect(markers).toEqual(['core_local_activity']);
+    expect(events).toHaveLength(7);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
   });
 

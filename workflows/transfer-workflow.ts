@@ -18,7 +18,6 @@ import {
   condition,
   isCancellation,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -91,17 +90,14 @@ const { checkTransferCaptured } = proxyActivities<Activities>({
 
 /*
  * Changes to the commands of this released workflow go behind `patched('<yyyy-mm-dd>-<what>')`
- * (docs/orchestrator.md, "Versioning rule"). The five of 2026-12-01 went through their three
- * releases, and the histories of the runs this code no longer replays are kept under
- * test/histories/ in the retired-before-<date> folders, each README saying why. Open:
+ * (docs/orchestrator.md, "Versioning rule"). No patch is open. The five of 2026-12-01 went
+ * through their three releases, and the histories of the runs this code no longer replays are
+ * kept under test/histories/ in the retired-before-<date> folders, each README saying why.
+ * The one-call reserve of 2026-12-02 needed none: its new path is taken only on the reserve's
+ * new answer (`captured: true`), and a run recorded before it holds the old answer, so it
+ * replays down the old path (Versioning rule 1, "No patch for a new branch that only a new answer
+ * opens"; test/histories/*.before-2026-12-02.json).
  */
-
-/**
- * P (2026-12-02): a transfer that needs no step-up is reserved and captured by ONE wallet call
- * (migration 0046), so its `captureTransfer` local activity is not scheduled. Old runs (no
- * marker) ask for the reserve alone and capture as before.
- */
-export const RESERVE_CAPTURES_PATCH = '2026-12-02-reserve-captures-without-step-up';
 
 /**
  * How long the hold lives (the wallet computes its expiry): it outlives any sane capture and
@@ -205,7 +201,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
   /** Set by `resolveAsCompleted` once the journal shows the capture. */
   let resolution: { transaction_id: string } | undefined;
   let resolving = false;
-  /** Set when the reserve captured in the same wallet call (no step-up, RESERVE_CAPTURES_PATCH). */
+  /** Set when the reserve captured in the same wallet call (no step-up needed). */
   let capturedAtReserve = false;
 
   const otp: {
@@ -538,10 +534,11 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
           updateStep('reserve', { ...reserveOutcome });
         }
       });
-      // Since the patch the reserve captures at once when no step-up is needed, with the records
-      // the capture would write after a completed reserve and a skipped step-up.
-      const oneCall = patched(RESERVE_CAPTURES_PATCH);
-      const capture = oneCall ? { capture: { records: capturedAtReserveRecords() } } : {};
+      // The reserve captures at once when no step-up is needed, with the records the capture
+      // would write after a completed reserve and a skipped step-up. What decides the commands
+      // is its answer, never this request: a run recorded before the one-call reserve replays its
+      // old answer (no `captured`) and goes on to the capture as it did.
+      const capture = { capture: { records: capturedAtReserveRecords() } };
       // Not cancellable: a cancel during the wallet call waits for its answer, so the release
       // that follows always sees the hold the call placed (or the transfer completes, when the
       // call captured: past the pivot, as after a capture).
@@ -576,8 +573,8 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     });
 
     if (capturedAtReserve) {
-      // The money moved with the reserve: the statuses a capture passes through, in this task.
-      setStatus('processing');
+      // The money moved with the reserve, in this workflow task: `processing` could never be
+      // seen (it is what visibility shows while a capture round retries), so it is not upserted.
       return finish('completed');
     }
     if (cancelledByUser || forward.consideredCancelled) throw cancelled();
