@@ -106,6 +106,11 @@ export function renderMarkdown(results: RunResults): string {
     out.push(
       `| ledger (reserve+capture pairs, closed loop, ${l.ledger.clients} clients) | ${fmt(l.ledger.perSecond)} | pgbench tpcb-like (${fmt(l.pgbench.perSecond)} tps) | ${fmt(l.ratio, 2)}× | ${fmt(l.ledger.p50, 2)} ms | ${fmt(l.ledger.p99, 2)} ms | ${ratio(l.ledger.p50, l.pgbench.p50)} | ${ratio(l.ledger.p99, l.pgbench.p99)} |`,
     );
+    // A result file written before the one-call form has no oneCall.
+    if (l.oneCall)
+      out.push(
+        `| ledger (reserve capturing in one call, closed loop, ${l.oneCall.clients} clients) | ${fmt(l.oneCall.perSecond)} | pgbench tpcb-like (${fmt(l.pgbench.perSecond)} tps) | ${fmt(l.oneCallRatio, 2)}× | ${fmt(l.oneCall.p50, 2)} ms | ${fmt(l.oneCall.p99, 2)} ms | ${ratio(l.oneCall.p50, l.pgbench.p50)} | ${ratio(l.oneCall.p99, l.pgbench.p99)} |`,
+      );
   }
   const uniform = by.get('transfers/uniform');
   const hot = by.get('transfers/hot');
@@ -176,6 +181,10 @@ export function renderMarkdown(results: RunResults): string {
   }
   if (l) {
     out.push(`- ledger reserve+capture (${l.ledger.perSecond} pairs/s): ${cpuLine(l.ledger.cpu)}`);
+    if (l.oneCall)
+      out.push(
+        `- ledger reserve capturing in one call (${l.oneCall.perSecond} transfers/s): ${cpuLine(l.oneCall.cpu)}`,
+      );
     out.push(`- pgbench tpcb-like (${l.pgbench.perSecond} tps): ${cpuLine(l.pgbench.cpu)}`);
     out.push(
       `- ledger driver: ${l.ledger.driver}; ${l.ledger.wallets} wallets; pgbench scale ${l.pgbench.scale}`,
