@@ -3,7 +3,9 @@
  * same names (read from `createActivities` itself, so a renamed or added activity is covered
  * without editing this file), no I/O, and a result that is well formed for every step — the
  * union of the fields the transfer steps return (`attempt`, `step_up_required: false`,
- * `hold_id`, `transaction_id`, …), so the workflow takes its ordinary happy path.
+ * `hold_id`, `transaction_id`, `captured: true`, …), so the workflow takes its ordinary happy
+ * path: without a step-up the reserve captures in the same call (one local activity), as
+ * WalletService answers since migration 0046.
  */
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
@@ -37,6 +39,7 @@ function wellFormedResult(): Record<string, unknown> {
   return {
     attempt: Context.current().info.attempt,
     step_up_required: false,
+    captured: true,
     hold_id: id,
     transaction_id: id,
     released: true,

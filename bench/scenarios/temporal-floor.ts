@@ -52,7 +52,7 @@ export async function startFloorWorker(log: (line: string) => void): Promise<Flo
 }
 
 /** A transfer input like the gateway builds; wallets and user are never looked up (no-op activities). */
-function floorInput(): TransferInput {
+export function floorInput(): TransferInput {
   return {
     transfer_id: randomUUID(),
     from_wallet_id: randomUUID(),
