@@ -16,6 +16,8 @@ export interface RunMeta {
   loadBefore: number[];
   timing: { warmupMs: number; stepMs: number; halfKneeMs: number };
   notes: string[];
+  /** Before each scenario: how long the stack took to drain what the previous one left (bench/settle.ts). */
+  settling?: string[];
 }
 
 export interface RunResults {
@@ -89,6 +91,8 @@ export function renderMarkdown(results: RunResults): string {
     `${meta.cores} cores, load average before the run ${meta.loadBefore.map((l) => l.toFixed(2)).join(' / ')}; steps of ${meta.timing.stepMs / 1000} s after a ${meta.timing.warmupMs / 1000} s warm-up, ${meta.timing.halfKneeMs / 1000} s at half the knee.`,
   );
   for (const note of meta.notes) out.push(`\n> ${note}`);
+  if (meta.settling?.length)
+    out.push(`\n> Between scenarios (outbox and events drained, machine idle): ${meta.settling.join('; ')}`);
   out.push('');
   out.push(
     '| scenario | knee /s | reference (same run) | knee ÷ ref | p50 @ ½ knee | p99 @ ½ knee | p50 ÷ ref | p99 ÷ ref |',

@@ -22,6 +22,7 @@ import { createBenchHttp } from './http.js';
 import { runLedgerScenario, LEDGER_DATABASE, PGBENCH_DATABASE } from './ledger/ledger-bench.js';
 import { renderMarkdown, type RunResults } from './report.js';
 import { runScenario, type Timing } from './scenario.js';
+import { settleStack } from './settle.js';
 import {
   hotTransfers,
   logins,
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
       loadBefore: loadavg(),
       timing,
       notes: [],
+      settling: [],
     },
     scenarios: [],
   };
@@ -130,10 +132,20 @@ async function main(): Promise<void> {
     log(stale);
   }
   const api = createBenchHttp(GATEWAY_URL);
+  /** Before each scenario: what the previous one left behind is drained first (bench/settle.ts). */
+  const settle = async (next: string) => {
+    const s = await settleStack(`http://127.0.0.1:${STACK.ports.wallet}`);
+    const line = s.settled
+      ? `settled ${s.seconds} s before ${next}`
+      : `not settled after ${s.seconds} s before ${next} (${s.pending}): measured anyway`;
+    log(line);
+    results.meta.settling?.push(line);
+  };
   try {
     if (wanted.has('temporal-floor')) {
       log('starting the floor worker (bundles workflows/transfer-workflow.ts) …');
       floorWorker = await startFloorWorker(log);
+      await settle('temporal-floor');
       const temporal = await connectTemporal();
       try {
         results.scenarios.push(
@@ -176,11 +188,13 @@ async function main(): Promise<void> {
         return list.map((user, i) => ({ user, token: tokens[i]![0]! }));
       };
       if (wanted.has('uniform')) {
+        await settle('transfers/uniform');
         const tally: TransferTally = { completed: 0, unknown: 0 };
         const spec = uniformTransfers(api, await parties(users), plan(4, 0.5, 1), tally);
         results.scenarios.push(await runScenario(spec, timing, cpuSources, log));
       }
       if (wanted.has('hot')) {
+        await settle('transfers/hot');
         const tally: TransferTally = { completed: 0, unknown: 0 };
         const [hotToken] = (await freshTokens(api, [hotUser], 1))[0]!;
         const before = await postedBalance(api, hotUser.walletId, hotToken!);
@@ -204,11 +218,13 @@ async function main(): Promise<void> {
         const vus = tokens.flatMap((list, u) =>
           list.map((token) => ({ token, walletId: users[u]!.walletId })),
         );
+        await settle('reads');
         results.scenarios.push(
           await runScenario(walletReads(api, vus, plan(250, 25)), timing, cpuSources, log),
         );
       }
       if (wanted.has('login')) {
+        await settle('login');
         results.scenarios.push(
           await runScenario(logins(api, users, plan(4, 0.5, 1)), timing, cpuSources, log),
         );
@@ -216,6 +232,7 @@ async function main(): Promise<void> {
     }
 
     if (wanted.has('ledger')) {
+      await settle('ledger');
       results.ledger = await runLedgerScenario(
         { clients: Number(values['ledger-clients']), seconds: quick ? 5 : 20, wallets: quick ? 50 : 500 },
         cpuSources,
