@@ -1,7 +1,7 @@
 import type { ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ServiceError, isGrpcServiceError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, NamespaceNotFoundError } from '@temporalio/common';
 import { UpstreamUnavailableError } from '../../lib/http-client.js';
 import type { Logger } from '../../lib/logger.js';
 import { createErrorHandler, problem, problemResponse } from '../../lib/problem.js';
@@ -120,7 +120,11 @@ export function createGatewayErrorHandler(log: Logger): ErrorHandler {
     if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message)) {
       return problemResponse(c, problem(400, 'malformed_json', 'request body is not valid JSON'));
     }
-    if (isTemporalOutage(err) || err instanceof ServiceError) {
+    // A namespace the frontend does not know yet is also what a Temporal server answers in the
+    // moments after a restart, before its namespace registry has loaded: nothing was started,
+    // so the client may retry with the same Idempotency-Key. (A namespace that never appears is
+    // a misconfiguration: readiness and this warning say so.)
+    if (isTemporalOutage(err) || err instanceof ServiceError || err instanceof NamespaceNotFoundError) {
       log.warn({ err: err.message, path: c.req.path }, 'temporal unavailable');
       return problemResponse(
         c,

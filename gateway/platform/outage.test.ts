@@ -6,6 +6,7 @@ let up: Harness;
 let down: Harness;
 let noTemporal: Harness;
 let noWorker: Harness;
+let noNamespace: Harness;
 beforeAll(async () => {
   up = await createHarness();
   // Nothing listens on port 9: every call to either upstream is refused.
@@ -13,6 +14,7 @@ beforeAll(async () => {
     env: { AUTH_URL: 'http://127.0.0.1:9', WALLET_URL: 'http://127.0.0.1:9' },
   });
   noWorker = await createHarness({ temporal: 'no-worker' });
+  noNamespace = await createHarness({ temporal: 'no-namespace' });
   noTemporal = await createHarness({ temporal: 'unreachable', env: { TEMPORAL_RPC_TIMEOUT_MS: '1500' } });
 });
 afterAll(async () => {
@@ -20,6 +22,7 @@ afterAll(async () => {
   await down?.close();
   await noTemporal?.close();
   await noWorker?.close();
+  await noNamespace?.close();
 });
 
 describe('dependency failures', () => {
@@ -82,6 +85,20 @@ describe('dependency failures', () => {
       headers: u.auth,
     });
     expect(read.status).toBe(503);
+  });
+
+  it('answers 503 orchestrator_unavailable while Temporal does not know the namespace yet (just restarted)', async () => {
+    const u = await noNamespace.user();
+    const from = noNamespace.wallet.addWallet(u.id, 'USD');
+    const res = await noNamespace.request('/v1/transfers', {
+      method: 'POST',
+      headers: { ...u.auth, 'idempotency-key': randomUUID() },
+      json: { from_wallet_id: from.id, to_wallet_id: randomUUID(), amount: '100', currency: 'USD' },
+    });
+    // Nothing was started: a retry with the same key is safe, so not a 500.
+    expect(res.status).toBe(503);
+    expect((await res.json()).code).toBe('orchestrator_unavailable');
+    expect(res.headers.get('retry-after')).toBeTruthy();
   });
 
   it('accepts transfers while no worker runs and answers reads from visibility', async () => {

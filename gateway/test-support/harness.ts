@@ -34,9 +34,10 @@ export interface HarnessOptions {
   /**
    * `true`: a Temporal client and a stub worker on a private task queue; `'unreachable'`: a
    * client pointed at a port where nothing listens (an orchestrator outage); `'no-worker'`:
-   * the real server but no worker polls the task queue (workers down).
+   * the real server but no worker polls the task queue (workers down); `'no-namespace'`: the
+   * real server, asked for a namespace it does not have (as just after a restart).
    */
-  temporal?: boolean | 'unreachable' | 'no-worker';
+  temporal?: boolean | 'unreachable' | 'no-worker' | 'no-namespace';
   env?: Record<string, string>;
   /** The token the gateway presents to WalletService (the stand-in accepts only SERVICE_TOKEN). */
   serviceToken?: string;
@@ -77,9 +78,12 @@ export async function createHarness(options: HarnessOptions = {}) {
     const connection = Connection.lazy({ address: '127.0.0.1:9' });
     temporal = new Client({ connection });
     closers.push(() => connection.close());
-  } else if (options.temporal === 'no-worker') {
+  } else if (options.temporal === 'no-worker' || options.temporal === 'no-namespace') {
     const connection = await Connection.connect({ address: testEnv('temporalAddress') });
-    temporal = new Client({ connection });
+    temporal = new Client({
+      connection,
+      ...(options.temporal === 'no-namespace' ? { namespace: `velora-missing-${randomUUID()}` } : {}),
+    });
     closers.push(() => connection.close());
   } else if (options.temporal) {
     const address = testEnv('temporalAddress');
