@@ -64,8 +64,9 @@ describe('a transfer is one trace across the stack', () => {
       () =>
         // The gateway's request span ends last: after the transfer settled (Prefer: wait).
         named('velora-gateway', /^POST \/v1\/transfers$/).length > 0 &&
-        named('velora-wallet', /\/internal\/holds\/:id\/capture$/).length > 0 &&
-        named('velora-orchestrator-worker', /^RunActivity:captureTransfer/).length > 0 &&
+        // Without a step-up the reserve captures in the same wallet call (docs/orchestrator.md).
+        named('velora-wallet', /\/internal\/transfers\/:transfer_id\/reserve$/).length > 0 &&
+        named('velora-orchestrator-worker', /^RunActivity:reserveTransfer/).length > 0 &&
         named('velora-orchestrator-worker', /^RunWorkflow:transferWorkflow$/).length > 0 &&
         named('velora-auth', /^(GET|POST) /).length > 0,
       30_000,
@@ -95,11 +96,11 @@ describe('a transfer is one trace across the stack', () => {
       for (let p = byId.get(span.parentSpanId); p; p = byId.get(p.parentSpanId)) chain.push(p);
       return chain;
     };
-    // The workflow runs under the gateway's Update-with-Start; the capture activity under the
-    // workflow; WalletService's capture request under the activity; its SQL under the request.
+    // The workflow runs under the gateway's Update-with-Start; the reserve activity (which
+    // captures) under the workflow; WalletService's request under the activity; its SQL under it.
     const workflow = named('velora-orchestrator-worker', /^RunWorkflow:transferWorkflow$/)[0]!;
     expect(ancestors(workflow)).toContain(request[0]);
-    const capture = named('velora-wallet', /\/internal\/holds\/:id\/capture$/)[0]!;
+    const capture = named('velora-wallet', /\/internal\/transfers\/:transfer_id\/reserve$/)[0]!;
     expect(capture.kind).toBe(SPAN_KIND_SERVER);
     const captureChain = ancestors(capture);
     expect(captureChain.map((s) => s.service)).toContain('velora-orchestrator-worker');
