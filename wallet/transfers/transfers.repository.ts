@@ -65,6 +65,13 @@ export async function reserveTransfer(
     idem.scope,
     idem.key,
     idem.fingerprint,
+    ...reserveParams(input),
+  ]);
+}
+
+/** The reserve's own parameters, in the order both reserve functions take them. */
+function reserveParams(input: ReserveInput): unknown[] {
+  return [
     input.transferId,
     input.userId,
     input.fromWalletId,
@@ -74,7 +81,7 @@ export async function reserveTransfer(
     input.perTransferLimit.toString(),
     input.dailyLimit.toString(),
     input.holdTtlSeconds,
-  ]);
+  ];
 }
 
 /**
@@ -94,15 +101,7 @@ export async function reserveAndCaptureTransfer(
     idem.fingerprint,
     capture.key,
     capture.fingerprint,
-    input.transferId,
-    input.userId,
-    input.fromWalletId,
-    input.toWalletId,
-    input.amount.toString(),
-    input.currency,
-    input.perTransferLimit.toString(),
-    input.dailyLimit.toString(),
-    input.holdTtlSeconds,
+    ...reserveParams(input),
     outboxJson(input.events),
   ]);
 }
