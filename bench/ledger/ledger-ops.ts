@@ -109,17 +109,7 @@ export async function createLedgerOps(db: Kysely<Database>): Promise<LedgerOps> 
       const r = await reserveTransfer(
         db,
         { scope: SCOPE, key: `${workflowId}:reserve`, fingerprint: randomUUID() },
-        {
-          transferId,
-          userId: from.userId,
-          fromWalletId: from.id,
-          toWalletId: to.id,
-          amount,
-          currency: 'USD',
-          perTransferLimit: PER_TRANSFER_LIMIT,
-          dailyLimit: DAILY_LIMIT,
-          holdTtlSeconds: HOLD_TTL_SECONDS,
-        },
+        reserveInput(transferId, from, to, amount),
       );
       const hold = (r.response as FunctionOutcome['response']).hold;
       if (r.status_code !== 201 || !hold) return code(r) ?? `reserve_${r.status_code}`;
@@ -137,22 +127,26 @@ export async function createLedgerOps(db: Kysely<Database>): Promise<LedgerOps> 
         db,
         { scope: SCOPE, key: `${workflowId}:reserve`, fingerprint: randomUUID() },
         { key: `${workflowId}:capture`, fingerprint: randomUUID() },
-        {
-          transferId,
-          userId: from.userId,
-          fromWalletId: from.id,
-          toWalletId: to.id,
-          amount,
-          currency: 'USD',
-          perTransferLimit: PER_TRANSFER_LIMIT,
-          dailyLimit: DAILY_LIMIT,
-          holdTtlSeconds: HOLD_TTL_SECONDS,
-          events: records(transferId, from, amount),
-        },
+        { ...reserveInput(transferId, from, to, amount), events: records(transferId, from, amount) },
       );
       return r.status_code === 201 ? undefined : (code(r) ?? `reserve_capture_${r.status_code}`);
     },
     stop: () => sealer.stop(),
+  };
+}
+
+/** What the orchestrator's reserve asks for, the same in both forms. */
+function reserveInput(transferId: string, from: BenchWallet, to: BenchWallet, amount: bigint) {
+  return {
+    transferId,
+    userId: from.userId,
+    fromWalletId: from.id,
+    toWalletId: to.id,
+    amount,
+    currency: 'USD',
+    perTransferLimit: PER_TRANSFER_LIMIT,
+    dailyLimit: DAILY_LIMIT,
+    holdTtlSeconds: HOLD_TTL_SECONDS,
   };
 }
 
