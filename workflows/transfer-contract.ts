@@ -107,6 +107,12 @@ export interface TransferInput {
    */
   attention_retry_ms?: number;
   /**
+   * How long one round of capture or release retries an unanswered WalletService (each attempt
+   * still stops at 15 s) before the transfer waits in `needs_attention`. Defaults to 10 minutes;
+   * tests pass seconds to park a transfer without waiting that long.
+   */
+  wallet_round_ms?: number;
+  /**
    * The gateway's HMAC over the rest of the input (`signWorkflowInput` of
    * lib/workflow-input-signature.ts, key `WORKFLOW_INPUT_KEY`). The reserve step refuses an input
    * whose signature does not verify (`not_authorized`): a workflow started on Temporal by anyone

@@ -824,6 +824,29 @@ describe('transferWorkflow', () => {
       await recordHistory(handle, 'transfer-needs-attention-auto-retried');
     });
 
+    it('parks in needs_attention when a release round of wallet_round_ms gets no answer, and releases on retryCompensation', async () => {
+      const w = wallets(10_000n);
+      const input = transferInput(w, '4000', { attention_retry_ms: 600_000, wallet_round_ms: 2_000 });
+      fake.walletWithoutOneCall(idOf(input)); // the two-call path (a step-up transfer's)
+      fake.inject(idOf(input), 'captureTransfer', { kind: 'domain', code: 'currency_mismatch' });
+      fake.inject(idOf(input), 'releaseTransfer', { kind: 'unreachable' });
+      const handle = await start(input);
+      const parked = await waitForStatus(handle, 'needs_attention');
+      expect(step(parked, 'reserve')).toMatchObject({
+        status: 'compensation_failed',
+        error_code: 'upstream_unavailable',
+      });
+      expect(fake.balance(w.from)).toEqual({ available: 6_000n, posted: 10_000n });
+
+      fake.inject(idOf(input), 'releaseTransfer', { kind: 'unreachable', times: 0 }); // the wallet is back
+      await handle.signal(retryCompensation);
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'failed', failure_code: 'currency_mismatch' });
+      expect(step(result, 'reserve').status).toBe('compensated');
+      expect(fake.balance(w.from)).toEqual({ available: 10_000n, posted: 10_000n });
+      expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'release']);
+    });
+
     it('waits in needs_attention when a capture round gets no answer (not failed), cannot be cancelled, and completes on retry', async () => {
       const w = wallets(10_000n);
       const input = transferInput(w, '4000', { attention_retry_ms: 600_000 });

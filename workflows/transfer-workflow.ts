@@ -11,7 +11,7 @@
  * capture moves the money and records the auth log and audit trace in one transaction. Every
  * failure path ends with one release by transfer id that records the same way.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type LocalActivityOptions } from '@temporalio/common';
 import {
   allHandlersFinished,
   CancellationScope,
@@ -75,14 +75,27 @@ const { verifyStepUpOtp } = proxyActivities<Activities>({
   ...otpActivityOptions,
   summary: 'step-up: verify the OTP',
 });
-const { captureTransfer: captureTransferRound } = proxyLocalActivities<Activities>({
-  ...captureRoundActivityOptions,
-  summary: 'capture: debit the hold, credit the destination, record auth log and audit trace',
-});
-const { releaseTransfer } = proxyLocalActivities<Activities>({
-  ...releaseActivityOptions,
-  summary: 'release: free the hold if any, record auth log and audit trace',
-});
+
+/**
+ * The capture and release steps, whose rounds last `input.wallet_round_ms` when the (signed)
+ * input sets it, else the presets' 10 minutes. Built per run: a local activity's options are not
+ * part of its marker, so a run replays whatever round length it was started with.
+ */
+function walletRoundActivities(input: TransferInput) {
+  const round = (options: LocalActivityOptions): LocalActivityOptions =>
+    input.wallet_round_ms === undefined
+      ? options
+      : { ...options, scheduleToCloseTimeout: input.wallet_round_ms };
+  const { captureTransfer } = proxyLocalActivities<Activities>({
+    ...round(captureRoundActivityOptions),
+    summary: 'capture: debit the hold, credit the destination, record auth log and audit trace',
+  });
+  const { releaseTransfer } = proxyLocalActivities<Activities>({
+    ...round(releaseActivityOptions),
+    summary: 'release: free the hold if any, record auth log and audit trace',
+  });
+  return { captureTransferRound: captureTransfer, releaseTransfer };
+}
 const { checkTransferCaptured } = proxyActivities<Activities>({
   ...ledgerCheckActivityOptions,
   summary: 'resolve: read the transfer’s capture from the wallet’s journal',
@@ -183,6 +196,7 @@ type Outcome = 'completed' | 'failed' | 'cancelled';
 type Records = activities.TransferRecords;
 
 export async function transferWorkflow(input: TransferInput): Promise<Transfer> {
+  const { captureTransferRound, releaseTransfer } = walletRoundActivities(input);
   const steps = new Map<StepName, StepRecord>(
     TRANSFER_STEPS.map((name) => [name, { name, status: 'pending', attempts: 0 }]),
   );

@@ -45,6 +45,8 @@ interface FakeHold {
  * - `domain_after_effect` — the effect happened, then a refusal with the given code (a re-run
  *   whose body differs from the one the wallet applied: `idempotency_key_mismatch`);
  * - `flaky` — one retryable outage, then success on the retry;
+ * - `unreachable` — a retryable outage on every attempt (`times` of them): only the retry policy's
+ *   own limits (a round's schedule-to-close) end it;
  * - `block` — the effect happens, then the activity waits until `release(gate)` is called.
  */
 export type Injection =
@@ -53,6 +55,7 @@ export type Injection =
   | { kind: 'outage_after_effect'; times?: number }
   | { kind: 'domain_after_effect'; code: string; times?: number }
   | { kind: 'flaky' }
+  | { kind: 'unreachable'; times?: number }
   | { kind: 'block'; gate: string };
 
 type ActivityName = keyof Activities;
@@ -170,6 +173,11 @@ export function createFakeServices(): FakeServices {
             });
           }
           break;
+        case 'unreachable':
+          throw ApplicationFailure.create({
+            message: `injected unreachable ${name}`,
+            type: 'upstream_unavailable',
+          });
         case 'block': {
           const result = run();
           const g = gate(inj.gate);
