@@ -6,12 +6,12 @@ import { createAuthRoutes, createWellKnownRoutes } from './auth/auth.routes.js';
 import type { GatewayDeps } from './gateway-deps.js';
 import { createDocsRoutes } from './openapi/docs.routes.js';
 import { createRouter } from './openapi/router.js';
-import { createGatewayErrorHandler } from './platform/errors.js';
-import { createGatewayMetrics } from './platform/metrics.js';
-import { jsonDepthLimit } from './platform/json-depth.js';
-import { rateLimit } from './platform/rate-limit.js';
-import { requestContext, type GatewayEnv } from './platform/request-context.js';
-import { authorize, routesWithoutRule } from './platform/route-access.js';
+import { createGatewayErrorHandler } from './http/errors.js';
+import { createGatewayMetrics } from './http/metrics.js';
+import { jsonDepthLimit } from './http/json-depth.js';
+import { rateLimit } from './http/rate-limit.js';
+import { requestContext, type GatewayEnv } from './http/request-context.js';
+import { authorize, routesWithoutRule } from './http/route-access.js';
 import { createTransferRoutes } from './transfers/transfers.routes.js';
 import { createWalletRoutes } from './wallets/wallets.routes.js';
 import { createPayoutWebhookRoutes } from './withdrawals/payout-webhook.routes.js';
@@ -111,7 +111,7 @@ export function createGatewayApp(gatewayDeps: GatewayDeps): GatewayApps {
   const unprotected = routesWithoutRule(app.routes);
   if (unprotected.length > 0) {
     throw new Error(
-      `gateway routes without an access rule in gateway/platform/route-access.ts: ${unprotected.join(', ')}`,
+      `gateway routes without an access rule in gateway/http/route-access.ts: ${unprotected.join(', ')}`,
     );
   }
   return { app, metricsApp: createMetricsApp(registry) };

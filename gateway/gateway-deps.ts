@@ -2,9 +2,9 @@ import type { Client } from '@temporalio/client';
 import type { AccessTokenVerifier } from '../lib/jwt-verifier.js';
 import type { Logger } from '../lib/logger.js';
 import type { GatewayConfig } from './config.js';
-import type { DenylistCheck } from './platform/authn.js';
-import type { RateLimiter } from './platform/rate-limit.js';
-import type { Upstream } from './platform/upstream.js';
+import type { DenylistCheck } from './http/authn.js';
+import type { RateLimiter } from './http/rate-limit.js';
+import type { Upstream } from './http/upstream.js';
 
 /** Everything the gateway talks to, built once in main.ts (or by a test) and passed in. */
 export interface GatewayDeps {

@@ -14,10 +14,10 @@ import { startTelemetry, temporalClientInterceptors } from '../lib/telemetry.js'
 import { temporalTlsFromConfig } from '../lib/temporal-tls.js';
 import { createGatewayApp } from './app.js';
 import { loadGatewayConfig, metricsListener } from './config.js';
-import { createRedisDenylist } from './platform/authn.js';
-import { createGatewayJwks } from './platform/jwks.js';
-import { createSyncedRateLimiter } from './platform/rate-limit.js';
-import { createUpstream } from './platform/upstream.js';
+import { createRedisDenylist } from './http/authn.js';
+import { createGatewayJwks } from './http/jwks.js';
+import { createSyncedRateLimiter } from './http/rate-limit.js';
+import { createUpstream } from './http/upstream.js';
 
 await startTelemetry('gateway');
 const config = loadGatewayConfig();

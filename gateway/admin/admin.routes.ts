@@ -3,9 +3,9 @@ import { WorkflowFailedError, isGrpcDeadlineError } from '@temporalio/client';
 import { ProblemError } from '../../lib/problem.js';
 import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
 import { depositWorkflowId, type DepositInput } from '../../workflows/deposit-workflow.js';
-import { authenticate, mayDeposit } from '../platform/authn.js';
-import { applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
-import { rateLimit } from '../platform/rate-limit.js';
+import { authenticate, mayDeposit } from '../http/authn.js';
+import { applicationFailureType, DOMAIN_STATUS } from '../http/errors.js';
+import { rateLimit } from '../http/rate-limit.js';
 import {
   DepositBody,
   IdempotencyKeyHeader,

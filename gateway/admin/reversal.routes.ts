@@ -17,7 +17,7 @@ import {
 import { transferWorkflowId } from '../../workflows/transfer-contract.js';
 import { IdempotencyKeyHeader, problemCodes, problemResponses, resourceId } from '../openapi/schemas.js';
 import { bearerSecurity } from '../openapi/router.js';
-import type { GatewayEnv } from '../platform/request-context.js';
+import type { GatewayEnv } from '../http/request-context.js';
 import {
   deriveId,
   requestHash,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { unwrap } from '../platform/forward.js';
-import { propagationHeaders, type GatewayEnv } from '../platform/request-context.js';
+import { unwrap } from '../http/forward.js';
+import { propagationHeaders, type GatewayEnv } from '../http/request-context.js';
 import {
   IdempotencyKeyHeader,
   WalletSchema,

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowFailedError, isGrpcDeadlineError } from '@temporalio/client';
 import { ProblemError, problem } from '../../lib/problem.js';
-import { authenticate } from '../platform/authn.js';
-import { applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
-import { forward, unwrap } from '../platform/forward.js';
-import { rateLimit } from '../platform/rate-limit.js';
-import { propagationHeaders } from '../platform/request-context.js';
+import { authenticate } from '../http/authn.js';
+import { applicationFailureType, DOMAIN_STATUS } from '../http/errors.js';
+import { forward, unwrap } from '../http/forward.js';
+import { rateLimit } from '../http/rate-limit.js';
+import { propagationHeaders } from '../http/request-context.js';
 import {
   AuthorizeForm,
   AuthorizeQuery,

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { GatewayEnv } from '../platform/request-context.js';
+import type { GatewayEnv } from '../http/request-context.js';
 
 /** The generated document's header: what clients read first. */
 export const OPENAPI_INFO = {

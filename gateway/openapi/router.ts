@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { z } from 'zod';
 import { problem, problemResponse, validationProblem } from '../../lib/problem.js';
-import type { GatewayEnv } from '../platform/request-context.js';
+import type { GatewayEnv } from '../http/request-context.js';
 import { AMOUNT_TOO_LARGE, MAX_PUBLIC_AMOUNT } from './schemas.js';
 
 const WHERE: Record<string, string> = {

@@ -9,9 +9,9 @@ import { firstPartyScope } from '../../auth/tokens/scopes.js';
 import { createTestIssuer } from '../../test/support/tokens.js';
 import { createGatewayApp } from '../app.js';
 import { loadGatewayConfig } from '../config.js';
-import { createRedisDenylist, DENYLIST_PREFIX } from '../platform/authn.js';
-import { createSyncedRateLimiter } from '../platform/rate-limit.js';
-import { createUpstream } from '../platform/upstream.js';
+import { createRedisDenylist, DENYLIST_PREFIX } from '../http/authn.js';
+import { createSyncedRateLimiter } from '../http/rate-limit.js';
+import { createUpstream } from '../http/upstream.js';
 import { createFakeAuth, createFakeWallet, SERVICE_TOKEN } from './fake-upstreams.js';
 import { serveStub } from './stub-server.js';
 

@@ -17,7 +17,7 @@ import {
   type Transfer,
   type TransferStatus,
 } from '../../workflows/transfer-contract.js';
-import { isAdmin } from '../platform/authn.js';
+import { isAdmin } from '../http/authn.js';
 
 export { settledByExecution, transferFromExecution, type ExecutionView };
 

@@ -10,9 +10,9 @@ import type { TransferRecord } from '../../activities/transfer-archive-activitie
 import { failureCode } from '../../activities/transfer-archive-view.js';
 import type { Transfer, TransferStep } from '../../workflows/transfer-contract.js';
 import type { GatewayDeps } from '../gateway-deps.js';
-import { isAdmin } from '../platform/authn.js';
-import { unwrap } from '../platform/forward.js';
-import { propagationHeaders, type GatewayEnv } from '../platform/request-context.js';
+import { isAdmin } from '../http/authn.js';
+import { unwrap } from '../http/forward.js';
+import { propagationHeaders, type GatewayEnv } from '../http/request-context.js';
 
 /** The `Transfer` a record holds (the same view the workflow answered, steps by code only). */
 export function transferFromRecord(r: TransferRecord): Transfer {

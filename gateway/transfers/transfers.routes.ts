@@ -23,9 +23,9 @@ import {
   type Transfer,
   type TransferInput,
 } from '../../workflows/transfer-contract.js';
-import { authenticate, requireUser } from '../platform/authn.js';
-import { applicationFailureDetails, applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
-import { rateLimit } from '../platform/rate-limit.js';
+import { authenticate, requireUser } from '../http/authn.js';
+import { applicationFailureDetails, applicationFailureType, DOMAIN_STATUS } from '../http/errors.js';
+import { rateLimit } from '../http/rate-limit.js';
 import {
   ConfirmTransferBody,
   CreateTransferBody,

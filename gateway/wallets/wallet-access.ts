@@ -2,10 +2,10 @@ import type { Context } from 'hono';
 import { LRUCache } from 'lru-cache';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
-import { isAdmin } from '../platform/authn.js';
-import { unwrap } from '../platform/forward.js';
-import { propagationHeaders, type GatewayEnv } from '../platform/request-context.js';
-import type { Upstream } from '../platform/upstream.js';
+import { isAdmin } from '../http/authn.js';
+import { unwrap } from '../http/forward.js';
+import { propagationHeaders, type GatewayEnv } from '../http/request-context.js';
+import type { Upstream } from '../http/upstream.js';
 import type { Wallet } from '../../lib/wallet-api-types.js';
 import type { WalletReader } from './wallet-reader.js';
 

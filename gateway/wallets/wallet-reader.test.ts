@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWalletHarness, type WalletHarness } from '../../wallet/testing/wallet-harness.js';
-import { createUpstream } from '../platform/upstream.js';
+import { createUpstream } from '../http/upstream.js';
 import { serveStub } from '../test-support/stub-server.js';
 import { createWalletReader, type WalletReader } from './wallet-reader.js';
 

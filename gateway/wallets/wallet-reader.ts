@@ -1,6 +1,6 @@
 import type { Wallet } from '../../lib/wallet-api-types.js';
-import { unwrap } from '../platform/forward.js';
-import type { Upstream } from '../platform/upstream.js';
+import { unwrap } from '../http/forward.js';
+import type { Upstream } from '../http/upstream.js';
 
 /**
  * Reads one wallet by id: the wallet, or undefined when WalletService has no user wallet by that

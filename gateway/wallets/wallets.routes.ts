@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { authenticate, requireUser } from '../platform/authn.js';
+import { authenticate, requireUser } from '../http/authn.js';
 import { respondJson } from '../../lib/service-app.js';
-import { unwrap } from '../platform/forward.js';
-import { rateLimit } from '../platform/rate-limit.js';
-import { propagationHeaders } from '../platform/request-context.js';
+import { unwrap } from '../http/forward.js';
+import { rateLimit } from '../http/rate-limit.js';
+import { propagationHeaders } from '../http/request-context.js';
 import {
   CreateWalletBody,
   EntrySchema,

@@ -37,9 +37,9 @@ import {
   problemResponses,
   resourceId,
 } from '../openapi/schemas.js';
-import { authenticate, isAdmin, requireUser } from '../platform/authn.js';
-import { applicationFailureDetails, applicationFailureType, DOMAIN_STATUS } from '../platform/errors.js';
-import { rateLimit } from '../platform/rate-limit.js';
+import { authenticate, isAdmin, requireUser } from '../http/authn.js';
+import { applicationFailureDetails, applicationFailureType, DOMAIN_STATUS } from '../http/errors.js';
+import { rateLimit } from '../http/rate-limit.js';
 import {
   deriveId,
   deriveUpdateId,

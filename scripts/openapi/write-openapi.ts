@@ -12,7 +12,7 @@ import type { Client } from '@temporalio/client';
 import * as prettier from 'prettier';
 import { createGatewayApp } from '../../gateway/app.js';
 import { loadGatewayConfig } from '../../gateway/config.js';
-import { createUpstream } from '../../gateway/platform/upstream.js';
+import { createUpstream } from '../../gateway/http/upstream.js';
 import { createLogger } from '../../lib/logger.js';
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../../docs/openapi.json', import.meta.url));
