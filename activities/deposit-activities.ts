@@ -1,7 +1,7 @@
 /** Steps of depositWorkflow (admin/service deposits) and its audit record. */
 import type { HttpClient } from '../lib/http-client.js';
 import { verifyWorkflowInput } from '../lib/workflow-input-signature.js';
-import type { SignedDepositInput } from '../workflows/deposit-workflow.js';
+import type { SignedDepositInput } from '../workflows/deposit-contract.js';
 import type { AuditEntry } from './transfer-activities.js';
 import type { Wallet } from './upstream-types.js';
 import {
@@ -18,7 +18,7 @@ export interface DepositActivityDeps {
   workflowInputKey: Uint8Array;
 }
 
-export interface DepositResult {
+export interface DepositFundsResult {
   transaction_id: string;
   wallet: Wallet;
   /** The attempt that got the answer (shown in the audit trace). */
@@ -31,11 +31,11 @@ export function createDepositActivities(deps: DepositActivityDeps) {
    * must carry the gateway's signature: a deposit started on Temporal by anyone else is refused
    * `not_authorized` and credits nothing.
    */
-  async function depositFunds(input: SignedDepositInput): Promise<DepositResult> {
+  async function depositFunds(input: SignedDepositInput): Promise<DepositFundsResult> {
     if (!verifyWorkflowInput(input, deps.workflowInputKey)) {
       throw domainFailure('not_authorized', 'the deposit input is not signed by the gateway');
     }
-    const res = await callUpstream<Omit<DepositResult, 'attempt'>>(
+    const res = await callUpstream<Omit<DepositFundsResult, 'attempt'>>(
       deps.wallet,
       'POST',
       `/internal/wallets/${encodeURIComponent(input.wallet_id)}/deposits`,

@@ -19,11 +19,11 @@ import {
   transferFromExecution,
   type ExecutionView,
 } from './transfer-archive-view.js';
-import { getTransfer, type Transfer } from '../workflows/transfer-contract.js';
+import { getTransfer, TRANSFER_WORKFLOW_TYPE, type Transfer } from '../workflows/transfer-contract.js';
 import { callUpstream } from './upstream.js';
 
-/** The workflow type the sweep archives (the gateway's `TRANSFER_WORKFLOW`). */
-export const TRANSFER_WORKFLOW_TYPE = 'transferWorkflow';
+/** The workflow type the sweep archives; declared by the transfer's contract (bench/floor imports it from here). */
+export { TRANSFER_WORKFLOW_TYPE };
 
 /** Where the sweep stands, as WalletService keeps it (`transfer_archive_checkpoint`). */
 export interface ArchiveCheckpoint {

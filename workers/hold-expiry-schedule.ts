@@ -8,7 +8,7 @@
 import { ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { TASK_QUEUE } from '../temporal-config/index.js';
-import { HOLD_EXPIRY_SCHEDULE_ID } from '../workflows/hold-expiry-workflow.js';
+import { HOLD_EXPIRY_SCHEDULE_ID, holdExpiryWorkflow } from '../workflows/hold-expiry-workflow.js';
 import { convergeSchedule, type ConvergeOutcome, type ScheduleDeps } from './converge-schedule.js';
 
 /** A duration in seconds or minutes, as Temporal's options take it. */
@@ -44,7 +44,7 @@ export function holdExpirySchedule(spec: HoldExpirySpec = HOLD_EXPIRY_SCHEDULE):
     spec: { intervals: [{ every: spec.every }] },
     action: {
       type: 'startWorkflow',
-      workflowType: 'holdExpiryWorkflow',
+      workflowType: holdExpiryWorkflow,
       workflowId: spec.scheduleId,
       taskQueue: spec.taskQueue,
       workflowRunTimeout: spec.runTimeout,
@@ -62,7 +62,7 @@ function matches(described: ScheduleDescription, spec: HoldExpirySpec): boolean 
   const action = described.action;
   return (
     action.type === 'startWorkflow' &&
-    action.workflowType === 'holdExpiryWorkflow' &&
+    action.workflowType === holdExpiryWorkflow.name &&
     action.taskQueue === spec.taskQueue &&
     action.workflowRunTimeout !== undefined &&
     msToNumber(action.workflowRunTimeout) === msToNumber(spec.runTimeout) &&

@@ -13,10 +13,10 @@
 import type { Client } from '@temporalio/client';
 import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../lib/logger.js';
+import { TRANSFER_WORKFLOW_TYPE } from '../workflows/transfer-contract.js';
 
 /** Running transfers whose last status is `needs_attention` (a closed run is never parked). */
-export const PARKED_TRANSFERS_QUERY =
-  "WorkflowType = 'transferWorkflow' AND ExecutionStatus = 'Running' AND TransferStatus = 'needs_attention'";
+export const PARKED_TRANSFERS_QUERY = `WorkflowType = '${TRANSFER_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TransferStatus = 'needs_attention'`;
 
 export interface ParkedTransfersOptions {
   /** The worker's Temporal client (its namespace is the one counted). */

@@ -7,10 +7,11 @@
 import { ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { TASK_QUEUE } from '../temporal-config/index.js';
-import { TRANSFER_ARCHIVE_SCHEDULE_ID } from '../workflows/transfer-archive-workflow.js';
+import {
+  TRANSFER_ARCHIVE_SCHEDULE_ID,
+  transferArchiveWorkflow,
+} from '../workflows/transfer-archive-workflow.js';
 import { convergeSchedule, type ConvergeOutcome, type ScheduleDeps } from './converge-schedule.js';
-
-const WORKFLOW_TYPE = 'transferArchiveWorkflow';
 
 /** What the transfer-archive schedule is (durations as Temporal's options take them). */
 export interface TransferArchiveSpec {
@@ -38,7 +39,7 @@ export function transferArchiveSchedule(spec = TRANSFER_ARCHIVE_SCHEDULE): Sched
     spec: { intervals: [{ every: spec.every }] },
     action: {
       type: 'startWorkflow',
-      workflowType: WORKFLOW_TYPE,
+      workflowType: transferArchiveWorkflow,
       workflowId: spec.scheduleId,
       taskQueue: spec.taskQueue,
       workflowRunTimeout: spec.runTimeout,
@@ -54,7 +55,7 @@ function declared(described: ScheduleDescription, spec: TransferArchiveSpec): bo
   const { action, spec: when, policies } = described;
   return (
     action.type === 'startWorkflow' &&
-    action.workflowType === WORKFLOW_TYPE &&
+    action.workflowType === transferArchiveWorkflow.name &&
     action.taskQueue === spec.taskQueue &&
     msToNumber(action.workflowRunTimeout ?? 0) === msToNumber(spec.runTimeout) &&
     when.intervals?.length === 1 &&

@@ -13,7 +13,8 @@ import {
   startWorkflowTestWorker,
   type WorkflowTestContext,
 } from '../workers/testing/workflow-test-env.js';
-import { depositWorkflow, depositWorkflowId, type DepositInput } from './deposit-workflow.js';
+import { depositWorkflowId, type DepositInput } from './deposit-contract.js';
+import { depositWorkflow } from './deposit-workflow.js';
 import { holdExpiryWorkflow } from './hold-expiry-workflow.js';
 
 let ctx: WorkflowTestContext;

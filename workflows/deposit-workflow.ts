@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { recordActivityOptions, serviceCallActivityOptions } from '../temporal-config/activity-options.js';
-import type { Signed } from '../lib/workflow-input-signature.js';
+import type { DepositResult, SignedDepositInput } from './deposit-contract.js';
 import { failureAttempt, failureMessage, failureType } from './failures.js';
 
 type Activities = ReturnType<typeof activities.createActivities>;
@@ -15,35 +15,8 @@ type Activities = ReturnType<typeof activities.createActivities>;
 const { depositFunds } = proxyActivities<Activities>(serviceCallActivityOptions);
 const { recordAuditTrace } = proxyActivities<Activities>(recordActivityOptions);
 
-export interface DepositInput {
-  wallet_id: string;
-  amount: string;
-  currency: string;
-  /** External reference (bank transfer id, admin ticket): the deposit's natural key. */
-  reference: string;
-  /** Who asked: an admin user id or `client:<client_id>`. */
-  requested_by: string;
-}
-
-/**
- * What the workflow is started with: the input signed by the gateway (`signWorkflowInput`,
- * key `WORKFLOW_INPUT_KEY`). A deposit mints money, so the credit step refuses an input whose
- * signature does not verify (`not_authorized`) and nothing is credited.
- */
-export type SignedDepositInput = Signed<DepositInput>;
-
-export interface DepositResult {
-  transaction_id: string;
-  wallet_id: string;
-  amount: string;
-  currency: string;
-  balance: { posted: string; pending: string; available: string };
-}
-
-/** Workflow id of a deposit: one per wallet and reference, so a repeated request deposits once. */
-export function depositWorkflowId(walletId: string, reference: string): string {
-  return `deposit-${walletId}-${reference}`;
-}
+// Declared by the contract; re-exported only for gateway/admin until it imports the contract.
+export { depositWorkflowId, type DepositInput } from './deposit-contract.js';
 
 export async function depositWorkflow(input: SignedDepositInput): Promise<DepositResult> {
   setCurrentDetails(

@@ -8,7 +8,8 @@ import {
   startWorkflowTestWorker,
   type WorkflowTestContext,
 } from '../workers/testing/workflow-test-env.js';
-import { onboardUserWorkflow, onboardUserWorkflowId } from './onboard-user-workflow.js';
+import { onboardUserWorkflow } from './onboard-user-workflow.js';
+import { onboardUserWorkflowId } from './onboarding-contract.js';
 
 let ctx: WorkflowTestContext;
 let fake: FakeServices;

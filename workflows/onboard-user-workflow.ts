@@ -12,28 +12,13 @@ import {
   serviceCallActivityOptions,
 } from '../temporal-config/activity-options.js';
 import { failureMessage, failureType } from './failures.js';
+import type { OnboardUserInput, OnboardUserResult } from './onboarding-contract.js';
 import { Saga } from './saga.js';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
 const { createUser, createWallet, activateUser } = proxyActivities<Activities>(serviceCallActivityOptions);
 const { disableUser } = proxyActivities<Activities>(compensationActivityOptions);
-
-export interface OnboardUserInput {
-  registration_id: string;
-  currency: string;
-}
-
-export interface OnboardUserResult {
-  user_id: string;
-  wallet_id: string;
-  status: string;
-}
-
-/** Workflow id of an onboarding: one per registration, so a retried sign-up attaches to it. */
-export function onboardUserWorkflowId(registrationId: string): string {
-  return `onboard-${registrationId}`;
-}
 
 export async function onboardUserWorkflow(input: OnboardUserInput): Promise<OnboardUserResult> {
   setCurrentDetails(`**onboarding** registration \`${input.registration_id}\`: creating the user`);

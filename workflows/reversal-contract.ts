@@ -6,6 +6,10 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Signed } from '../lib/workflow-input-signature.js';
 import { TASK_QUEUE } from '../temporal-config/index.js';
+import type * as workflows from './index.js';
+
+/** The workflow type as Temporal reports it (`describe().type`, visibility's `WorkflowType`). */
+export const REVERSAL_WORKFLOW_TYPE = 'reversalWorkflow' satisfies keyof typeof workflows;
 
 export type ReversalStatus =
   'pending' | 'processing' | 'completed' | 'failed' | 'compensating' | 'needs_attention';

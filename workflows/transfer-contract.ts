@@ -6,6 +6,10 @@
 import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { searchAttributes, TASK_QUEUE } from '../temporal-config/index.js';
+import type * as workflows from './index.js';
+
+/** The workflow type as Temporal reports it (`describe().type`, visibility's `WorkflowType`). */
+export const TRANSFER_WORKFLOW_TYPE = 'transferWorkflow' satisfies keyof typeof workflows;
 
 export type TransferStatus =
   | 'pending'

@@ -6,7 +6,11 @@
 import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { searchAttributes, TASK_QUEUE } from '../temporal-config/index.js';
+import type * as workflows from './index.js';
 import type { TransferInitiator, TransferStep } from './transfer-contract.js';
+
+/** The workflow type as Temporal reports it (`describe().type`, visibility's `WorkflowType`). */
+export const WITHDRAWAL_WORKFLOW_TYPE = 'withdrawalWorkflow' satisfies keyof typeof workflows;
 
 export type WithdrawalStatus =
   | 'pending'

@@ -20,7 +20,8 @@ import {
 } from '../workers/testing/workflow-test-env.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import { confirmOtp, getTransfer, transferStartOptions, type TransferInput } from './transfer-contract.js';
-import { onboardUserWorkflow, onboardUserWorkflowId } from './onboard-user-workflow.js';
+import { onboardUserWorkflow } from './onboard-user-workflow.js';
+import { onboardUserWorkflowId } from './onboarding-contract.js';
 import { transferWorkflow } from './transfer-workflow.js';
 
 let auth: Harness;
