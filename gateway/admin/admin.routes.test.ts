@@ -3,7 +3,7 @@ import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/comm
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
 import { depositWorkflowId } from '../../workflows/deposit-workflow.js';
-import { createHarness, type Harness } from '../test-support/harness.js';
+import { createHarness, type Harness } from '../testing/harness.js';
 
 let h: Harness;
 beforeAll(async () => {

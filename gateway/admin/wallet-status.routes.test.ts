@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The gateway first: it extends zod with .openapi() before the wallet's modules build schemas.
-import { createHarness, type Harness } from '../test-support/harness.js';
-import { serveStub } from '../test-support/stub-server.js';
+import { createHarness, type Harness } from '../testing/harness.js';
+import { serveStub } from '../testing/stub-server.js';
 import { listStatusChanges } from '../../wallet/administration/administration.repository.js';
 import { createWalletHarness, type WalletHarness } from '../../wallet/testing/wallet-harness.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DENYLIST_PREFIX } from '../http/authn.js';
-import { createHarness, type Harness } from '../test-support/harness.js';
+import { createHarness, type Harness } from '../testing/harness.js';
 
 const AUTH_PER_MINUTE = 5;
 

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
 import { TEST_AUDIENCE, TEST_ISSUER, createTestIssuer } from '../../test/support/tokens.js';
-import { serveStub } from '../test-support/stub-server.js';
+import { serveStub } from '../testing/stub-server.js';
 import { createGatewayJwks } from './jwks.js';
 
 const closers: (() => Promise<void>)[] = [];

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../test-support/harness.js';
+import { createHarness, type Harness } from '../testing/harness.js';
 
 let up: Harness;
 let down: Harness;

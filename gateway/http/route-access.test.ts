@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { depositWorkflowId } from '../../workflows/deposit-workflow.js';
 import { deriveId } from '../temporal/idempotency.js';
-import { createHarness, type Harness, type TestResponse } from '../test-support/harness.js';
+import { createHarness, type Harness, type TestResponse } from '../testing/harness.js';
 import { ACCESS_RULES, compileAccessRules, routesWithoutRule } from './route-access.js';
 
 let h: Harness;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_AUDIENCE, TEST_ISSUER } from '../../test/support/tokens.js';
-import { createHarness, type Harness, type TestResponse } from '../test-support/harness.js';
+import { createHarness, type Harness, type TestResponse } from '../testing/harness.js';
 import { gatewayConfigSchema, metricsListener } from '../config.js';
 import { clientIp } from './request-context.js';
 import { jsonDepth } from './json-depth.js';

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UpstreamUnavailableError } from '../../lib/http-client.js';
-import { serveStub } from '../test-support/stub-server.js';
+import { serveStub } from '../testing/stub-server.js';
 import { createUpstream } from './upstream.js';
 
 const closers: (() => Promise<void>)[] = [];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../test-support/harness.js';
+import { createHarness, type Harness } from '../testing/harness.js';
 
 let h: Harness;
 beforeAll(async () => {

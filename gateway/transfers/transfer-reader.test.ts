@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { transferStartOptions, type TransferInput } from '../../workflows/transfer-contract.js';
-import { createHarness, type Harness } from '../test-support/harness.js';
+import { createHarness, type Harness } from '../testing/harness.js';
 
 /**
  * Issue 11, item 3: a run the workflow did not end itself — an operator's `terminate`, a run

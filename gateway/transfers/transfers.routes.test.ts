@@ -3,8 +3,8 @@ import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/comm
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
 import { deriveId } from '../temporal/idempotency.js';
-import { createHarness, type Harness } from '../test-support/harness.js';
-import { VALID_OTP } from '../test-support/fake-workflows.js';
+import { createHarness, type Harness } from '../testing/harness.js';
+import { VALID_OTP } from '../testing/fake-workflows.js';
 import { STEP_ERROR_MESSAGES } from './public-transfer.js';
 
 let h: Harness;

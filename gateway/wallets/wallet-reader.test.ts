@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWalletHarness, type WalletHarness } from '../../wallet/testing/wallet-harness.js';
 import { createUpstream } from '../http/upstream.js';
-import { serveStub } from '../test-support/stub-server.js';
+import { serveStub } from '../testing/stub-server.js';
 import { createWalletReader, type WalletReader } from './wallet-reader.js';
 
 // The real WalletService app (test stack PostgreSQL) on a local port, behind the gateway's own

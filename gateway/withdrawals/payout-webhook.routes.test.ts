@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signPayoutWebhook } from '../../lib/payout-webhook-signature.js';
-import { createHarness, type Harness } from '../test-support/harness.js';
+import { createHarness, type Harness } from '../testing/harness.js';
 
 const SECRET = 'test-payout-webhook-secret-0123456789abcdef';
 let h: Harness;
