@@ -92,6 +92,19 @@ export function validationProblem(error: z.ZodError, where = 'body'): Problem {
 }
 
 /**
+ * A request body that is not JSON by its media type: 415, the same body in every service
+ * (lib/json-body.ts answers it, and so does the gateway's validator).
+ */
+export function unsupportedMediaTypeProblem(): Problem {
+  return problem(415, 'unsupported_media_type', 'the body must be application/json');
+}
+
+/** A request body that does not parse as JSON: 400, the same body in every service. */
+export function malformedJsonProblem(): Problem {
+  return problem(400, 'malformed_json', 'request body is not valid JSON');
+}
+
+/**
  * The one error handler of a service: known problems are rendered as they are, framework
  * errors are mapped to problems, anything else is logged and answered with a bare 500
  * (never a stack trace or an internal host name).
@@ -114,7 +127,7 @@ export function createErrorHandler(log: Logger): ErrorHandler {
       return problemResponse(c, problem(status, code, detail));
     }
     if (err instanceof SyntaxError) {
-      return problemResponse(c, problem(400, 'malformed_json', 'request body is not valid JSON'));
+      return problemResponse(c, malformedJsonProblem());
     }
     log.error({ err, path: c.req.path, method: c.req.method }, 'unhandled error');
     return problemResponse(c, problem(500, 'internal_error', 'an unexpected error occurred'));
