@@ -14,7 +14,8 @@ export const redisKeys = {
   otpChallenge: (challengeId: string) => `auth:otp-challenge:${challengeId}`,
   otpCooldown: (purpose: string, subject: string, reference: string) =>
     `auth:otp-cooldown:${purpose}:${subject}:${reference}`,
-  otpHourly: 'auth:otp-hourly',
+  /** Codes sent for a (purpose, subject) this hour, across references. */
+  otpHourly: (purpose: string, subject: string) => `auth:otp-hourly:${purpose}:${subject}`,
   /** The newest challenge of a (purpose, subject, reference): a resend revokes the one it names. */
   otpCurrent: (purpose: string, subject: string, reference: string) =>
     `auth:otp-current:${purpose}:${subject}:${reference}`,

@@ -14,7 +14,13 @@ import { createSmtpNotifier } from './otp/smtp-notifier.js';
 import { createPasswordService, type PasswordService } from './password/password.service.js';
 import type { RedisClient } from './redis.js';
 import { createTokenService, type TokenService } from './tokens/tokens.service.js';
+import {
+  createEmailVerificationService,
+  type EmailVerificationService,
+} from './users/email-verification.service.js';
 import { createLoginThrottle, type LoginThrottle } from './users/login-throttle.js';
+import { createLoginService, type LoginService } from './users/login.service.js';
+import { createRegistrationService, type RegistrationService } from './users/registration.service.js';
 import { createUserService, type UserService } from './users/users.service.js';
 
 export interface AuthDeps {
@@ -34,7 +40,10 @@ export interface AuthServices extends AuthDeps {
   keys: KeyStore;
   tokens: TokenService;
   otp: OtpService;
+  registrations: RegistrationService;
   users: UserService;
+  login: LoginService;
+  emailVerification: EmailVerificationService;
   passwords: PasswordService;
   throttle: LoginThrottle;
   notifier: Notifier;
@@ -87,11 +96,7 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
   });
   const users = createUserService({
     db,
-    redis,
-    otp,
     tokens,
-    throttle,
-    notifier,
     audit,
     limits: {
       unverified: {
@@ -104,6 +109,9 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
       },
     },
   });
+  const registrations = createRegistrationService({ db, redis, notifier, audit });
+  const login = createLoginService({ db, otp, throttle, notifier, audit });
+  const emailVerification = createEmailVerificationService({ db, redis, otp, audit });
   const passwords = createPasswordService({ db, redis, otp, tokens, throttle, notifier, audit });
   return {
     ...deps,
@@ -111,7 +119,10 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
     keys,
     tokens,
     otp,
+    registrations,
     users,
+    login,
+    emailVerification,
     passwords,
     throttle,
     notifier,

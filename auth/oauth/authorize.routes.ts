@@ -89,7 +89,7 @@ export function authorizeRoutes(s: AuthServices) {
 
     let userId: string;
     if (field('challenge_id')) {
-      const result = await s.users.completeLoginChallenge(field('challenge_id'), field('code'), context);
+      const result = await s.login.completeChallenge(field('challenge_id'), field('code'), context);
       if ('error' in result) {
         if (result.error === OtpError.Invalid) {
           return html(
@@ -108,7 +108,7 @@ export function authorizeRoutes(s: AuthServices) {
       }
       userId = result.user.id;
     } else {
-      const result = await s.users.authenticate(
+      const result = await s.login.authenticate(
         { email: field('email').slice(0, 254), password: field('password').slice(0, 4096) },
         client.client_id,
         context,

@@ -54,8 +54,7 @@ export function internalOtpRoutes(s: AuthServices) {
       fail(otpErrorStatus[result.error], result.error, otpErrorDetail[result.error], ext);
     }
     // A verified email code moves the user to the verified tier, whichever door it came through.
-    if (body.purpose === 'verify_email')
-      await s.users.confirmEmailVerified(body.user_id, s.requestContext(c));
+    if (body.purpose === 'verify_email') await s.emailVerification.confirm(body.user_id, s.requestContext(c));
     return c.json({ valid: true });
   });
 

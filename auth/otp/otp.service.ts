@@ -1,9 +1,9 @@
 import { createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import type { Notifier } from './notifier.js';
 import { OtpError } from './otp.errors.js';
+import { limitOtpSends } from './send-limit.js';
 
 export const OTP_PURPOSES = ['login', 'verify_email', 'step_up', 'password_reset'] as const;
 export type OtpPurpose = (typeof OTP_PURPOSES)[number];
@@ -15,8 +15,6 @@ export const OTP_TTL_SECONDS = 300;
  */
 export const OTP_MAX_ATTEMPTS = 5;
 export const OTP_FAILURE_WINDOW_SECONDS = 3600;
-export const OTP_RESEND_COOLDOWN_SECONDS = 60;
-export const OTP_MAX_PER_HOUR = 10;
 
 export interface OtpChallenge {
   challengeId: string;
@@ -100,14 +98,6 @@ export interface OtpServiceDeps {
 }
 
 export function createOtpService(deps: OtpServiceDeps): OtpService {
-  const hourly = new RateLimiterRedis({
-    storeClient: deps.redis,
-    useRedisPackage: true,
-    keyPrefix: redisKeys.otpHourly,
-    points: OTP_MAX_PER_HOUR,
-    duration: 3600,
-  });
-
   function mac(purpose: string, subject: string, challengeId: string, code: string) {
     return createHmac('sha256', deps.pepper)
       .update(`${purpose}\n${subject}\n${challengeId}\n${code}`)
@@ -116,26 +106,11 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
 
   return {
     async send({ purpose, subject, recipient, reference, context, decoy = false }) {
-      const cooldownKey = redisKeys.otpCooldown(purpose, subject, reference);
-      const first = await deps.redis.set(cooldownKey, '1', {
-        expiration: { type: 'EX', value: OTP_RESEND_COOLDOWN_SECONDS },
-        condition: 'NX',
+      const limit = await limitOtpSends(deps.redis, {
+        cooldown: redisKeys.otpCooldown(purpose, subject, reference),
+        hourly: redisKeys.otpHourly(purpose, subject),
       });
-      if (first === null) {
-        const ttl = await deps.redis.ttl(cooldownKey);
-        return { error: OtpError.Cooldown, retryAfterSeconds: Math.max(1, ttl) };
-      }
-      try {
-        await hourly.consume(`${purpose}:${subject}`);
-      } catch (err) {
-        if (err instanceof RateLimiterRes) {
-          return {
-            error: OtpError.Cooldown,
-            retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
-          };
-        }
-        throw err;
-      }
+      if ('error' in limit) return limit;
       const challengeId = randomUUID();
       const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
       const codeMac = mac(purpose, subject, challengeId, code);

@@ -23,7 +23,7 @@ export function internalUsersRoutes(s: AuthServices) {
 
   app.post('/registrations', idem, async (c) => {
     const body = await jsonBody(c, registrationBody);
-    const result = await s.users.parkRegistration(body, s.requestContext(c));
+    const result = await s.registrations.park(body, s.requestContext(c));
     if ('error' in result) userFailure(result.error, { reason: result.reason });
     return c.json(
       { registration_id: result.registrationId, expires_at: result.expiresAt.toISOString() },
@@ -33,7 +33,7 @@ export function internalUsersRoutes(s: AuthServices) {
 
   app.post('/users', idem, async (c) => {
     const body = await jsonBody(c, createUserBody);
-    const result = await s.users.createFromRegistration(body.registration_id, s.requestContext(c));
+    const result = await s.registrations.createUser(body.registration_id, s.requestContext(c));
     if (typeof result === 'string') userFailure(result);
     if (result.existing)
       return c.json({ user_id: result.userId, status: result.status, existing: true }, 200);

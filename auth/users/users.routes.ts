@@ -40,7 +40,7 @@ export function usersRoutes(s: AuthServices) {
   app.post('/login', async (c) => {
     const body = await jsonBody(c, loginBody);
     const startedAt = Date.now();
-    const result = await s.users.authenticate(body, FIRST_PARTY_CLIENT_ID, s.requestContext(c));
+    const result = await s.login.authenticate(body, FIRST_PARTY_CLIENT_ID, s.requestContext(c));
     if ('error' in result) {
       if (result.error === UserError.AccountLocked) userFailure(result.error, result.retryAfterSeconds);
       if (result.error === OtpError.Cooldown)
@@ -70,14 +70,14 @@ export function usersRoutes(s: AuthServices) {
     const context = s.requestContext(c);
     const challenge = await s.otp.challenge(body.challenge_id);
     if (challenge?.purpose === 'verify_email') {
-      const result = await s.users.verifyEmail(body.challenge_id, body.code, context);
+      const result = await s.emailVerification.verify(body.challenge_id, body.code, context);
       if ('error' in result) {
         if (result.error === UserError.AccountNotActive) userFailure(result.error);
         otpFailure(result.error, 'attemptsLeft' in result ? { attemptsLeft: result.attemptsLeft } : {});
       }
       return c.json({ email_verified: true });
     }
-    const result = await s.users.completeLoginChallenge(body.challenge_id, body.code, context);
+    const result = await s.login.completeChallenge(body.challenge_id, body.code, context);
     if ('error' in result) {
       if (result.error === UserError.AccountNotActive) userFailure(result.error);
       otpFailure(result.error, 'attemptsLeft' in result ? { attemptsLeft: result.attemptsLeft } : {});
@@ -91,7 +91,7 @@ export function usersRoutes(s: AuthServices) {
 
   app.post('/otp/send', async (c) => {
     const body = await jsonBody(c, otpSendBody);
-    const result = await s.users.sendEmailVerification(body.email, s.requestContext(c));
+    const result = await s.emailVerification.send(body.email, s.requestContext(c));
     if ('error' in result) otpFailure(result.error, { retryAfterSeconds: result.retryAfterSeconds });
     return c.json({ challenge_id: result.challengeId, expires_at: result.expiresAt.toISOString() }, 202);
   });
@@ -151,9 +151,9 @@ export function usersRoutes(s: AuthServices) {
     const principal = c.var.principal;
     if (principal.isService) fail(403, 'user_token_required', 'this endpoint needs a user token');
     const body = await jsonBody(c, mfaBody);
-    const result = await s.users.setMfa(principal.subject, body.password, body.enabled, s.requestContext(c));
-    if (typeof result === 'string') userFailure(result);
-    if ('error' in result) userFailure(result.error, result.retryAfterSeconds);
+    const result = await s.login.setMfa(principal.subject, body.password, body.enabled, s.requestContext(c));
+    if ('error' in result)
+      userFailure(result.error, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined);
     return c.json({ mfa_enabled: result.mfaEnabled });
   });
 
