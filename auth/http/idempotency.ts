@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Principal } from '../../lib/jwt-verifier.js';
+import { optionalIdempotencyKey, requireIdempotencyKey } from '../../lib/idempotency-key.js';
 import { ProblemError } from '../../lib/problem.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 
-// Any visible ASCII (no spaces or control characters), as IETF draft-ietf-httpapi-idempotency-key allows.
-const KEY = /^[\x21-\x7e]{1,255}$/;
 const KEEP_SECONDS = 86_400;
 
 interface Stored {
@@ -27,15 +26,8 @@ export function idempotency(
 ): MiddlewareHandler<{ Variables: { principal: Principal } }> {
   const required = options.required ?? true;
   return async (c, next) => {
-    const key = c.req.header('idempotency-key');
-    if (!key && !required) return next();
-    if (!key || !KEY.test(key)) {
-      throw new ProblemError(
-        400,
-        'idempotency_key_required',
-        'an Idempotency-Key header (1-255 visible ASCII characters) is required',
-      );
-    }
+    const key = required ? requireIdempotencyKey(c) : optionalIdempotencyKey(c);
+    if (key === undefined) return next();
     const body = await c.req.text();
     const requestHash = createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('hex');
     const scope = createHash('sha256')

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { respondIdempotently } from '../idempotency/idempotent-route.js';
-import { isUuid, parseBody } from '../request-input.js';
+import { parseJsonBody } from '../../lib/json-body.js';
+import { isUuid } from '../../lib/uuid.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { WalletError } from '../wallets/wallets.errors.js';
@@ -26,7 +27,7 @@ export function createAdministrationRoutes(deps: WalletDeps, administration: Adm
   for (const action of ACTIONS) {
     app.post(`/:id/${action}`, admin, async (c) => {
       const id = c.req.param('id');
-      const body = await parseBody(c, statusChangeBody);
+      const body = await parseJsonBody(c, statusChangeBody);
       return respondIdempotently(
         c,
         deps,

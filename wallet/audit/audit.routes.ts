@@ -4,7 +4,7 @@ import { requireWalletScope } from '../wallet-scopes.js';
 import { respondIdempotently } from '../idempotency/idempotent-route.js';
 import { auditTraceBody, authLogBody } from './audit-records.js';
 import type { AuditCollection, AuditService } from './audit.service.js';
-import { parseBody } from '../request-input.js';
+import { parseJsonBody } from '../../lib/json-body.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 
 /**
@@ -20,7 +20,7 @@ export function createAuditRoutes(deps: WalletDeps, audit: AuditService) {
   ];
   for (const [path, collection, schema] of routes) {
     app.post(path, write, async (c) => {
-      const body = await parseBody(c, schema);
+      const body = await parseJsonBody(c, schema);
       return respondIdempotently(
         c,
         deps,

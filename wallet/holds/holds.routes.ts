@@ -7,7 +7,8 @@ import { problemError, respondInOneRoundTrip } from '../idempotency/idempotent-r
 import type { IdempotentRequest } from '../idempotency/idempotency.service.js';
 import { capturedAtReserveFingerprint } from '../transfers/captured-at-reserve.js';
 import { captureHold } from '../transfers/transfers.repository.js';
-import { isUuid, parseBody } from '../request-input.js';
+import { parseJsonBody } from '../../lib/json-body.js';
+import { isUuid } from '../../lib/uuid.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { HoldError } from './holds.errors.js';
 import type { HoldService } from './holds.service.js';
@@ -35,7 +36,7 @@ export function createHoldRoutes(deps: WalletDeps, holds: HoldService) {
 
   app.post('/:id/capture', write, async (c) => {
     const id = c.req.param('id');
-    const { records, ...money } = await parseBody(c, captureBody);
+    const { records, ...money } = await parseJsonBody(c, captureBody);
     if (!isUuid(id)) throw problemError(HoldError.HoldNotFound);
     const events = transferRecordEvents(records, c.get('principal').clientId);
     const capture = (idem: IdempotentRequest) =>

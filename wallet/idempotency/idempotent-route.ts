@@ -2,11 +2,12 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Transaction } from 'kysely';
 import { pgErrorCode } from '../../lib/db.js';
+import { requireIdempotencyKey } from '../../lib/idempotency-key.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../lib/problem.js';
 import type { Database } from '../database.js';
 import { domainProblem, isDomainError, type DomainError } from '../domain-problem.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
-import { IdempotencyError, idempotencyErrorDetail, idempotencyErrorStatus } from './idempotency.errors.js';
+import { IdempotencyError } from './idempotency.errors.js';
 import {
   requestFingerprint,
   runIdempotent,
@@ -16,18 +17,6 @@ import {
 } from './idempotency.service.js';
 
 const NUMERIC_OUT_OF_RANGE = '22003';
-
-const KEY = /^[\x21-\x7E]{1,255}$/;
-
-/** Reads the `Idempotency-Key` header or fails with a 400 problem. */
-export function idempotencyKey(c: Context): string {
-  const key = c.req.header('idempotency-key');
-  if (!key || !KEY.test(key)) {
-    const e = IdempotencyError.KeyRequired;
-    throw new ProblemError(idempotencyErrorStatus[e], e, idempotencyErrorDetail[e]);
-  }
-  return key;
-}
 
 /**
  * Executes a mutating request at most once per `Idempotency-Key`. `work` runs inside the
@@ -41,7 +30,7 @@ export async function respondIdempotently<T>(
   work: (trx: Transaction<Database>) => Promise<T | DomainError>,
   render: (result: T) => StoredResponse,
 ): Promise<Response> {
-  const key = idempotencyKey(c);
+  const key = requireIdempotencyKey(c);
   const principal = c.get('principal');
   const outcome = await runIdempotent(
     deps.db,
@@ -92,7 +81,7 @@ export async function respondInOneRoundTrip(
   const { method, path } = c.req;
   const request: IdempotentRequest = {
     scope: c.get('principal').subject,
-    key: idempotencyKey(c),
+    key: requireIdempotencyKey(c),
     fingerprint: requestFingerprint(method, path, fingerprintBody, fingerprint?.version),
   };
   let result = await withDeadlockRetry(() => run(request)).catch(outOfRange);

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { amountSchema, currencySchema } from '../../lib/money.js';
 import { respondIdempotently } from '../idempotency/idempotent-route.js';
-import { isUuid, parseBody, referenceSchema } from '../request-input.js';
+import { parseJsonBody } from '../../lib/json-body.js';
+import { isUuid } from '../../lib/uuid.js';
+import { referenceSchema } from '../request-input.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { toWalletView } from '../wallets/wallets.service.js';
@@ -24,7 +26,7 @@ export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
   ] as const) {
     app.post(`/wallets/:id/${path}`, write, async (c) => {
       const id = c.req.param('id');
-      const body = await parseBody(c, movementBody);
+      const body = await parseJsonBody(c, movementBody);
       return respondIdempotently(
         c,
         deps,
@@ -49,7 +51,7 @@ export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
 
   app.post('/transactions/:id/reverse', write, async (c) => {
     const id = c.req.param('id');
-    const body = await parseBody(c, reverseBody);
+    const body = await parseJsonBody(c, reverseBody);
     return respondIdempotently(
       c,
       deps,

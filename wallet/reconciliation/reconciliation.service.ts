@@ -5,7 +5,7 @@ import { HISTORY, type HistoryDocument } from '../history/history.collections.js
 import { compareAnchors, writeAnchor, type ChainHead } from '../ledger/journal-anchors.js';
 import { GENESIS_HASH, isHashVersion, journalHash, type HashablePosting } from '../ledger/journal-hash.js';
 import { hashedPostingsOf } from '../ledger/ledger.repository.js';
-import { isUuid } from '../request-input.js';
+import { isUuid } from '../../lib/uuid.js';
 
 /** One precise finding; `check` says which promise is broken. */
 export type Discrepancy =

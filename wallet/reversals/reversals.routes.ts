@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { ProblemError } from '../../lib/problem.js';
 import { respondIdempotently } from '../idempotency/idempotent-route.js';
-import { parseBody } from '../request-input.js';
+import { parseJsonBody } from '../../lib/json-body.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { toReversalView, type ReversalService } from './reversals.service.js';
@@ -36,7 +36,7 @@ export function createReversalRoutes(deps: WalletDeps, reversals: ReversalServic
 
   app.post('/:transfer_id/reversal/hold', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
-    const body = await parseBody(c, holdBody);
+    const body = await parseJsonBody(c, holdBody);
     return respondIdempotently(
       c,
       deps,

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { problem, ProblemError } from '../../lib/problem.js';
 import { respondIdempotently } from '../idempotency/idempotent-route.js';
-import { parseBody, parseQuery } from '../request-input.js';
+import { parseJsonBody, parseQuery } from '../../lib/json-body.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { requireWalletScope } from '../wallet-scopes.js';
 import {
@@ -155,7 +155,7 @@ export function createTransferRecordRoutes(deps: WalletDeps) {
    * first. Idempotent per key like every mutating route; the upsert is idempotent by transfer id.
    */
   app.post('/', write, async (c) => {
-    const body = await parseBody(c, batchSchema);
+    const body = await parseJsonBody(c, batchSchema);
     const { expected, next } = body.checkpoint;
     if (Date.parse(next.closed_through) < Date.parse(expected.closed_through)) {
       throw new ProblemError(400, 'validation_failed', 'checkpoint.next: closed_through never moves back');

@@ -4,7 +4,8 @@ import { amountSchema, currencySchema, limitSchema } from '../../lib/money.js';
 import { ProblemError } from '../../lib/problem.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
 import { respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
-import { parseBody } from '../request-input.js';
+import { isIdempotencyKey } from '../../lib/idempotency-key.js';
+import { parseJsonBody } from '../../lib/json-body.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { toHoldView } from '../holds/holds.service.js';
@@ -35,7 +36,7 @@ const reserveBody = z.object({
    */
   capture: z
     .object({
-      idempotency_key: z.string().regex(/^[\x21-\x7E]{1,255}$/, '1 to 255 visible ASCII characters'),
+      idempotency_key: z.string().refine(isIdempotencyKey, '1 to 255 visible ASCII characters'),
       records: transferRecordsSchema,
     })
     .optional(),
@@ -63,7 +64,7 @@ export function createTransferRoutes(deps: WalletDeps) {
 
   app.post('/:transfer_id/reserve', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
-    const body = await parseBody(c, reserveBody);
+    const body = await parseJsonBody(c, reserveBody);
     // Version 2 leaves the user's limits out: they are read from AuthService when the request is
     // built, so a reserve re-sent after a limits change (a workflow reset) is still the same
     // transfer; the limits decide whether it passes, not which transfer it is.
@@ -103,7 +104,7 @@ export function createTransferRoutes(deps: WalletDeps) {
   app.post('/:transfer_id/release', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
     // The body is optional: a release without records may send none.
-    const body = c.req.header('content-type') ? await parseBody(c, releaseBody) : {};
+    const body = c.req.header('content-type') ? await parseJsonBody(c, releaseBody) : {};
     const events = transferRecordEvents(body.records, c.get('principal').clientId);
     // The fingerprint is the path (the transfer id) only: records are metadata.
     return respondInOneRoundTrip(c, deps, {}, (idem) =>

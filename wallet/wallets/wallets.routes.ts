@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { MAX_AMOUNT, currencySchema } from '../../lib/money.js';
 import { problemError, respondIdempotently } from '../idempotency/idempotent-route.js';
-import { isUuid, parseBody, parseQuery } from '../request-input.js';
+import { parseJsonBody, parseQuery } from '../../lib/json-body.js';
+import { isUuid } from '../../lib/uuid.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { WalletError } from './wallets.errors.js';
 import { toWalletView, type WalletService } from './wallets.service.js';
@@ -40,7 +41,7 @@ export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
   const app = new Hono<WalletEnv>();
 
   app.post('/', write, async (c) => {
-    const body = await parseBody(c, createBody);
+    const body = await parseJsonBody(c, createBody);
     return respondIdempotently(
       c,
       deps,
@@ -73,7 +74,7 @@ export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
 
   app.post('/:id/overdraft', admin, async (c) => {
     const id = c.req.param('id');
-    const body = await parseBody(c, overdraftBody);
+    const body = await parseJsonBody(c, overdraftBody);
     return respondIdempotently(
       c,
       deps,

@@ -4,7 +4,7 @@ import { amountSchema, currencySchema, limitSchema } from '../../lib/money.js';
 import { ProblemError } from '../../lib/problem.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
 import { respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
-import { parseBody } from '../request-input.js';
+import { parseJsonBody } from '../../lib/json-body.js';
 import type { WalletDeps, WalletEnv } from '../wallet-env.js';
 import { requireWalletScope } from '../wallet-scopes.js';
 import { captureWithdrawal, reserveWithdrawal } from './withdrawals.repository.js';
@@ -40,7 +40,7 @@ export function createWithdrawalRoutes(deps: WalletDeps) {
 
   app.post('/:withdrawal_id/reserve', write, async (c) => {
     const withdrawalId = withdrawalIdParam(c.req.param('withdrawal_id'));
-    const body = await parseBody(c, reserveBody);
+    const body = await parseJsonBody(c, reserveBody);
     return respondInOneRoundTrip(c, deps, body, (idem) =>
       reserveWithdrawal(deps.db, idem, {
         withdrawalId,
@@ -57,7 +57,7 @@ export function createWithdrawalRoutes(deps: WalletDeps) {
 
   app.post('/:withdrawal_id/capture', write, async (c) => {
     const withdrawalId = withdrawalIdParam(c.req.param('withdrawal_id'));
-    const { records, provider_reference } = await parseBody(c, captureBody);
+    const { records, provider_reference } = await parseJsonBody(c, captureBody);
     const events = transferRecordEvents(records, c.get('principal').clientId);
     // Records are metadata, outside the fingerprint (as for a transfer's capture).
     return respondInOneRoundTrip(c, deps, { provider_reference }, (idem) =>
