@@ -6,7 +6,12 @@
  */
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { searchAttributes } from '../temporal-config/index.js';
-import type { Transfer, TransferFailureCode, TransferStatus } from '../workflows/transfer-contract.js';
+import {
+  TRANSFER_FAILURE_CODES,
+  type Transfer,
+  type TransferFailureCode,
+  type TransferStatus,
+} from '../workflows/transfer-contract.js';
 
 /** What visibility and describe both know about an execution (describe adds, list omits, the raw rest). */
 export type ExecutionView = Pick<
@@ -14,29 +19,11 @@ export type ExecutionView = Pick<
   'type' | 'workflowId' | 'status' | 'memo' | 'typedSearchAttributes' | 'startTime' | 'closeTime'
 >;
 
-/** The transfer failure codes, as a set the compiler keeps complete. */
-const FAILURE_CODES: Record<TransferFailureCode, true> = {
-  insufficient_funds: true,
-  limit_exceeded: true,
-  wallet_frozen: true,
-  wallet_closed: true,
-  wallet_not_found: true,
-  currency_mismatch: true,
-  not_authorized: true,
-  otp_failed: true,
-  otp_expired: true,
-  cancelled_by_user: true,
-  cancelled_by_operator: true,
-  internal_error: true,
-  terminated: true,
-  timed_out: true,
-  transfer_released: true,
-  transfer_already_reserved: true,
-};
+const FAILURE_CODES: ReadonlySet<string> = new Set(TRANSFER_FAILURE_CODES);
 
 /** A known failure code as it is (e.g. read back from a search attribute), any other as `internal_error`. */
 export function failureCode(code: string): TransferFailureCode {
-  return Object.hasOwn(FAILURE_CODES, code) ? (code as TransferFailureCode) : 'internal_error';
+  return FAILURE_CODES.has(code) ? (code as TransferFailureCode) : 'internal_error';
 }
 
 const BY_EXECUTION_STATUS: Record<string, TransferStatus> = {

@@ -4,42 +4,57 @@
  * retry policy is visible in one place.
  */
 import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/common';
+import { OtpError } from '../auth/otp/otp.errors.js';
+import { UserError } from '../auth/users/users.errors.js';
+import { HoldError } from '../wallet/holds/holds.errors.js';
+import { IdempotencyError } from '../wallet/idempotency/idempotency.errors.js';
+import { LedgerError } from '../wallet/ledger/ledger.errors.js';
+import { TransferError } from '../wallet/transfers/transfers.errors.js';
+import { WalletError } from '../wallet/wallets/wallets.errors.js';
 
 /**
  * Business outcomes reported by AuthService and WalletService (problem+json `code`) and by the
  * orchestrator itself. An activity throws them as `ApplicationFailure.nonRetryable(msg, code)`;
  * listing them here as well means a retry can never happen even if an activity forgets the flag.
+ * Each comes from the enum of the service that answers it, so a renamed code cannot drift.
  */
-export const NON_RETRYABLE_ERROR_TYPES = [
-  'insufficient_funds',
-  'wallet_frozen',
-  'wallet_not_found',
-  'currency_mismatch',
-  'limit_exceeded',
-  'not_authorized',
-  'user_not_found',
-  'registration_not_found',
-  'otp_invalid',
-  'otp_expired',
-  'otp_exhausted',
-  'otp_cooldown',
-  'hold_not_found',
-  'hold_not_active',
-  'hold_already_captured',
-  'capture_exceeds_hold',
-  'invalid_expiry',
-  'reversal_not_possible',
-  'wallet_closed',
+const NON_RETRYABLE = [
+  // WalletService: its wallets, holds, ledger, transfers and idempotency keys.
+  WalletError.InsufficientFunds,
+  WalletError.WalletFrozen,
+  WalletError.WalletNotFound,
+  WalletError.CurrencyMismatch,
+  WalletError.WalletClosed,
+  TransferError.LimitExceeded,
+  TransferError.NotAuthorized,
+  // The reserve of a transfer id an earlier run released, or that holds funds under another key
+  // (a reused id after the key's retention): answers, not outages.
+  TransferError.TransferReleased,
+  TransferError.TransferAlreadyReserved,
+  HoldError.HoldNotFound,
+  HoldError.HoldNotActive,
+  HoldError.HoldAlreadyCaptured,
+  HoldError.CaptureExceedsHold,
+  LedgerError.ReversalNotPossible,
+  IdempotencyError.KeyMismatch,
+  // AuthService: its users and one-time codes.
+  UserError.NotFound,
+  UserError.RegistrationNotFound,
+  OtpError.Invalid,
+  OtpError.Expired,
+  OtpError.Exhausted,
+  OtpError.Cooldown,
+  // Any service's refusal of a malformed request (lib/problem.ts).
   'validation_failed',
-  'idempotency_key_mismatch',
+  // The transfer's own refusal of a cancel after the capture (TRANSFER_UPDATE_ERRORS).
   'cannot_cancel',
-  // WalletService's reserve of a transfer id an earlier run released, or that holds funds under
-  // another key (a reused id after the key's retention): answers, not outages.
-  'transfer_released',
-  'transfer_already_reserved',
+  // No service answers it any more; kept until the gateway's maps over this list drop it.
+  'invalid_expiry',
 ] as const;
 
-export type NonRetryableErrorType = (typeof NON_RETRYABLE_ERROR_TYPES)[number];
+export type NonRetryableErrorType = `${(typeof NON_RETRYABLE)[number]}`;
+
+export const NON_RETRYABLE_ERROR_TYPES: readonly NonRetryableErrorType[] = NON_RETRYABLE;
 
 /** Exponential backoff for infrastructure failures (5xx, timeouts, refused connections). */
 function backoff(maximumInterval: string, maximumAttempts?: number): RetryPolicy {

@@ -2,26 +2,17 @@
  * Reading Temporal failures inside workflow code: the domain `type` an activity reported, a
  * human message for the `Transfer.steps[].error` field, and the attempt that produced it.
  */
-import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/common';
-
-/** The innermost application failure: the activity's own error, not Temporal's wrapper. */
-function applicationCause(err: unknown): ApplicationFailure | undefined {
-  let current: unknown = err;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure) return current;
-    current = current.cause;
-  }
-  return undefined;
-}
+import { ActivityFailure, TimeoutFailure } from '@temporalio/common';
+import { applicationFailureOf, findCause } from '../lib/failures.js';
 
 /** The failure `type` (a domain code such as `insufficient_funds`), when there is one. */
 export function failureType(err: unknown): string | undefined {
-  return applicationCause(err)?.type ?? undefined;
+  return applicationFailureOf(err)?.type ?? undefined;
 }
 
 /** First detail object of the activity's failure (attempts left, limits…). */
 export function failureDetails(err: unknown): Record<string, unknown> {
-  const details = applicationCause(err)?.details?.[0];
+  const details = applicationFailureOf(err)?.details?.[0];
   return typeof details === 'object' && details !== null ? (details as Record<string, unknown>) : {};
 }
 
@@ -33,13 +24,10 @@ export function failureAttempt(err: unknown): number | undefined {
 
 /** A short, operator-readable reason. */
 export function failureMessage(err: unknown): string {
-  const app = applicationCause(err);
+  const app = applicationFailureOf(err);
   if (app) return app.message;
-  let current: unknown = err;
-  while (current instanceof Error) {
-    if (current instanceof TimeoutFailure) return `timed out (${String(current.timeoutType).toLowerCase()})`;
-    current = current.cause;
-  }
+  const timeout = findCause(err, (e): e is TimeoutFailure => e instanceof TimeoutFailure);
+  if (timeout) return `timed out (${String(timeout.timeoutType).toLowerCase()})`;
   if (err instanceof ActivityFailure) return `${err.activityType} failed: ${err.message}`;
   return err instanceof Error ? err.message : String(err);
 }

@@ -4,7 +4,6 @@
  * retries by itself after a backoff) and `resolveAsCompleted` (the release found the hold
  * captured: the journal shows whether the money moved).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { ledgerCheckActivityOptions } from '../temporal-config/activity-options.js';
@@ -13,6 +12,7 @@ import {
   MAX_ATTENTION_RETRY_MS,
   resolveAsCompleted,
   retryCompensation,
+  transferUpdateRefusal,
 } from './transfer-contract.js';
 import type { TransferState } from './transfer-state.js';
 
@@ -57,9 +57,9 @@ export function createNeedsAttention(state: TransferState): NeedsAttention {
           amount: input.amount,
         });
         if (!check.captured || check.transaction_id === undefined) {
-          throw ApplicationFailure.nonRetryable(
-            'the wallet’s journal shows no capture of this transfer: fix the cause, then retryCompensation',
+          throw transferUpdateRefusal(
             'not_captured',
+            'the wallet’s journal shows no capture of this transfer: fix the cause, then retryCompensation',
           );
         }
         log.warn('resolved as completed by an operator', {
@@ -79,9 +79,9 @@ export function createNeedsAttention(state: TransferState): NeedsAttention {
           (s) => s.status === 'compensation_failed' && s.error_code === 'hold_already_captured',
         );
         if (state.status !== 'needs_attention' || !waitsOnCapturedHold || resolving) {
-          throw ApplicationFailure.nonRetryable(
-            'only a transfer waiting in needs_attention on a captured hold (hold_already_captured) can be resolved as completed',
+          throw transferUpdateRefusal(
             'not_resolvable',
+            'only a transfer waiting in needs_attention on a captured hold (hold_already_captured) can be resolved as completed',
           );
         }
       },

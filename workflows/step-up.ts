@@ -3,12 +3,16 @@
  * code, and the wait for a good code, too many wrong ones or the deadline. The hold is already
  * placed while the user finds the code (as a card payment's authorization is).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { otpActivityOptions } from '../temporal-config/activity-options.js';
 import { failureDetails, failureMessage, failureType } from './failures.js';
-import { confirmOtp, DEFAULT_OTP_TIMEOUT_MS, MAX_OTP_TRIES } from './transfer-contract.js';
+import {
+  confirmOtp,
+  DEFAULT_OTP_TIMEOUT_MS,
+  MAX_OTP_TRIES,
+  transferUpdateRefusal,
+} from './transfer-contract.js';
 import { stepErrorCode, type TransferState } from './transfer-state.js';
 
 type Activities = ReturnType<typeof activities.createActivities>;
@@ -78,7 +82,7 @@ export function createStepUp(state: TransferState): StepUp {
           otp.wrong += 1;
           const left = MAX_OTP_TRIES - otp.wrong;
           if (left > 0) {
-            throw ApplicationFailure.nonRetryable(`wrong code, ${left} attempt(s) left`, 'otp_invalid', {
+            throw transferUpdateRefusal('otp_invalid', `wrong code, ${left} attempt(s) left`, {
               attempts_left: left,
             });
           }
@@ -89,19 +93,19 @@ export function createStepUp(state: TransferState): StepUp {
           otp.outcome = 'otp_expired';
         } else {
           // An outage of AuthService is not the user's fault: the transfer keeps waiting.
-          throw ApplicationFailure.nonRetryable(
-            'the code could not be checked right now; try again',
+          throw transferUpdateRefusal(
             'upstream_unavailable',
+            'the code could not be checked right now; try again',
             { reason: failureMessage(err) },
           );
         }
         const outcome = otp.outcome;
         await condition(() => state.decided());
-        throw ApplicationFailure.nonRetryable(
+        throw transferUpdateRefusal(
+          outcome,
           outcome === 'otp_failed'
             ? 'too many wrong codes: the transfer was cancelled'
             : 'the code expired: the transfer was cancelled',
-          outcome,
           { transfer: state.view(), attempts_left: 0, ...failureDetails(err) },
         );
       } finally {
@@ -111,7 +115,7 @@ export function createStepUp(state: TransferState): StepUp {
     {
       validator: ({ code }) => {
         if (typeof code !== 'string' || !/^[0-9]{6}$/.test(code)) {
-          throw ApplicationFailure.nonRetryable('code must be exactly 6 digits', 'validation_failed');
+          throw transferUpdateRefusal('validation_failed', 'code must be exactly 6 digits');
         }
         if (otp.outcome === 'confirmed' && code === otp.confirmedCode) return;
         if (
@@ -119,16 +123,10 @@ export function createStepUp(state: TransferState): StepUp {
           otp.challengeId === undefined ||
           otp.outcome !== undefined
         ) {
-          throw ApplicationFailure.nonRetryable(
-            'this transfer is not waiting for a code',
-            'not_awaiting_confirmation',
-          );
+          throw transferUpdateRefusal('not_awaiting_confirmation', 'this transfer is not waiting for a code');
         }
         if (otp.verifying) {
-          throw ApplicationFailure.nonRetryable(
-            'a code is being checked already',
-            'otp_verification_in_progress',
-          );
+          throw transferUpdateRefusal('otp_verification_in_progress', 'a code is being checked already');
         }
       },
     },

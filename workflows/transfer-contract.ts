@@ -3,9 +3,11 @@
  * docs/api.md) and its query, updates and signal. The gateway imports these same
  * definitions, so the two sides cannot drift.
  */
-import { WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import { ApplicationFailure, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { searchAttributes, TASK_QUEUE } from '../temporal-config/index.js';
+import { TransferError } from '../wallet/transfers/transfers.errors.js';
+import { WalletError } from '../wallet/wallets/wallets.errors.js';
 import type * as workflows from './index.js';
 
 /** The workflow type as Temporal reports it (`describe().type`, visibility's `WorkflowType`). */
@@ -23,28 +25,35 @@ export type TransferStatus =
 
 export const TERMINAL_STATUSES: readonly TransferStatus[] = ['completed', 'failed', 'cancelled'];
 
-export type TransferFailureCode =
-  | 'insufficient_funds'
-  | 'limit_exceeded'
-  | 'wallet_frozen'
-  /** A wallet of the transfer is closed (final; runs started before 2026-12-01 said `wallet_frozen`). */
-  | 'wallet_closed'
-  | 'wallet_not_found'
-  | 'currency_mismatch'
-  | 'not_authorized'
-  | 'otp_failed'
-  | 'otp_expired'
-  | 'cancelled_by_user'
-  | 'cancelled_by_operator'
-  /** WalletService refused the hold: this transfer id was released before (an earlier run gave up). */
-  | 'transfer_released'
-  /** WalletService refused the hold: this transfer id already holds funds under another key. */
-  | 'transfer_already_reserved'
-  | 'internal_error'
-  /** Never set by the workflow: the gateway's reader reports a run an operator terminated… */
-  | 'terminated'
-  /** …or one Temporal closed at its run or execution timeout (gateway/transfers/transfer-reader.ts). */
-  | 'timed_out';
+/**
+ * Why a transfer failed or was cancelled: its `failure_code` and the `TransferFailureCode`
+ * search attribute. The services' refusals come from the enums that own them.
+ */
+export const TRANSFER_FAILURE_CODES = [
+  WalletError.InsufficientFunds,
+  TransferError.LimitExceeded,
+  WalletError.WalletFrozen,
+  // A wallet of the transfer is closed (final; runs started before 2026-12-01 said `wallet_frozen`).
+  WalletError.WalletClosed,
+  WalletError.WalletNotFound,
+  WalletError.CurrencyMismatch,
+  TransferError.NotAuthorized,
+  'otp_failed',
+  'otp_expired',
+  'cancelled_by_user',
+  'cancelled_by_operator',
+  // WalletService refused the hold: this transfer id was released before (an earlier run gave up)…
+  TransferError.TransferReleased,
+  // …or already holds funds under another key.
+  TransferError.TransferAlreadyReserved,
+  'internal_error',
+  // Never set by the workflow: the gateway's reader reports a run an operator terminated, or one
+  // Temporal closed at its run or execution timeout (activities/transfer-archive-view.ts).
+  'terminated',
+  'timed_out',
+] as const;
+
+export type TransferFailureCode = `${(typeof TRANSFER_FAILURE_CODES)[number]}`;
 
 export interface TransferStep {
   name: string;
@@ -193,6 +202,20 @@ export const TRANSFER_UPDATE_ERRORS = [
   'not_resolvable',
   'not_captured',
 ] as const;
+
+export type TransferUpdateError = (typeof TRANSFER_UPDATE_ERRORS)[number];
+
+/** How the transfer's updates refuse: a non-retryable failure whose type is a `TransferUpdateError`. */
+export function transferUpdateRefusal(
+  code: TransferUpdateError,
+  message: string,
+  details?: Record<string, unknown>,
+): ApplicationFailure {
+  // Without details the failure carries none (not one `undefined`), as it always did.
+  return details === undefined
+    ? ApplicationFailure.nonRetryable(message, code)
+    : ApplicationFailure.nonRetryable(message, code, details);
+}
 
 /**
  * Start options that make a transfer read like a payment in the Web UI and keep it unique:

@@ -14,7 +14,7 @@
  * This file is the procedure; what the transfer knows and shows is transfer-state.ts, the OTP
  * step-up step-up.ts, the operator's ways out of `needs_attention` needs-attention.ts.
  */
-import { ApplicationFailure, type LocalActivityOptions } from '@temporalio/common';
+import type { LocalActivityOptions } from '@temporalio/common';
 import {
   allHandlersFinished,
   CancellationScope,
@@ -39,6 +39,7 @@ import {
   cancelTransfer,
   DEFAULT_OTP_TIMEOUT_MS,
   getTransfer,
+  transferUpdateRefusal,
   WAIT_FOR_TRANSFER_STATUSES,
   waitForTransfer,
   type Transfer,
@@ -382,9 +383,9 @@ function handleViewAndCancel(state: TransferState, forward: CancellationScope): 
         // transfer already failing after a refused capture is answered with its view by the
         // handler (nothing left to cancel).
         if (state.status === 'completed' || (state.pastPivot && state.failureCode === undefined)) {
-          throw ApplicationFailure.nonRetryable(
-            'the funds were already captured; the transfer cannot be cancelled',
+          throw transferUpdateRefusal(
             'cannot_cancel',
+            'the funds were already captured; the transfer cannot be cancelled',
           );
         }
       },
