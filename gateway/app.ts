@@ -8,11 +8,15 @@ import { createDocsRoutes } from './openapi/docs.routes.js';
 import { createRouter } from './openapi/router.js';
 import { createGatewayErrorHandler } from './http/errors.js';
 import { createGatewayMetrics } from './http/metrics.js';
+import { workflowInputKey } from '../lib/workflow-input-signature.js';
 import { jsonDepthLimit } from './http/json-depth.js';
 import { rateLimit } from './http/rate-limit.js';
 import { requestContext, type GatewayEnv } from './http/request-context.js';
 import { authorize, routesWithoutRule } from './http/route-access.js';
+import { createRouteMiddleware } from './http/route-middleware.js';
 import { createTransferRoutes } from './transfers/transfers.routes.js';
+import { createTransferService } from './transfers/transfers.service.js';
+import { createSpendCheck } from './wallets/wallet-access.js';
 import { createWalletRoutes } from './wallets/wallets.routes.js';
 import { createPayoutWebhookRoutes } from './withdrawals/payout-webhook.routes.js';
 import { createWithdrawalRoutes } from './withdrawals/withdrawals.routes.js';
@@ -89,6 +93,9 @@ export function createGatewayApp(gatewayDeps: GatewayDeps): GatewayApps {
   app.use('*', jsonDepthLimit());
   app.use('*', authorize(deps.verifyToken, deps.isRevoked));
 
+  const middleware = createRouteMiddleware(deps.verifyToken, deps.isRevoked, deps.rateLimiter);
+  const inputKey = workflowInputKey(deps.config.WORKFLOW_INPUT_KEY);
+
   const api = createRouter();
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -99,7 +106,22 @@ export function createGatewayApp(gatewayDeps: GatewayDeps): GatewayApps {
   api.route('/v1/auth', createAuthRoutes(deps));
   api.route('/.well-known', createWellKnownRoutes(deps));
   api.route('/v1/wallets', createWalletRoutes(deps));
-  api.route('/v1/transfers', createTransferRoutes(deps));
+  api.route(
+    '/v1/transfers',
+    createTransferRoutes({
+      signedIn: middleware.signedIn,
+      // Owner and currency of a wallet never change: one WalletService read per source wallet,
+      // not one per transfer.
+      spendableWallet: createSpendCheck(deps.wallet),
+      transfers: createTransferService({
+        temporal: deps.temporal,
+        wallet: deps.wallet,
+        taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+        rpcMs: deps.config.TEMPORAL_RPC_TIMEOUT_MS,
+        inputKey,
+      }),
+    }),
+  );
   const withdrawals = createWithdrawalRoutes(deps);
   api.route('/v1/wallets', withdrawals.wallets);
   api.route('/v1/withdrawals', withdrawals.withdrawals);

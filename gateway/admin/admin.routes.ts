@@ -2,9 +2,15 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowFailedError, isGrpcDeadlineError } from '@temporalio/client';
 import { ProblemError } from '../../lib/problem.js';
 import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
-import { depositWorkflowId, type DepositInput } from '../../workflows/deposit-workflow.js';
+import { LedgerError, ledgerErrorStatus } from '../../wallet/ledger/ledger.errors.js';
+import {
+  DEPOSIT_WORKFLOW_TYPE,
+  depositStartOptions,
+  type DepositInput,
+} from '../../workflows/deposit-contract.js';
+import { depositWorkflow } from '../../workflows/deposit-workflow.js';
 import { authenticate, mayDeposit } from '../http/authn.js';
-import { applicationFailureType, DOMAIN_STATUS } from '../http/errors.js';
+import { applicationFailureType, domainStatus } from '../http/errors.js';
 import { rateLimit } from '../http/rate-limit.js';
 import {
   DepositBody,
@@ -25,14 +31,17 @@ import type { GatewayDeps } from '../gateway-deps.js';
 import { registerReversalRoutes } from './reversal.routes.js';
 import { registerWalletStatusRoutes } from './wallet-status.routes.js';
 
-export const DEPOSIT_WORKFLOW = 'depositWorkflow';
-
 /**
  * HTTP status of a deposit workflow's refusal. WalletService's unique (wallet, reference) index
  * answers `duplicate_reference` when a deposit reaches it under another workflow id (one started
  * before ids came from the reference): the same conflict as the gateway's own check.
  */
-const DEPOSIT_STATUS: Record<string, number> = { ...DOMAIN_STATUS, duplicate_reference: 409 };
+function depositStatus(code: string): number {
+  if (code === String(LedgerError.DuplicateReference)) {
+    return ledgerErrorStatus[LedgerError.DuplicateReference];
+  }
+  return domainStatus(code) ?? 422;
+}
 
 const DepositResult = z
   .object({ deposit_id: z.string(), status: z.enum(['completed', 'processing']) })
@@ -111,14 +120,14 @@ export function createAdminRoutes(deps: GatewayDeps) {
       reference: body.reference,
       requested_by: principal.subject,
     };
+    // Signed last, over every other field: the worker credits only what the gateway asked for.
+    const options = depositStartOptions(signWorkflowInput(input, inputKey));
     const { handle, started } = await startOnce(
       deps.temporal,
-      DEPOSIT_WORKFLOW,
+      depositWorkflow,
       {
+        ...options,
         taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-        workflowId: depositWorkflowId(wallet_id, body.reference),
-        // Signed last, over every other field: the worker credits only what the gateway asked for.
-        args: [signWorkflowInput(input, inputKey)],
         memo: {
           request_hash: hash,
           requested_by: principal.subject,
@@ -132,25 +141,23 @@ export function createAdminRoutes(deps: GatewayDeps) {
       const existing = await withinDeadline(deps.temporal, rpcMs, () => handle.describe());
       // Another amount or currency under a reference already used (or a workflow id that only
       // looks alike) is a conflict, never an answer about some other deposit.
-      if (existing.type !== DEPOSIT_WORKFLOW || existing.memo?.request_hash !== hash) {
+      if (existing.type !== DEPOSIT_WORKFLOW_TYPE || existing.memo?.request_hash !== hash) {
         throw new ProblemError(
           409,
-          'duplicate_reference',
+          LedgerError.DuplicateReference,
           'this wallet already has a deposit with this reference and a different amount or currency',
         );
       }
     }
     try {
-      const result = await deps.temporal.withDeadline(
-        Date.now() + deps.config.WORKFLOW_WAIT_MS,
-        () => handle.result() as Promise<unknown>,
+      const result = await deps.temporal.withDeadline(Date.now() + deps.config.WORKFLOW_WAIT_MS, () =>
+        handle.result(),
       );
-      const extra = result && typeof result === 'object' ? (result as Record<string, unknown>) : {};
-      return c.json({ ...extra, deposit_id: depositId, status: 'completed' as const }, 201);
+      return c.json({ ...result, deposit_id: depositId, status: 'completed' as const }, 201);
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
         const code = applicationFailureType(err) ?? 'deposit_failed';
-        throw new ProblemError(DEPOSIT_STATUS[code] ?? 422, code, 'the deposit was refused');
+        throw new ProblemError(depositStatus(code), code, 'the deposit was refused');
       }
       if (isGrpcDeadlineError(err))
         return c.json({ deposit_id: depositId, status: 'processing' as const }, 202);

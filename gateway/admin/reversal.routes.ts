@@ -9,11 +9,13 @@ import { ProblemError } from '../../lib/problem.js';
 import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
 import { searchAttributes } from '../../temporal-config/index.js';
 import {
+  REVERSAL_WORKFLOW_TYPE,
   reversalStartOptions,
   reversalWorkflowId,
   type Reversal,
   type ReversalInput,
 } from '../../workflows/reversal-contract.js';
+import { reversalWorkflow } from '../../workflows/reversal-workflow.js';
 import { transferWorkflowId } from '../../workflows/transfer-contract.js';
 import { IdempotencyKeyHeader, problemCodes, problemResponses, resourceId } from '../openapi/schemas.js';
 import { bearerSecurity } from '../openapi/router.js';
@@ -26,8 +28,6 @@ import {
   withinDeadline,
 } from '../temporal/idempotency.js';
 import type { GatewayDeps } from '../gateway-deps.js';
-
-export const REVERSAL_WORKFLOW = 'reversalWorkflow';
 
 const ReversalBody = z
   .strictObject({
@@ -130,7 +130,7 @@ export function registerReversalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Gatew
       const options = reversalStartOptions(signWorkflowInput(input, inputKey));
       const start = await startOnce(
         deps.temporal,
-        REVERSAL_WORKFLOW,
+        reversalWorkflow,
         {
           ...options,
           taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
@@ -181,7 +181,7 @@ function memoOf(description: WorkflowExecutionDescription): {
 
 /** 409 unless the attempt is a reversal started with this body. */
 function requireSameBody(description: WorkflowExecutionDescription, hash: string): void {
-  if (description.type !== REVERSAL_WORKFLOW || memoOf(description).request_hash !== hash) {
+  if (description.type !== REVERSAL_WORKFLOW_TYPE || memoOf(description).request_hash !== hash) {
     throw new ProblemError(
       409,
       'reversal_exists',

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowFailedError, isGrpcDeadlineError } from '@temporalio/client';
 import { ProblemError, problem } from '../../lib/problem.js';
+import { onboardUserStartOptions } from '../../workflows/onboarding-contract.js';
+import { onboardUserWorkflow } from '../../workflows/onboard-user-workflow.js';
 import { authenticate } from '../http/authn.js';
-import { applicationFailureType, DOMAIN_STATUS } from '../http/errors.js';
+import { applicationFailureType, domainStatus } from '../http/errors.js';
 import { forward, unwrap } from '../http/forward.js';
 import { rateLimit } from '../http/rate-limit.js';
 import { propagationHeaders } from '../http/request-context.js';
@@ -31,8 +33,6 @@ import {
 import { bearerSecurity, createRouter } from '../openapi/router.js';
 import { withinDeadline } from '../temporal/idempotency.js';
 import type { GatewayDeps } from '../gateway-deps.js';
-
-export const ONBOARD_WORKFLOW = 'onboardUserWorkflow';
 
 const tokenJson = { 'application/json': { schema: TokenResponse } };
 const anyJson = { 'application/json': { schema: z.object({}).catchall(z.unknown()) } };
@@ -266,12 +266,6 @@ function formText(form: Record<string, unknown>): { text: string; contentType: s
   return { text: params.toString(), contentType: 'application/x-www-form-urlencoded' };
 }
 
-interface OnboardResult {
-  user_id: string;
-  wallet_id: string;
-  status: string;
-}
-
 /** `/v1/auth`: AuthService's public routes behind the stricter per-IP budget, plus registration. */
 export function createAuthRoutes(deps: GatewayDeps) {
   const app = createRouter();
@@ -300,24 +294,21 @@ export function createAuthRoutes(deps: GatewayDeps) {
     );
     const { registration_id } = unwrap(deps.auth.name, parked);
     const handle = await withinDeadline(deps.temporal, deps.config.TEMPORAL_RPC_TIMEOUT_MS, () =>
-      deps.temporal.workflow.start(ONBOARD_WORKFLOW, {
+      deps.temporal.workflow.start(onboardUserWorkflow, {
+        ...onboardUserStartOptions({ registration_id, currency: body.currency ?? 'USD' }),
         taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-        workflowId: `onboard-${registration_id}`,
-        args: [{ registration_id, currency: body.currency ?? 'USD' }],
         memo: { request_id: c.var.requestId, traceparent: c.var.traceparent },
-        workflowIdConflictPolicy: 'USE_EXISTING',
       }),
     );
-    let result: OnboardResult;
+    let result;
     try {
-      result = await deps.temporal.withDeadline(
-        Date.now() + deps.config.WORKFLOW_WAIT_MS,
-        () => handle.result() as Promise<OnboardResult>,
+      result = await deps.temporal.withDeadline(Date.now() + deps.config.WORKFLOW_WAIT_MS, () =>
+        handle.result(),
       );
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
         const code = applicationFailureType(err) ?? 'onboarding_failed';
-        throw new ProblemError(DOMAIN_STATUS[code] ?? 422, code, 'registration could not be completed');
+        throw new ProblemError(domainStatus(code) ?? 422, code, 'registration could not be completed');
       }
       if (isGrpcDeadlineError(err)) {
         throw new ProblemError(

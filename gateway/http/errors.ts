@@ -5,32 +5,35 @@ import { ApplicationFailure, NamespaceNotFoundError } from '@temporalio/common';
 import { UpstreamUnavailableError } from '../../lib/http-client.js';
 import type { Logger } from '../../lib/logger.js';
 import { createErrorHandler, problem, problemResponse } from '../../lib/problem.js';
+import type { NonRetryableErrorType } from '../../temporal-config/activity-options.js';
+import type { TRANSFER_UPDATE_ERRORS } from '../../workflows/transfer-contract.js';
+
+/** The codes a workflow reports in its failures: the domain refusals and the transfer's Update refusals. */
+export type DomainCode = NonRetryableErrorType | (typeof TRANSFER_UPDATE_ERRORS)[number];
 
 /**
- * HTTP status of each domain code a workflow or upstream can report. Codes not listed here
- * reach the client as 422 (a business outcome) when they look like codes, else as a generic
- * failure, so a new code never turns into a 500.
+ * HTTP status of each code a workflow can fail with, one entry per code of the enums that own
+ * them, so a new code does not compile until it is given its answer here. `undefined`: no
+ * status of its own, the route's default (422 for a failed workflow, 409 for a refused Update).
+ * Any other code (an upstream's, passed through by an activity) gets the route's default too,
+ * so a new code never turns into a 500.
  */
-export const DOMAIN_STATUS: Record<string, number> = {
+const DOMAIN_STATUS: Record<DomainCode, number | undefined> = {
   validation_failed: 400,
   not_authorized: 403,
   wallet_not_found: 404,
   user_not_found: 404,
   registration_not_found: 404,
-  transfer_not_found: 404,
   wallet_frozen: 409,
   wallet_closed: 409,
   hold_already_captured: 409,
   hold_not_active: 409,
-  already_captured: 409,
-  transfer_finalized: 409,
   not_awaiting_confirmation: 409,
   otp_verification_in_progress: 409,
   cannot_cancel: 409,
   insufficient_funds: 422,
   limit_exceeded: 422,
   currency_mismatch: 422,
-  weak_password: 422,
   otp_invalid: 422,
   otp_expired: 422,
   otp_exhausted: 422,
@@ -38,7 +41,20 @@ export const DOMAIN_STATUS: Record<string, number> = {
   idempotency_key_mismatch: 422,
   otp_cooldown: 429,
   upstream_unavailable: 503,
+  hold_not_found: undefined,
+  capture_exceeds_hold: undefined,
+  invalid_expiry: undefined,
+  reversal_not_possible: undefined,
+  transfer_released: undefined,
+  transfer_already_reserved: undefined,
+  not_resolvable: undefined,
+  not_captured: undefined,
 };
+
+/** The HTTP status of a workflow's failure code; undefined leaves it to the route's default. */
+export function domainStatus(code: string): number | undefined {
+  return Object.hasOwn(DOMAIN_STATUS, code) ? DOMAIN_STATUS[code as DomainCode] : undefined;
+}
 
 /** Extensions a workflow failure may carry that clients need (e.g. `attempts_left`); nothing else leaks. */
 const SAFE_DETAILS = ['attempts_left'] as const;

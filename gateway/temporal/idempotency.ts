@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Context } from 'hono';
 import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type Workflow } from '@temporalio/common';
 import { ProblemError } from '../../lib/problem.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -77,33 +77,29 @@ export function withinDeadline<T>(client: Client, ms: number, fn: () => Promise<
   return client.withDeadline(Date.now() + ms, fn);
 }
 
-/** What `startOnce` needs: the workflow's own start options, as `client.workflow.start` takes them. */
-export type StartOnceOptions = Omit<
-  WorkflowStartOptions,
-  'workflowIdConflictPolicy' | 'workflowIdReusePolicy'
->;
-
-export interface StartOnceResult {
-  handle: WorkflowHandle;
+export interface StartOnceResult<T extends Workflow> {
+  handle: WorkflowHandle<T>;
   /** True when this call created the workflow; false when its id was taken already (running or closed). */
   started: boolean;
 }
 
 /**
  * Starts a workflow at most once per id, in one round trip. A duplicate id, running or closed,
- * is never run again (`FAIL` on a running one, `REJECT_DUPLICATE` on a closed one) and comes
- * back as `started: false`, so twenty concurrent identical requests make one workflow and the
- * caller compares the existing workflow with its request only on replays.
+ * is never run again (`FAIL` on a running one, `REJECT_DUPLICATE` on a closed one: these two
+ * policies are this function's, whatever `options` say) and comes back as `started: false`, so
+ * twenty concurrent identical requests make one workflow and the caller compares the existing
+ * workflow with its request only on replays. `workflow` is the workflow function itself (its
+ * name is the type started), `options` the SDK's own, typed by it.
  */
-export async function startOnce(
+export async function startOnce<T extends Workflow>(
   client: Client,
-  workflowType: string,
-  options: StartOnceOptions,
+  workflow: T,
+  options: WorkflowStartOptions<T>,
   rpcTimeoutMs: number,
-): Promise<StartOnceResult> {
+): Promise<StartOnceResult<T>> {
   try {
     const handle = await withinDeadline(client, rpcTimeoutMs, () =>
-      client.workflow.start(workflowType, {
+      client.workflow.start(workflow, {
         ...options,
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -112,6 +108,6 @@ export async function startOnce(
     return { handle, started: true };
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    return { handle: client.workflow.getHandle(options.workflowId), started: false };
+    return { handle: client.workflow.getHandle<T>(options.workflowId), started: false };
   }
 }

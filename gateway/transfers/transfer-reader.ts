@@ -14,6 +14,7 @@ import {
   getTransfer,
   transferWorkflowId,
   TERMINAL_STATUSES,
+  TRANSFER_WORKFLOW_TYPE,
   type Transfer,
   type TransferStatus,
 } from '../../workflows/transfer-contract.js';
@@ -21,7 +22,11 @@ import { isAdmin } from '../http/authn.js';
 
 export { settledByExecution, transferFromExecution, type ExecutionView };
 
-export const TRANSFER_WORKFLOW = 'transferWorkflow';
+/**
+ * The contract's `TRANSFER_WORKFLOW_TYPE`, under the name test/support/signed-transfer.ts still
+ * imports; gateway code uses the contract's.
+ */
+export const TRANSFER_WORKFLOW = TRANSFER_WORKFLOW_TYPE;
 
 export function isTerminal(t: Transfer): boolean {
   return TERMINAL_STATUSES.includes(t.status);
@@ -47,7 +52,7 @@ export async function describeOwnedTransfer(
     if (err instanceof WorkflowNotFoundError) throw notFound();
     throw err;
   }
-  if (description.type !== TRANSFER_WORKFLOW) throw notFound();
+  if (description.type !== TRANSFER_WORKFLOW_TYPE) throw notFound();
   const own = !principal.isService && initiator(description) === principal.subject;
   if (own || (access === 'read' && isAdmin(principal))) return { handle, description };
   throw notFound();

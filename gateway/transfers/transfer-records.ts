@@ -9,10 +9,10 @@ import { ProblemError } from '../../lib/problem.js';
 import type { TransferRecord } from '../../activities/transfer-archive-activities.js';
 import { failureCode } from '../../activities/transfer-archive-view.js';
 import type { Transfer, TransferStep } from '../../workflows/transfer-contract.js';
-import type { GatewayDeps } from '../gateway-deps.js';
 import { isAdmin } from '../http/authn.js';
 import { unwrap } from '../http/forward.js';
 import { propagationHeaders, type GatewayEnv } from '../http/request-context.js';
+import type { Upstream } from '../http/upstream.js';
 
 /** The `Transfer` a record holds (the same view the workflow answered, steps by code only). */
 export function transferFromRecord(r: TransferRecord): Transfer {
@@ -36,18 +36,18 @@ export function transferFromRecord(r: TransferRecord): Transfer {
  * undefined — an unknown id and another user's transfer look the same.
  */
 export async function readOwnedRecord(
-  deps: GatewayDeps,
+  wallet: Upstream,
   c: Context<GatewayEnv>,
   transferId: string,
   principal: Principal,
 ): Promise<Transfer | undefined> {
-  const result = await deps.wallet.client.request<TransferRecord>(
+  const result = await wallet.client.request<TransferRecord>(
     'GET',
     `/internal/transfer-records/${encodeURIComponent(transferId)}`,
     { headers: propagationHeaders(c) },
   );
   if (!result.ok && result.status === 404) return undefined;
-  const record = unwrap(deps.wallet.name, result);
+  const record = unwrap(wallet.name, result);
   const own = !principal.isService && record.initiated_by === principal.subject;
   return own || isAdmin(principal) ? transferFromRecord(record) : undefined;
 }
@@ -93,7 +93,7 @@ export function decodeListCursor(cursor: string | undefined): ListPosition | und
 
 /** One page of a user's archived transfers, and the close time up to which the archive is complete. */
 export async function listRecords(
-  deps: GatewayDeps,
+  wallet: Upstream,
   c: Context<GatewayEnv>,
   query: { user: string; status?: string; after?: ListPosition; limit: number },
 ): Promise<{ items: Transfer[]; archivedThrough: string }> {
@@ -103,12 +103,12 @@ export async function listRecords(
     params.set('before_created_at', query.after.created_at);
     params.set('before_id', query.after.id);
   }
-  const result = await deps.wallet.client.request<{ items: TransferRecord[]; archived_through: string }>(
+  const result = await wallet.client.request<{ items: TransferRecord[]; archived_through: string }>(
     'GET',
     `/internal/transfer-records?${params.toString()}`,
     { headers: propagationHeaders(c) },
   );
-  const page = unwrap(deps.wallet.name, result);
+  const page = unwrap(wallet.name, result);
   // Defence in depth: never list a record that is not the caller's, whatever the upstream sent.
   const items = page.items.filter((r) => r.initiated_by === query.user).map(transferFromRecord);
   return { items, archivedThrough: page.archived_through };

@@ -4,7 +4,6 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcDeadlineError,
-  isGrpcServiceError,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
@@ -19,6 +18,7 @@ import {
   getWithdrawal,
   WITHDRAWAL_STATUSES,
   WITHDRAWAL_TERMINAL_STATUSES,
+  WITHDRAWAL_WORKFLOW_TYPE,
   waitForWithdrawal,
   withdrawalStartOptions,
   withdrawalWorkflowId,
@@ -26,6 +26,7 @@ import {
   type WithdrawalInput,
   type WithdrawalStatus,
 } from '../../workflows/withdrawal-contract.js';
+import { withdrawalWorkflow } from '../../workflows/withdrawal-workflow.js';
 import type { GatewayDeps } from '../gateway-deps.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
 import {
@@ -38,7 +39,7 @@ import {
   resourceId,
 } from '../openapi/schemas.js';
 import { authenticate, isAdmin, requireUser } from '../http/authn.js';
-import { applicationFailureDetails, applicationFailureType, DOMAIN_STATUS } from '../http/errors.js';
+import { applicationFailureDetails, applicationFailureType, domainStatus } from '../http/errors.js';
 import { rateLimit } from '../http/rate-limit.js';
 import {
   deriveId,
@@ -47,11 +48,15 @@ import {
   startOnce,
   withinDeadline,
 } from '../temporal/idempotency.js';
+import {
+  idempotencyKeyMismatch,
+  isClosedWorkflowError,
+  orchestratorBusy,
+  visibilityLiteral,
+} from '../temporal/workflow-problems.js';
 import { preferWaitSeconds } from '../transfers/transfer-reader.js';
 import { loadAccessibleWallet } from '../wallets/wallet-access.js';
 import { publicWithdrawal, WithdrawalSchema } from './public-withdrawal.js';
-
-export const WITHDRAWAL_WORKFLOW = 'withdrawalWorkflow';
 
 const CreateWithdrawalBody = z
   .strictObject({
@@ -201,20 +206,6 @@ const cannotCancel = () =>
   );
 
 const notFound = () => new ProblemError(404, 'withdrawal_not_found', 'no such withdrawal');
-const keyMismatch = () =>
-  new ProblemError(
-    422,
-    'idempotency_key_mismatch',
-    'this Idempotency-Key was already used with a different request body',
-  );
-const busy = () =>
-  new ProblemError(
-    503,
-    'orchestrator_unavailable',
-    'the transaction coordinator is busy; retry later',
-    {},
-    { 'retry-after': '2' },
-  );
 
 type WithdrawalRequest = Pick<Withdrawal, 'wallet_id' | 'amount' | 'currency' | 'description'> & {
   iban_last4: string;
@@ -307,7 +298,7 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
         throw err;
       },
     );
-    if (description.type !== WITHDRAWAL_WORKFLOW) throw notFound();
+    if (description.type !== WITHDRAWAL_WORKFLOW_TYPE) throw notFound();
     const own =
       !principal.isService &&
       description.typedSearchAttributes.get(searchAttributes.InitiatedBy) === principal.subject;
@@ -318,13 +309,13 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
   async function replayed(handle: WorkflowHandle, request: WithdrawalRequest): Promise<Withdrawal> {
     const description = await withinDeadline(temporal, rpcMs, () => handle.describe()).catch(
       (err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) throw busy();
+        if (err instanceof WorkflowNotFoundError) throw orchestratorBusy();
         throw err;
       },
     );
-    if (description.type !== WITHDRAWAL_WORKFLOW) throw keyMismatch();
+    if (description.type !== WITHDRAWAL_WORKFLOW_TYPE) throw idempotencyKeyMismatch();
     const w = (await query(handle, 2000)) ?? fromExecution(description);
-    if (!sameRequest(w, request)) throw keyMismatch();
+    if (!sameRequest(w, request)) throw idempotencyKeyMismatch();
     return w;
   }
 
@@ -384,13 +375,13 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
       try {
         withdrawal = await temporal.withDeadline(Date.now() + waitSeconds * 1000, () =>
           temporal.workflow.executeUpdateWithStart(waitForWithdrawal, {
-            startWorkflowOperation: new WithStartWorkflowOperation(WITHDRAWAL_WORKFLOW, {
+            startWorkflowOperation: new WithStartWorkflowOperation(withdrawalWorkflow, {
               ...options,
               workflowIdConflictPolicy: 'USE_EXISTING',
             }),
           }),
         );
-        if (!sameRequest(withdrawal, request)) throw keyMismatch();
+        if (!sameRequest(withdrawal, request)) throw idempotencyKeyMismatch();
       } catch (err) {
         if (err instanceof ProblemError) throw err;
         if (
@@ -401,13 +392,13 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
           withdrawal = await replayed(handle, request);
         } else if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) {
           const live = await query(handle, 1000);
-          if (live && !sameRequest(live, request)) throw keyMismatch();
+          if (live && !sameRequest(live, request)) throw idempotencyKeyMismatch();
           withdrawal = live ?? startedView(input);
         } else throw err;
       }
       c.header('preference-applied', `wait=${waitSeconds}`);
     } else {
-      const { handle, started } = await startOnce(temporal, WITHDRAWAL_WORKFLOW, options, rpcMs);
+      const { handle, started } = await startOnce(temporal, withdrawalWorkflow, options, rpcMs);
       withdrawal = started ? startedView(input) : await replayed(handle, request);
     }
     c.header('location', `/v1/withdrawals/${withdrawalId}`);
@@ -432,9 +423,7 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
     const principal = c.var.principal;
     requireUser(principal);
     const { status, limit, cursor } = c.req.valid('query');
-    if (!/^[A-Za-z0-9:._@-]{1,128}$/.test(principal.subject))
-      throw new ProblemError(400, 'bad_request', 'unsupported principal id');
-    let q = `WorkflowType = '${WITHDRAWAL_WORKFLOW}' AND ${searchAttributes.InitiatedBy.name} = '${principal.subject}'`;
+    let q = `WorkflowType = '${WITHDRAWAL_WORKFLOW_TYPE}' AND ${searchAttributes.InitiatedBy.name} = ${visibilityLiteral(principal.subject)}`;
     if (status) q += ` AND ${searchAttributes.WithdrawalStatus.name} = '${status}'`;
     const items: ReturnType<typeof publicWithdrawal>[] = [];
     let token: Uint8Array | undefined = cursor ? Buffer.from(cursor, 'base64url') : undefined;
@@ -473,7 +462,7 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
       if (err instanceof WorkflowUpdateFailedError) {
         const type = applicationFailureType(err) ?? 'not_awaiting_confirmation';
         throw new ProblemError(
-          DOMAIN_STATUS[type] ?? 409,
+          domainStatus(type) ?? 409,
           type,
           'the withdrawal refused this code',
           applicationFailureDetails(err),
@@ -482,7 +471,8 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
       if (err instanceof WorkflowNotFoundError) {
         throw new ProblemError(409, 'not_awaiting_confirmation', 'this withdrawal is not waiting for a code');
       }
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) throw busy();
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err))
+        throw orchestratorBusy();
       throw err;
     }
   });
@@ -506,15 +496,13 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
         throw err;
       }
       // It closed meanwhile (NOT_FOUND "already completed" or FAILED_PRECONDITION): answer it as it ended.
-      if (
-        err instanceof WorkflowNotFoundError ||
-        (isGrpcServiceError(err) && [5, 9].includes(Number(err.code)))
-      ) {
+      if (isClosedWorkflowError(err)) {
         const ended = (await query(handle, 3000)) ?? fromExecution(await handle.describe());
         if (ended.status === 'completed') throw cannotCancel();
         return c.json(publicWithdrawal(ended), 200);
       }
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) throw busy();
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err))
+        throw orchestratorBusy();
       throw err;
     }
   });
