@@ -8,6 +8,8 @@ import type { Database } from './database.js';
 import { createRequestContext } from './http/request-context.js';
 import { createKeyEncryption } from './keys/key-encryption.js';
 import { createKeyStore, type KeyStore } from './keys/keys.service.js';
+import { createAuthorizationCodeStore, type AuthorizationCodeStore } from './oauth/authorization-codes.js';
+import { createClientService, type ClientService } from './oauth/clients.service.js';
 import { createDevNotifier, createLogNotifier, type Notifier, type OutboxItem } from './otp/notifier.js';
 import { createOtpService, type OtpService } from './otp/otp.service.js';
 import { createSmtpNotifier } from './otp/smtp-notifier.js';
@@ -45,6 +47,8 @@ export interface AuthServices extends AuthDeps {
   login: LoginService;
   emailVerification: EmailVerificationService;
   passwords: PasswordService;
+  clients: ClientService;
+  authorizationCodes: AuthorizationCodeStore;
   throttle: LoginThrottle;
   notifier: Notifier;
   /** Present only with OTP_DELIVERY=dev. */
@@ -113,6 +117,8 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
   const login = createLoginService({ db, otp, throttle, notifier, audit });
   const emailVerification = createEmailVerificationService({ db, redis, otp, audit });
   const passwords = createPasswordService({ db, redis, otp, tokens, throttle, notifier, audit });
+  const clients = createClientService({ db, redis, audit });
+  const authorizationCodes = createAuthorizationCodeStore(redis);
   return {
     ...deps,
     audit,
@@ -124,6 +130,8 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
     login,
     emailVerification,
     passwords,
+    clients,
+    authorizationCodes,
     throttle,
     notifier,
     devOutbox: dev ? (recipient) => dev.outbox(recipient) : undefined,

@@ -6,7 +6,7 @@ import { FIRST_PARTY_CLIENT_ID } from '../tokens/scopes.js';
 import { rotateSigningKeys } from './rotate-signing-keys.js';
 
 /** `GET /.well-known/jwks.json`: every key a verifier may still need. */
-export function jwksRoutes(s: AuthServices) {
+export function jwksRoutes(s: Pick<AuthServices, 'keys'>) {
   const app = new Hono();
   app.get('/jwks.json', async (c) =>
     c.json(await s.keys.jwks(), 200, { 'cache-control': 'public, max-age=60' }),
@@ -15,7 +15,7 @@ export function jwksRoutes(s: AuthServices) {
 }
 
 /** `POST /v1/auth/keys/rotate`: the operator endpoint (a user token with role operator or admin). */
-export function keyAdminRoutes(s: AuthServices) {
+export function keyAdminRoutes(s: Pick<AuthServices, 'keys' | 'audit' | 'tokens' | 'requestContext'>) {
   const app = new Hono<{ Variables: { principal: Principal } }>();
   app.post('/rotate', requireToken(s.tokens.verifyAccessToken), async (c) => {
     const principal = c.var.principal;

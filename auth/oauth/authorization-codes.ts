@@ -2,9 +2,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { redisKeys, type RedisClient } from '../redis.js';
 
 /** Authorization codes live 60 s and can be redeemed once (RFC 9700 §4.2.1; OAuth 2.1 §4.1.2). */
-export const AUTHORIZATION_CODE_TTL_SECONDS = 60;
+const AUTHORIZATION_CODE_TTL_SECONDS = 60;
 /** An authorization request (the login page) stays open this long. */
-export const AUTHORIZATION_REQUEST_TTL_SECONDS = 600;
+const AUTHORIZATION_REQUEST_TTL_SECONDS = 600;
 
 export interface AuthorizationRequest {
   client_id: string;
@@ -22,50 +22,59 @@ export interface AuthorizationCodeGrant extends AuthorizationRequest {
 
 const sha256 = (v: string) => createHash('sha256').update(v, 'utf8').digest('hex');
 
-export async function saveAuthorizationRequest(
-  redis: RedisClient,
-  request: AuthorizationRequest,
-): Promise<string> {
-  const id = randomBytes(24).toString('base64url');
-  await redis.set(redisKeys.authorizationRequest(id), JSON.stringify(request), {
-    expiration: { type: 'EX', value: AUTHORIZATION_REQUEST_TTL_SECONDS },
-  });
-  return id;
+/**
+ * The pending sign-in requests of the authorization endpoint and the codes it issues, in Redis.
+ * Only a code's hash is a key, and a code can be redeemed once.
+ */
+export interface AuthorizationCodeStore {
+  /** Keeps a request while the user signs in; its random id is the sign-in form's token. */
+  saveRequest(request: AuthorizationRequest): Promise<string>;
+  loadRequest(id: string): Promise<AuthorizationRequest | undefined>;
+  dropRequest(id: string): Promise<void>;
+  issueCode(grant: AuthorizationCodeGrant): Promise<string>;
+  /** Takes a code out of the store: GETDEL makes a second redemption find nothing. */
+  redeemCode(code: string): Promise<AuthorizationCodeGrant | undefined>;
 }
 
-export async function loadAuthorizationRequest(
-  redis: RedisClient,
-  id: string,
-): Promise<AuthorizationRequest | undefined> {
-  if (!/^[A-Za-z0-9_-]{32}$/.test(id)) return undefined;
-  const raw = await redis.get(redisKeys.authorizationRequest(id));
-  return raw ? (JSON.parse(raw) as AuthorizationRequest) : undefined;
-}
+/** Random ids of sign-in requests: 24 bytes, base64url (32 characters). */
+const REQUEST_ID = /^[A-Za-z0-9_-]{32}$/;
+/** Longer than any code this store issues (43 characters): nothing longer is looked up. */
+const MAX_CODE_LENGTH = 128;
 
-export async function dropAuthorizationRequest(redis: RedisClient, id: string): Promise<void> {
-  await redis.del(redisKeys.authorizationRequest(id));
-}
+export function createAuthorizationCodeStore(redis: RedisClient): AuthorizationCodeStore {
+  return {
+    async saveRequest(request) {
+      const id = randomBytes(24).toString('base64url');
+      await redis.set(redisKeys.authorizationRequest(id), JSON.stringify(request), {
+        expiration: { type: 'EX', value: AUTHORIZATION_REQUEST_TTL_SECONDS },
+      });
+      return id;
+    },
 
-/** Issues a code; only its hash is a Redis key. */
-export async function issueAuthorizationCode(
-  redis: RedisClient,
-  grant: AuthorizationCodeGrant,
-): Promise<string> {
-  const code = randomBytes(32).toString('base64url');
-  await redis.set(redisKeys.authorizationCode(sha256(code)), JSON.stringify(grant), {
-    expiration: { type: 'EX', value: AUTHORIZATION_CODE_TTL_SECONDS },
-  });
-  return code;
-}
+    async loadRequest(id) {
+      if (!REQUEST_ID.test(id)) return undefined;
+      const raw = await redis.get(redisKeys.authorizationRequest(id));
+      return raw ? (JSON.parse(raw) as AuthorizationRequest) : undefined;
+    },
 
-/** Takes a code out of the store: GETDEL makes a second redemption find nothing. */
-export async function redeemAuthorizationCode(
-  redis: RedisClient,
-  code: string,
-): Promise<AuthorizationCodeGrant | undefined> {
-  if (code.length === 0 || code.length > 128) return undefined;
-  const raw = await redis.getDel(redisKeys.authorizationCode(sha256(code)));
-  return raw ? (JSON.parse(raw) as AuthorizationCodeGrant) : undefined;
+    async dropRequest(id) {
+      await redis.del(redisKeys.authorizationRequest(id));
+    },
+
+    async issueCode(grant) {
+      const code = randomBytes(32).toString('base64url');
+      await redis.set(redisKeys.authorizationCode(sha256(code)), JSON.stringify(grant), {
+        expiration: { type: 'EX', value: AUTHORIZATION_CODE_TTL_SECONDS },
+      });
+      return code;
+    },
+
+    async redeemCode(code) {
+      if (code.length === 0 || code.length > MAX_CODE_LENGTH) return undefined;
+      const raw = await redis.getDel(redisKeys.authorizationCode(sha256(code)));
+      return raw ? (JSON.parse(raw) as AuthorizationCodeGrant) : undefined;
+    },
+  };
 }
 
 /** RFC 7636 S256: BASE64URL(SHA256(verifier)) must equal the challenge. `plain` is not supported. */

@@ -3,16 +3,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { OtpError } from '../otp/otp.errors.js';
 import type { AuthServices } from '../services.js';
 import { UserError } from '../users/users.errors.js';
-import {
-  dropAuthorizationRequest,
-  issueAuthorizationCode,
-  loadAuthorizationRequest,
-  saveAuthorizationRequest,
-  type AuthorizationRequest,
-} from './authorization-codes.js';
-import { findClient } from './clients.repository.js';
+import type { AuthorizationRequest } from './authorization-codes.js';
+import { grantScope } from './grant-scope.js';
 import { errorPage, loginPage, otpPage } from './login-page.js';
-import { grantScope } from './token.routes.js';
 
 const PAGE_HEADERS = {
   'cache-control': 'no-store',
@@ -37,12 +30,14 @@ function redirectWith(c: Context, redirectUri: string, params: Record<string, st
  * and its exact redirect URI before anything else, then serves a small sign-in page (with the
  * OTP step when the user enabled it) and redirects back with a single-use 60-second code.
  */
-export function authorizeRoutes(s: AuthServices) {
+export function authorizeRoutes(
+  s: Pick<AuthServices, 'clients' | 'login' | 'authorizationCodes' | 'audit' | 'requestContext' | 'config'>,
+) {
   const app = new Hono();
 
   app.get('/authorize', async (c) => {
     const q = c.req.query();
-    const client = q.client_id ? await findClient(s.db, q.client_id) : undefined;
+    const client = q.client_id ? await s.clients.find(q.client_id) : undefined;
     if (!client || !client.grant_types.includes('authorization_code'))
       return html(c, errorPage('Unknown client.'), 400);
     // Exact string match only: no prefix, wildcard or normalisation (RFC 9700 §4.1.1).
@@ -72,7 +67,7 @@ export function authorizeRoutes(s: AuthServices) {
       nonce: q.nonce ?? null,
       code_challenge: q.code_challenge,
     };
-    const requestId = await saveAuthorizationRequest(s.redis, request);
+    const requestId = await s.authorizationCodes.saveRequest(request);
     return html(c, loginPage({ requestId, clientName: client.name }));
   });
 
@@ -80,10 +75,10 @@ export function authorizeRoutes(s: AuthServices) {
     const form = await c.req.parseBody();
     const field = (name: string) => (typeof form[name] === 'string' ? form[name] : '');
     const requestId = field('request_id');
-    const request = await loadAuthorizationRequest(s.redis, requestId);
+    const request = await s.authorizationCodes.loadRequest(requestId);
     if (!request)
       return html(c, errorPage('This sign-in request has expired. Start again from the application.'), 400);
-    const client = await findClient(s.db, request.client_id);
+    const client = await s.clients.find(request.client_id);
     if (!client) return html(c, errorPage('Unknown client.'), 400);
     const context = s.requestContext(c);
 
@@ -98,7 +93,7 @@ export function authorizeRoutes(s: AuthServices) {
             401,
           );
         }
-        await dropAuthorizationRequest(s.redis, requestId);
+        await s.authorizationCodes.dropRequest(requestId);
         return redirectWith(c, request.redirect_uri, {
           error: 'access_denied',
           error_description: 'sign-in failed',
@@ -137,8 +132,8 @@ export function authorizeRoutes(s: AuthServices) {
       userId = result.user.id;
     }
 
-    await dropAuthorizationRequest(s.redis, requestId);
-    const code = await issueAuthorizationCode(s.redis, {
+    await s.authorizationCodes.dropRequest(requestId);
+    const code = await s.authorizationCodes.issueCode({
       ...request,
       user_id: userId,
       auth_time: Math.floor(Date.now() / 1000),

@@ -1,4 +1,3 @@
-import type { Context } from 'hono';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import { dummyPasswordHash, verifyPassword } from '../users/password-hasher.js';
@@ -17,16 +16,15 @@ export type ClientAuthResult =
  */
 export async function authenticateClient(
   db: Kysely<Database>,
-  c: Context,
+  authorization: string | undefined,
   form: Record<string, string>,
   options: { defaultPublicClientId?: string } = {},
 ): Promise<ClientAuthResult> {
-  const header = c.req.header('authorization');
   let clientId: string | undefined;
   let secret: string | undefined;
-  const basic = header?.toLowerCase().startsWith('basic ') ?? false;
-  if (basic && header) {
-    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const basic = authorization?.toLowerCase().startsWith('basic ') ?? false;
+  if (basic && authorization) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0)
       return { error: OAuthError.InvalidClient, description: 'malformed Basic credentials', basic };

@@ -3,7 +3,7 @@ import type { AuthServices } from '../services.js';
 import { USER_TOKEN_SCOPES } from '../tokens/scopes.js';
 
 /** `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 / RFC 8414). */
-export function discoveryRoutes(s: AuthServices) {
+export function discoveryRoutes(s: Pick<AuthServices, 'config'>) {
   const app = new Hono();
   app.get('/openid-configuration', (c) => {
     const issuer = s.config.AUTH_ISSUER;

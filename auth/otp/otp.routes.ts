@@ -3,22 +3,26 @@ import type { Principal } from '../../lib/jwt-verifier.js';
 import { fail } from '../http/errors.js';
 import { idempotency } from '../http/idempotency.js';
 import { jsonBody } from '../http/parse-body.js';
+import { refuse } from '../http/refuse.js';
 import type { AuthServices } from '../services.js';
-import { UserError, userErrorDetail, userErrorStatus } from '../users/users.errors.js';
-import { otpErrorDetail, otpErrorStatus } from './otp.errors.js';
+import { UserError } from '../users/users.errors.js';
 import { internalOtpSendBody, internalOtpVerifyBody } from './otp.schemas.js';
 
 type Env = { Variables: { principal: Principal } };
 
+export type InternalOtpRoutesDeps = Pick<
+  AuthServices,
+  'otp' | 'users' | 'emailVerification' | 'redis' | 'requestContext'
+>;
+
 /** `/internal/otp/*`: step-up codes for the transfer workflow. */
-export function internalOtpRoutes(s: AuthServices) {
+export function internalOtpRoutes(s: InternalOtpRoutesDeps) {
   const app = new Hono<Env>();
 
   app.post('/send', idempotency(s.redis), async (c) => {
     const body = await jsonBody(c, internalOtpSendBody);
     const user = await s.users.findById(body.user_id);
-    if (!user)
-      fail(userErrorStatus[UserError.NotFound], UserError.NotFound, userErrorDetail[UserError.NotFound]);
+    if (!user) refuse(UserError.NotFound);
     const result = await s.otp.send({
       purpose: body.purpose,
       subject: user.id,
@@ -26,17 +30,8 @@ export function internalOtpRoutes(s: AuthServices) {
       reference: body.reference,
       context: s.requestContext(c),
     });
-    if ('error' in result) {
-      fail(
-        otpErrorStatus[result.error],
-        result.error,
-        otpErrorDetail[result.error],
-        { retry_after: result.retryAfterSeconds },
-        {
-          'retry-after': String(result.retryAfterSeconds),
-        },
-      );
-    }
+    // The orchestrator reads the wait from the body as well as from Retry-After.
+    if ('error' in result) refuse(result, { retry_after: result.retryAfterSeconds });
     return c.json({ challenge_id: result.challengeId, expires_at: result.expiresAt.toISOString() }, 201);
   });
 
@@ -49,10 +44,7 @@ export function internalOtpRoutes(s: AuthServices) {
       code: body.code,
       context: s.requestContext(c),
     });
-    if ('error' in result) {
-      const ext = 'attemptsLeft' in result ? { attempts_left: result.attemptsLeft } : {};
-      fail(otpErrorStatus[result.error], result.error, otpErrorDetail[result.error], ext);
-    }
+    if ('error' in result) refuse(result);
     // A verified email code moves the user to the verified tier, whichever door it came through.
     if (body.purpose === 'verify_email') await s.emailVerification.confirm(body.user_id, s.requestContext(c));
     return c.json({ valid: true });

@@ -2,41 +2,16 @@ import { Hono } from 'hono';
 import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
 import { fail } from '../http/errors.js';
 import { jsonBody } from '../http/parse-body.js';
-import { OtpError, otpErrorDetail, otpErrorStatus } from '../otp/otp.errors.js';
+import { refuse } from '../http/refuse.js';
 import type { AuthServices } from '../services.js';
-import { userErrorDetail, userErrorStatus, UserError } from '../users/users.errors.js';
 import { passwordChangeBody, passwordResetBody, passwordResetConfirmBody } from './password.schemas.js';
-import type { ChangeResult, ResetConfirmResult } from './password.service.js';
 
 type Env = { Variables: { principal: Principal } };
 
-type Failure = Extract<ChangeResult | ResetConfirmResult, { error: unknown }>;
-
-/** Renders an expected failure once, as problem+json with its stable code. */
-function refuse(failure: Failure): never {
-  if (failure.error === UserError.WeakPassword)
-    fail(userErrorStatus[failure.error], failure.error, userErrorDetail[failure.error], {
-      reason: failure.reason,
-    });
-  if (failure.error === UserError.AccountLocked)
-    fail(
-      userErrorStatus[failure.error],
-      failure.error,
-      userErrorDetail[failure.error],
-      {},
-      { 'retry-after': String(failure.retryAfterSeconds) },
-    );
-  if (failure.error === OtpError.Invalid)
-    fail(otpErrorStatus[failure.error], failure.error, otpErrorDetail[failure.error], {
-      attempts_left: failure.attemptsLeft,
-    });
-  if (failure.error === OtpError.Expired || failure.error === OtpError.Exhausted)
-    fail(otpErrorStatus[failure.error], failure.error, otpErrorDetail[failure.error]);
-  fail(userErrorStatus[failure.error], failure.error, userErrorDetail[failure.error]);
-}
+export type PasswordRoutesDeps = Pick<AuthServices, 'passwords' | 'tokens' | 'requestContext'>;
 
 /** `/v1/auth/password/*`: change (signed in, current password) and reset by emailed code (public). */
-export function passwordRoutes(s: AuthServices) {
+export function passwordRoutes(s: PasswordRoutesDeps) {
   const app = new Hono<Env>();
   const userToken = requireToken(s.tokens.verifyAccessToken);
 
@@ -60,14 +35,7 @@ export function passwordRoutes(s: AuthServices) {
   app.post('/reset', async (c) => {
     const body = await jsonBody(c, passwordResetBody);
     const result = await s.passwords.requestReset(body.email, s.requestContext(c));
-    if ('error' in result)
-      fail(
-        otpErrorStatus[result.error],
-        result.error,
-        otpErrorDetail[result.error],
-        {},
-        { 'retry-after': String(result.retryAfterSeconds) },
-      );
+    if ('error' in result) refuse(result);
     // The same answer whether or not the email has an account.
     return c.json({ expires_at: result.expiresAt.toISOString() }, 202);
   });

@@ -67,6 +67,12 @@ export interface PasswordService {
     input: { email: string; code: string; next: string },
     context: RequestContext,
   ): Promise<ResetConfirmResult>;
+  /**
+   * True when the user's password changed at or after `since` (epoch milliseconds): a sign-in
+   * whose password check began before a change (a `/login` racing a reset, an authorization code
+   * issued before it) must not start a session.
+   */
+  changedSince(userId: string, since: number): Promise<boolean>;
 }
 
 export interface PasswordServiceDeps {
@@ -84,20 +90,6 @@ export interface PasswordServiceDeps {
  * carries a sign-in forward (an authorization code lives 60 s, a sign-in request 10 minutes).
  */
 const PASSWORD_CHANGED_MEMORY_SECONDS = 3600;
-
-/**
- * True when the user's password changed at or after `since` (epoch milliseconds): a sign-in
- * whose password check began before a change (a `/login` racing a reset, an authorization code
- * issued before it) must not start a session.
- */
-export async function passwordChangedSince(
-  redis: RedisClient,
-  userId: string,
-  since: number,
-): Promise<boolean> {
-  const changedAt = await redis.get(redisKeys.passwordChanged(userId));
-  return changedAt !== null && Number(changedAt) >= since;
-}
 
 export function createPasswordService(deps: PasswordServiceDeps): PasswordService {
   /**
@@ -125,6 +117,11 @@ export function createPasswordService(deps: PasswordServiceDeps): PasswordServic
   const canReset = (user: User | undefined): user is User => user?.status === 'active';
 
   return {
+    async changedSince(userId, since) {
+      const changedAt = await deps.redis.get(redisKeys.passwordChanged(userId));
+      return changedAt !== null && Number(changedAt) >= since;
+    },
+
     async change({ userId, keepSessionId, current, next }, context) {
       const user = await findUserById(deps.db, userId);
       if (!user) return { error: UserError.NotFound };

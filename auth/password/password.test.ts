@@ -3,7 +3,7 @@ import argon2 from 'argon2';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuthEvents } from '../audit/audit.repository.js';
-import { issueAuthorizationCode } from '../oauth/authorization-codes.js';
+import { createAuthorizationCodeStore } from '../oauth/authorization-codes.js';
 import { upsertClient } from '../oauth/clients.repository.js';
 import { OTP_MAX_ATTEMPTS } from '../otp/otp.service.js';
 import { redisKeys } from '../redis.js';
@@ -331,7 +331,7 @@ describe('sign-ins from before a reset', () => {
 
   /** An authorization code as the sign-in page issues it after a correct password at `authTime`. */
   async function codeFor(userId: string, authTime: number) {
-    return issueAuthorizationCode(h.redis, {
+    return createAuthorizationCodeStore(h.redis).issueCode({
       client_id: client.id,
       redirect_uri: client.redirect,
       scope: 'openid wallet:read',

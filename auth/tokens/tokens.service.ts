@@ -83,6 +83,17 @@ export interface TokenService {
     reason: string,
     options?: { keepFamilyId?: string; db?: Kysely<Database> },
   ): Promise<void>;
+  /**
+   * An OpenID Connect ID token for an authorization-code grant that asked for `openid`: who
+   * signed in (`sub`), when (`auth_time`, epoch seconds), for which client (`aud`) and the
+   * client's `nonce`. It lives as long as an access token.
+   */
+  issueIdToken(input: {
+    clientId: string;
+    userId: string;
+    nonce: string | null;
+    authTime: number;
+  }): Promise<string>;
   /** Puts a jti on the Redis denylist until the token would have expired anyway. */
   denylist(jti: string, expiresAt: number): Promise<void>;
   isRevoked(jti: string): Promise<boolean>;
@@ -171,6 +182,26 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     return { token, jti, expiresAt: exp, expiresIn: deps.accessTokenTtlSeconds };
   }
 
+  async function issueIdToken(input: {
+    clientId: string;
+    userId: string;
+    nonce: string | null;
+    authTime: number;
+  }): Promise<string> {
+    const key = await deps.keys.signingKey();
+    const claims: Record<string, unknown> = { auth_time: input.authTime };
+    if (input.nonce) claims.nonce = input.nonce;
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: SIGNING_ALG, typ: 'JWT', kid: key.kid })
+      .setIssuer(deps.issuer)
+      .setAudience(input.clientId)
+      .setSubject(input.userId)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${deps.accessTokenTtlSeconds}s`)
+      .sign(key.privateKey);
+  }
+
   async function sessionTokens(
     user: { id: string; roles: readonly string[] },
     clientId: string,
@@ -207,6 +238,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
 
   return {
     issueAccessToken,
+    issueIdToken,
     verifyAccessToken,
     denylist,
     isRevoked,

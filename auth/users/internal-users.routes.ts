@@ -1,30 +1,30 @@
 import { Hono } from 'hono';
 import type { Principal } from '../../lib/jwt-verifier.js';
-import { fail } from '../http/errors.js';
 import { idempotency } from '../http/idempotency.js';
 import { jsonBody } from '../http/parse-body.js';
+import { refuse } from '../http/refuse.js';
 import type { AuthServices } from '../services.js';
-import { userErrorDetail, userErrorStatus, type UserError } from './users.errors.js';
 import { createUserBody, disableUserBody, registrationBody } from './users.schemas.js';
 
 type Env = { Variables: { principal: Principal } };
 
-function userFailure(error: UserError, extensions: Record<string, unknown> = {}): never {
-  fail(userErrorStatus[error], error, userErrorDetail[error], extensions);
-}
+export type InternalUsersRoutesDeps = Pick<
+  AuthServices,
+  'registrations' | 'users' | 'redis' | 'requestContext'
+>;
 
 /**
  * Account endpoints for the orchestrator (docs/internal-api.md). Mounted under `/internal`
  * behind the service-token check.
  */
-export function internalUsersRoutes(s: AuthServices) {
+export function internalUsersRoutes(s: InternalUsersRoutesDeps) {
   const app = new Hono<Env>();
   const idem = idempotency(s.redis);
 
   app.post('/registrations', idem, async (c) => {
     const body = await jsonBody(c, registrationBody);
     const result = await s.registrations.park(body, s.requestContext(c));
-    if ('error' in result) userFailure(result.error, { reason: result.reason });
+    if ('error' in result) refuse(result);
     return c.json(
       { registration_id: result.registrationId, expires_at: result.expiresAt.toISOString() },
       201,
@@ -34,7 +34,7 @@ export function internalUsersRoutes(s: AuthServices) {
   app.post('/users', idem, async (c) => {
     const body = await jsonBody(c, createUserBody);
     const result = await s.registrations.createUser(body.registration_id, s.requestContext(c));
-    if (typeof result === 'string') userFailure(result);
+    if (typeof result === 'string') refuse(result);
     if (result.existing)
       return c.json({ user_id: result.userId, status: result.status, existing: true }, 200);
     return c.json(
@@ -45,20 +45,20 @@ export function internalUsersRoutes(s: AuthServices) {
 
   app.post('/users/:id/activate', idem, async (c) => {
     const result = await s.users.activate(c.req.param('id'));
-    if (typeof result === 'string') userFailure(result);
+    if (typeof result === 'string') refuse(result);
     return c.json({ user_id: result.id, status: result.status });
   });
 
   app.post('/users/:id/disable', idem, async (c) => {
     const body = await jsonBody(c, disableUserBody);
     const result = await s.users.disable(c.req.param('id'), body.reason, s.requestContext(c));
-    if (typeof result === 'string') userFailure(result);
+    if (typeof result === 'string') refuse(result);
     return c.json({ user_id: result.id, status: result.status });
   });
 
   app.get('/users/:id', async (c) => {
     const result = await s.users.view(c.req.param('id'));
-    if (typeof result === 'string') userFailure(result);
+    if (typeof result === 'string') refuse(result);
     return c.json(result);
   });
 

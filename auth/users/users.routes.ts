@@ -2,38 +2,21 @@ import { Hono } from 'hono';
 import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
 import { fail, NO_STORE } from '../http/errors.js';
 import { jsonBody } from '../http/parse-body.js';
-import { OtpError, otpErrorDetail, otpErrorStatus } from '../otp/otp.errors.js';
-import { passwordChangedSince } from '../password/password.service.js';
+import { refuse } from '../http/refuse.js';
 import type { AuthServices } from '../services.js';
 import { FIRST_PARTY_CLIENT_ID, firstPartyScope } from '../tokens/scopes.js';
-import { userErrorDetail, userErrorStatus, UserError } from './users.errors.js';
+import { UserError } from './users.errors.js';
 import { loginBody, logoutBody, mfaBody, otpSendBody, otpVerifyBody } from './users.schemas.js';
 
 type Env = { Variables: { principal: Principal } };
 
-function otpFailure(
-  error: OtpError,
-  extra: { attemptsLeft?: number; retryAfterSeconds?: number } = {},
-): never {
-  const ext = extra.attemptsLeft !== undefined ? { attempts_left: extra.attemptsLeft } : {};
-  const headers: Record<string, string> = extra.retryAfterSeconds
-    ? { 'retry-after': String(extra.retryAfterSeconds) }
-    : {};
-  fail(otpErrorStatus[error], error, otpErrorDetail[error], ext, headers);
-}
-
-function userFailure(error: UserError, retryAfterSeconds?: number): never {
-  fail(
-    userErrorStatus[error],
-    error,
-    userErrorDetail[error],
-    {},
-    retryAfterSeconds ? { 'retry-after': String(retryAfterSeconds) } : {},
-  );
-}
+export type UsersRoutesDeps = Pick<
+  AuthServices,
+  'login' | 'emailVerification' | 'otp' | 'tokens' | 'users' | 'passwords' | 'audit' | 'requestContext'
+>;
 
 /** Public session endpoints under `/v1/auth` (proxied by the gateway). */
-export function usersRoutes(s: AuthServices) {
+export function usersRoutes(s: UsersRoutesDeps) {
   const app = new Hono<Env>();
   const userToken = requireToken(s.tokens.verifyAccessToken);
 
@@ -41,12 +24,7 @@ export function usersRoutes(s: AuthServices) {
     const body = await jsonBody(c, loginBody);
     const startedAt = Date.now();
     const result = await s.login.authenticate(body, FIRST_PARTY_CLIENT_ID, s.requestContext(c));
-    if ('error' in result) {
-      if (result.error === UserError.AccountLocked) userFailure(result.error, result.retryAfterSeconds);
-      if (result.error === OtpError.Cooldown)
-        otpFailure(result.error, { retryAfterSeconds: result.retryAfterSeconds });
-      userFailure(result.error);
-    }
+    if ('error' in result) refuse(result);
     if ('mfaRequired' in result)
       return c.json({ mfa_required: true, challenge_id: result.challengeId }, 200, NO_STORE);
     const tokens = await s.tokens.startSession(
@@ -57,10 +35,10 @@ export function usersRoutes(s: AuthServices) {
     // A password change or reset that began while this password was being checked: the session
     // was opened with the old password, so it ends. The change records its time before it
     // revokes, so a session this check misses is one the revocation sees.
-    if (await passwordChangedSince(s.redis, result.user.id, startedAt)) {
+    if (await s.passwords.changedSince(result.user.id, startedAt)) {
       const row = await s.tokens.inspectRefreshToken(tokens.refresh_token ?? '');
       if (row) await s.tokens.endSession(result.user.id, row.family_id, 'password_changed');
-      userFailure(UserError.InvalidCredentials);
+      refuse(UserError.InvalidCredentials);
     }
     return c.json(tokens, 200, NO_STORE);
   });
@@ -71,17 +49,11 @@ export function usersRoutes(s: AuthServices) {
     const challenge = await s.otp.challenge(body.challenge_id);
     if (challenge?.purpose === 'verify_email') {
       const result = await s.emailVerification.verify(body.challenge_id, body.code, context);
-      if ('error' in result) {
-        if (result.error === UserError.AccountNotActive) userFailure(result.error);
-        otpFailure(result.error, 'attemptsLeft' in result ? { attemptsLeft: result.attemptsLeft } : {});
-      }
+      if ('error' in result) refuse(result);
       return c.json({ email_verified: true });
     }
     const result = await s.login.completeChallenge(body.challenge_id, body.code, context);
-    if ('error' in result) {
-      if (result.error === UserError.AccountNotActive) userFailure(result.error);
-      otpFailure(result.error, 'attemptsLeft' in result ? { attemptsLeft: result.attemptsLeft } : {});
-    }
+    if ('error' in result) refuse(result);
     return c.json(
       await s.tokens.startSession(result.user, FIRST_PARTY_CLIENT_ID, firstPartyScope(result.user.roles)),
       200,
@@ -92,7 +64,7 @@ export function usersRoutes(s: AuthServices) {
   app.post('/otp/send', async (c) => {
     const body = await jsonBody(c, otpSendBody);
     const result = await s.emailVerification.send(body.email, s.requestContext(c));
-    if ('error' in result) otpFailure(result.error, { retryAfterSeconds: result.retryAfterSeconds });
+    if ('error' in result) refuse(result);
     return c.json({ challenge_id: result.challengeId, expires_at: result.expiresAt.toISOString() }, 202);
   });
 
@@ -152,8 +124,7 @@ export function usersRoutes(s: AuthServices) {
     if (principal.isService) fail(403, 'user_token_required', 'this endpoint needs a user token');
     const body = await jsonBody(c, mfaBody);
     const result = await s.login.setMfa(principal.subject, body.password, body.enabled, s.requestContext(c));
-    if ('error' in result)
-      userFailure(result.error, 'retryAfterSeconds' in result ? result.retryAfterSeconds : undefined);
+    if ('error' in result) refuse(result);
     return c.json({ mfa_enabled: result.mfaEnabled });
   });
 
