@@ -20,7 +20,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            '{auth,wallet,workflows,activities,workers,gateway,payout-sim,lib,temporal-config,scripts,bench}/**/*.test.ts',
+            '{auth,wallet,workflows,activities,workers,gateway,payout-sim,lib,temporal-config,scripts,bench,fuzz}/**/*.test.ts',
           ],
           globalSetup: ['test/support/global-setup.ts'],
         },

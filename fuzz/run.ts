@@ -1,0 +1,71 @@
+/**
+ * `npm run fuzz` — the saga fault fuzzer, longer than the test suite runs it (docs/reliability.md).
+ *
+ *   npm run fuzz -- --workflow transfer --runs 2000 --seed 7
+ *   npm run fuzz -- --runs 200 --concurrency 8      # seed defaults to the time
+ *
+ * Starts (or reuses) the test profile's PostgreSQL, Redis, MongoDB wire server and Temporal dev
+ * server as the vitest global setup does, runs the schedules against the real services, prints
+ * the summary, and shrinks the first failure into fuzz/findings/ (never into the suite's
+ * fuzz/regressions/: a real finding is reported, fixed, and only then becomes a regression).
+ */
+import { parseArgs } from 'node:util';
+import setupTestInfrastructure from '../test/support/global-setup.js';
+import { formatSummary, runCampaign } from './campaign.js';
+import { FINDINGS_DIR, shrink, startFuzzSession, writeCase } from './fuzz-session.js';
+
+const { values } = parseArgs({
+  options: {
+    workflow: { type: 'string', default: 'transfer' },
+    runs: { type: 'string', default: '200' },
+    seed: { type: 'string' },
+    concurrency: { type: 'string', default: '12' },
+    batch: { type: 'string', default: '60' },
+    'shrink-minutes': { type: 'string', default: '15' },
+  },
+});
+if (values.workflow !== 'transfer') {
+  console.error(
+    `--workflow ${values.workflow}: only transfer is fuzzed so far (docs/reliability.md, "Coverage")`,
+  );
+  process.exit(2);
+}
+const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
+const log = (line: string) => console.error(`[fuzz] ${line}`);
+
+await setupTestInfrastructure();
+const session = await startFuzzSession('fuzz_cli');
+let exitCode = 0;
+try {
+  log(`seed ${seed}, ${values.runs} schedules, ${values.concurrency} at a time`);
+  const summary = await runCampaign(session, {
+    seed,
+    runs: Number(values.runs),
+    concurrency: Number(values.concurrency),
+    batchSize: Number(values.batch),
+    progress: log,
+  });
+  console.log(formatSummary(summary));
+  const first = summary.failures[0];
+  if (first) {
+    exitCode = 1;
+    log(`shrinking schedule ${first.index}…`);
+    const shrunk = await shrink(session, seed, first.index, Number(values['shrink-minutes']) * 60_000);
+    if (shrunk) {
+      const file = writeCase(
+        FINDINGS_DIR,
+        `transfer-seed-${seed}-${first.index}`,
+        shrunk,
+        shrunk.violations.join('; '),
+      );
+      console.log(`shrunk to ${JSON.stringify(shrunk.schedule)}\nwritten to ${file}`);
+    } else {
+      console.log(
+        'the failure did not reproduce alone (it needed the batch around it): see the violations above',
+      );
+    }
+  }
+} finally {
+  await session.close();
+}
+process.exit(exitCode);
