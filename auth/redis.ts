@@ -1,11 +1,12 @@
 import type { createClient } from 'redis';
+import { denylistKey } from '../lib/denylist.js';
 
 /** The node-redis client AuthService uses for OTP codes, counters, denylist and short-lived state. */
 export type RedisClient = ReturnType<typeof createClient>;
 
-/** Redis key names in one place; `auth:denylist:<jti>` is part of the contract with the gateway. */
+/** Redis key names in one place; the denylist's is shared with the gateway (lib/denylist.ts). */
 export const redisKeys = {
-  denylist: (jti: string) => `auth:denylist:${jti}`,
+  denylist: denylistKey,
   userTokens: (userId: string) => `auth:tokens:user:${userId}`,
   familyTokens: (familyId: string) => `auth:tokens:family:${familyId}`,
   registration: (id: string) => `auth:registration:${id}`,

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { denylistKey } from '../../lib/denylist.js';
 import { bearerToken, type AccessTokenVerifier, type Principal } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
 import type { GatewayEnv } from './request-context.js';
@@ -20,7 +21,7 @@ export const DENYLIST_PREFIX = 'auth:denylist:';
 export function createRedisDenylist(redis: RedisReader): DenylistCheck {
   return async (jti) => {
     try {
-      return (await redis.exists(`${DENYLIST_PREFIX}${jti}`)) > 0;
+      return (await redis.exists(denylistKey(jti))) > 0;
     } catch {
       throw new ProblemError(
         503,
