@@ -13,17 +13,20 @@ import { createHoldService } from './holds/holds.service.js';
 import { createLedgerRoutes } from './ledger/ledger.routes.js';
 import { createLedgerService } from './ledger/ledger.service.js';
 import { createTransferRoutes } from './transfers/transfers.routes.js';
+import { createTransferService } from './transfers/transfers.service.js';
 import { createReconciliationRoutes } from './reconciliation/reconciliation.routes.js';
 import { createReconciliationService } from './reconciliation/reconciliation.service.js';
 import { createReversalRoutes } from './reversals/reversals.routes.js';
 import { createReversalService } from './reversals/reversals.service.js';
 import { createTransferRecordRoutes } from './transfer-records/transfer-records.routes.js';
-import type { WalletDeps, WalletEnv } from './wallet-env.js';
+import { createTransferRecordService } from './transfer-records/transfer-records.service.js';
+import type { WalletDeps, WalletEnv } from './http/wallet-env.js';
 import { createWalletRoutes } from './wallets/wallets.routes.js';
 import { createWalletService } from './wallets/wallets.service.js';
 import { createWithdrawalRoutes } from './withdrawals/withdrawals.routes.js';
+import { createWithdrawalService } from './withdrawals/withdrawals.service.js';
 
-export type { WalletDeps } from './wallet-env.js';
+export type { WalletDeps } from './http/wallet-env.js';
 
 /**
  * WalletService's HTTP app: every `/internal` route needs a service token with the route's
@@ -54,21 +57,36 @@ export function createWalletApp(
   const audit = createAuditService();
   const administration = createAdministrationService();
   const reversals = createReversalService();
+  const transfers = createTransferService(deps);
+  const withdrawals = createWithdrawalService(deps);
+  const transferRecords = createTransferRecordService();
 
   app.route('/internal/wallets', createWalletRoutes(deps, wallets));
   app.route('/internal/wallets', createAdministrationRoutes(deps, administration));
   app.route('/internal', createHistoryRoutes(deps, wallets, history));
   app.route('/internal', createLedgerRoutes(deps, ledger));
-  app.route('/internal/holds', createHoldRoutes(deps, holds));
-  app.route('/internal/transfers', createTransferRoutes(deps));
+  app.route('/internal/holds', createHoldRoutes(deps, holds, transfers));
+  app.route('/internal/transfers', createTransferRoutes(deps, transfers));
   app.route('/internal/transfers', createReversalRoutes(deps, reversals));
-  app.route('/internal/withdrawals', createWithdrawalRoutes(deps));
-  app.route('/internal/transfer-records', createTransferRecordRoutes(deps));
+  app.route('/internal/withdrawals', createWithdrawalRoutes(deps, withdrawals));
+  app.route('/internal/transfer-records', createTransferRecordRoutes(deps, transferRecords));
   app.route('/internal', createAuditRoutes(deps, audit));
   app.route('/internal', createReconciliationRoutes(deps, reconciliation));
   return {
     app,
     registry,
-    services: { wallets, ledger, holds, history, reconciliation, audit, administration, reversals },
+    services: {
+      wallets,
+      ledger,
+      holds,
+      history,
+      reconciliation,
+      audit,
+      administration,
+      reversals,
+      transfers,
+      withdrawals,
+      transferRecords,
+    },
   };
 }

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { respondIdempotently } from '../idempotency/idempotent-route.js';
+import { respondIdempotently } from '../http/idempotent-route.js';
 import { parseJsonBody } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
-import { requireWalletScope } from '../wallet-scopes.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { toWalletView } from '../wallets/wallets.service.js';
 import type { AdministrationService } from './administration.service.js';

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import type { z } from 'zod';
-import { requireWalletScope } from '../wallet-scopes.js';
-import { respondIdempotently } from '../idempotency/idempotent-route.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
+import { respondIdempotently } from '../http/idempotent-route.js';
 import { auditTraceBody, authLogBody } from './audit-records.js';
 import type { AuditCollection, AuditService } from './audit.service.js';
 import { parseJsonBody } from '../../lib/json-body.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 
 /**
  * `POST /internal/audit-trace` and `POST /internal/auth-log`: records for MongoDB, written through

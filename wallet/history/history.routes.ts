@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { MongoError } from 'mongodb';
 import { z } from 'zod';
-import { requireWalletScope } from '../wallet-scopes.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
 import { ProblemError } from '../../lib/problem.js';
-import { problemError } from '../idempotency/idempotent-route.js';
+import { problemError } from '../http/idempotent-route.js';
 import { parseQuery } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import type { WalletService } from '../wallets/wallets.service.js';
 import { decodeCursor, type HistoryService } from './history.service.js';

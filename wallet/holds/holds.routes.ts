@@ -1,15 +1,15 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requireWalletScope } from '../wallet-scopes.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
 import { amountSchema } from '../../lib/money.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
-import { problemError, respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
+import { problemError, respondInOneRoundTrip } from '../http/idempotent-route.js';
 import type { IdempotentRequest } from '../idempotency/idempotency.service.js';
 import { capturedAtReserveFingerprint } from '../transfers/captured-at-reserve.js';
-import { captureHold } from '../transfers/transfers.repository.js';
+import type { TransferService } from '../transfers/transfers.service.js';
 import { parseJsonBody } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 import { HoldError } from './holds.errors.js';
 import type { HoldService } from './holds.service.js';
 
@@ -23,7 +23,7 @@ const captureBody = z.object({
  * `/internal/holds`: capture into a transfer, and the expiry sweep. Holds are placed by a
  * transfer's reserve and released by its release (`/internal/transfers/:transfer_id/…`).
  */
-export function createHoldRoutes(deps: WalletDeps, holds: HoldService) {
+export function createHoldRoutes(deps: WalletDeps, holds: HoldService, transfers: TransferService) {
   const write = requireWalletScope(deps.verifier, 'wallet:write');
   const app = new Hono<WalletEnv>();
 
@@ -40,7 +40,7 @@ export function createHoldRoutes(deps: WalletDeps, holds: HoldService) {
     if (!isUuid(id)) throw problemError(HoldError.HoldNotFound);
     const events = transferRecordEvents(records, c.get('principal').clientId);
     const capture = (idem: IdempotentRequest) =>
-      captureHold(deps.db, idem, {
+      transfers.capture(idem, {
         holdId: id,
         toWalletId: money.to_wallet_id,
         amount: money.amount,

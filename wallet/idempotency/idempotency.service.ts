@@ -16,6 +16,14 @@ export interface StoredResponse {
   body: unknown;
 }
 
+/** What a one-round-trip ledger function (migration 0002) answers: its stored or new outcome. */
+export interface LedgerFunctionOutcome {
+  status_code: number;
+  /** A success body, or `{ code, ...extensions }` for a refusal. */
+  response: Record<string, unknown>;
+  outcome: 'new' | 'replayed' | 'mismatch';
+}
+
 export interface IdempotentRequest {
   /** Who owns the key (the caller's token subject): keys of different callers never collide. */
   scope: string;

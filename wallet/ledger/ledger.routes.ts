@@ -1,17 +1,18 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requireWalletScope } from '../wallet-scopes.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
 import { amountSchema, currencySchema } from '../../lib/money.js';
-import { respondIdempotently } from '../idempotency/idempotent-route.js';
+import { respondIdempotently } from '../http/idempotent-route.js';
 import { parseJsonBody } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
-import { referenceSchema } from '../request-input.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { toWalletView } from '../wallets/wallets.service.js';
 import { LedgerError } from './ledger.errors.js';
 import type { LedgerService } from './ledger.service.js';
 
+/** A free-text reference or reason: printable, bounded. */
+const referenceSchema = z.string().trim().min(1).max(200);
 const movementBody = z.object({ amount: amountSchema, currency: currencySchema, reference: referenceSchema });
 const reverseBody = z.object({ reason: referenceSchema });
 

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { requireWalletScope } from '../wallet-scopes.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 import type { ReconciliationService } from './reconciliation.service.js';
 
 /** `GET /internal/reconciliation` (operators): the full report; `ok: false` lists every discrepancy. */

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ProblemError } from '../../lib/problem.js';
-import { respondIdempotently } from '../idempotency/idempotent-route.js';
+import { respondIdempotently } from '../http/idempotent-route.js';
 import { parseJsonBody } from '../../lib/json-body.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
-import { requireWalletScope } from '../wallet-scopes.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
 import { toReversalView, type ReversalService } from './reversals.service.js';
 
 const holdBody = z.strictObject({

@@ -3,7 +3,7 @@ import { namedStatement } from '../../lib/db.js';
 import type { Db } from '../database.js';
 import type { HoldRow } from '../holds/holds.table.js';
 import type { IdempotentRequest } from '../idempotency/idempotency.service.js';
-import type { LedgerFunctionOutcome } from '../idempotency/idempotent-route.js';
+import type { LedgerFunctionOutcome } from '../idempotency/idempotency.service.js';
 import type { OutboxEvent } from '../outbox/outbox.repository.js';
 
 /**

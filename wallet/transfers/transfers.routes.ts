@@ -3,19 +3,14 @@ import { z } from 'zod';
 import { amountSchema, currencySchema, limitSchema } from '../../lib/money.js';
 import { ProblemError } from '../../lib/problem.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
-import { respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
+import { respondInOneRoundTrip } from '../http/idempotent-route.js';
 import { isIdempotencyKey } from '../../lib/idempotency-key.js';
 import { parseJsonBody } from '../../lib/json-body.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
-import { requireWalletScope } from '../wallet-scopes.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
 import { toHoldView } from '../holds/holds.service.js';
 import { capturedAtReserveFingerprint } from './captured-at-reserve.js';
-import {
-  releaseTransfer,
-  reserveAndCaptureTransfer,
-  reserveTransfer,
-  transferLedgerState,
-} from './transfers.repository.js';
+import type { TransferService } from './transfers.service.js';
 
 const reserveBody = z.object({
   user_id: z.uuid(),
@@ -50,7 +45,7 @@ const TRANSFER_ID = /^[\x21-\x7E]{1,128}$/;
  * path) last WalletService call, each one PostgreSQL round trip (docs/internal-api.md). A reserve
  * with `capture` is also its last on the happy path: it captures in the same transaction.
  */
-export function createTransferRoutes(deps: WalletDeps) {
+export function createTransferRoutes(deps: WalletDeps, transfers: TransferService) {
   const write = requireWalletScope(deps.verifier, 'wallet:write');
   const read = requireWalletScope(deps.verifier, 'wallet:read');
   const app = new Hono<WalletEnv>();
@@ -58,7 +53,7 @@ export function createTransferRoutes(deps: WalletDeps) {
   // Read-only: the orchestrator checks the ledger here before an operator closes a transfer
   // whose release found its hold captured (resolveAsCompleted).
   app.get('/:transfer_id', read, async (c) => {
-    const state = await transferLedgerState(deps.db, transferIdParam(c.req.param('transfer_id')));
+    const state = await transfers.ledgerState(transferIdParam(c.req.param('transfer_id')));
     return c.json({ hold: state.hold ? toHoldView(state.hold) : null, capture: state.capture });
   });
 
@@ -92,10 +87,10 @@ export function createTransferRoutes(deps: WalletDeps) {
         c,
         deps,
         { ...transfer, capture: { idempotency_key: capture.idempotency_key } },
-        (idem) => reserveAndCaptureTransfer(deps.db, idem, captureIdem, { ...input, events }),
+        (idem) => transfers.reserveAndCapture(idem, captureIdem, { ...input, events }),
       );
     }
-    return respondInOneRoundTrip(c, deps, transfer, (idem) => reserveTransfer(deps.db, idem, input), {
+    return respondInOneRoundTrip(c, deps, transfer, (idem) => transfers.reserve(idem, input), {
       version: 2,
       version1Body: body,
     });
@@ -107,9 +102,7 @@ export function createTransferRoutes(deps: WalletDeps) {
     const body = c.req.header('content-type') ? await parseJsonBody(c, releaseBody) : {};
     const events = transferRecordEvents(body.records, c.get('principal').clientId);
     // The fingerprint is the path (the transfer id) only: records are metadata.
-    return respondInOneRoundTrip(c, deps, {}, (idem) =>
-      releaseTransfer(deps.db, idem, { transferId, events }),
-    );
+    return respondInOneRoundTrip(c, deps, {}, (idem) => transfers.release(idem, { transferId, events }));
   });
   return app;
 }

@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { respondJson } from '../../lib/service-app.js';
 import { z } from 'zod';
-import { requireWalletScope } from '../wallet-scopes.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
 import { MAX_AMOUNT, currencySchema } from '../../lib/money.js';
-import { problemError, respondIdempotently } from '../idempotency/idempotent-route.js';
+import { problemError, respondIdempotently } from '../http/idempotent-route.js';
 import { parseJsonBody, parseQuery } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 import { WalletError } from './wallets.errors.js';
 import { toWalletView, type WalletService } from './wallets.service.js';
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../database.js';
-import type { LedgerFunctionOutcome } from '../idempotency/idempotent-route.js';
+import type { LedgerFunctionOutcome } from '../idempotency/idempotency.service.js';
 import type { IdempotentRequest } from '../idempotency/idempotency.service.js';
 import type { OutboxEvent } from '../outbox/outbox.repository.js';
 

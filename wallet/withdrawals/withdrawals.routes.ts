@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { amountSchema, currencySchema, limitSchema } from '../../lib/money.js';
 import { ProblemError } from '../../lib/problem.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
-import { respondInOneRoundTrip } from '../idempotency/idempotent-route.js';
+import { respondInOneRoundTrip } from '../http/idempotent-route.js';
 import { parseJsonBody } from '../../lib/json-body.js';
-import type { WalletDeps, WalletEnv } from '../wallet-env.js';
-import { requireWalletScope } from '../wallet-scopes.js';
-import { captureWithdrawal, reserveWithdrawal } from './withdrawals.repository.js';
+import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
+import { requireWalletScope } from '../http/wallet-scopes.js';
+import type { WithdrawalService } from './withdrawals.service.js';
 
 const reserveBody = z.object({
   user_id: z.uuid(),
@@ -34,7 +34,7 @@ const WITHDRAWAL_ID = /^[\x21-\x7E]{1,128}$/;
  * wallet, and its capture into the `payouts` system account once the provider paid out
  * (docs/internal-api.md). The release is `/internal/transfers/:id/release` with the withdrawal id.
  */
-export function createWithdrawalRoutes(deps: WalletDeps) {
+export function createWithdrawalRoutes(deps: WalletDeps, withdrawals: WithdrawalService) {
   const write = requireWalletScope(deps.verifier, 'wallet:write');
   const app = new Hono<WalletEnv>();
 
@@ -42,7 +42,7 @@ export function createWithdrawalRoutes(deps: WalletDeps) {
     const withdrawalId = withdrawalIdParam(c.req.param('withdrawal_id'));
     const body = await parseJsonBody(c, reserveBody);
     return respondInOneRoundTrip(c, deps, body, (idem) =>
-      reserveWithdrawal(deps.db, idem, {
+      withdrawals.reserve(idem, {
         withdrawalId,
         userId: body.user_id,
         walletId: body.wallet_id,
@@ -61,7 +61,7 @@ export function createWithdrawalRoutes(deps: WalletDeps) {
     const events = transferRecordEvents(records, c.get('principal').clientId);
     // Records are metadata, outside the fingerprint (as for a transfer's capture).
     return respondInOneRoundTrip(c, deps, { provider_reference }, (idem) =>
-      captureWithdrawal(deps.db, idem, { withdrawalId, providerReference: provider_reference, events }),
+      withdrawals.capture(idem, { withdrawalId, providerReference: provider_reference, events }),
     );
   });
   return app;

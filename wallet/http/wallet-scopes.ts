@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import { requireToken, type AccessTokenVerifier, type Principal } from '../lib/jwt-verifier.js';
-import { ProblemError } from '../lib/problem.js';
+import { requireToken, type AccessTokenVerifier, type Principal } from '../../lib/jwt-verifier.js';
+import { ProblemError } from '../../lib/problem.js';
 
 export type WalletScope = 'wallet:read' | 'wallet:write' | 'wallet:admin';
 

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Db as MongoDb } from 'mongodb';
-import type { AccessTokenVerifier, Principal } from '../lib/jwt-verifier.js';
-import type { Logger } from '../lib/logger.js';
-import type { Database } from './database.js';
+import type { AccessTokenVerifier, Principal } from '../../lib/jwt-verifier.js';
+import type { Logger } from '../../lib/logger.js';
+import type { Database } from '../database.js';
 
 /** Hono environment of every wallet route: the authenticated caller. */
 export interface WalletEnv {

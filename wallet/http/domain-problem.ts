@@ -1,19 +1,19 @@
-import { problem, type Problem } from '../lib/problem.js';
+import { problem, type Problem } from '../../lib/problem.js';
 import {
   AdministrationError,
   administrationErrorDetail,
   administrationErrorStatus,
-} from './administration/administration.errors.js';
-import { HoldError, holdErrorDetail, holdErrorStatus } from './holds/holds.errors.js';
+} from '../administration/administration.errors.js';
+import { HoldError, holdErrorDetail, holdErrorStatus } from '../holds/holds.errors.js';
 import {
   IdempotencyError,
   idempotencyErrorDetail,
   idempotencyErrorStatus,
-} from './idempotency/idempotency.errors.js';
-import { LedgerError, ledgerErrorDetail, ledgerErrorStatus } from './ledger/ledger.errors.js';
-import { ReversalError, reversalErrorDetail, reversalErrorStatus } from './reversals/reversals.errors.js';
-import { TransferError, transferErrorDetail, transferErrorStatus } from './transfers/transfers.errors.js';
-import { WalletError, walletErrorDetail, walletErrorStatus } from './wallets/wallets.errors.js';
+} from '../idempotency/idempotency.errors.js';
+import { LedgerError, ledgerErrorDetail, ledgerErrorStatus } from '../ledger/ledger.errors.js';
+import { ReversalError, reversalErrorDetail, reversalErrorStatus } from '../reversals/reversals.errors.js';
+import { TransferError, transferErrorDetail, transferErrorStatus } from '../transfers/transfers.errors.js';
+import { WalletError, walletErrorDetail, walletErrorStatus } from '../wallets/wallets.errors.js';
 
 /** Every expected failure the wallet service can answer with. */
 export type DomainError =

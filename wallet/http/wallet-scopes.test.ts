@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWalletHarness, type WalletHarness } from './testing/wallet-harness.js';
+import { createWalletHarness, type WalletHarness } from '../testing/wallet-harness.js';
 
 let h: WalletHarness;
 beforeAll(async () => {
