@@ -126,10 +126,7 @@ function archivable(r: TransferRecord): boolean {
   );
 }
 
-export function transferRecord(
-  view: Transfer,
-  info: ExecutionView & { runId: string },
-): TransferRecord | undefined {
+function transferRecord(view: Transfer, info: ExecutionView & { runId: string }): TransferRecord | undefined {
   const user = initiator(info);
   // A run without an initiator or a close time is no transfer the gateway started: nothing to keep.
   if (!user || !info.closeTime) return undefined;

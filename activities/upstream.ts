@@ -10,7 +10,7 @@ import { UpstreamUnavailableError, type HttpClient, type RequestOptions } from '
 import { NON_RETRYABLE_ERROR_TYPES } from '../temporal-config/activity-options.js';
 
 /** Failure `type` of an outage: retried with backoff by the activity's retry policy. */
-export const UPSTREAM_UNAVAILABLE = 'upstream_unavailable';
+const UPSTREAM_UNAVAILABLE = 'upstream_unavailable';
 
 /**
  * Statuses that say "try again later" rather than "no": the service is down or overloaded, or

@@ -25,16 +25,29 @@ describe('the cause walker', () => {
   });
 
   it('returns the outermost match', () => {
-    const inner = new TimeoutFailure('inner', undefined, TimeoutType.START_TO_CLOSE);
-    const outer = new TimeoutFailure('outer', undefined, TimeoutType.SCHEDULE_TO_CLOSE);
-    outer.cause = new Error('between', { cause: inner });
-    expect(findCause(outer, (e): e is TimeoutFailure => e instanceof TimeoutFailure)).toBe(outer);
+    const inner = ApplicationFailure.nonRetryable('inner', 'inner_code');
+    const outer = ApplicationFailure.create({
+      message: 'outer',
+      type: 'outer_code',
+      cause: new Error('between', { cause: inner }),
+    });
+    expect(applicationFailureOf(outer)).toBe(outer);
+    const timeout = new TimeoutFailure('slow', undefined, TimeoutType.START_TO_CLOSE);
+    const wrapped = new ActivityFailure(
+      'failed',
+      'captureTransfer',
+      '2',
+      RetryState.TIMEOUT,
+      undefined,
+      timeout,
+    );
+    expect(findCause(wrapped, (e): e is TimeoutFailure => e instanceof TimeoutFailure)).toBe(timeout);
   });
 
   it('ends on a cause cycle', () => {
     const a = new Error('a');
     const b = new Error('b', { cause: a });
-    a.cause = b;
+    Object.assign(a, { cause: b });
     expect([...causeChain(a)]).toHaveLength(8);
     expect(applicationFailureOf(a)).toBeUndefined();
   });

@@ -52,7 +52,7 @@ export const codecServerEnv = {
   JWT_AUDIENCE: env.string('velora'),
 };
 
-export const CODEC_ADMIN_SCOPE = 'admin';
+const CODEC_ADMIN_SCOPE = 'admin';
 const SESSION_COOKIE = 'velora_codec_session';
 const SESSION_SECONDS = 8 * 3600;
 

@@ -6,6 +6,7 @@ import { createLogger } from '../lib/logger.js';
 import { searchAttributes } from '../temporal-config/index.js';
 import { eventually } from '../test/support/api-client.js';
 import { testEnv } from '../test/support/test-env.js';
+import { TRANSFER_WORKFLOW_TYPE } from '../workflows/transfer-contract.js';
 import { PARKED_TRANSFERS_QUERY, registerParkedTransfersGauge } from './parked-transfers.js';
 
 let connection: Connection;
@@ -17,7 +18,7 @@ const ownQuery = `${PARKED_TRANSFERS_QUERY} AND TaskQueue = '${taskQueue}'`;
 
 /** Starts a transferWorkflow (never run) whose TransferStatus is `status`. */
 async function transferWithStatus(status: string): Promise<WorkflowHandle> {
-  const handle = await client.workflow.start('transferWorkflow', {
+  const handle = await client.workflow.start(TRANSFER_WORKFLOW_TYPE, {
     workflowId: `transfer-parked-test-${randomUUID()}`,
     taskQueue,
     args: [],

@@ -12,8 +12,6 @@ export interface Compensation {
 }
 
 export interface CompensateHooks {
-  before?: (compensation: Compensation) => void;
-  done?: (compensation: Compensation) => void;
   /**
    * Called when a compensation failed after its activity's retries. Resolve to try it again;
    * reject to give up (the error propagates). Never swallows the failure silently.
@@ -39,7 +37,6 @@ export class Saga {
       while (this.stack.length > 0) {
         const compensation = this.stack[this.stack.length - 1]!;
         for (;;) {
-          hooks.before?.(compensation);
           try {
             await compensation.run();
             break;
@@ -48,7 +45,6 @@ export class Saga {
           }
         }
         this.stack.pop();
-        hooks.done?.(compensation);
       }
     });
   }

@@ -248,10 +248,7 @@ export function transferStartOptions(input: TransferInput) {
  * The search attributes a transfer starts with (status `pending`): the parties, the amount and
  * the initiator, which never change, and the status.
  */
-export function transferSearchAttributes(
-  input: TransferInput,
-  status: TransferStatus,
-): SearchAttributePair[] {
+function transferSearchAttributes(input: TransferInput, status: TransferStatus): SearchAttributePair[] {
   return [
     ...transferStatusAttributes(status),
     { key: searchAttributes.FromWalletId, value: input.from_wallet_id },

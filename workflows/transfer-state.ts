@@ -23,7 +23,7 @@ import {
 } from './transfer-contract.js';
 
 /** Step names in the order they run; the `Transfer.steps` view lists all of them. */
-export const TRANSFER_STEPS = ['reserve', 'step_up', 'capture'] as const;
+const TRANSFER_STEPS = ['reserve', 'step_up', 'capture'] as const;
 export type StepName = (typeof TRANSFER_STEPS)[number];
 
 /** A step as the workflow keeps it: the public fields, and its times for the audit trace. */

@@ -99,7 +99,7 @@ const { releaseWithdrawal } = proxyLocalActivities<Activities>({
   summary: 'release: free the hold, record auth log and audit trace',
 });
 
-export const WITHDRAWAL_STEPS = ['reserve', 'step_up', 'submit', 'payout', 'capture'] as const;
+const WITHDRAWAL_STEPS = ['reserve', 'step_up', 'submit', 'payout', 'capture'] as const;
 type StepName = (typeof WITHDRAWAL_STEPS)[number];
 
 /**
@@ -140,7 +140,7 @@ const FAILURE_CODE_OF_REFUSAL: Readonly<
 };
 
 /** The hold outlives the step-up wait, the submit's retries and the provider's answer. */
-export function withdrawalHoldTtlSeconds(input: WithdrawalInput): number {
+function withdrawalHoldTtlSeconds(input: WithdrawalInput): number {
   const waits =
     (input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS) + (input.payout_timeout_ms ?? DEFAULT_PAYOUT_TIMEOUT_MS);
   return Math.ceil(waits / 1000) + 3600;
