@@ -52,7 +52,10 @@ afterAll(async () => {
 });
 
 /** Two fresh wallets per test: Alice's with `balance`, Bob's empty. */
-function wallets(balance = 1_000_000n, opts: { toStatus?: 'active' | 'frozen'; toCurrency?: string } = {}) {
+function wallets(
+  balance = 1_000_000n,
+  opts: { toStatus?: 'active' | 'frozen' | 'closed'; toCurrency?: string } = {},
+) {
   const from = `w-${randomUUID()}`;
   const to = `w-${randomUUID()}`;
   fake.addWallet({ id: from, user_id: ALICE, balance });
@@ -341,6 +344,18 @@ describe('transferWorkflow', () => {
     expect(result).toMatchObject({ status: 'failed', failure_code: 'wallet_frozen' });
     expect(step(result, 'reserve')).toMatchObject({ status: 'failed', error_code: 'wallet_frozen' });
     expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
+    expect(fake.balance(w.from).available).toBe(1_000_000n);
+  });
+
+  it('fails with wallet_closed (not wallet_frozen) when the destination is closed', async () => {
+    const w = wallets(1_000_000n, { toStatus: 'closed' });
+    const handle = await start(transferInput(w, '2500'));
+    const result = await handle.result();
+
+    expect(result).toMatchObject({ status: 'failed', failure_code: 'wallet_closed' });
+    expect(step(result, 'reserve')).toMatchObject({ status: 'failed', error_code: 'wallet_closed' });
+    expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
+    expect(fake.recorded(handle.workflowId)!.auth_log).toMatchObject({ failure_code: 'wallet_closed' });
     expect(fake.balance(w.from).available).toBe(1_000_000n);
   });
 

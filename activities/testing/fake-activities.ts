@@ -18,11 +18,14 @@ export const FAKE_DAILY_LIMIT = 1_000_000n;
 /** The WORKFLOW_INPUT_KEY of the fake worker: tests sign inputs with it (signWorkflowInput). */
 export const FAKE_WORKFLOW_INPUT_KEY = Buffer.alloc(32, 7);
 
+/** A closed wallet is refused with `wallet_closed` (final), a frozen one with `wallet_frozen`. */
+type WalletStatus = 'active' | 'frozen' | 'closed';
+
 interface FakeWallet {
   id: string;
   user_id: string;
   currency: string;
-  status: 'active' | 'frozen';
+  status: WalletStatus;
   /** Posted balance minus active holds. */
   available: bigint;
   posted: bigint;
@@ -68,7 +71,7 @@ export interface FakeServices {
     user_id: string;
     currency?: string;
     balance?: bigint;
-    status?: 'active' | 'frozen';
+    status?: WalletStatus;
   }): void;
   balance(walletId: string): { available: bigint; posted: bigint };
   /**
@@ -192,6 +195,12 @@ export function createFakeServices(): FakeServices {
 
   const holdOf = (transferId: string) => [...holds.values()].find((h) => h.transfer_id === transferId);
 
+  /** WalletService's status refusal: a closed wallet (final) before a frozen one. */
+  function checkStatus(...of: FakeWallet[]): void {
+    if (of.some((w) => w.status === 'closed')) throw domain('wallet_closed');
+    if (of.some((w) => w.status === 'frozen')) throw domain('wallet_frozen');
+  }
+
   /** What WalletService's reserve checks, in its order, under the source wallet's lock. */
   function checkReserve(input: Parameters<Activities['reserveTransfer']>[0]): FakeWallet {
     const t = input.transfer;
@@ -204,7 +213,7 @@ export function createFakeServices(): FakeServices {
     const to = wallets.get(t.to_wallet_id);
     if (!to) throw domain('wallet_not_found');
     if (from.currency !== t.currency || to.currency !== t.currency) throw domain('currency_mismatch');
-    if (from.status === 'frozen' || to.status === 'frozen') throw domain('wallet_frozen');
+    checkStatus(from, to);
     const amount = BigInt(t.amount);
     if (amount > FAKE_PER_TRANSFER_LIMIT) throw domain('limit_exceeded');
     const used = [...holds.values()]
@@ -298,7 +307,7 @@ export function createFakeServices(): FakeServices {
         if (hold.status === 'captured') return { transaction_id: `tx-${hold.id}`, attempt: attempt() };
         if (hold.status !== 'active') throw domain('hold_not_active');
         const to = wallets.get(input.to_wallet_id)!;
-        if (to.status === 'frozen') throw domain('wallet_frozen');
+        checkStatus(to);
         hold.status = 'captured';
         wallets.get(hold.wallet_id)!.posted -= hold.amount;
         to.available += hold.amount;
@@ -389,7 +398,7 @@ export function createFakeServices(): FakeServices {
           throw domain('not_authorized', 'the deposit input is not signed by the gateway');
         const wallet = wallets.get(input.wallet_id);
         if (!wallet) throw domain('wallet_not_found');
-        if (wallet.status === 'frozen') throw domain('wallet_frozen');
+        checkStatus(wallet);
         if (wallet.currency !== input.currency) throw domain('currency_mismatch');
         const key = `${wfId()}:deposit`;
         if (!(effectLog.get(wfId()) ?? []).includes('deposit')) {
@@ -434,7 +443,7 @@ export function createFakeServices(): FakeServices {
         if (!from) throw domain('wallet_not_found');
         if (from.user_id !== w.initiated_by.user_id) throw domain('not_authorized');
         if (from.currency !== w.currency) throw domain('currency_mismatch');
-        if (from.status === 'frozen') throw domain('wallet_frozen');
+        checkStatus(from);
         const amount = BigInt(w.amount);
         if (amount > FAKE_PER_TRANSFER_LIMIT) throw domain('limit_exceeded');
         if (from.available < amount) throw domain('insufficient_funds');
@@ -482,7 +491,7 @@ export function createFakeServices(): FakeServices {
         const booked = holdOf(id);
         if (booked) return { transaction_id: `tx-${booked.id}`, attempt: attempt() };
         const from = wallets.get(w.wallet_id)!;
-        if (from.status === 'frozen') throw domain('wallet_frozen');
+        checkStatus(from);
         const amount = BigInt(w.amount);
         if (from.available < amount) throw domain('insufficient_funds');
         from.available -= amount;
