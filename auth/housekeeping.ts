@@ -5,6 +5,9 @@ import type { KeyStore } from './keys/keys.service.js';
 
 /** Refresh-token rows are kept this long past their family's end (for reuse forensics). */
 const REFRESH_ROW_RETENTION_DAYS = 7;
+const DAY_MS = 86_400_000;
+/** Expired rows and keys pile up slowly; once an hour is often enough. */
+const HOUSEKEEPING_INTERVAL_MS = 3_600_000;
 
 /**
  * Periodic cleanup every instance may run (each step is idempotent): deletes refresh-token rows
@@ -19,7 +22,7 @@ export function startHousekeeping(deps: {
 }): () => void {
   const run = async () => {
     try {
-      const cutoff = new Date(Date.now() - REFRESH_ROW_RETENTION_DAYS * 86_400_000);
+      const cutoff = new Date(Date.now() - REFRESH_ROW_RETENTION_DAYS * DAY_MS);
       const deleted = await deps.db
         .deleteFrom('refresh_tokens')
         .where('expires_at', '<', cutoff)
@@ -35,7 +38,7 @@ export function startHousekeeping(deps: {
       deps.log.error({ err }, 'housekeeping failed');
     }
   };
-  const timer = setInterval(() => void run(), deps.intervalMs ?? 3_600_000);
+  const timer = setInterval(() => void run(), deps.intervalMs ?? HOUSEKEEPING_INTERVAL_MS);
   timer.unref();
   void run();
   return () => clearInterval(timer);

@@ -9,8 +9,8 @@ import { normaliseEmail } from './users/password-policy.js';
 import { upsertUserByEmail } from './users/users.repository.js';
 
 /** Scopes of the service clients (docs/internal-api.md). */
-export const ORCHESTRATOR_SCOPES = ['auth:internal', 'wallet:read', 'wallet:write', 'wallet:admin'];
-export const GATEWAY_SCOPES = ['auth:internal', 'wallet:read', 'wallet:admin'];
+const ORCHESTRATOR_SCOPES = ['auth:internal', 'wallet:read', 'wallet:write', 'wallet:admin'];
+const GATEWAY_SCOPES = ['auth:internal', 'wallet:read', 'wallet:admin'];
 
 /**
  * Creates or updates, from the environment: the admin user, the orchestrator and gateway

@@ -1,32 +1,30 @@
 import type { Generated, Selectable } from 'kysely';
 
-export const AUDIT_EVENTS = [
-  'register',
-  'user_created',
-  'user_activated',
-  'user_disabled',
-  'login',
-  'lockout',
-  'mfa_challenge',
-  'mfa_changed',
-  'password_changed',
-  'password_reset_requested',
-  'password_reset',
-  'otp_sent',
-  'otp_verified',
-  'otp_failed',
-  'email_verified',
-  'token_issued',
-  'refresh',
-  'refresh_reuse_detected',
-  'logout',
-  'revoke',
-  'authorization_code_issued',
-  'key_rotation',
-  'key_removed',
-  'client_auth',
-] as const;
-export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+export type AuditEvent =
+  | 'register'
+  | 'user_created'
+  | 'user_activated'
+  | 'user_disabled'
+  | 'login'
+  | 'lockout'
+  | 'mfa_challenge'
+  | 'mfa_changed'
+  | 'password_changed'
+  | 'password_reset_requested'
+  | 'password_reset'
+  | 'otp_sent'
+  | 'otp_verified'
+  | 'otp_failed'
+  | 'email_verified'
+  | 'token_issued'
+  | 'refresh'
+  | 'refresh_reuse_detected'
+  | 'logout'
+  | 'revoke'
+  | 'authorization_code_issued'
+  | 'key_rotation'
+  | 'key_removed'
+  | 'client_auth';
 
 export type AuditOutcome = 'success' | 'failure';
 

@@ -3,6 +3,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { OtpError } from '../otp/otp.errors.js';
 import type { AuthServices } from '../services.js';
 import { UserError } from '../users/users.errors.js';
+import { EMAIL_MAX_LENGTH, PASSWORD_INPUT_MAX_LENGTH } from '../users/users.schemas.js';
 import type { AuthorizationRequest } from './authorization-codes.js';
 import { grantScope } from './grant-scope.js';
 import { errorPage, loginPage, otpPage } from './login-page.js';
@@ -104,7 +105,10 @@ export function authorizeRoutes(
       userId = result.user.id;
     } else {
       const result = await s.login.authenticate(
-        { email: field('email').slice(0, 254), password: field('password').slice(0, 4096) },
+        {
+          email: field('email').slice(0, EMAIL_MAX_LENGTH),
+          password: field('password').slice(0, PASSWORD_INPUT_MAX_LENGTH),
+        },
         client.client_id,
         context,
       );
@@ -121,7 +125,7 @@ export function authorizeRoutes(
             requestId,
             clientName: client.name,
             error: message,
-            email: field('email').slice(0, 254),
+            email: field('email').slice(0, EMAIL_MAX_LENGTH),
           }),
           locked ? 429 : 401,
         );

@@ -1,8 +1,10 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedisClient } from '../redis.js';
 
-/** Failed client authentications one address may make per 10 minutes. */
-export const CLIENT_AUTH_MAX_FAILURES = 20;
+/** Failed client authentications one address may make per window. */
+const CLIENT_AUTH_MAX_FAILURES = 20;
+/** The window, and how long an address that used it up is blocked: 10 minutes. */
+const CLIENT_AUTH_WINDOW_SECONDS = 600;
 
 /**
  * Throttles guessing of client secrets per IP. Each attempt costs an Argon2 verification, so
@@ -20,8 +22,8 @@ export function createClientAuthThrottle(redis: RedisClient): ClientAuthThrottle
     useRedisPackage: true,
     keyPrefix: 'auth:client-auth-fail',
     points: CLIENT_AUTH_MAX_FAILURES - 1,
-    duration: 600,
-    blockDuration: 600,
+    duration: CLIENT_AUTH_WINDOW_SECONDS,
+    blockDuration: CLIENT_AUTH_WINDOW_SECONDS,
   });
   return {
     async blockedFor(ip) {

@@ -2,8 +2,11 @@ import type { Insertable, Kysely } from 'kysely';
 import type { Database } from '../database.js';
 import type { OAuthClient, OAuthClientsTable } from './clients.table.js';
 
+/** Longer than any client id we register: nothing longer is looked up. */
+const CLIENT_ID_MAX_LENGTH = 200;
+
 export async function findClient(db: Kysely<Database>, clientId: string): Promise<OAuthClient | undefined> {
-  if (clientId.length === 0 || clientId.length > 200) return undefined;
+  if (clientId.length === 0 || clientId.length > CLIENT_ID_MAX_LENGTH) return undefined;
   return db.selectFrom('oauth_clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
 }
 

@@ -14,7 +14,7 @@ export enum OAuthError {
   TooManyRequests = 'too_many_requests',
 }
 
-export const oauthErrorStatus: Record<OAuthError, number> = {
+const oauthErrorStatus: Record<OAuthError, number> = {
   [OAuthError.InvalidRequest]: 400,
   [OAuthError.InvalidClient]: 401,
   [OAuthError.InvalidGrant]: 400,

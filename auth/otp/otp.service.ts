@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { isUuid } from '../../lib/uuid.js';
 import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import type { Notifier } from './notifier.js';
@@ -8,13 +9,16 @@ import { limitOtpSends } from './send-limit.js';
 export const OTP_PURPOSES = ['login', 'verify_email', 'step_up', 'password_reset'] as const;
 export type OtpPurpose = (typeof OTP_PURPOSES)[number];
 
+/** Digits of a code: a million possibilities against OTP_MAX_ATTEMPTS guesses an hour. */
+const OTP_DIGITS = 6;
+const CODE_FORMAT = new RegExp(`^[0-9]{${OTP_DIGITS}}$`);
 export const OTP_TTL_SECONDS = 300;
 /**
  * Wrong codes a user may submit per purpose within OTP_FAILURE_WINDOW_SECONDS, across every
  * challenge: resending does not buy more guesses (10 sends × 5 attempts would be 50 an hour).
  */
 export const OTP_MAX_ATTEMPTS = 5;
-export const OTP_FAILURE_WINDOW_SECONDS = 3600;
+const OTP_FAILURE_WINDOW_SECONDS = 3600;
 
 export interface OtpChallenge {
   challengeId: string;
@@ -112,7 +116,9 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
       });
       if ('error' in limit) return limit;
       const challengeId = randomUUID();
-      const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
+      const code = randomInt(0, 10 ** OTP_DIGITS)
+        .toString()
+        .padStart(OTP_DIGITS, '0');
       const codeMac = mac(purpose, subject, challengeId, code);
       const key = redisKeys.otp(purpose, subject, challengeId);
       // A resend (same purpose, subject and reference) revokes the code it replaces: only the
@@ -150,7 +156,7 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
     },
 
     async verify({ purpose, subject, challengeId, code, context }) {
-      const submitted = /^[0-9]{6}$/.test(code) ? code : 'malformed';
+      const submitted = CODE_FORMAT.test(code) ? code : 'malformed';
       const reply = (await deps.redis.eval(VERIFY_SCRIPT, {
         keys: [
           redisKeys.otp(purpose, subject, challengeId),
@@ -182,7 +188,7 @@ export function createOtpService(deps: OtpServiceDeps): OtpService {
     },
 
     async challenge(challengeId) {
-      if (!/^[0-9a-f-]{36}$/i.test(challengeId)) return undefined;
+      if (!isUuid(challengeId)) return undefined;
       const raw = await deps.redis.get(redisKeys.otpChallenge(challengeId));
       if (!raw) return undefined;
       return JSON.parse(raw) as { purpose: OtpPurpose; subject: string };

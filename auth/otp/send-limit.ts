@@ -2,9 +2,9 @@ import type { RedisClient } from '../redis.js';
 import { OtpError } from './otp.errors.js';
 
 /** A code may be sent again for the same key after this long. */
-export const OTP_RESEND_COOLDOWN_SECONDS = 60;
+const OTP_RESEND_COOLDOWN_SECONDS = 60;
 /** Codes sent per key per hour. */
-export const OTP_MAX_PER_HOUR = 10;
+const OTP_MAX_PER_HOUR = 10;
 const HOUR_SECONDS = 3600;
 
 export type SendLimitVerdict = { allowed: true } | { error: OtpError.Cooldown; retryAfterSeconds: number };

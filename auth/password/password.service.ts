@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isUuid } from '../../lib/uuid.js';
 import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import type { Database } from '../database.js';
 import type { Notifier } from '../otp/notifier.js';
@@ -16,7 +17,7 @@ import type { LoginThrottle } from '../users/login-throttle.js';
 import { reauthenticate } from '../users/reauthenticate.js';
 import { hashPassword } from '../users/password-hasher.js';
 import { checkPassword, normaliseEmail, type PasswordProblem } from '../users/password-policy.js';
-import { findUserByEmail, findUserById, isUuid, updatePasswordHash } from '../users/users.repository.js';
+import { findUserByEmail, findUserById, updatePasswordHash } from '../users/users.repository.js';
 import { UserError } from '../users/users.errors.js';
 import type { User } from '../users/users.table.js';
 
@@ -24,7 +25,7 @@ import type { User } from '../users/users.table.js';
 const RESET_REFERENCE = 'password_reset';
 
 /** What the owner is told (through the notifier, like every security notice) after a change or reset. */
-export const PASSWORD_CHANGED_NOTICE = 'password_changed';
+const PASSWORD_CHANGED_NOTICE = 'password_changed';
 
 export type WeakPassword = { error: UserError.WeakPassword; reason: PasswordProblem };
 export type Locked = { error: UserError.AccountLocked; retryAfterSeconds: number };

@@ -17,7 +17,7 @@ export const PublicScope = {
   Admin: 'admin',
 } as const;
 export type PublicScope = (typeof PublicScope)[keyof typeof PublicScope];
-export const PUBLIC_SCOPES: readonly PublicScope[] = Object.values(PublicScope);
+const PUBLIC_SCOPES: readonly PublicScope[] = Object.values(PublicScope);
 
 /** OpenID Connect: an id_token and userinfo; it grants nothing at the API. */
 export const OPENID_SCOPE = 'openid';
@@ -35,7 +35,7 @@ const PRIVILEGED_ROLES: readonly string[] = ['admin', 'operator'];
  * The public scopes a user may hold through `clientId`: every user reads wallets and moves
  * money; `admin` only an admin user, and only through the first-party client.
  */
-export function userScopes(roles: readonly string[], clientId: string): PublicScope[] {
+function userScopes(roles: readonly string[], clientId: string): PublicScope[] {
   const scopes: PublicScope[] = [PublicScope.WalletRead, PublicScope.TransfersWrite];
   if (clientId === FIRST_PARTY_CLIENT_ID && roles.includes('admin')) scopes.push(PublicScope.Admin);
   return scopes;

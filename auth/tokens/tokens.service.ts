@@ -112,13 +112,18 @@ export interface TokenServiceDeps {
   refreshTokenTtlSeconds: number;
 }
 
+/** A denylist entry outlives its token by this much: verifiers accept a few seconds of clock skew. */
+const DENYLIST_GRACE_MS = 10_000;
+/** A user's or family's list of live token ids is kept this long past an access token's lifetime. */
+const TRACKING_SLACK_SECONDS = 60;
+
 /** SHA-256 of an opaque token: refresh tokens are high-entropy, so a fast hash is enough to store them. */
 export function hashOpaqueToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
 /** 256 random bits, base64url. */
-export function newOpaqueToken(): string {
+function newOpaqueToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
@@ -138,8 +143,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   async function denylist(jti: string, expiresAt: number): Promise<void> {
     const ms = expiresAt * 1000 - Date.now();
     if (ms <= 0) return;
-    // A few seconds past expiry covers verifiers' clock tolerance.
-    await deps.redis.set(redisKeys.denylist(jti), '1', { expiration: { type: 'PX', value: ms + 10_000 } });
+    await deps.redis.set(redisKeys.denylist(jti), '1', {
+      expiration: { type: 'PX', value: ms + DENYLIST_GRACE_MS },
+    });
   }
 
   async function track(key: string, jti: string, expiresAt: number) {
@@ -147,7 +153,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       .multi()
       .zAdd(key, { score: expiresAt, value: jti })
       .zRemRangeByScore(key, '-inf', Math.floor(Date.now() / 1000) - 1)
-      .expire(key, deps.accessTokenTtlSeconds + 60)
+      .expire(key, deps.accessTokenTtlSeconds + TRACKING_SLACK_SECONDS)
       .exec();
   }
 

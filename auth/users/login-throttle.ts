@@ -27,16 +27,20 @@ export interface LoginThrottle {
   clearAccount(email: string): Promise<void>;
 }
 
+const DAY_SECONDS = 86_400;
+/** Consecutive failures of an IP+account pair are remembered this long (until a success clears them). */
+const PAIR_MEMORY_SECONDS = 90 * DAY_SECONDS;
+/** The longest email address a counter is keyed by (RFC 3696: 320); longer input is cut. */
+const ACCOUNT_KEY_MAX_LENGTH = 320;
+
 export function createLoginThrottle(redis: RedisClient, options: LoginThrottleOptions): LoginThrottle {
-  // Consecutive failures of a pair are remembered this long (until a success clears them).
-  const accountTtlSeconds = 90 * 86_400;
   // points = max - 1: the max-th failure exceeds the budget and starts the block at once.
   const byIpAndAccount = new RateLimiterRedis({
     storeClient: redis,
     useRedisPackage: true,
     keyPrefix: redisKeys.loginConsecutive,
     points: options.maxConsecutiveFailures - 1,
-    duration: accountTtlSeconds,
+    duration: PAIR_MEMORY_SECONDS,
     blockDuration: options.lockSeconds,
   });
   const byIpPerDay = new RateLimiterRedis({
@@ -44,10 +48,10 @@ export function createLoginThrottle(redis: RedisClient, options: LoginThrottleOp
     useRedisPackage: true,
     keyPrefix: redisKeys.loginPerIpDay,
     points: options.maxFailuresPerIpPerDay - 1,
-    duration: 86_400,
-    blockDuration: 86_400,
+    duration: DAY_SECONDS,
+    blockDuration: DAY_SECONDS,
   });
-  const account = (email: string) => email.slice(0, 320);
+  const account = (email: string) => email.slice(0, ACCOUNT_KEY_MAX_LENGTH);
   const pairKey = (ip: string, email: string) => `${account(email)}|${ip}`;
 
   return {
@@ -64,7 +68,7 @@ export function createLoginThrottle(redis: RedisClient, options: LoginThrottleOp
     async recordFailure(ip, email) {
       // Remember which addresses hold a counter for this account (clearAccount deletes them).
       const ipsKey = redisKeys.loginFailedIps(account(email));
-      await redis.multi().sAdd(ipsKey, ip).expire(ipsKey, accountTtlSeconds).exec();
+      await redis.multi().sAdd(ipsKey, ip).expire(ipsKey, PAIR_MEMORY_SECONDS).exec();
       let locked = false;
       for (const [limiter, key] of [
         [byIpAndAccount, pairKey(ip, email)],

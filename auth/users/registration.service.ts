@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { isUuid } from '../../lib/uuid.js';
 import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import type { Database } from '../database.js';
 import type { Notifier } from '../otp/notifier.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import { hashPassword } from './password-hasher.js';
 import { checkPassword, normaliseEmail, type PasswordProblem } from './password-policy.js';
-import { insertUserIfAbsent, isUuid } from './users.repository.js';
+import { insertUserIfAbsent } from './users.repository.js';
 import { UserError } from './users.errors.js';
 
 /** How long a parked registration waits for the onboarding workflow to create the user. */
-export const REGISTRATION_TTL_SECONDS = 900;
+const REGISTRATION_TTL_SECONDS = 900;
 
 /** A parked registration: the password is already hashed, so it never enters a workflow history. */
 interface ParkedRegistration {

@@ -1,13 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
+import { isUuid } from '../../lib/uuid.js';
 import type { Database } from '../database.js';
 import type { User, UsersTable, UserStatus } from './users.table.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True when `id` can be a user id (anything else is simply "not found", never a SQL error). */
-export function isUuid(id: string): boolean {
-  return UUID.test(id);
-}
 
 export async function findUserById(db: Kysely<Database>, id: string): Promise<User | undefined> {
   if (!isUuid(id)) return undefined;

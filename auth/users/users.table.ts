@@ -1,10 +1,8 @@
 import type { ColumnType, Generated, Selectable } from 'kysely';
 
-export const USER_ROLES = ['user', 'admin', 'operator'] as const;
-export type UserRole = (typeof USER_ROLES)[number];
+export type UserRole = 'user' | 'admin' | 'operator';
 
-export const USER_STATUSES = ['pending', 'active', 'disabled'] as const;
-export type UserStatus = (typeof USER_STATUSES)[number];
+export type UserStatus = 'pending' | 'active' | 'disabled';
 
 /** `users`: one row per account. The email is stored normalised (trimmed, lower case) and unique. */
 export interface UsersTable {
