@@ -145,7 +145,7 @@ describe('rotation', () => {
 
   it('the rotate-keys command makes a new key active (no activation delay configured)', async () => {
     const before = (await h.services.keys.signingKey()).kid;
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'auth/keys/rotate-keys.ts'], {
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'auth/keys/rotate-keys.command.ts'], {
       env: {
         PATH: process.env.PATH,
         AUTH_DATABASE_URL: h.config.AUTH_DATABASE_URL,

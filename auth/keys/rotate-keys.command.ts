@@ -8,9 +8,10 @@ import { createKeyEncryption } from './key-encryption.js';
 import { createKeyStore } from './keys.service.js';
 import { rotateSigningKeys } from './rotate-signing-keys.js';
 
-// Operator command: `node --import tsx auth/keys/rotate-keys.ts`. Run it on a schedule; each run
-// removes keys whose tokens have all expired and publishes a fresh key, which takes over signing
-// after AUTH_KEY_ACTIVATION_DELAY_SECONDS. See docs/auth.md.
+// Operator command (`*.command.ts`: run, not imported): `node --import tsx
+// auth/keys/rotate-keys.command.ts`. Run it on a schedule; each run removes keys whose tokens have
+// all expired and publishes a fresh key, which takes over signing after
+// AUTH_KEY_ACTIVATION_DELAY_SECONDS. See docs/auth.md.
 const config = loadAuthConfig();
 const log = createLogger('auth-rotate-keys', config.LOG_LEVEL);
 const { db } = createDb<Database>(config.AUTH_DATABASE_URL, { name: 'velora-auth-rotate', max: 2 });
