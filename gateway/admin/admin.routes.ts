@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { WorkflowFailedError, isGrpcDeadlineError } from '@temporalio/client';
+import { requireIdempotencyKey } from '../../lib/idempotency-key.js';
 import { ProblemError } from '../../lib/problem.js';
-import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
+import { signWorkflowInput } from '../../lib/workflow-input-signature.js';
 import { LedgerError, ledgerErrorStatus } from '../../wallet/ledger/ledger.errors.js';
 import {
   DEPOSIT_WORKFLOW_TYPE,
@@ -9,9 +10,10 @@ import {
   type DepositInput,
 } from '../../workflows/deposit-contract.js';
 import { depositWorkflow } from '../../workflows/deposit-workflow.js';
-import { authenticate, mayDeposit } from '../http/authn.js';
+import { mayDeposit } from '../http/authn.js';
 import { applicationFailureType, domainStatus } from '../http/errors.js';
-import { rateLimit } from '../http/rate-limit.js';
+import type { GatewayMiddleware } from '../http/route-middleware.js';
+import type { Upstream } from '../http/upstream.js';
 import {
   DepositBody,
   IdempotencyKeyHeader,
@@ -20,14 +22,8 @@ import {
   resourceId,
 } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
-import {
-  deriveId,
-  requestHash,
-  requireIdempotencyKey,
-  startOnce,
-  withinDeadline,
-} from '../temporal/idempotency.js';
-import type { GatewayDeps } from '../gateway-deps.js';
+import { deriveId, requestHash, startOnce, withinDeadline } from '../temporal/idempotency.js';
+import type { Orchestrator } from '../temporal/orchestrator.js';
 import { registerReversalRoutes } from './reversal.routes.js';
 import { registerWalletStatusRoutes } from './wallet-status.routes.js';
 
@@ -82,15 +78,20 @@ const deposit = createRoute({
  * `/v1/admin`: operator routes. A deposit is a `depositWorkflow`, unique per (wallet, reference):
  * a repeat with the same body answers the original, another amount → `409 duplicate_reference`.
  */
-export function createAdminRoutes(deps: GatewayDeps) {
+export function createAdminRoutes({
+  orchestrator,
+  wallet,
+  signedIn,
+}: {
+  orchestrator: Orchestrator;
+  /** WalletService: freeze, unfreeze and close (wallet-status.routes.ts). */
+  wallet: Upstream;
+  /** A valid, unrevoked token, then the caller's per-user budget (route-middleware.ts). */
+  signedIn: readonly GatewayMiddleware[];
+}) {
   const app = createRouter();
-  const rpcMs = deps.config.TEMPORAL_RPC_TIMEOUT_MS;
-  const inputKey = workflowInputKey(deps.config.WORKFLOW_INPUT_KEY);
-  app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
-  app.use(
-    '*',
-    rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject),
-  );
+  const { temporal, taskQueue, rpcMs, waitMs, inputKey } = orchestrator;
+  app.use('*', ...signedIn);
   app.use('*', async (c, next) => {
     if (!mayDeposit(c.var.principal)) {
       throw new ProblemError(
@@ -123,11 +124,11 @@ export function createAdminRoutes(deps: GatewayDeps) {
     // Signed last, over every other field: the worker credits only what the gateway asked for.
     const options = depositStartOptions(signWorkflowInput(input, inputKey));
     const { handle, started } = await startOnce(
-      deps.temporal,
+      temporal,
       depositWorkflow,
       {
         ...options,
-        taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+        taskQueue,
         memo: {
           request_hash: hash,
           requested_by: principal.subject,
@@ -138,7 +139,7 @@ export function createAdminRoutes(deps: GatewayDeps) {
       rpcMs,
     );
     if (!started) {
-      const existing = await withinDeadline(deps.temporal, rpcMs, () => handle.describe());
+      const existing = await withinDeadline(temporal, rpcMs, () => handle.describe());
       // Another amount or currency under a reference already used (or a workflow id that only
       // looks alike) is a conflict, never an answer about some other deposit.
       if (existing.type !== DEPOSIT_WORKFLOW_TYPE || existing.memo?.request_hash !== hash) {
@@ -150,9 +151,7 @@ export function createAdminRoutes(deps: GatewayDeps) {
       }
     }
     try {
-      const result = await deps.temporal.withDeadline(Date.now() + deps.config.WORKFLOW_WAIT_MS, () =>
-        handle.result(),
-      );
+      const result = await temporal.withDeadline(Date.now() + waitMs, () => handle.result());
       return c.json({ ...result, deposit_id: depositId, status: 'completed' as const }, 201);
     } catch (err) {
       if (err instanceof WorkflowFailedError) {
@@ -165,7 +164,7 @@ export function createAdminRoutes(deps: GatewayDeps) {
     }
   });
 
-  registerWalletStatusRoutes(app, deps);
-  registerReversalRoutes(app, deps);
+  registerWalletStatusRoutes(app, wallet);
+  registerReversalRoutes(app, orchestrator);
   return app;
 }

@@ -2,11 +2,13 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import {
   isGrpcDeadlineError,
   WorkflowNotFoundError,
+  type Client,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { requireIdempotencyKey } from '../../lib/idempotency-key.js';
 import { ProblemError } from '../../lib/problem.js';
-import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
+import { signWorkflowInput } from '../../lib/workflow-input-signature.js';
 import { searchAttributes } from '../../temporal-config/index.js';
 import {
   REVERSAL_WORKFLOW_TYPE,
@@ -20,14 +22,8 @@ import { transferWorkflowId } from '../../workflows/transfer-contract.js';
 import { IdempotencyKeyHeader, problemCodes, problemResponses, resourceId } from '../openapi/schemas.js';
 import { bearerSecurity } from '../openapi/router.js';
 import type { GatewayEnv } from '../http/request-context.js';
-import {
-  deriveId,
-  requestHash,
-  requireIdempotencyKey,
-  startOnce,
-  withinDeadline,
-} from '../temporal/idempotency.js';
-import type { GatewayDeps } from '../gateway-deps.js';
+import { deriveId, requestHash, startOnce, withinDeadline } from '../temporal/idempotency.js';
+import type { Orchestrator } from '../temporal/orchestrator.js';
 
 const ReversalBody = z
   .strictObject({
@@ -77,7 +73,7 @@ const reversalRoute = createRoute({
 /** One attempt at reversing a transfer, as Temporal describes its workflow. */
 interface ReversalAttempt {
   attempt: number;
-  handle: WorkflowHandle;
+  handle: WorkflowHandle<typeof reversalWorkflow>;
   description: WorkflowExecutionDescription;
 }
 
@@ -87,9 +83,8 @@ interface ReversalAttempt {
  * Each attempt is its own workflow (`reversalWorkflowId`); the next one starts only after the
  * last ended `failed` and only for a key no attempt was started with.
  */
-export function registerReversalRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDeps): void {
-  const rpcMs = deps.config.TEMPORAL_RPC_TIMEOUT_MS;
-  const inputKey = workflowInputKey(deps.config.WORKFLOW_INPUT_KEY);
+export function registerReversalRoutes(app: OpenAPIHono<GatewayEnv>, orchestrator: Orchestrator): void {
+  const { temporal, taskQueue, rpcMs, waitMs, inputKey } = orchestrator;
 
   app.openapi(reversalRoute, async (c) => {
     const key = requireIdempotencyKey(c);
@@ -103,20 +98,20 @@ export function registerReversalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Gatew
     });
     // Kept in each attempt's memo: the request that started it, without the key itself.
     const requestKey = deriveId('reversal-request', principal.subject, key);
-    const attempts = await reversalAttempts(deps, transfer_id, rpcMs);
+    const attempts = await reversalAttempts(temporal, transfer_id, rpcMs);
     const last = attempts.at(-1);
     const sameRequest = attempts.find((a) => memoOf(a.description).request_key === requestKey);
     const existing =
-      sameRequest ?? (last !== undefined && !(await endedRefused(deps, last, rpcMs)) ? last : undefined);
+      sameRequest ?? (last !== undefined && !(await endedRefused(temporal, last, rpcMs)) ? last : undefined);
 
-    let handle: WorkflowHandle;
+    let handle: WorkflowHandle<typeof reversalWorkflow>;
     let pending: Reversal;
     if (existing) {
       requireSameBody(existing.description, hash);
       handle = existing.handle;
       pending = pendingView(existing.attempt);
     } else {
-      if (last === undefined) await requireCompletedTransfer(deps, transfer_id, rpcMs);
+      if (last === undefined) await requireCompletedTransfer(temporal, transfer_id, rpcMs);
       const attempt = (last?.attempt ?? 0) + 1;
       const input: ReversalInput = {
         transfer_id,
@@ -129,11 +124,11 @@ export function registerReversalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Gatew
       };
       const options = reversalStartOptions(signWorkflowInput(input, inputKey));
       const start = await startOnce(
-        deps.temporal,
+        temporal,
         reversalWorkflow,
         {
           ...options,
-          taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+          taskQueue,
           memo: { request_hash: hash, request_key: requestKey },
         },
         rpcMs,
@@ -141,15 +136,12 @@ export function registerReversalRoutes(app: OpenAPIHono<GatewayEnv>, deps: Gatew
       handle = start.handle;
       // Another request started this attempt a moment ago: the same body joins it.
       if (!start.started)
-        requireSameBody(await withinDeadline(deps.temporal, rpcMs, () => handle.describe()), hash);
+        requireSameBody(await withinDeadline(temporal, rpcMs, () => handle.describe()), hash);
       pending = { ...input, id: options.workflowId, attempt, status: 'pending' };
     }
     let view = pending;
     try {
-      const result = await deps.temporal.withDeadline(
-        Date.now() + deps.config.WORKFLOW_WAIT_MS,
-        () => handle.result() as Promise<Reversal>,
-      );
+      const result = await temporal.withDeadline(Date.now() + waitMs, () => handle.result());
       // A reversal that finished before attempts existed has no `attempt` in its result.
       view = { ...result, attempt: result.attempt ?? pending.attempt };
     } catch (err) {
@@ -195,14 +187,16 @@ function requireSameBody(description: WorkflowExecutionDescription, hash: string
  * before it was refused, so the chain stops at the first id Temporal does not know.
  */
 async function reversalAttempts(
-  deps: GatewayDeps,
+  temporal: Client,
   transferId: string,
   rpcMs: number,
 ): Promise<ReversalAttempt[]> {
   const attempts: ReversalAttempt[] = [];
   for (let attempt = 1; ; attempt += 1) {
-    const handle = deps.temporal.workflow.getHandle(reversalWorkflowId(transferId, attempt));
-    const description = await withinDeadline(deps.temporal, rpcMs, () => handle.describe()).catch(
+    const handle = temporal.workflow.getHandle<typeof reversalWorkflow>(
+      reversalWorkflowId(transferId, attempt),
+    );
+    const description = await withinDeadline(temporal, rpcMs, () => handle.describe()).catch(
       (err: unknown) => {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;
@@ -214,22 +208,20 @@ async function reversalAttempts(
 }
 
 /** The attempt closed with its reversal `failed`: nothing moved, so it may be asked again. */
-async function endedRefused(deps: GatewayDeps, last: ReversalAttempt, rpcMs: number): Promise<boolean> {
+async function endedRefused(temporal: Client, last: ReversalAttempt, rpcMs: number): Promise<boolean> {
   if (last.description.status.name !== 'COMPLETED') return false;
-  const result = (await withinDeadline(deps.temporal, rpcMs, () => last.handle.result())) as Reversal;
+  const result = await withinDeadline(temporal, rpcMs, () => last.handle.result());
   return result.status === 'failed';
 }
 
 /** 404 when there is no such transfer, 409 unless it completed (only moved money is moved back). */
-async function requireCompletedTransfer(deps: GatewayDeps, transferId: string, rpcMs: number) {
-  const handle = deps.temporal.workflow.getHandle(transferWorkflowId(transferId));
-  const description = await withinDeadline(deps.temporal, rpcMs, () => handle.describe()).catch(
-    (err: unknown) => {
-      if (err instanceof WorkflowNotFoundError)
-        throw new ProblemError(404, 'transfer_not_found', 'no such transfer');
-      throw err;
-    },
-  );
+async function requireCompletedTransfer(temporal: Client, transferId: string, rpcMs: number) {
+  const handle = temporal.workflow.getHandle(transferWorkflowId(transferId));
+  const description = await withinDeadline(temporal, rpcMs, () => handle.describe()).catch((err: unknown) => {
+    if (err instanceof WorkflowNotFoundError)
+      throw new ProblemError(404, 'transfer_not_found', 'no such transfer');
+    throw err;
+  });
   if (description.typedSearchAttributes.get(searchAttributes.TransferStatus) !== 'completed') {
     throw new ProblemError(409, 'transfer_not_completed', 'only a completed transfer can be reversed');
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { unwrap } from '../http/forward.js';
 import { propagationHeaders, type GatewayEnv } from '../http/request-context.js';
+import type { Upstream } from '../http/upstream.js';
 import {
   IdempotencyKeyHeader,
   WalletSchema,
@@ -10,8 +11,8 @@ import {
   resourceId,
 } from '../openapi/schemas.js';
 import { bearerSecurity } from '../openapi/router.js';
+import { isIdempotencyKey } from '../../lib/idempotency-key.js';
 import type { Wallet } from '../../lib/wallet-api-types.js';
-import type { GatewayDeps } from '../gateway-deps.js';
 
 const StatusChangeBody = z
   .strictObject({
@@ -73,7 +74,11 @@ function statusRoute(action: Action) {
   });
 }
 
-const KEY = /^[\x21-\x7e]{1,200}$/;
+/**
+ * The longest caller key passed on: prefixed with `gateway:admin:<subject>:`, it stays within
+ * the 255 characters an Idempotency-Key may have. A longer (or malformed) one gets a fresh key.
+ */
+const MAX_CLIENT_KEY_CHARS = 200;
 
 /**
  * `/v1/admin/wallets/:wallet_id/{freeze,unfreeze,close}`: WalletService makes and records the
@@ -82,7 +87,7 @@ const KEY = /^[\x21-\x7e]{1,200}$/;
  * request: the change itself is idempotent (asking for the status a wallet has changes nothing),
  * while a fixed key would replay a stale answer after a freeze → unfreeze → freeze.
  */
-export function registerWalletStatusRoutes(app: OpenAPIHono<GatewayEnv>, deps: GatewayDeps): void {
+export function registerWalletStatusRoutes(app: OpenAPIHono<GatewayEnv>, wallet: Upstream): void {
   for (const action of Object.keys(ACTIONS) as Action[]) {
     app.openapi(statusRoute(action), async (c) => {
       const principal = c.var.principal;
@@ -90,10 +95,10 @@ export function registerWalletStatusRoutes(app: OpenAPIHono<GatewayEnv>, deps: G
       const { reason } = c.req.valid('json');
       const clientKey = c.req.header('idempotency-key');
       const key =
-        clientKey !== undefined && KEY.test(clientKey)
+        clientKey !== undefined && clientKey.length <= MAX_CLIENT_KEY_CHARS && isIdempotencyKey(clientKey)
           ? `gateway:admin:${principal.subject}:${clientKey}`
           : `gateway:admin:${randomUUID()}`;
-      const result = await deps.wallet.client.request<Wallet & { status_changed: boolean }>(
+      const result = await wallet.client.request<Wallet & { status_changed: boolean }>(
         'POST',
         `/internal/wallets/${encodeURIComponent(wallet_id)}/${action}`,
         {
@@ -102,7 +107,7 @@ export function registerWalletStatusRoutes(app: OpenAPIHono<GatewayEnv>, deps: G
           headers: propagationHeaders(c),
         },
       );
-      return c.json(unwrap(deps.wallet.name, result), 200);
+      return c.json(unwrap(wallet.name, result), 200);
     });
   }
 }

@@ -1,14 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { WorkflowFailedError, isGrpcDeadlineError } from '@temporalio/client';
-import { ProblemError, problem } from '../../lib/problem.js';
-import { onboardUserStartOptions } from '../../workflows/onboarding-contract.js';
-import { onboardUserWorkflow } from '../../workflows/onboard-user-workflow.js';
-import { authenticate } from '../http/authn.js';
-import { applicationFailureType, domainStatus } from '../http/errors.js';
-import { forward, unwrap } from '../http/forward.js';
-import { rateLimit } from '../http/rate-limit.js';
-import { propagationHeaders } from '../http/request-context.js';
+import { problem } from '../../lib/problem.js';
+import { forward } from '../http/forward.js';
+import type { GatewayMiddleware } from '../http/route-middleware.js';
+import type { Upstream } from '../http/upstream.js';
 import {
   AuthorizeForm,
   AuthorizeQuery,
@@ -31,8 +25,7 @@ import {
   problemResponses,
 } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
-import { withinDeadline } from '../temporal/idempotency.js';
-import type { GatewayDeps } from '../gateway-deps.js';
+import type { Register } from './registration.js';
 
 const tokenJson = { 'application/json': { schema: TokenResponse } };
 const anyJson = { 'application/json': { schema: z.object({}).catchall(z.unknown()) } };
@@ -266,68 +259,34 @@ function formText(form: Record<string, unknown>): { text: string; contentType: s
   return { text: params.toString(), contentType: 'application/x-www-form-urlencoded' };
 }
 
+export interface AuthRouteDeps {
+  /** AuthService: its public routes are forwarded. */
+  auth: Upstream;
+  /** A valid, unrevoked token, for the routes that act for a signed-in user. */
+  authn: GatewayMiddleware;
+  /** The stricter per-IP `auth` budget every route here counts on. */
+  authBudget: GatewayMiddleware;
+  registerUser: Register;
+}
+
 /** `/v1/auth`: AuthService's public routes behind the stricter per-IP budget, plus registration. */
-export function createAuthRoutes(deps: GatewayDeps) {
+export function createAuthRoutes({ auth, authn, authBudget, registerUser }: AuthRouteDeps) {
   const app = createRouter();
-  app.use(
-    '*',
-    rateLimit(deps.rateLimiter, 'auth', (c) => c.var.clientIp),
-  );
+  app.use('*', authBudget);
 
   const json = (text: unknown) => ({ text: JSON.stringify(text), contentType: 'application/json' });
 
   app.openapi(register, async (c) => {
-    const body = c.req.valid('json');
-    // The password goes to AuthService only; the workflow sees just the registration id.
-    const parked = await deps.auth.client.request<{ registration_id: string }>(
-      'POST',
-      '/internal/registrations',
-      {
-        body: { email: body.email, password: body.password, ...(body.phone ? { phone: body.phone } : {}) },
-        idempotencyKey: `gateway:register:${randomUUID()}`,
-        headers: {
-          ...propagationHeaders(c),
-          'x-forwarded-for': c.var.clientIp,
-          authorization: `Bearer ${await deps.serviceToken()}`,
-        },
-      },
-    );
-    const { registration_id } = unwrap(deps.auth.name, parked);
-    const handle = await withinDeadline(deps.temporal, deps.config.TEMPORAL_RPC_TIMEOUT_MS, () =>
-      deps.temporal.workflow.start(onboardUserWorkflow, {
-        ...onboardUserStartOptions({ registration_id, currency: body.currency ?? 'USD' }),
-        taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-        memo: { request_id: c.var.requestId, traceparent: c.var.traceparent },
-      }),
-    );
-    let result;
-    try {
-      result = await deps.temporal.withDeadline(Date.now() + deps.config.WORKFLOW_WAIT_MS, () =>
-        handle.result(),
-      );
-    } catch (err) {
-      if (err instanceof WorkflowFailedError) {
-        const code = applicationFailureType(err) ?? 'onboarding_failed';
-        throw new ProblemError(domainStatus(code) ?? 422, code, 'registration could not be completed');
-      }
-      if (isGrpcDeadlineError(err)) {
-        throw new ProblemError(
-          504,
-          'onboarding_timeout',
-          'registration is taking longer than expected; try logging in shortly',
-        );
-      }
-      throw err;
-    }
+    const result = await registerUser(c, c.req.valid('json'));
     return c.json({ user_id: result.user_id, wallet_id: result.wallet_id, status: result.status }, 201);
   });
 
   app.openapi(login, async (c) =>
-    relay(forward(deps.auth, c, { path: '/v1/auth/login', body: json(c.req.valid('json')) })),
+    relay(forward(auth, c, { path: '/v1/auth/login', body: json(c.req.valid('json')) })),
   );
 
   app.openapi(otpVerify, async (c) =>
-    relay(forward(deps.auth, c, { path: '/v1/auth/otp/verify', body: json(c.req.valid('json')) })),
+    relay(forward(auth, c, { path: '/v1/auth/otp/verify', body: json(c.req.valid('json')) })),
   );
 
   // Client authentication may come as HTTP Basic: Authorization is passed on.
@@ -345,13 +304,11 @@ export function createAuthRoutes(deps: GatewayDeps) {
         { 'cache-control': 'no-store' },
       );
     }
-    return relay(
-      forward(deps.auth, c, { path: '/v1/auth/token', body: formText(form), withAuthorization: true }),
-    );
+    return relay(forward(auth, c, { path: '/v1/auth/token', body: formText(form), withAuthorization: true }));
   });
   app.openapi(revoke, async (c) =>
     relay(
-      forward(deps.auth, c, {
+      forward(auth, c, {
         path: '/v1/auth/revoke',
         body: formText(c.req.valid('form')),
         withAuthorization: true,
@@ -362,19 +319,19 @@ export function createAuthRoutes(deps: GatewayDeps) {
   app.openapi(authorizePage, async (c) => {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(c.req.valid('query'))) if (typeof v === 'string') query.set(k, v);
-    return relay(forward(deps.auth, c, { path: `/v1/auth/authorize?${query.toString()}` }));
+    return relay(forward(auth, c, { path: `/v1/auth/authorize?${query.toString()}` }));
   });
   app.openapi(authorizeSubmit, async (c) =>
-    relay(forward(deps.auth, c, { path: '/v1/auth/authorize', body: formText(c.req.valid('form')) })),
+    relay(forward(auth, c, { path: '/v1/auth/authorize', body: formText(c.req.valid('form')) })),
   );
 
   app.openapi(otpSend, async (c) =>
-    relay(forward(deps.auth, c, { path: '/v1/auth/otp/send', body: json(c.req.valid('json')) })),
+    relay(forward(auth, c, { path: '/v1/auth/otp/send', body: json(c.req.valid('json')) })),
   );
 
   app.openapi(logout, async (c) =>
     relay(
-      forward(deps.auth, c, {
+      forward(auth, c, {
         path: '/v1/auth/logout',
         body: json(c.req.valid('json')),
         withAuthorization: true,
@@ -382,10 +339,10 @@ export function createAuthRoutes(deps: GatewayDeps) {
     ),
   );
 
-  app.use('/mfa', authenticate(deps.verifyToken, deps.isRevoked));
+  app.use('/mfa', authn);
   app.openapi(mfa, async (c) =>
     relay(
-      forward(deps.auth, c, {
+      forward(auth, c, {
         path: '/v1/auth/mfa',
         body: json(c.req.valid('json')),
         withAuthorization: true,
@@ -393,10 +350,10 @@ export function createAuthRoutes(deps: GatewayDeps) {
     ),
   );
 
-  app.use('/password/change', authenticate(deps.verifyToken, deps.isRevoked));
+  app.use('/password/change', authn);
   app.openapi(passwordChange, async (c) =>
     relay(
-      forward(deps.auth, c, {
+      forward(auth, c, {
         path: '/v1/auth/password/change',
         body: json(c.req.valid('json')),
         withAuthorization: true,
@@ -404,24 +361,20 @@ export function createAuthRoutes(deps: GatewayDeps) {
     ),
   );
   app.openapi(passwordReset, async (c) =>
-    relay(forward(deps.auth, c, { path: '/v1/auth/password/reset', body: json(c.req.valid('json')) })),
+    relay(forward(auth, c, { path: '/v1/auth/password/reset', body: json(c.req.valid('json')) })),
   );
   app.openapi(passwordResetConfirm, async (c) =>
-    relay(
-      forward(deps.auth, c, { path: '/v1/auth/password/reset/confirm', body: json(c.req.valid('json')) }),
-    ),
+    relay(forward(auth, c, { path: '/v1/auth/password/reset/confirm', body: json(c.req.valid('json')) })),
   );
 
-  app.use('/me', authenticate(deps.verifyToken, deps.isRevoked));
-  app.openapi(me, async (c) =>
-    relay(forward(deps.auth, c, { path: '/v1/auth/me', withAuthorization: true })),
-  );
+  app.use('/me', authn);
+  app.openapi(me, async (c) => relay(forward(auth, c, { path: '/v1/auth/me', withAuthorization: true })));
 
   return app;
 }
 
 /** `/.well-known/*`: AuthService's discovery document and signing keys, passed through. */
-export function createWellKnownRoutes(deps: GatewayDeps) {
+export function createWellKnownRoutes({ auth }: { auth: Upstream }) {
   const app = createRouter();
   const discovery = createRoute({
     method: 'get',
@@ -437,9 +390,7 @@ export function createWellKnownRoutes(deps: GatewayDeps) {
     summary: "AuthService's public signing keys",
     responses: { 200: { description: 'JWK set', content: anyJson }, ...problemResponses(503) },
   });
-  app.openapi(discovery, async (c) =>
-    relay(forward(deps.auth, c, { path: '/.well-known/openid-configuration' })),
-  );
-  app.openapi(jwks, async (c) => relay(forward(deps.auth, c, { path: '/.well-known/jwks.json' })));
+  app.openapi(discovery, async (c) => relay(forward(auth, c, { path: '/.well-known/openid-configuration' })));
+  app.openapi(jwks, async (c) => relay(forward(auth, c, { path: '/.well-known/jwks.json' })));
   return app;
 }

@@ -4,7 +4,7 @@ import { ServiceError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, NamespaceNotFoundError } from '@temporalio/common';
 import { UpstreamUnavailableError } from '../../lib/http-client.js';
 import type { Logger } from '../../lib/logger.js';
-import { createErrorHandler, problem, problemResponse } from '../../lib/problem.js';
+import { createErrorHandler, malformedJsonProblem, problem, problemResponse } from '../../lib/problem.js';
 import type { NonRetryableErrorType } from '../../temporal-config/activity-options.js';
 import type { TRANSFER_UPDATE_ERRORS } from '../../workflows/transfer-contract.js';
 
@@ -134,7 +134,7 @@ export function createGatewayErrorHandler(log: Logger): ErrorHandler {
       );
     }
     if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message)) {
-      return problemResponse(c, problem(400, 'malformed_json', 'request body is not valid JSON'));
+      return problemResponse(c, malformedJsonProblem());
     }
     // A namespace the frontend does not know yet is also what a Temporal server answers in the
     // moments after a restart, before its namespace registry has loaded: nothing was started,

@@ -1,30 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { Context } from 'hono';
 import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, type Workflow } from '@temporalio/common';
-import { ProblemError } from '../../lib/problem.js';
-
-const KEY = /^[\x21-\x7e]{1,255}$/;
-
-/** Reads the required `Idempotency-Key` header: 400 when missing or malformed. */
-export function requireIdempotencyKey(c: Context): string {
-  const key = c.req.header('idempotency-key');
-  if (key === undefined || key.trim() === '') {
-    throw new ProblemError(
-      400,
-      'idempotency_key_required',
-      'the Idempotency-Key header is required for this request',
-    );
-  }
-  if (!KEY.test(key)) {
-    throw new ProblemError(
-      400,
-      'invalid_idempotency_key',
-      'Idempotency-Key must be 1-255 visible ASCII characters',
-    );
-  }
-  return key;
-}
 
 /**
  * A stable UUID (version 8, RFC 9562) for (purpose, principal, key): the same caller with the

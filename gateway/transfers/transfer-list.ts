@@ -2,7 +2,6 @@
  * A user's transfers, newest first: a page of their durable records merged with the runs
  * visibility still shows that the archive may not hold yet (transfer-records.ts).
  */
-import type { Client } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
 import type { Context } from 'hono';
 import { searchAttributes } from '../../temporal-config/index.js';
@@ -10,6 +9,7 @@ import { TRANSFER_WORKFLOW_TYPE, type TransferStatus } from '../../workflows/tra
 import type { GatewayEnv } from '../http/request-context.js';
 import type { Upstream } from '../http/upstream.js';
 import { withinDeadline } from '../temporal/idempotency.js';
+import type { Orchestrator } from '../temporal/orchestrator.js';
 import { visibilityLiteral } from '../temporal/workflow-problems.js';
 import { publicTransfer, type PublicTransfer } from './public-transfer.js';
 import { decodeListCursor, encodeListCursor, listRecords, mergeListPage } from './transfer-records.js';
@@ -35,11 +35,9 @@ export interface TransferPage {
 
 export type ListTransfers = (c: Context<GatewayEnv>, query: TransferListQuery) => Promise<TransferPage>;
 
-export function createTransferLister(deps: {
-  temporal: Client;
-  wallet: Upstream;
-  rpcMs: number;
-}): ListTransfers {
+export function createTransferLister(
+  deps: Pick<Orchestrator, 'temporal' | 'rpcMs'> & { wallet: Upstream },
+): ListTransfers {
   const { temporal, wallet, rpcMs } = deps;
   return async (c, { user, status, limit, cursor }) => {
     const after = decodeListCursor(cursor);

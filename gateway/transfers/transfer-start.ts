@@ -7,7 +7,6 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcDeadlineError,
-  type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
@@ -22,6 +21,7 @@ import {
 } from '../../workflows/transfer-contract.js';
 import { transferWorkflow } from '../../workflows/transfer-workflow.js';
 import { requestHash, startOnce, withinDeadline } from '../temporal/idempotency.js';
+import type { Orchestrator } from '../temporal/orchestrator.js';
 import { idempotencyKeyMismatch, orchestratorBusy } from '../temporal/workflow-problems.js';
 import { queryTransfer, transferFromExecution } from './transfer-reader.js';
 
@@ -101,15 +101,7 @@ function startedView(input: TransferInput): Transfer {
   };
 }
 
-export interface TransferStarterDeps {
-  temporal: Client;
-  /** Where transfers start (`TEMPORAL_TASK_QUEUE`; tests use a private one). */
-  taskQueue: string;
-  /** Deadline of each start, describe or result call. */
-  rpcMs: number;
-  /** `WORKFLOW_INPUT_KEY`: the key every workflow input is signed with. */
-  inputKey: Uint8Array;
-}
+export type TransferStarterDeps = Pick<Orchestrator, 'temporal' | 'taskQueue' | 'rpcMs' | 'inputKey'>;
 
 /** What one create request asks for. */
 export interface StartTransferRequest {

@@ -20,6 +20,7 @@ import {
 } from '../../workflows/transfer-contract.js';
 import { applicationFailureDetails, applicationFailureType, domainStatus } from '../http/errors.js';
 import { deriveUpdateId } from '../temporal/idempotency.js';
+import type { Orchestrator } from '../temporal/orchestrator.js';
 import { isClosedWorkflowError, orchestratorBusy } from '../temporal/workflow-problems.js';
 import type { ExecutionView } from './transfer-reader.js';
 import { readTransfer } from './transfer-reader.js';
@@ -96,7 +97,7 @@ export interface TransferUpdates {
   cancel(handle: WorkflowHandle, description: ExecutionView): Promise<Transfer>;
 }
 
-export function createTransferUpdates(deps: { temporal: Client; inputKey: Uint8Array }): TransferUpdates {
+export function createTransferUpdates(deps: Pick<Orchestrator, 'temporal' | 'inputKey'>): TransferUpdates {
   const { temporal, inputKey } = deps;
   return {
     async confirm(handle, code) {

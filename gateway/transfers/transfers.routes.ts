@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { requireIdempotencyKey } from '../../lib/idempotency-key.js';
 import { ProblemError } from '../../lib/problem.js';
 import { requireUser } from '../http/authn.js';
 import type { GatewayMiddleware } from '../http/route-middleware.js';
@@ -13,7 +14,7 @@ import {
   resourceId,
 } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
-import { deriveId, requireIdempotencyKey } from '../temporal/idempotency.js';
+import { deriveId } from '../temporal/idempotency.js';
 import type { SpendCheck } from '../wallets/wallet-access.js';
 import { publicTransfer } from './public-transfer.js';
 import { isTerminal, preferWaitSeconds } from './transfer-reader.js';

@@ -3,7 +3,6 @@
  * back with its query, from visibility, or — once Temporal no longer knows it — from its
  * durable record in WalletService.
  */
-import type { Client } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
@@ -11,6 +10,7 @@ import type { Transfer } from '../../workflows/transfer-contract.js';
 import type { GatewayEnv } from '../http/request-context.js';
 import type { Upstream } from '../http/upstream.js';
 import { withinDeadline } from '../temporal/idempotency.js';
+import type { Orchestrator } from '../temporal/orchestrator.js';
 import { createTransferLister, type ListTransfers } from './transfer-list.js';
 import { describeOwnedTransfer, readTransfer } from './transfer-reader.js';
 import { readOwnedRecord } from './transfer-records.js';
@@ -28,16 +28,12 @@ export interface TransferService {
   cancel(transferId: string, principal: Principal): Promise<Transfer>;
 }
 
-export interface TransferServiceDeps {
-  temporal: Client;
+export interface TransferServiceDeps extends Pick<
+  Orchestrator,
+  'temporal' | 'taskQueue' | 'rpcMs' | 'inputKey'
+> {
   /** WalletService: the durable records of transfers Temporal no longer knows. */
   wallet: Upstream;
-  /** Where transfers start (`TEMPORAL_TASK_QUEUE`). */
-  taskQueue: string;
-  /** `TEMPORAL_RPC_TIMEOUT_MS`: deadline of each start, describe and list. */
-  rpcMs: number;
-  /** `WORKFLOW_INPUT_KEY`: signs inputs and keys Update ids. */
-  inputKey: Uint8Array;
 }
 
 export function createTransferService(deps: TransferServiceDeps): TransferService {

@@ -1,3 +1,4 @@
+import { isUuid } from '../../lib/uuid.js';
 import type { Wallet } from '../../lib/wallet-api-types.js';
 import { unwrap } from '../http/forward.js';
 import type { Upstream } from '../http/upstream.js';
@@ -12,8 +13,6 @@ export interface WalletReaderOptions {
   /** Most ids in one call; WalletService refuses more (MAX_BATCH_IDS of wallet/wallets/wallets.routes.ts). */
   maxBatch?: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface Waiter {
   resolve: (wallet: Wallet | undefined) => void;
@@ -83,7 +82,7 @@ export function createWalletReader(wallet: Upstream, options: WalletReaderOption
 
   return (walletId, requestHeaders) => {
     const id = walletId.toLowerCase();
-    if (!UUID.test(id)) return Promise.resolve(undefined);
+    if (!isUuid(id)) return Promise.resolve(undefined);
     return new Promise<Wallet | undefined>((resolve, reject) => {
       headers ??= requestHeaders;
       const list = waiting.get(id);

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { authenticate, requireUser } from '../http/authn.js';
+import { requireUser } from '../http/authn.js';
 import { respondJson } from '../../lib/service-app.js';
 import { unwrap } from '../http/forward.js';
-import { rateLimit } from '../http/rate-limit.js';
 import { propagationHeaders } from '../http/request-context.js';
+import type { GatewayMiddleware } from '../http/route-middleware.js';
+import type { Upstream } from '../http/upstream.js';
 import {
   CreateWalletBody,
   EntrySchema,
@@ -13,7 +14,6 @@ import {
   resourceId,
 } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
-import type { GatewayDeps } from '../gateway-deps.js';
 import { readAccessibleWallet, type Wallet } from './wallet-access.js';
 import { createWalletReader } from './wallet-reader.js';
 
@@ -84,25 +84,29 @@ const listTransactions = createRoute({
 });
 
 /** `/v1/wallets`: reads come from WalletService, always filtered to the caller. */
-export function createWalletRoutes(deps: GatewayDeps) {
+export function createWalletRoutes({
+  wallet,
+  signedIn,
+}: {
+  /** WalletService, called with the gateway's service token. */
+  wallet: Upstream;
+  /** A valid, unrevoked token, then the caller's per-user budget (route-middleware.ts). */
+  signedIn: readonly GatewayMiddleware[];
+}) {
   const app = createRouter();
   // Wallet reads that arrive together share one WalletService call (wallet-reader.ts).
-  const readWallet = createWalletReader(deps.wallet);
-  app.use('*', authenticate(deps.verifyToken, deps.isRevoked));
-  app.use(
-    '*',
-    rateLimit(deps.rateLimiter, 'user', (c) => c.get('principal').subject),
-  );
+  const readWallet = createWalletReader(wallet);
+  app.use('*', ...signedIn);
 
   app.openapi(listWallets, async (c) => {
     const principal = c.get('principal');
     requireUser(principal);
-    const result = await deps.wallet.client.request<{ items: Wallet[] }>(
+    const result = await wallet.client.request<{ items: Wallet[] }>(
       'GET',
       `/internal/wallets?user_id=${encodeURIComponent(principal.subject)}`,
       { headers: propagationHeaders(c) },
     );
-    const data = unwrap(deps.wallet.name, result);
+    const data = unwrap(wallet.name, result);
     // Defence in depth: never show a wallet that is not the caller's, whatever the upstream sent.
     return c.json({ items: data.items.filter((w) => w.user_id === principal.subject) }, 200);
   });
@@ -111,22 +115,22 @@ export function createWalletRoutes(deps: GatewayDeps) {
     const principal = c.get('principal');
     requireUser(principal);
     const { currency } = c.req.valid('json');
-    const result = await deps.wallet.client.request<Wallet>('POST', '/internal/wallets', {
+    const result = await wallet.client.request<Wallet>('POST', '/internal/wallets', {
       body: { user_id: principal.subject, currency },
       // WalletService keeps one wallet per (user, currency) and answers 200 with the existing one.
       // A fixed key here would replay the first call's stored 201 forever, so each call gets its own.
       idempotencyKey: `gateway:wallet:${randomUUID()}`,
       headers: propagationHeaders(c),
     });
-    const wallet = unwrap(deps.wallet.name, result);
-    return c.json(wallet, result.status === 200 ? 200 : 201);
+    const created = unwrap(wallet.name, result);
+    return c.json(created, result.status === 200 ? 200 : 201);
   });
 
   app.openapi(getWallet, async (c) => {
     const { wallet_id } = c.req.valid('param');
-    const wallet = await readAccessibleWallet(readWallet, c, wallet_id, c.get('principal'));
+    const found = await readAccessibleWallet(readWallet, c, wallet_id, c.get('principal'));
     // The hot read: a plain-object response (lib/service-app.ts respondJson), no Headers built.
-    return respondJson(c, wallet, 200);
+    return respondJson(c, found, 200);
   });
 
   app.openapi(listTransactions, async (c) => {
@@ -137,13 +141,13 @@ export function createWalletRoutes(deps: GatewayDeps) {
     if (limit !== undefined) qs.set('limit', String(limit));
     if (cursor !== undefined) qs.set('cursor', cursor);
     const suffix = qs.size > 0 ? `?${qs.toString()}` : '';
-    const result = await deps.wallet.client.request<{
+    const result = await wallet.client.request<{
       items: z.infer<typeof EntrySchema>[];
       next_cursor: string | null;
     }>('GET', `/internal/wallets/${encodeURIComponent(wallet_id)}/transactions${suffix}`, {
       headers: propagationHeaders(c),
     });
-    const page = unwrap(deps.wallet.name, result);
+    const page = unwrap(wallet.name, result);
     return c.json({ items: page.items, next_cursor: page.next_cursor ?? null }, 200);
   });
 

@@ -5,11 +5,12 @@ import {
   PAYOUT_SIGNATURE_TOLERANCE_SECONDS,
   verifyPayoutWebhook,
 } from '../../lib/payout-webhook-signature.js';
+import type { Logger } from '../../lib/logger.js';
 import { ProblemError } from '../../lib/problem.js';
 import { payoutResult, withdrawalWorkflowId } from '../../workflows/withdrawal-contract.js';
-import type { GatewayDeps } from '../gateway-deps.js';
 import { createRouter } from '../openapi/router.js';
 import { problemCodes, problemResponses } from '../openapi/schemas.js';
+import type { Orchestrator } from '../temporal/orchestrator.js';
 
 /** The provider's event (payout-sim/webhook-delivery.ts); unknown fields are ignored, as providers add them. */
 const PayoutEventBody = z
@@ -64,10 +65,18 @@ function memoryReplayGuard(): ReplayGuard {
  * harmless. A result for no running withdrawal is logged at error level (an operator must see a
  * payout Velora cannot book, docs/runbook.md) and acknowledged, so the provider stops retrying.
  */
-export function createPayoutWebhookRoutes(deps: GatewayDeps) {
+export function createPayoutWebhookRoutes(deps: {
+  orchestrator: Pick<Orchestrator, 'temporal' | 'rpcMs'>;
+  log: Logger;
+  /** `PAYOUT_WEBHOOK_SECRET`; unset, every event is refused with 503. */
+  secret: string | undefined;
+  /** Shared across gateway copies (Redis in main.ts); absent, each process remembers its own. */
+  replays?: ReplayGuard | undefined;
+}) {
   const app = createRouter();
-  const secret = deps.config.PAYOUT_WEBHOOK_SECRET;
-  const firstUse = deps.payoutWebhookReplays ?? memoryReplayGuard();
+  const { secret, log } = deps;
+  const { temporal, rpcMs } = deps.orchestrator;
+  const firstUse = deps.replays ?? memoryReplayGuard();
 
   app.openapi(payoutWebhook, async (c) => {
     if (!secret) throw new ProblemError(503, 'webhook_not_configured', 'PAYOUT_WEBHOOK_SECRET is not set');
@@ -75,21 +84,21 @@ export function createPayoutWebhookRoutes(deps: GatewayDeps) {
     const raw = await c.req.text();
     const check = verifyPayoutWebhook(c.req.header(PAYOUT_SIGNATURE_HEADER), raw, secret, Date.now() / 1000);
     if (!check.ok) {
-      deps.log.warn({ reason: check.reason }, 'payout webhook refused');
+      log.warn({ reason: check.reason }, 'payout webhook refused');
       throw check.reason === 'stale'
         ? new ProblemError(401, 'stale_signature', 'the signature timestamp is outside the accepted window')
         : new ProblemError(401, 'invalid_signature', 'the payout signature does not verify');
     }
     if (!(await firstUse(`payout-webhook:${check.signature}`, 2 * PAYOUT_SIGNATURE_TOLERANCE_SECONDS))) {
-      deps.log.warn('payout webhook replay refused');
+      log.warn('payout webhook replay refused');
       throw new ProblemError(401, 'replayed_signature', 'this signature was already used');
     }
     const parsed = PayoutEventBody.safeParse(JSON.parse(raw));
     if (!parsed.success) throw new ProblemError(400, 'validation_failed', 'not a payout event');
     const event = parsed.data;
-    const handle = deps.temporal.workflow.getHandle(withdrawalWorkflowId(event.reference));
+    const handle = temporal.workflow.getHandle(withdrawalWorkflowId(event.reference));
     try {
-      await deps.temporal.withDeadline(Date.now() + deps.config.TEMPORAL_RPC_TIMEOUT_MS, () =>
+      await temporal.withDeadline(Date.now() + rpcMs, () =>
         handle.signal(payoutResult, {
           event_id: event.event_id,
           status: event.status,
@@ -102,7 +111,7 @@ export function createPayoutWebhookRoutes(deps: GatewayDeps) {
       );
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
-      deps.log.error(
+      log.error(
         {
           reference: event.reference,
           eventId: event.event_id,

@@ -9,8 +9,9 @@ import {
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { Principal } from '../../lib/jwt-verifier.js';
+import { requireIdempotencyKey } from '../../lib/idempotency-key.js';
 import { ProblemError } from '../../lib/problem.js';
-import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
+import { signWorkflowInput } from '../../lib/workflow-input-signature.js';
 import { searchAttributes } from '../../temporal-config/index.js';
 import {
   cancelWithdrawal,
@@ -27,7 +28,6 @@ import {
   type WithdrawalStatus,
 } from '../../workflows/withdrawal-contract.js';
 import { withdrawalWorkflow } from '../../workflows/withdrawal-workflow.js';
-import type { GatewayDeps } from '../gateway-deps.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
 import {
   amountSchema,
@@ -38,16 +38,12 @@ import {
   problemResponses,
   resourceId,
 } from '../openapi/schemas.js';
-import { authenticate, isAdmin, requireUser } from '../http/authn.js';
+import { isAdmin, requireUser } from '../http/authn.js';
 import { applicationFailureDetails, applicationFailureType, domainStatus } from '../http/errors.js';
-import { rateLimit } from '../http/rate-limit.js';
-import {
-  deriveId,
-  deriveUpdateId,
-  requireIdempotencyKey,
-  startOnce,
-  withinDeadline,
-} from '../temporal/idempotency.js';
+import type { GatewayMiddleware } from '../http/route-middleware.js';
+import type { Upstream } from '../http/upstream.js';
+import { deriveId, deriveUpdateId, startOnce, withinDeadline } from '../temporal/idempotency.js';
+import type { Orchestrator } from '../temporal/orchestrator.js';
 import {
   idempotencyKeyMismatch,
   isClosedWorkflowError,
@@ -271,16 +267,23 @@ function fromExecution(info: {
   };
 }
 
+export interface WithdrawalRouteDeps {
+  orchestrator: Orchestrator;
+  /** WalletService: the BOLA check of the wallet paid out of. */
+  wallet: Upstream;
+  /** A valid, unrevoked token, then the caller's per-user budget (route-middleware.ts). */
+  signedIn: readonly GatewayMiddleware[];
+  /** `WITHDRAWAL_PAYOUT_TIMEOUT_MS` and `WITHDRAWAL_LATE_RESULT_WINDOW_MS`, signed into each input. */
+  payout: { timeoutMs: number; lateResultWindowMs: number };
+}
+
 /**
  * `POST /v1/wallets/:wallet_id/withdrawals`, `/v1/withdrawals…`: every withdrawal is a
  * `withdrawalWorkflow` (workflows/withdrawal-contract.ts), read back with its query.
  */
-export function createWithdrawalRoutes(deps: GatewayDeps) {
-  const temporal = deps.temporal;
-  const rpcMs = deps.config.TEMPORAL_RPC_TIMEOUT_MS;
-  const inputKey = workflowInputKey(deps.config.WORKFLOW_INPUT_KEY);
-  const authn = authenticate(deps.verifyToken, deps.isRevoked);
-  const perUser = rateLimit(deps.rateLimiter, 'user', (c) => c.var.principal.subject);
+export function createWithdrawalRoutes(deps: WithdrawalRouteDeps) {
+  const { temporal, taskQueue, rpcMs, inputKey } = deps.orchestrator;
+  const { signedIn, payout } = deps;
 
   async function query(handle: WorkflowHandle, ms: number): Promise<Withdrawal | undefined> {
     try {
@@ -321,7 +324,7 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
 
   // --- /v1/wallets/:wallet_id/withdrawals ------------------------------------------------------
   const wallets = createRouter();
-  wallets.use('/:wallet_id/withdrawals', authn, perUser);
+  wallets.use('/:wallet_id/withdrawals', ...signedIn);
   wallets.openapi(createWithdrawal, async (c) => {
     const principal = c.var.principal;
     requireUser(principal);
@@ -357,15 +360,15 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
           user_agent: (c.req.header('user-agent') ?? '').slice(0, 256),
         },
         created_at: new Date().toISOString(),
-        payout_timeout_ms: deps.config.WITHDRAWAL_PAYOUT_TIMEOUT_MS,
-        late_result_window_ms: deps.config.WITHDRAWAL_LATE_RESULT_WINDOW_MS,
+        payout_timeout_ms: payout.timeoutMs,
+        late_result_window_ms: payout.lateResultWindowMs,
       },
       inputKey,
     );
     const base = withdrawalStartOptions(input);
     const options = {
       ...base,
-      taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+      taskQueue,
       memo: { ...base.memo, request_id: c.var.requestId, traceparent: c.var.traceparent },
     };
     const waitSeconds = preferWaitSeconds(c.req.header('prefer'));
@@ -410,7 +413,7 @@ export function createWithdrawalRoutes(deps: GatewayDeps) {
 
   // --- /v1/withdrawals -------------------------------------------------------------------------
   const withdrawals = createRouter();
-  withdrawals.use('*', authn, perUser);
+  withdrawals.use('*', ...signedIn);
 
   withdrawals.openapi(getWithdrawalRoute, async (c) => {
     const { withdrawal_id } = c.req.valid('param');
