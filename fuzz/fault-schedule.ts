@@ -130,8 +130,14 @@ export function outcomeArbitrary(activity: TransferActivity): fc.Arbitrary<Outco
   return fc.oneof(...choices);
 }
 
+/** Most messages wait for a status where they mean something; some arrive early or late on purpose. */
 const messageArbitrary: fc.Arbitrary<ScheduledMessage> = fc.record({
-  at: fc.constantFrom<MessageTrigger>('start', 'awaiting_confirmation', 'processing', 'needs_attention'),
+  at: fc.oneof(
+    { weight: 4, arbitrary: fc.constant<MessageTrigger>('awaiting_confirmation') },
+    { weight: 2, arbitrary: fc.constant<MessageTrigger>('needs_attention') },
+    { weight: 1, arbitrary: fc.constant<MessageTrigger>('start') },
+    { weight: 1, arbitrary: fc.constant<MessageTrigger>('processing') },
+  ),
   delay_ms: fc.integer({ min: 0, max: 1500 }),
   message: fc.oneof(
     { weight: 5, arbitrary: fc.constant<TransferMessage>('confirm_right') },

@@ -24,6 +24,8 @@ export type PlantedBug =
 export interface FuzzUpstreams {
   auth: Harness;
   wallet: WalletHarness;
+  /** A WalletService token that is never expired (the harness's own lasts 5 minutes; a campaign runs longer). */
+  walletToken(): Promise<string>;
   activities: ReturnType<typeof createActivities>;
   close(): Promise<void>;
 }
@@ -54,11 +56,8 @@ export async function startFuzzUpstreams(name: string, plant?: PlantedBug): Prom
     clientSecret: ORCHESTRATOR.secret,
     scope: 'auth:internal wallet:read wallet:write',
   });
-  const walletClient = createHttpClient({
-    name: 'wallet',
-    baseUrl: walletUrl,
-    token: async () => wallet.token,
-  });
+  const walletToken = freshToken(() => wallet.issuer.serviceToken('wallet:read wallet:write wallet:admin'));
+  const walletClient = createHttpClient({ name: 'wallet', baseUrl: walletUrl, token: walletToken });
   const activities = createActivities({
     auth: createHttpClient({ name: 'auth', baseUrl: authUrl, token }),
     wallet: walletClient,
@@ -68,12 +67,22 @@ export async function startFuzzUpstreams(name: string, plant?: PlantedBug): Prom
   return {
     auth,
     wallet,
+    walletToken,
     activities,
     async close() {
       await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
       await auth.close();
       await wallet.close();
     },
+  };
+}
+
+/** Mints a new token every 4 minutes, before the 5-minute one in use expires. */
+function freshToken(mint: () => Promise<string>): () => Promise<string> {
+  let current: { token: Promise<string>; at: number } | undefined;
+  return () => {
+    if (!current || Date.now() - current.at > 4 * 60_000) current = { token: mint(), at: Date.now() };
+    return current.token;
   };
 }
 

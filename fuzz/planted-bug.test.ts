@@ -5,8 +5,8 @@
  * moved, tries to release a captured hold and parks in `needs_attention` while the money has
  * moved: the parked-state invariant catches it.
  *
- * About 0.7 % of generated schedules can reach this defect (a step-up amount, the right code
- * sent once the transfer waits for it, a capture whose first answer is lost). Seed 103 draws
+ * About 1 % of generated schedules can reach this defect (a step-up amount, the right code
+ * sent once the transfer waits for it, a capture whose first answer is lost). Seed 55 draws
  * three of them among its first 24 schedules, so the test runs one batch, not hundreds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { formatSummary, runCampaign } from './campaign.js';
 import type { Outcome } from './fault-schedule.js';
 import { shrink, startFuzzSession, type FuzzSession } from './fuzz-session.js';
 
-const SEED = 103;
+const SEED = 55;
 const RUNS = 24;
 
 let session: FuzzSession;
@@ -50,5 +50,5 @@ describe('a defect planted in the capture (fresh Idempotency-Key per attempt)', 
     expect(schedule.faults.captureTransfer?.some((o) => o.kind === 'lost_after' || o.kind === 'crash')).toBe(
       true,
     );
-  }, 240_000);
+  }, 300_000);
 });

@@ -36,7 +36,7 @@ import {
 
 /** The input's own timers, short so that a schedule takes seconds (no time-skipping server here). */
 export const FUZZ_TIMERS = {
-  otp_timeout_ms: 2_500,
+  otp_timeout_ms: 6_000,
   attention_retry_ms: 1_000,
   wallet_round_ms: 2_500,
 } as const;
@@ -70,21 +70,27 @@ export async function runTransferSchedule(
   schedule: TransferSchedule,
 ): Promise<ScenarioResult> {
   const { auth, wallet } = ctx.upstreams;
+  const token = await ctx.upstreams.walletToken();
   const user = await auth.createUser();
-  const created = await wallet.call('POST', '/internal/wallets', {
-    body: { user_id: user.id, currency: 'USD' },
-    key: randomUUID(),
-  });
-  if (created.status !== 201) throw new Error(`wallet creation answered ${created.status}`);
-  const from = String((created.body as { id: string }).id);
+  const newWallet = async (userId: string) => {
+    const created = await wallet.call('POST', '/internal/wallets', {
+      body: { user_id: userId, currency: 'USD' },
+      key: randomUUID(),
+      token,
+    });
+    if (created.status !== 201) throw new Error(`wallet creation answered ${created.status}`);
+    return String((created.body as { id: string }).id);
+  };
+  const from = await newWallet(user.id);
   if (schedule.funded > 0) {
     const dep = await wallet.call('POST', `/internal/wallets/${from}/deposits`, {
       body: { amount: String(schedule.funded), currency: 'USD', reference: 'fuzz funding' },
       key: randomUUID(),
+      token,
     });
     if (dep.status !== 201) throw new Error(`deposit answered ${dep.status}`);
   }
-  const to = await wallet.wallet('USD');
+  const to = await newWallet(randomUUID());
   const transferId = randomUUID();
   const input: TransferInput = signWorkflowInput(
     {
