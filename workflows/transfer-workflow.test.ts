@@ -336,28 +336,23 @@ describe('transferWorkflow', () => {
     await recordHistory(handle, 'transfer-limit-exceeded');
   });
 
-  it('fails at reserve (frozen destination) without holding anything', async () => {
-    const w = wallets(1_000_000n, { toStatus: 'frozen' });
-    const handle = await start(transferInput(w, '2500'));
-    const result = await handle.result();
+  it.each([
+    ['frozen', 'wallet_frozen'],
+    ['closed', 'wallet_closed'],
+  ] as const)(
+    'fails at reserve (%s destination) with %s, without holding anything',
+    async (toStatus, code) => {
+      const w = wallets(1_000_000n, { toStatus });
+      const handle = await start(transferInput(w, '2500'));
+      const result = await handle.result();
 
-    expect(result).toMatchObject({ status: 'failed', failure_code: 'wallet_frozen' });
-    expect(step(result, 'reserve')).toMatchObject({ status: 'failed', error_code: 'wallet_frozen' });
-    expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
-    expect(fake.balance(w.from).available).toBe(1_000_000n);
-  });
-
-  it('fails with wallet_closed (not wallet_frozen) when the destination is closed', async () => {
-    const w = wallets(1_000_000n, { toStatus: 'closed' });
-    const handle = await start(transferInput(w, '2500'));
-    const result = await handle.result();
-
-    expect(result).toMatchObject({ status: 'failed', failure_code: 'wallet_closed' });
-    expect(step(result, 'reserve')).toMatchObject({ status: 'failed', error_code: 'wallet_closed' });
-    expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
-    expect(fake.recorded(handle.workflowId)!.auth_log).toMatchObject({ failure_code: 'wallet_closed' });
-    expect(fake.balance(w.from).available).toBe(1_000_000n);
-  });
+      expect(result).toMatchObject({ status: 'failed', failure_code: code });
+      expect(step(result, 'reserve')).toMatchObject({ status: 'failed', error_code: code });
+      expect(fake.effects(handle.workflowId)).toEqual(['release:none']);
+      expect(fake.recorded(handle.workflowId)!.auth_log).toMatchObject({ failure_code: code });
+      expect(fake.balance(w.from).available).toBe(1_000_000n);
+    },
+  );
 
   it('fails with not_authorized when the source wallet is not the initiator’s', async () => {
     const w = wallets();

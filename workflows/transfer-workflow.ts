@@ -29,10 +29,10 @@ import {
   captureRoundActivityOptions,
   releaseActivityOptions,
   reserveActivityOptions,
-  type NonRetryableErrorType,
 } from '../temporal-config/activity-options.js';
 import { failureMessage, failureType } from './failures.js';
 import { createNeedsAttention } from './needs-attention.js';
+import { failureCodeOfRefusal } from './refusals.js';
 import { Saga } from './saga.js';
 import { createStepUp } from './step-up.js';
 import {
@@ -107,40 +107,6 @@ function holdTtlSeconds(input: TransferInput): number {
   const otpSeconds = Math.ceil((input.otp_timeout_ms ?? DEFAULT_OTP_TIMEOUT_MS) / 1000);
   return Math.max(3600, otpSeconds + 900);
 }
-
-/**
- * The failure code each domain refusal ends a transfer with. A Record over the non-retryable
- * types, so a code added there needs its answer here; any other failure (an outage, a code not
- * listed) is `internal_error`.
- */
-const FAILURE_CODE_OF_REFUSAL: Readonly<Record<NonRetryableErrorType, TransferFailureCode>> = {
-  insufficient_funds: 'insufficient_funds',
-  wallet_frozen: 'wallet_frozen',
-  wallet_not_found: 'wallet_not_found',
-  currency_mismatch: 'currency_mismatch',
-  limit_exceeded: 'limit_exceeded',
-  not_authorized: 'not_authorized',
-  // The same to the user as a code above.
-  user_not_found: 'not_authorized',
-  wallet_closed: 'wallet_closed',
-  // Never the forward path's answer (OTP updates, other workflows), or a bug: nothing to tell.
-  registration_not_found: 'internal_error',
-  otp_invalid: 'internal_error',
-  otp_expired: 'internal_error',
-  otp_exhausted: 'internal_error',
-  otp_cooldown: 'internal_error',
-  hold_not_found: 'internal_error',
-  hold_not_active: 'internal_error',
-  hold_already_captured: 'internal_error',
-  transfer_released: 'transfer_released',
-  transfer_already_reserved: 'transfer_already_reserved',
-  capture_exceeds_hold: 'internal_error',
-  invalid_expiry: 'internal_error',
-  reversal_not_possible: 'internal_error',
-  validation_failed: 'internal_error',
-  idempotency_key_mismatch: 'internal_error',
-  cannot_cancel: 'internal_error',
-};
 
 /** An operator's `resolveAsCompleted` found the capture in the journal: the saga stops undoing. */
 class ResolvedAsCompleted extends Error {
@@ -296,7 +262,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
         return;
       } catch (err) {
         const type = failureType(err);
-        if (type !== undefined && Object.hasOwn(FAILURE_CODE_OF_REFUSAL, type)) throw err;
+        if (failureCodeOfRefusal(type) !== undefined) throw err;
         state.attentionReason = `capture got no answer from the wallet: ${failureMessage(err)}`;
         log.error('capture round ran out; waiting in needs_attention', {
           transferId: input.transfer_id,
@@ -324,11 +290,7 @@ export async function transferWorkflow(input: TransferInput): Promise<Transfer> 
     if (isCancellation(err)) return cancelled();
     const type = failureType(err);
     log.warn('transfer step failed', { transferId: input.transfer_id, type, error: failureMessage(err) });
-    const code =
-      type !== undefined && Object.hasOwn(FAILURE_CODE_OF_REFUSAL, type)
-        ? FAILURE_CODE_OF_REFUSAL[type as NonRetryableErrorType]
-        : 'internal_error';
-    return new TransferStopped(code, 'failed');
+    return new TransferStopped(failureCodeOfRefusal(type) ?? 'internal_error', 'failed');
   }
 
   async function compensate(s: Saga): Promise<void> {

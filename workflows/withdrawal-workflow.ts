@@ -34,9 +34,9 @@ import {
   payoutSubmitActivityOptions,
   releaseActivityOptions,
   reserveActivityOptions,
-  type NonRetryableErrorType,
 } from '../temporal-config/activity-options.js';
 import { failureAttempt, failureMessage, failureType } from './failures.js';
+import { failureCodeOfRefusal } from './refusals.js';
 import { Saga } from './saga.js';
 import {
   DEFAULT_ATTENTION_RETRY_MS,
@@ -101,43 +101,6 @@ const { releaseWithdrawal } = proxyLocalActivities<Activities>({
 
 const WITHDRAWAL_STEPS = ['reserve', 'step_up', 'submit', 'payout', 'capture'] as const;
 type StepName = (typeof WITHDRAWAL_STEPS)[number];
-
-/**
- * The failure code each refusal ends a withdrawal with: a Record over the non-retryable types
- * (and the provider's refusal), so a code added there needs its answer here. Any other failure
- * (an outage, a code not listed) is `internal_error`.
- */
-const FAILURE_CODE_OF_REFUSAL: Readonly<
-  Record<NonRetryableErrorType | 'payout_rejected', WithdrawalFailureCode>
-> = {
-  insufficient_funds: 'insufficient_funds',
-  limit_exceeded: 'limit_exceeded',
-  wallet_frozen: 'wallet_frozen',
-  wallet_closed: 'wallet_closed',
-  wallet_not_found: 'wallet_not_found',
-  currency_mismatch: 'currency_mismatch',
-  not_authorized: 'not_authorized',
-  // The same to the user as a code above.
-  user_not_found: 'not_authorized',
-  transfer_released: 'transfer_released',
-  transfer_already_reserved: 'transfer_already_reserved',
-  payout_rejected: 'payout_rejected',
-  // Never the forward path's answer (OTP updates, other workflows), or a bug: nothing to tell.
-  registration_not_found: 'internal_error',
-  otp_invalid: 'internal_error',
-  otp_expired: 'internal_error',
-  otp_exhausted: 'internal_error',
-  otp_cooldown: 'internal_error',
-  hold_not_found: 'internal_error',
-  hold_not_active: 'internal_error',
-  hold_already_captured: 'internal_error',
-  capture_exceeds_hold: 'internal_error',
-  invalid_expiry: 'internal_error',
-  reversal_not_possible: 'internal_error',
-  validation_failed: 'internal_error',
-  idempotency_key_mismatch: 'internal_error',
-  cannot_cancel: 'internal_error',
-};
 
 /** The hold outlives the step-up wait, the submit's retries and the provider's answer. */
 function withdrawalHoldTtlSeconds(input: WithdrawalInput): number {
@@ -748,10 +711,9 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
       type,
       error: failureMessage(err),
     });
+    // The provider's refusal is the withdrawal's own; every other refusal ends it like a transfer.
     const code =
-      type !== undefined && Object.hasOwn(FAILURE_CODE_OF_REFUSAL, type)
-        ? FAILURE_CODE_OF_REFUSAL[type as keyof typeof FAILURE_CODE_OF_REFUSAL]
-        : 'internal_error';
+      type === 'payout_rejected' ? 'payout_rejected' : (failureCodeOfRefusal(type) ?? 'internal_error');
     return new WithdrawalStopped(code, 'failed');
   }
 }
