@@ -3,13 +3,21 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Client } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENCRYPTED_ENCODING } from '../../lib/payload-codec.js';
 import { ROOT } from '../../scripts/stack/paths.js';
 import { isProfileName, PROFILES } from '../../scripts/stack/profile.js';
+import {
+  retryCompensation,
+  transferWorkflowId,
+  type Transfer as FullTransfer,
+} from '../../workflows/transfer-contract.js';
 import { api, eventually, registerAndLogin, type RegisteredUser } from '../support/api-client.js';
 import { expectCleanBooks } from '../support/books.js';
 import { depositAsAdmin, loginAsAdmin } from '../support/funding.js';
+import { lockTransferHold, type HoldLock } from '../support/hold-lock.js';
+import { stackTemporalClient, startSignedTransfer } from '../support/signed-transfer.js';
 
 /**
  * Issue 13, item 6: the operator path, in a real browser. Headless Chromium (Debian's package;
@@ -23,7 +31,13 @@ import { depositAsAdmin, loginAsAdmin } from '../support/funding.js';
  * ciphertext), so the operator does what the runbook says: opens a codec session at the codec
  * server with an admin access token (an HttpOnly, SameSite=Strict cookie), then in the UI's
  * codec settings uses the browser endpoint with "Include cross-origin credentials". Nothing is
- * opened on the codec server for this. Screenshots: .stack/test-results/web-ui/.
+ * opened on the codec server for this.
+ *
+ * Last, the runbook's "A transfer in `needs_attention`" done in the browser on a transfer that is
+ * really parked there: its release blocked inside WalletService by a row lock on its hold, found
+ * by `TransferStatus`, read, then — the lock ended — its `retryCompensation` signal sent from
+ * the workflow's "Send a Signal" action, and the compensation completes. Screenshots:
+ * .stack/test-results/web-ui/.
  */
 
 const profileName = process.env.TEST_STACK_PROFILE ?? 'test';
@@ -50,6 +64,18 @@ interface Transfer {
   status: string;
 }
 
+interface Balance {
+  posted: string;
+  pending: string;
+  available: string;
+}
+
+async function balanceOf(user: RegisteredUser): Promise<Balance> {
+  const res = await api<{ balance: Balance }>('GET', `/v1/wallets/${user.walletId}`, { token: user.token });
+  expect(res.status).toBe(200);
+  return res.body.balance;
+}
+
 async function startTransfer(from: RegisteredUser, to: RegisteredUser, amount: string, description: string) {
   const started = await api<Transfer>('POST', '/v1/transfers', {
     token: from.token,
@@ -70,6 +96,10 @@ describe('the Temporal Web UI, as an operator uses it', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  let temporal: Client | undefined;
+  let holdLock: HoldLock | undefined;
+  /** The transfer the last test parks in needs_attention. */
+  let parked: string | undefined;
 
   async function screenshot(name: string) {
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
@@ -100,7 +130,8 @@ describe('the Temporal Web UI, as an operator uses it', () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     [alice, bob] = await Promise.all([registerAndLogin('web-ui-alice'), registerAndLogin('web-ui-bob')]);
-    await depositAsAdmin(alice.walletId, '200000', 'e2e-web-ui');
+    // Enough for the two transfers that wait holding 150000 each (`waiting` and the parked one).
+    await depositAsAdmin(alice.walletId, '400000', 'e2e-web-ui');
     paid = await startTransfer(alice, bob, '2500', description);
     await eventually(
       () => api<Transfer>('GET', `/v1/transfers/${paid}`, { token: alice.token }),
@@ -138,6 +169,28 @@ describe('the Temporal Web UI, as an operator uses it', () => {
   });
 
   afterAll(async () => {
+    // First: a hold left locked would block WalletService's release for every later e2e file.
+    await holdLock?.end();
+    // A test that failed half-way leaves the parked transfer holding funds (in needs_attention
+    // for an hour): clean up — cancel, and the same signal from this client, not the UI — so no
+    // hold outlives this file.
+    if (temporal && parked) {
+      const id = parked;
+      const read = () => api<Transfer>('GET', `/v1/transfers/${id}`, { token: alice.token });
+      if ((await read()).body.status === 'awaiting_confirmation') {
+        await api('POST', `/v1/transfers/${id}/cancel`, { token: alice.token });
+      }
+      const settled = await eventually(
+        read,
+        (r) => ['needs_attention', 'cancelled'].includes(r.body.status),
+        90_000,
+      );
+      if (settled.body.status === 'needs_attention') {
+        await temporal.workflow.getHandle(transferWorkflowId(id)).signal(retryCompensation);
+      }
+      await eventually(read, (r) => r.body.status === 'cancelled', 60_000);
+    }
+    await temporal?.connection.close();
     await browser?.close();
     if (waiting) {
       const cancelled = await api<Transfer>('POST', `/v1/transfers/${waiting}/cancel`, {
@@ -213,4 +266,89 @@ describe('the Temporal Web UI, as an operator uses it', () => {
     await seeInSomeFrame(/step_up: running/);
     await screenshot('6-running-transfer-current-details');
   }, 120_000);
+
+  it('a transfer parked in needs_attention (its release blocked in WalletService) is found, read, and its compensation retried from "Send a Signal"', async () => {
+    const before = await balanceOf(alice);
+
+    // 1. Above the step-up threshold: it holds the funds while it waits for Alice's code. A
+    // release round gives up after 20 s (not 10 min), and nothing retries by itself for an hour.
+    temporal = await stackTemporalClient();
+    const id = await startSignedTransfer(temporal, alice, bob, '150000', 'web-ui parked', {
+      wallet_round_ms: 20_000,
+      attention_retry_ms: 3_600_000,
+    });
+    parked = id;
+    const read = () => api<FullTransfer>('GET', `/v1/transfers/${id}`, { token: alice.token });
+    await eventually(read, (r) => r.body.status === 'awaiting_confirmation');
+    const held = await balanceOf(alice);
+    expect(BigInt(held.pending) - BigInt(before.pending)).toBe(150_000n);
+
+    // 2. and 3. The hold's row locked, Alice cancels: the release waits on the lock until
+    // WalletService's statement timeout, attempt after attempt, until its round runs out.
+    holdLock = await lockTransferHold(id);
+    const cancelled = await api<FullTransfer>('POST', `/v1/transfers/${id}/cancel`, {
+      token: alice.token,
+    });
+    expect(cancelled.status).toBe(200);
+    const stuck = await eventually(read, (r) => r.body.status === 'needs_attention', 120_000);
+    expect(stuck.body.steps.find((s) => s.name === 'reserve')).toMatchObject({
+      status: 'compensation_failed',
+    });
+    expect(await balanceOf(alice)).toEqual(held);
+
+    // 4. The operator finds it by its status, opens it, reads what it is and what it waits on.
+    await findWorkflows(`TransferStatus = "needs_attention" AND InitiatedBy = "${alice.userId}"`);
+    const link = page.getByRole('link', { name: transferWorkflowId(id) });
+    await link.waitFor({ timeout: 30_000 });
+    await screenshot('7-found-needs-attention');
+    await link.click();
+    await page.getByRole('tab', { name: /User Metadata/ }).click();
+    await seeInSomeFrame(`Transfer 150000 USD (minor units) ${alice.walletId} → ${bob.walletId}`);
+    await screenshot('8-parked-transfer-summary');
+    await seeInSomeFrame(/needs_attention\s+—\s+150000 USD/);
+    await seeInSomeFrame(/reserve: compensation_failed/);
+    await seeInSomeFrame(/needs attention: undo of reserve failed/);
+    await screenshot('9-parked-transfer-waits-on');
+
+    // The cause fixed (the lock ended): nothing moves until the operator says so.
+    await holdLock.end();
+    expect((await read()).body.status).toBe('needs_attention');
+
+    // "More Actions" → "Send a Signal": the signal chosen from the ones the workflow declares
+    // (its metadata query, decoded through the codec session), no input.
+    await page.getByRole('button', { name: 'More Actions' }).click();
+    // The UI renders the actions menu and its dialogs twice (wide and narrow layouts): the ones
+    // on screen.
+    await page.getByTestId('signal-button').filter({ visible: true }).click();
+    const modal = page.getByTestId('signal-confirmation-modal').filter({ visible: true });
+    await modal.getByRole('heading', { name: 'Send a Signal' }).waitFor();
+    await modal.getByTestId('signal-select-button').click();
+    await modal.getByRole('option', { name: retryCompensation.name }).click();
+    await screenshot('10-send-retry-compensation');
+    await modal.getByRole('button', { name: 'Submit' }).click();
+    await page.getByText('Workflow signaled.').waitFor({ timeout: 30_000 });
+
+    // 5. The release runs again and the compensation completes: cancelled, funds back.
+    const done = await eventually(read, (r) => r.body.status === 'cancelled', 60_000);
+    expect(done.body.failure_code).toBe('cancelled_by_user');
+    expect(done.body.steps.find((s) => s.name === 'reserve')).toMatchObject({ status: 'compensated' });
+    expect(await balanceOf(alice)).toEqual(before);
+    // Exactly one signal reached the workflow: the UI's (nothing else in this file sends one).
+    const history = await temporal.workflow.getHandle(transferWorkflowId(id)).fetchHistory();
+    const signals = (history.events ?? []).filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === retryCompensation.name,
+    );
+    expect(signals).toHaveLength(1);
+    // The operator sees it closed: cancelled, the run completed (its compensation finished).
+    await findWorkflows(
+      `TransferStatus = "cancelled" AND ExecutionStatus = "Completed" AND InitiatedBy = "${alice.userId}"`,
+    );
+    const closed = page.getByRole('link', { name: transferWorkflowId(id) });
+    await closed.waitFor({ timeout: 30_000 });
+    await closed.click();
+    await page.getByRole('tab', { name: /User Metadata/ }).click();
+    await seeInSomeFrame(`Transfer 150000 USD (minor units) ${alice.walletId} → ${bob.walletId}`);
+    await screenshot('11-compensation-completed');
+    await expectCleanBooks();
+  }, 300_000);
 });
