@@ -83,7 +83,7 @@ export const gatewayConfigSchema = z.object({
 });
 
 /** The default metrics port is GATEWAY_PORT plus this. */
-export const METRICS_PORT_OFFSET = 100;
+const METRICS_PORT_OFFSET = 100;
 
 /** Where the private `/metrics` listener binds. */
 export function metricsListener(config: GatewayConfig): { host: string; port: number } {

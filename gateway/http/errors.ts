@@ -1,7 +1,9 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { ErrorHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ServiceError, isGrpcServiceError } from '@temporalio/client';
 import { ApplicationFailure, NamespaceNotFoundError } from '@temporalio/common';
+import { applicationFailureOf, causeChain, findCause } from '../../lib/failures.js';
 import { UpstreamUnavailableError } from '../../lib/http-client.js';
 import type { Logger } from '../../lib/logger.js';
 import { createErrorHandler, malformedJsonProblem, problem, problemResponse } from '../../lib/problem.js';
@@ -60,48 +62,37 @@ export function domainStatus(code: string): number | undefined {
 const SAFE_DETAILS = ['attempts_left'] as const;
 
 export function applicationFailureDetails(err: unknown): Record<string, unknown> {
-  let current: unknown = err;
-  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
-    if (current instanceof ApplicationFailure) {
-      const first: unknown = current.details?.[0];
-      if (!first || typeof first !== 'object') return {};
-      const out: Record<string, unknown> = {};
-      for (const key of SAFE_DETAILS) if (key in first) out[key] = (first as Record<string, unknown>)[key];
-      return out;
-    }
-    current = current.cause;
-  }
-  return {};
+  const first: unknown = applicationFailureOf(err)?.details?.[0];
+  if (!first || typeof first !== 'object') return {};
+  const out: Record<string, unknown> = {};
+  for (const key of SAFE_DETAILS) if (key in first) out[key] = (first as Record<string, unknown>)[key];
+  return out;
 }
 
 const CODE = /^[a-z][a-z0-9_]{1,63}$/;
 
 /** The `type` of the first ApplicationFailure in an error's cause chain (a workflow's domain code). */
 export function applicationFailureType(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
-    if (current instanceof ApplicationFailure && current.type && CODE.test(current.type)) return current.type;
-    current = current.cause;
-  }
-  return undefined;
+  return (
+    findCause(
+      err,
+      (e): e is ApplicationFailure => e instanceof ApplicationFailure && !!e.type && CODE.test(e.type),
+    )?.type ?? undefined
+  );
 }
 
 /** gRPC status codes that mean "Temporal is not reachable or too slow right now". */
-const GRPC_UNAVAILABLE = new Set([
-  4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */, 1 /* CANCELLED */,
+const GRPC_UNAVAILABLE: ReadonlySet<number> = new Set([
+  grpcStatus.DEADLINE_EXCEEDED,
+  grpcStatus.RESOURCE_EXHAUSTED,
+  grpcStatus.UNAVAILABLE,
+  grpcStatus.CANCELLED,
 ]);
 
 function isTemporalOutage(err: unknown): boolean {
-  let current: unknown = err;
-  for (let depth = 0; depth < 6 && current; depth++) {
-    if (isGrpcServiceError(current)) return GRPC_UNAVAILABLE.has(current.code);
-    if (
-      current instanceof Error &&
-      /connect|UNAVAILABLE|deadline/i.test(current.message) &&
-      current instanceof ServiceError
-    )
-      return true;
-    current = current instanceof Error ? current.cause : undefined;
+  for (const e of causeChain(err)) {
+    if (isGrpcServiceError(e)) return GRPC_UNAVAILABLE.has(e.code);
+    if (/connect|UNAVAILABLE|deadline/i.test(e.message) && e instanceof ServiceError) return true;
   }
   return false;
 }

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ProblemError } from '../../lib/problem.js';
 
 /** Deepest nesting of objects/arrays accepted in a JSON body; the contract needs 2. */
-export const MAX_JSON_DEPTH = 16;
+const MAX_JSON_DEPTH = 16;
 
 /** Nesting depth of a JSON text, counted without parsing (strings are skipped). */
 export function jsonDepth(text: string): number {

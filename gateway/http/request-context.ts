@@ -37,7 +37,7 @@ function randomHex(bytes: number): string {
 }
 
 /** Continues the caller's trace when its `traceparent` is well-formed, otherwise starts one. */
-export function nextTraceparent(incoming: string | undefined): string {
+function nextTraceparent(incoming: string | undefined): string {
   const match = incoming ? TRACEPARENT.exec(incoming.trim().toLowerCase()) : null;
   const traceId = match?.[1] && !/^0+$/.test(match[1]) ? match[1] : randomHex(16);
   const flags = match?.[3] ?? '01';

@@ -115,7 +115,7 @@ export function compileAccessRules(rules: readonly AccessRule[]): RuleLookup {
 }
 
 /** True when `principal` holds what `access` asks for. */
-export function isAllowed(principal: Principal, access: RouteAccess): boolean {
+function isAllowed(principal: Principal, access: RouteAccess): boolean {
   if (access.kind !== 'scope') return true;
   if (principal.scopes.has(access.scope)) return true;
   return principal.isService && (access.serviceScopes ?? []).some((s) => principal.scopes.has(s));

@@ -6,7 +6,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { GatewayEnv } from '../http/request-context.js';
 
 /** The generated document's header: what clients read first. */
-export const OPENAPI_INFO = {
+const OPENAPI_INFO = {
   openapi: '3.1.0',
   info: {
     title: 'Velora API',
@@ -18,12 +18,12 @@ export const OPENAPI_INFO = {
 } as const;
 
 /** The OpenAPI 3.1 document of `api`, exactly as `GET /openapi.json` serves it. */
-export function openApiDocument(api: OpenAPIHono<GatewayEnv>): unknown {
+function openApiDocument(api: OpenAPIHono<GatewayEnv>): unknown {
   return api.getOpenAPI31Document({ ...OPENAPI_INFO, servers: [...OPENAPI_INFO.servers] });
 }
 
 /** Where the viewer's assets are served from; /docs references nothing else. */
-export const DOCS_ASSETS_PATH = '/docs/assets';
+const DOCS_ASSETS_PATH = '/docs/assets';
 
 /**
  * The reference viewer (Swagger UI) comes from the pinned `swagger-ui-dist` package and is

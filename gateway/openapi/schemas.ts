@@ -42,7 +42,7 @@ export const resourceId = z
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an id')
   .openapi({ example: '0b5f6c1e-7f1a-4c1e-9a55-3f1f1d2f9b10' });
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),

@@ -35,7 +35,7 @@ import {
 export const STEP_UP_THRESHOLD = 100_000n;
 
 /** Transfers whose description names a destination refusal fail the way the wallet refuses them. */
-export const DESTINATION_REFUSALS: Record<
+const DESTINATION_REFUSALS: Record<
   string,
   { code: TransferFailureCode; error: (walletId: string) => string }
 > = {

@@ -13,7 +13,8 @@ import type { Orchestrator } from '../temporal/orchestrator.js';
 import { visibilityLiteral } from '../temporal/workflow-problems.js';
 import { publicTransfer, type PublicTransfer } from './public-transfer.js';
 import { decodeListCursor, encodeListCursor, listRecords, mergeListPage } from './transfer-records.js';
-import { transferFromExecution, transferStatusClause } from './transfer-reader.js';
+import { transferFromExecution } from '../../activities/transfer-archive-view.js';
+import { transferStatusClause } from './transfer-reader.js';
 
 /**
  * The runs of one user that visibility answers in a list: running, or closed within the

@@ -20,8 +20,6 @@ import {
 } from '../../workflows/transfer-contract.js';
 import { isAdmin } from '../http/authn.js';
 
-export { settledByExecution, transferFromExecution, type ExecutionView };
-
 /**
  * The contract's `TRANSFER_WORKFLOW_TYPE`, under the name test/support/signed-transfer.ts still
  * imports; gateway code uses the contract's.

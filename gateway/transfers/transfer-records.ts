@@ -15,7 +15,7 @@ import { propagationHeaders, type GatewayEnv } from '../http/request-context.js'
 import type { Upstream } from '../http/upstream.js';
 
 /** The `Transfer` a record holds (the same view the workflow answered, steps by code only). */
-export function transferFromRecord(r: TransferRecord): Transfer {
+function transferFromRecord(r: TransferRecord): Transfer {
   return {
     id: r.id,
     status: r.status,

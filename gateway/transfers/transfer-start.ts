@@ -23,7 +23,8 @@ import { transferWorkflow } from '../../workflows/transfer-workflow.js';
 import { requestHash, startOnce, withinDeadline } from '../temporal/idempotency.js';
 import type { Orchestrator } from '../temporal/orchestrator.js';
 import { idempotencyKeyMismatch, orchestratorBusy } from '../temporal/workflow-problems.js';
-import { queryTransfer, transferFromExecution } from './transfer-reader.js';
+import { transferFromExecution } from '../../activities/transfer-archive-view.js';
+import { queryTransfer } from './transfer-reader.js';
 
 /** The fields of a create request; `Idempotency-Key` replays must carry the same ones. */
 export type TransferRequest = Pick<

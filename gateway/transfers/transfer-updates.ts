@@ -22,7 +22,7 @@ import { applicationFailureDetails, applicationFailureType, domainStatus } from 
 import { deriveUpdateId } from '../temporal/idempotency.js';
 import type { Orchestrator } from '../temporal/orchestrator.js';
 import { isClosedWorkflowError, orchestratorBusy } from '../temporal/workflow-problems.js';
-import type { ExecutionView } from './transfer-reader.js';
+import type { ExecutionView } from '../../activities/transfer-archive-view.js';
 import { readTransfer } from './transfer-reader.js';
 
 type TransferUpdateError = (typeof TRANSFER_UPDATE_ERRORS)[number];
