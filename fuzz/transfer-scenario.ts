@@ -42,7 +42,7 @@ export const FUZZ_TIMERS = {
 } as const;
 
 /** Longest a schedule may take before it counts as stuck. */
-const SCHEDULE_BUDGET_MS = 60_000;
+const SCHEDULE_BUDGET_MS = 120_000;
 const POLL_MS = 250;
 const MESSAGE_WAIT_MS = 6_000;
 
