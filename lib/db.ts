@@ -91,10 +91,3 @@ export function pgErrorCode(err: unknown): string | undefined {
     ? err.code
     : undefined;
 }
-
-/** Returns the violated constraint name of a pg error, if any. */
-export function pgConstraint(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'constraint' in err && typeof err.constraint === 'string'
-    ? err.constraint
-    : undefined;
-}

@@ -65,10 +65,12 @@ export interface HttpClientOptions {
  * per exchange on the gateway's read path (docs/benchmarks.md, "Reads").
  */
 const POOLS = new Map<string, Pool>();
+/** Sockets per origin at most: beyond the concurrency one process sends any one service. */
+const MAX_CONNECTIONS_PER_ORIGIN = 256;
 function poolFor(origin: string): Pool {
   let pool = POOLS.get(origin);
   if (!pool) {
-    pool = new Pool(origin, { connections: 256, pipelining: 1 });
+    pool = new Pool(origin, { connections: MAX_CONNECTIONS_PER_ORIGIN, pipelining: 1 });
     POOLS.set(origin, pool);
   }
   return pool;

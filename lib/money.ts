@@ -36,16 +36,11 @@ export const amountSchema = z
   .refine((n) => n <= MAX_AMOUNT, 'exceeds the largest supported amount');
 
 /**
- * A limit in minor units (per-transfer or daily, as AuthService states it): like an amount, but
- * zero is allowed (a limit of nothing).
+ * A limit in minor units (per-transfer or daily, as AuthService states it; a wallet's overdraft):
+ * like an amount, but zero is allowed (a limit of nothing).
  */
 export const limitSchema = z
   .string()
   .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a non-negative integer in minor units written as a string')
   .transform(BigInt)
   .refine((n) => n <= MAX_AMOUNT, 'exceeds the largest supported amount');
-
-/** Formats a bigint amount for JSON (strings keep all 64 bits). */
-export function formatAmount(n: bigint): string {
-  return n.toString();
-}

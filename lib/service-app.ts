@@ -48,6 +48,10 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Request bodies are small JSON documents; a service may raise it with `maxBodyBytes`. */
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+/** How long a readiness probe waits for a dependency before calling it down. */
+const PROBE_TIMEOUT_MS = 2000;
 const BODYLESS = new Set(['GET', 'HEAD']);
 
 interface RequestState {
@@ -167,7 +171,7 @@ export function createServiceApp<E extends Env = Env>(
     }
   });
   const limitBody = bodyLimit({
-    maxSize: options.maxBodyBytes ?? 64 * 1024,
+    maxSize: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     onError: (c) => problemResponse(c, problem(413, 'payload_too_large', 'request body is too large')),
   });
   // GET and HEAD carry no body (@hono/node-server gives them none), and asking for one makes it
@@ -226,7 +230,7 @@ export function createMetricsApp(registry: Registry): Hono {
 }
 
 /** Resolves to true when `check` settles within `ms`, false on error or timeout. */
-export async function probe(check: () => Promise<unknown>, ms = 2000): Promise<boolean> {
+export async function probe(check: () => Promise<unknown>, ms = PROBE_TIMEOUT_MS): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

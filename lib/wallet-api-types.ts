@@ -1,16 +1,9 @@
-/**
- * Wire types of WalletService's internal API that more than one caller reads (the
- * orchestrator's activities and the gateway). Field names follow docs/internal-api.md; the
- * public API shows the same `Wallet` shape.
- */
+import type { Wallet as WalletView } from '../wallet/wallet-api.js';
 
-/** A wallet as WalletService returns it; amounts are strings of digits (minor units). */
-export interface Wallet {
-  id: string;
-  user_id: string;
-  currency: string;
-  /** `active`, `frozen` or `closed`. */
-  status: string;
-  balance: { posted: string; pending: string; available: string };
-  created_at: string;
-}
+/**
+ * The fields of WalletService's `Wallet` that its callers read, taken from the wallet's own
+ * declaration (wallet/wallet-api.ts, where every wire type of its internal API lives) instead of
+ * a copy that could drift. A bridge only: once the gateway and activities import
+ * wallet/wallet-api.ts themselves, this file goes.
+ */
+export type Wallet = Pick<WalletView, 'id' | 'user_id' | 'currency' | 'status' | 'balance' | 'created_at'>;

@@ -9,6 +9,7 @@ import { WalletError } from '../wallets/wallets.errors.js';
 import { toWalletView } from '../wallets/wallets.service.js';
 import type { AdministrationService } from './administration.service.js';
 import type { WalletAction } from './administration.table.js';
+import type { StatusChangeAnswer } from '../wallet-api.js';
 
 const ACTIONS: readonly WalletAction[] = ['freeze', 'unfreeze', 'close'];
 
@@ -44,7 +45,7 @@ export function createAdministrationRoutes(deps: WalletDeps, administration: Adm
             : WalletError.WalletNotFound,
         ({ wallet, change }) => ({
           status: 200,
-          body: { ...toWalletView(wallet), status_changed: change !== null },
+          body: { ...toWalletView(wallet), status_changed: change !== null } satisfies StatusChangeAnswer,
         }),
       );
     });

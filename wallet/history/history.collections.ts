@@ -34,13 +34,17 @@ export async function ensureMongoIndexes(mongo: MongoDb): Promise<void> {
   await mongo.collection(AUDIT_TRACE).createIndex({ workflow_id: 1, recorded_at: 1 }, { name: 'workflow' });
 }
 
+/** Backoff of {@link ensureMongoIndexesEventually}: quick at first, then every 30 s at most. */
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 30_000;
+
 /** Retries {@link ensureMongoIndexes} until it succeeds or `signal` aborts (service start). */
 export async function ensureMongoIndexesEventually(
   mongo: MongoDb,
   log: Logger,
   signal: AbortSignal,
 ): Promise<void> {
-  for (let delay = 500; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
+  for (let delay = FIRST_RETRY_MS; !signal.aborted; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
     try {
       await ensureMongoIndexes(mongo);
       return;

@@ -12,6 +12,7 @@ import { isUuid } from '../../lib/uuid.js';
 import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 import { HoldError } from './holds.errors.js';
 import type { HoldService } from './holds.service.js';
+import type { HoldExpiryAnswer } from '../wallet-api.js';
 
 const captureBody = z.object({
   to_wallet_id: z.uuid(),
@@ -31,7 +32,7 @@ export function createHoldRoutes(deps: WalletDeps, holds: HoldService, transfers
   // orchestrator's schedule calls it every minute.
   app.post('/expire', write, async (c) => {
     const expired = await holds.expireDue();
-    return c.json({ expired });
+    return c.json({ expired } satisfies HoldExpiryAnswer);
   });
 
   app.post('/:id/capture', write, async (c) => {

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database.js';
 import { applyBalanceDelta } from '../wallets/wallets.repository.js';
 import { finishHold, lockExpiredHolds } from './holds.repository.js';
-import type { HoldRow } from './holds.table.js';
+import type { HoldRow, HoldStatus } from './holds.table.js';
 
 /** The public shape of a hold (docs/internal-api.md `Hold`). */
 export interface HoldView {
@@ -11,7 +11,7 @@ export interface HoldView {
   amount: string;
   captured_amount: string;
   currency: string;
-  status: string;
+  status: HoldStatus;
   transfer_id: string;
   expires_at: string;
   capture_transaction_id: string | null;
@@ -33,6 +33,9 @@ export function toHoldView(row: HoldRow): HoldView {
   };
 }
 
+/** Holds expired per transaction: short transactions, so the sweep never blocks a transfer long. */
+const EXPIRY_BATCH = 200;
+
 export interface HoldService {
   /** Expires every active hold past its expiry; returns how many. */
   expireDue(now?: Date): Promise<number>;
@@ -49,7 +52,7 @@ export function createHoldService(deps: { db: Kysely<Database> }): HoldService {
       let total = 0;
       for (;;) {
         const n = await deps.db.transaction().execute(async (trx) => {
-          const due = await lockExpiredHolds(trx, now, 200);
+          const due = await lockExpiredHolds(trx, now, EXPIRY_BATCH);
           // Holds are locked (above) before wallets; wallets are then touched in id order.
           const sorted = [...due].sort((a, b) =>
             a.wallet_id < b.wallet_id ? -1 : a.wallet_id > b.wallet_id ? 1 : 0,
@@ -58,7 +61,7 @@ export function createHoldService(deps: { db: Kysely<Database> }): HoldService {
           return due.length;
         });
         total += n;
-        if (n < 200) return total;
+        if (n < EXPIRY_BATCH) return total;
       }
     },
   };

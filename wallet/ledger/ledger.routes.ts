@@ -10,6 +10,7 @@ import { WalletError } from '../wallets/wallets.errors.js';
 import { toWalletView } from '../wallets/wallets.service.js';
 import { LedgerError } from './ledger.errors.js';
 import type { LedgerService } from './ledger.service.js';
+import type { MovementAnswer, TransactionAnswer } from '../wallet-api.js';
 
 /** A free-text reference or reason: printable, bounded. */
 const referenceSchema = z.string().trim().min(1).max(200);
@@ -44,7 +45,7 @@ export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
         (r) => ({
           // A repeated deposit reference answers the original deposit: nothing new was created.
           status: 'repeated' in r && r.repeated ? 200 : 201,
-          body: { transaction_id: r.transactionId, wallet: toWalletView(r.wallet) },
+          body: { transaction_id: r.transactionId, wallet: toWalletView(r.wallet) } satisfies MovementAnswer,
         }),
       );
     });
@@ -58,7 +59,7 @@ export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
       deps,
       body,
       async (trx) => (isUuid(id) ? ledger.reverse(trx, id, body.reason) : LedgerError.TransactionNotFound),
-      (r) => ({ status: 201, body: { transaction_id: r.transactionId } }),
+      (r) => ({ status: 201, body: { transaction_id: r.transactionId } satisfies TransactionAnswer }),
     );
   });
   return app;

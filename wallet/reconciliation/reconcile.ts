@@ -12,6 +12,9 @@ import { loadWalletConfig } from '../config.js';
 import type { Database } from '../database.js';
 import { createReconciliationService } from './reconciliation.service.js';
 
+/** An unreachable MongoDB fails the run within this, instead of the driver's 30 s. */
+const MONGO_SELECTION_TIMEOUT_MS = 10_000;
+
 async function reconcile(): Promise<number> {
   const { values } = parseArgs({
     options: { incremental: { type: 'boolean', default: false }, 'max-transactions': { type: 'string' } },
@@ -23,7 +26,9 @@ async function reconcile(): Promise<number> {
   }
   const config = loadWalletConfig();
   const { db } = createDb<Database>(config.WALLET_DATABASE_URL, { max: 2, name: 'velora-wallet-reconcile' });
-  const mongoClient = new MongoClient(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
+  const mongoClient = new MongoClient(config.MONGO_URL, {
+    serverSelectionTimeoutMS: MONGO_SELECTION_TIMEOUT_MS,
+  });
   try {
     await mongoClient.connect();
     const report = await createReconciliationService({

@@ -6,16 +6,14 @@ import { parseJsonBody } from '../../lib/json-body.js';
 import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 import { requireWalletScope } from '../http/wallet-scopes.js';
 import { toReversalView, type ReversalService } from './reversals.service.js';
+import type { ReversalAnswer, ReversalReleaseAnswer } from '../wallet-api.js';
+import { holdTtlSecondsSchema } from '../holds/hold-ttl.js';
 
 const holdBody = z.strictObject({
   allow_partial: z.boolean(),
   reason: z.string().trim().min(1).max(500),
   requested_by: z.string().trim().min(1).max(200),
-  hold_ttl_seconds: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 3600),
+  hold_ttl_seconds: holdTtlSecondsSchema,
 });
 
 const TRANSFER_ID = /^[\x21-\x7E]{1,128}$/;
@@ -49,7 +47,7 @@ export function createReversalRoutes(deps: WalletDeps, reversals: ReversalServic
           requestedBy: body.requested_by,
           holdTtlSeconds: body.hold_ttl_seconds,
         }),
-      (row) => ({ status: 201, body: { reversal: toReversalView(row) } }),
+      (row) => ({ status: 201, body: { reversal: toReversalView(row) } satisfies ReversalAnswer }),
     );
   });
 
@@ -60,7 +58,7 @@ export function createReversalRoutes(deps: WalletDeps, reversals: ReversalServic
       deps,
       {},
       (trx) => reversals.capture(trx, transferId),
-      (row) => ({ status: 200, body: { reversal: toReversalView(row) } }),
+      (row) => ({ status: 200, body: { reversal: toReversalView(row) } satisfies ReversalAnswer }),
     );
   });
 
@@ -73,7 +71,10 @@ export function createReversalRoutes(deps: WalletDeps, reversals: ReversalServic
       (trx) => reversals.release(trx, transferId),
       ({ released, reversal }) => ({
         status: 200,
-        body: { released, reversal: reversal ? toReversalView(reversal) : null },
+        body: {
+          released,
+          reversal: reversal ? toReversalView(reversal) : null,
+        } satisfies ReversalReleaseAnswer,
       }),
     );
   });

@@ -10,12 +10,12 @@ import { WalletError } from '../wallets/wallets.errors.js';
 import { applyBalanceDelta, lockWallets } from '../wallets/wallets.repository.js';
 import { ReversalError } from './reversals.errors.js';
 import { findReversal, insertReversal, reholdReversal, updateReversal } from './reversals.repository.js';
-import type { TransferReversalRow } from './reversals.table.js';
+import type { ReversalStatus, TransferReversalRow } from './reversals.table.js';
 
 /** The reversal as WalletService answers it (docs/internal-api.md). */
 export interface ReversalView {
   transfer_id: string;
-  status: string;
+  status: ReversalStatus;
   original_transaction_id: string;
   /** The wallet the money goes back from (the transfer's destination)… */
   from_wallet_id: string;

@@ -10,6 +10,7 @@ import {
 } from './transfer-records.repository.js';
 import type { ArchiveCheckpoint, TransferRecordInput } from './transfer-records.routes.js';
 import type { TransferArchiveCheckpointRow, TransferRecordRow } from './transfer-records.table.js';
+import type { TransferRecordList } from '../wallet-api.js';
 
 /** One page of the archive sweep: its records, the checkpoint it expects and the one it leaves. */
 export interface ArchivePage {
@@ -36,7 +37,7 @@ export interface TransferRecordService {
   list(
     db: Db,
     query: { initiatedBy: string; status?: string; before?: RecordPosition; limit: number },
-  ): Promise<{ items: TransferRecordInput[]; archived_through: string }>;
+  ): Promise<TransferRecordList>;
   /** One record by transfer id. */
   find(db: Db, transferId: string): Promise<TransferRecordInput | undefined>;
 }

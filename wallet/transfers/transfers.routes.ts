@@ -11,6 +11,8 @@ import { requireWalletScope } from '../http/wallet-scopes.js';
 import { toHoldView } from '../holds/holds.service.js';
 import { capturedAtReserveFingerprint } from './captured-at-reserve.js';
 import type { TransferService } from './transfers.service.js';
+import type { TransferLedgerAnswer } from '../wallet-api.js';
+import { holdTtlSecondsSchema } from '../holds/hold-ttl.js';
 
 const reserveBody = z.object({
   user_id: z.uuid(),
@@ -19,11 +21,7 @@ const reserveBody = z.object({
   amount: amountSchema,
   currency: currencySchema,
   limits: z.object({ per_transfer: limitSchema, daily: limitSchema }),
-  hold_ttl_seconds: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 3600),
+  hold_ttl_seconds: holdTtlSecondsSchema,
   /**
    * Opt-in (migration 0046): capture in the same transaction, for a transfer the orchestrator
    * decided needs no step-up. `idempotency_key` is the capture's own key (a capture sent later
@@ -54,7 +52,10 @@ export function createTransferRoutes(deps: WalletDeps, transfers: TransferServic
   // whose release found its hold captured (resolveAsCompleted).
   app.get('/:transfer_id', read, async (c) => {
     const state = await transfers.ledgerState(transferIdParam(c.req.param('transfer_id')));
-    return c.json({ hold: state.hold ? toHoldView(state.hold) : null, capture: state.capture });
+    return c.json({
+      hold: state.hold ? toHoldView(state.hold) : null,
+      capture: state.capture,
+    } satisfies TransferLedgerAnswer);
   });
 
   app.post('/:transfer_id/reserve', write, async (c) => {

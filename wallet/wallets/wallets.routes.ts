@@ -2,22 +2,17 @@ import { Hono } from 'hono';
 import { respondJson } from '../../lib/service-app.js';
 import { z } from 'zod';
 import { requireWalletScope } from '../http/wallet-scopes.js';
-import { MAX_AMOUNT, currencySchema } from '../../lib/money.js';
+import { currencySchema, limitSchema } from '../../lib/money.js';
 import { problemError, respondIdempotently } from '../http/idempotent-route.js';
 import { parseJsonBody, parseQuery } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
 import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 import { WalletError } from './wallets.errors.js';
 import { toWalletView, type WalletService } from './wallets.service.js';
+import type { WalletList } from '../wallet-api.js';
 
 const createBody = z.object({ user_id: z.uuid(), currency: currencySchema });
-const overdraftBody = z.object({
-  limit: z
-    .string()
-    .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a non-negative integer in minor units written as a string')
-    .transform(BigInt)
-    .refine((n) => n <= MAX_AMOUNT, 'exceeds the largest supported amount'),
-});
+const overdraftBody = z.object({ limit: limitSchema });
 /** Most ids one batched read may name: the gateway sends at most this many (gateway/wallets/wallet-reader.ts). */
 export const MAX_BATCH_IDS = 100;
 const listQuery = z.union([
@@ -58,10 +53,10 @@ export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
     const query = parseQuery(c, listQuery);
     if ('ids' in query) {
       const rows = await wallets.getMany(deps.db, [...new Set(query.ids.map((id) => id.toLowerCase()))]);
-      return respondJson(c, { items: rows.map(toWalletView) }, 200);
+      return respondJson(c, { items: rows.map(toWalletView) } satisfies WalletList, 200);
     }
     const rows = await wallets.listByUser(deps.db, query.user_id);
-    return c.json({ items: rows.map(toWalletView) });
+    return c.json({ items: rows.map(toWalletView) } satisfies WalletList);
   });
 
   app.get('/:id', read, async (c) => {

@@ -10,14 +10,14 @@ import {
   lockWallets,
   setOverdraftLimit,
 } from './wallets.repository.js';
-import type { WalletRow } from './wallets.table.js';
+import type { WalletRow, WalletStatus } from './wallets.table.js';
 
 /** The public shape of a wallet (docs/internal-api.md `Wallet`); amounts are strings of digits. */
 export interface WalletView {
   id: string;
   user_id: string;
   currency: string;
-  status: string;
+  status: WalletStatus;
   balance: { posted: string; pending: string; available: string };
   overdraft_limit: string;
   /** Minor-unit digits of the currency (ISO 4217): 2 for USD, 0 for JPY, 3 for KWD. */

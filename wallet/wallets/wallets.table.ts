@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 export type WalletStatus = 'active' | 'frozen' | 'closed';
 export type WalletKind = 'user' | 'system';
@@ -37,4 +37,3 @@ export function systemShardOf(walletId: string): number {
 }
 
 export type WalletRow = Selectable<WalletsTable>;
-export type NewWalletRow = Insertable<WalletsTable>;

@@ -8,6 +8,7 @@ import { parseJsonBody } from '../../lib/json-body.js';
 import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
 import { requireWalletScope } from '../http/wallet-scopes.js';
 import type { WithdrawalService } from './withdrawals.service.js';
+import { holdTtlSecondsSchema } from '../holds/hold-ttl.js';
 
 const reserveBody = z.object({
   user_id: z.uuid(),
@@ -15,11 +16,7 @@ const reserveBody = z.object({
   amount: amountSchema,
   currency: currencySchema,
   limits: z.object({ per_transfer: limitSchema, daily: limitSchema }),
-  hold_ttl_seconds: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 3600),
+  hold_ttl_seconds: holdTtlSecondsSchema,
 });
 const captureBody = z.object({
   /** The payout provider's id of the payout: the journal transaction's reference. */
