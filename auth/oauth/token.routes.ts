@@ -192,34 +192,7 @@ export function tokenRoutes(s: TokenRoutesDeps) {
     if (caller instanceof Response) return caller;
     const { client } = caller;
     if (!form.token) return oauthErrorResponse(c, OAuthError.InvalidRequest, 'token is required');
-    const context = s.requestContext(c);
-    const refresh = await s.tokens.inspectRefreshToken(form.token);
-    if (refresh) {
-      if (refresh.client_id === client.client_id) {
-        await s.tokens.revokeFamily(refresh.family_id, 'revoked');
-        await s.audit({
-          event: 'revoke',
-          outcome: 'success',
-          subject: refresh.user_id,
-          clientId: client.client_id,
-          context,
-          details: { token_type: 'refresh_token', family_id: refresh.family_id },
-        });
-      }
-    } else {
-      const principal = await s.tokens.verifyAccessToken(form.token).catch(() => undefined);
-      if (principal && principal.clientId === client.client_id) {
-        await s.tokens.denylist(principal.tokenId, principal.expiresAt);
-        await s.audit({
-          event: 'revoke',
-          outcome: 'success',
-          subject: principal.subject,
-          clientId: client.client_id,
-          context,
-          details: { token_type: 'access_token', jti: principal.tokenId },
-        });
-      }
-    }
+    await s.tokens.revoke(form.token, client.client_id, s.requestContext(c));
     // RFC 7009 §2.2: unknown or foreign tokens get the same 200, so revocation is no oracle.
     return c.body(null, 200, NO_STORE);
   });

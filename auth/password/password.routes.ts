@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
-import { fail } from '../http/errors.js';
 import { jsonBody } from '../http/parse-body.js';
 import { refuse } from '../http/refuse.js';
+import { requireUser } from '../http/require-user.js';
 import type { AuthServices } from '../services.js';
 import { passwordChangeBody, passwordResetBody, passwordResetConfirmBody } from './password.schemas.js';
 
@@ -15,9 +15,8 @@ export function passwordRoutes(s: PasswordRoutesDeps) {
   const app = new Hono<Env>();
   const userToken = requireToken(s.tokens.verifyAccessToken);
 
-  app.post('/change', userToken, async (c) => {
+  app.post('/change', userToken, requireUser, async (c) => {
     const principal = c.var.principal;
-    if (principal.isService) fail(403, 'user_token_required', 'this endpoint needs a user token');
     const body = await jsonBody(c, passwordChangeBody);
     const result = await s.passwords.change(
       {

@@ -1,7 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
-import { createAccessTokenVerifier, type AccessTokenVerifier } from '../../lib/jwt-verifier.js';
+import {
+  createAccessTokenVerifier,
+  type AccessTokenVerifier,
+  type Principal,
+} from '../../lib/jwt-verifier.js';
 import type { AuditLog, RequestContext } from '../audit/audit.service.js';
 import type { Database } from '../database.js';
 import { SIGNING_ALG, type KeyStore } from '../keys/keys.service.js';
@@ -94,6 +98,16 @@ export interface TokenService {
     nonce: string | null;
     authTime: number;
   }): Promise<string>;
+  /**
+   * Logout with an access token: ends its own session (its `sid`), the session of
+   * `refreshToken` when that is the same user's, and the token itself.
+   */
+  logout(principal: Principal, refreshToken: string | undefined, context: RequestContext): Promise<void>;
+  /**
+   * Revocation (RFC 7009) by `clientId`: a refresh token ends its family, an access token is
+   * denylisted. Tokens that are unknown or another client's are left alone, with no sign.
+   */
+  revoke(token: string, clientId: string, context: RequestContext): Promise<void>;
   /** Puts a jti on the Redis denylist until the token would have expired anyway. */
   denylist(jti: string, expiresAt: number): Promise<void>;
   isRevoked(jti: string): Promise<boolean>;
@@ -162,6 +176,16 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     const nowSec = Math.floor(Date.now() / 1000);
     const entries = await deps.redis.zRangeByScoreWithScores(key, nowSec, '+inf');
     await Promise.all(entries.map((e) => denylist(e.value, e.score)));
+  }
+
+  async function revokeFamilyAndTokens(familyId: string, reason: string) {
+    await revokeFamily(deps.db, familyId, reason, new Date());
+    await denylistTracked(redisKeys.familyTokens(familyId));
+  }
+
+  async function endSession(userId: string, familyId: string, reason: string) {
+    if ((await revokeFamilyOfUser(deps.db, familyId, userId, reason, new Date())) > 0)
+      await denylistTracked(redisKeys.familyTokens(familyId));
   }
 
   async function issueAccessToken(input: AccessTokenInput): Promise<IssuedAccessToken> {
@@ -324,14 +348,57 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       return findRefreshToken(deps.db, hashOpaqueToken(refreshToken));
     },
 
-    async revokeFamily(familyId, reason) {
-      await revokeFamily(deps.db, familyId, reason, new Date());
-      await denylistTracked(redisKeys.familyTokens(familyId));
+    revokeFamily: revokeFamilyAndTokens,
+    endSession,
+
+    async logout(principal, refreshToken, context) {
+      // The session of the access token itself (its `sid` is the refresh family), with or
+      // without a refresh token: logout ends the session, as the API promises.
+      const sid = principal.sessionId;
+      if (sid !== undefined && !principal.isService) await endSession(principal.subject, sid, 'logout');
+      if (refreshToken) {
+        const row = await findRefreshToken(deps.db, hashOpaqueToken(refreshToken));
+        // Only the owner's own session can be ended with it; anything else is ignored (no oracle).
+        if (row && row.user_id === principal.subject && row.family_id !== sid)
+          await endSession(principal.subject, row.family_id, 'logout');
+      }
+      await denylist(principal.tokenId, principal.expiresAt);
+      await deps.audit({
+        event: 'logout',
+        outcome: 'success',
+        subject: principal.subject,
+        clientId: principal.clientId,
+        context,
+        details: { jti: principal.tokenId, ...(sid === undefined ? {} : { family_id: sid }) },
+      });
     },
 
-    async endSession(userId, familyId, reason) {
-      if ((await revokeFamilyOfUser(deps.db, familyId, userId, reason, new Date())) > 0)
-        await denylistTracked(redisKeys.familyTokens(familyId));
+    async revoke(token, clientId, context) {
+      const refresh = await findRefreshToken(deps.db, hashOpaqueToken(token));
+      if (refresh) {
+        if (refresh.client_id !== clientId) return;
+        await revokeFamilyAndTokens(refresh.family_id, 'revoked');
+        await deps.audit({
+          event: 'revoke',
+          outcome: 'success',
+          subject: refresh.user_id,
+          clientId,
+          context,
+          details: { token_type: 'refresh_token', family_id: refresh.family_id },
+        });
+        return;
+      }
+      const principal = await verifyAccessToken(token).catch(() => undefined);
+      if (principal?.clientId !== clientId) return;
+      await denylist(principal.tokenId, principal.expiresAt);
+      await deps.audit({
+        event: 'revoke',
+        outcome: 'success',
+        subject: principal.subject,
+        clientId,
+        context,
+        details: { token_type: 'access_token', jti: principal.tokenId },
+      });
     },
 
     async revokeAllSessions(userId, reason, options = {}) {

@@ -3,6 +3,7 @@ import { requireToken, type Principal } from '../../lib/jwt-verifier.js';
 import { fail, NO_STORE } from '../http/errors.js';
 import { jsonBody } from '../http/parse-body.js';
 import { refuse } from '../http/refuse.js';
+import { requireUser } from '../http/require-user.js';
 import type { AuthServices } from '../services.js';
 import { FIRST_PARTY_CLIENT_ID, firstPartyScope } from '../tokens/scopes.js';
 import { UserError } from './users.errors.js';
@@ -12,7 +13,7 @@ type Env = { Variables: { principal: Principal } };
 
 export type UsersRoutesDeps = Pick<
   AuthServices,
-  'login' | 'emailVerification' | 'otp' | 'tokens' | 'users' | 'passwords' | 'audit' | 'requestContext'
+  'login' | 'emailVerification' | 'otp' | 'tokens' | 'users' | 'passwords' | 'requestContext'
 >;
 
 /** Public session endpoints under `/v1/auth` (proxied by the gateway). */
@@ -68,9 +69,8 @@ export function usersRoutes(s: UsersRoutesDeps) {
     return c.json({ challenge_id: result.challengeId, expires_at: result.expiresAt.toISOString() }, 202);
   });
 
-  app.get('/me', userToken, async (c) => {
+  app.get('/me', userToken, requireUser, async (c) => {
     const principal = c.var.principal;
-    if (principal.isService) fail(403, 'user_token_required', 'this endpoint needs a user token');
     const user = await s.users.findById(principal.subject);
     if (user?.status !== 'active')
       fail(
@@ -96,32 +96,12 @@ export function usersRoutes(s: UsersRoutesDeps) {
     const body = c.req.header('content-type')?.startsWith('application/json')
       ? await jsonBody(c, logoutBody)
       : {};
-    // The session of the access token itself (its `sid` is the refresh family), with or without
-    // a refresh token in the body: logout ends the session, as the API promises.
-    const sid = principal.sessionId;
-    if (sid !== undefined && !principal.isService)
-      await s.tokens.endSession(principal.subject, sid, 'logout');
-    if (body.refresh_token) {
-      const row = await s.tokens.inspectRefreshToken(body.refresh_token);
-      // Only the owner's own session can be ended with it; anything else is ignored (no oracle).
-      if (row && row.user_id === principal.subject && row.family_id !== sid)
-        await s.tokens.endSession(principal.subject, row.family_id, 'logout');
-    }
-    await s.tokens.denylist(principal.tokenId, principal.expiresAt);
-    await s.audit({
-      event: 'logout',
-      outcome: 'success',
-      subject: principal.subject,
-      clientId: principal.clientId,
-      context: s.requestContext(c),
-      details: { jti: principal.tokenId, ...(sid === undefined ? {} : { family_id: sid }) },
-    });
+    await s.tokens.logout(principal, body.refresh_token, s.requestContext(c));
     return c.body(null, 204);
   });
 
-  app.post('/mfa', userToken, async (c) => {
+  app.post('/mfa', userToken, requireUser, async (c) => {
     const principal = c.var.principal;
-    if (principal.isService) fail(403, 'user_token_required', 'this endpoint needs a user token');
     const body = await jsonBody(c, mfaBody);
     const result = await s.login.setMfa(principal.subject, body.password, body.enabled, s.requestContext(c));
     if ('error' in result) refuse(result);
