@@ -15,8 +15,8 @@ type Activities = ReturnType<typeof activities.createActivities>;
 const { depositFunds } = proxyActivities<Activities>(serviceCallActivityOptions);
 const { recordAuditTrace } = proxyActivities<Activities>(recordActivityOptions);
 
-// Declared by the contract; re-exported only for gateway/admin until it imports the contract.
-export { depositWorkflowId, type DepositInput } from './deposit-contract.js';
+// Declared by the contract; re-exported only for two gateway tests that still import it from here.
+export { depositWorkflowId } from './deposit-contract.js';
 
 export async function depositWorkflow(input: SignedDepositInput): Promise<DepositResult> {
   setCurrentDetails(
