@@ -8,10 +8,10 @@ import { UpstreamUnavailableError } from '../../lib/http-client.js';
 import type { Logger } from '../../lib/logger.js';
 import { createErrorHandler, malformedJsonProblem, problem, problemResponse } from '../../lib/problem.js';
 import type { NonRetryableErrorType } from '../../temporal-config/activity-options.js';
-import type { TRANSFER_UPDATE_ERRORS } from '../../workflows/transfer-contract.js';
+import type { TransferUpdateError } from '../../workflows/transfer-contract.js';
 
 /** The codes a workflow reports in its failures: the domain refusals and the transfer's Update refusals. */
-export type DomainCode = NonRetryableErrorType | (typeof TRANSFER_UPDATE_ERRORS)[number];
+export type DomainCode = NonRetryableErrorType | TransferUpdateError;
 
 /**
  * HTTP status of each code a workflow can fail with, one entry per code of the enums that own

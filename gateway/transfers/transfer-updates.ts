@@ -16,7 +16,7 @@ import {
   cancelTransfer,
   confirmOtp,
   type Transfer,
-  type TRANSFER_UPDATE_ERRORS,
+  type TransferUpdateError,
 } from '../../workflows/transfer-contract.js';
 import { applicationFailureDetails, applicationFailureType, domainStatus } from '../http/errors.js';
 import { deriveUpdateId } from '../temporal/idempotency.js';
@@ -24,8 +24,6 @@ import type { Orchestrator } from '../temporal/orchestrator.js';
 import { isClosedWorkflowError, orchestratorBusy } from '../temporal/workflow-problems.js';
 import type { ExecutionView } from '../../activities/transfer-archive-view.js';
 import { readTransfer } from './transfer-reader.js';
-
-type TransferUpdateError = (typeof TRANSFER_UPDATE_ERRORS)[number];
 
 /**
  * Client-facing wording of every refusal a transfer's Updates report (transfer-contract.ts). The
