@@ -201,7 +201,7 @@ async function runCommand(env: Record<string, string>, args: string[], database:
       process.execPath,
       '--import',
       'tsx',
-      'wallet/reconciliation/reconcile.ts',
+      'wallet/reconciliation/reconcile.command.ts',
       ...args,
     ],
     { cwd: ROOT, env: { ...process.env, ...env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -73,7 +73,7 @@ async function reconcile(env: Record<string, string>): Promise<DrillResult['reco
   for (;;) {
     const { stdout, code } = await execFileAsync(
       process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'wallet', 'reconciliation', 'reconcile.ts')],
+      ['--import', 'tsx', path.join(ROOT, 'wallet', 'reconciliation', 'reconcile.command.ts')],
       { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
     ).then(
       (r) => ({ stdout: r.stdout, code: 0 }),

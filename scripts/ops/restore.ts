@@ -3,7 +3,7 @@
  * Puts back every store a backup (scripts/ops/backup.ts) holds, replacing what is there. The
  * stack must be down (`scripts/velora down`): the databases are dropped and recreated, and the
  * Temporal dev server's file is replaced. Afterwards `scripts/velora up` and reconciliation
- * (`node --import tsx wallet/reconciliation/reconcile.ts`) — scripts/ops/backup-drill.ts does it
+ * (`node --import tsx wallet/reconciliation/reconcile.command.ts`) — scripts/ops/backup-drill.ts does it
  * all, on the scratch profile.
  */
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';

@@ -36,10 +36,10 @@ async function report() {
   };
 }
 
-/** Runs `reconcile.ts` as an operator would, against this file's databases. */
+/** Runs `reconcile.command.ts` as an operator would, against this file's databases. */
 function runCommand(): Promise<{ code: number | null; report: { ok: boolean; discrepancies: unknown[] } }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'wallet/reconciliation/reconcile.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'wallet/reconciliation/reconcile.command.ts'], {
       cwd: ROOT,
       env: { ...process.env, ...h.env, LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,5 +1,5 @@
 /**
- * Operator command: `node --import tsx wallet/reconciliation/reconcile.ts [--incremental]
+ * Operator command: `node --import tsx wallet/reconciliation/reconcile.command.ts [--incremental]
  * [--max-transactions N]`. Reads the same environment as the service (WALLET_DATABASE_URL,
  * MONGO_URL, WALLET_MONGO_DB), prints the report as JSON and exits 0 when the books are clean,
  * 1 when there is any discrepancy, 2 on error. A clean run stores a checkpoint; `--incremental`
