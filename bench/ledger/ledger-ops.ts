@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { createLogger } from '../../lib/logger.js';
 import type { Database } from '../../wallet/database.js';
-import type { LedgerFunctionOutcome } from '../../wallet/idempotency/idempotent-route.js';
+import type { LedgerFunctionOutcome } from '../../wallet/idempotency/idempotency.service.js';
 import { createJournalSealer } from '../../wallet/ledger/journal-sealer.js';
 import type { OutboxEvent } from '../../wallet/outbox/outbox.repository.js';
 import {
