@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DENYLIST_PREFIX } from '../http/authn.js';
+import { denylistKey } from '../../lib/denylist.js';
 import { createHarness, type Harness } from '../testing/harness.js';
 
 const AUTH_PER_MINUTE = 5;
@@ -103,7 +103,7 @@ describe('POST /v1/auth/password/change', () => {
     // A logged-out (denylisted) access token cannot change the password.
     const [, payload] = u.token.split('.');
     const { jti } = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as { jti: string };
-    await h.redis.set(`${DENYLIST_PREFIX}${jti}`, '1', { EX: 60 });
+    await h.redis.set(denylistKey(jti), '1', { EX: 60 });
     const requestId = `pw-revoked-${randomUUID()}`;
     const revoked = await h.request('/v1/auth/password/change', {
       method: 'POST',

@@ -12,8 +12,6 @@ export interface RedisReader {
   exists(key: string): Promise<number>;
 }
 
-export const DENYLIST_PREFIX = 'auth:denylist:';
-
 /**
  * Reads AuthService's denylist. Fails closed: if Redis cannot answer, the request is refused
  * with 503 rather than letting a possibly revoked token through.

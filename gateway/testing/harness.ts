@@ -9,7 +9,8 @@ import { firstPartyScope } from '../../auth/tokens/scopes.js';
 import { createTestIssuer } from '../../test/support/tokens.js';
 import { createGatewayApp } from '../app.js';
 import { loadGatewayConfig } from '../config.js';
-import { createRedisDenylist, DENYLIST_PREFIX } from '../http/authn.js';
+import { denylistKey } from '../../lib/denylist.js';
+import { createRedisDenylist } from '../http/authn.js';
 import { createSyncedRateLimiter } from '../http/rate-limit.js';
 import { createUpstream } from '../http/upstream.js';
 import { createFakeAuth, createFakeWallet, SERVICE_TOKEN } from './fake-upstreams.js';
@@ -55,7 +56,7 @@ export async function createHarness(options: HarnessOptions = {}) {
   const auth = createFakeAuth({
     jwks: issuer.jwks,
     denylist: async (jti, ttl) => {
-      await redis.set(`${DENYLIST_PREFIX}${jti}`, '1', { EX: ttl });
+      await redis.set(denylistKey(jti), '1', { EX: ttl });
     },
   });
   const walletServer = await serveStub(wallet.app);
