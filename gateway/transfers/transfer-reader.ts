@@ -20,12 +20,6 @@ import {
 } from '../../workflows/transfer-contract.js';
 import { isAdmin } from '../http/authn.js';
 
-/**
- * The contract's `TRANSFER_WORKFLOW_TYPE`, under the name test/support/signed-transfer.ts still
- * imports; gateway code uses the contract's.
- */
-export const TRANSFER_WORKFLOW = TRANSFER_WORKFLOW_TYPE;
-
 export function isTerminal(t: Transfer): boolean {
   return TERMINAL_STATUSES.includes(t.status);
 }

@@ -10,13 +10,12 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { decodeJwt } from 'jose';
 import { deriveId, requestHash } from '../../gateway/temporal/idempotency.js';
-import { TRANSFER_WORKFLOW } from '../../gateway/transfers/transfer-reader.js';
 import { dataConverterFromConfig } from '../../lib/payload-codec.js';
 import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
 import { isProfileName, PROFILES } from '../../scripts/stack/profile.js';
 import { stackEnv } from '../../scripts/stack/services.js';
 import { transferStartOptions, type TransferInput } from '../../workflows/transfer-contract.js';
-import type { transferWorkflow } from '../../workflows/transfer-workflow.js';
+import { transferWorkflow } from '../../workflows/transfer-workflow.js';
 import type { RegisteredUser } from './api-client.js';
 import { requiredEnv } from './test-env.js';
 
@@ -82,7 +81,7 @@ export async function startSignedTransfer(
   );
   const options = transferStartOptions(input);
   // The gateway's memo: the contract's, plus `created_at` (a list reads its position from it).
-  await temporal.workflow.start<typeof transferWorkflow>(TRANSFER_WORKFLOW, {
+  await temporal.workflow.start(transferWorkflow, {
     ...options,
     memo: { ...options.memo, created_at: createdAt },
   });
