@@ -1,9 +1,9 @@
 /** Steps of depositWorkflow (admin/service deposits) and its audit record. */
 import type { HttpClient } from '../lib/http-client.js';
 import { verifyWorkflowInput } from '../lib/workflow-input-signature.js';
+import type { MovementAnswer } from '../wallet/wallet-api.js';
 import type { SignedDepositInput } from '../workflows/deposit-contract.js';
 import type { AuditEntry } from './transfer-activities.js';
-import type { Wallet } from './upstream-types.js';
 import {
   callUpstream,
   currentAttempt,
@@ -18,12 +18,8 @@ export interface DepositActivityDeps {
   workflowInputKey: Uint8Array;
 }
 
-export interface DepositFundsResult {
-  transaction_id: string;
-  wallet: Wallet;
-  /** The attempt that got the answer (shown in the audit trace). */
-  attempt: number;
-}
+/** The wallet's answer, and the attempt that got it (shown in the audit trace). */
+export type DepositFundsResult = MovementAnswer & { attempt: number };
 
 export function createDepositActivities(deps: DepositActivityDeps) {
   /**
@@ -35,7 +31,7 @@ export function createDepositActivities(deps: DepositActivityDeps) {
     if (!verifyWorkflowInput(input, deps.workflowInputKey)) {
       throw domainFailure('not_authorized', 'the deposit input is not signed by the gateway');
     }
-    const res = await callUpstream<Omit<DepositFundsResult, 'attempt'>>(
+    const res = await callUpstream<MovementAnswer>(
       deps.wallet,
       'POST',
       `/internal/wallets/${encodeURIComponent(input.wallet_id)}/deposits`,

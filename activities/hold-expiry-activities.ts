@@ -1,6 +1,7 @@
 /** The sweep the hold-expiry schedule runs every minute. */
 import type { Gauge } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
+import type { HoldExpiryAnswer } from '../wallet/wallet-api.js';
 import { callUpstream, idempotencyKey } from './upstream.js';
 
 export interface HoldExpiryActivityDeps {
@@ -15,21 +16,15 @@ export interface HoldExpiryActivityDeps {
 export function createHoldExpiryActivities(deps: HoldExpiryActivityDeps) {
   /**
    * Asks WalletService to expire every active hold past its `expires_at` (releasing the funds),
-   * heartbeating while it works. Returns how many holds it expired when the wallet says so.
+   * heartbeating while it works. Returns how many holds it expired.
    */
-  async function expireHolds(): Promise<{ expired: number | null }> {
-    const res = await callUpstream<{ expired?: number; count?: number } | undefined>(
-      deps.wallet,
-      'POST',
-      '/internal/holds/expire',
-      {
-        body: {},
-        idempotencyKey: idempotencyKey('expire-holds'),
-      },
-    );
-    const expired = res?.expired ?? res?.count;
+  async function expireHolds(): Promise<HoldExpiryAnswer> {
+    const res = await callUpstream<HoldExpiryAnswer>(deps.wallet, 'POST', '/internal/holds/expire', {
+      body: {},
+      idempotencyKey: idempotencyKey('expire-holds'),
+    });
     deps.holdExpiryLastSuccess?.setToCurrentTime();
-    return { expired: typeof expired === 'number' ? expired : null };
+    return { expired: res.expired };
   }
 
   return { expireHolds };

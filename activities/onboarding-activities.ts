@@ -1,6 +1,7 @@
 /** Steps of onboardUserWorkflow: create the user, create the default wallet, activate. */
 import type { HttpClient } from '../lib/http-client.js';
-import type { CreatedUser, Wallet } from './upstream-types.js';
+import type { Wallet } from '../wallet/wallet-api.js';
+import type { CreatedUser } from './upstream-types.js';
 import { callUpstream, idempotencyKey } from './upstream.js';
 
 export interface OnboardingActivityDeps {

@@ -10,9 +10,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Counter } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
 import { verifyWorkflowInput } from '../lib/workflow-input-signature.js';
+import type {
+  CaptureAnswer,
+  ReleaseAnswer,
+  ReserveAnswer,
+  TransferLedgerAnswer,
+} from '../wallet/wallet-api.js';
 import { transferWorkflowId, type TransferInput } from '../workflows/transfer-contract.js';
 import type { ActiveUserCache } from './active-user-cache.js';
-import type { AuthUser, Hold, OtpChallenge } from './upstream-types.js';
+import type { AuthUser, OtpChallenge } from './upstream-types.js';
 import {
   callUpstream,
   currentAttempt,
@@ -179,7 +185,7 @@ export function createTransferActivities(deps: TransferActivityDeps) {
     const stepUpRequired = BigInt(transfer.amount) >= deps.stepUpThreshold;
     const records =
       input.capture && !stepUpRequired ? withReserveEntry(input.capture.records, startedMs) : undefined;
-    const res = await callUpstream<{ hold: Hold; captured?: boolean; transaction_id?: string }>(
+    const res = await callUpstream<ReserveAnswer>(
       deps.wallet,
       'POST',
       `/internal/transfers/${encodeURIComponent(transfer.transfer_id)}/reserve`,
@@ -261,7 +267,7 @@ export function createTransferActivities(deps: TransferActivityDeps) {
    * the audit trace, all in one wallet transaction.
    */
   async function captureTransfer(input: CaptureInput): Promise<CaptureResult> {
-    const res = await callUpstream<{ hold: Hold; transaction_id: string }>(
+    const res = await callUpstream<CaptureAnswer>(
       deps.wallet,
       'POST',
       `/internal/holds/${encodeURIComponent(input.hold_id)}/capture`,
@@ -290,7 +296,7 @@ export function createTransferActivities(deps: TransferActivityDeps) {
       });
       return { released: false, attempt: currentAttempt() };
     }
-    const res = await callUpstream<{ released: boolean; hold: Hold | null }>(
+    const res = await callUpstream<ReleaseAnswer>(
       deps.wallet,
       'POST',
       `/internal/transfers/${encodeURIComponent(input.transfer_id)}/release`,
@@ -305,10 +311,11 @@ export function createTransferActivities(deps: TransferActivityDeps) {
    * operator's `resolveAsCompleted` needs before a transfer is closed as `completed`.
    */
   async function checkTransferCaptured(input: LedgerCheckInput): Promise<LedgerCheckResult> {
-    const res = await callUpstream<{
-      hold: Hold | null;
-      capture: { transaction_id: string; to_wallet_id: string; amount: string } | null;
-    }>(deps.wallet, 'GET', `/internal/transfers/${encodeURIComponent(input.transfer_id)}`);
+    const res = await callUpstream<TransferLedgerAnswer>(
+      deps.wallet,
+      'GET',
+      `/internal/transfers/${encodeURIComponent(input.transfer_id)}`,
+    );
     const capture = res.capture;
     const captured =
       capture !== null && capture.to_wallet_id === input.to_wallet_id && capture.amount === input.amount;

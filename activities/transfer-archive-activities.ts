@@ -13,6 +13,7 @@ import { executionInfoFromRaw } from '@temporalio/client/lib/helpers.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Gauge } from 'prom-client';
 import type { HttpClient } from '../lib/http-client.js';
+import type { ArchiveCheckpoint, TransferRecord } from '../wallet/wallet-api.js';
 import {
   initiator,
   settledByExecution,
@@ -25,34 +26,12 @@ import { callUpstream } from './upstream.js';
 /** The workflow type the sweep archives; declared by the transfer's contract (bench/floor imports it from here). */
 export { TRANSFER_WORKFLOW_TYPE };
 
-/** Where the sweep stands, as WalletService keeps it (`transfer_archive_checkpoint`). */
-export interface ArchiveCheckpoint {
-  /** Every run closed at or before this instant is recorded. */
-  closed_through: string;
-  /** The window being paged, `(closed_through, window_until]`; null between windows. */
-  window_until: string | null;
-  /** Visibility's position in that window (base64url); null on its first page. */
-  page_token: string | null;
-}
-
-/** A closed transfer as `transfer_records` holds it: the public view, whose it is, which run. */
-export interface TransferRecord {
-  id: string;
-  run_id: string;
-  initiated_by: string;
-  status: Transfer['status'];
-  from_wallet_id: string;
-  to_wallet_id: string;
-  amount: string;
-  currency: string;
-  description: string;
-  /** Name, status, attempts and the error code: what the public view shows, never the raw reason. */
-  steps: { name: string; status: string; attempts: number; error_code?: string }[];
-  failure_code?: string;
-  created_at: string;
-  completed_at?: string;
-  closed_at: string;
-}
+/**
+ * Where the sweep stands and what it writes, as WalletService declares them (its
+ * `transfer_archive_checkpoint` and `transfer_records`). Re-exported for the gateway, which reads
+ * records back.
+ */
+export type { ArchiveCheckpoint, TransferRecord };
 
 /** What one sweep may be told (the schedule passes nothing; tests narrow it to their queue). */
 export interface TransferArchiveInput {

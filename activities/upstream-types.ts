@@ -1,4 +1,7 @@
-/** Shapes of AuthService and WalletService answers (docs/internal-api.md) that activities read. */
+/**
+ * Shapes of AuthService answers (docs/internal-api.md) that activities read. WalletService's are
+ * declared by the wallet itself (wallet/wallet-api.ts) and imported from there.
+ */
 
 export interface AuthUser {
   user_id: string;
@@ -14,19 +17,6 @@ export interface CreatedUser {
   user_id: string;
   status: string;
   existing: boolean;
-}
-
-export type { Wallet } from '../lib/wallet-api-types.js';
-
-export interface Hold {
-  id: string;
-  wallet_id: string;
-  amount: string;
-  captured_amount: string;
-  currency: string;
-  status: 'active' | 'captured' | 'released' | 'expired';
-  transfer_id: string;
-  expires_at: string;
 }
 
 export interface OtpChallenge {

@@ -9,6 +9,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { HttpClient } from '../lib/http-client.js';
 import { verifyWorkflowInput } from '../lib/workflow-input-signature.js';
+import type { ReleaseAnswer, ReserveAnswer, TransactionAnswer } from '../wallet/wallet-api.js';
 import {
   latePayoutBookingId,
   withdrawalWorkflowId,
@@ -16,7 +17,7 @@ import {
   type WithdrawalInput,
 } from '../workflows/withdrawal-contract.js';
 import type { Attempted, TransferRecords } from './transfer-activities.js';
-import type { AuthUser, Hold } from './upstream-types.js';
+import type { AuthUser } from './upstream-types.js';
 import {
   callUpstream,
   currentAttempt,
@@ -99,7 +100,7 @@ export function createWithdrawalActivities(deps: WithdrawalActivityDeps) {
     });
     if (user.status !== 'active')
       throw domainFailure('not_authorized', `the initiator's account is ${user.status}`);
-    const res = await callUpstream<{ hold: Hold }>(
+    const res = await callUpstream<ReserveAnswer>(
       deps.wallet,
       'POST',
       `/internal/withdrawals/${encodeURIComponent(w.withdrawal_id)}/reserve`,
@@ -150,7 +151,7 @@ export function createWithdrawalActivities(deps: WithdrawalActivityDeps) {
   async function captureWithdrawal(
     input: CaptureWithdrawalInput,
   ): Promise<Attempted & { transaction_id: string }> {
-    const res = await callUpstream<{ transaction_id: string }>(
+    const res = await callUpstream<TransactionAnswer>(
       deps.wallet,
       'POST',
       `/internal/withdrawals/${encodeURIComponent(input.withdrawal_id)}/capture`,
@@ -176,7 +177,7 @@ export function createWithdrawalActivities(deps: WithdrawalActivityDeps) {
     if (!verifyWorkflowInput(w, deps.workflowInputKey) || !boundToWorkflow(w.withdrawal_id))
       throw domainFailure('not_authorized', "the withdrawal input is not this workflow's signed input");
     const id = encodeURIComponent(latePayoutBookingId(w.withdrawal_id));
-    await callUpstream<{ hold: Hold }>(deps.wallet, 'POST', `/internal/withdrawals/${id}/reserve`, {
+    await callUpstream<ReserveAnswer>(deps.wallet, 'POST', `/internal/withdrawals/${id}/reserve`, {
       body: {
         user_id: w.initiated_by.user_id,
         wallet_id: w.wallet_id,
@@ -187,7 +188,7 @@ export function createWithdrawalActivities(deps: WithdrawalActivityDeps) {
       },
       idempotencyKey: idempotencyKey('late-reserve'),
     });
-    const res = await callUpstream<{ transaction_id: string }>(
+    const res = await callUpstream<TransactionAnswer>(
       deps.wallet,
       'POST',
       `/internal/withdrawals/${id}/capture`,
@@ -209,7 +210,7 @@ export function createWithdrawalActivities(deps: WithdrawalActivityDeps) {
       });
       return { released: false, attempt: currentAttempt() };
     }
-    const res = await callUpstream<{ released: boolean }>(
+    const res = await callUpstream<ReleaseAnswer>(
       deps.wallet,
       'POST',
       `/internal/transfers/${encodeURIComponent(input.withdrawal_id)}/release`,

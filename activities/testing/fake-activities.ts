@@ -6,6 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { currencyExponent } from '../../lib/money.js';
 import { verifyWorkflowInput } from '../../lib/workflow-input-signature.js';
 import { transferWorkflowId } from '../../workflows/transfer-contract.js';
 import { latePayoutBookingId, withdrawalWorkflowId } from '../../workflows/withdrawal-contract.js';
@@ -414,6 +415,8 @@ export function createFakeServices(): FakeServices {
             currency: wallet.currency,
             status: wallet.status,
             balance: { posted: String(wallet.posted), pending: '0', available: String(wallet.available) },
+            overdraft_limit: '0',
+            exponent: currencyExponent(wallet.currency),
             created_at: new Date(0).toISOString(),
           },
           attempt: attempt(),
