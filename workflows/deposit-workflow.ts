@@ -15,9 +15,6 @@ type Activities = ReturnType<typeof activities.createActivities>;
 const { depositFunds } = proxyActivities<Activities>(serviceCallActivityOptions);
 const { recordAuditTrace } = proxyActivities<Activities>(recordActivityOptions);
 
-// Declared by the contract; re-exported only for two gateway tests that still import it from here.
-export { depositWorkflowId } from './deposit-contract.js';
-
 export async function depositWorkflow(input: SignedDepositInput): Promise<DepositResult> {
   setCurrentDetails(
     `**depositing** ${input.amount} ${input.currency} into \`${input.wallet_id}\` (ref ${input.reference})`,

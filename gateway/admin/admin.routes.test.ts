@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
-import { depositWorkflowId } from '../../workflows/deposit-workflow.js';
+import { depositWorkflowId } from '../../workflows/deposit-contract.js';
 import { createHarness, type Harness } from '../testing/harness.js';
 
 let h: Harness;

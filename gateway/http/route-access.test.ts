@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { depositWorkflowId } from '../../workflows/deposit-workflow.js';
+import { depositWorkflowId } from '../../workflows/deposit-contract.js';
 import { deriveId } from '../temporal/idempotency.js';
 import { createHarness, type Harness, type TestResponse } from '../testing/harness.js';
 import { ACCESS_RULES, compileAccessRules, routesWithoutRule } from './route-access.js';
