@@ -98,6 +98,7 @@ export function formatSummary(s: CampaignSummary): string {
     `  by activity: ${list(s.outcomesByActivity)}`,
     `messages: ${list(s.messages)}`,
     `invariant checks: ${s.invariantChecks} (histories replayed: ${s.historiesReplayed})`,
-    `failures: ${s.failures.length}${s.failures.length ? ` (first: schedule ${s.failures[0]!.index}: ${s.failures[0]!.violations.join('; ')})` : ''}`,
+    `failures: ${s.failures.length}`,
+    ...s.failures.map((f) => `  schedule ${f.index}: ${f.violations.join('; ')}`),
   ].join('\n');
 }
