@@ -2,31 +2,19 @@ import type { Registry } from 'prom-client';
 import { sql } from 'kysely';
 import { createServiceApp, probe } from '../lib/service-app.js';
 import { createAdministrationRoutes } from './administration/administration.routes.js';
-import { createAdministrationService } from './administration/administration.service.js';
 import { createAuditRoutes } from './audit/audit.routes.js';
-import { createAuditService } from './audit/audit.service.js';
 import type { EventPublisher } from './events/event-publisher.js';
 import { createHistoryRoutes } from './history/history.routes.js';
-import { createHistoryService } from './history/history.service.js';
 import { createHoldRoutes } from './holds/holds.routes.js';
-import { createHoldService } from './holds/holds.service.js';
+import type { WalletEnv } from './http/wallet-env.js';
 import { createLedgerRoutes } from './ledger/ledger.routes.js';
-import { createLedgerService } from './ledger/ledger.service.js';
-import { createTransferRoutes } from './transfers/transfers.routes.js';
-import { createTransferService } from './transfers/transfers.service.js';
 import { createReconciliationRoutes } from './reconciliation/reconciliation.routes.js';
-import { createReconciliationService } from './reconciliation/reconciliation.service.js';
 import { createReversalRoutes } from './reversals/reversals.routes.js';
-import { createReversalService } from './reversals/reversals.service.js';
+import { createWalletServices, type WalletDeps } from './services.js';
 import { createTransferRecordRoutes } from './transfer-records/transfer-records.routes.js';
-import { createTransferRecordService } from './transfer-records/transfer-records.service.js';
-import type { WalletDeps, WalletEnv } from './http/wallet-env.js';
+import { createTransferRoutes } from './transfers/transfers.routes.js';
 import { createWalletRoutes } from './wallets/wallets.routes.js';
-import { createWalletService } from './wallets/wallets.service.js';
 import { createWithdrawalRoutes } from './withdrawals/withdrawals.routes.js';
-import { createWithdrawalService } from './withdrawals/withdrawals.service.js';
-
-export type { WalletDeps } from './http/wallet-env.js';
 
 /**
  * WalletService's HTTP app: every `/internal` route needs a service token with the route's
@@ -49,44 +37,17 @@ export function createWalletApp(
       ...(deps.events ? { rabbitmq: { up: deps.events.connected(), feature: 'events' } } : {}),
     }),
   });
-  const wallets = createWalletService();
-  const ledger = createLedgerService();
-  const holds = createHoldService(deps);
-  const history = createHistoryService(deps);
-  const reconciliation = createReconciliationService(deps);
-  const audit = createAuditService();
-  const administration = createAdministrationService();
-  const reversals = createReversalService();
-  const transfers = createTransferService(deps);
-  const withdrawals = createWithdrawalService(deps);
-  const transferRecords = createTransferRecordService();
-
-  app.route('/internal/wallets', createWalletRoutes(deps, wallets));
-  app.route('/internal/wallets', createAdministrationRoutes(deps, administration));
-  app.route('/internal', createHistoryRoutes(deps, wallets, history));
-  app.route('/internal', createLedgerRoutes(deps, ledger));
-  app.route('/internal/holds', createHoldRoutes(deps, holds, transfers));
-  app.route('/internal/transfers', createTransferRoutes(deps, transfers));
-  app.route('/internal/transfers', createReversalRoutes(deps, reversals));
-  app.route('/internal/withdrawals', createWithdrawalRoutes(deps, withdrawals));
-  app.route('/internal/transfer-records', createTransferRecordRoutes(deps, transferRecords));
-  app.route('/internal', createAuditRoutes(deps, audit));
-  app.route('/internal', createReconciliationRoutes(deps, reconciliation));
-  return {
-    app,
-    registry,
-    services: {
-      wallets,
-      ledger,
-      holds,
-      history,
-      reconciliation,
-      audit,
-      administration,
-      reversals,
-      transfers,
-      withdrawals,
-      transferRecords,
-    },
-  };
+  const services = createWalletServices(deps);
+  app.route('/internal/wallets', createWalletRoutes(services));
+  app.route('/internal/wallets', createAdministrationRoutes(services));
+  app.route('/internal', createHistoryRoutes(services));
+  app.route('/internal', createLedgerRoutes(services));
+  app.route('/internal/holds', createHoldRoutes(services));
+  app.route('/internal/transfers', createTransferRoutes(services));
+  app.route('/internal/transfers', createReversalRoutes(services));
+  app.route('/internal/withdrawals', createWithdrawalRoutes(services));
+  app.route('/internal/transfer-records', createTransferRecordRoutes(services));
+  app.route('/internal', createAuditRoutes(services));
+  app.route('/internal', createReconciliationRoutes(services));
+  return { app, registry, services };
 }

@@ -1,13 +1,11 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { respondIdempotently } from '../http/idempotent-route.js';
 import { parseJsonBody } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
-import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
-import { requireWalletScope } from '../http/wallet-scopes.js';
+import type { WalletEnv } from '../http/wallet-env.js';
+import type { WalletServices } from '../services.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { toWalletView } from '../wallets/wallets.service.js';
-import type { AdministrationService } from './administration.service.js';
 import type { WalletAction } from './administration.table.js';
 import type { StatusChangeAnswer } from '../wallet-api.js';
 
@@ -18,20 +16,25 @@ const statusChangeBody = z.strictObject({
   requested_by: z.string().trim().min(1).max(200),
 });
 
+export type AdministrationRoutesDeps = Pick<WalletServices, 'administration' | 'requireScope' | 'idempotent'>;
+
 /**
  * `/internal/wallets/:id/{freeze,unfreeze,close}` (wallet:admin): the operator's reason and
  * identity are required and recorded with the change (docs/internal-api.md).
  */
-export function createAdministrationRoutes(deps: WalletDeps, administration: AdministrationService) {
-  const admin = requireWalletScope(deps.verifier, 'wallet:admin');
+export function createAdministrationRoutes({
+  administration,
+  requireScope,
+  idempotent,
+}: AdministrationRoutesDeps) {
+  const admin = requireScope('wallet:admin');
   const app = new Hono<WalletEnv>();
   for (const action of ACTIONS) {
     app.post(`/:id/${action}`, admin, async (c) => {
       const id = c.req.param('id');
       const body = await parseJsonBody(c, statusChangeBody);
-      return respondIdempotently(
+      return idempotent.respond(
         c,
-        deps,
         body,
         async (trx) =>
           isUuid(id)

@@ -1,17 +1,15 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requireWalletScope } from '../http/wallet-scopes.js';
 import { amountSchema } from '../../lib/money.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
-import { problemError, respondInOneRoundTrip } from '../http/idempotent-route.js';
+import { problemError } from '../http/idempotent-route.js';
 import type { IdempotentRequest } from '../idempotency/idempotency.service.js';
 import { capturedAtReserveFingerprint } from '../transfers/captured-at-reserve.js';
-import type { TransferService } from '../transfers/transfers.service.js';
 import { parseJsonBody } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
-import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
+import type { WalletEnv } from '../http/wallet-env.js';
+import type { WalletServices } from '../services.js';
 import { HoldError } from './holds.errors.js';
-import type { HoldService } from './holds.service.js';
 import type { HoldExpiryAnswer } from '../wallet-api.js';
 
 const captureBody = z.object({
@@ -20,12 +18,14 @@ const captureBody = z.object({
   records: transferRecordsSchema.optional(),
 });
 
+export type HoldRoutesDeps = Pick<WalletServices, 'holds' | 'transfers' | 'requireScope' | 'idempotent'>;
+
 /**
  * `/internal/holds`: capture into a transfer, and the expiry sweep. Holds are placed by a
  * transfer's reserve and released by its release (`/internal/transfers/:transfer_id/…`).
  */
-export function createHoldRoutes(deps: WalletDeps, holds: HoldService, transfers: TransferService) {
-  const write = requireWalletScope(deps.verifier, 'wallet:write');
+export function createHoldRoutes({ holds, transfers, requireScope, idempotent }: HoldRoutesDeps) {
+  const write = requireScope('wallet:write');
   const app = new Hono<WalletEnv>();
 
   // Naturally idempotent (it only expires what is due), so no Idempotency-Key is needed: the
@@ -48,7 +48,7 @@ export function createHoldRoutes(deps: WalletDeps, holds: HoldService, transfers
         events,
       });
     // One round trip (velora_capture_hold); records are metadata, outside the fingerprint.
-    return respondInOneRoundTrip(c, deps, money, async (idem) => {
+    return idempotent.respondInOneRoundTrip(c, money, async (idem) => {
       const first = await capture(idem);
       if (first.outcome !== 'mismatch' || money.amount === undefined) return first;
       // The key may hold the capture a reserve made at once (migration 0046): the same success,

@@ -6,7 +6,8 @@ import { requireIdempotencyKey } from '../../lib/idempotency-key.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../lib/problem.js';
 import type { Database } from '../database.js';
 import { domainProblem, isDomainError, type DomainError } from './domain-problem.js';
-import type { WalletDeps, WalletEnv } from './wallet-env.js';
+import type { WalletEnv } from './wallet-env.js';
+import type { WalletDeps } from '../services.js';
 import { IdempotencyError } from '../idempotency/idempotency.errors.js';
 import {
   requestFingerprint,
@@ -20,13 +21,42 @@ import {
 const NUMERIC_OUT_OF_RANGE = '22003';
 
 /**
+ * How a mutating route answers at most once per `Idempotency-Key`, bound once (wallet/app.ts) to
+ * the database that records the keys and to the relay's wake-up, so a route needs neither.
+ */
+export interface IdempotentResponder {
+  /** {@link respondIdempotently}: `work` runs in the transaction that records the key. */
+  respond<T>(
+    c: Context<WalletEnv>,
+    body: unknown,
+    work: (trx: Transaction<Database>) => Promise<T | DomainError>,
+    render: (result: T) => StoredResponse,
+  ): Promise<Response>;
+  /** {@link respondInOneRoundTrip}: one server-side function checks and stores the key. */
+  respondInOneRoundTrip(
+    c: Context<WalletEnv>,
+    fingerprintBody: unknown,
+    run: (request: IdempotentRequest) => Promise<LedgerFunctionOutcome>,
+    fingerprint?: FingerprintVersion,
+  ): Promise<Response>;
+}
+
+export function createIdempotentResponder(deps: Pick<WalletDeps, 'db' | 'onCommitted'>): IdempotentResponder {
+  return {
+    respond: (c, body, work, render) => respondIdempotently(c, deps, body, work, render),
+    respondInOneRoundTrip: (c, body, run, fingerprint) =>
+      respondInOneRoundTrip(c, deps, body, run, fingerprint),
+  };
+}
+
+/**
  * Executes a mutating request at most once per `Idempotency-Key`. `work` runs inside the
  * transaction that records the key; a domain failure is stored and replayed like a success
  * (the outcome of a key never changes), an exception rolls everything back.
  */
-export async function respondIdempotently<T>(
+async function respondIdempotently<T>(
   c: Context<WalletEnv>,
-  deps: WalletDeps,
+  deps: Pick<WalletDeps, 'db' | 'onCommitted'>,
   body: unknown,
   work: (trx: Transaction<Database>) => Promise<T | DomainError>,
   render: (result: T) => StoredResponse,
@@ -64,9 +94,9 @@ export interface FingerprintVersion {
  * stores the idempotency record itself (one round trip). `fingerprintBody` is what must match
  * on a replay (the money fields); the function gets the key, scope and fingerprint.
  */
-export async function respondInOneRoundTrip(
+async function respondInOneRoundTrip(
   c: Context<WalletEnv>,
-  deps: WalletDeps,
+  deps: Pick<WalletDeps, 'onCommitted'>,
   fingerprintBody: unknown,
   run: (request: IdempotentRequest) => Promise<LedgerFunctionOutcome>,
   fingerprint?: FingerprintVersion,

@@ -4,6 +4,9 @@ import { ProblemError } from '../../lib/problem.js';
 
 export type WalletScope = 'wallet:read' | 'wallet:write' | 'wallet:admin';
 
+/** {@link requireWalletScope} bound to the service's token verifier: what a route factory gets. */
+export type RequireScope = (scope: WalletScope) => MiddlewareHandler<{ Variables: { principal: Principal } }>;
+
 /** Each scope also grants the ones below it: an operator (admin) may read and write. */
 const IMPLIED_BY: Record<WalletScope, WalletScope[]> = {
   'wallet:read': ['wallet:read', 'wallet:write', 'wallet:admin'],

@@ -1,15 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requireWalletScope } from '../http/wallet-scopes.js';
 import { amountSchema, currencySchema } from '../../lib/money.js';
-import { respondIdempotently } from '../http/idempotent-route.js';
 import { parseJsonBody } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
-import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
+import type { WalletEnv } from '../http/wallet-env.js';
+import type { WalletServices } from '../services.js';
 import { WalletError } from '../wallets/wallets.errors.js';
 import { toWalletView } from '../wallets/wallets.service.js';
 import { LedgerError } from './ledger.errors.js';
-import type { LedgerService } from './ledger.service.js';
 import type { MovementAnswer, TransactionAnswer } from '../wallet-api.js';
 
 /** A free-text reference or reason: printable, bounded. */
@@ -17,9 +15,11 @@ const referenceSchema = z.string().trim().min(1).max(200);
 const movementBody = z.object({ amount: amountSchema, currency: currencySchema, reference: referenceSchema });
 const reverseBody = z.object({ reason: referenceSchema });
 
+export type LedgerRoutesDeps = Pick<WalletServices, 'ledger' | 'requireScope' | 'idempotent'>;
+
 /** Deposits, withdrawals and reversals. */
-export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
-  const write = requireWalletScope(deps.verifier, 'wallet:write');
+export function createLedgerRoutes({ ledger, requireScope, idempotent }: LedgerRoutesDeps) {
+  const write = requireScope('wallet:write');
   const app = new Hono<WalletEnv>();
 
   for (const [path, op] of [
@@ -29,9 +29,8 @@ export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
     app.post(`/wallets/:id/${path}`, write, async (c) => {
       const id = c.req.param('id');
       const body = await parseJsonBody(c, movementBody);
-      return respondIdempotently(
+      return idempotent.respond(
         c,
-        deps,
         body,
         async (trx) =>
           isUuid(id)
@@ -54,9 +53,8 @@ export function createLedgerRoutes(deps: WalletDeps, ledger: LedgerService) {
   app.post('/transactions/:id/reverse', write, async (c) => {
     const id = c.req.param('id');
     const body = await parseJsonBody(c, reverseBody);
-    return respondIdempotently(
+    return idempotent.respond(
       c,
-      deps,
       body,
       async (trx) => (isUuid(id) ? ledger.reverse(trx, id, body.reason) : LedgerError.TransactionNotFound),
       (r) => ({ status: 201, body: { transaction_id: r.transactionId } satisfies TransactionAnswer }),

@@ -1,11 +1,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { ProblemError } from '../../lib/problem.js';
-import { respondIdempotently } from '../http/idempotent-route.js';
 import { parseJsonBody } from '../../lib/json-body.js';
-import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
-import { requireWalletScope } from '../http/wallet-scopes.js';
-import { toReversalView, type ReversalService } from './reversals.service.js';
+import type { WalletEnv } from '../http/wallet-env.js';
+import type { WalletServices } from '../services.js';
+import { toReversalView } from './reversals.service.js';
 import type { ReversalAnswer, ReversalReleaseAnswer } from '../wallet-api.js';
 import { holdTtlSecondsSchema } from '../holds/hold-ttl.js';
 
@@ -24,20 +23,21 @@ function transferIdParam(id: string): string {
   return id;
 }
 
+export type ReversalRoutesDeps = Pick<WalletServices, 'reversals' | 'requireScope' | 'idempotent'>;
+
 /**
  * `/internal/transfers/:transfer_id/reversal/{hold,capture,release}` (wallet:write, as a transfer's steps): the steps
  * of an operator's reversal, each idempotent per key (docs/internal-api.md).
  */
-export function createReversalRoutes(deps: WalletDeps, reversals: ReversalService) {
-  const write = requireWalletScope(deps.verifier, 'wallet:write');
+export function createReversalRoutes({ reversals, requireScope, idempotent }: ReversalRoutesDeps) {
+  const write = requireScope('wallet:write');
   const app = new Hono<WalletEnv>();
 
   app.post('/:transfer_id/reversal/hold', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
     const body = await parseJsonBody(c, holdBody);
-    return respondIdempotently(
+    return idempotent.respond(
       c,
-      deps,
       body,
       (trx) =>
         reversals.hold(trx, {
@@ -53,9 +53,8 @@ export function createReversalRoutes(deps: WalletDeps, reversals: ReversalServic
 
   app.post('/:transfer_id/reversal/capture', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
-    return respondIdempotently(
+    return idempotent.respond(
       c,
-      deps,
       {},
       (trx) => reversals.capture(trx, transferId),
       (row) => ({ status: 200, body: { reversal: toReversalView(row) } satisfies ReversalAnswer }),
@@ -64,9 +63,8 @@ export function createReversalRoutes(deps: WalletDeps, reversals: ReversalServic
 
   app.post('/:transfer_id/reversal/release', write, async (c) => {
     const transferId = transferIdParam(c.req.param('transfer_id'));
-    return respondIdempotently(
+    return idempotent.respond(
       c,
-      deps,
       {},
       (trx) => reversals.release(trx, transferId),
       ({ released, reversal }) => ({

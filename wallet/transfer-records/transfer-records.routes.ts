@@ -1,11 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { problem, ProblemError } from '../../lib/problem.js';
-import { respondIdempotently } from '../http/idempotent-route.js';
 import { parseJsonBody, parseQuery } from '../../lib/json-body.js';
-import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
-import { requireWalletScope } from '../http/wallet-scopes.js';
-import type { TransferRecordService } from './transfer-records.service.js';
+import type { WalletEnv } from '../http/wallet-env.js';
+import type { WalletServices } from '../services.js';
 
 /** The public transfer statuses (docs/api.md); a record holds the one its run ended with. */
 const STATUSES = [
@@ -70,6 +68,11 @@ const listQuery = z.strictObject({
 export type TransferRecordInput = z.infer<typeof recordSchema>;
 export type ArchiveCheckpoint = z.infer<typeof checkpointSchema>;
 
+export type TransferRecordRoutesDeps = Pick<
+  WalletServices,
+  'transferRecords' | 'db' | 'requireScope' | 'idempotent'
+>;
+
 /**
  * `/internal/transfer-records` (docs/orchestrator.md, "Transfer archive"): the durable record of
  * closed transfers.
@@ -77,12 +80,17 @@ export type ArchiveCheckpoint = z.infer<typeof checkpointSchema>;
  * the gateway reads one record or a user's list once Temporal no longer knows the run
  * (wallet:read).
  */
-export function createTransferRecordRoutes(deps: WalletDeps, records: TransferRecordService) {
-  const read = requireWalletScope(deps.verifier, 'wallet:read');
-  const write = requireWalletScope(deps.verifier, 'wallet:write');
+export function createTransferRecordRoutes({
+  transferRecords: records,
+  db,
+  requireScope,
+  idempotent,
+}: TransferRecordRoutesDeps) {
+  const read = requireScope('wallet:read');
+  const write = requireScope('wallet:write');
   const app = new Hono<WalletEnv>();
 
-  app.get('/checkpoint', read, async (c) => c.json(await records.checkpoint(deps.db)));
+  app.get('/checkpoint', read, async (c) => c.json(await records.checkpoint(db)));
 
   /**
    * Upserts a page of records and moves the checkpoint from `expected` to `next` in one
@@ -95,9 +103,8 @@ export function createTransferRecordRoutes(deps: WalletDeps, records: TransferRe
     if (Date.parse(next.closed_through) < Date.parse(expected.closed_through)) {
       throw new ProblemError(400, 'validation_failed', 'checkpoint.next: closed_through never moves back');
     }
-    return respondIdempotently(
+    return idempotent.respond(
       c,
-      deps,
       body,
       (trx) => records.writePage(trx, body),
       (result) =>
@@ -119,7 +126,7 @@ export function createTransferRecordRoutes(deps: WalletDeps, records: TransferRe
       throw new ProblemError(400, 'validation_failed', 'before_created_at and before_id go together');
     }
     return c.json(
-      await records.list(deps.db, {
+      await records.list(db, {
         initiatedBy: q.initiated_by,
         ...(q.status ? { status: q.status } : {}),
         ...(q.before_created_at && q.before_id
@@ -132,7 +139,7 @@ export function createTransferRecordRoutes(deps: WalletDeps, records: TransferRe
 
   app.get('/:transfer_id', read, async (c) => {
     const id = c.req.param('transfer_id');
-    const record = TRANSFER_ID.test(id) ? await records.find(deps.db, id) : undefined;
+    const record = TRANSFER_ID.test(id) ? await records.find(db, id) : undefined;
     if (!record) throw new ProblemError(404, 'transfer_record_not_found', 'no record of this transfer');
     return c.json(record);
   });

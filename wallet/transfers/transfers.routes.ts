@@ -3,14 +3,12 @@ import { z } from 'zod';
 import { amountSchema, currencySchema, limitSchema } from '../../lib/money.js';
 import { ProblemError } from '../../lib/problem.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
-import { respondInOneRoundTrip } from '../http/idempotent-route.js';
 import { isIdempotencyKey } from '../../lib/idempotency-key.js';
 import { parseJsonBody } from '../../lib/json-body.js';
-import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
-import { requireWalletScope } from '../http/wallet-scopes.js';
+import type { WalletEnv } from '../http/wallet-env.js';
+import type { WalletServices } from '../services.js';
 import { toHoldView } from '../holds/holds.service.js';
 import { capturedAtReserveFingerprint } from './captured-at-reserve.js';
-import type { TransferService } from './transfers.service.js';
 import type { TransferLedgerAnswer } from '../wallet-api.js';
 import { holdTtlSecondsSchema } from '../holds/hold-ttl.js';
 
@@ -38,14 +36,16 @@ const releaseBody = z.object({ records: transferRecordsSchema.optional() }).defa
 
 const TRANSFER_ID = /^[\x21-\x7E]{1,128}$/;
 
+export type TransferRoutesDeps = Pick<WalletServices, 'transfers' | 'requireScope' | 'idempotent'>;
+
 /**
  * `/internal/transfers/:transfer_id/{reserve,release}`: the transfer's first and (on a failure
  * path) last WalletService call, each one PostgreSQL round trip (docs/internal-api.md). A reserve
  * with `capture` is also its last on the happy path: it captures in the same transaction.
  */
-export function createTransferRoutes(deps: WalletDeps, transfers: TransferService) {
-  const write = requireWalletScope(deps.verifier, 'wallet:write');
-  const read = requireWalletScope(deps.verifier, 'wallet:read');
+export function createTransferRoutes({ transfers, requireScope, idempotent }: TransferRoutesDeps) {
+  const write = requireScope('wallet:write');
+  const read = requireScope('wallet:read');
   const app = new Hono<WalletEnv>();
 
   // Read-only: the orchestrator checks the ledger here before an operator closes a transfer
@@ -84,14 +84,13 @@ export function createTransferRoutes(deps: WalletDeps, transfers: TransferServic
         key: capture.idempotency_key,
         fingerprint: capturedAtReserveFingerprint(body.to_wallet_id, body.amount),
       };
-      return respondInOneRoundTrip(
+      return idempotent.respondInOneRoundTrip(
         c,
-        deps,
         { ...transfer, capture: { idempotency_key: capture.idempotency_key } },
         (idem) => transfers.reserveAndCapture(idem, captureIdem, { ...input, events }),
       );
     }
-    return respondInOneRoundTrip(c, deps, transfer, (idem) => transfers.reserve(idem, input), {
+    return idempotent.respondInOneRoundTrip(c, transfer, (idem) => transfers.reserve(idem, input), {
       version: 2,
       version1Body: body,
     });
@@ -103,7 +102,7 @@ export function createTransferRoutes(deps: WalletDeps, transfers: TransferServic
     const body = c.req.header('content-type') ? await parseJsonBody(c, releaseBody) : {};
     const events = transferRecordEvents(body.records, c.get('principal').clientId);
     // The fingerprint is the path (the transfer id) only: records are metadata.
-    return respondInOneRoundTrip(c, deps, {}, (idem) => transfers.release(idem, { transferId, events }));
+    return idempotent.respondInOneRoundTrip(c, {}, (idem) => transfers.release(idem, { transferId, events }));
   });
   return app;
 }

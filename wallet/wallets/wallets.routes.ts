@@ -1,14 +1,14 @@
 import { Hono } from 'hono';
 import { respondJson } from '../../lib/service-app.js';
 import { z } from 'zod';
-import { requireWalletScope } from '../http/wallet-scopes.js';
 import { currencySchema, limitSchema } from '../../lib/money.js';
-import { problemError, respondIdempotently } from '../http/idempotent-route.js';
+import { problemError } from '../http/idempotent-route.js';
 import { parseJsonBody, parseQuery } from '../../lib/json-body.js';
 import { isUuid } from '../../lib/uuid.js';
-import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
+import type { WalletEnv } from '../http/wallet-env.js';
+import type { WalletServices } from '../services.js';
 import { WalletError } from './wallets.errors.js';
-import { toWalletView, type WalletService } from './wallets.service.js';
+import { toWalletView } from './wallets.service.js';
 import type { WalletList } from '../wallet-api.js';
 
 const createBody = z.object({ user_id: z.uuid(), currency: currencySchema });
@@ -25,21 +25,22 @@ const listQuery = z.union([
   }),
 ]);
 
+export type WalletRoutesDeps = Pick<WalletServices, 'wallets' | 'db' | 'requireScope' | 'idempotent'>;
+
 /**
  * `/internal/wallets`: create, read, list, overdraft. Freeze, unfreeze and close (audited, with a
  * reason) are wallet/administration's.
  */
-export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
-  const read = requireWalletScope(deps.verifier, 'wallet:read');
-  const write = requireWalletScope(deps.verifier, 'wallet:write');
-  const admin = requireWalletScope(deps.verifier, 'wallet:admin');
+export function createWalletRoutes({ wallets, db, requireScope, idempotent }: WalletRoutesDeps) {
+  const read = requireScope('wallet:read');
+  const write = requireScope('wallet:write');
+  const admin = requireScope('wallet:admin');
   const app = new Hono<WalletEnv>();
 
   app.post('/', write, async (c) => {
     const body = await parseJsonBody(c, createBody);
-    return respondIdempotently(
+    return idempotent.respond(
       c,
-      deps,
       body,
       (trx) => wallets.create(trx, body.user_id, body.currency),
       ({ wallet, created }) => ({ status: created ? 201 : 200, body: toWalletView(wallet) }),
@@ -52,16 +53,16 @@ export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
   app.get('/', read, async (c) => {
     const query = parseQuery(c, listQuery);
     if ('ids' in query) {
-      const rows = await wallets.getMany(deps.db, [...new Set(query.ids.map((id) => id.toLowerCase()))]);
+      const rows = await wallets.getMany(db, [...new Set(query.ids.map((id) => id.toLowerCase()))]);
       return respondJson(c, { items: rows.map(toWalletView) } satisfies WalletList, 200);
     }
-    const rows = await wallets.listByUser(deps.db, query.user_id);
+    const rows = await wallets.listByUser(db, query.user_id);
     return c.json({ items: rows.map(toWalletView) } satisfies WalletList);
   });
 
   app.get('/:id', read, async (c) => {
     const id = c.req.param('id');
-    const row = isUuid(id) ? await wallets.get(deps.db, id) : WalletError.WalletNotFound;
+    const row = isUuid(id) ? await wallets.get(db, id) : WalletError.WalletNotFound;
     if (typeof row === 'string') throw problemError(row);
     // The gateway asks for this on every wallet read: the plain-object response, no Headers.
     return respondJson(c, toWalletView(row), 200);
@@ -70,9 +71,8 @@ export function createWalletRoutes(deps: WalletDeps, wallets: WalletService) {
   app.post('/:id/overdraft', admin, async (c) => {
     const id = c.req.param('id');
     const body = await parseJsonBody(c, overdraftBody);
-    return respondIdempotently(
+    return idempotent.respond(
       c,
-      deps,
       body,
       async (trx) => (isUuid(id) ? wallets.setOverdraft(trx, id, body.limit) : WalletError.WalletNotFound),
       (row) => ({ status: 200, body: toWalletView(row) }),

@@ -3,11 +3,9 @@ import { z } from 'zod';
 import { amountSchema, currencySchema, limitSchema } from '../../lib/money.js';
 import { ProblemError } from '../../lib/problem.js';
 import { transferRecordEvents, transferRecordsSchema } from '../audit/audit-records.js';
-import { respondInOneRoundTrip } from '../http/idempotent-route.js';
 import { parseJsonBody } from '../../lib/json-body.js';
-import type { WalletDeps, WalletEnv } from '../http/wallet-env.js';
-import { requireWalletScope } from '../http/wallet-scopes.js';
-import type { WithdrawalService } from './withdrawals.service.js';
+import type { WalletEnv } from '../http/wallet-env.js';
+import type { WalletServices } from '../services.js';
 import { holdTtlSecondsSchema } from '../holds/hold-ttl.js';
 
 const reserveBody = z.object({
@@ -26,19 +24,21 @@ const captureBody = z.object({
 
 const WITHDRAWAL_ID = /^[\x21-\x7E]{1,128}$/;
 
+export type WithdrawalRoutesDeps = Pick<WalletServices, 'withdrawals' | 'requireScope' | 'idempotent'>;
+
 /**
  * `/internal/withdrawals/:withdrawal_id/{reserve,capture}`: a withdrawal's hold on the user's
  * wallet, and its capture into the `payouts` system account once the provider paid out
  * (docs/internal-api.md). The release is `/internal/transfers/:id/release` with the withdrawal id.
  */
-export function createWithdrawalRoutes(deps: WalletDeps, withdrawals: WithdrawalService) {
-  const write = requireWalletScope(deps.verifier, 'wallet:write');
+export function createWithdrawalRoutes({ withdrawals, requireScope, idempotent }: WithdrawalRoutesDeps) {
+  const write = requireScope('wallet:write');
   const app = new Hono<WalletEnv>();
 
   app.post('/:withdrawal_id/reserve', write, async (c) => {
     const withdrawalId = withdrawalIdParam(c.req.param('withdrawal_id'));
     const body = await parseJsonBody(c, reserveBody);
-    return respondInOneRoundTrip(c, deps, body, (idem) =>
+    return idempotent.respondInOneRoundTrip(c, body, (idem) =>
       withdrawals.reserve(idem, {
         withdrawalId,
         userId: body.user_id,
@@ -57,7 +57,7 @@ export function createWithdrawalRoutes(deps: WalletDeps, withdrawals: Withdrawal
     const { records, provider_reference } = await parseJsonBody(c, captureBody);
     const events = transferRecordEvents(records, c.get('principal').clientId);
     // Records are metadata, outside the fingerprint (as for a transfer's capture).
-    return respondInOneRoundTrip(c, deps, { provider_reference }, (idem) =>
+    return idempotent.respondInOneRoundTrip(c, { provider_reference }, (idem) =>
       withdrawals.capture(idem, { withdrawalId, providerReference: provider_reference, events }),
     );
   });
