@@ -3,7 +3,7 @@
  * code, and the wait for a good code, too many wrong ones or the deadline. The hold is already
  * placed while the user finds the code (as a card payment's authorization is).
  */
-import { condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { otpActivityOptions } from '../temporal-config/activity-options.js';
 import { failureDetails, failureMessage, failureType } from './failures.js';
@@ -27,6 +27,12 @@ const { verifyStepUpOtp } = proxyActivities<Activities>({
   ...otpActivityOptions,
   summary: 'step-up: verify the OTP',
 });
+
+/**
+ * Released 2026-12-02 (docs/orchestrator.md, "Versioning rule"): the deadline that fires while
+ * a code is being checked ends the wait on the check's outcome. Its three releases: P now.
+ */
+export const OTP_DEADLINE_WHILE_VERIFYING_PATCH = '2026-12-02-otp-deadline-while-verifying';
 
 /** How a step-up ended: the transfer goes on, or is cancelled with that failure code. */
 export type StepUpOutcome = 'confirmed' | 'otp_failed' | 'otp_expired';
@@ -146,8 +152,18 @@ export function createStepUp(state: TransferState): StepUp {
       const answered = await condition(() => otp.outcome !== undefined, timeout, {
         summary: 'step-up: OTP deadline',
       });
-      // A code being checked when the timer fires still gets its answer.
-      if (!answered && otp.verifying) await condition(() => !otp.verifying);
+      // A code being checked when the timer fires still gets its answer. The check's handler
+      // keeps `verifying` set until the transfer moves on once it has an outcome, so the wait ends
+      // on the outcome too; waiting on `verifying` alone was a deadlock (the saga fault fuzzer's
+      // first finding, fuzz/regressions/transfer-otp-deadline-while-verifying.json). Only runs
+      // that meet this rare branch record the patch marker.
+      if (!answered && otp.verifying) {
+        if (patched(OTP_DEADLINE_WHILE_VERIFYING_PATCH)) {
+          await condition(() => otp.outcome !== undefined || !otp.verifying);
+        } else {
+          await condition(() => !otp.verifying);
+        }
+      }
       const outcome = otp.outcome ?? 'otp_expired';
       if (outcome === 'confirmed') {
         state.updateStep('step_up', { status: 'completed', ended_ms: Date.now() });

@@ -654,6 +654,26 @@ describe('transferWorkflow', () => {
       await recordHistory(handle, 'transfer-step-up-otp-expired');
     });
 
+    it('completes when the OTP deadline fires while the right code is still being checked (the fuzzer’s deadlock)', async () => {
+      const w = wallets();
+      const input = transferInput(w, '150000', { otp_timeout_ms: 3_000 });
+      // AuthService does not answer the check's first three attempts (0 s, 1 s, 3 s): the 3 s
+      // deadline fires while the code is being checked, the fourth attempt (7 s) confirms it.
+      fake.inject(idOf(input), 'verifyStepUpOtp', { kind: 'unreachable', times: 3 });
+      const handle = await start(input);
+      await waitForStatus(handle, 'awaiting_confirmation');
+      const confirmed = await handle.executeUpdate(confirmOtp, { args: [{ code: FAKE_OTP_CODE }] });
+      expect(confirmed.status).not.toBe('awaiting_confirmation');
+      const result = await handle.result();
+      expect(result.status).toBe('completed');
+      expect(step(result, 'step_up').status).toBe('completed');
+      expect(fake.balance(w.to).posted).toBe(150_000n);
+      expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'otp_send', 'otp_verify:1', 'capture']);
+      const markers = (await handle.fetchHistory()).events!.filter((e) => e.markerRecordedEventAttributes);
+      expect(markers.some((e) => e.markerRecordedEventAttributes!.markerName === 'core_patch')).toBe(true);
+      await recordHistory(handle, 'transfer-otp-deadline-while-verifying');
+    });
+
     it('can be cancelled while waiting for the code', async () => {
       const w = wallets();
       const handle = await start(transferInput(w, '150000'));

@@ -90,7 +90,8 @@ function walletRoundActivities(input: TransferInput) {
 
 /*
  * Changes to the commands of this released workflow go behind `patched('<yyyy-mm-dd>-<what>')`
- * (docs/orchestrator.md, "Versioning rule"). No patch is open. The five of 2026-12-01 went
+ * (docs/orchestrator.md, "Versioning rule"). One patch is open, in step-up.ts:
+ * `2026-12-02-otp-deadline-while-verifying` (release P). The five of 2026-12-01 went
  * through their three releases, and the histories of the runs this code no longer replays are
  * kept under test/histories/ in the retired-before-<date> folders, each README saying why.
  * The one-call reserve of 2026-12-02 needed none: its new path is taken only on the reserve's
