@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
+import { strongPassword, uniqueEmail, type Harness } from '../auth/testing/harness.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import { LIVE_WORKFLOW_INPUT_KEY, startLiveUpstreams, type LiveUpstreams } from './testing/live-upstreams.js';

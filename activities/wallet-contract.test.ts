@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from '../auth/test-support.js';
+import type { Harness } from '../auth/testing/harness.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { transferWorkflowId, type TransferInput } from '../workflows/transfer-contract.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { startHousekeeping } from './housekeeping.js';
-import { createHarness, type Harness } from './test-support.js';
+import { createHarness, type Harness } from './testing/harness.js';
 
 let h: Harness;
 beforeAll(async () => {

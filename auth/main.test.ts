@@ -9,7 +9,7 @@ import {
   strongPassword,
   TEST_KEY_ENCRYPTION_KEY,
   uniqueEmail,
-} from './test-support.js';
+} from './testing/harness.js';
 
 /** The real entry point: `node --import tsx auth/main.ts` on a real port, as the stack runs it. */
 

@@ -19,7 +19,7 @@ import {
   keyPublishedIn,
   requireServiceToken,
 } from '../auth/http/service-token.js';
-import { createHarness } from '../auth/test-support.js';
+import { createHarness } from '../auth/testing/harness.js';
 import { internalUsersRoutes } from '../auth/users/internal-users.routes.js';
 
 const [perMeasurement = 2000, rounds = 5] = process.argv.slice(2).map(Number);

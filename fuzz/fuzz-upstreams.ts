@@ -11,7 +11,7 @@ import type { Hono } from 'hono';
 import { createActivities } from '../activities/index.js';
 import { LIVE_WORKFLOW_INPUT_KEY } from '../activities/testing/live-upstreams.js';
 import { callUpstream } from '../activities/upstream.js';
-import { createHarness, ORCHESTRATOR, type Harness } from '../auth/test-support.js';
+import { createHarness, ORCHESTRATOR, type Harness } from '../auth/testing/harness.js';
 import { clientCredentialsToken, createHttpClient, type HttpClient } from '../lib/http-client.js';
 import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
 import { STEP_UP_THRESHOLD } from './fault-schedule.js';

@@ -11,7 +11,7 @@ import {
   startLiveUpstreams,
   type LiveUpstreams,
 } from '../activities/testing/live-upstreams.js';
-import { strongPassword, uniqueEmail, type Harness } from '../auth/test-support.js';
+import { strongPassword, uniqueEmail, type Harness } from '../auth/testing/harness.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
 import {
   startTransferAndWait,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { createHarness, ORCHESTRATOR, type Harness } from '../../auth/test-support.js';
+import { createHarness, ORCHESTRATOR, type Harness } from '../../auth/testing/harness.js';
 import { clientCredentialsToken, createHttpClient } from '../../lib/http-client.js';
 import { createWalletHarness, type WalletHarness } from '../../wallet/testing/wallet-harness.js';
 import { createActivities } from '../index.js';

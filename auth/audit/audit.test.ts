@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, randomIp, strongPassword, uniqueEmail, type Harness } from '../test-support.js';
+import { createHarness, randomIp, strongPassword, uniqueEmail, type Harness } from '../testing/harness.js';
 import { listAuthEvents } from './audit.repository.js';
 
 let h: Harness;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuthEvents } from '../audit/audit.repository.js';
-import { createHarness, randomIp, testConfig, type Harness } from '../test-support.js';
+import { createHarness, randomIp, testConfig, type Harness } from '../testing/harness.js';
 
 /**
  * Lockout keys use the client address: the forwarded one when the request comes through a

@@ -3,7 +3,7 @@ import { errors as joseErrors, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
-import { createHarness, type Harness } from '../test-support.js';
+import { createHarness, type Harness } from '../testing/harness.js';
 import { cacheVerifiedServiceTokens, keyPublishedIn } from './service-token.js';
 
 let h: Harness;

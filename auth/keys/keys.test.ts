@@ -5,7 +5,7 @@ import { SignJWT, createLocalJWKSet, exportJWK, exportPKCS8, generateKeyPair } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier } from '../../lib/jwt-verifier.js';
 import { listAuthEvents } from '../audit/audit.repository.js';
-import { createHarness, TEST_ISSUER, TEST_KEY_ENCRYPTION_KEY, type Harness } from '../test-support.js';
+import { createHarness, TEST_ISSUER, TEST_KEY_ENCRYPTION_KEY, type Harness } from '../testing/harness.js';
 import { createKeyEncryption } from './key-encryption.js';
 import { KEY_CACHE_SECONDS } from './keys.service.js';
 

@@ -5,7 +5,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier } from '../../lib/jwt-verifier.js';
 import { hashPassword } from '../users/password-hasher.js';
-import { createHarness, ORCHESTRATOR, uniqueEmail, type Harness } from '../test-support.js';
+import { createHarness, ORCHESTRATOR, uniqueEmail, type Harness } from '../testing/harness.js';
 import { upsertClient } from './clients.repository.js';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuthEvents } from '../audit/audit.repository.js';
-import { createHarness, memoryLogger, randomIp, type Harness } from '../test-support.js';
+import { createHarness, memoryLogger, randomIp, type Harness } from '../testing/harness.js';
 import { createLogNotifier, type Notifier } from './notifier.js';
 import { OTP_MAX_ATTEMPTS } from './otp.service.js';
 

@@ -8,7 +8,7 @@ import { requireTool } from '../../scripts/stack/tools.js';
 import { eventually } from '../../test/support/api-client.js';
 import { codeIn, latestMail, mailsTo } from '../../test/support/mailpit-client.js';
 import { testEnv } from '../../test/support/test-env.js';
-import { createHarness, memoryLogger, testConfig, uniqueEmail } from '../test-support.js';
+import { createHarness, memoryLogger, testConfig, uniqueEmail } from '../testing/harness.js';
 import { messageSubject } from './message-templates.js';
 import { NOTICES, type NotifierMessage } from './notifier.js';
 import { OTP_PURPOSES } from './otp.service.js';

@@ -7,7 +7,7 @@ import { createAuthorizationCodeStore } from '../oauth/authorization-codes.js';
 import { upsertClient } from '../oauth/clients.repository.js';
 import { OTP_MAX_ATTEMPTS } from '../otp/otp.service.js';
 import { redisKeys } from '../redis.js';
-import { createHarness, randomIp, strongPassword, uniqueEmail, type Harness } from '../test-support.js';
+import { createHarness, randomIp, strongPassword, uniqueEmail, type Harness } from '../testing/harness.js';
 import { hashOpaqueToken } from '../tokens/tokens.service.js';
 import { findUserById, setUserStatus } from '../users/users.repository.js';
 

@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWTHeaderParameters } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAuthEvents } from '../audit/audit.repository.js';
-import { createHarness, TEST_ISSUER, type Harness } from '../test-support.js';
+import { createHarness, TEST_ISSUER, type Harness } from '../testing/harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import argon2 from 'argon2';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listAuthEvents } from '../audit/audit.repository.js';
-import { createHarness, randomIp, strongPassword, uniqueEmail, type Harness } from '../test-support.js';
+import { createHarness, randomIp, strongPassword, uniqueEmail, type Harness } from '../testing/harness.js';
 import { checkPassword, commonPasswordCount } from './password-policy.js';
 
 let h: Harness;

@@ -2,19 +2,19 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createClient } from 'redis';
-import { createDb, migrateToLatest } from '../lib/db.js';
-import type { Logger } from '../lib/logger.js';
-import { testEnv } from '../test/support/test-env.js';
-import { createAuthApp } from './app.js';
-import { loadAuthConfig, type AuthConfig } from './config.js';
-import type { Database } from './database.js';
-import { authMigrations } from './migrations/index.js';
-import type { Notifier } from './otp/notifier.js';
-import { seedFromConfig } from './seed.js';
-import { FIRST_PARTY_CLIENT_ID } from './tokens/scopes.js';
-import { hashPassword } from './users/password-hasher.js';
-import { insertUserIfAbsent, setMfaEnabled } from './users/users.repository.js';
-import type { User } from './users/users.table.js';
+import { createDb, migrateToLatest } from '../../lib/db.js';
+import type { Logger } from '../../lib/logger.js';
+import { testEnv } from '../../test/support/test-env.js';
+import { createAuthApp } from '../app.js';
+import { loadAuthConfig, type AuthConfig } from '../config.js';
+import type { Database } from '../database.js';
+import { authMigrations } from '../migrations/index.js';
+import type { Notifier } from '../otp/notifier.js';
+import { seedFromConfig } from '../seed.js';
+import { FIRST_PARTY_CLIENT_ID } from '../tokens/scopes.js';
+import { hashPassword } from '../users/password-hasher.js';
+import { insertUserIfAbsent, setMfaEnabled } from '../users/users.repository.js';
+import type { User } from '../users/users.table.js';
 
 // Response bodies in tests are read field by field; each assertion checks the shape it reads.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
