@@ -655,8 +655,16 @@ describe('transferWorkflow', () => {
     });
 
     it('completes when the OTP deadline fires while the right code is still being checked (the fuzzer’s deadlock)', async () => {
-      const w = wallets();
-      const input = transferInput(w, '150000', { otp_timeout_ms: 3_000 });
+      // Its own payer: Alice's rolling daily limit is left for the tests after this one.
+      const dave = `user-dave-${randomUUID()}`;
+      fake.addUser({ user_id: dave });
+      const w = { from: `w-${randomUUID()}`, to: `w-${randomUUID()}` };
+      fake.addWallet({ id: w.from, user_id: dave, balance: 1_000_000n });
+      fake.addWallet({ id: w.to, user_id: BOB });
+      const input = transferInput(w, '150000', {
+        otp_timeout_ms: 3_000,
+        initiated_by: { ...initiator(), user_id: dave },
+      });
       // AuthService does not answer the check's first three attempts (0 s, 1 s, 3 s): the 3 s
       // deadline fires while the code is being checked, the fourth attempt (7 s) confirms it.
       fake.inject(idOf(input), 'verifyStepUpOtp', { kind: 'unreachable', times: 3 });
