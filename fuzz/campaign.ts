@@ -4,7 +4,8 @@
  * checks, failures, wall time). Used by `npm run fuzz` and the bounded test alike.
  */
 import fc from 'fast-check';
-import { OUTCOME_KINDS, transferScheduleArbitrary, type OutcomeKind } from './fault-schedule.js';
+import { OUTCOME_KINDS, type OutcomeKind } from './fault-schedule.js';
+import type { Schedule, WorkflowFuzzer } from './fuzzer.js';
 import { runBatch, type Failure, type FuzzSession } from './fuzz-session.js';
 
 export interface CampaignOptions {
@@ -20,12 +21,12 @@ export interface CampaignOptions {
 }
 
 export interface CampaignSummary {
-  workflow: 'transfer';
+  workflow: string;
   seed: number;
   schedules: number;
-  /** How the transfers ended (`completed`, `failed`, `cancelled`, `terminated`…). */
+  /** How the runs ended (`completed`, `failed`, `cancelled`, `terminated`…). */
   ended: Record<string, number>;
-  /** Transfers that waited in `needs_attention` at least once. */
+  /** Runs that waited in `needs_attention` at least once. */
   parked: number;
   /** Outcomes drawn, by kind, and by activity and kind. */
   outcomes: Record<OutcomeKind, number>;
@@ -38,11 +39,15 @@ export interface CampaignSummary {
   wallTimeMs: number;
 }
 
-export async function runCampaign(session: FuzzSession, options: CampaignOptions): Promise<CampaignSummary> {
+export async function runCampaign<S extends Schedule>(
+  session: FuzzSession,
+  fuzzer: WorkflowFuzzer<S>,
+  options: CampaignOptions,
+): Promise<CampaignSummary> {
   const started = Date.now();
-  const schedules = fc.sample(transferScheduleArbitrary, { seed: options.seed, numRuns: options.runs });
+  const schedules = fc.sample(fuzzer.arbitrary, { seed: options.seed, numRuns: options.runs });
   const summary: CampaignSummary = {
-    workflow: 'transfer',
+    workflow: fuzzer.workflow,
     seed: options.seed,
     schedules: 0,
     ended: {},
@@ -58,7 +63,7 @@ export async function runCampaign(session: FuzzSession, options: CampaignOptions
   const coveredBefore = new Map(session.injector.covered);
   for (let first = 0; first < schedules.length; first += options.batchSize) {
     const batch = schedules.slice(first, first + options.batchSize);
-    const report = await runBatch(session, batch, options.concurrency, first);
+    const report = await runBatch(session, fuzzer, batch, options.concurrency, first);
     summary.schedules += batch.length;
     summary.invariantChecks += report.invariantChecks;
     summary.historiesReplayed += report.replayed;

@@ -24,9 +24,8 @@ import {
   type WorkflowTestContext,
 } from '../workers/testing/workflow-test-env.js';
 import { createFaultInjector, type FaultInjector } from './fault-injector.js';
-import { transferScheduleArbitrary, type TransferSchedule } from './fault-schedule.js';
+import type { ScenarioResult, Schedule, WorkflowFuzzer } from './fuzzer.js';
 import { startFuzzUpstreams, type FuzzUpstreams, type PlantedBug } from './fuzz-upstreams.js';
-import { runTransferSchedule, type ScenarioResult } from './transfer-scenario.js';
 
 export const REGRESSIONS_DIR = fileURLToPath(new URL('./regressions/', import.meta.url));
 export const FINDINGS_DIR = fileURLToPath(new URL('./findings/', import.meta.url));
@@ -69,7 +68,7 @@ export async function startFuzzSession(name: string, plant?: PlantedBug): Promis
 
 export interface Failure {
   index: number;
-  schedule: TransferSchedule;
+  schedule: Schedule;
   violations: string[];
 }
 
@@ -82,9 +81,13 @@ export interface BatchReport {
 }
 
 /** Runs one schedule and turns a thrown error into a violation (the harness itself broke). */
-export async function runOne(session: FuzzSession, schedule: TransferSchedule): Promise<ScenarioResult> {
+export async function runOne<S extends Schedule>(
+  session: FuzzSession,
+  fuzzer: WorkflowFuzzer<S>,
+  schedule: S,
+): Promise<ScenarioResult> {
   try {
-    return await runTransferSchedule(
+    return await fuzzer.run(
       {
         upstreams: session.upstreams,
         injector: session.injector,
@@ -109,9 +112,10 @@ export async function runOne(session: FuzzSession, schedule: TransferSchedule): 
  * Runs `schedules` with at most `concurrency` at a time (each on its own user and wallets),
  * then replays every history in one batch and checks the whole books once.
  */
-export async function runBatch(
+export async function runBatch<S extends Schedule>(
   session: FuzzSession,
-  schedules: readonly TransferSchedule[],
+  fuzzer: WorkflowFuzzer<S>,
+  schedules: readonly S[],
   concurrency: number,
   firstIndex = 0,
 ): Promise<BatchReport> {
@@ -121,7 +125,7 @@ export async function runBatch(
     Array.from({ length: Math.min(concurrency, schedules.length) }, async () => {
       while (next < schedules.length) {
         const i = next++;
-        results[i] = await runOne(session, schedules[i]!);
+        results[i] = await runOne(session, fuzzer, schedules[i]!);
       }
     }),
   );
@@ -169,10 +173,10 @@ async function booksDiscrepancies(session: FuzzSession): Promise<Discrepancy[]> 
   return report.discrepancies.filter((d) => BOOKS_CHECKS.has(d.check));
 }
 
-export interface Shrunk {
+export interface Shrunk<S extends Schedule = Schedule> {
   seed: number;
   path: string;
-  schedule: TransferSchedule;
+  schedule: S;
   violations: string[];
 }
 
@@ -180,16 +184,17 @@ export interface Shrunk {
  * Shrinks the failure at `index` of the run drawn with `seed`: fast-check replays its path and
  * tries smaller schedules one at a time, keeping the smallest that still breaks an invariant.
  */
-export async function shrink(
+export async function shrink<S extends Schedule>(
   session: FuzzSession,
+  fuzzer: WorkflowFuzzer<S>,
   seed: number,
   index: number,
   timeLimitMs: number,
-): Promise<Shrunk | undefined> {
+): Promise<Shrunk<S> | undefined> {
   let lastViolations: string[] = [];
   const details = await fc.check(
-    fc.asyncProperty(transferScheduleArbitrary, async (schedule) => {
-      const result = await runOne(session, schedule);
+    fc.asyncProperty(fuzzer.arbitrary, async (schedule) => {
+      const result = await runOne(session, fuzzer, schedule);
       const books = await booksDiscrepancies(session);
       const violations = [...result.violations, ...books.map((d) => `books: ${JSON.stringify(d)}`)];
       if (violations.length > 0) lastViolations = violations;

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSummary, runCampaign } from './campaign.js';
 import type { Outcome } from './fault-schedule.js';
 import { shrink, startFuzzSession, type FuzzSession } from './fuzz-session.js';
+import { transferFuzzer } from './transfer-scenario.js';
 
 const SEED = 55;
 const RUNS = 24;
@@ -29,14 +30,19 @@ afterAll(async () => {
 
 describe('a defect planted in the capture (fresh Idempotency-Key per attempt)', () => {
   it('is caught by the fuzzer and shrunk to a small schedule', async () => {
-    const summary = await runCampaign(session, { seed: SEED, runs: RUNS, concurrency: 12, batchSize: RUNS });
+    const summary = await runCampaign(session, transferFuzzer, {
+      seed: SEED,
+      runs: RUNS,
+      concurrency: 12,
+      batchSize: RUNS,
+    });
     console.log(formatSummary(summary));
     const caught = summary.failures.find((f) =>
       f.violations.some((v) => v.includes('lost track of a capture')),
     );
     expect(caught).toBeDefined();
 
-    const shrunk = await shrink(session, SEED, caught!.index, 100_000);
+    const shrunk = await shrink(session, transferFuzzer, SEED, caught!.index, 100_000);
     expect(shrunk).toBeDefined();
     const { schedule, violations } = shrunk!;
     console.log(`shrunk (path ${shrunk!.path}): ${JSON.stringify(schedule)}`);

@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TransferSchedule } from './fault-schedule.js';
+import type { Schedule } from './fuzzer.js';
+import { fuzzerFor } from './fuzzers.js';
 import { REGRESSIONS_DIR, runOne, startFuzzSession, type FuzzSession } from './fuzz-session.js';
 import type { PlantedBug } from './fuzz-upstreams.js';
 
@@ -15,7 +16,7 @@ interface RegressionCase {
   seed: number;
   path: string;
   plant?: PlantedBug;
-  schedule: TransferSchedule;
+  schedule: Schedule;
 }
 
 const cases = readdirSync(REGRESSIONS_DIR)
@@ -46,12 +47,12 @@ describe('fuzz regression cases', () => {
   });
 
   it.each(cases)('$file passes on the product code', async ({ schedule }) => {
-    const result = await runOne(clean, schedule);
+    const result = await runOne(clean, fuzzerFor(schedule), schedule);
     expect(result.violations).toEqual([]);
   });
 
   it.each(cases.filter((c) => c.plant))('$file fails with its planted defect ($plant)', async (c) => {
-    const result = await runOne(planted.get(c.plant!)!, c.schedule);
+    const result = await runOne(planted.get(c.plant!)!, fuzzerFor(c.schedule), c.schedule);
     expect(result.violations).not.toEqual([]);
   });
 });

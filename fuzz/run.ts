@@ -2,21 +2,23 @@
  * `npm run fuzz` — the saga fault fuzzer, longer than the test suite runs it (docs/reliability.md).
  *
  *   npm run fuzz -- --workflow transfer --runs 2000 --seed 7
- *   npm run fuzz -- --runs 200 --concurrency 8      # seed defaults to the time
+ *   npm run fuzz -- --runs 2000 --seed 7             # every workflow fuzz/fuzzers.ts lists, in turn
+ *   npm run fuzz -- --runs 200 --concurrency 8       # seed defaults to the time
  *
  * Starts (or reuses) the test profile's PostgreSQL, Redis, MongoDB wire server and Temporal dev
  * server as the vitest global setup does, runs the schedules against the real services, prints
- * the summary, and shrinks the first failure into fuzz/findings/ (never into the suite's
+ * one summary per workflow, and shrinks each workflow's first failure into fuzz/findings/ (never into the suite's
  * fuzz/regressions/: a real finding is reported, fixed, and only then becomes a regression).
  */
 import { parseArgs } from 'node:util';
 import setupTestInfrastructure from '../test/support/global-setup.js';
 import { formatSummary, runCampaign } from './campaign.js';
+import { FUZZERS, fuzzerFor } from './fuzzers.js';
 import { FINDINGS_DIR, shrink, startFuzzSession, writeCase } from './fuzz-session.js';
 
 const { values } = parseArgs({
   options: {
-    workflow: { type: 'string', default: 'transfer' },
+    workflow: { type: 'string', multiple: true },
     runs: { type: 'string', default: '200' },
     seed: { type: 'string' },
     concurrency: { type: 'string', default: '12' },
@@ -24,11 +26,14 @@ const { values } = parseArgs({
     'shrink-minutes': { type: 'string', default: '15' },
   },
 });
-if (values.workflow !== 'transfer') {
-  console.error(
-    `--workflow ${values.workflow}: only transfer is fuzzed so far (docs/reliability.md, "Coverage")`,
-  );
-  process.exit(2);
+const workflows = values.workflow ?? Object.keys(FUZZERS);
+for (const w of workflows) {
+  if (!FUZZERS[w]) {
+    console.error(
+      `--workflow ${w}: not fuzzed (one of ${Object.keys(FUZZERS).join(', ')}; docs/reliability.md)`,
+    );
+    process.exit(2);
+  }
 }
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
 const log = (line: string) => console.error(`[fuzz] ${line}`);
@@ -37,24 +42,32 @@ await setupTestInfrastructure();
 const session = await startFuzzSession('fuzz_cli');
 let exitCode = 0;
 try {
-  log(`seed ${seed}, ${values.runs} schedules, ${values.concurrency} at a time`);
-  const summary = await runCampaign(session, {
-    seed,
-    runs: Number(values.runs),
-    concurrency: Number(values.concurrency),
-    batchSize: Number(values.batch),
-    progress: log,
-  });
-  console.log(formatSummary(summary));
-  const first = summary.failures[0];
-  if (first) {
+  for (const workflow of workflows) {
+    const fuzzer = fuzzerFor(workflow);
+    log(`${workflow}: seed ${seed}, ${values.runs} schedules, ${values.concurrency} at a time`);
+    const summary = await runCampaign(session, fuzzer, {
+      seed,
+      runs: Number(values.runs),
+      concurrency: Number(values.concurrency),
+      batchSize: Number(values.batch),
+      progress: (line) => log(`${workflow}: ${line}`),
+    });
+    console.log(formatSummary(summary));
+    const first = summary.failures[0];
+    if (!first) continue;
     exitCode = 1;
-    log(`shrinking schedule ${first.index}…`);
-    const shrunk = await shrink(session, seed, first.index, Number(values['shrink-minutes']) * 60_000);
+    log(`${workflow}: shrinking schedule ${first.index}…`);
+    const shrunk = await shrink(
+      session,
+      fuzzer,
+      seed,
+      first.index,
+      Number(values['shrink-minutes']) * 60_000,
+    );
     if (shrunk) {
       const file = writeCase(
         FINDINGS_DIR,
-        `transfer-seed-${seed}-${first.index}`,
+        `${workflow}-seed-${seed}-${first.index}`,
         shrunk,
         shrunk.violations.join('; '),
       );

@@ -2,11 +2,12 @@
  * The fault fuzzer in the normal suite: a bounded number of generated transfer schedules
  * against the real services, every invariant checked, every history replayed. The seed changes
  * with the day so the suite explores new schedules over time; a failure prints its seed and
- * schedule index (replay and shrink: `npm run fuzz -- --seed <seed> --runs <index + 1>`).
+ * schedule index (replay and shrink: `npm run fuzz -- --workflow transfer --seed <seed> --runs <index + 1>`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSummary, runCampaign } from './campaign.js';
 import { startFuzzSession, type FuzzSession } from './fuzz-session.js';
+import { transferFuzzer } from './transfer-scenario.js';
 
 const RUNS = Number(process.env.VELORA_FUZZ_RUNS ?? 48);
 const SEED = Number(process.env.VELORA_FUZZ_SEED ?? Math.floor(Date.now() / 86_400_000));
@@ -23,7 +24,12 @@ afterAll(async () => {
 
 describe('transfer fault fuzzer', () => {
   it(`keeps every money invariant over ${RUNS} generated fault schedules (seed ${SEED})`, async () => {
-    const summary = await runCampaign(session, { seed: SEED, runs: RUNS, concurrency: 12, batchSize: RUNS });
+    const summary = await runCampaign(session, transferFuzzer, {
+      seed: SEED,
+      runs: RUNS,
+      concurrency: 12,
+      batchSize: RUNS,
+    });
     console.log(formatSummary(summary));
     expect(summary.failures).toEqual([]);
     expect(summary.schedules).toBe(RUNS);

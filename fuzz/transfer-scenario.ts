@@ -7,8 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import type { WorkflowHandle } from '@temporalio/client';
 import { LIVE_WORKFLOW_INPUT_KEY } from '../activities/testing/live-upstreams.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import {
@@ -23,9 +22,8 @@ import {
   type TransferInput,
 } from '../workflows/transfer-contract.js';
 import { transferWorkflow } from '../workflows/transfer-workflow.js';
-import type { FaultInjector } from './fault-injector.js';
-import type { ScheduledMessage, TransferMessage, TransferSchedule } from './fault-schedule.js';
-import type { FuzzUpstreams } from './fuzz-upstreams.js';
+import type { ScenarioContext, ScenarioResult, WorkflowFuzzer } from './fuzzer.js';
+import { fundedWallet, withTimeout } from './scenario-support.js';
 import {
   moneyInvariants,
   outcomeInvariants,
@@ -33,6 +31,12 @@ import {
   readTransferLedger,
   terminatedInvariants,
 } from './transfer-invariants.js';
+import {
+  transferScheduleArbitrary,
+  type ScheduledMessage,
+  type TransferMessage,
+  type TransferSchedule,
+} from './transfer-schedule.js';
 
 /** The input's own timers, short so that a schedule takes seconds (no time-skipping server here). */
 export const FUZZ_TIMERS = {
@@ -46,25 +50,6 @@ const SCHEDULE_BUDGET_MS = 120_000;
 const POLL_MS = 250;
 const MESSAGE_WAIT_MS = 6_000;
 
-export interface ScenarioContext {
-  upstreams: FuzzUpstreams;
-  injector: FaultInjector;
-  client: Client;
-  taskQueue: string;
-}
-
-export interface ScenarioResult {
-  workflowId: string;
-  /** How the transfer ended: its status, or `terminated`. */
-  ended: string;
-  parked: boolean;
-  violations: string[];
-  /** Messages sent, by `<message>:<accepted|refused>`. */
-  messages: string[];
-  history?: temporal.api.history.v1.IHistory;
-  checks: number;
-}
-
 export async function runTransferSchedule(
   ctx: ScenarioContext,
   schedule: TransferSchedule,
@@ -72,25 +57,8 @@ export async function runTransferSchedule(
   const { auth, wallet } = ctx.upstreams;
   const token = await ctx.upstreams.walletToken();
   const user = await auth.createUser();
-  const newWallet = async (userId: string) => {
-    const created = await wallet.call('POST', '/internal/wallets', {
-      body: { user_id: userId, currency: 'USD' },
-      key: randomUUID(),
-      token,
-    });
-    if (created.status !== 201) throw new Error(`wallet creation answered ${created.status}`);
-    return String((created.body as { id: string }).id);
-  };
-  const from = await newWallet(user.id);
-  if (schedule.funded > 0) {
-    const dep = await wallet.call('POST', `/internal/wallets/${from}/deposits`, {
-      body: { amount: String(schedule.funded), currency: 'USD', reference: 'fuzz funding' },
-      key: randomUUID(),
-      token,
-    });
-    if (dep.status !== 201) throw new Error(`deposit answered ${dep.status}`);
-  }
-  const to = await newWallet(randomUUID());
+  const from = await fundedWallet(ctx.upstreams, token, user.id, schedule.funded);
+  const to = await fundedWallet(ctx.upstreams, token, randomUUID(), 0);
   const transferId = randomUUID();
   const input: TransferInput = signWorkflowInput(
     {
@@ -286,12 +254,8 @@ async function send(
   }
 }
 
-/** An update answers within seconds (each waits only for the transfer's next decision). */
-function withTimeout<T>(promise: Promise<T>, ms = 20_000): Promise<T> {
-  return Promise.race([
-    promise,
-    sleep(ms, undefined, { ref: false }).then(() => {
-      throw new Error(`no answer within ${ms} ms`);
-    }),
-  ]);
-}
+export const transferFuzzer: WorkflowFuzzer<TransferSchedule> = {
+  workflow: 'transfer',
+  arbitrary: transferScheduleArbitrary,
+  run: runTransferSchedule,
+};
