@@ -12,7 +12,7 @@ import {
 } from '../openapi/schemas.js';
 import { bearerSecurity } from '../openapi/router.js';
 import { isIdempotencyKey } from '../../lib/idempotency-key.js';
-import type { Wallet } from '../../lib/wallet-api-types.js';
+import type { Wallet } from '../../wallet/wallet-api.js';
 
 const StatusChangeBody = z
   .strictObject({

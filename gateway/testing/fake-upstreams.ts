@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { decodeJwt } from 'jose';
-import type { Wallet } from '../wallets/wallet-access.js';
+import { currencyExponent } from '../../lib/money.js';
+import type { Wallet } from '../../wallet/wallet-api.js';
 
 export const SERVICE_TOKEN = 'gateway-service-token';
 
@@ -87,6 +88,8 @@ export function createFakeWallet() {
       currency,
       status: 'active',
       balance: { posted: '0', pending: '0', available: '0' },
+      overdraft_limit: '0',
+      exponent: currencyExponent(currency),
       created_at: new Date().toISOString(),
     };
     wallets.set(wallet.id, wallet);

@@ -6,7 +6,7 @@ import { isAdmin } from '../http/authn.js';
 import { unwrap } from '../http/forward.js';
 import { propagationHeaders, type GatewayEnv } from '../http/request-context.js';
 import type { Upstream } from '../http/upstream.js';
-import type { Wallet } from '../../lib/wallet-api-types.js';
+import type { Wallet } from '../../wallet/wallet-api.js';
 import type { WalletReader } from './wallet-reader.js';
 
 export type { Wallet };

@@ -1,5 +1,5 @@
 import { isUuid } from '../../lib/uuid.js';
-import type { Wallet } from '../../lib/wallet-api-types.js';
+import type { Wallet } from '../../wallet/wallet-api.js';
 import { unwrap } from '../http/forward.js';
 import type { Upstream } from '../http/upstream.js';
 
