@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient, UpstreamUnavailableError, type HttpClient } from '../lib/http-client.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
 import { createWalletHarness, type WalletHarness } from '../wallet/testing/wallet-harness.js';
+import type { ArchiveCheckpoint, TransferRecord } from '../wallet/wallet-api.js';
 import { startWorkflowTestWorker, type WorkflowTestContext } from '../workers/testing/workflow-test-env.js';
 import {
   getTransfer,
@@ -22,10 +23,8 @@ import { transferWorkflow } from '../workflows/transfer-workflow.js';
 import { createFakeServices, FAKE_WORKFLOW_INPUT_KEY, type FakeServices } from './testing/fake-activities.js';
 import {
   createTransferArchiveActivities,
-  type ArchiveCheckpoint,
   type TransferArchiveInput,
   type TransferArchiveResult,
-  type TransferRecord,
 } from './transfer-archive-activities.js';
 
 const ALICE = `user-${randomUUID()}`;

@@ -26,13 +26,6 @@ import { callUpstream } from './upstream.js';
 /** The workflow type the sweep archives; declared by the transfer's contract (bench/floor imports it from here). */
 export { TRANSFER_WORKFLOW_TYPE };
 
-/**
- * Where the sweep stands and what it writes, as WalletService declares them (its
- * `transfer_archive_checkpoint` and `transfer_records`). Re-exported for the gateway, which reads
- * records back.
- */
-export type { ArchiveCheckpoint, TransferRecord };
-
 /** What one sweep may be told (the schedule passes nothing; tests narrow it to their queue). */
 export interface TransferArchiveInput {
   /** Only runs of this task queue (tests share one Temporal); all transfer runs when absent. */

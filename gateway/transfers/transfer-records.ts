@@ -6,8 +6,8 @@
 import type { Context } from 'hono';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { ProblemError } from '../../lib/problem.js';
-import type { TransferRecord } from '../../activities/transfer-archive-activities.js';
 import { failureCode } from '../../activities/transfer-archive-view.js';
+import type { TransferRecord } from '../../wallet/wallet-api.js';
 import type { Transfer, TransferStep } from '../../workflows/transfer-contract.js';
 import { isAdmin } from '../http/authn.js';
 import { unwrap } from '../http/forward.js';
