@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import protos from '@temporalio/proto';
 import { requestHash, startOnce } from '../gateway/temporal/idempotency.js';
 import { LIVE_WORKFLOW_INPUT_KEY } from '../activities/testing/live-upstreams.js';
 import { applicationFailureOf } from '../lib/failures.js';
@@ -246,7 +246,7 @@ async function resetToFirstTask(client: Client, workflowId: string): Promise<voi
   const { runId } = await handle.describe();
   const history = await handle.fetchHistory();
   const firstTask = history.events?.find(
-    (e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    (e) => e.eventType === protos.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
   );
   if (!firstTask?.eventId) throw new Error('no workflow task completed yet: nothing to reset to');
   await client.workflowService.resetWorkflowExecution({
