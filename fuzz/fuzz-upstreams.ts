@@ -2,7 +2,8 @@
  * The real AuthService and WalletService for the fuzzer, served over HTTP in-process, with the
  * activities wired to them as the worker wires them (activities/testing/live-upstreams.ts), with
  * the wallet on its own database (recreated empty), so the books checks see only the fuzzer's
- * money and no other test running at the same time can disturb them.
+ * money and no other test running at the same time can disturb them; and a payout provider
+ * (payout-sim, in memory) for withdrawals.
  */
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
@@ -27,6 +28,9 @@ export async function startFuzzUpstreams(name: string, plant?: PlantedBug): Prom
   const upstreams = await startLiveUpstreams({
     wallet: { isolated: name, poolMax: 10 },
     stepUpThreshold: BigInt(STEP_UP_THRESHOLD),
+    // The withdrawal fuzzer's provider: it decides at once, and the scenario delivers the results
+    // through the gateway's webhook route when its schedule says (fuzz/withdrawal-scenario.ts).
+    payouts: { settleDelayMs: 0 },
   });
   if (plant === 'capture_fresh_key')
     upstreams.activities.captureTransfer = captureWithFreshKey(upstreams.walletClient);

@@ -3,6 +3,10 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createHarness, ORCHESTRATOR, type Harness } from '../../auth/testing/harness.js';
 import { clientCredentialsToken, createHttpClient, type HttpClient } from '../../lib/http-client.js';
+import { createLogger } from '../../lib/logger.js';
+import { createPayoutSimApp } from '../../payout-sim/app.js';
+import { loadPayoutSimConfig } from '../../payout-sim/config.js';
+import type { PayoutBook } from '../../payout-sim/payout-book.js';
 import { createWalletHarness, type WalletHarness } from '../../wallet/testing/wallet-harness.js';
 import { createActivities } from '../index.js';
 
@@ -18,7 +22,14 @@ export interface LiveUpstreams {
   /** A WalletService service token, renewed before the harness's 5-minute ones expire. */
   walletToken(): Promise<string>;
   activities: ReturnType<typeof createActivities>;
+  /** The in-process payout provider, when `payouts` was asked for. */
+  payouts?: LivePayoutProvider;
   close(): Promise<void>;
+}
+
+/** payout-sim served in-process: its book (payouts by reference, fault rules). */
+export interface LivePayoutProvider {
+  book: PayoutBook;
 }
 
 export interface LiveUpstreamsOptions {
@@ -26,7 +37,16 @@ export interface LiveUpstreamsOptions {
   wallet?: Parameters<typeof createWalletHarness>[0];
   /** Transfers of at least this many minor units need a step-up (100,000 by default). */
   stepUpThreshold?: bigint;
+  /**
+   * Serve a payout provider (payout-sim, in memory) and give the withdrawal activities a client
+   * of it; without it a withdrawal's submit fails, as a worker without PAYOUT_PROVIDER_URL does.
+   * Its results reach no webhook: a test delivers them itself, reading the decisions in its book.
+   */
+  payouts?: { settleDelayMs?: number };
 }
+
+const PAYOUT_API_KEY = randomBytes(16).toString('hex');
+const PAYOUT_WEBHOOK_SECRET = randomBytes(32).toString('hex');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Env: only fetch() is served
 function listen(app: Hono<any>, servers: ServerType[]): Promise<string> {
@@ -60,9 +80,11 @@ export async function startLiveUpstreams(options: LiveUpstreamsOptions = {}): Pr
     wallet.issuer.serviceToken('wallet:read wallet:write wallet:admin'),
   );
   const walletClient = createHttpClient({ name: 'wallet', baseUrl: walletUrl, token: walletToken });
+  const sim = options.payouts && (await startPayoutSim(options.payouts, servers));
   const activities = createActivities({
     auth: createHttpClient({ name: 'auth', baseUrl: authUrl, token }),
     wallet: walletClient,
+    ...(sim ? { payouts: sim.client } : {}),
     config: {
       transferStepUpThreshold: options.stepUpThreshold ?? 100_000n,
       workflowInputKey: LIVE_WORKFLOW_INPUT_KEY,
@@ -74,12 +96,38 @@ export async function startLiveUpstreams(options: LiveUpstreamsOptions = {}): Pr
     walletClient,
     walletToken,
     activities,
+    ...(sim ? { payouts: { book: sim.book } } : {}),
     async close() {
+      sim?.close();
       await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
       await auth.close();
       await wallet.close();
     },
   };
+}
+
+/** payout-sim on an ephemeral port with an in-memory book, and the worker's client of it (its API key). */
+async function startPayoutSim(
+  options: NonNullable<LiveUpstreamsOptions['payouts']>,
+  servers: ServerType[],
+): Promise<{ client: HttpClient; book: PayoutBook; close(): void }> {
+  const config = loadPayoutSimConfig({
+    PAYOUT_WEBHOOK_SECRET,
+    PAYOUT_PROVIDER_API_KEY: PAYOUT_API_KEY,
+    // Port 9 (discard) refuses connections: a result is tried once and reaches no one.
+    PAYOUT_SIM_WEBHOOK_URL: 'http://127.0.0.1:9/v1/webhooks/payouts',
+    PAYOUT_SIM_SETTLE_DELAY_MS: String(options.settleDelayMs ?? 0),
+    PAYOUT_SIM_WEBHOOK_ATTEMPTS: '1',
+  });
+  const sim = createPayoutSimApp({ config, log: createLogger('payout-sim', 'silent') });
+  const url = await listen(sim.app, servers);
+  // As workers/main.ts builds it: the API key as a bearer header.
+  const client = createHttpClient({
+    name: 'payouts',
+    baseUrl: url,
+    defaultHeaders: () => ({ authorization: `Bearer ${PAYOUT_API_KEY}` }),
+  });
+  return { client, book: sim.book, close: sim.close };
 }
 
 /** Mints a new token every 4 minutes, before the 5-minute one in use expires (a fuzz campaign runs longer). */

@@ -1,0 +1,377 @@
+/**
+ * Runs one withdrawal schedule end to end: a fresh user and wallet (funded as the schedule
+ * says), the signed input with short timers, the faults planned around the real activities, the
+ * payout provider (payout-sim, in-process) told how to decide and answer, its result delivered
+ * as the gateway's webhook route delivers it (the `payoutResult` signal) when the schedule says, the messages sent as the withdrawal reaches their trigger, a parked withdrawal finished
+ * the way docs/runbook.md ("Payouts stuck at the provider") tells an operator, then the money
+ * invariants against WalletService's tables and the provider's book.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { LIVE_WORKFLOW_INPUT_KEY } from '../activities/testing/live-upstreams.js';
+import { signWorkflowInput } from '../lib/workflow-input-signature.js';
+import type { PayoutBook } from '../payout-sim/payout-book.js';
+import { payoutEvent, type PayoutEvent } from '../payout-sim/webhook-delivery.js';
+import {
+  cancelWithdrawal,
+  confirmWithdrawalOtp,
+  getWithdrawal,
+  LATE_PAYOUT_REASONS,
+  payoutResult,
+  resolveWithdrawal,
+  retryWithdrawal,
+  settleLatePayout,
+  WITHDRAWAL_TERMINAL_STATUSES,
+  withdrawalStartOptions,
+  type Withdrawal,
+  type WithdrawalInput,
+} from '../workflows/withdrawal-contract.js';
+import { withdrawalWorkflow } from '../workflows/withdrawal-workflow.js';
+import type { ScenarioContext, ScenarioResult, WorkflowFuzzer } from './fuzzer.js';
+import { fundedWallet, withTimeout } from './scenario-support.js';
+import {
+  readWithdrawalLedger,
+  withdrawalMoneyInvariants,
+  withdrawalOutcomeInvariants,
+  withdrawalParkedInvariants,
+  type Delivered,
+  type WithdrawalIds,
+} from './withdrawal-invariants.js';
+import {
+  withdrawalScheduleArbitrary,
+  type ScheduledWithdrawalMessage,
+  type WithdrawalMessage,
+  type WithdrawalSchedule,
+} from './withdrawal-schedule.js';
+
+/** The input's own timers, short so that a schedule takes seconds (no time-skipping server here). */
+export const WITHDRAWAL_FUZZ_TIMERS = {
+  otp_timeout_ms: 6_000,
+  payout_timeout_ms: 3_000,
+  late_result_window_ms: 5_000,
+} as const;
+
+/** Longest a schedule may take before it counts as stuck. */
+const SCHEDULE_BUDGET_MS = 120_000;
+const POLL_MS = 250;
+const MESSAGE_WAIT_MS = 6_000;
+const NOTE = 'FUZZ-1: checked against the provider';
+
+type Handle = WorkflowHandle<typeof withdrawalWorkflow>;
+
+export async function runWithdrawalSchedule(
+  ctx: ScenarioContext,
+  schedule: WithdrawalSchedule,
+): Promise<ScenarioResult> {
+  const { auth, wallet } = ctx.upstreams;
+  const provider = ctx.upstreams.payouts;
+  if (!provider) throw new Error('the fuzz upstreams have no payout provider');
+  const token = await ctx.upstreams.walletToken();
+  const user = await auth.createUser();
+  const walletId = await fundedWallet(ctx.upstreams, token, user.id, schedule.funded);
+  const withdrawalId = randomUUID();
+  // A bank account of its own: every payout the provider holds to it is this withdrawal's.
+  const iban = `DE${String(randomInt(10, 100))}${String(randomInt(1e9, 1e10))}${String(randomInt(1e9, 1e10))}`;
+  const ids: WithdrawalIds = { withdrawalId, walletId, iban };
+  const input: WithdrawalInput = signWorkflowInput(
+    {
+      withdrawal_id: withdrawalId,
+      wallet_id: walletId,
+      amount: String(schedule.amount),
+      currency: 'USD',
+      destination: { account_holder: 'Fuzz Holder', iban },
+      description: 'fuzz',
+      initiated_by: {
+        user_id: user.id,
+        client_id: 'velora-fuzz',
+        token_jti: randomUUID(),
+        ip: '203.0.113.9',
+        user_agent: 'velora-fuzz',
+      },
+      created_at: new Date().toISOString(),
+      ...WITHDRAWAL_FUZZ_TIMERS,
+    },
+    LIVE_WORKFLOW_INPUT_KEY,
+  );
+  // The provider decides as the schedule says and sends nothing itself: the harness delivers.
+  const { book } = provider;
+  book.addFault({ fault: 'no_result', reference: withdrawalId });
+  book.addFault({
+    fault: schedule.provider.decision === 'rejected' ? 'reject' : 'settle',
+    reference: withdrawalId,
+  });
+  if (schedule.provider.submit_5xx > 0)
+    book.addFault({ fault: 'submit_5xx', reference: withdrawalId, times: schedule.provider.submit_5xx });
+
+  const options = withdrawalStartOptions(input);
+  const workflowId = options.workflowId;
+  ctx.injector.plan(workflowId, schedule.faults);
+  const handle = await ctx.client.workflow.start(withdrawalWorkflow, {
+    ...options,
+    taskQueue: ctx.taskQueue,
+  });
+  const deadline = Date.now() + SCHEDULE_BUDGET_MS;
+  const violations: string[] = [];
+  const sent: string[] = [];
+  let checks = 0;
+  const amount = BigInt(schedule.amount);
+  const funded = BigInt(schedule.funded);
+  const webhook = webhookOf(handle);
+
+  try {
+    const delivering = driveProvider(handle, book, schedule, webhook, deadline);
+    for (const message of schedule.messages) {
+      if (!(await waitForTrigger(handle, message, deadline))) break;
+      sent.push(`${message.message}:${await send(ctx, handle, message.message, user.email)}`);
+    }
+
+    let parked = false;
+    let ended: string | undefined;
+    let finalView: Withdrawal | undefined;
+    for (let round = 0; ended === undefined; round += 1) {
+      const state = await settle(handle, deadline);
+      if (state === 'terminated' || state === 'stuck') {
+        ended = state;
+        break;
+      }
+      if (state.status !== 'needs_attention') {
+        ended = state.status;
+        finalView = state;
+        break;
+      }
+      if (round >= 6) {
+        ended = 'needs_attention';
+        finalView = state;
+        break;
+      }
+      if (!parked) {
+        parked = true;
+        const ledger = await readWithdrawalLedger(wallet, book, ids);
+        violations.push(...withdrawalParkedInvariants(state, ledger).map((v) => `parked: ${v}`));
+        violations.push(...withdrawalMoneyInvariants(ledger, amount, funded).map((v) => `parked: ${v}`));
+        checks += 2;
+      }
+      sent.push(...(await operate(ctx, handle, state, workflowId)));
+      await sleep(POLL_MS);
+    }
+    await delivering;
+
+    const history = ended === 'stuck' ? undefined : await handle.fetchHistory();
+    const ledger = await readWithdrawalLedger(wallet, book, ids);
+    violations.push(...withdrawalMoneyInvariants(ledger, amount, funded));
+    checks += 1;
+    if (ended === 'stuck') {
+      const last = await handle.query(getWithdrawal).catch(() => undefined);
+      violations.push(
+        `no settled state within ${SCHEDULE_BUDGET_MS / 1000} s (last seen ${last?.status}: ${JSON.stringify(last?.steps)}; messages ${sent.join(', ')})`,
+      );
+    } else if (finalView) {
+      const delivered: Delivered | undefined =
+        schedule.provider.delivery === 'never' || !history
+          ? undefined
+          : {
+              status: schedule.provider.decision,
+              whileRunning: (history.events ?? []).some(
+                (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'payoutResult',
+              ),
+            };
+      violations.push(...withdrawalOutcomeInvariants(finalView, ledger, delivered, parked));
+      checks += 1;
+    }
+    return {
+      workflowId,
+      ended: ended ?? 'unknown',
+      parked,
+      violations,
+      messages: sent,
+      checks,
+      ...(history ? { history } : {}),
+    };
+  } finally {
+    if (Date.now() > deadline)
+      await handle.terminate('fuzz: schedule over its budget').catch(() => undefined);
+    ctx.injector.forget(workflowId);
+  }
+}
+
+/**
+ * What an operator does with a parked withdrawal (docs/runbook.md, "Payouts stuck at the
+ * provider"): a settled payout the books gave back is booked with `settleLatePayout` (or, when
+ * that is refused, recalled from the provider and closed `failed`); a settlement for another
+ * amount is recalled and closed `failed`; an unanswered capture or release is retried once the
+ * fault is fixed.
+ */
+async function operate(
+  ctx: ScenarioContext,
+  handle: Handle,
+  state: Withdrawal,
+  workflowId: string,
+): Promise<string[]> {
+  const reason = state.attention?.reason;
+  ctx.injector.heal(workflowId);
+  if (reason !== undefined && LATE_PAYOUT_REASONS.includes(reason)) {
+    const settled = await send(ctx, handle, 'settle_late_payout', '');
+    if (settled === 'accepted') return ['operator_settle_late_payout:accepted'];
+    await handle.signal(resolveWithdrawal, { outcome: 'failed', note: NOTE });
+    return ['operator_settle_late_payout:refused', 'operator_resolve_failed:accepted'];
+  }
+  if (reason === 'settlement_mismatch') {
+    await handle.signal(resolveWithdrawal, { outcome: 'failed', note: NOTE });
+    return ['operator_resolve_failed:accepted'];
+  }
+  await handle.signal(retryWithdrawal);
+  return [];
+}
+
+type Webhook = (event: PayoutEvent) => Promise<void>;
+
+/**
+ * What the gateway's webhook route (gateway/withdrawals/payout-webhook.routes.ts) does with a
+ * verified event: the `payoutResult` signal to the withdrawal of its reference; a result for no
+ * running withdrawal is acknowledged (the route logs it for an operator). The route itself cannot
+ * be loaded here: its OpenAPI schemas extend zod schemas that the services loaded before it.
+ */
+function webhookOf(handle: Handle): Webhook {
+  return async (event) => {
+    try {
+      await handle.signal(payoutResult, {
+        event_id: event.event_id,
+        status: event.status,
+        provider_payout_id: event.provider_payout_id,
+        amount: event.amount,
+        currency: event.currency,
+        ...(event.reason === undefined ? {} : { reason: event.reason }),
+        occurred_at: event.occurred_at,
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  };
+}
+
+/**
+ * The provider's side: once it decided the payout, its result reaches the webhook `prompt`ly
+ * (the schedule's delay after the decision), `late` (that delay after the withdrawal gave up
+ * waiting and released the funds), or never; a repeat sends the same event again.
+ */
+async function driveProvider(
+  handle: Handle,
+  book: PayoutBook,
+  schedule: WithdrawalSchedule,
+  webhook: Webhook,
+  deadline: number,
+): Promise<void> {
+  const { provider } = schedule;
+  const reference = handle.workflowId.replace(/^withdrawal-/, '');
+  if (provider.delivery === 'never') return;
+  // Wait for the decision (no payout at all when the withdrawal never reached the provider).
+  for (;;) {
+    const payout = book.get(reference);
+    if (payout && payout.status !== 'pending') break;
+    if (Date.now() > deadline || (await status(handle)) === 'closed') return;
+    if (!payout && ['failed', 'cancelled', 'completed'].includes(await status(handle))) return;
+    await sleep(POLL_MS);
+  }
+  if (provider.delivery === 'late') {
+    while (Date.now() < deadline) {
+      const s = await status(handle);
+      if (s === 'closed' || WITHDRAWAL_TERMINAL_STATUSES.includes(s)) break;
+      await sleep(POLL_MS);
+    }
+  }
+  await sleep(provider.delay_ms);
+  const decided = payoutEvent(book.get(reference)!);
+  const event = provider.mismatch ? { ...decided, amount: String(schedule.amount + 1) } : decided;
+  await webhook(event);
+  if (provider.repeat) {
+    await sleep(1_100);
+    await webhook(event);
+  }
+}
+
+/** Waits until the withdrawal shows the message's trigger status (or settles), then its delay. */
+async function waitForTrigger(
+  handle: Handle,
+  message: ScheduledWithdrawalMessage,
+  deadline: number,
+): Promise<boolean> {
+  if (message.at !== 'start') {
+    const until = Math.min(deadline, Date.now() + MESSAGE_WAIT_MS);
+    while (Date.now() < until) {
+      const state = await status(handle);
+      if (state === 'closed') return false;
+      if (state === message.at || WITHDRAWAL_TERMINAL_STATUSES.includes(state) || state === 'needs_attention')
+        break;
+      await sleep(POLL_MS);
+    }
+  }
+  await sleep(message.delay_ms);
+  return true;
+}
+
+/** The withdrawal's status, or `closed` once the run is over (completed, terminated). */
+async function status(handle: Handle): Promise<Withdrawal['status'] | 'closed'> {
+  const { status: run } = await handle.describe();
+  if (run.name !== 'RUNNING') return 'closed';
+  return (await handle.query(getWithdrawal)).status;
+}
+
+/** Waits for the run to close or park: its final view, the parked view, `terminated`, or `stuck`. */
+async function settle(handle: Handle, deadline: number): Promise<Withdrawal | 'terminated' | 'stuck'> {
+  while (Date.now() < deadline) {
+    const { status: run } = await handle.describe();
+    if (run.name === 'TERMINATED') return 'terminated';
+    if (run.name === 'COMPLETED') return handle.result();
+    if (run.name !== 'RUNNING') throw new Error(`withdrawal run ended ${run.name}`);
+    const view = await handle.query(getWithdrawal);
+    if (view.status === 'needs_attention') return view;
+    await sleep(POLL_MS);
+  }
+  return 'stuck';
+}
+
+/** Sends one message; `accepted`, or `refused` with the workflow's reason (a closed run, a validator). */
+async function send(
+  ctx: ScenarioContext,
+  handle: Handle,
+  message: WithdrawalMessage,
+  email: string,
+): Promise<string> {
+  try {
+    switch (message) {
+      case 'confirm_right':
+      case 'confirm_wrong': {
+        const right = await ctx.upstreams.auth.latestCode(email, 'step_up').catch(() => undefined);
+        const code =
+          message === 'confirm_right'
+            ? (right ?? '000000')
+            : String((Number(right ?? '0') + 1) % 1_000_000).padStart(6, '0');
+        await withTimeout(handle.executeUpdate(confirmWithdrawalOtp, { args: [{ code }] }));
+        break;
+      }
+      case 'cancel':
+        await withTimeout(handle.executeUpdate(cancelWithdrawal));
+        break;
+      case 'retry':
+        await handle.signal(retryWithdrawal);
+        break;
+      case 'settle_late_payout':
+        await withTimeout(handle.executeUpdate(settleLatePayout, { args: [{ note: NOTE }] }));
+        break;
+      case 'terminate':
+        await handle.terminate('fuzz: an operator terminated the withdrawal');
+        break;
+    }
+    return 'accepted';
+  } catch {
+    return 'refused';
+  }
+}
+
+export const withdrawalFuzzer: WorkflowFuzzer<WithdrawalSchedule> = {
+  workflow: 'withdrawal',
+  arbitrary: withdrawalScheduleArbitrary,
+  run: runWithdrawalSchedule,
+};
