@@ -1,10 +1,12 @@
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { Counter, type Registry } from 'prom-client';
 import type { Kysely } from 'kysely';
+import type { Principal } from '../lib/jwt-verifier.js';
 import type { Logger } from '../lib/logger.js';
 import { createAuditLog, type AuditLog, type RequestContext } from './audit/audit.service.js';
 import type { AuthConfig } from './config.js';
 import type { Database } from './database.js';
+import { idempotency, type IdempotencyOptions } from './http/idempotency.js';
 import { createRequestContext } from './http/request-context.js';
 import { createKeyEncryption } from './keys/key-encryption.js';
 import { createKeyStore, type KeyStore } from './keys/keys.service.js';
@@ -36,8 +38,17 @@ export interface AuthDeps {
   registry?: Registry;
 }
 
-/** Every AuthService component, built once from its dependencies. */
-export interface AuthServices extends AuthDeps {
+/**
+ * Every AuthService component, built once from its dependencies (not the dependencies
+ * themselves). Each route factory takes the few it uses (`Pick<AuthServices, …>`).
+ */
+export interface AuthServices {
+  /** The `iss` of every token and of the discovery document (AUTH_ISSUER). */
+  issuer: string;
+  /** The `aud` of access tokens (JWT_AUDIENCE). */
+  audience: string;
+  /** The `Idempotency-Key` check of an internal mutating route, bound to the Redis keeping the answers. */
+  idempotency: (options?: IdempotencyOptions) => MiddlewareHandler<{ Variables: { principal: Principal } }>;
   audit: AuditLog;
   keys: KeyStore;
   tokens: TokenService;
@@ -120,7 +131,9 @@ export function createAuthServices(deps: AuthDeps): AuthServices {
   const clients = createClientService({ db, redis, audit });
   const authorizationCodes = createAuthorizationCodeStore(redis);
   return {
-    ...deps,
+    issuer: config.AUTH_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    idempotency: (options) => idempotency(redis, options),
     audit,
     keys,
     tokens,

@@ -15,6 +15,16 @@ interface Stored {
   content_type?: string;
 }
 
+export interface IdempotencyOptions {
+  /**
+   * Without `Idempotency-Key` the request is refused (400 idempotency_key_required); when false
+   * it runs unguarded. Default true.
+   */
+  required?: boolean;
+  /** The key deduplicates only identical bodies: a different body under it is a new request. */
+  perBody?: boolean;
+}
+
 /**
  * Internal mutating routes require `Idempotency-Key` (docs/internal-api.md). The first answer
  * for (caller, route, key) is kept a day and replayed for the same body; a different body is
@@ -22,7 +32,7 @@ interface Stored {
  */
 export function idempotency(
   redis: RedisClient,
-  options: { required?: boolean; perBody?: boolean } = {},
+  options: IdempotencyOptions = {},
 ): MiddlewareHandler<{ Variables: { principal: Principal } }> {
   const required = options.required ?? true;
   return async (c, next) => {

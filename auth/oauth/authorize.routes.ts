@@ -32,7 +32,7 @@ function redirectWith(c: Context, redirectUri: string, params: Record<string, st
  * OTP step when the user enabled it) and redirects back with a single-use 60-second code.
  */
 export function authorizeRoutes(
-  s: Pick<AuthServices, 'clients' | 'login' | 'authorizationCodes' | 'audit' | 'requestContext' | 'config'>,
+  s: Pick<AuthServices, 'clients' | 'login' | 'authorizationCodes' | 'audit' | 'requestContext' | 'issuer'>,
 ) {
   const app = new Hono();
 
@@ -49,7 +49,7 @@ export function authorizeRoutes(
         error,
         error_description: description,
         state: q.state ?? null,
-        iss: s.config.AUTH_ISSUER,
+        iss: s.issuer,
       });
     if (q.response_type !== 'code')
       return back('unsupported_response_type', 'only response_type=code is supported');
@@ -99,7 +99,7 @@ export function authorizeRoutes(
           error: 'access_denied',
           error_description: 'sign-in failed',
           state: request.state,
-          iss: s.config.AUTH_ISSUER,
+          iss: s.issuer,
         });
       }
       userId = result.user.id;
@@ -149,7 +149,7 @@ export function authorizeRoutes(
       clientId: client.client_id,
       context,
     });
-    return redirectWith(c, request.redirect_uri, { code, state: request.state, iss: s.config.AUTH_ISSUER });
+    return redirectWith(c, request.redirect_uri, { code, state: request.state, iss: s.issuer });
   });
 
   return app;

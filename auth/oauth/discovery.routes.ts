@@ -3,10 +3,10 @@ import type { AuthServices } from '../services.js';
 import { USER_TOKEN_SCOPES } from '../tokens/scopes.js';
 
 /** `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 / RFC 8414). */
-export function discoveryRoutes(s: Pick<AuthServices, 'config'>) {
+export function discoveryRoutes(s: Pick<AuthServices, 'issuer'>) {
   const app = new Hono();
   app.get('/openid-configuration', (c) => {
-    const issuer = s.config.AUTH_ISSUER;
+    const issuer = s.issuer;
     return c.json(
       {
         issuer,

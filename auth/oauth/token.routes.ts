@@ -11,7 +11,15 @@ import { OAuthError, oauthErrorResponse } from './oauth.errors.js';
 
 export type TokenRoutesDeps = Pick<
   AuthServices,
-  'clients' | 'tokens' | 'users' | 'passwords' | 'authorizationCodes' | 'audit' | 'requestContext' | 'config'
+  | 'clients'
+  | 'tokens'
+  | 'users'
+  | 'passwords'
+  | 'authorizationCodes'
+  | 'audit'
+  | 'requestContext'
+  | 'issuer'
+  | 'audience'
 >;
 
 /** Token (RFC 6749), revocation (RFC 7009) and introspection (RFC 7662) endpoints under `/v1/auth`. */
@@ -223,8 +231,8 @@ export function tokenRoutes(s: TokenRoutesDeps) {
             roles: [...principal.roles],
             exp: principal.expiresAt,
             jti: principal.tokenId,
-            iss: s.config.AUTH_ISSUER,
-            aud: s.config.JWT_AUDIENCE,
+            iss: s.issuer,
+            aud: s.audience,
           },
           200,
           NO_STORE,
@@ -244,7 +252,7 @@ export function tokenRoutes(s: TokenRoutesDeps) {
         sub: refresh.user_id,
         exp: Math.floor(refresh.expires_at.getTime() / 1000),
         iat: Math.floor(refresh.created_at.getTime() / 1000),
-        iss: s.config.AUTH_ISSUER,
+        iss: s.issuer,
       },
       200,
       NO_STORE,

@@ -1,7 +1,6 @@
 import { Hono } from 'hono';
 import type { Principal } from '../../lib/jwt-verifier.js';
 import { fail } from '../http/errors.js';
-import { idempotency } from '../http/idempotency.js';
 import { jsonBody } from '../http/parse-body.js';
 import { refuse } from '../http/refuse.js';
 import type { AuthServices } from '../services.js';
@@ -12,14 +11,14 @@ type Env = { Variables: { principal: Principal } };
 
 export type InternalOtpRoutesDeps = Pick<
   AuthServices,
-  'otp' | 'users' | 'emailVerification' | 'redis' | 'requestContext'
+  'otp' | 'users' | 'emailVerification' | 'idempotency' | 'requestContext'
 >;
 
 /** `/internal/otp/*`: step-up codes for the transfer workflow. */
 export function internalOtpRoutes(s: InternalOtpRoutesDeps) {
   const app = new Hono<Env>();
 
-  app.post('/send', idempotency(s.redis), async (c) => {
+  app.post('/send', s.idempotency(), async (c) => {
     const body = await jsonBody(c, internalOtpSendBody);
     const user = await s.users.findById(body.user_id);
     if (!user) refuse(UserError.NotFound);
@@ -35,7 +34,7 @@ export function internalOtpRoutes(s: InternalOtpRoutesDeps) {
     return c.json({ challenge_id: result.challengeId, expires_at: result.expiresAt.toISOString() }, 201);
   });
 
-  app.post('/verify', idempotency(s.redis, { required: false, perBody: true }), async (c) => {
+  app.post('/verify', s.idempotency({ required: false, perBody: true }), async (c) => {
     const body = await jsonBody(c, internalOtpVerifyBody);
     const result = await s.otp.verify({
       purpose: body.purpose,

@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import type { Principal } from '../../lib/jwt-verifier.js';
-import { idempotency } from '../http/idempotency.js';
 import { jsonBody } from '../http/parse-body.js';
 import { refuse } from '../http/refuse.js';
 import type { AuthServices } from '../services.js';
@@ -10,7 +9,7 @@ type Env = { Variables: { principal: Principal } };
 
 export type InternalUsersRoutesDeps = Pick<
   AuthServices,
-  'registrations' | 'users' | 'redis' | 'requestContext'
+  'registrations' | 'users' | 'idempotency' | 'requestContext'
 >;
 
 /**
@@ -19,7 +18,7 @@ export type InternalUsersRoutesDeps = Pick<
  */
 export function internalUsersRoutes(s: InternalUsersRoutesDeps) {
   const app = new Hono<Env>();
-  const idem = idempotency(s.redis);
+  const idem = s.idempotency();
 
   app.post('/registrations', idem, async (c) => {
     const body = await jsonBody(c, registrationBody);
