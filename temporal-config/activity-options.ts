@@ -48,8 +48,6 @@ const NON_RETRYABLE = [
   'validation_failed',
   // The transfer's own refusal of a cancel after the capture (TRANSFER_UPDATE_ERRORS).
   'cannot_cancel',
-  // No service answers it any more; kept until the gateway's maps over this list drop it.
-  'invalid_expiry',
 ] as const;
 
 export type NonRetryableErrorType = `${(typeof NON_RETRYABLE)[number]}`;

@@ -32,7 +32,6 @@ const FAILURE_CODE_OF_REFUSAL: Readonly<Record<NonRetryableErrorType, RefusalFai
   transfer_released: 'transfer_released',
   transfer_already_reserved: 'transfer_already_reserved',
   capture_exceeds_hold: 'internal_error',
-  invalid_expiry: 'internal_error',
   reversal_not_possible: 'internal_error',
   validation_failed: 'internal_error',
   idempotency_key_mismatch: 'internal_error',

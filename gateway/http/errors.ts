@@ -45,7 +45,6 @@ const DOMAIN_STATUS: Record<DomainCode, number | undefined> = {
   upstream_unavailable: 503,
   hold_not_found: undefined,
   capture_exceeds_hold: undefined,
-  invalid_expiry: undefined,
   reversal_not_possible: undefined,
   transfer_released: undefined,
   transfer_already_reserved: undefined,

@@ -41,7 +41,6 @@ export const STEP_ERROR_MESSAGES: Record<StepErrorCode, string> = {
   hold_not_active: 'the reserved funds were no longer held',
   hold_already_captured: 'the reserved funds were already moved',
   capture_exceeds_hold: 'the step failed for an internal reason',
-  invalid_expiry: 'the step failed for an internal reason',
   reversal_not_possible: 'the transfer could not be reversed',
   validation_failed: 'the step failed for an internal reason',
   idempotency_key_mismatch: 'the step failed for an internal reason',
