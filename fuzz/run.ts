@@ -11,6 +11,7 @@
  * fuzz/regressions/: a real finding is reported, fixed, and only then becomes a regression).
  */
 import { parseArgs } from 'node:util';
+import { dropDatabase } from '../scripts/stack/infrastructure.js';
 import setupTestInfrastructure from '../test/support/global-setup.js';
 import { formatSummary, runCampaign } from './campaign.js';
 import { FUZZERS, fuzzerFor } from './fuzzers.js';
@@ -39,7 +40,9 @@ const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.se
 const log = (line: string) => console.error(`[fuzz] ${line}`);
 
 await setupTestInfrastructure();
-const session = await startFuzzSession('fuzz_cli');
+// Its own wallet database per process: two campaigns at once must not recreate each other's.
+const name = `fuzz_cli_${process.pid}`;
+const session = await startFuzzSession(name);
 let exitCode = 0;
 try {
   for (const workflow of workflows) {
@@ -79,6 +82,10 @@ try {
     }
   }
 } finally {
+  const walletDb = `velora_wallet_test_${name}`;
+  if (exitCode === 0) await session.upstreams.wallet.mongo.dropDatabase();
   await session.close();
+  if (exitCode === 0) await dropDatabase(walletDb);
+  else log(`the run's wallet databases (PostgreSQL and MongoDB ${walletDb}) are kept for inspection`);
 }
 process.exit(exitCode);

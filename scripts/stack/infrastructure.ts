@@ -91,6 +91,18 @@ export async function ensureDatabase(
   }
 }
 
+/** Drops `database` (closing its connections) when it exists. */
+export async function dropDatabase(database: string): Promise<void> {
+  if (!IDENT.test(database)) throw new Error(`unsafe identifier: ${database}`);
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists ${database} with (force)`);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * Creates `role` (LOGIN, owning nothing) when missing: a service role that the owner of its
  * database grants what it may do (WalletService's `velora_wallet_service`, migration 0043).
