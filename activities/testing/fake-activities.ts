@@ -43,7 +43,8 @@ interface FakeHold {
 
 /**
  * What an injected failure does:
- * - `domain` — a business refusal with the given code, before any effect;
+ * - `domain` — a business refusal with the given code (and the upstream's words, `message`),
+ *   before any effect;
  * - `outage` — an outage that outlived the retries, before any effect;
  * - `outage_after_effect` — the effect happened, then the answer was lost (a timeout);
  * - `domain_after_effect` — the effect happened, then a refusal with the given code (a re-run
@@ -54,7 +55,7 @@ interface FakeHold {
  * - `block` — the effect happens, then the activity waits until `release(gate)` is called.
  */
 export type Injection =
-  | { kind: 'domain'; code: string; times?: number }
+  | { kind: 'domain'; code: string; message?: string; times?: number }
   | { kind: 'outage'; times?: number }
   | { kind: 'outage_after_effect'; times?: number }
   | { kind: 'domain_after_effect'; code: string; times?: number }
@@ -149,7 +150,7 @@ export function createFakeServices(): FakeServices {
       inj.used += 1;
       switch (inj.kind) {
         case 'domain':
-          throw domain(inj.code, `injected ${inj.code}`);
+          throw domain(inj.code, inj.message ?? `injected ${inj.code}`);
         case 'outage':
           throw ApplicationFailure.create({
             message: `injected outage in ${name}`,

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -8,11 +8,20 @@ import { testEnv } from '../../test/support/test-env.js';
 import { firstPartyScope } from '../../auth/tokens/scopes.js';
 import { createTestIssuer } from '../../test/support/tokens.js';
 import { createGatewayApp } from '../app.js';
+// After the app: lib/money's zod schemas get `.openapi()` only when @hono/zod-openapi (loaded by
+// the app) has extended zod before they are built. Test files therefore take what they need of
+// the fake activities from the harness (`services`, `otpCode`), not by importing them first.
+import {
+  createFakeServices,
+  FAKE_OTP_CODE,
+  FAKE_WORKFLOW_INPUT_KEY,
+} from '../../activities/testing/fake-activities.js';
 import { loadGatewayConfig } from '../config.js';
 import { denylistKey } from '../../lib/denylist.js';
 import { createRedisDenylist } from '../http/authn.js';
 import { createSyncedRateLimiter } from '../http/rate-limit.js';
 import { createUpstream } from '../http/upstream.js';
+import type { Wallet } from '../wallets/wallet-access.js';
 import { createFakeAuth, createFakeWallet, SERVICE_TOKEN } from './fake-upstreams.js';
 import { serveStub } from './stub-server.js';
 
@@ -42,11 +51,20 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The token the gateway presents to WalletService (the stand-in accepts only SERVICE_TOKEN). */
   serviceToken?: string;
+  /**
+   * The worker runs the real `transferWorkflow` on the fake activities (`services`) instead of
+   * the transfer stand-in of fake-workflows.ts. Set while test files move over, one at a time.
+   */
+  realTransferWorkflow?: boolean;
 }
 
+/** What a wallet made with `addWallet` holds unless told otherwise: room for every test's transfers. */
+export const DEFAULT_TEST_BALANCE = 1_000_000n;
+
 /**
- * A gateway wired to real Redis (TEST_REDIS_URL), real Temporal (TEST_TEMPORAL_ADDRESS) with
- * stub workflows, and in-process stand-ins for AuthService and WalletService.
+ * A gateway wired to real Redis (TEST_REDIS_URL), real Temporal (TEST_TEMPORAL_ADDRESS) with a
+ * worker running the real transfer workflow on fake activities (and stand-ins for the other
+ * workflows), and in-process stand-ins for AuthService and WalletService.
  */
 export async function createHarness(options: HarnessOptions = {}) {
   const issuer = await createTestIssuer();
@@ -59,12 +77,17 @@ export async function createHarness(options: HarnessOptions = {}) {
       await redis.set(denylistKey(jti), '1', { EX: ttl });
     },
   });
+  // The world the workflows' activities see (users, balances, holds); `addWallet` seeds it and
+  // the gateway's WalletService stand-in with the same wallet.
+  const services = createFakeServices();
   const walletServer = await serveStub(wallet.app);
   const authServer = await serveStub(auth.app);
   const taskQueue = `gateway-test-${randomUUID()}`;
   const config = loadGatewayConfig({
     GATEWAY_CLIENT_SECRET: 'test-secret-0123456789',
-    WORKFLOW_INPUT_KEY: randomBytes(32).toString('base64'),
+    // The key the fake activities verify the transfer input with, as the real worker shares the
+    // gateway's.
+    WORKFLOW_INPUT_KEY: FAKE_WORKFLOW_INPUT_KEY.toString('base64'),
     AUTH_URL: authServer.url,
     WALLET_URL: walletServer.url,
     TEMPORAL_TASK_QUEUE: taskQueue,
@@ -95,7 +118,15 @@ export async function createHarness(options: HarnessOptions = {}) {
     const worker = await Worker.create({
       connection: native,
       taskQueue,
-      workflowsPath: fileURLToPath(new URL('./fake-workflows.ts', import.meta.url)),
+      workflowsPath: fileURLToPath(
+        new URL(
+          options.realTransferWorkflow ? './worker-workflows.ts' : './fake-workflows.ts',
+          import.meta.url,
+        ),
+      ),
+      activities: services.activities,
+      // A test that leaves an activity blocked at a gate must not hold up the shutdown.
+      shutdownGraceTime: '1s',
     });
     const running = worker.run();
     closers.push(async () => {
@@ -154,6 +185,21 @@ export async function createHarness(options: HarnessOptions = {}) {
     return { id, token, auth: { authorization: `Bearer ${token}` } };
   }
 
+  /**
+   * A wallet of `userId` that both the gateway's WalletService stand-in and the workflows' fake
+   * activities know (the user is active there), holding `balance` minor units.
+   */
+  function addWallet(
+    userId: string,
+    currency = 'USD',
+    { balance = DEFAULT_TEST_BALANCE }: { balance?: bigint } = {},
+  ): Wallet {
+    const created = wallet.addWallet(userId, currency);
+    if (!services.users.has(userId)) services.addUser({ user_id: userId });
+    services.addWallet({ id: created.id, user_id: userId, currency, balance });
+    return created;
+  }
+
   /** Sends a JSON request from a given peer address (as the Node adapter would report it). */
   async function request(
     path: string,
@@ -179,6 +225,11 @@ export async function createHarness(options: HarnessOptions = {}) {
     redis,
     wallet,
     auth,
+    /** The fake activities' world: balances, effects per workflow, injected failures and gates. */
+    services,
+    /** The step-up code the fake activities accept. */
+    otpCode: FAKE_OTP_CODE,
+    addWallet,
     temporal,
     taskQueue,
     user,

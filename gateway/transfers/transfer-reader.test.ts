@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { transferStartOptions, type TransferInput } from '../../workflows/transfer-contract.js';
+import { signWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
+import {
+  transferStartOptions,
+  transferWorkflowId,
+  type TransferInput,
+} from '../../workflows/transfer-contract.js';
+import { transferWorkflow } from '../../workflows/transfer-workflow.js';
+import { deriveId } from '../temporal/idempotency.js';
 import { createHarness, type Harness } from '../testing/harness.js';
 
 /**
@@ -12,26 +19,41 @@ import { createHarness, type Harness } from '../testing/harness.js';
  */
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ temporal: true });
+  h = await createHarness({ temporal: true, realTransferWorkflow: true });
 });
 afterAll(async () => h?.close());
 
 async function funded() {
   const u = await h.user();
-  const from = h.wallet.addWallet(u.id, 'USD');
+  const from = h.addWallet(u.id);
   const payee = await h.user();
-  const to = h.wallet.addWallet(payee.id, 'USD');
+  const to = h.addWallet(payee.id);
   return { u, from, to };
 }
 
-/** A transfer of `u` that stays `processing` until something stops it (the stub's `slow`). */
-async function slowTransfer(u: Awaited<ReturnType<typeof funded>>['u'], from: string, to: string) {
+/**
+ * A transfer of `u` that stays `processing` until something stops it: its capture moved the
+ * money and then waits at the gate `gate` (a wallet whose answer has not arrived yet).
+ */
+async function processingTransfer(
+  u: Awaited<ReturnType<typeof funded>>['u'],
+  from: string,
+  to: string,
+  gate: string,
+) {
+  const key = randomUUID();
+  const workflowId = transferWorkflowId(deriveId('transfer', u.id, key));
+  // The reserve only holds (as a wallet from before the one-call reserve), so the capture is a
+  // step of its own that can be held at the gate.
+  h.services.walletWithoutOneCall(workflowId);
+  h.services.inject(workflowId, 'captureTransfer', { kind: 'block', gate });
   const res = await h.request('/v1/transfers', {
     method: 'POST',
-    headers: { ...u.auth, 'idempotency-key': randomUUID() },
-    json: { from_wallet_id: from, to_wallet_id: to, amount: '100', currency: 'USD', description: 'slow' },
+    headers: { ...u.auth, 'idempotency-key': key },
+    json: { from_wallet_id: from, to_wallet_id: to, amount: '100', currency: 'USD' },
   });
   expect(res.status).toBe(202);
+  await h.services.reached(gate);
   return (await res.json()).id as string;
 }
 
@@ -44,13 +66,17 @@ async function listIds(auth: Record<string, string>, status: string): Promise<st
 describe('transfers stopped from outside the workflow', () => {
   it('a terminated transfer reads failed/terminated, is listed as failed and no longer as processing', async () => {
     const { u, from, to } = await funded();
-    const id = await slowTransfer(u, from.id, to.id);
+    const gate = randomUUID();
+    const id = await processingTransfer(u, from.id, to.id, gate);
+    // The capture is a local activity: `processing` is written when the worker heartbeats the
+    // workflow task it runs in (8 s in), so visibility shows it only then.
     await vi.waitFor(async () => expect(await listIds(u.auth, 'processing')).toContain(id), {
-      timeout: 10_000,
+      timeout: 25_000,
       interval: 200,
     });
 
     await h.temporal.workflow.getHandle(`transfer-${id}`).terminate('operator test');
+    h.services.open(gate);
 
     const read = await h.request(`/v1/transfers/${id}`, { headers: u.auth });
     expect(read.status).toBe(200);
@@ -58,7 +84,7 @@ describe('transfers stopped from outside the workflow', () => {
     expect(t).toMatchObject({ id, status: 'failed', failure_code: 'terminated' });
     expect(t.completed_at).toBeTypeOf('string');
     // The steps still come from the workflow's last view.
-    expect(t.steps.map((s) => s.name)).toEqual(['authorize']);
+    expect(t.steps.map((s) => s.name)).toEqual(['reserve', 'step_up', 'capture']);
 
     await vi.waitFor(
       async () => {
@@ -86,13 +112,14 @@ describe('transfers stopped from outside the workflow', () => {
   it('a transfer closed by its execution timeout reads failed/timed_out', async () => {
     const { u, from, to } = await funded();
     const transferId = randomUUID();
-    const input: TransferInput = {
+    // Large enough to wait for its step-up code, which never comes.
+    const fields: Omit<TransferInput, 'signature'> = {
       transfer_id: transferId,
       from_wallet_id: from.id,
       to_wallet_id: to.id,
-      amount: '100',
+      amount: '150000',
       currency: 'USD',
-      description: 'slow',
+      description: 'never confirmed',
       initiated_by: {
         user_id: u.id,
         client_id: 'velora-web',
@@ -102,9 +129,9 @@ describe('transfers stopped from outside the workflow', () => {
       },
       request_hash: 'h',
       created_at: new Date().toISOString(),
-      signature: 'unused-by-the-stub',
     };
-    const handle = await h.temporal.workflow.start('transferWorkflow', {
+    const input = signWorkflowInput(fields, workflowInputKey(h.config.WORKFLOW_INPUT_KEY));
+    const handle = await h.temporal.workflow.start(transferWorkflow, {
       ...transferStartOptions(input),
       taskQueue: h.taskQueue,
       workflowExecutionTimeout: '2s',
