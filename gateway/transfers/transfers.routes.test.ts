@@ -2,23 +2,40 @@ import { randomUUID } from 'node:crypto';
 import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyWorkflowInput, workflowInputKey } from '../../lib/workflow-input-signature.js';
+import { retryCompensation, transferWorkflowId } from '../../workflows/transfer-contract.js';
 import { deriveId } from '../temporal/idempotency.js';
-import { createHarness, type Harness } from '../testing/harness.js';
-import { VALID_OTP } from '../testing/fake-workflows.js';
+import { createHarness, DEFAULT_TEST_BALANCE, type Harness } from '../testing/harness.js';
 import { STEP_ERROR_MESSAGES } from './public-transfer.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ temporal: true });
+  h = await createHarness({ temporal: true, realTransferWorkflow: true });
 });
 afterAll(async () => h?.close());
 
 async function funded() {
   const u = await h.user();
-  const from = h.wallet.addWallet(u.id, 'USD');
+  const from = h.addWallet(u.id);
   const payee = await h.user();
-  const to = h.wallet.addWallet(payee.id, 'USD');
+  const to = h.addWallet(payee.id);
   return { u, from, to };
+}
+
+/** At or above the step-up threshold: the transfer waits for its code (cancel it to end it). */
+const STEP_UP_AMOUNT = '150000';
+
+/** The workflow id of the transfer `userId` starts with Idempotency-Key `key`. */
+function workflowIdOf(userId: string, key: string): string {
+  return transferWorkflowId(deriveId('transfer', userId, key));
+}
+
+/**
+ * The step-up transfer `userId` starts with `key` stays `pending` while its code is being sent:
+ * the send waits at a gate (named after the key) until the test opens it.
+ */
+function holdOtpSend(userId: string, key: string): string {
+  h.services.inject(workflowIdOf(userId, key), 'sendStepUpOtp', { kind: 'block', gate: key });
+  return key;
 }
 
 /** Visibility is eventually consistent: wait until it lists the workflow, then count its runs. */
@@ -81,9 +98,10 @@ describe('POST /v1/transfers', () => {
 
   it('answers 202 with a Location when the transfer is still running', async () => {
     const { u, from, to } = await funded();
+    // Without Prefer: wait the answer comes right after the start; this one then waits for its code.
     const res = await post(
       u.auth,
-      { from_wallet_id: from.id, to_wallet_id: to.id, amount: '100', currency: 'USD', description: 'slow' },
+      { from_wallet_id: from.id, to_wallet_id: to.id, amount: STEP_UP_AMOUNT, currency: 'USD' },
       {
         'idempotency-key': randomUUID(),
       },
@@ -91,11 +109,23 @@ describe('POST /v1/transfers', () => {
     expect(res.status).toBe(202);
     const t = await res.json();
     expect(res.headers.get('location')).toBe(`/v1/transfers/${t.id}`);
-    expect(['pending', 'processing']).toContain(t.status);
+    expect(t.status).toBe('pending');
 
+    // Cancelled once it waits for the code, so the cancel cannot meet the OTP send's completion
+    // (a workflow task that fails with UnhandledCommand aborts an Update: the gateway answers 503).
+    await vi.waitFor(
+      async () => {
+        const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
+        expect(read.status).toBe('awaiting_confirmation');
+      },
+      { timeout: 10_000, interval: 200 },
+    );
     const cancelled = await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
     expect(cancelled.status).toBe(200);
-    expect(await cancelled.json()).toMatchObject({ status: 'cancelled', failure_code: 'cancelled_by_user' });
+    // The answer comes once the outcome is decided; the hold may still be being released.
+    const decided = await cancelled.json();
+    expect(decided.failure_code).toBe('cancelled_by_user');
+    expect(['compensating', 'cancelled']).toContain(decided.status);
 
     // Cancelling again is idempotent once the workflow has closed.
     await vi.waitFor(
@@ -164,9 +194,8 @@ describe('POST /v1/transfers', () => {
     const body = {
       from_wallet_id: from.id,
       to_wallet_id: to.id,
-      amount: '250',
+      amount: STEP_UP_AMOUNT,
       currency: 'USD',
-      description: 'slow',
     };
     const responses = await Promise.all(
       Array.from({ length: 20 }, () => post(u.auth, body, { 'idempotency-key': key })),
@@ -185,7 +214,7 @@ describe('POST /v1/transfers', () => {
   it("refuses to move money from another user's wallet (BOLA), but pays into anyone's", async () => {
     const { u, to } = await funded();
     const victim = await h.user();
-    const victims = h.wallet.addWallet(victim.id, 'USD');
+    const victims = h.addWallet(victim.id);
     const res = await post(
       u.auth,
       { from_wallet_id: victims.id, to_wallet_id: to.id, amount: '100', currency: 'USD' },
@@ -281,18 +310,18 @@ describe('Prefer: wait without polling (Update-with-Start)', () => {
   it('answers 202 with the current view at the wait deadline, then replays it for the same key', async () => {
     const { u, from, to } = await funded();
     const key = randomUUID();
+    const gate = holdOtpSend(u.id, key);
     const body = {
       from_wallet_id: from.id,
       to_wallet_id: to.id,
-      amount: '77',
+      amount: STEP_UP_AMOUNT,
       currency: 'USD',
-      description: 'slow',
+      description: 'held at the code',
     };
     const res = await post(u.auth, body, { 'idempotency-key': key, prefer: 'wait=1' });
     expect(res.status).toBe(202);
     const t = await res.json();
-    expect(t).toMatchObject({ amount: '77', description: 'slow' });
-    expect(['pending', 'processing']).toContain(t.status);
+    expect(t).toMatchObject({ amount: STEP_UP_AMOUNT, description: 'held at the code', status: 'pending' });
     expect(res.headers.get('location')).toBe(`/v1/transfers/${t.id}`);
 
     // Same key, same body, while it runs: the same transfer, not a second one.
@@ -302,7 +331,7 @@ describe('Prefer: wait without polling (Update-with-Start)', () => {
     // Same key, another body, while it runs: refused.
     const changed = await post(
       u.auth,
-      { ...body, amount: '78' },
+      { ...body, amount: '150001' },
       { 'idempotency-key': key, prefer: 'wait=1' },
     );
     expect(changed.status).toBe(422);
@@ -311,6 +340,7 @@ describe('Prefer: wait without polling (Update-with-Start)', () => {
     expect(changedNoWait.status).toBe(422);
 
     await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
+    h.services.open(gate);
     await expectOneRun(t.id);
     // Replayed after it closed: its result, without running it again.
     await vi.waitFor(
@@ -327,7 +357,7 @@ describe('Prefer: wait without polling (Update-with-Start)', () => {
     );
     const closedChanged = await post(
       u.auth,
-      { ...body, amount: '79' },
+      { ...body, amount: '150002' },
       { 'idempotency-key': key, prefer: 'wait=5' },
     );
     expect(closedChanged.status).toBe(422);
@@ -350,12 +380,28 @@ describe('Prefer: wait without polling (Update-with-Start)', () => {
 });
 
 describe('steps show codes and fixed messages only (no detail about the other wallet)', () => {
-  for (const [scenario, code] of [
-    ['destination-frozen', 'wallet_frozen'],
-    ['destination-currency', 'currency_mismatch'],
+  // What WalletService answers when the destination cannot take the money: the code, and words
+  // for operators that name the other wallet's state.
+  for (const [scenario, code, words] of [
+    [
+      'destination-frozen',
+      'wallet_frozen',
+      (id: string) => `POST /internal/holds: wallet ${id} is frozen (status=frozen since 2026-11-30)`,
+    ],
+    [
+      'destination-currency',
+      'currency_mismatch',
+      (id: string) => `POST /internal/holds: wallet ${id} holds EUR, not USD`,
+    ],
   ] as const) {
     it(`a transfer refused because of the destination (${scenario}) says nothing about that wallet`, async () => {
       const { u, from, to } = await funded();
+      const key = randomUUID();
+      h.services.inject(workflowIdOf(u.id, key), 'reserveTransfer', {
+        kind: 'domain',
+        code,
+        message: words(to.id),
+      });
       const res = await post(
         u.auth,
         {
@@ -365,7 +411,7 @@ describe('steps show codes and fixed messages only (no detail about the other wa
           currency: 'USD',
           description: scenario,
         },
-        { 'idempotency-key': randomUUID(), prefer: 'wait=10' },
+        { 'idempotency-key': key, prefer: 'wait=10' },
       );
       expect(res.status).toBe(200);
       const t = await res.json();
@@ -388,12 +434,14 @@ describe('steps show codes and fixed messages only (no detail about the other wa
         expect(view).toMatchObject({ status: 'failed', failure_code: code });
         expect(view.steps).toEqual([
           {
-            name: 'authorize',
+            name: 'reserve',
             status: 'failed',
             attempts: 1,
             error_code: code,
             error: STEP_ERROR_MESSAGES[code],
           },
+          { name: 'step_up', status: 'pending', attempts: 0 },
+          { name: 'capture', status: 'pending', attempts: 0 },
         ]);
       }
       expect(listed).toMatchObject({ status: 'failed', failure_code: code, steps: [] });
@@ -464,7 +512,7 @@ describe('reading, confirming and cancelling transfers', () => {
     const confirm = await h.request(`/v1/transfers/${t.id}/confirm`, {
       method: 'POST',
       headers: mallory.auth,
-      json: { code: VALID_OTP },
+      json: { code: h.otpCode },
     });
     expect(confirm.status).toBe(404);
   });
@@ -494,7 +542,7 @@ describe('reading, confirming and cancelling transfers', () => {
     const right = await h.request(`/v1/transfers/${t.id}/confirm`, {
       method: 'POST',
       headers: u.auth,
-      json: { code: VALID_OTP },
+      json: { code: h.otpCode },
     });
     expect(right.status).toBe(200);
     const confirmed = (await right.json()).status;
@@ -520,7 +568,7 @@ describe('reading, confirming and cancelling transfers', () => {
     const resent = await h.request(`/v1/transfers/${t.id}/confirm`, {
       method: 'POST',
       headers: u.auth,
-      json: { code: VALID_OTP },
+      json: { code: h.otpCode },
     });
     expect(resent.status).toBe(200);
     expect((await resent.json()).status).toBe(confirmed);
@@ -556,28 +604,45 @@ describe('reading, confirming and cancelling transfers', () => {
     expect(updates.filter((name) => name === 'confirmOtp')).toHaveLength(1);
   });
 
-  it('refuses to cancel once funds were captured (409)', async () => {
+  it('refuses to cancel once funds were captured (409), while the transfer still runs', async () => {
     const { u, from, to } = await funded();
-    const t = await (
-      await post(
-        u.auth,
-        {
-          from_wallet_id: from.id,
-          to_wallet_id: to.id,
-          amount: '10',
-          currency: 'USD',
-          description: 'linger',
-        },
-        {
-          'idempotency-key': randomUUID(),
-          prefer: 'wait=10',
-        },
-      )
-    ).json();
-    expect(t.status).toBe('completed');
+    const key = randomUUID();
+    const workflowId = workflowIdOf(u.id, key);
+    // The reserve only holds (a wallet from before the one-call reserve); the capture then moves
+    // the money but its answer is lost, so the transfer waits in needs_attention: captured, and
+    // the workflow still running.
+    h.services.walletWithoutOneCall(workflowId);
+    h.services.inject(workflowId, 'captureTransfer', { kind: 'outage_after_effect', times: 1 });
+    const started = await post(
+      u.auth,
+      { from_wallet_id: from.id, to_wallet_id: to.id, amount: '10', currency: 'USD' },
+      { 'idempotency-key': key },
+    );
+    expect(started.status).toBe(202);
+    const t = await started.json();
+    await vi.waitFor(
+      async () => {
+        const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
+        expect(read.status).toBe('needs_attention');
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    expect(h.services.balance(to.id).posted).toBe(DEFAULT_TEST_BALANCE + 10n);
+
     const res = await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
     expect(res.status).toBe(409);
     expect((await res.json()).code).toBe('cannot_cancel');
+
+    // An operator's retry finds the capture: the transfer completes, the money moved once.
+    await h.temporal.workflow.getHandle(workflowId).signal(retryCompensation);
+    await vi.waitFor(
+      async () => {
+        const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
+        expect(read.status).toBe('completed');
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    expect(h.services.balance(to.id).posted).toBe(DEFAULT_TEST_BALANCE + 10n);
   });
 
   it("lists the caller's transfers with a status filter and a cursor", async () => {
