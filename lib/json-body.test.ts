@@ -40,7 +40,7 @@ describe('parseJsonBody', () => {
         status: 415,
         code: 'unsupported_media_type',
         title: 'Unsupported Media Type',
-        detail: 'the body must be application/json',
+        detail: 'send the body as application/json (or the documented form type)',
       });
     }
   });

@@ -92,11 +92,16 @@ export function validationProblem(error: z.ZodError, where = 'body'): Problem {
 }
 
 /**
- * A request body that is not JSON by its media type: 415, the same body in every service
- * (lib/json-body.ts answers it, and so does the gateway's validator).
+ * A request body of a media type the route does not take: 415, the same body in every service
+ * (lib/json-body.ts answers it, and so does the gateway's validator). The form type is named
+ * because the OAuth routes take `application/x-www-form-urlencoded` instead of JSON.
  */
 export function unsupportedMediaTypeProblem(): Problem {
-  return problem(415, 'unsupported_media_type', 'the body must be application/json');
+  return problem(
+    415,
+    'unsupported_media_type',
+    'send the body as application/json (or the documented form type)',
+  );
 }
 
 /** A request body that does not parse as JSON: 400, the same body in every service. */

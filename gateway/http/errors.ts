@@ -6,7 +6,13 @@ import { ApplicationFailure, NamespaceNotFoundError } from '@temporalio/common';
 import { applicationFailureOf, causeChain, findCause } from '../../lib/failures.js';
 import { UpstreamUnavailableError } from '../../lib/http-client.js';
 import type { Logger } from '../../lib/logger.js';
-import { createErrorHandler, malformedJsonProblem, problem, problemResponse } from '../../lib/problem.js';
+import {
+  createErrorHandler,
+  malformedJsonProblem,
+  problem,
+  problemResponse,
+  unsupportedMediaTypeProblem,
+} from '../../lib/problem.js';
 import type { NonRetryableErrorType } from '../../temporal-config/activity-options.js';
 import type { TransferUpdateError } from '../../workflows/transfer-contract.js';
 
@@ -114,14 +120,7 @@ export function createGatewayErrorHandler(log: Logger): ErrorHandler {
       );
     }
     if (err instanceof HTTPException && err.status === 415) {
-      return problemResponse(
-        c,
-        problem(
-          415,
-          'unsupported_media_type',
-          'send the body as application/json (or the documented form type)',
-        ),
-      );
+      return problemResponse(c, unsupportedMediaTypeProblem());
     }
     if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message)) {
       return problemResponse(c, malformedJsonProblem());

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unsupportedMediaTypeProblem } from '../../lib/problem.js';
 import { TEST_AUDIENCE, TEST_ISSUER } from '../../test/support/tokens.js';
 import { createHarness, type Harness, type TestResponse } from '../testing/harness.js';
 import { gatewayConfigSchema, metricsListener } from '../config.js';
@@ -172,7 +173,11 @@ describe('bodies', () => {
       body: 'currency=USD',
     });
     expect(form.status).toBe(415);
-    expect((await form.json()).code).toBe('unsupported_media_type');
+    // The words every service answers a wrong media type with (lib/problem.ts).
+    expect(await form.json()).toMatchObject({
+      code: 'unsupported_media_type',
+      detail: unsupportedMediaTypeProblem().detail,
+    });
   });
 });
 
