@@ -2,16 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../testing/harness.js';
 
-/** A transfer through the gateway, finished within the wait (`linger`: stays running afterwards). */
-async function transfer(amount: string, description = ''): Promise<string> {
+/**
+ * A transfer through the gateway, run by the real workflow: completed within the wait, or (at or
+ * above the step-up threshold) still waiting for its code.
+ */
+async function transfer(amount: string): Promise<string> {
   const u = await h.user();
-  const from = h.wallet.addWallet(u.id, 'USD');
+  const from = h.addWallet(u.id);
   const payee = await h.user();
-  const to = h.wallet.addWallet(payee.id, 'USD');
+  const to = h.addWallet(payee.id);
   const res = await h.request('/v1/transfers', {
     method: 'POST',
     headers: { ...u.auth, 'idempotency-key': randomUUID(), prefer: 'wait=10' },
-    json: { from_wallet_id: from.id, to_wallet_id: to.id, amount, currency: 'USD', description },
+    json: { from_wallet_id: from.id, to_wallet_id: to.id, amount, currency: 'USD' },
   });
   const body = await res.json();
   return body.id as string;
@@ -19,7 +22,7 @@ async function transfer(amount: string, description = ''): Promise<string> {
 
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ temporal: true });
+  h = await createHarness({ temporal: true, realTransferWorkflow: true });
 });
 afterAll(async () => h?.close());
 
