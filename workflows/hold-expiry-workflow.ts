@@ -5,6 +5,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { sweepActivityOptions } from '../temporal-config/activity-options.js';
+import type { HoldExpiryAnswer } from '../wallet/wallet-api.js';
 
 type Activities = ReturnType<typeof activities.createActivities>;
 
@@ -13,6 +14,7 @@ const { expireHolds } = proxyActivities<Activities>(sweepActivityOptions);
 /** Schedule id and the workflow-id prefix of its runs. */
 export const HOLD_EXPIRY_SCHEDULE_ID = 'hold-expiry';
 
-export async function holdExpiryWorkflow(): Promise<{ expired: number | null }> {
+/** How many holds the sweep expired: WalletService always counts them (0 when none were due). */
+export async function holdExpiryWorkflow(): Promise<HoldExpiryAnswer> {
   return expireHolds();
 }
