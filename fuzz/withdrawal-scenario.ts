@@ -8,10 +8,11 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { LIVE_WORKFLOW_INPUT_KEY } from '../activities/testing/live-upstreams.js';
 import { signWorkflowInput } from '../lib/workflow-input-signature.js';
+import { failureType } from '../workflows/failures.js';
 import type { PayoutBook } from '../payout-sim/payout-book.js';
 import { payoutEvent, type PayoutEvent } from '../payout-sim/webhook-delivery.js';
 import {
@@ -30,6 +31,7 @@ import {
 } from '../workflows/withdrawal-contract.js';
 import { withdrawalWorkflow } from '../workflows/withdrawal-workflow.js';
 import type { ScenarioContext, ScenarioResult, WorkflowFuzzer } from './fuzzer.js';
+import type { FuzzUpstreams } from './fuzz-upstreams.js';
 import { fundedWallet, withTimeout } from './scenario-support.js';
 import {
   readWithdrawalLedger,
@@ -118,10 +120,12 @@ export async function runWithdrawalSchedule(
   let checks = 0;
   const amount = BigInt(schedule.amount);
   const funded = BigInt(schedule.funded);
+  /** What the user spent on their own (`spends`): it left the wallet outside this withdrawal. */
+  let spent = 0n;
   const webhook = webhookOf(handle);
 
   try {
-    const delivering = driveProvider(handle, book, schedule, webhook, deadline);
+    const delivering = driveProvider(ctx.upstreams, handle, book, schedule, webhook, deadline);
     for (const message of schedule.messages) {
       if (!(await waitForTrigger(handle, message, deadline))) break;
       sent.push(`${message.message}:${await send(ctx, handle, message.message, user.email)}`);
@@ -150,9 +154,13 @@ export async function runWithdrawalSchedule(
         parked = true;
         const ledger = await readWithdrawalLedger(wallet, book, ids);
         violations.push(...withdrawalParkedInvariants(state, ledger).map((v) => `parked: ${v}`));
-        violations.push(...withdrawalMoneyInvariants(ledger, amount, funded).map((v) => `parked: ${v}`));
+        violations.push(
+          ...withdrawalMoneyInvariants(ledger, amount, funded - spent).map((v) => `parked: ${v}`),
+        );
         checks += 2;
       }
+      const late = state.attention && LATE_PAYOUT_REASONS.includes(state.attention.reason);
+      if (late && schedule.spends && spent === 0n) spent = await spendAll(ctx.upstreams, walletId);
       sent.push(...(await operate(ctx, handle, state, workflowId)));
       await sleep(POLL_MS);
     }
@@ -160,7 +168,7 @@ export async function runWithdrawalSchedule(
 
     const history = ended === 'stuck' ? undefined : await handle.fetchHistory();
     const ledger = await readWithdrawalLedger(wallet, book, ids);
-    violations.push(...withdrawalMoneyInvariants(ledger, amount, funded));
+    violations.push(...withdrawalMoneyInvariants(ledger, amount, funded - spent));
     checks += 1;
     if (ended === 'stuck') {
       const last = await handle.query(getWithdrawal).catch(() => undefined);
@@ -212,17 +220,31 @@ async function operate(
   const reason = state.attention?.reason;
   ctx.injector.heal(workflowId);
   if (reason !== undefined && LATE_PAYOUT_REASONS.includes(reason)) {
-    const settled = await send(ctx, handle, 'settle_late_payout', '');
-    if (settled === 'accepted') return ['operator_settle_late_payout:accepted'];
-    await handle.signal(resolveWithdrawal, { outcome: 'failed', note: NOTE });
-    return ['operator_settle_late_payout:refused', 'operator_resolve_failed:accepted'];
+    const refusal = await withTimeout(
+      handle.executeUpdate(settleLatePayout, { args: [{ note: NOTE }] }),
+    ).then(
+      () => undefined,
+      (err: unknown) =>
+        err instanceof WorkflowUpdateFailedError ? (failureType(err.cause) ?? 'refused') : 'unanswered',
+    );
+    if (refusal === undefined) return ['operator_settle_late_payout:accepted'];
+    // Unanswered, or a booking already under way: the next round sees how it ended.
+    if (refusal === 'unanswered' || refusal === 'booking_in_progress')
+      return [`operator_settle_late_payout:${refusal}`];
+    // Refused (the funds are gone: a collection case): the operator recalls the payout instead.
+    return ['operator_settle_late_payout:refused', `operator_resolve_failed:${await resolveFailed(handle)}`];
   }
-  if (reason === 'settlement_mismatch') {
-    await handle.signal(resolveWithdrawal, { outcome: 'failed', note: NOTE });
-    return ['operator_resolve_failed:accepted'];
-  }
-  await handle.signal(retryWithdrawal);
+  if (reason === 'settlement_mismatch') return [`operator_resolve_failed:${await resolveFailed(handle)}`];
+  await handle.signal(retryWithdrawal).catch(() => undefined);
   return [];
+}
+
+/** The operator recalled the payout from the provider: the withdrawal is closed `failed`. */
+async function resolveFailed(handle: Handle): Promise<string> {
+  return handle.signal(resolveWithdrawal, { outcome: 'failed', note: NOTE }).then(
+    () => 'accepted',
+    () => 'refused',
+  );
 }
 
 type Webhook = (event: PayoutEvent) => Promise<void>;
@@ -257,6 +279,7 @@ function webhookOf(handle: Handle): Webhook {
  * waiting and released the funds), or never; a repeat sends the same event again.
  */
 async function driveProvider(
+  upstreams: FuzzUpstreams,
   handle: Handle,
   book: PayoutBook,
   schedule: WithdrawalSchedule,
@@ -281,6 +304,7 @@ async function driveProvider(
       await sleep(POLL_MS);
     }
   }
+  if (schedule.hold_expires) await expireHold(upstreams, reference);
   await sleep(provider.delay_ms);
   const decided = payoutEvent(book.get(reference)!);
   const event = provider.mismatch ? { ...decided, amount: String(schedule.amount + 1) } : decided;
@@ -289,6 +313,47 @@ async function driveProvider(
     await sleep(1_100);
     await webhook(event);
   }
+}
+
+/**
+ * A time jump past the withdrawal's hold expiry: its `expires_at` moved into the past, then
+ * WalletService's own expiry sweep (what the hold-expiry workflow calls every minute) runs.
+ */
+async function expireHold(upstreams: FuzzUpstreams, withdrawalId: string): Promise<void> {
+  const { wallet } = upstreams;
+  await wallet.db
+    .updateTable('holds')
+    .set({ expires_at: new Date(Date.now() - 1_000) })
+    .where('transfer_id', '=', withdrawalId)
+    .where('status', '=', 'active')
+    .execute();
+  const res = await wallet.call('POST', '/internal/holds/expire', {
+    body: {},
+    token: await upstreams.walletToken(),
+  });
+  if (res.status !== 200) throw new Error(`the hold expiry sweep answered ${res.status}`);
+}
+
+/**
+ * The user spends everything the wallet has available (a withdrawal of their own through
+ * WalletService's ledger): the minor units spent, which leave the books outside this withdrawal.
+ */
+async function spendAll(upstreams: FuzzUpstreams, walletId: string): Promise<bigint> {
+  const { wallet } = upstreams;
+  const row = await wallet.db
+    .selectFrom('wallets')
+    .select(['posted', 'pending'])
+    .where('id', '=', walletId)
+    .executeTakeFirstOrThrow();
+  const available = BigInt(row.posted) - BigInt(row.pending);
+  if (available <= 0n) return 0n;
+  const res = await wallet.call('POST', `/internal/wallets/${walletId}/withdrawals`, {
+    body: { amount: available.toString(), currency: 'USD', reference: 'fuzz: the user spent it' },
+    key: randomUUID(),
+    token: await upstreams.walletToken(),
+  });
+  if (res.status !== 201) throw new Error(`the user's spending answered ${res.status}`);
+  return available;
 }
 
 /** Waits until the withdrawal shows the message's trigger status (or settles), then its delay. */
@@ -313,9 +378,14 @@ async function waitForTrigger(
 
 /** The withdrawal's status, or `closed` once the run is over (completed, terminated). */
 async function status(handle: Handle): Promise<Withdrawal['status'] | 'closed'> {
-  const { status: run } = await handle.describe();
-  if (run.name !== 'RUNNING') return 'closed';
-  return (await handle.query(getWithdrawal)).status;
+  for (;;) {
+    const { status: run } = await handle.describe();
+    if (run.name !== 'RUNNING') return 'closed';
+    // A query fails when the run closes under it, or times out on a busy worker: ask again.
+    const view = await handle.query(getWithdrawal).catch(() => undefined);
+    if (view) return view.status;
+    await sleep(POLL_MS);
+  }
 }
 
 /** Waits for the run to close or park: its final view, the parked view, `terminated`, or `stuck`. */
@@ -325,14 +395,17 @@ async function settle(handle: Handle, deadline: number): Promise<Withdrawal | 't
     if (run.name === 'TERMINATED') return 'terminated';
     if (run.name === 'COMPLETED') return handle.result();
     if (run.name !== 'RUNNING') throw new Error(`withdrawal run ended ${run.name}`);
-    const view = await handle.query(getWithdrawal);
-    if (view.status === 'needs_attention') return view;
+    const view = await handle.query(getWithdrawal).catch(() => undefined);
+    if (view?.status === 'needs_attention') return view;
     await sleep(POLL_MS);
   }
   return 'stuck';
 }
 
-/** Sends one message; `accepted`, or `refused` with the workflow's reason (a closed run, a validator). */
+/**
+ * Sends one message: `accepted`; `refused` by the workflow (a closed run, a validator, a refusal);
+ * or `unanswered` within the harness's patience.
+ */
 async function send(
   ctx: ScenarioContext,
   handle: Handle,
@@ -365,8 +438,9 @@ async function send(
         break;
     }
     return 'accepted';
-  } catch {
-    return 'refused';
+  } catch (err) {
+    // Our own patience ran out, not the workflow's answer: the message may still take effect.
+    return err instanceof Error && err.message.startsWith('no answer within') ? 'unanswered' : 'refused';
   }
 }
 

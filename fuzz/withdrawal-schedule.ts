@@ -87,9 +87,25 @@ export interface WithdrawalSchedule {
   /** Minor units deposited into the user's fresh wallet before the withdrawal. */
   funded: number;
   provider: ProviderBehaviour;
+  /**
+   * A time jump past the hold's expiry once the provider decided, before its result arrives:
+   * the sweep gives the funds back, and a settled payout finds no hold to capture.
+   */
+  hold_expires: boolean;
+  /** The user spends everything available before an operator books a late payout (a collection case). */
+  spends: boolean;
   faults: Partial<Record<WithdrawalActivity, Outcome[]>>;
   messages: ScheduledWithdrawalMessage[];
 }
+
+/** Whether the provider may settle another amount than the withdrawal's (`mismatch`). */
+export const DRAW_SETTLEMENT_MISMATCH = false;
+
+/** True one time in eight. */
+const rarely = fc.oneof(
+  { weight: 7, arbitrary: fc.constant(false) },
+  { weight: 1, arbitrary: fc.constant(true) },
+);
 
 const providerArbitrary: fc.Arbitrary<ProviderBehaviour> = fc.record({
   submit_5xx: fc.oneof(
@@ -107,10 +123,9 @@ const providerArbitrary: fc.Arbitrary<ProviderBehaviour> = fc.record({
   ),
   delay_ms: fc.integer({ min: 0, max: 1000 }),
   repeat: fc.boolean(),
-  mismatch: fc.oneof(
-    { weight: 9, arbitrary: fc.constant(false) },
-    { weight: 1, arbitrary: fc.constant(true) },
-  ),
+  // Not drawn until the finding fuzz/findings/withdrawal-settlement-mismatch-resolved-failed.json
+  // is fixed: every such schedule fails on it, hiding whatever else a campaign would find.
+  mismatch: DRAW_SETTLEMENT_MISMATCH ? rarely : fc.constant(false),
 });
 
 /** Most messages wait for a status where they mean something; some arrive early or late on purpose. */
@@ -146,14 +161,18 @@ export const withdrawalScheduleArbitrary: fc.Arbitrary<WithdrawalSchedule> = fc
     ),
     funding: fc.constantFrom('short', 'exact', 'ample'),
     provider: providerArbitrary,
+    hold_expires: rarely,
+    spends: rarely,
     faults: faultsArbitrary(WITHDRAWAL_ACTIVITIES, REFUSALS),
     messages: fc.array(messageArbitrary, { maxLength: 4 }),
   })
-  .map(({ amount, funding, provider, faults, messages }) => ({
+  .map(({ amount, funding, provider, hold_expires, spends, faults, messages }) => ({
     workflow: 'withdrawal' as const,
     amount,
     funded: funding === 'short' ? amount - 1 : funding === 'exact' ? amount : amount * 2,
     provider,
+    hold_expires,
+    spends,
     faults,
     messages,
   }));
