@@ -22,7 +22,7 @@ async function transfer(amount: string): Promise<string> {
 
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ temporal: true, realTransferWorkflow: true });
+  h = await createHarness({ temporal: true });
 });
 afterAll(async () => h?.close());
 

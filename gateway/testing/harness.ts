@@ -51,11 +51,6 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The token the gateway presents to WalletService (the stand-in accepts only SERVICE_TOKEN). */
   serviceToken?: string;
-  /**
-   * The worker runs the real `transferWorkflow` on the fake activities (`services`) instead of
-   * the transfer stand-in of fake-workflows.ts. Set while test files move over, one at a time.
-   */
-  realTransferWorkflow?: boolean;
 }
 
 /** What a wallet made with `addWallet` holds unless told otherwise: room for every test's transfers. */
@@ -118,12 +113,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     const worker = await Worker.create({
       connection: native,
       taskQueue,
-      workflowsPath: fileURLToPath(
-        new URL(
-          options.realTransferWorkflow ? './worker-workflows.ts' : './fake-workflows.ts',
-          import.meta.url,
-        ),
-      ),
+      workflowsPath: fileURLToPath(new URL('./worker-workflows.ts', import.meta.url)),
       activities: services.activities,
       // A test that leaves an activity blocked at a gate must not hold up the shutdown.
       shutdownGraceTime: '1s',

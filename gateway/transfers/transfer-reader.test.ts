@@ -19,7 +19,7 @@ import { createHarness, type Harness } from '../testing/harness.js';
  */
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ temporal: true, realTransferWorkflow: true });
+  h = await createHarness({ temporal: true });
 });
 afterAll(async () => h?.close());
 

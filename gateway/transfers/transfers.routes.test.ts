@@ -9,7 +9,7 @@ import { STEP_ERROR_MESSAGES } from './public-transfer.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ temporal: true, realTransferWorkflow: true });
+  h = await createHarness({ temporal: true });
 });
 afterAll(async () => h?.close());
 
