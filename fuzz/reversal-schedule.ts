@@ -86,6 +86,31 @@ const messageArbitrary: fc.Arbitrary<ScheduledReversalMessage> = fc.record({
 });
 
 /**
+ * The faults of the three steps. The one path to `needs_attention` within a schedule needs a hold
+ * placed, then a refused capture and a refused release: besides the shared draws, the capture is
+ * refused a time in four and, with it, the release half the time, so that about one schedule in
+ * twelve parks (none of seed 1's first 300 did at the shared weights alone).
+ */
+const reversalFaultsArbitrary: fc.Arbitrary<Partial<Record<ReversalActivity, Outcome[]>>> = fc
+  .record({
+    faults: faultsArbitrary(REVERSAL_ACTIVITIES, REVERSAL_REFUSALS),
+    captureRefused: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: fc.constantFrom(...REVERSAL_REFUSALS.captureReversal) },
+    ),
+    releaseRefused: fc.boolean(),
+  })
+  .map(({ faults, captureRefused, releaseRefused }) => ({
+    ...faults,
+    ...(captureRefused === null
+      ? {}
+      : { captureReversal: [{ kind: 'refusal' as const, code: captureRefused }] }),
+    ...(releaseRefused && captureRefused !== null
+      ? { releaseReversal: [{ kind: 'refusal' as const, code: 'reversal_already_captured' }] }
+      : {}),
+  }));
+
+/**
  * A reversal schedule. `down` is never drawn: no input shortens the reversal's 10-minute capture
  * and release rounds, so `needs_attention` is reached through the release's refusal only.
  */
@@ -104,7 +129,7 @@ export const reversalScheduleArbitrary: fc.Arbitrary<ReversalSchedule> = fc
       { weight: 1, arbitrary: fc.constant('payer_closed' as const) },
     ),
     allow_partial: fc.boolean(),
-    faults: faultsArbitrary(REVERSAL_ACTIVITIES, REVERSAL_REFUSALS),
+    faults: reversalFaultsArbitrary,
     messages: fc.array(messageArbitrary, { maxLength: 4 }),
   })
   .map(({ funding, ...s }) => ({
