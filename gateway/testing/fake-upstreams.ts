@@ -11,8 +11,18 @@ export const SERVICE_TOKEN = 'gateway-service-token';
  * (docs/internal-api.md). The real services are exercised by the lead's e2e suite; here they
  * let route tests control every answer, including outages.
  */
-export function createFakeWallet() {
+export function createFakeWallet(
+  options: {
+    /**
+     * A wallet's live balance where money moves elsewhere (the workflows' fake activities);
+     * `undefined` keeps the balance the wallet was made with.
+     */
+    balance?: (walletId: string) => Wallet['balance'] | undefined;
+  } = {},
+) {
   const wallets = new Map<string, Wallet>();
+  /** A wallet as WalletService answers it now. */
+  const current = (w: Wallet): Wallet => ({ ...w, balance: options.balance?.(w.id) ?? w.balance });
   const seen: { path: string; headers: Record<string, string> }[] = [];
   const app = new Hono();
   app.use('*', async (c, next) => {
@@ -34,13 +44,19 @@ export function createFakeWallet() {
   };
   app.get('/internal/wallets', (c) => {
     const ids = c.req.query('ids');
-    if (ids !== undefined) return c.json({ items: ids.split(',').flatMap((id) => wallets.get(id) ?? []) });
+    if (ids !== undefined)
+      return c.json({
+        items: ids
+          .split(',')
+          .flatMap((id) => wallets.get(id) ?? [])
+          .map(current),
+      });
     const userId = c.req.query('user_id');
-    return c.json({ items: [...wallets.values()].filter((w) => w.user_id === userId) });
+    return c.json({ items: [...wallets.values()].filter((w) => w.user_id === userId).map(current) });
   });
   app.get('/internal/wallets/:id', (c) => {
     const w = wallets.get(c.req.param('id'));
-    return w ? c.json(w) : c.json(missing, 404);
+    return w ? c.json(current(w)) : c.json(missing, 404);
   });
   app.get('/internal/wallets/:id/transactions', (c) => {
     const w = wallets.get(c.req.param('id'));

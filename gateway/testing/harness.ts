@@ -21,7 +21,7 @@ import { denylistKey } from '../../lib/denylist.js';
 import { createRedisDenylist } from '../http/authn.js';
 import { createSyncedRateLimiter } from '../http/rate-limit.js';
 import { createUpstream } from '../http/upstream.js';
-import type { Wallet } from '../wallets/wallet-access.js';
+import type { Wallet } from '../../wallet/wallet-api.js';
 import { createFakeAuth, createFakeWallet, SERVICE_TOKEN } from './fake-upstreams.js';
 import { serveStub } from './stub-server.js';
 
@@ -65,16 +65,23 @@ export async function createHarness(options: HarnessOptions = {}) {
   const issuer = await createTestIssuer();
   const redis = createClient({ url: testEnv('redisUrl'), disableOfflineQueue: true });
   await redis.connect();
-  const wallet = createFakeWallet();
+  // The world the workflows' activities see (users, balances, holds); `addWallet` seeds it and
+  // the gateway's WalletService stand-in with the same wallet, whose balance then moves with it.
+  const services = createFakeServices();
+  const seeded = new Set<string>();
+  const wallet = createFakeWallet({
+    balance: (id) => {
+      if (!seeded.has(id)) return undefined;
+      const { posted, available } = services.balance(id);
+      return { posted: String(posted), pending: String(posted - available), available: String(available) };
+    },
+  });
   const auth = createFakeAuth({
     jwks: issuer.jwks,
     denylist: async (jti, ttl) => {
       await redis.set(denylistKey(jti), '1', { EX: ttl });
     },
   });
-  // The world the workflows' activities see (users, balances, holds); `addWallet` seeds it and
-  // the gateway's WalletService stand-in with the same wallet.
-  const services = createFakeServices();
   const walletServer = await serveStub(wallet.app);
   const authServer = await serveStub(auth.app);
   const taskQueue = `gateway-test-${randomUUID()}`;
@@ -177,7 +184,8 @@ export async function createHarness(options: HarnessOptions = {}) {
 
   /**
    * A wallet of `userId` that both the gateway's WalletService stand-in and the workflows' fake
-   * activities know (the user is active there), holding `balance` minor units.
+   * activities know (the user is active there), holding `balance` minor units; the stand-in
+   * answers the balance the activities leave it with.
    */
   function addWallet(
     userId: string,
@@ -187,6 +195,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     const created = wallet.addWallet(userId, currency);
     if (!services.users.has(userId)) services.addUser({ user_id: userId });
     services.addWallet({ id: created.id, user_id: userId, currency, balance });
+    seeded.add(created.id);
     return created;
   }
 

@@ -18,7 +18,7 @@ async function funded() {
   const from = h.addWallet(u.id);
   const payee = await h.user();
   const to = h.addWallet(payee.id);
-  return { u, from, to };
+  return { u, from, to, payee };
 }
 
 /** At or above the step-up threshold: the transfer waits for its code (cancel it to end it). */
@@ -64,13 +64,24 @@ async function workflowHistory(transferId: string) {
   };
 }
 
+/** Reads the transfer until it shows `status` (the workflow moves on in its own time). */
+async function untilStatus(auth: Record<string, string>, transferId: string, status: string) {
+  await vi.waitFor(
+    async () => {
+      const read = await (await h.request(`/v1/transfers/${transferId}`, { headers: auth })).json();
+      expect(read.status).toBe(status);
+    },
+    { timeout: 10_000, interval: 200 },
+  );
+}
+
 function post(auth: Record<string, string>, json: unknown, headers: Record<string, string> = {}) {
   return h.request('/v1/transfers', { method: 'POST', headers: { ...auth, ...headers }, json });
 }
 
 describe('POST /v1/transfers', () => {
   it('moves money and, with Prefer: wait, answers with the completed transfer', async () => {
-    const { u, from, to } = await funded();
+    const { u, from, to, payee } = await funded();
     const res = await post(
       u.auth,
       { from_wallet_id: from.id, to_wallet_id: to.id, amount: '1050', currency: 'USD' },
@@ -94,6 +105,16 @@ describe('POST /v1/transfers', () => {
     const read = await h.request(`/v1/transfers/${t.id}`, { headers: u.auth });
     expect(read.status).toBe(200);
     expect((await read.json()).status).toBe('completed');
+
+    // Each side sees the money moved once.
+    const balance = async (walletId: string, auth: Record<string, string>): Promise<unknown> =>
+      (await (await h.request(`/v1/wallets/${walletId}`, { headers: auth })).json()).balance;
+    expect(await balance(from.id, u.auth)).toEqual({ posted: '998950', pending: '0', available: '998950' });
+    expect(await balance(to.id, payee.auth)).toEqual({
+      posted: '1001050',
+      pending: '0',
+      available: '1001050',
+    });
   });
 
   it('answers 202 with a Location when the transfer is still running', async () => {
@@ -113,13 +134,7 @@ describe('POST /v1/transfers', () => {
 
     // Cancelled once it waits for the code, so the cancel cannot meet the OTP send's completion
     // (a workflow task that fails with UnhandledCommand aborts an Update: the gateway answers 503).
-    await vi.waitFor(
-      async () => {
-        const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
-        expect(read.status).toBe('awaiting_confirmation');
-      },
-      { timeout: 10_000, interval: 200 },
-    );
+    await untilStatus(u.auth, t.id, 'awaiting_confirmation');
     const cancelled = await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
     expect(cancelled.status).toBe(200);
     // The answer comes once the outcome is decided; the hold may still be being released.
@@ -202,8 +217,15 @@ describe('POST /v1/transfers', () => {
     );
     const ids = new Set<string>();
     for (const res of responses) {
+      const answer = await res.json();
+      // On a loaded machine a duplicate may find Temporal slower than the gateway's RPC deadline:
+      // it is told to retry (503), never given a second transfer.
+      if (res.status === 503) {
+        expect(answer.code).toBe('orchestrator_unavailable');
+        continue;
+      }
       expect([200, 202]).toContain(res.status);
-      ids.add((await res.json()).id);
+      ids.add(answer.id);
     }
     expect(ids.size).toBe(1);
     const [id] = [...ids];
@@ -548,13 +570,7 @@ describe('reading, confirming and cancelling transfers', () => {
     const confirmed = (await right.json()).status;
     expect(['processing', 'completed']).toContain(confirmed);
 
-    await vi.waitFor(
-      async () => {
-        const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
-        expect(read.status).toBe('completed');
-      },
-      { timeout: 10_000, interval: 200 },
-    );
+    await untilStatus(u.auth, t.id, 'completed');
 
     const cancelCompleted = await h.request(`/v1/transfers/${t.id}/cancel`, {
       method: 'POST',
@@ -620,13 +636,7 @@ describe('reading, confirming and cancelling transfers', () => {
     );
     expect(started.status).toBe(202);
     const t = await started.json();
-    await vi.waitFor(
-      async () => {
-        const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
-        expect(read.status).toBe('needs_attention');
-      },
-      { timeout: 10_000, interval: 200 },
-    );
+    await untilStatus(u.auth, t.id, 'needs_attention');
     expect(h.services.balance(to.id).posted).toBe(DEFAULT_TEST_BALANCE + 10n);
 
     const res = await h.request(`/v1/transfers/${t.id}/cancel`, { method: 'POST', headers: u.auth });
@@ -635,13 +645,7 @@ describe('reading, confirming and cancelling transfers', () => {
 
     // An operator's retry finds the capture: the transfer completes, the money moved once.
     await h.temporal.workflow.getHandle(workflowId).signal(retryCompensation);
-    await vi.waitFor(
-      async () => {
-        const read = await (await h.request(`/v1/transfers/${t.id}`, { headers: u.auth })).json();
-        expect(read.status).toBe('completed');
-      },
-      { timeout: 10_000, interval: 200 },
-    );
+    await untilStatus(u.auth, t.id, 'completed');
     expect(h.services.balance(to.id).posted).toBe(DEFAULT_TEST_BALANCE + 10n);
   });
 
