@@ -2,7 +2,8 @@
  * What a running transfer knows about itself and how it shows it: the steps, the status, the
  * `Transfer` view the query and updates answer, the Web UI's current details, the search
  * attribute of each status change, and the records (auth log, audit trace) its last wallet call
- * writes. The workflow (transfer-workflow.ts) decides; this module only keeps and shows.
+ * writes. The workflow (transfer-workflow.ts) decides; this module only keeps and shows. Its
+ * step book (`StepBook`) is the withdrawal's too: both keep and run their steps the same way.
  */
 import {
   isCancellation,
@@ -32,6 +33,75 @@ export interface StepRecord extends TransferStep {
   ended_ms?: number;
 }
 
+/**
+ * The steps of a money movement (a transfer's, a withdrawal's) as its workflow keeps them, and the
+ * one way a forward step runs. Every change calls `onChange` (the Web UI's current details);
+ * nothing here issues a command, so what it records may change without a patch.
+ */
+export class StepBook<Name extends string> {
+  readonly steps: ReadonlyMap<Name, StepRecord>;
+
+  /**
+   * @param errorCode the `error_code` a failed step shows for its error
+   * @param onChange called after every change, with the book already changed
+   */
+  constructor(
+    names: readonly Name[],
+    private readonly errorCode: (err: unknown) => string,
+    private readonly onChange: () => void,
+  ) {
+    this.steps = new Map(names.map((name) => [name, { name, status: 'pending', attempts: 0 }]));
+  }
+
+  step(name: Name): StepRecord {
+    return this.steps.get(name)!;
+  }
+
+  /** Changes a step; `error: undefined` / `error_code: undefined` remove the field. */
+  update(name: Name, patch: Partial<StepRecord>): void {
+    const step = this.step(name);
+    Object.assign(step, patch);
+    if (patch.error === undefined && 'error' in patch) delete step.error;
+    if (patch.error_code === undefined && 'error_code' in patch) delete step.error_code;
+    this.onChange();
+  }
+
+  /** Runs one forward step: marks it running, records attempts, result or error. */
+  async run<T extends { attempt: number }>(name: Name, fn: () => Promise<T>): Promise<T> {
+    this.update(name, { status: 'running', started_ms: Date.now() });
+    try {
+      const result = await fn();
+      this.update(name, {
+        status: 'completed',
+        attempts: result.attempt,
+        ended_ms: Date.now(),
+        error: undefined,
+        error_code: undefined,
+      });
+      return result;
+    } catch (err) {
+      const attempts = failureAttempt(err) ?? Math.max(1, this.step(name).attempts);
+      this.update(name, {
+        status: 'failed',
+        attempts,
+        ended_ms: Date.now(),
+        error_code: this.errorCode(err),
+        error: failureMessage(err),
+      });
+      throw err;
+    }
+  }
+
+  /** A step interrupted by what stopped the forward path (e.g. the OTP wait) must not stay "running". */
+  failRunning(code: string): void {
+    for (const [name, s] of this.steps) {
+      if (s.status === 'running') {
+        this.update(name, { status: 'failed', ended_ms: Date.now(), error_code: code, error: code });
+      }
+    }
+  }
+}
+
 export type Outcome = 'completed' | 'failed' | 'cancelled';
 export type Records = activities.TransferRecords;
 
@@ -47,9 +117,8 @@ export function stepErrorCode(err: unknown): string {
 }
 
 export class TransferState {
-  readonly steps = new Map<StepName, StepRecord>(
-    TRANSFER_STEPS.map((name) => [name, { name, status: 'pending', attempts: 0 }]),
-  );
+  private readonly book = new StepBook(TRANSFER_STEPS, stepErrorCode, () => this.showDetails());
+  readonly steps = this.book.steps;
   // The start options set the search attributes (status `pending`) and the memo: nothing to upsert yet.
   status: TransferStatus = 'pending';
   failureCode: TransferFailureCode | undefined;
@@ -64,7 +133,7 @@ export class TransferState {
   constructor(readonly input: TransferInput) {}
 
   step(name: StepName): StepRecord {
-    return this.steps.get(name)!;
+    return this.book.step(name);
   }
 
   /** The `Transfer` of the public API, as it stands. */
@@ -137,53 +206,19 @@ export class TransferState {
     setCurrentDetails(lines.join('\n'));
   }
 
-  /** Changes a step; `error: undefined` / `error_code: undefined` remove the field. */
+  /** {@link StepBook.update} */
   updateStep(name: StepName, patch: Partial<StepRecord>): void {
-    const step = this.step(name);
-    Object.assign(step, patch);
-    if (patch.error === undefined && 'error' in patch) delete step.error;
-    if (patch.error_code === undefined && 'error_code' in patch) delete step.error_code;
-    this.showDetails();
+    this.book.update(name, patch);
   }
 
-  /** Runs one forward step: marks it running, records attempts, result or error. */
-  async runStep<T extends { attempt: number }>(name: StepName, fn: () => Promise<T>): Promise<T> {
-    this.updateStep(name, { status: 'running', started_ms: Date.now() });
-    try {
-      const result = await fn();
-      this.updateStep(name, {
-        status: 'completed',
-        attempts: result.attempt,
-        ended_ms: Date.now(),
-        error: undefined,
-        error_code: undefined,
-      });
-      return result;
-    } catch (err) {
-      const attempts = failureAttempt(err) ?? Math.max(1, this.step(name).attempts);
-      this.updateStep(name, {
-        status: 'failed',
-        attempts,
-        ended_ms: Date.now(),
-        error_code: stepErrorCode(err),
-        error: failureMessage(err),
-      });
-      throw err;
-    }
+  /** {@link StepBook.run} */
+  runStep<T extends { attempt: number }>(name: StepName, fn: () => Promise<T>): Promise<T> {
+    return this.book.run(name, fn);
   }
 
-  /** A step interrupted by what stopped the forward path (e.g. the OTP wait) must not stay "running". */
+  /** {@link StepBook.failRunning} */
   failRunningSteps(code: TransferFailureCode): void {
-    for (const s of this.steps.values()) {
-      if (s.status === 'running') {
-        this.updateStep(s.name as StepName, {
-          status: 'failed',
-          ended_ms: Date.now(),
-          error_code: code,
-          error: code,
-        });
-      }
-    }
+    this.book.failRunning(code);
   }
 
   /**

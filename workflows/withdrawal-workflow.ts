@@ -35,7 +35,7 @@ import {
   releaseActivityOptions,
   reserveActivityOptions,
 } from '../temporal-config/activity-options.js';
-import { failureAttempt, failureMessage, failureType } from './failures.js';
+import { failureMessage, failureType } from './failures.js';
 import { failureCodeOfRefusal } from './refusals.js';
 import { Saga } from './saga.js';
 import {
@@ -44,7 +44,7 @@ import {
   MAX_ATTENTION_RETRY_MS,
   MAX_OTP_TRIES,
 } from './transfer-contract.js';
-import type { TransferStep } from './transfer-contract.js';
+import { StepBook } from './transfer-state.js';
 import {
   cancelWithdrawal,
   confirmWithdrawalOtp,
@@ -120,10 +120,14 @@ class WithdrawalStopped extends Error {
 
 type Outcome = 'completed' | 'failed' | 'cancelled';
 
+/** The `error_code` of a failed step: the domain code, else an outage. */
+function withdrawalStepErrorCode(err: unknown): string {
+  return failureType(err) ?? 'upstream_unavailable';
+}
+
 export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdrawal> {
-  const steps = new Map<StepName, TransferStep & { started_ms?: number; ended_ms?: number }>(
-    WITHDRAWAL_STEPS.map((name) => [name, { name, status: 'pending', attempts: 0 }]),
-  );
+  const book = new StepBook(WITHDRAWAL_STEPS, withdrawalStepErrorCode, () => showDetails());
+  const { steps } = book;
   let status: WithdrawalStatus = 'pending';
   let failureCode: WithdrawalFailureCode | undefined;
   let completedAt: string | undefined;
@@ -193,39 +197,6 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     upsertSearchAttributes(pairs);
     showDetails();
   };
-  const updateStep = (
-    name: StepName,
-    patch: Partial<TransferStep & { started_ms: number; ended_ms: number }>,
-  ) => {
-    const step = steps.get(name)!;
-    Object.assign(step, patch);
-    if ('error' in patch && patch.error === undefined) delete step.error;
-    if ('error_code' in patch && patch.error_code === undefined) delete step.error_code;
-    showDetails();
-  };
-  async function runStep<T extends { attempt: number }>(name: StepName, fn: () => Promise<T>): Promise<T> {
-    updateStep(name, { status: 'running', started_ms: Date.now() });
-    try {
-      const result = await fn();
-      updateStep(name, {
-        status: 'completed',
-        attempts: result.attempt,
-        ended_ms: Date.now(),
-        error: undefined,
-        error_code: undefined,
-      });
-      return result;
-    } catch (err) {
-      updateStep(name, {
-        status: 'failed',
-        attempts: failureAttempt(err) ?? Math.max(1, steps.get(name)!.attempts),
-        ended_ms: Date.now(),
-        error_code: failureType(err) ?? 'upstream_unavailable',
-        error: failureMessage(err),
-      });
-      throw err;
-    }
-  }
 
   /** The auth log and audit trace, a pure function of input and state (a retry sends the same body). */
   const records = (outcome: Outcome, code?: WithdrawalFailureCode): activities.TransferRecords => ({
@@ -303,7 +274,7 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
         // From the submit on, the provider may pay out whatever Velora says: its result decides.
         // A withdrawal that already failed or was cancelled is answered as it is (the handler).
         const ended = status === 'failed' || status === 'cancelled';
-        if (status === 'completed' || (steps.get('submit')!.status !== 'pending' && !ended))
+        if (status === 'completed' || (book.step('submit').status !== 'pending' && !ended))
           throw ApplicationFailure.nonRetryable(
             'the withdrawal was submitted to the payout provider; it can no longer be cancelled',
             'cannot_cancel',
@@ -318,7 +289,7 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
       const evidence = attention!.evidence!;
       bookingLatePayout = true;
       try {
-        await runStep('capture', () =>
+        await book.run('capture', () =>
           captureLatePayout({
             withdrawal: input,
             provider_reference: evidence.provider_payout_id,
@@ -382,13 +353,13 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
           code,
           try_number: tryNumber,
         });
-        updateStep('step_up', { attempts: tryNumber, error: undefined, error_code: undefined });
+        book.update('step_up', { attempts: tryNumber, error: undefined, error_code: undefined });
         otp.outcome = 'confirmed';
         await condition(() => status !== 'awaiting_confirmation');
         return view();
       } catch (err) {
         const type = failureType(err);
-        updateStep('step_up', {
+        book.update('step_up', {
           attempts: tryNumber,
           error_code: type ?? 'upstream_unavailable',
           error: failureMessage(err),
@@ -443,21 +414,21 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
         withdrawal_id: input.withdrawal_id,
         records: releaseRecords!,
       });
-      if (released) updateStep('reserve', { status: 'compensated' });
+      if (released) book.update('reserve', { status: 'compensated' });
     });
-    const reserved = await runStep('reserve', () =>
+    const reserved = await book.run('reserve', () =>
       reserveWithdrawal({ withdrawal: input, hold_ttl_seconds: withdrawalHoldTtlSeconds(input) }),
     );
     stepUpRequired = reserved.step_up_required;
     if (cancelRequested) throw new WithdrawalStopped('cancelled_by_user', 'cancelled');
     if (stepUpRequired) await stepUp();
-    else updateStep('step_up', { status: 'skipped' });
+    else book.update('step_up', { status: 'skipped' });
 
     setStatus('processing');
     // The last moment a cancel is honoured: the submit step starts in the same activation.
     if (cancelRequested) throw new WithdrawalStopped('cancelled_by_user', 'cancelled');
     try {
-      const submitted = await runStep('submit', () =>
+      const submitted = await book.run('submit', () =>
         submitPayout({
           reference: input.withdrawal_id,
           amount: input.amount,
@@ -477,7 +448,7 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
       });
     }
     setStatus('submitted');
-    updateStep('payout', { status: 'running', started_ms: Date.now() });
+    book.update('payout', { status: 'running', started_ms: Date.now() });
     const answered = await condition(
       () => results.length > 0,
       input.payout_timeout_ms ?? DEFAULT_PAYOUT_TIMEOUT_MS,
@@ -487,7 +458,7 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     );
     const first = results[0];
     if (!answered || !first) {
-      updateStep('payout', {
+      book.update('payout', {
         status: 'failed',
         ended_ms: Date.now(),
         error_code: 'payout_timeout',
@@ -497,7 +468,7 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     }
     providerReference ??= first.provider_payout_id;
     if (first.status === 'rejected') {
-      updateStep('payout', {
+      book.update('payout', {
         status: 'failed',
         ended_ms: Date.now(),
         error_code: 'payout_rejected',
@@ -505,19 +476,12 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
       });
       throw new WithdrawalStopped('payout_rejected', 'failed');
     }
-    updateStep('payout', { status: 'completed', attempts: 1, ended_ms: Date.now() });
+    book.update('payout', { status: 'completed', attempts: 1, ended_ms: Date.now() });
     settlement = first;
   } catch (err) {
     const stop = err instanceof WithdrawalStopped ? err : toStop(err);
     failureCode = stop.code;
-    for (const s of steps.values())
-      if (s.status === 'running')
-        updateStep(s.name as StepName, {
-          status: 'failed',
-          ended_ms: Date.now(),
-          error_code: stop.code,
-          error: stop.code,
-        });
+    book.failRunning(stop.code);
     releaseRecords = records(stop.outcome, stop.code);
     await compensate();
     completedAt = new Date().toISOString();
@@ -536,7 +500,7 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
   // --- steps ----------------------------------------------------------------------------------
 
   async function stepUp(): Promise<void> {
-    updateStep('step_up', { status: 'running', started_ms: Date.now() });
+    book.update('step_up', { status: 'running', started_ms: Date.now() });
     const challenge = await sendStepUpOtp({
       user_id: input.initiated_by.user_id,
       transfer_id: input.withdrawal_id,
@@ -554,7 +518,7 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     if (otp.outcome === undefined && otp.verifying)
       await condition(() => !otp.verifying || otp.outcome !== undefined);
     if (otp.outcome === undefined && cancelRequested) {
-      updateStep('step_up', {
+      book.update('step_up', {
         status: 'failed',
         attempts: Math.max(1, otp.tries),
         ended_ms: Date.now(),
@@ -565,11 +529,11 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     }
     const outcome = otp.outcome ?? 'otp_expired';
     if (outcome === 'confirmed') {
-      updateStep('step_up', { status: 'completed', ended_ms: Date.now() });
+      book.update('step_up', { status: 'completed', ended_ms: Date.now() });
       return;
     }
     otp.outcome = outcome;
-    updateStep('step_up', {
+    book.update('step_up', {
       status: 'failed',
       attempts: Math.max(1, otp.tries),
       ended_ms: Date.now(),
@@ -596,7 +560,7 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     setStatus('processing');
     for (;;) {
       try {
-        await runStep('capture', () =>
+        await book.run('capture', () =>
           captureWithdrawal({
             withdrawal_id: input.withdrawal_id,
             provider_reference: result.provider_payout_id,
@@ -681,9 +645,9 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     setStatus('compensating');
     await saga.compensate({
       stuck: async (compensation, err) => {
-        updateStep(compensation.step as StepName, {
+        book.update(compensation.step as StepName, {
           status: 'compensation_failed',
-          error_code: failureType(err) ?? 'upstream_unavailable',
+          error_code: withdrawalStepErrorCode(err),
           error: failureMessage(err),
         });
         attention = {
