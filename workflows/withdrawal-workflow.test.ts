@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
+import protos from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createFakeServices,
@@ -20,6 +21,7 @@ import {
   getWithdrawal,
   payoutResult,
   resolveWithdrawal,
+  retryWithdrawal,
   settleLatePayout,
   withdrawalStartOptions,
   type PayoutResult,
@@ -101,6 +103,30 @@ const result = (
   occurred_at: new Date().toISOString(),
   ...extra,
 });
+
+const { EventType } = protos.temporal.api.enums.v1;
+
+async function eventTypes(handle: WorkflowHandle) {
+  return ((await handle.fetchHistory()).events ?? []).map((e) => e.eventType);
+}
+
+/** Resolves once the run's history holds an event of `type`. */
+async function historyHas(
+  handle: WorkflowHandle,
+  type: protos.temporal.api.enums.v1.EventType,
+): Promise<void> {
+  while (!(await eventTypes(handle)).includes(type)) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Resolves once every signal sent so far was handled by a workflow task that completed. */
+async function signalsHandled(handle: WorkflowHandle): Promise<void> {
+  for (;;) {
+    const types = await eventTypes(handle);
+    const lastSignal = types.lastIndexOf(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED);
+    if (types.slice(lastSignal + 1).includes(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe('withdrawalWorkflow', () => {
   it('settled: reserve, submit once, capture into payouts:USD; the books are exact', async () => {
@@ -238,6 +264,55 @@ describe('withdrawalWorkflow', () => {
     expect(await handle.result()).toMatchObject({ status: 'failed', failure_code: 'payout_timeout' });
     await recordHistory(handle, 'withdrawal-late-settlement-refused');
     await second.terminate('test over');
+  });
+
+  it('a settlement for another amount waits for the operator only: a retry does not end it, and resolved failed it releases the hold', async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '3000');
+    const handle = await start(i);
+    await reach(handle, 'submitted');
+    await handle.signal(payoutResult, result(i, 'settled', { amount: '2999' }));
+    const parked = await reach(handle, 'needs_attention');
+    expect(parked.attention).toMatchObject({ reason: 'settlement_mismatch' });
+    expect(fake.balance(w)).toEqual({ available: 7_000n, posted: 10_000n });
+    // A retry has nothing to retry here: the withdrawal goes on waiting for the decision.
+    await handle.signal(retryWithdrawal);
+    await signalsHandled(handle);
+    expect(await handle.query(getWithdrawal)).toMatchObject({
+      status: 'needs_attention',
+      attention: { reason: 'settlement_mismatch' },
+    });
+    // The operator recovered the payout from the provider.
+    await handle.signal(resolveWithdrawal, { outcome: 'failed', note: 'recalled, ticket 10' });
+    const done = await handle.result();
+    expect(done).toMatchObject({ status: 'failed' });
+    expect(done.steps.find((s) => s.name === 'reserve')).toMatchObject({ status: 'compensated' });
+    expect(fake.effects(handle.workflowId)).toEqual(['reserve', 'submit', 'release']);
+    expect(fake.balance(w)).toEqual({ available: 10_000n, posted: 10_000n });
+    await recordHistory(handle, 'withdrawal-settlement-mismatch-resolved-failed');
+  });
+
+  it('a resolveWithdrawal sent while settleLatePayout books the payout is ignored: the booking decides', async () => {
+    const w = wallet(10_000n);
+    const i = input(w, '3000', { payout_timeout_ms: 1_000, late_result_window_ms: 600_000 });
+    const handle = await start(i);
+    await reach(handle, 'failed');
+    await handle.signal(payoutResult, result(i, 'settled'));
+    await reach(handle, 'needs_attention');
+    const gate = `late-booking-${i.withdrawal_id}`;
+    fake.inject(handle.workflowId, 'captureLatePayout', { kind: 'block', gate });
+    const booking = handle.executeUpdate(settleLatePayout, { args: [{ note: 'ticket 11' }] });
+    await fake.reached(gate);
+    // The booking's update is accepted with the workflow task that runs the local activity, at
+    // its first heartbeat; a signal before that would fail the task and abort the update.
+    await historyHas(handle, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED);
+    await handle.signal(resolveWithdrawal, { outcome: 'failed', note: 'recalled, ticket 11' });
+    await signalsHandled(handle);
+    fake.open(gate);
+    expect(await booking).toMatchObject({ status: 'completed' });
+    expect(await handle.result()).toMatchObject({ status: 'completed' });
+    expect(fake.balance(w)).toEqual({ available: 7_000n, posted: 7_000n });
+    await recordHistory(handle, 'withdrawal-resolve-during-late-booking');
   });
 
   it('cancelled by the user while it awaits its code: released, cancelled_by_user, never submitted', async () => {

@@ -19,6 +19,7 @@ import {
   CancellationScope,
   condition,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -70,6 +71,16 @@ import {
 } from './withdrawal-contract.js';
 
 type Activities = ReturnType<typeof activities.createActivities>;
+
+/**
+ * A withdrawal parked on a settled payout (another amount, a hold no longer capturable, a late
+ * settlement) waits for the operator's decision and nothing else: a `retryWithdrawal` does not
+ * end that wait, the decision releases a hold the settlement did not capture, the decision is its
+ * final status (never `completed` over a `failed`), and a `resolveWithdrawal` sent while
+ * `settleLatePayout` books the payout is ignored (the booking decides). Found by the fault fuzzer
+ * (docs/reliability.md, "Findings"); the changed commands are on those branches only.
+ */
+export const PARKED_SETTLEMENT_PATCH = '2026-12-02-withdrawal-parked-settlement';
 
 const { reserveWithdrawal } = proxyLocalActivities<Activities>({
   ...reserveActivityOptions,
@@ -242,6 +253,7 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
   };
 
   // --- messages -----------------------------------------------------------------------------
+  let bookingLatePayout = false;
   setHandler(getWithdrawal, view);
   setHandler(waitForWithdrawal, async () => {
     await condition(() => WAIT_FOR_WITHDRAWAL_STATUSES.includes(status));
@@ -260,7 +272,15 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     if (status === 'needs_attention') retryRequested = true;
   });
   setHandler(resolveWithdrawal, (r) => {
-    if (status === 'needs_attention') resolution = r;
+    if (status !== 'needs_attention') return;
+    if (bookingLatePayout && patched(PARKED_SETTLEMENT_PATCH)) {
+      log.warn('resolveWithdrawal ignored: the late payout is being booked', {
+        withdrawalId: input.withdrawal_id,
+        ...r,
+      });
+      return;
+    }
+    resolution = r;
   });
   setHandler(
     cancelWithdrawal,
@@ -282,7 +302,6 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
       },
     },
   );
-  let bookingLatePayout = false;
   setHandler(
     settleLatePayout,
     async ({ note }) => {
@@ -492,7 +511,9 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
   }
 
   // The pivot: the provider paid out, so the books must follow.
-  await CancellationScope.nonCancellable(() => captureSettled(settlement));
+  const captured = await CancellationScope.nonCancellable(() => captureSettled(settlement));
+  // Not captured: an operator's decision ended the wait, and it is the final status.
+  if (!captured && patched(PARKED_SETTLEMENT_PATCH)) return finish();
   completedAt = new Date().toISOString();
   setStatus('completed');
   return finish();
@@ -547,15 +568,20 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
    * Captures the settled payout into payouts:<ccy>. A result that does not match the withdrawal
    * (amount, currency) or a hold that can no longer be captured parks the withdrawal in
    * `needs_attention` with the evidence; an unanswered capture retries in rounds from there.
+   * True once captured; false when an operator's decision ended the wait instead.
    */
-  async function captureSettled(result: PayoutResult): Promise<void> {
+  async function captureSettled(result: PayoutResult): Promise<boolean> {
     if (result.amount !== input.amount || result.currency !== input.currency) {
-      await park({
-        reason: 'settlement_mismatch',
-        detail: `the provider paid ${result.amount} ${result.currency}`,
-        evidence: result,
-      });
-      return;
+      await park(
+        {
+          reason: 'settlement_mismatch',
+          detail: `the provider paid ${result.amount} ${result.currency}`,
+          evidence: result,
+        },
+        false,
+        releaseUncapturedHold,
+      );
+      return false;
     }
     setStatus('processing');
     for (;;) {
@@ -567,29 +593,39 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
             records: records('completed'),
           }),
         );
-        return;
+        return true;
       } catch (err) {
         const type = failureType(err);
         if (type !== undefined && type !== 'upstream_unavailable') {
-          await park({
-            reason: 'settled_hold_not_capturable',
-            detail: `the provider paid out but the capture was refused: ${type}`,
-            evidence: result,
-          });
-          return;
+          await park(
+            {
+              reason: 'settled_hold_not_capturable',
+              detail: `the provider paid out but the capture was refused: ${type}`,
+              evidence: result,
+            },
+            false,
+            releaseUncapturedHold,
+          );
+          return false;
         }
+        // Resolved here, the capture's outcome is unknown: the hold is left to the operator.
         if (await park({ reason: 'capture_unanswered', detail: failureMessage(err), evidence: result }, true))
           continue;
-        return;
+        return false;
       }
     }
   }
 
   /**
    * `needs_attention` until an operator resolves it (`resolveWithdrawal`) — or, when `retries`,
-   * until `retryWithdrawal` or the backoff. Returns true to retry; false once resolved.
+   * until `retryWithdrawal` or the backoff. Returns true to retry; false once resolved, after
+   * `beforeClose` (what the decision still has to do before it becomes the final status).
    */
-  async function park(why: WithdrawalAttention, retries = false): Promise<boolean> {
+  async function park(
+    why: WithdrawalAttention,
+    retries = false,
+    beforeClose?: () => Promise<void>,
+  ): Promise<boolean> {
     attention = why;
     retryRequested = false;
     setStatus('needs_attention');
@@ -600,19 +636,35 @@ export async function withdrawalWorkflow(input: WithdrawalInput): Promise<Withdr
     });
     const backoff = Math.min(DEFAULT_ATTENTION_RETRY_MS, MAX_ATTENTION_RETRY_MS);
     const woken = () => retryRequested || resolution !== undefined;
-    if (retries) await condition(woken, backoff, { summary: 'needs_attention: automatic retry' });
-    else await condition(woken);
+    for (;;) {
+      if (retries) await condition(woken, backoff, { summary: 'needs_attention: automatic retry' });
+      else await condition(woken);
+      // Only a decision ends a wait that cannot be retried.
+      if (retries || resolution !== undefined || !patched(PARKED_SETTLEMENT_PATCH)) break;
+      retryRequested = false;
+    }
     if (resolution !== undefined) {
       log.warn('withdrawal resolved by an operator', { withdrawalId: input.withdrawal_id, ...resolution });
       failureCode = resolution.outcome === 'failed' ? (failureCode ?? 'internal_error') : undefined;
       // Resolved: nothing waits for an operator any more (the evidence stays in the history and log).
       attention = undefined;
+      const outcome = resolution.outcome;
+      if (beforeClose && patched(PARKED_SETTLEMENT_PATCH)) await beforeClose();
       completedAt = new Date().toISOString();
-      setStatus(resolution.outcome);
+      setStatus(outcome);
       return false;
     }
     attention = undefined;
     return true;
+  }
+
+  /**
+   * The settled payout was not captured and the operator decided: the hold (if any is left)
+   * must not pin the user's funds until it expires. The release is the reserve's own undo.
+   */
+  async function releaseUncapturedHold(): Promise<void> {
+    releaseRecords = records(resolution!.outcome, failureCode);
+    await compensate();
   }
 
   /**
