@@ -73,6 +73,9 @@ export async function runCampaign<S extends Schedule>(
       if (r.parked) summary.parked += 1;
       for (const m of r.messages) summary.messages[m] = (summary.messages[m] ?? 0) + 1;
     }
+    // A failure is printed as its batch ends, so a run stopped early still shows what it found.
+    for (const f of report.failures)
+      options.progress?.(`schedule ${f.index} failed: ${f.violations.join('; ')}`);
     options.progress?.(
       `${summary.schedules}/${schedules.length} schedules, ${summary.failures.length} failing, ${Math.round((Date.now() - started) / 1000)} s`,
     );

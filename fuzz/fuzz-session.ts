@@ -23,6 +23,7 @@ import {
   workflowBundle,
   type WorkflowTestContext,
 } from '../workers/testing/workflow-test-env.js';
+import { causeChain } from '../lib/failures.js';
 import { createFaultInjector, type FaultInjector } from './fault-injector.js';
 import type { ScenarioResult, Schedule, WorkflowFuzzer } from './fuzzer.js';
 import { startFuzzUpstreams, type FuzzUpstreams, type PlantedBug } from './fuzz-upstreams.js';
@@ -101,7 +102,9 @@ export async function runOne<S extends Schedule>(
       workflowId: '?',
       ended: 'error',
       parked: false,
-      violations: [`the schedule could not run: ${err instanceof Error ? err.message : String(err)}`],
+      violations: [
+        `the schedule could not run: ${[...causeChain(err)].map((e) => e.message).join(': ') || String(err)}`,
+      ],
       messages: [],
       checks: 0,
     };
