@@ -98,11 +98,6 @@ export interface WithdrawalSchedule {
   messages: ScheduledWithdrawalMessage[];
 }
 
-/** Whether the provider may settle another amount than the withdrawal's (`mismatch`). */
-export const DRAW_SETTLEMENT_MISMATCH = false;
-/** Whether a schedule's own messages include `retryWithdrawal` at a random point. */
-export const DRAW_STRAY_RETRY = false;
-
 /** True one time in eight. */
 const rarely = fc.oneof(
   { weight: 7, arbitrary: fc.constant(false) },
@@ -125,9 +120,8 @@ const providerArbitrary: fc.Arbitrary<ProviderBehaviour> = fc.record({
   ),
   delay_ms: fc.integer({ min: 0, max: 1000 }),
   repeat: fc.boolean(),
-  // Not drawn until the finding fuzz/findings/withdrawal-settlement-mismatch-resolved-failed.json
-  // is fixed: every such schedule fails on it, hiding whatever else a campaign would find.
-  mismatch: DRAW_SETTLEMENT_MISMATCH ? rarely : fc.constant(false),
+  // A fixed finding: fuzz/regressions/withdrawal-settlement-mismatch-resolved-failed.json.
+  mismatch: rarely,
 });
 
 /** Most messages wait for a status where they mean something; some arrive early or late on purpose. */
@@ -145,10 +139,9 @@ const messageArbitrary: fc.Arbitrary<ScheduledWithdrawalMessage> = fc.record({
     { weight: 5, arbitrary: fc.constant<WithdrawalMessage>('confirm_right') },
     { weight: 2, arbitrary: fc.constant<WithdrawalMessage>('confirm_wrong') },
     { weight: 2, arbitrary: fc.constant<WithdrawalMessage>('cancel') },
-    // A retry the withdrawal does not wait for: not drawn until the finding
-    // fuzz/findings/withdrawal-retry-while-parked-settled.json is fixed (the harness's operator
-    // still sends it where the runbook says: an unanswered capture or release).
-    ...(DRAW_STRAY_RETRY ? [{ weight: 1, arbitrary: fc.constant<WithdrawalMessage>('retry') }] : []),
+    // Also where the withdrawal waits for a decision, not a retry (a fixed finding:
+    // fuzz/regressions/withdrawal-retry-while-parked-settled.json).
+    { weight: 1, arbitrary: fc.constant<WithdrawalMessage>('retry') },
     { weight: 1, arbitrary: fc.constant<WithdrawalMessage>('settle_late_payout') },
     { weight: 1, arbitrary: fc.constant<WithdrawalMessage>('terminate') },
   ),
