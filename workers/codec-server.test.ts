@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createAccessTokenVerifier } from '../lib/jwt-verifier.js';
 import { createLogger } from '../lib/logger.js';
 import { createPayloadCodec, keyringFromConfig } from '../lib/payload-codec.js';
+import { unsupportedMediaTypeProblem } from '../lib/problem.js';
 import { createCodecServerApp } from './codec-server.js';
 
 const ISSUER = 'http://auth.test';
@@ -133,6 +134,15 @@ describe('codec server', () => {
       '{"payloads":[{"data":"%%"}]}',
     );
     expect(malformed.status).toBe(400);
+  });
+
+  it('answers 415 for a body that is not JSON, in the words every service uses', async () => {
+    const res = await decode({ authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'text/plain' });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({
+      code: 'unsupported_media_type',
+      detail: unsupportedMediaTypeProblem().detail,
+    });
   });
 
   it('lets the Web UI origin call it from the browser, and no other origin', async () => {

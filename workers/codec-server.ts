@@ -33,8 +33,10 @@ import {
   problem,
   problemResponse,
   ProblemError,
+  unsupportedMediaTypeProblem,
   validationProblem,
 } from '../lib/problem.js';
+import { hasJsonBody } from '../lib/json-body.js';
 
 /** Environment of the codec server (spread into the worker's schema). */
 export const codecServerEnv = {
@@ -136,8 +138,8 @@ export function createCodecServerApp(options: CodecServerOptions): Hono {
   for (const direction of ['encode', 'decode'] as const) {
     app.post(`/${direction}`, async (c) => {
       const operator = await authenticate(c);
-      if (!c.req.header('content-type')?.startsWith('application/json')) {
-        return problemResponse(c, problem(415, 'unsupported_media_type', 'send application/json'));
+      if (!hasJsonBody(c)) {
+        return problemResponse(c, unsupportedMediaTypeProblem());
       }
       const parsed = payloadsBody.safeParse(await c.req.json());
       if (!parsed.success) return problemResponse(c, validationProblem(parsed.error));

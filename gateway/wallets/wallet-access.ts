@@ -9,8 +9,6 @@ import type { Upstream } from '../http/upstream.js';
 import type { Wallet } from '../../wallet/wallet-api.js';
 import type { WalletReader } from './wallet-reader.js';
 
-export type { Wallet };
-
 const notFound = () => new ProblemError(404, 'wallet_not_found', 'no such wallet');
 
 /**

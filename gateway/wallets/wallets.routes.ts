@@ -14,7 +14,8 @@ import {
   resourceId,
 } from '../openapi/schemas.js';
 import { bearerSecurity, createRouter } from '../openapi/router.js';
-import { readAccessibleWallet, type Wallet } from './wallet-access.js';
+import type { Wallet } from '../../wallet/wallet-api.js';
+import { readAccessibleWallet } from './wallet-access.js';
 import { createWalletReader } from './wallet-reader.js';
 
 const WalletList = z.object({ items: z.array(WalletSchema) }).openapi('WalletList');
