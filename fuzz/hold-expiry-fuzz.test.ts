@@ -5,9 +5,8 @@
  * changes with the day; a failure prints its seed and schedule index (replay and shrink:
  * `npm run fuzz -- --workflow hold-expiry --seed <seed> --runs <index + 1>`).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatSummary, runCampaign } from './campaign.js';
-import { startFuzzSession, type FuzzSession } from './fuzz-session.js';
+import { describe, expect, it } from 'vitest';
+import { describeBoundedFuzz } from './bounded-fuzz.js';
 import {
   holdFateInvariants,
   holdMoneyInvariants,
@@ -17,33 +16,11 @@ import {
 } from './hold-expiry-invariants.js';
 import { holdExpiryFuzzer } from './hold-expiry-scenario.js';
 
-const RUNS = Number(process.env.VELORA_FUZZ_RUNS ?? 32);
-const SEED = Number(process.env.VELORA_FUZZ_SEED ?? Math.floor(Date.now() / 86_400_000));
-
-let session: FuzzSession;
-
-beforeAll(async () => {
-  session = await startFuzzSession('fuzz_hold_expiry');
-});
-
-afterAll(async () => {
-  await session?.close();
-});
-
-describe('hold-expiry fault fuzzer', () => {
-  it(`keeps every hold invariant over ${RUNS} generated schedules (seed ${SEED})`, async () => {
-    const summary = await runCampaign(session, holdExpiryFuzzer, {
-      seed: SEED,
-      runs: RUNS,
-      concurrency: 12,
-      batchSize: RUNS,
-    });
-    console.log(formatSummary(summary));
-    expect(summary.failures).toEqual([]);
-    expect(summary.schedules).toBe(RUNS);
-    expect(summary.ended.completed).toBe(RUNS);
-    expect(summary.historiesReplayed).toBe(RUNS);
-  }, 170_000);
+describeBoundedFuzz(holdExpiryFuzzer, {
+  runs: 32,
+  session: 'fuzz_hold_expiry',
+  property: 'keeps every hold invariant',
+  check: (summary, runs) => expect(summary.ended.completed).toBe(runs),
 });
 
 describe('hold-expiry invariants', () => {

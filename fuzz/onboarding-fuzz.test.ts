@@ -5,38 +5,15 @@
  * changes with the day; a failure prints its seed and schedule index (replay and shrink:
  * `npm run fuzz -- --workflow onboarding --seed <seed> --runs <index + 1>`).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatSummary, runCampaign } from './campaign.js';
-import { startFuzzSession, type FuzzSession } from './fuzz-session.js';
+import { describe, expect, it } from 'vitest';
+import { describeBoundedFuzz } from './bounded-fuzz.js';
 import { onboardingInvariants, type OnboardingLedger, type OnboardingRun } from './onboarding-invariants.js';
 import { onboardingFuzzer } from './onboarding-scenario.js';
 
-const RUNS = Number(process.env.VELORA_FUZZ_RUNS ?? 24);
-const SEED = Number(process.env.VELORA_FUZZ_SEED ?? Math.floor(Date.now() / 86_400_000));
-
-let session: FuzzSession;
-
-beforeAll(async () => {
-  session = await startFuzzSession('fuzz_onboarding');
-});
-
-afterAll(async () => {
-  await session?.close();
-});
-
-describe('onboarding fault fuzzer', () => {
-  it(`keeps every onboarding invariant over ${RUNS} generated schedules (seed ${SEED})`, async () => {
-    const summary = await runCampaign(session, onboardingFuzzer, {
-      seed: SEED,
-      runs: RUNS,
-      concurrency: 12,
-      batchSize: RUNS,
-    });
-    console.log(formatSummary(summary));
-    expect(summary.failures).toEqual([]);
-    expect(summary.schedules).toBe(RUNS);
-    expect(summary.historiesReplayed).toBe(RUNS - (summary.ended.stuck ?? 0));
-  }, 170_000);
+describeBoundedFuzz(onboardingFuzzer, {
+  runs: 24,
+  session: 'fuzz_onboarding',
+  property: 'keeps every onboarding invariant',
 });
 
 describe('onboarding invariants', () => {
