@@ -21,6 +21,7 @@ import {
   getWithdrawal,
   LATE_PAYOUT_REASONS,
   payoutResult,
+  payoutResultOf,
   resolveWithdrawal,
   retryWithdrawal,
   settleLatePayout,
@@ -258,15 +259,7 @@ type Webhook = (event: PayoutEvent) => Promise<void>;
 function webhookOf(handle: Handle): Webhook {
   return async (event) => {
     try {
-      await handle.signal(payoutResult, {
-        event_id: event.event_id,
-        status: event.status,
-        provider_payout_id: event.provider_payout_id,
-        amount: event.amount,
-        currency: event.currency,
-        ...(event.reason === undefined ? {} : { reason: event.reason }),
-        occurred_at: event.occurred_at,
-      });
+      await handle.signal(payoutResult, payoutResultOf(event));
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }

@@ -97,6 +97,22 @@ export interface PayoutResult {
   occurred_at: string;
 }
 
+/**
+ * The `payoutResult` signal's argument for a provider's webhook event: its own fields only (the
+ * event's `reference` and anything else the provider sends stay out of the history).
+ */
+export function payoutResultOf(event: PayoutResult): PayoutResult {
+  return {
+    event_id: event.event_id,
+    status: event.status,
+    provider_payout_id: event.provider_payout_id,
+    amount: event.amount,
+    currency: event.currency,
+    ...(event.reason === undefined ? {} : { reason: event.reason }),
+    occurred_at: event.occurred_at,
+  };
+}
+
 /** Why a withdrawal waits for an operator, with what proves it. */
 export interface WithdrawalAttention {
   reason:

@@ -7,7 +7,7 @@ import {
 } from '../../lib/payout-webhook-signature.js';
 import type { Logger } from '../../lib/logger.js';
 import { ProblemError } from '../../lib/problem.js';
-import { payoutResult, withdrawalWorkflowId } from '../../workflows/withdrawal-contract.js';
+import { payoutResult, payoutResultOf, withdrawalWorkflowId } from '../../workflows/withdrawal-contract.js';
 import { createRouter } from '../openapi/router.js';
 import { problemCodes, problemResponses } from '../openapi/schemas.js';
 import type { Orchestrator } from '../temporal/orchestrator.js';
@@ -99,15 +99,7 @@ export function createPayoutWebhookRoutes(deps: {
     const handle = temporal.workflow.getHandle(withdrawalWorkflowId(event.reference));
     try {
       await temporal.withDeadline(Date.now() + rpcMs, () =>
-        handle.signal(payoutResult, {
-          event_id: event.event_id,
-          status: event.status,
-          provider_payout_id: event.provider_payout_id,
-          amount: event.amount,
-          currency: event.currency,
-          ...(event.reason === undefined ? {} : { reason: event.reason }),
-          occurred_at: event.occurred_at,
-        }),
+        handle.signal(payoutResult, payoutResultOf(event)),
       );
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
