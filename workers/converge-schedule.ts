@@ -145,7 +145,8 @@ async function recreate(
     'schedule unreadable with this worker\'s payload keys; created again from its declaration (docs/runbook.md, "Payload keys and their rotation")',
   );
   deps.rewrites?.inc({ schedule: scheduleId, reason: 'unreadable' });
-  if (!created) await converge(deps, options, declared, { mayRecreate: false, attemptsLeft: 1 });
+  // Several workers may be deleting and creating it at once: a few rounds until one copy stands.
+  if (!created) await converge(deps, options, declared, { mayRecreate: false, attemptsLeft: 3 });
   return 'recreated';
 }
 
