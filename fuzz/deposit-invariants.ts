@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import type { DepositResult } from '../workflows/deposit-contract.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
+import { readLedgerSnapshot, walletBalances, walletPostings } from './ledger-snapshot.js';
 
 export interface DepositLedger {
   wallet: { posted: bigint; pending: bigint; status: string };
@@ -18,47 +19,31 @@ export interface DepositLedger {
 }
 
 /** Reads what the ledger says about one deposit (wallet and reference) and its workflow's audit. */
-export async function readDepositLedger(
+export function readDepositLedger(
   wallet: WalletHarness,
   ids: { walletId: string; reference: string; workflowId: string },
 ): Promise<DepositLedger> {
-  // One snapshot: a terminated run's activity may still be crediting while the ledger is read.
-  return wallet.db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .execute(async (trx) => {
-      const row = await trx
-        .selectFrom('wallets')
-        .select(['posted', 'pending', 'status'])
-        .where('id', '=', ids.walletId)
-        .executeTakeFirstOrThrow();
-      const references = await trx
-        .selectFrom('deposit_references')
-        .select(['transaction_id', 'amount'])
-        .where('wallet_id', '=', ids.walletId)
-        .where('reference', '=', ids.reference)
-        .execute();
-      const credits = await trx
-        .selectFrom('journal_transactions as t')
-        .innerJoin('postings as p', 'p.transaction_id', 't.id')
-        .select(['t.id', 'p.amount'])
-        .where('t.kind', '=', 'deposit')
-        .where('t.reference', '=', ids.reference)
-        .where('p.wallet_id', '=', ids.walletId)
-        .execute();
-      const audit = await trx
-        .selectFrom('outbox')
-        .select(sql<string>`document->>'step' || ':' || (document->>'status')`.as('entry'))
-        .where('collection', '=', 'audit_trace')
-        .where(sql<string>`document->>'workflow_id'`, '=', ids.workflowId)
-        .execute();
-      return {
-        wallet: { posted: BigInt(row.posted), pending: BigInt(row.pending), status: row.status },
-        references: references.map((r) => ({ transaction_id: r.transaction_id, amount: BigInt(r.amount) })),
-        credits: credits.map((c) => ({ id: c.id, amount: BigInt(c.amount) })),
-        audit: audit.map((a) => a.entry),
-      };
-    });
+  return readLedgerSnapshot(wallet, async (db) => {
+    const references = await db
+      .selectFrom('deposit_references')
+      .select(['transaction_id', 'amount'])
+      .where('wallet_id', '=', ids.walletId)
+      .where('reference', '=', ids.reference)
+      .execute();
+    const credits = await walletPostings(db, ids.walletId, 'deposit', { reference: ids.reference });
+    const audit = await db
+      .selectFrom('outbox')
+      .select(sql<string>`document->>'step' || ':' || (document->>'status')`.as('entry'))
+      .where('collection', '=', 'audit_trace')
+      .where(sql<string>`document->>'workflow_id'`, '=', ids.workflowId)
+      .execute();
+    return {
+      ...(await walletBalances(db, { wallet: ids.walletId })),
+      references: references.map((r) => ({ transaction_id: r.transaction_id, amount: BigInt(r.amount) })),
+      credits: credits.map((c) => ({ id: c.transaction_id, amount: c.amount })),
+      audit: audit.map((a) => a.entry),
+    };
+  });
 }
 
 /**

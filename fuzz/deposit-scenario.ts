@@ -24,7 +24,7 @@ import {
 } from './deposit-invariants.js';
 import { depositScheduleArbitrary, type DepositMessage, type DepositSchedule } from './deposit-schedule.js';
 import type { ScenarioContext, ScenarioResult, WorkflowFuzzer } from './fuzzer.js';
-import { fundedWallet } from './scenario-support.js';
+import { answerOf, changeWalletStatus, closeSchedule, findings, fundedWallet } from './scenario-support.js';
 
 /** Longest a schedule may take before it counts as stuck (a deposit's retries take seconds). */
 const SCHEDULE_BUDGET_MS = 60_000;
@@ -51,10 +51,9 @@ export async function runDepositSchedule(
   schedule: DepositSchedule,
 ): Promise<ScenarioResult> {
   const { wallet } = ctx.upstreams;
-  const token = await ctx.upstreams.walletToken();
-  const walletId = await fundedWallet(ctx.upstreams, token, randomUUID(), schedule.funded);
+  const walletId = await fundedWallet(ctx.upstreams, randomUUID(), schedule.funded);
   if (schedule.wallet !== 'active')
-    await changeStatus(ctx, token, walletId, schedule.wallet === 'frozen' ? 'freeze' : 'close');
+    await changeWalletStatus(ctx.upstreams, walletId, schedule.wallet === 'frozen' ? 'freeze' : 'close');
   const reference = `fuzz-${randomUUID()}`;
   const amount = BigInt(schedule.amount);
   const funded = BigInt(schedule.funded);
@@ -73,12 +72,10 @@ export async function runDepositSchedule(
   const workflowId = options.workflowId;
   ctx.injector.plan(workflowId, schedule.faults);
   const deadline = Date.now() + SCHEDULE_BUDGET_MS;
-  const violations: string[] = [];
-  const sent: string[] = [];
+  const found = findings();
   /** Deposits of the same reference under other workflow ids, with the amount each asked for. */
   const legacy: { handle: DepositHandle; amount: bigint }[] = [];
   let resets = 0;
-  let checks = 0;
   const latest = () => ctx.client.workflow.getHandle<typeof depositWorkflow>(workflowId);
 
   try {
@@ -93,13 +90,7 @@ export async function runDepositSchedule(
       } else {
         await sleep(Math.max(0, started + m.delay_ms - Date.now()));
       }
-      let answer: string;
-      try {
-        answer = await send(m.message);
-      } catch {
-        answer = 'refused';
-      }
-      sent.push(`${m.message}:${answer}`);
+      found.messages.push(`${m.message}:${await answerOf(() => send(m.message))}`);
     }
 
     // Every run of the reference settles: the deposit's latest run and each legacy one.
@@ -114,8 +105,7 @@ export async function runDepositSchedule(
       )),
     ];
     const ledger = await readDepositLedger(wallet, { walletId, reference, workflowId });
-    violations.push(...depositMoneyInvariants(ledger, funded));
-    checks += 1;
+    found.check(depositMoneyInvariants(ledger, funded));
 
     const codes = new Set([
       ...realRefusals(schedule),
@@ -123,17 +113,15 @@ export async function runDepositSchedule(
     ]);
     for (const [i, { who, end, amount: asked }] of ends.entries()) {
       if (end === 'stuck') {
-        violations.push(
-          `${who} did not end within ${SCHEDULE_BUDGET_MS / 1000} s (messages ${sent.join(', ')})`,
-        );
+        found.stuck(who, SCHEDULE_BUDGET_MS);
         continue;
       }
       // Another run of the reference may have made the credit this one found (or was refused for).
       const creditedElsewhere =
         (i === 0 && resets > 0) ||
         ends.some((o, j) => j !== i && o.end !== 'stuck' && o.end.kind !== 'failed');
-      violations.push(
-        ...depositOutcomeInvariants(who, end, ledger, {
+      found.check(
+        depositOutcomeInvariants(who, end, ledger, {
           walletId,
           amount: asked,
           funded,
@@ -141,39 +129,31 @@ export async function runDepositSchedule(
           creditedElsewhere,
         }),
       );
-      checks += 1;
     }
     const main = ends[0]!.end;
     if (main !== 'stuck') {
       // The first run's audit call may have been refused on purpose; a reset run's never is.
       const auditRefused =
         resets === 0 && (schedule.faults.recordAuditTrace ?? []).some((o) => o.kind === 'refusal');
-      violations.push(...depositAuditInvariants(main, ledger, auditRefused));
-      checks += 1;
+      found.check(depositAuditInvariants(main, ledger, auditRefused));
       if (mustComplete() && main.kind !== 'completed')
-        violations.push(
+        found.violation(
           `a deposit nothing stood in the way of ended ${main.kind === 'failed' ? `failed (${main.code})` : main.kind}`,
         );
     }
     const history = main === 'stuck' ? undefined : await latest().fetchHistory();
-    return {
+    return found.result({
       workflowId,
       ended: main === 'stuck' ? 'stuck' : main.kind === 'failed' ? `failed:${main.code}` : main.kind,
       parked: false,
-      violations,
-      messages: sent,
-      checks,
-      ...(history ? { history } : {}),
-    };
+      history,
+    });
   } finally {
-    if (Date.now() > deadline) {
-      await latest()
-        .terminate('fuzz: schedule over its budget')
-        .catch(() => undefined);
-      for (const l of legacy)
-        await l.handle.terminate('fuzz: schedule over its budget').catch(() => undefined);
-    }
-    ctx.injector.forget(workflowId);
+    await closeSchedule(ctx, {
+      planned: [workflowId],
+      runs: [latest(), ...legacy.map((l) => l.handle)],
+      deadline,
+    });
   }
 
   /** Active wallet, its currency, no refusal drawn, nobody interfering: the deposit completes. */
@@ -191,7 +171,7 @@ export async function runDepositSchedule(
         // The gateway's repeat: never a second run of the id, whatever state the first is in.
         const again = await startOnce(ctx.client, depositWorkflow, options, RPC_MS);
         if (again.started)
-          violations.push('a repeated request started a second deposit run under the same id');
+          found.violation('a repeated request started a second deposit run under the same id');
         return again.started ? 'started' : 'accepted';
       }
       case 'legacy_same':
@@ -207,7 +187,7 @@ export async function runDepositSchedule(
         return 'accepted';
       }
       case 'freeze':
-        await changeStatus(ctx, token, walletId, 'freeze');
+        await changeWalletStatus(ctx.upstreams, walletId, 'freeze');
         return 'accepted';
       case 'terminate':
         await latest().terminate('fuzz: an operator terminated the deposit');
@@ -220,21 +200,6 @@ export async function runDepositSchedule(
         return 'accepted';
     }
   }
-}
-
-/** Freezes or closes the wallet through WalletService's operator route. */
-async function changeStatus(
-  ctx: ScenarioContext,
-  token: string,
-  walletId: string,
-  action: 'freeze' | 'close',
-) {
-  const res = await ctx.upstreams.wallet.call('POST', `/internal/wallets/${walletId}/${action}`, {
-    body: { reason: 'fuzz', requested_by: OPERATOR },
-    key: randomUUID(),
-    token,
-  });
-  if (res.status !== 200) throw new Error(`${action} answered ${res.status}`);
 }
 
 /**

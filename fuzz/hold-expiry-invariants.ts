@@ -6,17 +6,16 @@
  */
 import { sql } from 'kysely';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
+import {
+  holdsOf,
+  readLedgerSnapshot,
+  walletBalances,
+  walletPostings,
+  type HoldRow,
+} from './ledger-snapshot.js';
 
-export interface HoldRecord {
-  id: string;
-  transfer_id: string;
-  status: string;
-  amount: bigint;
-  captured_amount: bigint;
-  expires_at: Date;
-  /** When the hold last changed: the start of the transaction that ended it (PostgreSQL's `now()`). */
-  updated_at: Date;
-}
+/** One of the schedule's holds as the ledger has it. */
+export type HoldRecord = HoldRow;
 
 export interface HoldExpiryLedger {
   payer: { posted: bigint; pending: bigint };
@@ -48,53 +47,34 @@ export interface ActorRecord {
 /** The events a hold's trigger queues (`hold.<status>:<hold id>`). */
 const HOLD_EVENTS = ['hold.created', 'hold.captured', 'hold.released', 'hold.expired'];
 
-export async function readHoldExpiryLedger(
+/** Reads the two wallets, the schedule's holds, their captures and their events, in one snapshot. */
+export function readHoldExpiryLedger(
   wallet: WalletHarness,
   ids: { payer: string; payee: string; transferIds: string[] },
 ): Promise<HoldExpiryLedger> {
-  const wallets = await wallet.db
-    .selectFrom('wallets')
-    .select(['id', 'posted', 'pending'])
-    .where('id', 'in', [ids.payer, ids.payee])
-    .execute();
-  const of = (id: string) => {
-    const row = wallets.find((w) => w.id === id);
-    if (!row) throw new Error(`wallet ${id} missing`);
-    return { posted: BigInt(row.posted), pending: BigInt(row.pending) };
-  };
-  const rows = await wallet.db
-    .selectFrom('holds')
-    .select(['id', 'transfer_id', 'status', 'amount', 'captured_amount', 'expires_at', 'updated_at'])
-    .where('transfer_id', 'in', ids.transferIds)
-    .execute();
-  const holds = ids.transferIds.map((transferId) => {
-    const row = rows.find((r) => r.transfer_id === transferId);
-    if (!row) throw new Error(`no hold for transfer ${transferId}`);
-    return { ...row, amount: BigInt(row.amount), captured_amount: BigInt(row.captured_amount) };
+  return readLedgerSnapshot(wallet, async (db) => {
+    const rows = await holdsOf(db, ids.transferIds);
+    const holds = ids.transferIds.map((transferId) => {
+      const row = rows.find((r) => r.transfer_id === transferId);
+      if (!row) throw new Error(`no hold for transfer ${transferId}`);
+      return row;
+    });
+    const captures = new Map<string, bigint[]>();
+    for (const p of await walletPostings(db, ids.payee, 'transfer', { transferIds: ids.transferIds })) {
+      const id = p.transfer_id ?? '';
+      captures.set(id, [...(captures.get(id) ?? []), p.amount]);
+    }
+    // The queue of domain events (migration 0039) is not in the typed schema: nothing else reads it as rows.
+    const sources = holds.flatMap((h) => HOLD_EVENTS.map((e) => `${e}:${h.id}`));
+    const { rows: queued } = await sql<{ source_id: string }>`
+      select source_id from event_queue where source_id = any(${sources})`.execute(db);
+    const events = new Map<string, string[]>();
+    for (const { source_id } of queued) {
+      const [type = '', holdId = ''] = source_id.split(':');
+      events.set(holdId, [...(events.get(holdId) ?? []), type]);
+    }
+    return { ...(await walletBalances(db, { payer: ids.payer, payee: ids.payee })), holds, captures, events };
   });
-  const postings = await wallet.db
-    .selectFrom('journal_transactions as t')
-    .innerJoin('postings as p', 'p.transaction_id', 't.id')
-    .select(['t.transfer_id', 'p.amount'])
-    .where('t.transfer_id', 'in', ids.transferIds)
-    .where('t.kind', '=', 'transfer')
-    .where('p.wallet_id', '=', ids.payee)
-    .execute();
-  const captures = new Map<string, bigint[]>();
-  for (const p of postings) {
-    const id = p.transfer_id ?? '';
-    captures.set(id, [...(captures.get(id) ?? []), BigInt(p.amount)]);
-  }
-  // The queue of domain events (migration 0039) is not in the typed schema: nothing else reads it as rows.
-  const sources = holds.flatMap((h) => HOLD_EVENTS.map((e) => `${e}:${h.id}`));
-  const { rows: queued } = await sql<{ source_id: string }>`
-    select source_id from event_queue where source_id = any(${sources})`.execute(wallet.db);
-  const events = new Map<string, string[]>();
-  for (const { source_id } of queued) {
-    const [type = '', holdId = ''] = source_id.split(':');
-    events.set(holdId, [...(events.get(holdId) ?? []), type]);
-  }
-  return { payer: of(ids.payer), payee: of(ids.payee), holds, captures, events };
 }
 
 /** The money: what was deposited is where the holds' fates say, and nothing is negative. */

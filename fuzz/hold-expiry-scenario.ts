@@ -27,7 +27,7 @@ import {
   type HoldExpirySchedule,
   type PlannedSweep,
 } from './hold-expiry-schedule.js';
-import { fundedWallet, withTimeout } from './scenario-support.js';
+import { findings, fundedWallet, withTimeout } from './scenario-support.js';
 
 /** Longest one sweep may take before it counts as stuck (its activity's own round is 55 s). */
 const SWEEP_BUDGET_MS = 60_000;
@@ -45,8 +45,8 @@ export async function runHoldExpirySchedule(
   const userId = randomUUID();
   const held = schedule.holds.reduce((s, h) => s + h.amount, 0);
   const funded = held + schedule.spare;
-  const payer = await fundedWallet(ctx.upstreams, token, userId, funded);
-  const payee = await fundedWallet(ctx.upstreams, token, randomUUID(), 0);
+  const payer = await fundedWallet(ctx.upstreams, userId, funded);
+  const payee = await fundedWallet(ctx.upstreams, randomUUID(), 0);
 
   // The holds, placed as a transfer's reserve places them (one transfer id, one key each).
   const transferIds: string[] = [];
@@ -76,7 +76,8 @@ export async function runHoldExpirySchedule(
       .map((h) => h.expires_at.getTime()),
   );
 
-  const messages: string[] = [];
+  const found = findings();
+  const { messages } = found;
   const sweeps: SweepRecord[] = [];
   let lastHistory: temporal.api.history.v1.IHistory | undefined;
   const runSweep = async (index: number, planned: PlannedSweep): Promise<void> => {
@@ -107,26 +108,21 @@ export async function runHoldExpirySchedule(
   sweeps.sort((a, b) => a.startedAt - b.startedAt);
 
   const ledger = await readHoldExpiryLedger(wallet, { payer, payee, transferIds });
-  const violations = [
-    ...holdMoneyInvariants(ledger, BigInt(funded)),
-    ...holdFateInvariants(ledger, sweeps, actors),
-    ...sweeps
-      .filter((s) => s.ended === 'stuck')
-      .map((s) => `sweep ${s.index} did not end within ${SWEEP_BUDGET_MS / 1000} s`),
-    ...sweeps
-      .filter((s) => s.ended === 'failed')
-      .map((s) => `sweep ${s.index} failed (its activity has no refusal: every fault is retried)`),
-  ];
+  found.check(holdMoneyInvariants(ledger, BigInt(funded)));
+  found.check(holdFateInvariants(ledger, sweeps, actors));
+  for (const s of sweeps) {
+    if (s.ended === 'stuck')
+      found.violation(`sweep ${s.index} did not end within ${SWEEP_BUDGET_MS / 1000} s`);
+    if (s.ended === 'failed')
+      found.violation(`sweep ${s.index} failed (its activity has no refusal: every fault is retried)`);
+  }
   const last = sweeps.find((s) => s.index === schedule.sweeps.length);
-  return {
+  return found.result({
     workflowId: `${HOLD_EXPIRY_SCHEDULE.scheduleId}-fuzz-${payer}`,
     ended: last?.ended ?? 'unknown',
     parked: false,
-    violations,
-    messages,
-    checks: 2,
-    ...(lastHistory ? { history: lastHistory } : {}),
-  };
+    history: lastHistory,
+  });
 }
 
 /**

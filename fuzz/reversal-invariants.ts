@@ -5,6 +5,8 @@
  */
 import type { Reversal } from '../workflows/reversal-contract.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
+import { holdsOf, readLedgerSnapshot, walletBalances, walletPostings } from './ledger-snapshot.js';
+import type { RunEnd } from './scenario-support.js';
 
 export interface ReversalLedger {
   payer: { posted: bigint; pending: bigint };
@@ -17,45 +19,25 @@ export interface ReversalLedger {
   moves: { id: string; amount: bigint }[];
 }
 
-export async function readReversalLedger(
+/** Reads what the ledger says about one transfer's reversal and its two wallets, in one snapshot. */
+export function readReversalLedger(
   wallet: WalletHarness,
   ids: { transferId: string; payer: string; payee: string },
 ): Promise<ReversalLedger> {
-  const wallets = await wallet.db
-    .selectFrom('wallets')
-    .select(['id', 'posted', 'pending'])
-    .where('id', 'in', [ids.payer, ids.payee])
-    .execute();
-  const of = (id: string) => {
-    const w = wallets.find((r) => r.id === id);
-    if (!w) throw new Error(`wallet ${id} missing`);
-    return { posted: BigInt(w.posted), pending: BigInt(w.pending) };
-  };
-  const row = await wallet.db
-    .selectFrom('transfer_reversals')
-    .select(['status', 'amount', 'hold_id', 'transaction_id'])
-    .where('transfer_id', '=', ids.transferId)
-    .executeTakeFirst();
-  const holds = await wallet.db
-    .selectFrom('holds')
-    .select(['id', 'status', 'amount'])
-    .where('transfer_id', '=', `reversal:${ids.transferId}`)
-    .execute();
-  const moves = await wallet.db
-    .selectFrom('journal_transactions as t')
-    .innerJoin('postings as p', 'p.transaction_id', 't.id')
-    .select(['t.id', 'p.amount'])
-    .where('t.kind', '=', 'reversal')
-    .where('t.transfer_id', '=', ids.transferId)
-    .where('p.wallet_id', '=', ids.payer)
-    .execute();
-  return {
-    payer: of(ids.payer),
-    payee: of(ids.payee),
-    ...(row ? { row: { ...row, amount: BigInt(row.amount) } } : {}),
-    holds: holds.map((h) => ({ ...h, amount: BigInt(h.amount) })),
-    moves: moves.map((m) => ({ id: m.id, amount: BigInt(m.amount) })),
-  };
+  return readLedgerSnapshot(wallet, async (db) => {
+    const row = await db
+      .selectFrom('transfer_reversals')
+      .select(['status', 'amount', 'hold_id', 'transaction_id'])
+      .where('transfer_id', '=', ids.transferId)
+      .executeTakeFirst();
+    const moves = await walletPostings(db, ids.payer, 'reversal', { transferIds: [ids.transferId] });
+    return {
+      ...(await walletBalances(db, { payer: ids.payer, payee: ids.payee })),
+      ...(row ? { row: { ...row, amount: BigInt(row.amount) } } : {}),
+      holds: await holdsOf(db, [`reversal:${ids.transferId}`]),
+      moves: moves.map((m) => ({ id: m.transaction_id, amount: m.amount })),
+    };
+  });
 }
 
 /**
@@ -110,8 +92,7 @@ export function reversalMoneyInvariants(
 }
 
 /** What one attempt's workflow ended as, seen by its client. */
-export type AttemptEnd =
-  { kind: 'view'; view: Reversal } | { kind: 'terminated' } | { kind: 'stuck'; last?: Reversal };
+export type AttemptEnd = RunEnd<Reversal>;
 
 /**
  * An attempt's end agrees with the ledger: `completed` names the one move back, of the amount

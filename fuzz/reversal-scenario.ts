@@ -36,6 +36,17 @@ import {
   type ReversalSchedule,
   type ScheduledReversalMessage,
 } from './reversal-schedule.js';
+import { walletBalances } from './ledger-snapshot.js';
+import {
+  answerOf,
+  changeWalletStatus,
+  closeSchedule,
+  findings,
+  moveMoney,
+  settleWithOperator,
+  watchRun,
+  type WatchedRun,
+} from './scenario-support.js';
 import { runTransferSchedule } from './transfer-scenario.js';
 
 /** Longest a schedule may take before it counts as stuck (the reversal's retries take seconds). */
@@ -51,7 +62,12 @@ type ReversalHandle = WorkflowHandle<typeof reversalWorkflow>;
 
 interface Attempt {
   handle: ReversalHandle;
+  run: WatchedRun<Reversal>;
   options: ReturnType<typeof startOptions>;
+}
+
+function watchedAttempt(handle: ReversalHandle, options: ReturnType<typeof startOptions>): Attempt {
+  return { handle, run: watchRun(handle, getReversal, POLL_MS), options };
 }
 
 function startOptions(ctx: ScenarioContext, input: ReversalInput) {
@@ -101,38 +117,24 @@ export async function runReversalSchedule(
   schedule: ReversalSchedule,
 ): Promise<ScenarioResult> {
   const { wallet } = ctx.upstreams;
-  const token = await ctx.upstreams.walletToken();
   const { transferId, payer, payee } = await completedTransfer(ctx, schedule);
   const amount = BigInt(schedule.amount);
   let withdrawn = 0n;
   let received = 0n;
 
   const movement = async (kind: 'withdrawals' | 'deposits', walletId: string, units: bigint) => {
-    const res = await wallet.call('POST', `/internal/wallets/${walletId}/${kind}`, {
-      body: { amount: String(units), currency: 'USD', reference: `fuzz-${randomUUID()}` },
-      key: randomUUID(),
-      token,
-    });
-    if (res.status !== 201) return false;
+    if (!(await moveMoney(ctx.upstreams, kind, walletId, units, `fuzz-${randomUUID()}`))) return false;
     if (kind === 'withdrawals') withdrawn += units;
     else received += units;
     return true;
-  };
-  const changeStatus = async (walletId: string, action: 'freeze' | 'close') => {
-    const res = await wallet.call('POST', `/internal/wallets/${walletId}/${action}`, {
-      body: { reason: 'fuzz', requested_by: OPERATOR },
-      key: randomUUID(),
-      token,
-    });
-    if (res.status !== 200) throw new Error(`${action} answered ${res.status}`);
   };
 
   if (schedule.payee_spent !== 'nothing') {
     const spent = schedule.payee_spent === 'all' ? amount : amount - 1n;
     if (!(await movement('withdrawals', payee, spent))) throw new Error('the payee could not spend');
   }
-  if (schedule.wallets === 'payee_frozen') await changeStatus(payee, 'freeze');
-  if (schedule.wallets === 'payer_closed') await changeStatus(payer, 'close');
+  if (schedule.wallets === 'payee_frozen') await changeWalletStatus(ctx.upstreams, payee, 'freeze');
+  if (schedule.wallets === 'payer_closed') await changeWalletStatus(ctx.upstreams, payer, 'close');
 
   const first = startOptions(ctx, {
     transfer_id: transferId,
@@ -150,63 +152,44 @@ export async function runReversalSchedule(
   };
   plan(workflowId);
   const deadline = Date.now() + SCHEDULE_BUDGET_MS;
-  const violations: string[] = [];
-  const sent: string[] = [];
+  const found = findings();
   const attempts: Attempt[] = [];
-  let checks = 0;
-  let parked = false;
   const latest = () => attempts.at(-1)!;
 
   try {
     const started = await startOnce(ctx.client, reversalWorkflow, first, RPC_MS);
     if (!started.started) throw new Error(`reversal ${workflowId} existed before the schedule started it`);
-    attempts.push({ handle: started.handle, options: first });
+    attempts.push(watchedAttempt(started.handle, first));
     const startedAt = Date.now();
 
     for (const m of schedule.messages) {
       if (!(await waitForTrigger(m, startedAt, deadline))) break;
-      let answer: string;
-      try {
-        answer = await send(m.message);
-      } catch {
-        answer = 'refused';
-      }
-      sent.push(`${m.message}:${answer}`);
+      found.messages.push(`${m.message}:${await answerOf(() => send(m.message))}`);
     }
 
     // The latest attempt settles; a parked one is finished the way an operator would.
-    let last: AttemptEnd | undefined;
-    for (let round = 0; last === undefined; round += 1) {
-      const state = await settle(latest().handle, deadline);
-      if (state.kind !== 'view' || state.view.status !== 'needs_attention' || round >= 6) {
-        last = state;
-        break;
-      }
-      if (!parked) {
-        parked = true;
+    const { end: last, parked } = await settleWithOperator(latest().run, deadline, {
+      async parked(view) {
         const ledger = await readLedger();
-        violations.push(...reversalParkedInvariants(state.view, ledger).map((v) => `parked: ${v}`));
-        violations.push(...reversalMoneyInvariants(ledger, expectation()).map((v) => `parked: ${v}`));
-        checks += 2;
-      }
-      for (const id of planned) ctx.injector.heal(id);
-      await latest().handle.signal(retryReversalCompensation);
-      await sleep(POLL_MS);
-    }
+        found.check(reversalParkedInvariants(view, ledger), 'parked');
+        found.check(reversalMoneyInvariants(ledger, expectation()), 'parked');
+      },
+      async operate() {
+        for (const id of planned) ctx.injector.heal(id);
+        await latest().handle.signal(retryReversalCompensation);
+      },
+    });
 
     const ends: AttemptEnd[] = [];
-    for (const a of attempts.slice(0, -1)) ends.push(await settle(a.handle, deadline));
+    for (const a of attempts.slice(0, -1)) ends.push(await a.run.settle(deadline));
     ends.push(last);
     const ledger = await readLedger();
-    violations.push(...reversalMoneyInvariants(ledger, expectation()));
-    checks += 1;
+    found.check(reversalMoneyInvariants(ledger, expectation()));
     const codes = possibleCodes(schedule);
     for (const [i, end] of ends.entries()) {
       const who = `attempt ${i + 1}`;
       if (end.kind === 'stuck') {
-        violations.push(
-          `${who} did not settle within ${SCHEDULE_BUDGET_MS / 1000} s (last seen ${end.last?.status}; messages ${sent.join(', ')})`,
-        );
+        found.stuck(who, SCHEDULE_BUDGET_MS, end.last);
         continue;
       }
       if (end.kind === 'terminated') continue;
@@ -214,27 +197,20 @@ export async function runReversalSchedule(
         (o, j) =>
           j !== i && (o.kind === 'terminated' || (o.kind === 'view' && o.view.status === 'completed')),
       );
-      violations.push(...reversalAttemptInvariants(who, end.view, ledger, { amount, codes, movedElsewhere }));
-      checks += 1;
+      found.check(reversalAttemptInvariants(who, end.view, ledger, { amount, codes, movedElsewhere }));
     }
     const firstEnd = ends[0]!;
     if (mustComplete(schedule) && !(firstEnd.kind === 'view' && firstEnd.view.status === 'completed'))
-      violations.push(`a reversal nothing stood in the way of ended ${describeEnd(firstEnd)}`);
+      found.violation(`a reversal nothing stood in the way of ended ${describeEnd(firstEnd)}`);
     const history = last.kind === 'stuck' ? undefined : await latest().handle.fetchHistory();
-    return {
+    return found.result({
       workflowId,
       ended: attempts.length > 1 ? `${describeEnd(last)} (attempt ${attempts.length})` : describeEnd(last),
       parked,
-      violations,
-      messages: sent,
-      checks,
-      ...(history ? { history } : {}),
-    };
+      history,
+    });
   } finally {
-    if (Date.now() > deadline)
-      for (const a of attempts)
-        await a.handle.terminate('fuzz: schedule over its budget').catch(() => undefined);
-    for (const id of planned) ctx.injector.forget(id);
+    await closeSchedule(ctx, { planned, runs: attempts.map((a) => a.handle), deadline });
   }
 
   function readLedger() {
@@ -259,12 +235,8 @@ export async function runReversalSchedule(
       return true;
     }
     const waitUntil = m.at === 'closed' ? until : Math.min(until, Date.now() + MESSAGE_WAIT_MS);
-    while (Date.now() < waitUntil) {
-      const state = await status(latest().handle);
-      // A parked attempt never closes by itself: `closed` stops waiting there too.
-      if (state === 'closed' || state === 'needs_attention') break;
-      await sleep(POLL_MS);
-    }
+    // A parked attempt never closes by itself: `closed` stops waiting there too.
+    await latest().run.waitFor(waitUntil, (s) => s === 'needs_attention');
     if (Date.now() >= until) return false;
     await sleep(m.delay_ms);
     return true;
@@ -282,7 +254,7 @@ export async function runReversalSchedule(
       case 'repeat': {
         // The same request again: never a second run of an attempt's id.
         const again = await startOnce(ctx.client, reversalWorkflow, options, RPC_MS);
-        if (again.started) violations.push(`a repeated request started ${options.workflowId} again`);
+        if (again.started) found.violation(`a repeated request started ${options.workflowId} again`);
         return again.started ? 'started' : 'accepted';
       }
       case 'ask_again':
@@ -301,17 +273,13 @@ export async function runReversalSchedule(
         });
         plan(next.workflowId);
         const start = await startOnce(ctx.client, reversalWorkflow, next, RPC_MS);
-        if (!start.started) violations.push(`attempt ${attempt} (${next.workflowId}) existed already`);
-        attempts.push({ handle: start.handle, options: next });
+        if (!start.started) found.violation(`attempt ${attempt} (${next.workflowId}) existed already`);
+        attempts.push(watchedAttempt(start.handle, next));
         return 'accepted';
       }
       case 'payee_spends': {
-        const row = await wallet.db
-          .selectFrom('wallets')
-          .select(['posted', 'pending'])
-          .where('id', '=', payee)
-          .executeTakeFirstOrThrow();
-        const half = (BigInt(row.posted) - BigInt(row.pending)) / 2n;
+        const balances = await walletBalances(wallet.db, { payee });
+        const half = (balances.payee.posted - balances.payee.pending) / 2n;
         return half > 0n && (await movement('withdrawals', payee, half)) ? 'accepted' : 'refused';
       }
       case 'payee_receives':
@@ -346,28 +314,6 @@ async function completedTransfer(
   if (res.status !== 200 || !state.hold || !state.capture)
     throw new Error(`the transfer's ledger state answered ${res.status}`);
   return { transferId, payer: state.hold.wallet_id, payee: state.capture.to_wallet_id };
-}
-
-/** The attempt's status, or `closed` once its run is over. */
-async function status(handle: ReversalHandle): Promise<Reversal['status'] | 'closed'> {
-  const { status: run } = await handle.describe();
-  if (run.name !== 'RUNNING') return 'closed';
-  return (await handle.query(getReversal)).status;
-}
-
-/** Waits for the attempt to close or park: its final or parked view, `terminated`, or `stuck`. */
-async function settle(handle: ReversalHandle, deadline: number): Promise<AttemptEnd> {
-  let last: Reversal | undefined;
-  while (Date.now() < deadline) {
-    const { status: run } = await handle.describe();
-    if (run.name === 'TERMINATED') return { kind: 'terminated' };
-    if (run.name === 'COMPLETED') return { kind: 'view', view: await handle.result() };
-    if (run.name !== 'RUNNING') throw new Error(`reversal run ended ${run.name}`);
-    last = await handle.query(getReversal);
-    if (last.status === 'needs_attention') return { kind: 'view', view: last };
-    await sleep(POLL_MS);
-  }
-  return { kind: 'stuck', ...(last ? { last } : {}) };
 }
 
 function describeEnd(end: AttemptEnd): string {

@@ -5,6 +5,7 @@
  */
 import type { Transfer } from '../workflows/transfer-contract.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
+import { holdsOf, readLedgerSnapshot, walletBalances, walletPostings } from './ledger-snapshot.js';
 
 export interface TransferLedger {
   from: { posted: bigint; pending: bigint };
@@ -14,40 +15,19 @@ export interface TransferLedger {
   captures: { id: string; amount: bigint }[];
 }
 
-/** Reads what the ledger says about one transfer and its two wallets. */
-export async function readTransferLedger(
+/** Reads what the ledger says about one transfer and its two wallets, in one snapshot. */
+export function readTransferLedger(
   wallet: WalletHarness,
   ids: { transferId: string; from: string; to: string },
 ): Promise<TransferLedger> {
-  const wallets = await wallet.db
-    .selectFrom('wallets')
-    .select(['id', 'posted', 'pending'])
-    .where('id', 'in', [ids.from, ids.to])
-    .execute();
-  const of = (id: string) => {
-    const row = wallets.find((w) => w.id === id);
-    if (!row) throw new Error(`wallet ${id} missing`);
-    return { posted: BigInt(row.posted), pending: BigInt(row.pending) };
-  };
-  const holds = await wallet.db
-    .selectFrom('holds')
-    .select(['id', 'status', 'amount', 'captured_amount'])
-    .where('transfer_id', '=', ids.transferId)
-    .execute();
-  const captures = await wallet.db
-    .selectFrom('journal_transactions as t')
-    .innerJoin('postings as p', 'p.transaction_id', 't.id')
-    .select(['t.id', 'p.amount'])
-    .where('t.transfer_id', '=', ids.transferId)
-    .where('t.kind', '=', 'transfer')
-    .where('p.wallet_id', '=', ids.to)
-    .execute();
-  return {
-    from: of(ids.from),
-    to: of(ids.to),
-    holds: holds.map((h) => ({ ...h, amount: BigInt(h.amount), captured_amount: BigInt(h.captured_amount) })),
-    captures: captures.map((c) => ({ id: c.id, amount: BigInt(c.amount) })),
-  };
+  return readLedgerSnapshot(wallet, async (db) => ({
+    ...(await walletBalances(db, { from: ids.from, to: ids.to })),
+    holds: await holdsOf(db, [ids.transferId]),
+    captures: (await walletPostings(db, ids.to, 'transfer', { transferIds: [ids.transferId] })).map((p) => ({
+      id: p.transaction_id,
+      amount: p.amount,
+    })),
+  }));
 }
 
 /** What every transfer must satisfy whatever its end: conservation, no overdraft, once at most. */

@@ -7,6 +7,7 @@
  */
 import type { Payout, PayoutBook } from '../payout-sim/payout-book.js';
 import type { WalletHarness } from '../wallet/testing/wallet-harness.js';
+import { holdsOf, readLedgerSnapshot, walletBalances, walletPostings } from './ledger-snapshot.js';
 import { latePayoutBookingId, type Withdrawal } from '../workflows/withdrawal-contract.js';
 
 export interface WithdrawalLedger {
@@ -24,42 +25,25 @@ export interface WithdrawalIds {
   iban: string;
 }
 
-/** Reads what the ledger and the provider say about one withdrawal and its wallet. */
+/** Reads what the ledger (in one snapshot) and the provider say about one withdrawal and its wallet. */
 export async function readWithdrawalLedger(
   wallet: WalletHarness,
   book: PayoutBook,
   ids: WithdrawalIds,
 ): Promise<WithdrawalLedger> {
   const bookings = [ids.withdrawalId, latePayoutBookingId(ids.withdrawalId)];
-  const row = await wallet.db
-    .selectFrom('wallets')
-    .select(['posted', 'pending'])
-    .where('id', '=', ids.walletId)
-    .executeTakeFirstOrThrow();
-  const holds = await wallet.db
-    .selectFrom('holds')
-    .select(['transfer_id', 'status', 'amount'])
-    .where('transfer_id', 'in', bookings)
-    .execute();
-  const captures = await wallet.db
-    .selectFrom('journal_transactions as t')
-    .innerJoin('postings as p', 'p.transaction_id', 't.id')
-    .select(['t.transfer_id', 't.reference', 'p.amount'])
-    .where('t.transfer_id', 'in', bookings)
-    .where('t.kind', '=', 'withdrawal')
-    .where('p.wallet_id', '=', ids.walletId)
-    .execute();
+  const books = await readLedgerSnapshot(wallet, async (db) => ({
+    ...(await walletBalances(db, { wallet: ids.walletId })),
+    holds: await holdsOf(db, bookings),
+    captures: await walletPostings(db, ids.walletId, 'withdrawal', { transferIds: bookings }),
+  }));
   return {
-    wallet: { posted: BigInt(row.posted), pending: BigInt(row.pending) },
-    holds: holds.map((h) => ({
-      transfer_id: String(h.transfer_id),
-      status: h.status,
-      amount: BigInt(h.amount),
-    })),
-    captures: captures.map((c) => ({
+    wallet: books.wallet,
+    holds: books.holds,
+    captures: books.captures.map((c) => ({
       transfer_id: String(c.transfer_id),
       reference: c.reference,
-      amount: -BigInt(c.amount),
+      amount: -c.amount,
     })),
     payouts: book.list().filter((p) => p.destination.iban === ids.iban),
   };

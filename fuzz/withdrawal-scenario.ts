@@ -33,7 +33,22 @@ import {
 import { withdrawalWorkflow } from '../workflows/withdrawal-workflow.js';
 import type { ScenarioContext, ScenarioResult, WorkflowFuzzer } from './fuzzer.js';
 import type { FuzzUpstreams } from './fuzz-upstreams.js';
-import { fundedWallet, withTimeout } from './scenario-support.js';
+import { walletBalances } from './ledger-snapshot.js';
+import {
+  answerOf,
+  closeSchedule,
+  endName,
+  findings,
+  fundedWallet,
+  fuzzInitiator,
+  moveMoney,
+  otpCode,
+  settleWithOperator,
+  waitForTrigger,
+  watchRun,
+  withTimeout,
+  type WatchedRun,
+} from './scenario-support.js';
 import {
   readWithdrawalLedger,
   withdrawalMoneyInvariants,
@@ -44,7 +59,6 @@ import {
 } from './withdrawal-invariants.js';
 import {
   withdrawalScheduleArbitrary,
-  type ScheduledWithdrawalMessage,
   type WithdrawalMessage,
   type WithdrawalSchedule,
 } from './withdrawal-schedule.js';
@@ -59,7 +73,8 @@ export const WITHDRAWAL_FUZZ_TIMERS = {
 /** Longest a schedule may take before it counts as stuck. */
 const SCHEDULE_BUDGET_MS = 120_000;
 const POLL_MS = 250;
-const MESSAGE_WAIT_MS = 6_000;
+/** Statuses after which a message's trigger status will not come: it is sent at once. */
+const SETTLED = [...WITHDRAWAL_TERMINAL_STATUSES, 'needs_attention'] as const;
 const NOTE = 'FUZZ-1: checked against the provider';
 
 type Handle = WorkflowHandle<typeof withdrawalWorkflow>;
@@ -71,9 +86,8 @@ export async function runWithdrawalSchedule(
   const { auth, wallet } = ctx.upstreams;
   const provider = ctx.upstreams.payouts;
   if (!provider) throw new Error('the fuzz upstreams have no payout provider');
-  const token = await ctx.upstreams.walletToken();
   const user = await auth.createUser();
-  const walletId = await fundedWallet(ctx.upstreams, token, user.id, schedule.funded);
+  const walletId = await fundedWallet(ctx.upstreams, user.id, schedule.funded);
   const withdrawalId = randomUUID();
   // A bank account of its own: every payout the provider holds to it is this withdrawal's.
   const iban = `DE${String(randomInt(10, 100))}${String(randomInt(1e9, 1e10))}${String(randomInt(1e9, 1e10))}`;
@@ -86,13 +100,7 @@ export async function runWithdrawalSchedule(
       currency: 'USD',
       destination: { account_holder: 'Fuzz Holder', iban },
       description: 'fuzz',
-      initiated_by: {
-        user_id: user.id,
-        client_id: 'velora-fuzz',
-        token_jti: randomUUID(),
-        ip: '203.0.113.9',
-        user_agent: 'velora-fuzz',
-      },
+      initiated_by: fuzzInitiator(user.id),
       created_at: new Date().toISOString(),
       ...WITHDRAWAL_FUZZ_TIMERS,
     },
@@ -115,10 +123,9 @@ export async function runWithdrawalSchedule(
     ...options,
     taskQueue: ctx.taskQueue,
   });
+  const run = watchRun(handle, getWithdrawal, POLL_MS);
   const deadline = Date.now() + SCHEDULE_BUDGET_MS;
-  const violations: string[] = [];
-  const sent: string[] = [];
-  let checks = 0;
+  const found = findings();
   const amount = BigInt(schedule.amount);
   const funded = BigInt(schedule.funded);
   /** What the user spent on their own (`spends`): it left the wallet outside this withdrawal. */
@@ -126,57 +133,34 @@ export async function runWithdrawalSchedule(
   const webhook = webhookOf(handle);
 
   try {
-    const delivering = driveProvider(ctx.upstreams, handle, book, schedule, webhook, deadline);
+    const delivering = driveProvider(ctx.upstreams, run, book, schedule, webhook, deadline);
     for (const message of schedule.messages) {
-      if (!(await waitForTrigger(handle, message, deadline))) break;
-      sent.push(`${message.message}:${await send(ctx, handle, message.message, user.email)}`);
+      if (!(await waitForTrigger(run, message, deadline, SETTLED))) break;
+      found.messages.push(
+        `${message.message}:${await answerOf(() => send(ctx, handle, message.message, user.email))}`,
+      );
     }
 
-    let parked = false;
-    let ended: string | undefined;
-    let finalView: Withdrawal | undefined;
-    for (let round = 0; ended === undefined; round += 1) {
-      const state = await settle(handle, deadline);
-      if (state === 'terminated' || state === 'stuck') {
-        ended = state;
-        break;
-      }
-      if (state.status !== 'needs_attention') {
-        ended = state.status;
-        finalView = state;
-        break;
-      }
-      if (round >= 6) {
-        ended = 'needs_attention';
-        finalView = state;
-        break;
-      }
-      if (!parked) {
-        parked = true;
+    const { end, parked } = await settleWithOperator(run, deadline, {
+      async parked(state) {
         const ledger = await readWithdrawalLedger(wallet, book, ids);
-        violations.push(...withdrawalParkedInvariants(state, ledger).map((v) => `parked: ${v}`));
-        violations.push(
-          ...withdrawalMoneyInvariants(ledger, amount, funded - spent).map((v) => `parked: ${v}`),
-        );
-        checks += 2;
-      }
-      const late = state.attention && LATE_PAYOUT_REASONS.includes(state.attention.reason);
-      if (late && schedule.spends && spent === 0n) spent = await spendAll(ctx.upstreams, walletId);
-      sent.push(...(await operate(ctx, handle, state, workflowId)));
-      await sleep(POLL_MS);
-    }
+        found.check(withdrawalParkedInvariants(state, ledger), 'parked');
+        found.check(withdrawalMoneyInvariants(ledger, amount, funded - spent), 'parked');
+      },
+      async operate(state) {
+        const late = state.attention && LATE_PAYOUT_REASONS.includes(state.attention.reason);
+        if (late && schedule.spends && spent === 0n) spent = await spendAll(ctx.upstreams, walletId);
+        found.messages.push(...(await operate(ctx, handle, state, workflowId)));
+      },
+    });
     await delivering;
 
-    const history = ended === 'stuck' ? undefined : await handle.fetchHistory();
+    const history = end.kind === 'stuck' ? undefined : await handle.fetchHistory();
     const ledger = await readWithdrawalLedger(wallet, book, ids);
-    violations.push(...withdrawalMoneyInvariants(ledger, amount, funded - spent));
-    checks += 1;
-    if (ended === 'stuck') {
-      const last = await handle.query(getWithdrawal).catch(() => undefined);
-      violations.push(
-        `no settled state within ${SCHEDULE_BUDGET_MS / 1000} s (last seen ${last?.status}: ${JSON.stringify(last?.steps)}; messages ${sent.join(', ')})`,
-      );
-    } else if (finalView) {
+    found.check(withdrawalMoneyInvariants(ledger, amount, funded - spent));
+    if (end.kind === 'stuck') {
+      found.stuck('the withdrawal', SCHEDULE_BUDGET_MS, end.last);
+    } else if (end.kind === 'view') {
       const delivered: Delivered | undefined =
         schedule.provider.delivery === 'never' || !history
           ? undefined
@@ -186,22 +170,11 @@ export async function runWithdrawalSchedule(
                 (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'payoutResult',
               ),
             };
-      violations.push(...withdrawalOutcomeInvariants(finalView, ledger, delivered, parked));
-      checks += 1;
+      found.check(withdrawalOutcomeInvariants(end.view, ledger, delivered, parked));
     }
-    return {
-      workflowId,
-      ended: ended ?? 'unknown',
-      parked,
-      violations,
-      messages: sent,
-      checks,
-      ...(history ? { history } : {}),
-    };
+    return found.result({ workflowId, ended: endName(end), parked, history });
   } finally {
-    if (Date.now() > deadline)
-      await handle.terminate('fuzz: schedule over its budget').catch(() => undefined);
-    ctx.injector.forget(workflowId);
+    await closeSchedule(ctx, { planned: [workflowId], runs: [handle], deadline });
   }
 }
 
@@ -273,30 +246,25 @@ function webhookOf(handle: Handle): Webhook {
  */
 async function driveProvider(
   upstreams: FuzzUpstreams,
-  handle: Handle,
+  run: WatchedRun<Withdrawal>,
   book: PayoutBook,
   schedule: WithdrawalSchedule,
   webhook: Webhook,
   deadline: number,
 ): Promise<void> {
   const { provider } = schedule;
-  const reference = handle.workflowId.replace(/^withdrawal-/, '');
+  const reference = run.handle.workflowId.replace(/^withdrawal-/, '');
   if (provider.delivery === 'never') return;
   // Wait for the decision (no payout at all when the withdrawal never reached the provider).
   for (;;) {
     const payout = book.get(reference);
     if (payout && payout.status !== 'pending') break;
-    if (Date.now() > deadline || (await status(handle)) === 'closed') return;
-    if (!payout && ['failed', 'cancelled', 'completed'].includes(await status(handle))) return;
+    if (Date.now() > deadline || (await run.status()) === 'closed') return;
+    if (!payout && ['failed', 'cancelled', 'completed'].includes(await run.status())) return;
     await sleep(POLL_MS);
   }
-  if (provider.delivery === 'late') {
-    while (Date.now() < deadline) {
-      const s = await status(handle);
-      if (s === 'closed' || WITHDRAWAL_TERMINAL_STATUSES.includes(s)) break;
-      await sleep(POLL_MS);
-    }
-  }
+  if (provider.delivery === 'late')
+    await run.waitFor(deadline, (s) => WITHDRAWAL_TERMINAL_STATUSES.includes(s));
   if (schedule.hold_expires) await expireHold(upstreams, reference);
   await sleep(provider.delay_ms);
   const decided = payoutEvent(book.get(reference)!);
@@ -332,109 +300,42 @@ async function expireHold(upstreams: FuzzUpstreams, withdrawalId: string): Promi
  * WalletService's ledger): the minor units spent, which leave the books outside this withdrawal.
  */
 async function spendAll(upstreams: FuzzUpstreams, walletId: string): Promise<bigint> {
-  const { wallet } = upstreams;
-  const row = await wallet.db
-    .selectFrom('wallets')
-    .select(['posted', 'pending'])
-    .where('id', '=', walletId)
-    .executeTakeFirstOrThrow();
-  const available = BigInt(row.posted) - BigInt(row.pending);
+  const { own } = await walletBalances(upstreams.wallet.db, { own: walletId });
+  const available = own.posted - own.pending;
   if (available <= 0n) return 0n;
-  const res = await wallet.call('POST', `/internal/wallets/${walletId}/withdrawals`, {
-    body: { amount: available.toString(), currency: 'USD', reference: 'fuzz: the user spent it' },
-    key: randomUUID(),
-    token: await upstreams.walletToken(),
-  });
-  if (res.status !== 201) throw new Error(`the user's spending answered ${res.status}`);
+  if (!(await moveMoney(upstreams, 'withdrawals', walletId, available, 'fuzz: the user spent it')))
+    throw new Error("the user's spending was refused");
   return available;
 }
 
-/** Waits until the withdrawal shows the message's trigger status (or settles), then its delay. */
-async function waitForTrigger(
-  handle: Handle,
-  message: ScheduledWithdrawalMessage,
-  deadline: number,
-): Promise<boolean> {
-  if (message.at !== 'start') {
-    const until = Math.min(deadline, Date.now() + MESSAGE_WAIT_MS);
-    while (Date.now() < until) {
-      const state = await status(handle);
-      if (state === 'closed') return false;
-      if (state === message.at || WITHDRAWAL_TERMINAL_STATUSES.includes(state) || state === 'needs_attention')
-        break;
-      await sleep(POLL_MS);
-    }
-  }
-  await sleep(message.delay_ms);
-  return true;
-}
-
-/** The withdrawal's status, or `closed` once the run is over (completed, terminated). */
-async function status(handle: Handle): Promise<Withdrawal['status'] | 'closed'> {
-  for (;;) {
-    const { status: run } = await handle.describe();
-    if (run.name !== 'RUNNING') return 'closed';
-    // A query fails when the run closes under it, or times out on a busy worker: ask again.
-    const view = await handle.query(getWithdrawal).catch(() => undefined);
-    if (view) return view.status;
-    await sleep(POLL_MS);
-  }
-}
-
-/** Waits for the run to close or park: its final view, the parked view, `terminated`, or `stuck`. */
-async function settle(handle: Handle, deadline: number): Promise<Withdrawal | 'terminated' | 'stuck'> {
-  while (Date.now() < deadline) {
-    const { status: run } = await handle.describe();
-    if (run.name === 'TERMINATED') return 'terminated';
-    if (run.name === 'COMPLETED') return handle.result();
-    if (run.name !== 'RUNNING') throw new Error(`withdrawal run ended ${run.name}`);
-    const view = await handle.query(getWithdrawal).catch(() => undefined);
-    if (view?.status === 'needs_attention') return view;
-    await sleep(POLL_MS);
-  }
-  return 'stuck';
-}
-
-/**
- * Sends one message: `accepted`; `refused` by the workflow (a closed run, a validator, a refusal);
- * or `unanswered` within the harness's patience.
- */
+/** Sends one message (see `answerOf` for its answer). */
 async function send(
   ctx: ScenarioContext,
   handle: Handle,
   message: WithdrawalMessage,
   email: string,
 ): Promise<string> {
-  try {
-    switch (message) {
-      case 'confirm_right':
-      case 'confirm_wrong': {
-        const right = await ctx.upstreams.auth.latestCode(email, 'step_up').catch(() => undefined);
-        const code =
-          message === 'confirm_right'
-            ? (right ?? '000000')
-            : String((Number(right ?? '0') + 1) % 1_000_000).padStart(6, '0');
-        await withTimeout(handle.executeUpdate(confirmWithdrawalOtp, { args: [{ code }] }));
-        break;
-      }
-      case 'cancel':
-        await withTimeout(handle.executeUpdate(cancelWithdrawal));
-        break;
-      case 'retry':
-        await handle.signal(retryWithdrawal);
-        break;
-      case 'settle_late_payout':
-        await withTimeout(handle.executeUpdate(settleLatePayout, { args: [{ note: NOTE }] }));
-        break;
-      case 'terminate':
-        await handle.terminate('fuzz: an operator terminated the withdrawal');
-        break;
+  switch (message) {
+    case 'confirm_right':
+    case 'confirm_wrong': {
+      const code = await otpCode(ctx.upstreams, email, message === 'confirm_right');
+      await withTimeout(handle.executeUpdate(confirmWithdrawalOtp, { args: [{ code }] }));
+      break;
     }
-    return 'accepted';
-  } catch (err) {
-    // Our own patience ran out, not the workflow's answer: the message may still take effect.
-    return err instanceof Error && err.message.startsWith('no answer within') ? 'unanswered' : 'refused';
+    case 'cancel':
+      await withTimeout(handle.executeUpdate(cancelWithdrawal));
+      break;
+    case 'retry':
+      await handle.signal(retryWithdrawal);
+      break;
+    case 'settle_late_payout':
+      await withTimeout(handle.executeUpdate(settleLatePayout, { args: [{ note: NOTE }] }));
+      break;
+    case 'terminate':
+      await handle.terminate('fuzz: an operator terminated the withdrawal');
+      break;
   }
+  return 'accepted';
 }
 
 export const withdrawalFuzzer: WorkflowFuzzer<WithdrawalSchedule> = {

@@ -85,11 +85,19 @@ export async function createWalletHarness(
     return { status: res.status, body, headers: res.headers };
   }
 
-  /** A fresh user's wallet, optionally funded by a deposit. */
-  async function wallet(currency = 'USD', funded = 0n): Promise<string> {
+  /**
+   * A fresh user's wallet (or `owner.userId`'s), optionally funded by a deposit. `owner.token`
+   * is for a caller that outlives the harness's own 5-minute token (the fuzzer's renewed one).
+   */
+  async function wallet(
+    currency = 'USD',
+    funded = 0n,
+    owner: { userId?: string; token?: string } = {},
+  ): Promise<string> {
     const res = await call('POST', '/internal/wallets', {
-      body: { user_id: randomUUID(), currency },
+      body: { user_id: owner.userId ?? randomUUID(), currency },
       key: randomUUID(),
+      token: owner.token,
     });
     if (res.status !== 201) throw new Error(`wallet creation answered ${res.status}`);
     const id = String((res.body as { id: string }).id);
@@ -97,6 +105,7 @@ export async function createWalletHarness(
       const dep = await call('POST', `/internal/wallets/${id}/deposits`, {
         body: { amount: funded.toString(), currency, reference: 'test funding' },
         key: randomUUID(),
+        token: owner.token,
       });
       if (dep.status !== 201) throw new Error(`deposit answered ${dep.status}: ${JSON.stringify(dep.body)}`);
     }
