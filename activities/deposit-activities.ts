@@ -7,6 +7,7 @@ import type { AuditEntry } from './transfer-activities.js';
 import {
   callUpstream,
   currentAttempt,
+  currentRunId,
   currentWorkflowId,
   domainFailure,
   idempotencyKey,
@@ -49,10 +50,13 @@ export function createDepositActivities(deps: DepositActivityDeps) {
    */
   async function recordAuditTrace(input: { entries: AuditEntry[] }): Promise<void> {
     const workflowId = currentWorkflowId();
+    // Per run: a reset run (`temporal workflow reset`) records its own outcome, with its own
+    // attempt and duration, instead of being refused the first run's key.
+    const runId = currentRunId();
     for (const [i, entry] of input.entries.entries()) {
       await callUpstream(deps.wallet, 'POST', '/internal/audit-trace', {
-        body: { workflow_id: workflowId, ...entry },
-        idempotencyKey: idempotencyKey(`audit:${i}:${entry.step}:${entry.status}`),
+        body: { workflow_id: workflowId, run_id: runId, ...entry },
+        idempotencyKey: idempotencyKey(`audit:${runId}:${i}:${entry.step}:${entry.status}`),
       });
     }
   }

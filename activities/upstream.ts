@@ -28,11 +28,20 @@ export function idempotencyKey(step: string): string {
 
 /** The workflow id of the running activity (keys and audit records carry it). */
 export function currentWorkflowId(): string {
+  return currentExecution().workflowId;
+}
+
+/** The run of the running activity's workflow (a reset or continue-as-new starts another). */
+export function currentRunId(): string {
+  return currentExecution().runId;
+}
+
+function currentExecution(): { workflowId: string; runId: string } {
   const execution = Context.current().info.workflowExecution;
   // Every orchestrator activity is scheduled by a workflow; a standalone run would have no
   // stable key, and sending a random one would defeat idempotency.
   if (!execution) throw new Error('orchestrator activities must run inside a workflow');
-  return execution.workflowId;
+  return execution;
 }
 
 /** The attempt number of the running activity, reported back so the workflow can show it. */

@@ -14,8 +14,8 @@ export interface DepositLedger {
   references: { transaction_id: string; amount: bigint }[];
   /** Journal transactions of kind `deposit` crediting the wallet under the reference. */
   credits: { id: string; amount: bigint }[];
-  /** Audit-trace records queued for the deposit's workflow id: `<step>:<status>`. */
-  audit: string[];
+  /** Audit-trace records queued for the deposit's workflow id: the run and `<step>:<status>`. */
+  audit: { run: string; entry: string }[];
 }
 
 /** Reads what the ledger says about one deposit (wallet and reference) and its workflow's audit. */
@@ -33,7 +33,10 @@ export function readDepositLedger(
     const credits = await walletPostings(db, ids.walletId, 'deposit', { reference: ids.reference });
     const audit = await db
       .selectFrom('outbox')
-      .select(sql<string>`document->>'step' || ':' || (document->>'status')`.as('entry'))
+      .select([
+        sql<string>`coalesce(document->>'run_id', '')`.as('run'),
+        sql<string>`document->>'step' || ':' || (document->>'status')`.as('entry'),
+      ])
       .where('collection', '=', 'audit_trace')
       .where(sql<string>`document->>'workflow_id'`, '=', ids.workflowId)
       .execute();
@@ -41,7 +44,7 @@ export function readDepositLedger(
       ...(await walletBalances(db, { wallet: ids.walletId })),
       references: references.map((r) => ({ transaction_id: r.transaction_id, amount: BigInt(r.amount) })),
       credits: credits.map((c) => ({ id: c.transaction_id, amount: c.amount })),
-      audit: audit.map((a) => a.entry),
+      audit,
     };
   });
 }
@@ -129,23 +132,27 @@ export function depositOutcomeInvariants(
 }
 
 /**
- * The audit trace: at most one record per step and status of the run's workflow id (its keys are
- * per entry), and a record of the run's end unless its audit call was refused on purpose.
+ * The audit trace: at most one record per run, step and status (its keys are per run and entry),
+ * and a record of the latest run's end unless its audit call was refused on purpose — a run an
+ * operator reset records its own outcome, it does not lean on the first run's.
  */
 export function depositAuditInvariants(
   end: DepositEnd,
   ledger: DepositLedger,
+  latestRunId: string,
   auditRefused: boolean,
 ): string[] {
   const broken: string[] = [];
   const seen = new Set<string>();
-  for (const entry of ledger.audit) {
-    if (seen.has(entry)) broken.push(`audit record ${entry} written twice`);
-    seen.add(entry);
+  for (const { run, entry } of ledger.audit) {
+    const key = `${run}/${entry}`;
+    if (seen.has(key)) broken.push(`audit record ${entry} of run ${run} written twice`);
+    seen.add(key);
   }
   if (!auditRefused && end.kind !== 'terminated') {
     const wanted = `deposit:${end.kind}`;
-    if (!seen.has(wanted)) broken.push(`the run ended ${end.kind} without its audit record ${wanted}`);
+    if (!seen.has(`${latestRunId}/${wanted}`))
+      broken.push(`the run ended ${end.kind} without its audit record ${wanted}`);
   }
   return broken;
 }

@@ -135,7 +135,8 @@ export async function runDepositSchedule(
       // The first run's audit call may have been refused on purpose; a reset run's never is.
       const auditRefused =
         resets === 0 && (schedule.faults.recordAuditTrace ?? []).some((o) => o.kind === 'refusal');
-      found.check(depositAuditInvariants(main, ledger, auditRefused));
+      const { runId } = await latest().describe();
+      found.check(depositAuditInvariants(main, ledger, runId, auditRefused));
       if (mustComplete() && main.kind !== 'completed')
         found.violation(
           `a deposit nothing stood in the way of ended ${main.kind === 'failed' ? `failed (${main.code})` : main.kind}`,

@@ -14,6 +14,9 @@ export const auditEntrySchema = z.object({
 
 export const auditTraceBody = auditEntrySchema.extend({
   workflow_id: text().min(1),
+  // The run that wrote it: an operator's reset starts a new run of the same workflow id, whose
+  // own record must not collide with the first run's.
+  run_id: text().optional(),
   transfer_id: text().optional(),
 });
 
