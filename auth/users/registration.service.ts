@@ -7,11 +7,21 @@ import type { Notifier } from '../otp/notifier.js';
 import { redisKeys, type RedisClient } from '../redis.js';
 import { hashPassword } from './password-hasher.js';
 import { checkPassword, normaliseEmail, type PasswordProblem } from './password-policy.js';
-import { insertUserIfAbsent } from './users.repository.js';
+import { insertUserIfAbsent, reclaimStalePendingUser } from './users.repository.js';
 import { UserError } from './users.errors.js';
 
 /** How long a parked registration waits for the onboarding workflow to create the user. */
 const REGISTRATION_TTL_SECONDS = 900;
+
+/**
+ * A pending user untouched for this long belongs to an onboarding that will never finish (an
+ * operator terminated it, or it stopped between creating and activating the user), so a new
+ * registration for its email takes the row over instead of answering "already registered" for
+ * good. A live onboarding is far younger: its wallet and activation calls retry for 5 minutes
+ * each and its undo for 10 (temporal-config/activity-options.ts); a day leaves room for a worker
+ * outage of hours on top, so a run that is merely slow is never hijacked mid-way.
+ */
+export const STALE_PENDING_USER_SECONDS = 24 * 60 * 60;
 
 /** A parked registration: the password is already hashed, so it never enters a workflow history. */
 interface ParkedRegistration {
@@ -29,7 +39,9 @@ export type CreatedUser =
 /**
  * Registration in two steps for the onboarding workflow: `park` checks the password policy and
  * keeps the request (hash only) in Redis; `createUser` turns it into a pending user. An email
- * that is taken answers like a success with a random id, and its owner is told.
+ * that is taken answers like a success with a random id, and its owner is told; a pending user
+ * older than `STALE_PENDING_USER_SECONDS` is not an owner but an abandoned sign-up, and the new
+ * registration takes its row over.
  */
 export interface RegistrationService {
   park(
@@ -94,7 +106,7 @@ export function createRegistrationService(deps: RegistrationServiceDeps): Regist
       const registration = await readRegistration(registrationId);
       if (!registration) return UserError.RegistrationNotFound;
       if (registration.created) return answer(registration, registration.created);
-      const user = await insertUserIfAbsent(deps.db, {
+      const inserted = await insertUserIfAbsent(deps.db, {
         email: registration.email,
         phone: registration.phone,
         password_hash: registration.password_hash,
@@ -103,6 +115,18 @@ export function createRegistrationService(deps: RegistrationServiceDeps): Regist
         email_verified_at: null,
         disabled_reason: null,
       });
+      // Only a pending row left by an onboarding that never finished is taken; its owner never
+      // had a usable account, so nobody is told. The same id means the new onboarding's
+      // createWallet finds the wallet the old run may have made, and activateUser activates it.
+      const reclaimed = inserted
+        ? undefined
+        : await reclaimStalePendingUser(
+            deps.db,
+            registration.email,
+            registration,
+            STALE_PENDING_USER_SECONDS,
+          );
+      const user = inserted ?? reclaimed;
       let created: NonNullable<ParkedRegistration['created']>;
       if (user) {
         created = { user_id: user.id, existing: false };
@@ -111,7 +135,10 @@ export function createRegistrationService(deps: RegistrationServiceDeps): Regist
           outcome: 'success',
           subject: user.id,
           context,
-          details: { registration_id: registrationId },
+          details: {
+            registration_id: registrationId,
+            ...(reclaimed ? { reason: 'stale_pending_reclaimed' } : {}),
+          },
         });
       } else {
         // The email is taken: answer like a success with a random id and tell the real owner.

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import { isUuid } from '../../lib/uuid.js';
 import type { Database } from '../database.js';
 import type { User, UsersTable, UserStatus } from './users.table.js';
@@ -24,6 +24,36 @@ export async function insertUserIfAbsent(
     .insertInto('users')
     .values(row)
     .onConflict((oc) => oc.column('email').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Hands the pending row of `normalisedEmail` to a new registration when it has not changed for
+ * `staleAfterSeconds`: same id, the new password hash and phone. Undefined when there is no such
+ * row (none, active, disabled, or pending but recent). Every condition sits in the one UPDATE, so
+ * of two registrations racing for one row only the first wins: the second re-reads the row it
+ * waited for, finds `updated_at` just set, and matches nothing. Ages are measured on the
+ * database's clock, the one that wrote `updated_at`.
+ */
+export async function reclaimStalePendingUser(
+  db: Kysely<Database>,
+  normalisedEmail: string,
+  row: { password_hash: string; phone: string | null },
+  staleAfterSeconds: number,
+): Promise<User | undefined> {
+  return db
+    .updateTable('users')
+    .set({
+      password_hash: row.password_hash,
+      phone: row.phone,
+      // The new registrant has proved nothing about the mailbox yet.
+      email_verified_at: null,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('email', '=', normalisedEmail)
+    .where('status', '=', 'pending')
+    .where('updated_at', '<', sql<Date>`now() - make_interval(secs => ${staleAfterSeconds})`)
     .returningAll()
     .executeTakeFirst();
 }
