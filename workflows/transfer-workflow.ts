@@ -337,7 +337,14 @@ function handleViewAndCancel(state: TransferState, forward: CancellationScope): 
         state.cancelledByUser = true;
         forward.cancel();
       }
-      await condition(() => state.decided());
+      // Answer at once when the outcome is already decided, without a condition to wait on: a
+      // cancel that arrived while a local activity's attempt was running is answered in its own
+      // activation, but on replay the attempt's result (a retry backoff timer) is delivered in
+      // the same activation, and the condition's extra microtask turns put the timer before the
+      // update's completion: [TMPRL1100] "Timer machine does not handle this event:
+      // WorkflowExecutionUpdateCompleted" (test/histories/transfer-cancel-answered-during-
+      // release-backoff*.json, found by the fault fuzzer; docs/reliability.md).
+      if (!state.decided()) await condition(() => state.decided());
       return state.view();
     },
     {
